@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto"
+import { mkdir, open, rename, rm } from "node:fs/promises"
+import { basename, dirname, join, resolve } from "node:path"
+import { Effect } from "effect"
+import { WriteError } from "./write-error.js"
+
+/** Translates Node's errno codes into words a person running an experiment can act on. */
+const describe = (cause: unknown): string => {
+  const code = (cause as { code?: unknown } | null)?.code
+  switch (code) {
+    case "ENOENT": return "the folder does not exist"
+    case "ENOTDIR": return "a part of the path is a file, not a folder"
+    case "EISDIR": return "the path is a folder"
+    case "EEXIST": return "something already exists at that path"
+    case "EACCES":
+    case "EPERM": return "permission denied"
+    case "EROFS": return "the file system is read-only"
+    case "ENOSPC": return "the disk is full"
+    case "EDQUOT": return "the disk quota is exhausted"
+  }
+  const text = cause instanceof Error ? cause.message : String(cause)
+  return typeof code === "string" ? `${code} (${text})` : text
+}
+
+const attempt = <A>(path: string, step: string, run: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: run,
+    catch: (cause) => new WriteError({ path, problem: `${step}: ${describe(cause)}` })
+  })
+
+/**
+ * Some platforms (Windows) and file systems refuse to open or fsync a folder;
+ * there the rename is as durable as it can be made, so that refusal is not a failure.
+ */
+const UNSUPPORTED_DIR_SYNC = new Set(["EISDIR", "EPERM", "EACCES", "EINVAL", "ENOTSUP", "EBADF"])
+
+const syncDir = (dir: string, path: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const handle = await open(dir, "r")
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    },
+    catch: (cause) => cause
+  }).pipe(
+    Effect.catchAll((cause) => {
+      const code = (cause as { code?: unknown } | null)?.code
+      return typeof code === "string" && UNSUPPORTED_DIR_SYNC.has(code)
+        ? Effect.void
+        : Effect.fail(new WriteError({ path, problem: `syncing the folder ${dir}: ${describe(cause)}` }))
+    })
+  )
+
+/**
+ * Replaces `path` with `bytes` so that a reader (or a crash) sees either the
+ * old file or the whole new one, never a torn write: long experiments write
+ * their results at the end, and a half-written table would be silently wrong.
+ *
+ * The temp file lives in the target's folder because rename is only atomic
+ * within one file system. On any failure the temp file is removed and the
+ * old target, if any, is left as it was.
+ */
+export const writeFileAtomic = (
+  path: string,
+  bytes: Uint8Array | string
+): Effect.Effect<void, WriteError> => {
+  const target = resolve(path)
+  const dir = dirname(target)
+  // The name is cut short so that a target near the 255-byte name limit still gets a temp file.
+  const temp = join(dir, `.${basename(target).slice(0, 80)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`)
+  return Effect.gen(function* () {
+    yield* Effect.acquireUseRelease(
+      // "wx" so that a name clash with someone else's temp file fails instead of sharing it.
+      attempt(path, "creating a temporary file", () => open(temp, "wx")),
+      (handle) =>
+        attempt(path, "writing", async () => {
+          await handle.writeFile(bytes)
+          await handle.sync()
+        }),
+      (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+    )
+    yield* attempt(path, "replacing the file", () => rename(temp, target))
+    // Without this the rename itself may not survive a power cut.
+    yield* syncDir(dir, path)
+  }).pipe(
+    Effect.onError(() => Effect.promise(() => rm(temp, { force: true }).catch(() => undefined)))
+  )
+}
+
+/** Creates `path` and any missing parents; succeeds if it is already a folder. */
+export const ensureDir = (path: string): Effect.Effect<void, WriteError> =>
+  attempt(path, "creating the folder", () => mkdir(path, { recursive: true })).pipe(Effect.asVoid)

@@ -1,0 +1,68 @@
+import * as tf from "@tensorflow/tfjs-core"
+import { variableOf } from "./linear-init.js"
+
+/**
+ * Adam (Kingma & Ba) with PyTorch's defaults and its coupled weight decay (wd·p added to the
+ * gradient), kept by hand so that its state is plain named tensors a checkpoint can hold.
+ */
+export interface AdamSettings {
+  readonly beta1: number
+  readonly beta2: number
+  readonly epsilon: number
+}
+
+export const adamDefaults: AdamSettings = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }
+
+export interface Adam {
+  readonly settings: AdamSettings
+  readonly params: Readonly<Record<string, tf.Variable>>
+  readonly firstMoment: Readonly<Record<string, tf.Variable>>
+  readonly secondMoment: Readonly<Record<string, tf.Variable>>
+  /** Number of updates applied so far (for bias correction). */
+  step: number
+}
+
+export const makeAdam = (params: Record<string, tf.Variable>, settings: AdamSettings = adamDefaults): Adam => {
+  const firstMoment: Record<string, tf.Variable> = {}
+  const secondMoment: Record<string, tf.Variable> = {}
+  for (const [name, p] of Object.entries(params)) {
+    firstMoment[name] = variableOf(tf.zerosLike(p))
+    secondMoment[name] = variableOf(tf.zerosLike(p))
+  }
+  return { settings, params, firstMoment, secondMoment, step: 0 }
+}
+
+export const disposeAdam = (a: Adam): void => {
+  for (const v of Object.values(a.firstMoment)) v.dispose()
+  for (const v of Object.values(a.secondMoment)) v.dispose()
+}
+
+/**
+ * One Adam update of every parameter that has a gradient. learningRate and weightDecay are per
+ * call so that schedules (halving) and per-parameter decay stay outside the optimizer.
+ */
+export const adamStep = (
+  a: Adam,
+  grads: Readonly<Record<string, tf.Tensor>>,
+  learningRate: number,
+  weightDecay: Readonly<Record<string, number>> = {}
+): void => {
+  a.step += 1
+  const { beta1, beta2, epsilon } = a.settings
+  const c1 = 1 - Math.pow(beta1, a.step)
+  const c2 = 1 - Math.pow(beta2, a.step)
+  tf.tidy(() => {
+    for (const [name, gRaw] of Object.entries(grads)) {
+      const p = a.params[name]
+      if (p === undefined) throw new Error(`Adam: no parameter named ${name}`)
+      const wd = weightDecay[name] ?? 0
+      const g = wd > 0 ? tf.add(gRaw, tf.mul(p, wd)) : gRaw
+      const m = tf.add(tf.mul(a.firstMoment[name], beta1), tf.mul(g, 1 - beta1))
+      const v = tf.add(tf.mul(a.secondMoment[name], beta2), tf.mul(tf.square(g), 1 - beta2))
+      a.firstMoment[name].assign(m)
+      a.secondMoment[name].assign(v)
+      const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), epsilon))
+      p.assign(tf.sub(p, tf.mul(update, learningRate)))
+    }
+  })
+}

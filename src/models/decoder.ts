@@ -1,0 +1,277 @@
+import * as tf from "@tensorflow/tfjs-core"
+import { linearWeight, zeroBias } from "./linear-init.js"
+import type { UniformSource } from "./rng.js"
+
+/**
+ * A decoder is a stack of affine maps with ReLU between them: one layer without bias is the
+ * linear dictionary (SDL, VDL); hidden widths [m] give the one-hidden-layer decoder of the -NL
+ * variants, and longer lists give deeper stacks. Row-vector convention: layer k maps a batch H
+ * to H·W_k + b_k, so W_k is fan_in × fan_out and the paper's "columns of A" are rows of W_k.
+ */
+export interface DecoderLayer {
+  readonly W: tf.Variable
+  readonly b: tf.Variable | null
+}
+
+export interface Decoder {
+  readonly layers: ReadonlyArray<DecoderLayer>
+  readonly codeDim: number
+  readonly outputDim: number
+}
+
+export const makeDecoder = (
+  rng: UniformSource,
+  codeDim: number,
+  hidden: ReadonlyArray<number>,
+  outputDim: number
+): Decoder => {
+  const widths = [codeDim, ...hidden, outputDim]
+  const layers: DecoderLayer[] = []
+  for (let k = 0; k + 1 < widths.length; k++) {
+    const isLast = k + 2 === widths.length
+    layers.push({ W: linearWeight(rng, widths[k], widths[k + 1]), b: isLast ? null : zeroBias(widths[k + 1]) })
+  }
+  return { layers, codeDim, outputDim }
+}
+
+export const isLinear = (d: Decoder): boolean => d.layers.length === 1
+
+export const hiddenWidths = (d: Decoder): number[] => d.layers.slice(0, -1).map((layer) => layer.W.shape[1] as number)
+
+export const decoderVariables = (d: Decoder): Record<string, tf.Variable> => {
+  const out: Record<string, tf.Variable> = {}
+  d.layers.forEach((layer, k) => {
+    out[`W${k + 1}`] = layer.W
+    if (layer.b !== null) out[`b${k + 1}`] = layer.b
+  })
+  return out
+}
+
+export const disposeDecoder = (d: Decoder): void => {
+  for (const layer of d.layers) {
+    layer.W.dispose()
+    layer.b?.dispose()
+  }
+}
+
+/** Hidden activations of every layer but the last, then the output. Must run inside a tidy. */
+const forwardTrace = (d: Decoder, z: tf.Tensor2D): { hidden: tf.Tensor2D[]; output: tf.Tensor2D } => {
+  const hidden: tf.Tensor2D[] = []
+  let h = z
+  d.layers.forEach((layer, k) => {
+    const pre = tf.matMul(h, layer.W) as tf.Tensor2D
+    if (k + 1 < d.layers.length) {
+      h = tf.relu(layer.b === null ? pre : tf.add(pre, layer.b)) as tf.Tensor2D
+      hidden.push(h)
+    } else {
+      h = pre
+    }
+  })
+  return { hidden, output: h }
+}
+
+/** D(z). */
+export const decode = (d: Decoder, z: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => forwardTrace(d, z).output)
+
+/** The activations of the first hidden layer (for the hidden zero fraction of -NL models). */
+export const firstHidden = (d: Decoder, z: tf.Tensor2D): tf.Tensor2D | null =>
+  isLinear(d) ? null : tf.tidy(() => forwardTrace(d, z).hidden[0])
+
+/**
+ * Backward pass through the stack from dOutput; returns the gradient with respect to the input z
+ * and, when wanted, to every weight and bias. Must run inside a tidy.
+ */
+const backward = (
+  d: Decoder,
+  z: tf.Tensor2D,
+  hidden: ReadonlyArray<tf.Tensor2D>,
+  dOutput: tf.Tensor2D,
+  transposed: ReadonlyArray<tf.Tensor2D>,
+  wantParams: boolean
+): { dz: tf.Tensor2D; dW: tf.Tensor2D[]; db: (tf.Tensor1D | null)[] } => {
+  const L = d.layers.length
+  const dW: tf.Tensor2D[] = new Array(L)
+  const db: (tf.Tensor1D | null)[] = new Array(L).fill(null)
+  let g = dOutput
+  for (let k = L - 1; k >= 0; k--) {
+    const input = k === 0 ? z : hidden[k - 1]
+    if (wantParams) {
+      dW[k] = tf.matMul(tf.transpose(input), g)
+      if (d.layers[k].b !== null) db[k] = tf.sum(g, 0) as tf.Tensor1D
+    }
+    g = tf.matMul(g, transposed[k])
+    if (k > 0) g = tf.mul(g, tf.step(hidden[k - 1])) as tf.Tensor2D
+  }
+  return { dz: g, dW, db }
+}
+
+export interface DecoderGradients {
+  readonly W: ReadonlyArray<tf.Tensor2D>
+  readonly b: ReadonlyArray<tf.Tensor1D | null>
+}
+
+/**
+ * Reconstruction, loss mean((x − D(z))²) over pixels and rows (SPEC §3 step 2) and its gradients
+ * with respect to the decoder's parameters. Must run inside a tidy.
+ */
+export const decoderLossGradients = (
+  d: Decoder,
+  z: tf.Tensor2D,
+  x: tf.Tensor2D
+): { reconstruction: tf.Tensor2D; loss: tf.Scalar; grads: DecoderGradients } => {
+  const { hidden, output } = forwardTrace(d, z)
+  const residual = tf.sub(output, x)
+  const loss = tf.mean(tf.square(residual)) as tf.Scalar
+  const dOut = tf.mul(residual, 2 / residual.size) as tf.Tensor2D
+  const transposed = d.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D)
+  const { dW, db } = backward(d, z, hidden, dOut, transposed, true)
+  return { reconstruction: output, loss, grads: { W: dW, b: db } }
+}
+
+/**
+ * The reconstruction term (1/d)Σᵢ‖xᵢ − D(zᵢ)‖² of the energy as an operator on codes, for a
+ * batch x and a decoder frozen during inference. Whatever depends only on x and the weights is
+ * computed once here instead of at every FISTA step.
+ */
+export interface ReconstructionTerm {
+  /** ∂/∂z of the reconstruction term. */
+  readonly gradient: (z: tf.Tensor2D) => tf.Tensor2D
+  /**
+   * The same gradient for a subset of the batch's rows (FISTA's live rows): y holds
+   * rows.length × l values, row p being row rows[p] of the batch. Returns rows.length × l values.
+   */
+  readonly gradientRows: (y: Float32Array, rows: Int32Array) => Float32Array
+  /** Upper bound on the Lipschitz constant of the gradient (exact for a linear decoder). */
+  readonly lipschitz: () => number
+  readonly dispose: () => void
+}
+
+const largestEigenvalue = (symmetric: tf.Tensor2D, iterations = 50): number =>
+  tf.tidy(() => {
+    const n = symmetric.shape[0]
+    let v: tf.Tensor2D = tf.div(tf.ones([n, 1]), Math.sqrt(n))
+    let estimate = 0
+    for (let i = 0; i < iterations; i++) {
+      const w = tf.matMul(symmetric, v)
+      const norm = tf.norm(w).dataSync()[0]
+      if (norm === 0) return 0
+      estimate = norm
+      v = tf.div(w, norm)
+    }
+    return estimate
+  })
+
+/** Largest singular value squared of W, by power iteration on the smaller Gram matrix. */
+const spectralNormSquared = (W: tf.Tensor2D): number =>
+  tf.tidy(() => {
+    const [r, c] = W.shape
+    const gram = r <= c ? tf.matMul(W, tf.transpose(W)) : tf.matMul(tf.transpose(W), W)
+    return largestEigenvalue(gram as tf.Tensor2D)
+  })
+
+/**
+ * Linear decoder in Gram form: ∇ = (2/d)(zG − xWᵀ) with G = WWᵀ (l×l) and xWᵀ computed once per
+ * batch, so each step costs one N×l×l product instead of two N×l×d ones.
+ */
+const linearTerm = (W: tf.Variable, x: tf.Tensor2D): ReconstructionTerm => {
+  const d = W.shape[1] as number
+  const { gram, target } = tf.tidy(() => {
+    const Wt = tf.transpose(W)
+    return { gram: tf.matMul(W, Wt) as tf.Tensor2D, target: tf.matMul(x, Wt) as tf.Tensor2D }
+  })
+  const l = gram.shape[0]
+  const targetHost = target.dataSync() as Float32Array
+  return {
+    gradient: (z) => tf.tidy(() => tf.mul(tf.sub(tf.matMul(z, gram), target), 2 / d) as tf.Tensor2D),
+    gradientRows: (y, rows) => {
+      const product = tf.tidy(() => tf.matMul(tf.tensor2d(y, [rows.length, l]), gram).dataSync() as Float32Array)
+      const c = 2 / d
+      for (let p = 0; p < rows.length; p++) {
+        const base = rows[p] * l
+        for (let j = 0, q = p * l; j < l; j++, q++) product[q] = c * (product[q] - targetHost[base + j])
+      }
+      return product
+    },
+    lipschitz: () => (2 / d) * largestEigenvalue(gram),
+    dispose: () => {
+      gram.dispose()
+      target.dispose()
+    }
+  }
+}
+
+/** tf.tidy for a result whose optional members are null: tidy's types know no null. */
+const keepAll = <T>(f: () => T): T => tf.tidy(f as () => tf.TensorContainer) as T
+
+/**
+ * Multi-layer decoder: backpropagation through the stack with the transposed weights kept for
+ * the whole inference. When the last hidden layer is narrower than twice the output, the last
+ * layer is taken in Gram form too (hG − xWᵀ instead of (hW − x)Wᵀ), saving a third of its cost.
+ */
+const stackTerm = (dec: Decoder, x: tf.Tensor2D): ReconstructionTerm => {
+  const d = dec.outputDim
+  const L = dec.layers.length
+  const lastW = dec.layers[L - 1].W
+  const m = lastW.shape[0]
+  const useGram = m < 2 * d
+  const kept = keepAll(() => {
+    const transposed = dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D)
+    const lastGram = useGram ? (tf.matMul(lastW, transposed[L - 1]) as tf.Tensor2D) : null
+    const target = useGram ? (tf.matMul(x, transposed[L - 1]) as tf.Tensor2D) : null
+    return { transposed, lastGram, target }
+  })
+  const gradientOf = (z: tf.Tensor2D, xRows: tf.Tensor2D, targetRows: tf.Tensor2D | null): tf.Tensor2D =>
+    tf.tidy(() => {
+      const hidden: tf.Tensor2D[] = []
+      let h = z
+      for (let k = 0; k + 1 < L; k++) {
+        const layer = dec.layers[k]
+        h = tf.relu(tf.add(tf.matMul(h, layer.W), layer.b ?? 0)) as tf.Tensor2D
+        hidden.push(h)
+      }
+      let g: tf.Tensor2D
+      if (kept.lastGram !== null && targetRows !== null) {
+        g = tf.mul(tf.sub(tf.matMul(h, kept.lastGram), targetRows), 2 / d) as tf.Tensor2D
+      } else {
+        g = tf.matMul(tf.mul(tf.sub(tf.matMul(h, lastW as tf.Tensor as tf.Tensor2D), xRows), 2 / d) as tf.Tensor2D, kept.transposed[L - 1])
+      }
+      for (let k = L - 2; k >= 0; k--) {
+        g = tf.mul(g, tf.step(hidden[k])) as tf.Tensor2D
+        g = tf.matMul(g, kept.transposed[k])
+      }
+      return g
+    })
+  const l = dec.codeDim
+  return {
+    gradient: (z) => gradientOf(z, x, kept.target),
+    gradientRows: (y, rows) =>
+      tf.tidy(() => {
+        const z = tf.tensor2d(y, [rows.length, l])
+        // Frozen rows are dropped from the work: only the live rows' data take part.
+        if (rows.length === x.shape[0]) return gradientOf(z, x, kept.target).dataSync() as Float32Array
+        const index = tf.tensor1d(rows, "int32")
+        const xRows = kept.target === null ? (tf.gather(x, index) as tf.Tensor2D) : x
+        const targetRows = kept.target === null ? null : (tf.gather(kept.target, index) as tf.Tensor2D)
+        return gradientOf(z, xRows, targetRows).dataSync() as Float32Array
+      }),
+    // ReLU is 1-Lipschitz, so the product of the layers' spectral norms bounds the Jacobian.
+    lipschitz: () => (2 / d) * dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D), 1),
+    dispose: () => {
+      kept.transposed.forEach((t: tf.Tensor) => t.dispose())
+      kept.lastGram?.dispose()
+      kept.target?.dispose()
+    }
+  }
+}
+
+export const reconstructionTerm = (dec: Decoder, x: tf.Tensor2D): ReconstructionTerm =>
+  isLinear(dec) ? linearTerm(dec.layers[0].W, x) : stackTerm(dec, x)
+
+/** Reference gradient of the reconstruction term by plain backprop, for tests. */
+export const reconstructionGradientDirect = (dec: Decoder, z: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => {
+    const { hidden, output } = forwardTrace(dec, z)
+    const dOut = tf.mul(tf.sub(output, x), 2 / dec.outputDim) as tf.Tensor2D
+    const transposed = dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D)
+    return backward(dec, z, hidden, dOut, transposed, false).dz
+  })

@@ -1,0 +1,92 @@
+import * as tf from "@tensorflow/tfjs-core"
+import { linearWeight, zeroBias } from "./linear-init.js"
+import type { UniformSource } from "./rng.js"
+
+/**
+ * LISTA encoder with non-negative codes (SPEC §1): b = xW + c, z⁰ = ReLU(b),
+ * zᵗ = ReLU(b + zᵗ⁻¹S) for t = 1..T. Row-vector convention: W is d×l, S is l×l.
+ */
+export interface Lista {
+  readonly W: tf.Variable
+  readonly c: tf.Variable
+  readonly S: tf.Variable
+  readonly steps: number
+}
+
+export const makeLista = (rng: UniformSource, inputDim: number, codeDim: number, steps: number): Lista => {
+  const W = linearWeight(rng, inputDim, codeDim)
+  const S = linearWeight(rng, codeDim, codeDim)
+  return { W, c: zeroBias(codeDim), S, steps }
+}
+
+export const listaVariables = (e: Lista): Record<string, tf.Variable> => ({ W: e.W, c: e.c, S: e.S })
+
+export const disposeLista = (e: Lista): void => {
+  e.W.dispose()
+  e.c.dispose()
+  e.S.dispose()
+}
+
+/** The iterates z⁰..zᵀ, kept for the hand-written backward pass. */
+export interface ListaTrace {
+  readonly codes: tf.Tensor2D
+  readonly iterates: ReadonlyArray<tf.Tensor2D>
+}
+
+const forwardTrace = (e: Lista, x: tf.Tensor2D): ListaTrace => {
+  const b = tf.add(tf.matMul(x, e.W), e.c) as tf.Tensor2D
+  const iterates: tf.Tensor2D[] = [tf.relu(b)]
+  for (let t = 1; t <= e.steps; t++) {
+    iterates.push(tf.relu(tf.add(b, tf.matMul(iterates[t - 1], e.S))) as tf.Tensor2D)
+  }
+  return { codes: iterates[e.steps], iterates }
+}
+
+/** E(x); call inside a tidy or dispose the result. */
+export const encode = (e: Lista, x: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => forwardTrace(e, x).codes)
+
+export interface ListaGradients {
+  readonly W: tf.Tensor
+  readonly c: tf.Tensor
+  readonly S: tf.Tensor
+}
+
+/**
+ * Forward pass and gradients of mean((E(x) − target)²) by hand. Autograd would do the same work
+ * but through matMul's transpose flags, the slow path on wasm; explicit transposes are cheap.
+ * Must run inside a tidy.
+ */
+export const listaLossGradients = (
+  e: Lista,
+  x: tf.Tensor2D,
+  target: tf.Tensor2D
+): { codes: tf.Tensor2D; loss: tf.Scalar; grads: ListaGradients } => {
+  const { codes, iterates } = forwardTrace(e, x)
+  const [n, l] = codes.shape
+  const diff = tf.sub(codes, target)
+  const loss = tf.mean(tf.square(diff)) as tf.Scalar
+  const St = tf.transpose(e.S)
+  let dz: tf.Tensor2D = tf.mul(diff, 2 / (n * l))
+  let dB: tf.Tensor2D | null = null
+  let dS: tf.Tensor2D | null = null
+  for (let t = e.steps; t >= 0; t--) {
+    // ReLU's derivative at 0 is taken as 0, as PyTorch does.
+    const da = tf.mul(dz, tf.step(iterates[t])) as tf.Tensor2D
+    dB = dB === null ? da : (tf.add(dB, da) as tf.Tensor2D)
+    if (t > 0) {
+      const contribution = tf.matMul(tf.transpose(iterates[t - 1]), da) as tf.Tensor2D
+      dS = dS === null ? contribution : (tf.add(dS, contribution) as tf.Tensor2D)
+      dz = tf.matMul(da, St as tf.Tensor2D)
+    }
+  }
+  const dBias = dB as tf.Tensor2D
+  return {
+    codes,
+    loss,
+    grads: {
+      W: tf.matMul(tf.transpose(x), dBias),
+      c: tf.sum(dBias, 0),
+      S: dS ?? tf.zerosLike(e.S)
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import * as tf from "@tensorflow/tfjs-core"
+import type { ReconstructionTerm } from "./decoder.js"
+import type { EnergyWeights } from "./energy.js"
+
+/**
+ * How the gradient step η is chosen: the paper's fixed step, or 1/L with L an upper bound on the
+ * Lipschitz constant of ∇f (exact for a linear decoder without the variance term; the hinge's
+ * curvature is unbounded near σ = 0, so with β > 0 its part 2β/(N−1) is the usual estimate).
+ */
+export type StepRule = { readonly kind: "fixed"; readonly eta: number } | { readonly kind: "lipschitz" }
+
+export interface FistaOptions {
+  readonly maxSteps: number
+  /** A row is frozen once ‖zᵒˡᵈ − z‖ < tol·‖zᵒˡᵈ‖ (or it stays all-zero). */
+  readonly tol: number
+  readonly step: StepRule
+  /** false runs plain ISTA (no momentum), the monotone method. */
+  readonly momentum?: boolean
+  /** Called after each step; for progress and for tests of the iterates. */
+  readonly onStep?: (info: FistaStepInfo) => void
+}
+
+export interface FistaStepInfo {
+  /** 1-based index of the step just taken. */
+  readonly step: number
+  readonly liveRows: number
+  /** The iterate z after this step, N×l row-major; valid only during the call. */
+  readonly codes: Float32Array
+  /** 1 for rows still moving after this step, 0 for frozen ones. */
+  readonly live: Uint8Array
+}
+
+export interface FistaResult {
+  /** Z*, non-negative; the caller owns it. */
+  readonly codes: tf.Tensor2D
+  /** For each row, the number of steps it took part in before it froze. */
+  readonly stepsPerRow: Int32Array
+  readonly meanSteps: number
+  /** Steps run on the batch (the largest per-row count). */
+  readonly iterations: number
+  readonly eta: number
+}
+
+export const stepSize = (
+  rule: StepRule,
+  reconstruction: ReconstructionTerm,
+  rows: number,
+  codeDim: number,
+  w: EnergyWeights
+): number => {
+  if (rule.kind === "fixed") return rule.eta
+  const L =
+    reconstruction.lipschitz() + (w.gamma > 0 ? (2 * w.gamma) / codeDim : 0) + (w.beta > 0 ? (2 * w.beta) / Math.max(rows - 1, 1) : 0)
+  return L > 0 ? 1 / L : 1
+}
+
+/**
+ * Column statistics of the variance hinge: for each component j, the factor sⱼ such that
+ * ∂/∂zᵢⱼ β Σⱼ max(0, τ − σⱼ)² = sⱼ·(zᵢⱼ − μⱼ). A column with σⱼ = 0 gets 0, the subgradient
+ * PyTorch's norm uses.
+ */
+const varianceFactors = (y: Float32Array, n: number, l: number, beta: number, tau: number, mean: Float64Array, factor: Float64Array): void => {
+  mean.fill(0)
+  factor.fill(0)
+  for (let i = 0; i < n; i++) for (let j = 0, q = i * l; j < l; j++, q++) mean[j] += y[q]
+  for (let j = 0; j < l; j++) mean[j] /= n
+  for (let i = 0; i < n; i++) {
+    for (let j = 0, q = i * l; j < l; j++, q++) {
+      const c = y[q] - mean[j]
+      factor[j] += c * c
+    }
+  }
+  const dof = Math.max(n - 1, 1)
+  for (let j = 0; j < l; j++) {
+    const std = Math.sqrt(factor[j] / dof)
+    factor[j] = std > 0 && std < tau ? (-2 * beta * (tau - std)) / (dof * std) : 0
+  }
+}
+
+/**
+ * FISTA (Beck & Teboulle 2009) on F over z ≥ 0 with a warm start z0, per-row early stopping and
+ * frozen rows kept exactly as they were.
+ *
+ * The iterates live in host memory and everything but the decoder's products is one fused pass
+ * over them: on the wasm backend an elementwise op costs about as much as the whole l×l product,
+ * so a dozen tensor ops per step would dominate. Frozen rows drop out of the decoder's work; the
+ * variance term couples rows, so they still count in the batch statistics, at their final value.
+ */
+export const fista = (
+  reconstruction: ReconstructionTerm,
+  zEnc: tf.Tensor2D,
+  z0: tf.Tensor2D,
+  w: EnergyWeights,
+  options: FistaOptions
+): FistaResult => {
+  const [n, l] = z0.shape
+  const eta = stepSize(options.step, reconstruction, n, l, w)
+  const momentum = options.momentum ?? true
+  const z = Float32Array.from(z0.dataSync() as Float32Array)
+  const y = Float32Array.from(z)
+  const enc = w.gamma > 0 ? (zEnc.dataSync() as Float32Array) : null
+  const live = new Uint8Array(n).fill(1)
+  const stepsPerRow = new Int32Array(n)
+  const mean = new Float64Array(l)
+  const factor = new Float64Array(l)
+  const threshold = eta * w.lambda
+  const encoderWeight = (2 * w.gamma) / l
+  const tol2 = options.tol * options.tol
+  let liveRows = new Int32Array(n).map((_, i) => i)
+  let t = 1
+  let iterations = 0
+  for (let k = 0; k < options.maxSteps && liveRows.length > 0; k++) {
+    const tNext = momentum ? (1 + Math.sqrt(1 + 4 * t * t)) / 2 : 1
+    const extrapolation = momentum ? (t - 1) / tNext : 0
+    const count = liveRows.length
+    let yLive: Float32Array
+    if (count === n) yLive = y
+    else {
+      yLive = new Float32Array(count * l)
+      for (let p = 0; p < count; p++) yLive.set(y.subarray(liveRows[p] * l, (liveRows[p] + 1) * l), p * l)
+    }
+    const g = reconstruction.gradientRows(yLive, liveRows)
+    if (w.beta > 0) varianceFactors(y, n, l, w.beta, w.tau, mean, factor)
+    for (let p = 0; p < count; p++) {
+      const i = liveRows[p]
+      let change = 0
+      let scale = 0
+      for (let j = 0, q = i * l, r = p * l; j < l; j++, q++, r++) {
+        let grad = g[r]
+        if (enc !== null) grad += encoderWeight * (y[q] - enc[q])
+        if (w.beta > 0) grad += factor[j] * (y[q] - mean[j])
+        const proposed = Math.max(0, y[q] - eta * grad - threshold)
+        const old = z[q]
+        const diff = proposed - old
+        change += diff * diff
+        scale += old * old
+        z[q] = proposed
+        y[q] = proposed + extrapolation * diff
+      }
+      stepsPerRow[i] += 1
+      if (change === 0 || change < tol2 * scale) {
+        live[i] = 0
+        y.set(z.subarray(i * l, (i + 1) * l), i * l)
+      }
+    }
+    t = tNext
+    iterations = k + 1
+    liveRows = liveRows.filter((i) => live[i] === 1)
+    options.onStep?.({ step: iterations, liveRows: liveRows.length, codes: z, live })
+  }
+  let total = 0
+  for (let i = 0; i < n; i++) total += stepsPerRow[i]
+  return { codes: tf.tensor2d(z, [n, l]), stepsPerRow, meanSteps: n > 0 ? total / n : 0, iterations, eta }
+}

@@ -1,0 +1,201 @@
+import * as tf from "@tensorflow/tfjs-core"
+import { type Adam, adamStep, disposeAdam, makeAdam } from "./adam.js"
+import { normalizeRows } from "./constraints.js"
+import {
+  decode,
+  type Decoder,
+  decoderLossGradients,
+  decoderVariables,
+  disposeDecoder,
+  firstHidden,
+  makeDecoder,
+  reconstructionTerm
+} from "./decoder.js"
+import { disposeLista, encode, type Lista, listaLossGradients, listaVariables, makeLista } from "./encoder.js"
+import { energyTerms } from "./energy.js"
+import { fista } from "./fista.js"
+import { psnrSum, type ToPixels, zeroCount } from "./metrics.js"
+import type { UniformSource } from "./rng.js"
+import { decoderLrAt, type ModelSettings } from "./settings.js"
+
+/** Encoder, decoder and both optimizers: everything a training run updates. */
+export interface SparseCodingModel {
+  readonly settings: ModelSettings
+  readonly inputDim: number
+  readonly encoder: Lista
+  readonly decoder: Decoder
+  readonly encoderOptimizer: Adam
+  readonly decoderOptimizer: Adam
+}
+
+const applyConstraints = (m: SparseCodingModel): void => {
+  if (m.settings.unitNormAtoms) for (const layer of m.decoder.layers) normalizeRows(layer.W)
+}
+
+export const makeModel = (settings: ModelSettings, inputDim: number, rng: UniformSource): SparseCodingModel => {
+  const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps)
+  const decoder = makeDecoder(rng, settings.codeDim, settings.hidden, inputDim)
+  const model: SparseCodingModel = {
+    settings,
+    inputDim,
+    encoder,
+    decoder,
+    encoderOptimizer: makeAdam(listaVariables(encoder)),
+    decoderOptimizer: makeAdam(decoderVariables(decoder))
+  }
+  applyConstraints(model)
+  return model
+}
+
+export const disposeModel = (m: SparseCodingModel): void => {
+  disposeAdam(m.encoderOptimizer)
+  disposeAdam(m.decoderOptimizer)
+  disposeLista(m.encoder)
+  disposeDecoder(m.decoder)
+}
+
+/** Every tensor of the model by a stable name: what a checkpoint stores. */
+export const modelTensors = (m: SparseCodingModel): Record<string, tf.Variable> => {
+  const out: Record<string, tf.Variable> = {}
+  const put = (prefix: string, vars: Readonly<Record<string, tf.Variable>>) => {
+    for (const [k, v] of Object.entries(vars)) out[`${prefix}.${k}`] = v
+  }
+  put("encoder", listaVariables(m.encoder))
+  put("decoder", decoderVariables(m.decoder))
+  put("encoderAdam.m", m.encoderOptimizer.firstMoment)
+  put("encoderAdam.v", m.encoderOptimizer.secondMoment)
+  put("decoderAdam.m", m.decoderOptimizer.firstMoment)
+  put("decoderAdam.v", m.decoderOptimizer.secondMoment)
+  return out
+}
+
+/** Sums over one batch, so that an epoch's figures are exact averages over its rows. */
+export interface BatchTotals {
+  readonly rows: number
+  readonly energy: number
+  readonly psnr: number
+  readonly zeros: number
+  readonly entries: number
+  readonly hiddenZeros: number
+  readonly hiddenEntries: number
+  readonly fistaSteps: number
+}
+
+const hiddenZeroCounts = (dec: Decoder, z: tf.Tensor2D): { zeros: number; entries: number } => {
+  const h = firstHidden(dec, z)
+  if (h === null) return { zeros: 0, entries: 0 }
+  const zeros = zeroCount(h)
+  const entries = h.size
+  h.dispose()
+  return { zeros, entries }
+}
+
+/**
+ * One training step (SPEC §3): encoder codes, FISTA with the decoder frozen, one Adam step of the
+ * decoder on the reconstruction from Z*, one of the encoder towards Z*, then the constraints.
+ * The figures are those of Z* and of D(Z*) before the update, as the authors' code reports them.
+ */
+export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, toPixels: ToPixels): BatchTotals => {
+  const s = m.settings
+  const zEnc = encode(m.encoder, x)
+  const term = reconstructionTerm(m.decoder, x)
+  const solved = fista(term, zEnc, zEnc, s.energy, s.fista)
+  term.dispose()
+  const zStar = solved.codes
+  const energyTotal = tf.tidy(() => energyTerms(m.decoder, x, zStar, zEnc, s.energy).total.dataSync()[0])
+  const hidden = hiddenZeroCounts(m.decoder, zStar)
+  const zeros = zeroCount(zStar)
+  const psnr = tf.tidy(() => {
+    const { reconstruction, grads } = decoderLossGradients(m.decoder, zStar, x)
+    const named: Record<string, tf.Tensor> = {}
+    const decay: Record<string, number> = {}
+    grads.W.forEach((g, k) => {
+      named[`W${k + 1}`] = g
+      decay[`W${k + 1}`] = s.decoderWeightDecay
+    })
+    grads.b.forEach((g, k) => {
+      if (g !== null) {
+        named[`b${k + 1}`] = g
+        decay[`b${k + 1}`] = s.hiddenBiasDecay
+      }
+    })
+    adamStep(m.decoderOptimizer, named, decoderLrAt(s, epoch), decay)
+    return psnrSum(toPixels(x), toPixels(reconstruction))
+  })
+  tf.tidy(() => {
+    const { grads } = listaLossGradients(m.encoder, x, zStar)
+    adamStep(m.encoderOptimizer, { W: grads.W, c: grads.c, S: grads.S }, s.encoderLr, { c: s.encoderBiasDecay })
+  })
+  applyConstraints(m)
+  zEnc.dispose()
+  zStar.dispose()
+  return {
+    rows: x.shape[0],
+    energy: energyTotal,
+    psnr,
+    zeros,
+    entries: solved.codes.size,
+    hiddenZeros: hidden.zeros,
+    hiddenEntries: hidden.entries,
+    fistaSteps: solved.meanSteps * x.shape[0]
+  }
+}
+
+/**
+ * The amortised figures of a batch (SPEC §3): the encoder's codes E(x), their energy (whose
+ * encoder-distance term is then 0), the PSNR of D(E(x)) and the sparsity of E(x).
+ */
+export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: ToPixels): BatchTotals => {
+  const z = encode(m.encoder, x)
+  const energyTotal = tf.tidy(() => energyTerms(m.decoder, x, z, z, m.settings.energy).total.dataSync()[0])
+  const psnr = tf.tidy(() => psnrSum(toPixels(x), toPixels(decode(m.decoder, z))))
+  const zeros = zeroCount(z)
+  const hidden = hiddenZeroCounts(m.decoder, z)
+  const totals: BatchTotals = {
+    rows: x.shape[0],
+    energy: energyTotal,
+    psnr,
+    zeros,
+    entries: z.size,
+    hiddenZeros: hidden.zeros,
+    hiddenEntries: hidden.entries,
+    fistaSteps: 0
+  }
+  z.dispose()
+  return totals
+}
+
+export const emptyTotals: BatchTotals = {
+  rows: 0, energy: 0, psnr: 0, zeros: 0, entries: 0, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 0
+}
+
+export const addTotals = (a: BatchTotals, b: BatchTotals): BatchTotals => ({
+  rows: a.rows + b.rows,
+  energy: a.energy + b.energy,
+  psnr: a.psnr + b.psnr,
+  zeros: a.zeros + b.zeros,
+  entries: a.entries + b.entries,
+  hiddenZeros: a.hiddenZeros + b.hiddenZeros,
+  hiddenEntries: a.hiddenEntries + b.hiddenEntries,
+  fistaSteps: a.fistaSteps + b.fistaSteps
+})
+
+/** Averages: energy per row, PSNR per image, zero fractions, FISTA steps per row. */
+export interface SplitMetrics {
+  readonly energy: number
+  readonly psnr: number
+  readonly zeroFraction: number
+  readonly hiddenZeroFraction: number | null
+  readonly meanFistaSteps: number
+}
+
+export const averageTotals = (t: BatchTotals): SplitMetrics => ({
+  energy: t.rows > 0 ? t.energy / t.rows : NaN,
+  psnr: t.rows > 0 ? t.psnr / t.rows : NaN,
+  zeroFraction: t.entries > 0 ? t.zeros / t.entries : NaN,
+  hiddenZeroFraction: t.hiddenEntries > 0 ? t.hiddenZeros / t.hiddenEntries : null,
+  meanFistaSteps: t.rows > 0 ? t.fistaSteps / t.rows : 0
+})
+
+/** Per-component code usage, column norms and the like, for pictures and diagnostics. */
+export const decoderAtomsInput = (m: SparseCodingModel): tf.Tensor2D => m.decoder.layers[0].W as unknown as tf.Tensor2D

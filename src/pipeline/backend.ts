@@ -1,0 +1,116 @@
+import * as tf from "@tensorflow/tfjs-core"
+import { Context, Effect, Layer } from "effect"
+import { existsSync, readdirSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { BackendError } from "./errors.js"
+
+/** The backends in order of preference: the fastest that loads wins. */
+export const backendNames = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const
+export type BackendName = (typeof backendNames)[number]
+
+export interface BackendInfo {
+  readonly name: BackendName
+  /** Why each faster backend was passed over, for the log and the run summary. */
+  readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>
+}
+
+export class Backend extends Context.Tag("sparse-vdl/Backend")<Backend, BackendInfo>() {}
+
+const require = createRequire(import.meta.url)
+
+/**
+ * tfjs-node ships its native addon through an install script that downloads libtensorflow. Where
+ * that failed or was not allowed, the package is present without the addon and importing it
+ * registers kernels before it throws, so check for the addon file first.
+ */
+const nativeAddonProblem = (pkg: string): string | null => {
+  let root: string
+  try {
+    root = dirname(require.resolve(`${pkg}/package.json`))
+  } catch {
+    return `${pkg} is not installed (it is optional: npm installs it where its libtensorflow download succeeds)`
+  }
+  const lib = join(root, "lib")
+  const hasAddon =
+    existsSync(lib) &&
+    readdirSync(lib).some((d) => d.startsWith("napi-v") && existsSync(join(lib, d, "tfjs_binding.node")))
+  return hasAddon ? null : `${pkg} is installed without its native addon (its install script did not run or failed)`
+}
+
+const activate = (tfName: string): Effect.Effect<void, string> =>
+  Effect.tryPromise({
+    try: async () => {
+      const ok = await tf.setBackend(tfName)
+      if (!ok) throw new Error(`tf.setBackend("${tfName}") returned false`)
+      await tf.ready()
+    },
+    catch: (e) => (e instanceof Error ? e.message : String(e))
+  })
+
+const importModule = (pkg: string): Effect.Effect<void, string> =>
+  Effect.tryPromise({ try: () => import(pkg), catch: (e) => (e instanceof Error ? e.message.split("\n")[0] : String(e)) })
+
+const gpuVisible = (): boolean => tf.engine().backendNames().includes("tensorflow") && (() => {
+  try {
+    // tfjs-node-gpu falls back to the CPU build when CUDA is missing; the binding says which.
+    const binding = (tf.backend() as unknown as { binding?: { isUsingGpuDevice?: () => boolean } }).binding
+    return binding?.isUsingGpuDevice?.() ?? true
+  } catch {
+    return true
+  }
+})()
+
+const tryLoad = (name: BackendName): Effect.Effect<void, string> => {
+  switch (name) {
+    case "tensorflow-gpu": {
+      const problem = nativeAddonProblem("@tensorflow/tfjs-node-gpu")
+      if (problem !== null) return Effect.fail(problem)
+      return importModule("@tensorflow/tfjs-node-gpu").pipe(
+        Effect.zipRight(activate("tensorflow")),
+        Effect.filterOrFail(gpuVisible, () => "libtensorflow loaded but sees no CUDA GPU")
+      )
+    }
+    case "tensorflow": {
+      const problem = nativeAddonProblem("@tensorflow/tfjs-node")
+      if (problem !== null) return Effect.fail(problem)
+      return importModule("@tensorflow/tfjs-node").pipe(Effect.zipRight(activate("tensorflow")))
+    }
+    case "wasm":
+      return importModule("@tensorflow/tfjs-backend-wasm").pipe(Effect.zipRight(activate("wasm")))
+    case "cpu":
+      return importModule("@tensorflow/tfjs-backend-cpu").pipe(Effect.zipRight(activate("cpu")))
+  }
+}
+
+export const parseBackendName = (raw: string): Effect.Effect<BackendName, BackendError> =>
+  (backendNames as ReadonlyArray<string>).includes(raw)
+    ? Effect.succeed(raw as BackendName)
+    : Effect.fail(new BackendError({ backend: raw, problem: `unknown backend; choose one of ${backendNames.join(", ")}` }))
+
+/**
+ * Load the requested backend, or the fastest one that loads, and log the choice with the reason
+ * each faster one was skipped.
+ */
+export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInfo, BackendError> =>
+  Effect.gen(function* () {
+    if (requested !== undefined) {
+      yield* tryLoad(requested).pipe(Effect.mapError((problem) => new BackendError({ backend: requested, problem })))
+      yield* Effect.logInfo(`backend: ${requested} (chosen with --backend)`)
+      return { name: requested, skipped: [] }
+    }
+    const skipped: Array<{ name: BackendName; reason: string }> = []
+    for (const name of backendNames) {
+      const loaded = yield* Effect.either(tryLoad(name))
+      if (loaded._tag === "Right") {
+        const why = skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")
+        yield* Effect.logInfo(`backend: ${name}${why ? ` (skipped ${why})` : ""}`)
+        return { name, skipped }
+      }
+      skipped.push({ name, reason: loaded.left })
+    }
+    return yield* Effect.fail(new BackendError({ backend: "any", problem: skipped.map((s) => `${s.name}: ${s.reason}`).join("; ") }))
+  })
+
+export const BackendLive = (requested?: BackendName): Layer.Layer<Backend, BackendError> =>
+  Layer.effect(Backend, selectBackend(requested))

@@ -1,0 +1,71 @@
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Stream } from "effect"
+import { decode } from "../models/decoder.js"
+import { encode } from "../models/encoder.js"
+import type { SparseCodingModel } from "../models/model.js"
+import { batchStream, type Dataset } from "./dataset.js"
+import { withBatchTensor } from "./resources.js"
+
+/**
+ * The decoder's output atoms as images: the rows of its last weight (the columns of A for a
+ * linear dictionary, of A₂ for the -NL decoder).
+ */
+export const decoderColumns = (m: SparseCodingModel): { images: Float32Array; count: number } => {
+  const last = m.decoder.layers[m.decoder.layers.length - 1].W
+  return { images: Float32Array.from(last.dataSync() as Float32Array), count: last.shape[0] as number }
+}
+
+/** Per code component: the largest value and the fraction of rows where it is non-zero. */
+export interface CodeStatistics {
+  readonly max: Float32Array
+  readonly usage: Float32Array
+}
+
+export const codeStatistics = (m: SparseCodingModel, ds: Dataset) =>
+  batchStream(ds, m.settings.batchSize, { kind: "sequential" }).pipe(
+    Stream.mapEffect((batch) =>
+      withBatchTensor(batch.x, batch.rows, ds.dim, (x) =>
+        tf.tidy(() => {
+          const z = encode(m.encoder, x)
+          return {
+            max: tf.max(z, 0).dataSync() as Float32Array,
+            used: tf.sum(tf.cast(tf.greater(z, 0), "float32"), 0).dataSync() as Float32Array,
+            rows: batch.rows
+          }
+        })
+      )
+    ),
+    Stream.runFold({ max: new Float32Array(m.settings.codeDim), used: new Float64Array(m.settings.codeDim), rows: 0 }, (acc, b) => {
+      for (let j = 0; j < acc.max.length; j++) {
+        acc.max[j] = Math.max(acc.max[j], b.max[j])
+        acc.used[j] += b.used[j]
+      }
+      return { ...acc, rows: acc.rows + b.rows }
+    }),
+    Effect.map((acc): CodeStatistics => ({ max: acc.max, usage: Float32Array.from(acc.used, (u) => u / Math.max(acc.rows, 1)) }))
+  )
+
+/**
+ * The atoms D(cⱼeⱼ) − D(0) of a (possibly non-linear) decoder, with cⱼ the largest activation of
+ * component j (SPEC §7); for a linear decoder they are the columns scaled by cⱼ.
+ */
+export const decoderAtoms = (m: SparseCodingModel, maxActivation: Float32Array): Float32Array =>
+  tf.tidy(() => {
+    const l = m.settings.codeDim
+    const scaled = tf.mul(tf.eye(l), tf.reshape(tf.tensor1d(maxActivation), [l, 1])) as tf.Tensor2D
+    const atoms = tf.sub(decode(m.decoder, scaled), decode(m.decoder, tf.zeros([1, l])))
+    return Float32Array.from(atoms.dataSync() as Float32Array)
+  })
+
+/** The first `count` rows of a data set and their reconstructions from the encoder's codes, in pixels. */
+export const reconstructionPairs = (m: SparseCodingModel, ds: Dataset, count: number) => {
+  const rows = Math.min(count, ds.rows)
+  const indices = Int32Array.from({ length: rows }, (_, i) => i)
+  return withBatchTensor(ds.x.subarray(0, rows * ds.dim), rows, ds.dim, (x) =>
+    tf.tidy(() => ({
+      inputs: Float32Array.from(ds.toPixels(x, indices).dataSync() as Float32Array),
+      reconstructions: Float32Array.from(ds.toPixels(decode(m.decoder, encode(m.encoder, x)), indices).dataSync() as Float32Array),
+      count: rows
+    }))
+  )
+}
