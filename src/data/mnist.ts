@@ -260,7 +260,7 @@ const scanDigitJson = (bytes: Uint8Array): Uint8Array | string | undefined => {
   i++
   for (;;) {
     let c = bytes[i]
-    // Four pixels in five are background, written "0,": take those without the general path.
+    // Three pixels in four are background, written "0,": take those without the general path.
     if (c === 0x30 && bytes[i + 1] === 0x2c) {
       out[n++] = 0
       i += 2
@@ -462,7 +462,11 @@ export const fetchVerified = (
   return Effect.tryPromise({
     try: async (signal) => {
       const response = await fetchImpl(url, { signal })
-      if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim())
+      if (!response.ok) {
+        // An unread body would hold the connection open until garbage collection.
+        await response.body?.cancel().catch(() => undefined)
+        throw new Error(`HTTP ${response.status} ${response.statusText}`.trim())
+      }
       return new Uint8Array(await response.arrayBuffer())
     },
     catch: (e) => {

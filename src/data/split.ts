@@ -44,11 +44,18 @@ const checkSize = (name: string, value: number | undefined): void => {
 export const selectExamples = (split: MnistSplit, indices: readonly number[]): MnistSplit => {
   const images = new Uint8Array(indices.length * MNIST_PIXELS)
   const labels = new Uint8Array(indices.length)
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k]
-    if (!(i >= 0 && i < split.count)) throw new RangeError(`example index ${i} is outside 0..${split.count - 1}`)
-    images.set(split.images.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS), k * MNIST_PIXELS)
-    labels[k] = split.labels[i]
+  for (const i of indices)
+    if (!(Number.isInteger(i) && i >= 0 && i < split.count))
+      throw new RangeError(`example index ${i} is outside 0..${split.count - 1}`)
+  // Copy runs of consecutive indices in one go: a training set in index order is a few long runs.
+  for (let start = 0; start < indices.length; ) {
+    let end = start + 1
+    while (end < indices.length && indices[end] === indices[end - 1] + 1) end++
+    const from = indices[start]
+    const length = end - start
+    images.set(split.images.subarray(from * MNIST_PIXELS, (from + length) * MNIST_PIXELS), start * MNIST_PIXELS)
+    labels.set(split.labels.subarray(from, from + length), start)
+    start = end
   }
   return { images, labels, count: indices.length }
 }

@@ -39,7 +39,7 @@ export const parseEta = (raw: string): number | "lipschitz" => (raw === "lipschi
 
 const firstIssue = (e: ParseResult.ParseError): ConfigError => {
   const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
-  const option = issue?.path.length ? `--${String(issue.path[issue.path.length - 1]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "settings"
+  const option = issue?.path.length ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "settings"
   return new ConfigError({ option, problem: issue?.message ?? e.message })
 }
 
@@ -58,7 +58,7 @@ export const resolveSettings = (
     if (Either.isLeft(decoded)) return yield* Effect.fail(firstIssue(decoded.left))
     const o = decoded.right
     const base = variant.settings[dataset]
-    return {
+    const settings: ModelSettings = {
       ...base,
       codeDim: o.codeDim ?? base.codeDim,
       hidden: o.hidden ?? base.hidden,
@@ -84,4 +84,17 @@ export const resolveSettings = (
       decoderWeightDecay: o.decoderWeightDecay ?? base.decoderWeightDecay,
       encoderBiasDecay: o.encoderBiasDecay ?? base.encoderBiasDecay
     }
+    // The encoder-distance term alone has curvature 2γ/l: a fixed step at or past l/γ diverges
+    // whatever the decoder, which happens when --code-dim is lowered under a large preset γ.
+    const { step } = settings.fista
+    const { gamma } = settings.energy
+    if (step.kind === "fixed" && gamma > 0 && step.eta >= settings.codeDim / gamma) {
+      return yield* Effect.fail(
+        new ConfigError({
+          option: "--eta",
+          problem: `a fixed FISTA step of ${step.eta} makes inference diverge with γ = ${gamma} and l = ${settings.codeDim} (it must stay below l/γ = ${(settings.codeDim / gamma).toPrecision(3)}); lower --eta, or pass --eta lipschitz`
+        })
+      )
+    }
+    return settings
   })

@@ -59,7 +59,7 @@ const expectSameBytes = (actual: Uint8Array, expected: Uint8Array) => {
   expect(Buffer.compare(actual, expected) === 0 ? -1 : actual.findIndex((v, i) => v !== expected[i])).toBe(-1)
 }
 
-const fourGz = () => Object.fromEntries(MNIST_GZ_FILES.map((n) => [n, fixtureBytes(n)]))
+const fourGz = (): Record<string, Uint8Array> => Object.fromEntries(MNIST_GZ_FILES.map((n) => [n, fixtureBytes(n)]))
 
 layer(NodeContext.layer)("loadMnistDir", (it) => {
   it.effect("reads the small fixture folder, with the authors' validation indices", () =>
