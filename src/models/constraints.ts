@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { readTidy } from "./read.js"
 
 /**
  * Rescale each row of W (the paper's columns of A: one atom per code component or hidden unit)
@@ -12,5 +13,4 @@ export const normalizeRows = (W: tf.Variable): void => {
 }
 
 /** ℓ2 norm of each row, for monitoring collapse (code norms shrinking while atoms grow). */
-export const rowNorms = (W: tf.Tensor2D): Float32Array =>
-  tf.tidy(() => tf.norm(W, "euclidean", 1).dataSync() as Float32Array)
+export const rowNorms = (W: tf.Tensor2D): Float32Array => readTidy(() => tf.norm(W, "euclidean", 1))

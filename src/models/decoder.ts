@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { linearWeight, zeroBias } from "./linear-init.js"
+import { readTidy } from "./read.js"
 import type { UniformSource } from "./rng.js"
 
 /**
@@ -184,7 +185,7 @@ const linearTerm = (W: tf.Variable, x: tf.Tensor2D): ReconstructionTerm => {
   return {
     gradient: (z) => tf.tidy(() => tf.mul(tf.sub(tf.matMul(z, gram), target), 2 / d) as tf.Tensor2D),
     gradientRows: (y, rows) => {
-      const product = tf.tidy(() => tf.matMul(tf.tensor2d(y, [rows.length, l]), gram).dataSync() as Float32Array)
+      const product = readTidy(() => tf.matMul(tf.tensor2d(y, [rows.length, l]), gram))
       const c = 2 / d
       for (let p = 0; p < rows.length; p++) {
         const base = rows[p] * l
@@ -245,14 +246,14 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D): ReconstructionTerm => {
   return {
     gradient: (z) => gradientOf(z, x, kept.target),
     gradientRows: (y, rows) =>
-      tf.tidy(() => {
+      readTidy(() => {
         const z = tf.tensor2d(y, [rows.length, l])
         // Frozen rows are dropped from the work: only the live rows' data take part.
-        if (rows.length === x.shape[0]) return gradientOf(z, x, kept.target).dataSync() as Float32Array
+        if (rows.length === x.shape[0]) return gradientOf(z, x, kept.target)
         const index = tf.tensor1d(rows, "int32")
         const xRows = kept.target === null ? (tf.gather(x, index) as tf.Tensor2D) : x
         const targetRows = kept.target === null ? null : (tf.gather(kept.target, index) as tf.Tensor2D)
-        return gradientOf(z, xRows, targetRows).dataSync() as Float32Array
+        return gradientOf(z, xRows, targetRows)
       }),
     // ReLU is 1-Lipschitz, so the product of the layers' spectral norms bounds the Jacobian.
     lipschitz: () => (2 / d) * dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D), 1),

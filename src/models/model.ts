@@ -78,7 +78,10 @@ export interface BatchTotals {
   readonly entries: number
   readonly hiddenZeros: number
   readonly hiddenEntries: number
+  /** Row-steps of FISTA: the sum over rows of the steps each took part in. */
   readonly fistaSteps: number
+  /** Wall time spent in FISTA, for profiles. */
+  readonly fistaSeconds: number
 }
 
 const hiddenZeroCounts = (dec: Decoder, z: tf.Tensor2D): { zeros: number; entries: number } => {
@@ -98,9 +101,11 @@ const hiddenZeroCounts = (dec: Decoder, z: tf.Tensor2D): { zeros: number; entrie
 export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, toPixels: ToPixels): BatchTotals => {
   const s = m.settings
   const zEnc = encode(m.encoder, x)
+  const started = performance.now()
   const term = reconstructionTerm(m.decoder, x)
   const solved = fista(term, zEnc, zEnc, s.energy, s.fista)
   term.dispose()
+  const fistaSeconds = (performance.now() - started) / 1000
   const zStar = solved.codes
   const energyTotal = tf.tidy(() => energyTerms(m.decoder, x, zStar, zEnc, s.energy).total.dataSync()[0])
   const hidden = hiddenZeroCounts(m.decoder, zStar)
@@ -137,7 +142,8 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
     entries: solved.codes.size,
     hiddenZeros: hidden.zeros,
     hiddenEntries: hidden.entries,
-    fistaSteps: solved.meanSteps * x.shape[0]
+    fistaSteps: solved.meanSteps * x.shape[0],
+    fistaSeconds
   }
 }
 
@@ -159,14 +165,15 @@ export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: To
     entries: z.size,
     hiddenZeros: hidden.zeros,
     hiddenEntries: hidden.entries,
-    fistaSteps: 0
+    fistaSteps: 0,
+    fistaSeconds: 0
   }
   z.dispose()
   return totals
 }
 
 export const emptyTotals: BatchTotals = {
-  rows: 0, energy: 0, psnr: 0, zeros: 0, entries: 0, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 0
+  rows: 0, energy: 0, psnr: 0, zeros: 0, entries: 0, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 0, fistaSeconds: 0
 }
 
 export const addTotals = (a: BatchTotals, b: BatchTotals): BatchTotals => ({
@@ -177,7 +184,8 @@ export const addTotals = (a: BatchTotals, b: BatchTotals): BatchTotals => ({
   entries: a.entries + b.entries,
   hiddenZeros: a.hiddenZeros + b.hiddenZeros,
   hiddenEntries: a.hiddenEntries + b.hiddenEntries,
-  fistaSteps: a.fistaSteps + b.fistaSteps
+  fistaSteps: a.fistaSteps + b.fistaSteps,
+  fistaSeconds: a.fistaSeconds + b.fistaSeconds
 })
 
 /** Averages: energy per row, PSNR per image, zero fractions, FISTA steps per row. */
@@ -197,5 +205,3 @@ export const averageTotals = (t: BatchTotals): SplitMetrics => ({
   meanFistaSteps: t.rows > 0 ? t.fistaSteps / t.rows : 0
 })
 
-/** Per-component code usage, column norms and the like, for pictures and diagnostics. */
-export const decoderAtomsInput = (m: SparseCodingModel): tf.Tensor2D => m.decoder.layers[0].W as unknown as tf.Tensor2D

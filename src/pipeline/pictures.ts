@@ -3,6 +3,7 @@ import { Effect, Stream } from "effect"
 import { decode } from "../models/decoder.js"
 import { encode } from "../models/encoder.js"
 import type { SparseCodingModel } from "../models/model.js"
+import { readTidy } from "../models/read.js"
 import { batchStream, type Dataset } from "./dataset.js"
 import { withBatchTensor } from "./resources.js"
 
@@ -24,16 +25,16 @@ export interface CodeStatistics {
 export const codeStatistics = (m: SparseCodingModel, ds: Dataset) =>
   batchStream(ds, m.settings.batchSize, { kind: "sequential" }).pipe(
     Stream.mapEffect((batch) =>
-      withBatchTensor(batch.x, batch.rows, ds.dim, (x) =>
-        tf.tidy(() => {
-          const z = encode(m.encoder, x)
-          return {
-            max: tf.max(z, 0).dataSync() as Float32Array,
-            used: tf.sum(tf.cast(tf.greater(z, 0), "float32"), 0).dataSync() as Float32Array,
-            rows: batch.rows
-          }
-        })
-      )
+      withBatchTensor(batch.x, batch.rows, ds.dim, (x) => {
+        const z = encode(m.encoder, x)
+        const stats = {
+          max: readTidy(() => tf.max(z, 0)),
+          used: readTidy(() => tf.sum(tf.cast(tf.greater(z, 0), "float32"), 0)),
+          rows: batch.rows
+        }
+        z.dispose()
+        return stats
+      })
     ),
     Stream.runFold({ max: new Float32Array(m.settings.codeDim), used: new Float64Array(m.settings.codeDim), rows: 0 }, (acc, b) => {
       for (let j = 0; j < acc.max.length; j++) {
@@ -50,22 +51,19 @@ export const codeStatistics = (m: SparseCodingModel, ds: Dataset) =>
  * component j (SPEC §7); for a linear decoder they are the columns scaled by cⱼ.
  */
 export const decoderAtoms = (m: SparseCodingModel, maxActivation: Float32Array): Float32Array =>
-  tf.tidy(() => {
+  readTidy(() => {
     const l = m.settings.codeDim
     const scaled = tf.mul(tf.eye(l), tf.reshape(tf.tensor1d(maxActivation), [l, 1])) as tf.Tensor2D
-    const atoms = tf.sub(decode(m.decoder, scaled), decode(m.decoder, tf.zeros([1, l])))
-    return Float32Array.from(atoms.dataSync() as Float32Array)
+    return tf.sub(decode(m.decoder, scaled), decode(m.decoder, tf.zeros([1, l])))
   })
 
 /** The first `count` rows of a data set and their reconstructions from the encoder's codes, in pixels. */
 export const reconstructionPairs = (m: SparseCodingModel, ds: Dataset, count: number) => {
   const rows = Math.min(count, ds.rows)
   const indices = Int32Array.from({ length: rows }, (_, i) => i)
-  return withBatchTensor(ds.x.subarray(0, rows * ds.dim), rows, ds.dim, (x) =>
-    tf.tidy(() => ({
-      inputs: Float32Array.from(ds.toPixels(x, indices).dataSync() as Float32Array),
-      reconstructions: Float32Array.from(ds.toPixels(decode(m.decoder, encode(m.encoder, x)), indices).dataSync() as Float32Array),
-      count: rows
-    }))
-  )
+  return withBatchTensor(ds.x.subarray(0, rows * ds.dim), rows, ds.dim, (x) => ({
+    inputs: readTidy(() => ds.toPixels(x, indices)),
+    reconstructions: readTidy(() => ds.toPixels(decode(m.decoder, encode(m.encoder, x)), indices)),
+    count: rows
+  }))
 }

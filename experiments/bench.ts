@@ -1,0 +1,213 @@
+/**
+ * Throughput benchmark of training and inference at the paper's MNIST settings, optionally side
+ * by side with the PyTorch reference (../shared/bench/torch_reference.py) on the same machine.
+ *   npx tsx experiments/bench.ts --mnist-dir ../shared/data/mnist --batches 220 --vs-torch
+ * Prints a table, then one JSON line per model (and per torch run) on stdout.
+ */
+import { Command, Options } from "@effect/cli"
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Option, Stream } from "effect"
+import { spawnSync } from "node:child_process"
+import { existsSync } from "node:fs"
+import { addTotals, averageTotals, type BatchTotals, emptyTotals, trainStep } from "../src/models/model.js"
+import { reconstructionTerm } from "../src/models/decoder.js"
+import { encode } from "../src/models/encoder.js"
+import { fista } from "../src/models/fista.js"
+import { readTidy } from "../src/models/read.js"
+import { variants } from "../src/models/variants.js"
+import { Backend, BackendLive } from "../src/pipeline/backend.js"
+import { batchStream, type Dataset, loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../src/pipeline/dataset.js"
+import { runMain } from "../src/pipeline/main.js"
+import { Progress } from "../src/pipeline/progress.js"
+import { scopedModel, withBatchTensor } from "../src/pipeline/resources.js"
+import { rngFor } from "../src/pipeline/seeds.js"
+import { evaluate } from "../src/pipeline/train.js"
+import { backendOption, seedOption } from "./options.js"
+
+const rssMb = () => process.memoryUsage().rss / 2 ** 20
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024
+
+/** Seconds per call of a plain matMul of the given shape, and its GFLOP/s. */
+const plainMatMul = (n: number, k: number, m: number) => {
+  const a = tf.randomUniform([n, k]) as tf.Tensor2D
+  const b = tf.randomUniform([k, m]) as tf.Tensor2D
+  const run = () => readTidy(() => tf.matMul(a, b))
+  for (let i = 0; i < 3; i++) run()
+  const reps = Math.max(5, Math.min(200, Math.round(2e9 / (2 * n * k * m))))
+  const t0 = performance.now()
+  for (let i = 0; i < reps; i++) run()
+  const seconds = (performance.now() - t0) / 1000 / reps
+  a.dispose()
+  b.dispose()
+  return { shape: `${n}x${k}x${m}`, gflops: (2 * n * k * m) / seconds / 1e9 }
+}
+
+/** Multiply-adds per live row and FISTA step: the decoder products of the gradient. */
+const flopsPerRowStep = (l: number, hidden: ReadonlyArray<number>, d: number): number => {
+  if (hidden.length === 0) return 2 * l * l // Gram form: one row of z·G
+  const widths = [l, ...hidden]
+  let f = 0
+  for (let k = 0; k + 1 < widths.length; k++) f += 2 * 2 * widths[k] * widths[k + 1] // forward and back
+  const m = hidden[hidden.length - 1]
+  f += m < 2 * d ? 2 * m * m : 2 * 2 * m * d
+  return f
+}
+
+const fmt = (x: number, digits = 1) => x.toFixed(digits)
+
+const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batches: number, seed: number) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const backend = yield* Backend
+      const progress = yield* Progress
+      const settings = variants[name].settings.mnist
+      const model = yield* scopedModel(settings, data.train.dim, rngFor(seed, "init"))
+      const order = rngFor(seed, "order")
+      const perEpoch = Math.floor(data.train.rows / settings.batchSize)
+      const bar = yield* progress.bar(`${name} training`, batches)
+      const rss: number[] = [rssMb()]
+      const tensors: number[] = [tf.memory().numTensors]
+      const last: BatchTotals[] = []
+      let totals = emptyTotals
+      const t0 = performance.now()
+      let done = 0
+      // A fresh shuffle per epoch, the last partial batch dropped, as the torch reference does.
+      while (done < batches) {
+        const take = Math.min(perEpoch, batches - done)
+        yield* batchStream(data.train, settings.batchSize, { kind: "shuffled", rng: order }).pipe(
+          Stream.take(take),
+          Stream.mapEffect((batch) => withBatchTensor(batch.x, batch.rows, data.train.dim, (x) => trainStep(model, x, 0, (t) => data.train.toPixels(t, batch.indices)))),
+          Stream.runForEach((t) =>
+            Effect.suspend(() => {
+              done += 1
+              totals = addTotals(totals, t)
+              if (done > batches - Math.max(1, Math.floor(batches / 4))) last.push(t)
+              const seconds = (performance.now() - t0) / 1000
+              return bar.update(done, `${fmt(totals.rows / seconds, 0)} rows/s, fista steps ${fmt(t.fistaSteps / t.rows)}`)
+            })
+          )
+        )
+        rss.push(rssMb())
+        tensors.push(tf.memory().numTensors)
+      }
+      const seconds = (performance.now() - t0) / 1000
+      const tail = averageTotals(last.reduce(addTotals, emptyTotals))
+      const val = yield* evaluate(model, data.val)
+
+      // Inference alone on a fixed dictionary: FISTA on validation batches with the trained model.
+      let rowsInferred = 0
+      let rowSteps = 0
+      const i0 = performance.now()
+      yield* batchStream(data.val, settings.batchSize, { kind: "sequential" }).pipe(
+        Stream.take(8),
+        Stream.runForEach((batch) =>
+          withBatchTensor(batch.x, batch.rows, data.val.dim, (x) => {
+            const zEnc = encode(model.encoder, x)
+            const term = reconstructionTerm(model.decoder, x)
+            const r = fista(term, zEnc, zEnc, settings.energy, settings.fista)
+            term.dispose()
+            zEnc.dispose()
+            r.codes.dispose()
+            rowsInferred += batch.rows
+            rowSteps += r.meanSteps * batch.rows
+          })
+        )
+      )
+      const inferSeconds = (performance.now() - i0) / 1000
+      const perRow = flopsPerRowStep(settings.codeDim, settings.hidden, data.train.dim)
+      const achieved = (totals.fistaSteps * perRow) / totals.fistaSeconds / 1e9
+      const l = settings.codeDim
+      const reference =
+        settings.hidden.length === 0
+          ? [plainMatMul(settings.batchSize, l, l)]
+          : [plainMatMul(settings.batchSize, l, settings.hidden[0]), plainMatMul(settings.batchSize, settings.hidden[0], settings.hidden[0]), plainMatMul(settings.batchSize, settings.hidden[0], l)]
+      return {
+        model: name,
+        backend: backend.name,
+        batches,
+        batchSize: settings.batchSize,
+        seconds: Number(seconds.toFixed(3)),
+        samplesPerSecond: Number(((batches * settings.batchSize) / seconds).toFixed(1)),
+        fistaShare: Number((totals.fistaSeconds / seconds).toFixed(3)),
+        meanFistaSteps: Number(tail.meanFistaSteps.toFixed(2)),
+        energy: Number(tail.energy.toFixed(5)),
+        trainPsnr: Number(tail.psnr.toFixed(3)),
+        zeroFraction: Number(tail.zeroFraction.toFixed(4)),
+        valPsnr: Number(val.psnr.toFixed(3)),
+        valZeroFraction: Number(val.zeroFraction.toFixed(4)),
+        valEnergy: Number(val.energy.toFixed(5)),
+        inferenceRowsPerSecond: Number((rowsInferred / inferSeconds).toFixed(1)),
+        inferenceMeanSteps: Number((rowSteps / Math.max(rowsInferred, 1)).toFixed(2)),
+        fistaGflops: Number(achieved.toFixed(2)),
+        plainMatMulGflops: reference.map((r) => ({ shape: r.shape, gflops: Number(r.gflops.toFixed(2)) })),
+        peakRssMb: Number(peakRssMb().toFixed(1)),
+        rssMbByEpoch: rss.map((r) => Number(r.toFixed(1))),
+        tensorsByEpoch: tensors
+      }
+    })
+  )
+
+type TorchResult = { threads: number; samples_per_second: number; psnr_fista: number; zero_fraction: number; mean_fista_steps: number; val_psnr_encoder: number; val_zero_fraction_encoder: number }
+
+const runTorch = (script: string, mnistDir: string, model: string, batches: number, threads: number) =>
+  Effect.gen(function* () {
+    yield* Effect.logInfo(`torch reference: ${model}, ${batches} batches, ${threads} thread(s)`)
+    const r = spawnSync("/usr/bin/python3", [script, "--mnist", mnistDir, "--model", model, "--batches", String(batches), "--threads", String(threads), "--json"], { encoding: "utf8", maxBuffer: 1 << 24 })
+    if (r.status !== 0) return yield* Effect.fail(new Error(`torch reference failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y python3-torch libopenblas0-pthread`))
+    return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as TorchResult
+  })
+
+const command = Command.make(
+  "bench",
+  {
+    model: Options.text("model").pipe(Options.withDescription("comma-separated models (default vdl,vdl-nl)"), Options.withDefault("vdl,vdl-nl")),
+    batches: Options.integer("batches").pipe(Options.withDescription("training batches per model (220 = one epoch of full MNIST; default 40)"), Options.withDefault(40)),
+    mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder of MNIST IDX files; default the embedded digits"), Options.optional),
+    vsTorch: Options.boolean("vs-torch").pipe(Options.withDescription("also run ../shared/bench/torch_reference.py with the same model and batches, at 1 and 2 threads, and print the ratios (needs --mnist-dir)")),
+    torchScript: Options.text("torch-script").pipe(Options.withDescription("path of the torch reference (default ../shared/bench/torch_reference.py)"), Options.withDefault("../shared/bench/torch_reference.py")),
+    seed: seedOption,
+    backend: backendOption
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const models = o.model.split(",").map((m) => m.trim())
+      for (const m of models) if (variants[m] === undefined) return yield* Effect.fail(new Error(`--model: unknown model ${m}; choose from ${Object.keys(variants).join(", ")}`))
+      const source = Option.match(o.mnistDir, { onNone: () => ({ kind: "embedded" as const }), onSome: (dir) => ({ kind: "dir" as const, dir }) })
+      const raw = yield* loadMnist(source)
+      const data = mapSplits(splitStage(o.seed)(raw), (s, name) => normalizeMnistStage(name)(s))
+      yield* Effect.logInfo(`data: ${raw.source}; ${data.train.rows} training rows, ${data.val.rows} validation rows`)
+      const rows: Array<Record<string, unknown>> = []
+      for (const m of models) {
+        const ours = yield* benchModel(m, data, o.batches, o.seed)
+        rows.push(ours)
+        console.log(JSON.stringify(ours))
+        if (o.vsTorch) {
+          if (Option.isNone(o.mnistDir)) return yield* Effect.fail(new Error("--vs-torch needs --mnist-dir: the torch reference reads IDX files"))
+          if (!existsSync(o.torchScript)) return yield* Effect.fail(new Error(`--torch-script: ${o.torchScript} not found`))
+          const torch: TorchResult[] = []
+          for (const threads of [1, 2]) {
+            const t = yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, threads)
+            torch.push(t)
+            console.log(JSON.stringify({ model: m, backend: `torch-${threads}t`, ...t }))
+          }
+          const best = torch.reduce((a, b) => (b.samples_per_second > a.samples_per_second ? b : a))
+          const ratio = {
+            model: m,
+            comparison: `ours / torch at ${best.threads} thread(s)`,
+            throughputRatio: Number((ours.samplesPerSecond / best.samples_per_second).toFixed(3)),
+            trainPsnrDiff: Number((ours.trainPsnr - best.psnr_fista).toFixed(3)),
+            valPsnrDiff: Number((ours.valPsnr - best.val_psnr_encoder).toFixed(3)),
+            valZeroFractionDiff: Number((ours.valZeroFraction - best.val_zero_fraction_encoder).toFixed(4)),
+            meanFistaSteps: { ours: ours.meanFistaSteps, torch: best.mean_fista_steps }
+          }
+          rows.push({ model: m, backend: `torch-${best.threads}t`, samplesPerSecond: best.samples_per_second, meanFistaSteps: best.mean_fista_steps, trainPsnr: best.psnr_fista, valPsnr: best.val_psnr_encoder, valZeroFraction: best.val_zero_fraction_encoder })
+          console.log(JSON.stringify(ratio))
+        }
+      }
+      const cols = ["model", "backend", "samplesPerSecond", "meanFistaSteps", "energy", "trainPsnr", "valPsnr", "valZeroFraction", "fistaGflops", "peakRssMb"]
+      const table = [cols.join(" | "), cols.map(() => "---").join(" | "), ...rows.map((r) => cols.map((c) => (r[c] === undefined ? "" : typeof r[c] === "object" ? JSON.stringify(r[c]) : String(r[c]))).join(" | "))]
+      process.stderr.write(`\n${table.join("\n")}\n`)
+    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+)
+
+runMain(Command.run(command, { name: "bench", version: "0.1.0" })(process.argv))
