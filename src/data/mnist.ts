@@ -5,10 +5,11 @@
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Either } from "effect"
-import { createHash, randomBytes } from "node:crypto"
+import { createHash } from "node:crypto"
 import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as nodePath from "node:path"
+import { writeFileAtomic } from "./atomic-write.js"
 import { ChecksumError, DataSourceError, IdxFormatError } from "./errors.js"
 import { type IdxArray, readIdxFile } from "./idx.js"
 
@@ -487,31 +488,17 @@ export const fetchVerified = (
   )
 }
 
-/**
- * Writes to a temporary file in the destination folder, fsyncs it and renames it over the
- * destination: rename within a folder is atomic, so readers (and a later run after a crash or
- * Ctrl-C) see either the old file or the complete new one, never half a download.
- */
-const writeAtomically = (fs: FileSystem.FileSystem, dest: string, bytes: Uint8Array) => {
-  const temp = `${dest}.${process.pid}-${randomBytes(4).toString("hex")}.partial`
-  return Effect.scoped(
-    Effect.gen(function* () {
-      const file = yield* fs.open(temp, { flag: "w" })
-      yield* file.writeAll(bytes)
-      yield* file.sync
-    })
-  ).pipe(
-    Effect.zipRight(fs.rename(temp, dest)),
-    Effect.onError(() => fs.remove(temp).pipe(Effect.ignore)),
+/** A download lands whole or not at all, so a later run never reads half a file. */
+const writeAtomically = (dest: string, bytes: Uint8Array) =>
+  writeFileAtomic(dest, bytes).pipe(
     Effect.mapError(
       (e) =>
         new DataSourceError({
           source: `cache folder ${nodePath.dirname(dest)}`,
-          problem: `cannot write ${dest} (${platformProblem(e)}); make the folder writable or pass another cacheDir`
+          problem: `cannot write ${dest} (${e.problem}); make the folder writable or pass another cacheDir`
         })
     )
   )
-}
 
 /** Is there a cached copy whose checksum matches? A mismatching one is simply replaced. */
 const cachedCopyIsValid = (fs: FileSystem.FileSystem, path: string, expected: string) =>
@@ -545,7 +532,7 @@ const downloadOne = (
       const url = joinUrl(mirror, name)
       yield* Effect.logInfo(`Downloading ${url}`)
       const result = yield* Effect.either(fetchVerified(url, expected, options))
-      if (Either.isRight(result)) return yield* writeAtomically(fs, dest, result.right)
+      if (Either.isRight(result)) return yield* writeAtomically(dest, result.right)
       const error = result.left
       const reason = error._tag === "ChecksumError" ? `SHA-256 mismatch (got ${error.actual})` : error.problem
       failures.push(`${mirror}: ${reason}`)
