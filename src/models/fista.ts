@@ -55,25 +55,91 @@ export const stepSize = (
 }
 
 /**
- * Column statistics of the variance hinge: for each component j, the factor sⱼ such that
- * ∂/∂zᵢⱼ β Σⱼ max(0, τ − σⱼ)² = sⱼ·(zᵢⱼ − μⱼ). A column with σⱼ = 0 gets 0, the subgradient
- * PyTorch's norm uses.
+ * Per column j, the gradient of the smooth terms other than the decoder's is affine in y:
+ * (2γ/l)(yᵢⱼ − eᵢⱼ) + sⱼ(yᵢⱼ − μⱼ), where the variance hinge contributes sⱼ(yᵢⱼ − μⱼ) with
+ * sⱼ = −2β(τ − σⱼ)/((N−1)σⱼ) while σⱼ < τ (0 otherwise, and 0 at σⱼ = 0, the subgradient
+ * PyTorch's norm uses). Fills slope[j] = 2γ/l + sⱼ and offset[j] = sⱼμⱼ.
  */
-const varianceFactors = (y: Float32Array, n: number, l: number, beta: number, tau: number, mean: Float64Array, factor: Float64Array): void => {
-  mean.fill(0)
-  factor.fill(0)
-  for (let i = 0; i < n; i++) for (let j = 0, q = i * l; j < l; j++, q++) mean[j] += y[q]
-  for (let j = 0; j < l; j++) mean[j] /= n
-  for (let i = 0; i < n; i++) {
-    for (let j = 0, q = i * l; j < l; j++, q++) {
-      const c = y[q] - mean[j]
-      factor[j] += c * c
+const columnTerms = (
+  y: Float32Array,
+  n: number,
+  l: number,
+  w: EnergyWeights,
+  sum: Float64Array,
+  sumSq: Float64Array,
+  slope: Float64Array,
+  offset: Float64Array
+): void => {
+  const encoderWeight = (2 * w.gamma) / l
+  if (w.beta === 0) {
+    slope.fill(encoderWeight)
+    offset.fill(0)
+    return
+  }
+  sum.fill(0)
+  sumSq.fill(0)
+  for (let i = 0, q = 0; i < n; i++) {
+    for (let j = 0; j < l; j++, q++) {
+      const v = y[q]
+      sum[j] += v
+      sumSq[j] += v * v
     }
   }
   const dof = Math.max(n - 1, 1)
   for (let j = 0; j < l; j++) {
-    const std = Math.sqrt(factor[j] / dof)
-    factor[j] = std > 0 && std < tau ? (-2 * beta * (tau - std)) / (dof * std) : 0
+    const mean = sum[j] / n
+    const std = Math.sqrt(Math.max(0, sumSq[j] - n * mean * mean) / dof)
+    const s = std > 0 && std < w.tau ? (-2 * w.beta * (w.tau - std)) / (dof * std) : 0
+    slope[j] = encoderWeight + s
+    offset[j] = s * mean
+  }
+}
+
+/**
+ * One FISTA step for the live rows, fused: gradient, prox, momentum and the convergence test.
+ * Returns nothing; marks rows that settled in `live` and resets their y to z.
+ */
+const updateLiveRows = (
+  liveRows: Int32Array,
+  l: number,
+  g: Float32Array,
+  y: Float32Array,
+  z: Float32Array,
+  enc: Float32Array,
+  encoderWeight: number,
+  slope: Float64Array,
+  offset: Float64Array,
+  eta: number,
+  threshold: number,
+  extrapolation: number,
+  tol2: number,
+  live: Uint8Array,
+  stepsPerRow: Int32Array
+): void => {
+  for (let p = 0; p < liveRows.length; p++) {
+    const i = liveRows[p]
+    let change = 0
+    let scale = 0
+    const base = i * l
+    const gBase = p * l
+    for (let j = 0; j < l; j++) {
+      const q = base + j
+      const yq = y[q]
+      const grad = g[gBase + j] + slope[j] * yq - encoderWeight * enc[q] - offset[j]
+      const u = yq - eta * grad - threshold
+      const proposed = u > 0 ? u : 0
+      const old = z[q]
+      const diff = proposed - old
+      change += diff * diff
+      scale += old * old
+      z[q] = proposed
+      y[q] = proposed + extrapolation * diff
+    }
+    stepsPerRow[i] += 1
+    if (change === 0 || change < tol2 * scale) {
+      live[i] = 0
+      for (let j = 0; j < l; j++) y[base + j] = z[base + j]
+    }
   }
 }
 
@@ -98,15 +164,17 @@ export const fista = (
   const momentum = options.momentum ?? true
   const z = Float32Array.from(z0.dataSync() as Float32Array)
   const y = Float32Array.from(z)
-  const enc = w.gamma > 0 ? (zEnc.dataSync() as Float32Array) : null
+  const enc = w.gamma > 0 ? Float32Array.from(zEnc.dataSync() as Float32Array) : new Float32Array(n * l)
   const live = new Uint8Array(n).fill(1)
   const stepsPerRow = new Int32Array(n)
-  const mean = new Float64Array(l)
-  const factor = new Float64Array(l)
+  const sum = new Float64Array(l)
+  const sumSq = new Float64Array(l)
+  const slope = new Float64Array(l)
+  const offset = new Float64Array(l)
   const threshold = eta * w.lambda
   const encoderWeight = (2 * w.gamma) / l
   const tol2 = options.tol * options.tol
-  let liveRows = new Int32Array(n).map((_, i) => i)
+  let liveRows = Int32Array.from({ length: n }, (_, i) => i)
   let t = 1
   let iterations = 0
   for (let k = 0; k < options.maxSteps && liveRows.length > 0; k++) {
@@ -120,29 +188,9 @@ export const fista = (
       for (let p = 0; p < count; p++) yLive.set(y.subarray(liveRows[p] * l, (liveRows[p] + 1) * l), p * l)
     }
     const g = reconstruction.gradientRows(yLive, liveRows)
-    if (w.beta > 0) varianceFactors(y, n, l, w.beta, w.tau, mean, factor)
-    for (let p = 0; p < count; p++) {
-      const i = liveRows[p]
-      let change = 0
-      let scale = 0
-      for (let j = 0, q = i * l, r = p * l; j < l; j++, q++, r++) {
-        let grad = g[r]
-        if (enc !== null) grad += encoderWeight * (y[q] - enc[q])
-        if (w.beta > 0) grad += factor[j] * (y[q] - mean[j])
-        const proposed = Math.max(0, y[q] - eta * grad - threshold)
-        const old = z[q]
-        const diff = proposed - old
-        change += diff * diff
-        scale += old * old
-        z[q] = proposed
-        y[q] = proposed + extrapolation * diff
-      }
-      stepsPerRow[i] += 1
-      if (change === 0 || change < tol2 * scale) {
-        live[i] = 0
-        y.set(z.subarray(i * l, (i + 1) * l), i * l)
-      }
-    }
+    // Frozen rows still count in the batch statistics, at their final value.
+    columnTerms(y, n, l, w, sum, sumSq, slope, offset)
+    updateLiveRows(liveRows, l, g, y, z, enc, encoderWeight, slope, offset, eta, threshold, extrapolation, tol2, live, stepsPerRow)
     t = tNext
     iterations = k + 1
     liveRows = liveRows.filter((i) => live[i] === 1)
