@@ -47,7 +47,7 @@ const command = Command.make("mnist", options, (o) =>
     yield* Effect.logInfo(`data: ${data.source}`)
     yield* dataSummary(splits)
     const out = Option.getOrElse(o.out, () => defaultRunFolder(o.model))
-    return yield* trainRun({ model: o.model, settings: { ...settings, epochs }, epochs, seed: o.seed, out, describe: { source: data.source } }, splits).pipe(
+    return yield* trainRun({ model: o.model, settings: { ...settings, epochs }, epochs, seed: o.seed, out, describe: { source: data.source, mnist: source, trainSize: Option.getOrNull(o.trainSize) } }, splits).pipe(
       Effect.provide(BackendLive(Option.getOrUndefined(o.backend)))
     )
   })
