@@ -56,7 +56,7 @@ export const disposeDecoder = (d: Decoder): void => {
 }
 
 /** Hidden activations of every layer but the last, then the output. Must run inside a tidy. */
-const forwardTrace = (d: Decoder, z: tf.Tensor2D): { hidden: tf.Tensor2D[]; output: tf.Tensor2D } => {
+export const forwardTrace = (d: Decoder, z: tf.Tensor2D): { hidden: tf.Tensor2D[]; output: tf.Tensor2D } => {
   const hidden: tf.Tensor2D[] = []
   let h = z
   d.layers.forEach((layer, k) => {
@@ -119,14 +119,14 @@ export const decoderLossGradients = (
   d: Decoder,
   z: tf.Tensor2D,
   x: tf.Tensor2D
-): { reconstruction: tf.Tensor2D; loss: tf.Scalar; grads: DecoderGradients } => {
+): { reconstruction: tf.Tensor2D; hidden: ReadonlyArray<tf.Tensor2D>; loss: tf.Scalar; grads: DecoderGradients } => {
   const { hidden, output } = forwardTrace(d, z)
   const residual = tf.sub(output, x)
   const loss = tf.mean(tf.square(residual)) as tf.Scalar
   const dOut = tf.mul(residual, 2 / residual.size) as tf.Tensor2D
   const transposed = d.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D)
   const { dW, db } = backward(d, z, hidden, dOut, transposed, true)
-  return { reconstruction: output, loss, grads: { W: dW, b: db } }
+  return { reconstruction: output, hidden, loss, grads: { W: dW, b: db } }
 }
 
 /**
@@ -205,23 +205,37 @@ const linearTerm = (W: tf.Variable, x: tf.Tensor2D): ReconstructionTerm => {
 const keepAll = <T>(f: () => T): T => tf.tidy(f as () => tf.TensorContainer) as T
 
 /**
- * Multi-layer decoder: backpropagation through the stack with the transposed weights kept for
- * the whole inference. When the last hidden layer is narrower than twice the output, the last
- * layer is taken in Gram form too (hG − xWᵀ instead of (hW − x)Wᵀ), saving a third of its cost.
+ * When the last layer of a multi-layer decoder is narrower than twice the output, its part of the
+ * gradient can be taken in Gram form, hG − xWᵀ instead of (hW − x)Wᵀ. Building G costs m·m·d
+ * multiply-adds and saves m·(2d − m) per live row and step, so it pays only when inference runs
+ * long enough: "auto" builds it once the direct way has spent as many row-steps as the Gram
+ * would cost (never more than twice the better choice), "always" and "never" force it.
  */
-const stackTerm = (dec: Decoder, x: tf.Tensor2D): ReconstructionTerm => {
+export type LastLayerGram = "auto" | "always" | "never"
+
+interface GramForm {
+  readonly gram: tf.Tensor2D
+  readonly target: tf.Tensor2D
+}
+
+/** Multi-layer decoder: backpropagation with the transposed weights kept for the whole inference. */
+const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): ReconstructionTerm => {
   const d = dec.outputDim
   const L = dec.layers.length
-  const lastW = dec.layers[L - 1].W
+  const l = dec.codeDim
+  const lastW = dec.layers[L - 1].W as tf.Tensor as tf.Tensor2D
   const m = lastW.shape[0]
-  const useGram = m < 2 * d
-  const kept = keepAll(() => {
-    const transposed = dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D)
-    const lastGram = useGram ? (tf.matMul(lastW, transposed[L - 1]) as tf.Tensor2D) : null
-    const target = useGram ? (tf.matMul(x, transposed[L - 1]) as tf.Tensor2D) : null
-    return { transposed, lastGram, target }
-  })
-  const gradientOf = (z: tf.Tensor2D, xRows: tf.Tensor2D, targetRows: tf.Tensor2D | null): tf.Tensor2D =>
+  const transposed = tf.tidy(() => dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D))
+  const breakEven = lastLayerGram === "never" || m >= 2 * d ? Infinity : lastLayerGram === "always" ? 0 : (m * d) / (2 * d - m)
+  let rowSteps = 0
+  let gramForm: GramForm | null = null
+  const useGramWhenDue = (): void => {
+    if (gramForm === null && rowSteps >= breakEven) {
+      gramForm = keepAll((): GramForm => ({ gram: tf.matMul(lastW, transposed[L - 1]) as tf.Tensor2D, target: tf.matMul(x, transposed[L - 1]) as tf.Tensor2D }))
+    }
+  }
+  useGramWhenDue()
+  const gradientOf = (z: tf.Tensor2D, rows: tf.Tensor1D | null): tf.Tensor2D =>
     tf.tidy(() => {
       const hidden: tf.Tensor2D[] = []
       let h = z
@@ -230,43 +244,39 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D): ReconstructionTerm => {
         h = tf.relu(tf.add(tf.matMul(h, layer.W), layer.b ?? 0)) as tf.Tensor2D
         hidden.push(h)
       }
-      let g: tf.Tensor2D
-      if (kept.lastGram !== null && targetRows !== null) {
-        g = tf.mul(tf.sub(tf.matMul(h, kept.lastGram), targetRows), 2 / d) as tf.Tensor2D
-      } else {
-        g = tf.matMul(tf.mul(tf.sub(tf.matMul(h, lastW as tf.Tensor as tf.Tensor2D), xRows), 2 / d) as tf.Tensor2D, kept.transposed[L - 1])
-      }
+      const pick = (t: tf.Tensor2D) => (rows === null ? t : (tf.gather(t, rows) as tf.Tensor2D))
+      const form = gramForm as GramForm | null
+      let g =
+        form !== null
+          ? (tf.mul(tf.sub(tf.matMul(h, form.gram), pick(form.target)), 2 / d) as tf.Tensor2D)
+          : (tf.matMul(tf.mul(tf.sub(tf.matMul(h, lastW), pick(x)), 2 / d) as tf.Tensor2D, transposed[L - 1]) as tf.Tensor2D)
       for (let k = L - 2; k >= 0; k--) {
         g = tf.mul(g, tf.step(hidden[k])) as tf.Tensor2D
-        g = tf.matMul(g, kept.transposed[k])
+        g = tf.matMul(g, transposed[k]) as tf.Tensor2D
       }
       return g
     })
-  const l = dec.codeDim
   return {
-    gradient: (z) => gradientOf(z, x, kept.target),
-    gradientRows: (y, rows) =>
-      readTidy(() => {
-        const z = tf.tensor2d(y, [rows.length, l])
-        // Frozen rows are dropped from the work: only the live rows' data take part.
-        if (rows.length === x.shape[0]) return gradientOf(z, x, kept.target)
-        const index = tf.tensor1d(rows, "int32")
-        const xRows = kept.target === null ? (tf.gather(x, index) as tf.Tensor2D) : x
-        const targetRows = kept.target === null ? null : (tf.gather(kept.target, index) as tf.Tensor2D)
-        return gradientOf(z, xRows, targetRows)
-      }),
+    gradient: (z) => gradientOf(z, null),
+    gradientRows: (y, rows) => {
+      rowSteps += rows.length
+      useGramWhenDue()
+      // Frozen rows are dropped from the work: only the live rows' data take part.
+      return readTidy(() => gradientOf(tf.tensor2d(y, [rows.length, l]), rows.length === x.shape[0] ? null : tf.tensor1d(rows, "int32")))
+    },
     // ReLU is 1-Lipschitz, so the product of the layers' spectral norms bounds the Jacobian.
     lipschitz: () => (2 / d) * dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D), 1),
     dispose: () => {
-      kept.transposed.forEach((t: tf.Tensor) => t.dispose())
-      kept.lastGram?.dispose()
-      kept.target?.dispose()
+      transposed.forEach((t) => t.dispose())
+      const form = gramForm as GramForm | null
+      form?.gram.dispose()
+      form?.target.dispose()
     }
   }
 }
 
-export const reconstructionTerm = (dec: Decoder, x: tf.Tensor2D): ReconstructionTerm =>
-  isLinear(dec) ? linearTerm(dec.layers[0].W, x) : stackTerm(dec, x)
+export const reconstructionTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram = "auto"): ReconstructionTerm =>
+  isLinear(dec) ? linearTerm(dec.layers[0].W, x) : stackTerm(dec, x, lastLayerGram)
 
 /** Reference gradient of the reconstruction term by plain backprop, for tests. */
 export const reconstructionGradientDirect = (dec: Decoder, z: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D =>

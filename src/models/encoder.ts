@@ -33,7 +33,8 @@ export interface ListaTrace {
   readonly iterates: ReadonlyArray<tf.Tensor2D>
 }
 
-const forwardTrace = (e: Lista, x: tf.Tensor2D): ListaTrace => {
+/** The forward pass with every iterate kept, for a backward pass. Must run inside a tidy. */
+export const listaTrace = (e: Lista, x: tf.Tensor2D): ListaTrace => {
   const b = tf.add(tf.matMul(x, e.W), e.c) as tf.Tensor2D
   const iterates: tf.Tensor2D[] = [tf.relu(b)]
   for (let t = 1; t <= e.steps; t++) {
@@ -43,7 +44,7 @@ const forwardTrace = (e: Lista, x: tf.Tensor2D): ListaTrace => {
 }
 
 /** E(x); call inside a tidy or dispose the result. */
-export const encode = (e: Lista, x: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => forwardTrace(e, x).codes)
+export const encode = (e: Lista, x: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => listaTrace(e, x).codes)
 
 export interface ListaGradients {
   readonly W: tf.Tensor
@@ -52,21 +53,14 @@ export interface ListaGradients {
 }
 
 /**
- * Forward pass and gradients of mean((E(x) − target)²) by hand. Autograd would do the same work
- * but through matMul's transpose flags, the slow path on wasm; explicit transposes are cheap.
- * Must run inside a tidy.
+ * Gradients of any loss with respect to W, c and S given its gradient dCodes with respect to the
+ * codes of a traced forward pass. Autograd would do the same work but through matMul's transpose
+ * flags, the slow path on wasm; explicit transposes are cheap. Must run inside a tidy.
  */
-export const listaLossGradients = (
-  e: Lista,
-  x: tf.Tensor2D,
-  target: tf.Tensor2D
-): { codes: tf.Tensor2D; loss: tf.Scalar; grads: ListaGradients } => {
-  const { codes, iterates } = forwardTrace(e, x)
-  const [n, l] = codes.shape
-  const diff = tf.sub(codes, target)
-  const loss = tf.mean(tf.square(diff)) as tf.Scalar
+export const listaBackward = (e: Lista, x: tf.Tensor2D, trace: ListaTrace, dCodes: tf.Tensor2D): ListaGradients => {
+  const { iterates } = trace
   const St = tf.transpose(e.S)
-  let dz: tf.Tensor2D = tf.mul(diff, 2 / (n * l))
+  let dz = dCodes
   let dB: tf.Tensor2D | null = null
   let dS: tf.Tensor2D | null = null
   for (let t = e.steps; t >= 0; t--) {
@@ -80,13 +74,19 @@ export const listaLossGradients = (
     }
   }
   const dBias = dB as tf.Tensor2D
-  return {
-    codes,
-    loss,
-    grads: {
-      W: tf.matMul(tf.transpose(x), dBias),
-      c: tf.sum(dBias, 0),
-      S: dS ?? tf.zerosLike(e.S)
-    }
-  }
+  return { W: tf.matMul(tf.transpose(x), dBias), c: tf.sum(dBias, 0), S: dS ?? tf.zerosLike(e.S) }
+}
+
+/** Forward pass and gradients of mean((E(x) − target)²). Must run inside a tidy. */
+export const listaLossGradients = (
+  e: Lista,
+  x: tf.Tensor2D,
+  target: tf.Tensor2D
+): { codes: tf.Tensor2D; loss: tf.Scalar; grads: ListaGradients } => {
+  const trace = listaTrace(e, x)
+  const { codes } = trace
+  const [n, l] = codes.shape
+  const diff = tf.sub(codes, target)
+  const loss = tf.mean(tf.square(diff)) as tf.Scalar
+  return { codes, loss, grads: listaBackward(e, x, trace, tf.mul(diff, 2 / (n * l))) }
 }

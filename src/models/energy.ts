@@ -70,10 +70,19 @@ export const energyTerms = (
   z: tf.Tensor2D,
   zEnc: tf.Tensor2D,
   w: EnergyWeights
+): EnergyTerms<tf.Scalar> => energyTermsGiven(x, decode(dec, z), z, zEnc, w)
+
+/** F(z) term by term when D(z) is already at hand, as scalars. Must run inside a tidy. */
+export const energyTermsGiven = (
+  x: tf.Tensor2D,
+  decoded: tf.Tensor2D,
+  z: tf.Tensor2D,
+  zEnc: tf.Tensor2D,
+  w: EnergyWeights
 ): EnergyTerms<tf.Scalar> => {
   const [, l] = z.shape
   const d = x.shape[1]
-  const reconstruction = tf.div(tf.sum(tf.square(tf.sub(x, decode(dec, z)))), d) as tf.Scalar
+  const reconstruction = tf.div(tf.sum(tf.square(tf.sub(x, decoded))), d) as tf.Scalar
   const sparsity = tf.mul(tf.sum(tf.abs(z)), w.lambda) as tf.Scalar
   const variance =
     w.beta > 0 ? (tf.mul(tf.sum(tf.square(tf.relu(tf.sub(w.tau, columnStd(z))))), w.beta) as tf.Scalar) : tf.scalar(0)

@@ -2,17 +2,16 @@ import * as tf from "@tensorflow/tfjs-core"
 import { type Adam, adamStep, disposeAdam, makeAdam } from "./adam.js"
 import { normalizeRows } from "./constraints.js"
 import {
-  decode,
   type Decoder,
   decoderLossGradients,
   decoderVariables,
   disposeDecoder,
-  firstHidden,
+  forwardTrace,
   makeDecoder,
   reconstructionTerm
 } from "./decoder.js"
 import { disposeLista, encode, type Lista, listaLossGradients, listaVariables, makeLista } from "./encoder.js"
-import { energyTerms } from "./energy.js"
+import { energyTermsGiven } from "./energy.js"
 import { fista } from "./fista.js"
 import { psnrSum, type ToPixels, zeroCount } from "./metrics.js"
 import type { UniformSource } from "./rng.js"
@@ -84,15 +83,6 @@ export interface BatchTotals {
   readonly fistaSeconds: number
 }
 
-const hiddenZeroCounts = (dec: Decoder, z: tf.Tensor2D): { zeros: number; entries: number } => {
-  const h = firstHidden(dec, z)
-  if (h === null) return { zeros: 0, entries: 0 }
-  const zeros = zeroCount(h)
-  const entries = h.size
-  h.dispose()
-  return { zeros, entries }
-}
-
 /**
  * One training step (SPEC §3): encoder codes, FISTA with the decoder frozen, one Adam step of the
  * decoder on the reconstruction from Z*, one of the encoder towards Z*, then the constraints.
@@ -107,11 +97,13 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   term.dispose()
   const fistaSeconds = (performance.now() - started) / 1000
   const zStar = solved.codes
-  const energyTotal = tf.tidy(() => energyTerms(m.decoder, x, zStar, zEnc, s.energy).total.dataSync()[0])
-  const hidden = hiddenZeroCounts(m.decoder, zStar)
   const zeros = zeroCount(zStar)
-  const psnr = tf.tidy(() => {
-    const { reconstruction, grads } = decoderLossGradients(m.decoder, zStar, x)
+  // One forward pass of the decoder serves the update, the energy and the figures.
+  const figures = tf.tidy(() => {
+    const { reconstruction, hidden, grads } = decoderLossGradients(m.decoder, zStar, x)
+    const energyTotal = energyTermsGiven(x, reconstruction, zStar, zEnc, s.energy).total.dataSync()[0]
+    const hiddenZeros = hidden.length > 0 ? zeroCount(hidden[0]) : 0
+    const hiddenEntries = hidden.length > 0 ? hidden[0].size : 0
     const named: Record<string, tf.Tensor> = {}
     const decay: Record<string, number> = {}
     grads.W.forEach((g, k) => {
@@ -124,8 +116,10 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
         decay[`b${k + 1}`] = s.hiddenBiasDecay
       }
     })
+    // The figures are read before the update changes the weights the tensors depend on.
+    const psnr = psnrSum(toPixels(x), toPixels(reconstruction))
     adamStep(m.decoderOptimizer, named, decoderLrAt(s, epoch), decay)
-    return psnrSum(toPixels(x), toPixels(reconstruction))
+    return { energyTotal, hiddenZeros, hiddenEntries, psnr }
   })
   tf.tidy(() => {
     const { grads } = listaLossGradients(m.encoder, x, zStar)
@@ -136,12 +130,12 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   zStar.dispose()
   return {
     rows: x.shape[0],
-    energy: energyTotal,
-    psnr,
+    energy: figures.energyTotal,
+    psnr: figures.psnr,
     zeros,
     entries: solved.codes.size,
-    hiddenZeros: hidden.zeros,
-    hiddenEntries: hidden.entries,
+    hiddenZeros: figures.hiddenZeros,
+    hiddenEntries: figures.hiddenEntries,
     fistaSteps: solved.meanSteps * x.shape[0],
     fistaSeconds
   }
@@ -151,26 +145,22 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
  * The amortised figures of a batch (SPEC §3): the encoder's codes E(x), their energy (whose
  * encoder-distance term is then 0), the PSNR of D(E(x)) and the sparsity of E(x).
  */
-export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: ToPixels): BatchTotals => {
-  const z = encode(m.encoder, x)
-  const energyTotal = tf.tidy(() => energyTerms(m.decoder, x, z, z, m.settings.energy).total.dataSync()[0])
-  const psnr = tf.tidy(() => psnrSum(toPixels(x), toPixels(decode(m.decoder, z))))
-  const zeros = zeroCount(z)
-  const hidden = hiddenZeroCounts(m.decoder, z)
-  const totals: BatchTotals = {
-    rows: x.shape[0],
-    energy: energyTotal,
-    psnr,
-    zeros,
-    entries: z.size,
-    hiddenZeros: hidden.zeros,
-    hiddenEntries: hidden.entries,
-    fistaSteps: 0,
-    fistaSeconds: 0
-  }
-  z.dispose()
-  return totals
-}
+export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: ToPixels): BatchTotals =>
+  tf.tidy(() => {
+    const z = encode(m.encoder, x)
+    const { hidden, output } = forwardTrace(m.decoder, z)
+    return {
+      rows: x.shape[0],
+      energy: energyTermsGiven(x, output, z, z, m.settings.energy).total.dataSync()[0],
+      psnr: psnrSum(toPixels(x), toPixels(output)),
+      zeros: zeroCount(z),
+      entries: z.size,
+      hiddenZeros: hidden.length > 0 ? zeroCount(hidden[0]) : 0,
+      hiddenEntries: hidden.length > 0 ? hidden[0].size : 0,
+      fistaSteps: 0,
+      fistaSeconds: 0
+    }
+  })
 
 export const emptyTotals: BatchTotals = {
   rows: 0, energy: 0, psnr: 0, zeros: 0, entries: 0, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 0, fistaSeconds: 0
