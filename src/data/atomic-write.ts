@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto"
 import { mkdir, open, rename, rm } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
-import { Effect } from "effect"
+import { Effect, type Scope } from "effect"
 import { WriteError } from "./write-error.js"
 
 /** Translates Node's errno codes into words a person running an experiment can act on. */
@@ -54,23 +54,27 @@ const syncDir = (dir: string, path: string) =>
     })
   )
 
+/** The temp file lives in the target's folder because rename is only atomic within one file system. */
+const tempPathFor = (path: string) => {
+  const target = resolve(path)
+  const dir = dirname(target)
+  // The name is cut short so that a target near the 255-byte name limit still gets a temp file.
+  return { target, dir, temp: join(dir, `.${basename(target).slice(0, 80)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`) }
+}
+
 /**
  * Replaces `path` with `bytes` so that a reader (or a crash) sees either the
  * old file or the whole new one, never a torn write: long experiments write
  * their results at the end, and a half-written table would be silently wrong.
  *
- * The temp file lives in the target's folder because rename is only atomic
- * within one file system. On any failure the temp file is removed and the
- * old target, if any, is left as it was.
+ * On any failure the temp file is removed and the old target, if any, is
+ * left as it was.
  */
 export const writeFileAtomic = (
   path: string,
   bytes: Uint8Array | string
 ): Effect.Effect<void, WriteError> => {
-  const target = resolve(path)
-  const dir = dirname(target)
-  // The name is cut short so that a target near the 255-byte name limit still gets a temp file.
-  const temp = join(dir, `.${basename(target).slice(0, 80)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`)
+  const { target, dir, temp } = tempPathFor(path)
   return Effect.gen(function* () {
     yield* Effect.acquireUseRelease(
       // "wx" so that a name clash with someone else's temp file fails instead of sharing it.
@@ -93,3 +97,51 @@ export const writeFileAtomic = (
 /** Creates `path` and any missing parents; succeeds if it is already a folder. */
 export const ensureDir = (path: string): Effect.Effect<void, WriteError> =>
   attempt(path, "creating the folder", () => mkdir(path, { recursive: true })).pipe(Effect.asVoid)
+
+/** A file being written piece by piece that appears at its path only when committed. */
+export interface AtomicFile {
+  /** Appends bytes, in order; wait for one write before the next. */
+  readonly write: (bytes: Uint8Array) => Effect.Effect<void, WriteError>
+  /** Flushes to disk and renames the temp file onto the path; writing after this is an error. */
+  readonly commit: Effect.Effect<void, WriteError>
+}
+
+/**
+ * The streaming form of writeFileAtomic, for outputs too large to hold in memory (a data set of
+ * gigabytes): bytes go to a temp file beside `path`, and `commit` renames it into place. If the
+ * scope closes first — a failure, an interruption such as Ctrl-C — the temp file is removed and
+ * whatever was at `path` stays as it was, so a reader never sees a half file.
+ */
+export const openFileAtomic = (path: string): Effect.Effect<AtomicFile, WriteError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const { target, dir, temp } = tempPathFor(path)
+      return attempt(path, "creating a temporary file", () => open(temp, "wx")).pipe(
+        Effect.map((handle) => ({ handle, target, dir, temp, committed: false }))
+      )
+    }),
+    (file) =>
+      Effect.promise(async () => {
+        await file.handle.close().catch(() => undefined)
+        if (!file.committed) await rm(file.temp, { force: true }).catch(() => undefined)
+      })
+  ).pipe(
+    Effect.map((file): AtomicFile => ({
+      write: (bytes) =>
+        Effect.suspend(() =>
+          file.committed
+            ? Effect.dieMessage(`openFileAtomic: write to ${path} after commit`)
+            : attempt(path, "writing", async () => {
+                let done = 0
+                while (done < bytes.byteLength) done += (await file.handle.write(bytes, done, bytes.byteLength - done)).bytesWritten
+              })
+        ),
+      commit: Effect.gen(function* () {
+        yield* attempt(path, "writing", () => file.handle.sync())
+        yield* attempt(path, "replacing the file", () => rename(file.temp, file.target))
+        file.committed = true
+        // Without this the rename itself may not survive a power cut.
+        yield* syncDir(file.dir, path)
+      })
+    }))
+  )
