@@ -1,0 +1,177 @@
+import type { FileSystem } from "@effect/platform"
+import { Effect, Either, Option, Schema } from "effect"
+import { readFile } from "node:fs/promises"
+import { basename, join, resolve } from "node:path"
+import type { DataSourceError, IdxFormatError } from "../../data/errors.js"
+import type { ModelSettings } from "../../models/settings.js"
+import { readCheckpoint, restoreSnapshot } from "../checkpoint.js"
+import type { CheckpointError } from "../errors.js"
+import { type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistStage, type Splits, splitStage } from "../dataset.js"
+import { scopedModel } from "../resources.js"
+import { rngFor } from "../seeds.js"
+import { RunFolderError } from "./errors.js"
+
+/** The parts of summary.json an evaluation relies on; the rest is kept as read, for reports. */
+const SummaryFields = Schema.Struct({
+  model: Schema.String,
+  seed: Schema.Number,
+  settings: Schema.Struct({ codeDim: Schema.Number, batchSize: Schema.Number }),
+  data: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+})
+
+/** A trained run's folder as written by the training pipeline (summary.json, checkpoint.safetensors, ...). */
+export interface RunFolder {
+  /** Absolute path: what tables record, so results can be matched to runs later. */
+  readonly dir: string
+  /** Short label for tables and plots: the folder's name, made unique among the runs compared. */
+  readonly name: string
+  readonly model: string
+  readonly seed: number
+  readonly settings: ModelSettings
+  /** summary.json as read. */
+  readonly summary: Readonly<Record<string, unknown>>
+}
+
+const readJson = (folder: string, file: string) =>
+  Effect.tryPromise({
+    try: async () => JSON.parse(await readFile(join(folder, file), "utf8")) as unknown,
+    catch: (e) =>
+      new RunFolderError({
+        folder,
+        problem: `${file} cannot be read (${e instanceof Error ? e.message : String(e)}); is this a folder written by experiments/mnist.ts, and has its run finished?`
+      })
+  })
+
+export const readRunFolder = (dir: string): Effect.Effect<RunFolder, RunFolderError> =>
+  Effect.gen(function* () {
+    const folder = resolve(dir)
+    const raw = yield* readJson(folder, "summary.json")
+    const fields = Schema.decodeUnknownEither(SummaryFields)(raw)
+    if (Either.isLeft(fields)) {
+      return yield* Effect.fail(new RunFolderError({ folder, problem: `summary.json lacks the model, seed or settings of the run (${fields.left.message.split("\n")[0]})` }))
+    }
+    const summary = raw as Record<string, unknown>
+    return {
+      dir: folder,
+      name: basename(folder),
+      model: fields.right.model,
+      seed: fields.right.seed,
+      settings: summary.settings as ModelSettings,
+      summary
+    }
+  })
+
+/** Several run folders; two with the same folder name get their parent's name in front. */
+export const readRunFolders = (dirs: ReadonlyArray<string>) =>
+  Effect.forEach(dirs, readRunFolder).pipe(
+    Effect.map((runs) => {
+      const seen = new Map<string, number>()
+      for (const r of runs) seen.set(r.name, (seen.get(r.name) ?? 0) + 1)
+      return runs.map((r) => ((seen.get(r.name) ?? 0) > 1 ? { ...r, name: `${basename(join(r.dir, ".."))}/${r.name}` } : r))
+    })
+  )
+
+/** The run's best-epoch model, released with the scope. */
+export const runModel = (run: RunFolder): Effect.Effect<import("../../models/model.js").SparseCodingModel, CheckpointError, import("effect").Scope.Scope> =>
+  Effect.gen(function* () {
+    const file = join(run.dir, "checkpoint.safetensors")
+    const snapshot = yield* readCheckpoint(file)
+    // The initialisation is overwritten at once; its seed does not matter.
+    const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"))
+    yield* restoreSnapshot(model, snapshot, file)
+    return model
+  })
+
+/** What the person running an evaluation may say about where the data is now. */
+export interface DataOptions {
+  /** A folder of MNIST IDX files that replaces the one the run recorded (moved, or another machine). */
+  readonly mnistDir?: string
+}
+
+export type DataLoadError = RunFolderError | DataSourceError | IdxFormatError
+
+/**
+ * Rebuilds a run's data from what its summary records, or answers None when the run's data is
+ * not of its kind. MNIST is the one kind now; natural-image patches will add theirs to the list
+ * given to `runData`, and everything downstream needs only a Dataset with its toPixels.
+ */
+export interface DataResolver {
+  readonly kind: string
+  readonly resolve: (run: RunFolder, options: DataOptions) => Option.Option<DataRecipe>
+}
+
+/** How to load a run's data, with a key that is equal for runs whose data is the same. */
+export interface DataRecipe {
+  readonly key: string
+  readonly describe: string
+  readonly load: Effect.Effect<Splits<Dataset>, DataLoadError, FileSystem.FileSystem>
+}
+
+const recordedMnist = (run: RunFolder): MnistSource | null => {
+  const data = run.summary.data as Record<string, unknown> | undefined
+  const source = data?.mnist as MnistSource | undefined
+  return source !== undefined && typeof source === "object" && "kind" in source ? source : null
+}
+
+/** MNIST: the recorded (or given) source, split with the run's seed: the run's own validation set. */
+export const mnistResolver: DataResolver = {
+  kind: "mnist",
+  resolve: (run, options) => {
+    const recorded = recordedMnist(run)
+    if (options.mnistDir === undefined && recorded === null) return Option.none()
+    const source: MnistSource = options.mnistDir !== undefined ? { kind: "dir", dir: resolve(options.mnistDir) } : (recorded as MnistSource)
+    const where = source.kind === "dir" ? `folder ${source.dir}` : source.kind
+    return Option.some({
+      key: JSON.stringify({ kind: "mnist", source, seed: run.seed }),
+      describe: `MNIST from ${where}, split with seed ${run.seed}`,
+      // The training part is the whole training split, whatever --train-size the run was trained with.
+      load: loadMnist(source).pipe(Effect.map((data) => mapSplits(splitStage(run.seed)(data), (s, name) => normalizeMnistStage(name)(s))))
+    })
+  }
+}
+
+export const defaultResolvers: ReadonlyArray<DataResolver> = [mnistResolver]
+
+export const dataRecipe = (
+  run: RunFolder,
+  options: DataOptions,
+  resolvers: ReadonlyArray<DataResolver> = defaultResolvers
+): Effect.Effect<DataRecipe, RunFolderError> => {
+  for (const r of resolvers) {
+    const recipe = r.resolve(run, options)
+    if (Option.isSome(recipe)) return Effect.succeed(recipe.value)
+  }
+  return Effect.fail(
+    new RunFolderError({
+      folder: run.dir,
+      problem: `its summary.json does not say where its data came from (no data.mnist); pass --mnist-dir the MNIST folder it was trained on`
+    })
+  )
+}
+
+/**
+ * Each run's data, loaded once per distinct recipe: runs trained on the same data with the same
+ * split seed share one copy.
+ */
+export const loadRunsData = (runs: ReadonlyArray<RunFolder>, options: DataOptions, resolvers: ReadonlyArray<DataResolver> = defaultResolvers) =>
+  Effect.gen(function* () {
+    const byKey = new Map<string, Splits<Dataset>>()
+    const out: Array<{ readonly run: RunFolder; readonly recipe: DataRecipe; readonly data: Splits<Dataset> }> = []
+    for (const run of runs) {
+      const recipe = yield* dataRecipe(run, options, resolvers)
+      let data = byKey.get(recipe.key)
+      if (data === undefined) {
+        yield* Effect.logInfo(`data for ${run.name}: ${recipe.describe}`)
+        data = yield* recipe.load
+        byKey.set(recipe.key, data)
+      }
+      out.push({ run, recipe, data })
+    }
+    return out
+  })
+
+/** The first `rows` rows of a data set (all of them when rows is undefined or larger). */
+export const firstRows = (ds: Dataset, rows: number | undefined): Dataset =>
+  rows === undefined || rows >= ds.rows
+    ? ds
+    : { ...ds, rows, x: ds.x.subarray(0, rows * ds.dim), labels: ds.labels === null ? null : ds.labels.subarray(0, rows) }
