@@ -12,15 +12,26 @@ export interface Rng {
   readonly int: (n: number) => number
   /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
   readonly permutation: (n: number) => number[]
+  /**
+   * The whole internal state, a 32-bit unsigned integer: makeRng(seed, rng.state()) continues
+   * the same sequence, which is what lets a stopped run resume with the same data order.
+   */
+  readonly state: () => number
 }
 
-/** Any number is accepted as a seed; it is reduced to 32 bits, so seeds 2^32 apart coincide. */
-export const makeRng = (seed: number): Rng => {
-  let state = seed >>> 0
+/**
+ * Any number is accepted as a seed; it is reduced to 32 bits, so seeds 2^32 apart coincide.
+ * Given a `state` from `rng.state()`, the generator continues from there and the seed is unused.
+ */
+export const makeRng = (seed: number, state?: number): Rng => {
+  if (state !== undefined && !(Number.isInteger(state) && state >= 0 && state <= 0xffffffff)) {
+    throw new RangeError(`makeRng: state must be an integer in [0, 2^32), got ${state}`)
+  }
+  let s = state ?? seed >>> 0
 
   const nextUint32 = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return (t ^ (t >>> 14)) >>> 0
@@ -42,5 +53,5 @@ export const makeRng = (seed: number): Rng => {
     return p
   }
 
-  return { next, int, permutation }
+  return { next, int, permutation, state: () => s }
 }

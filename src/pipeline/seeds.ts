@@ -16,4 +16,5 @@ export const derivedSeed = (seed: number, use: SeedUse): number => {
   return (h ^ (h >>> 16)) >>> 0
 }
 
-export const rngFor = (seed: number, use: SeedUse): Rng => makeRng(derivedSeed(seed, use))
+/** The stream for one use; with `state` (from `rng.state()`), that stream continued from there. */
+export const rngFor = (seed: number, use: SeedUse, state?: number): Rng => makeRng(derivedSeed(seed, use), state)
