@@ -81,7 +81,11 @@ export interface BatchTotals {
   readonly fistaSteps: number
   /** Wall time spent in FISTA, for profiles. */
   readonly fistaSeconds: number
+  /** Code entries that are NaN or infinite: anything but 0 means the run has diverged. */
+  readonly nonFiniteCodes: number
 }
+
+const nonFiniteCount = (t: tf.Tensor): number => tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "float32")).dataSync()[0])
 
 /**
  * One training step (SPEC §3): encoder codes, FISTA with the decoder frozen, one Adam step of the
@@ -98,6 +102,7 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   const fistaSeconds = (performance.now() - started) / 1000
   const zStar = solved.codes
   const zeros = zeroCount(zStar)
+  const nonFiniteCodes = nonFiniteCount(zStar)
   // One forward pass of the decoder serves the update, the energy and the figures.
   const figures = tf.tidy(() => {
     const { reconstruction, hidden, grads } = decoderLossGradients(m.decoder, zStar, x)
@@ -137,7 +142,8 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
     hiddenZeros: figures.hiddenZeros,
     hiddenEntries: figures.hiddenEntries,
     fistaSteps: solved.meanSteps * x.shape[0],
-    fistaSeconds
+    fistaSeconds,
+    nonFiniteCodes
   }
 }
 
@@ -158,12 +164,13 @@ export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: To
       hiddenZeros: hidden.length > 0 ? zeroCount(hidden[0]) : 0,
       hiddenEntries: hidden.length > 0 ? hidden[0].size : 0,
       fistaSteps: 0,
-      fistaSeconds: 0
+      fistaSeconds: 0,
+      nonFiniteCodes: nonFiniteCount(z)
     }
   })
 
 export const emptyTotals: BatchTotals = {
-  rows: 0, energy: 0, psnr: 0, zeros: 0, entries: 0, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 0, fistaSeconds: 0
+  rows: 0, energy: 0, psnr: 0, zeros: 0, entries: 0, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 0, fistaSeconds: 0, nonFiniteCodes: 0
 }
 
 export const addTotals = (a: BatchTotals, b: BatchTotals): BatchTotals => ({
@@ -175,7 +182,8 @@ export const addTotals = (a: BatchTotals, b: BatchTotals): BatchTotals => ({
   hiddenZeros: a.hiddenZeros + b.hiddenZeros,
   hiddenEntries: a.hiddenEntries + b.hiddenEntries,
   fistaSteps: a.fistaSteps + b.fistaSteps,
-  fistaSeconds: a.fistaSeconds + b.fistaSeconds
+  fistaSeconds: a.fistaSeconds + b.fistaSeconds,
+  nonFiniteCodes: a.nonFiniteCodes + b.nonFiniteCodes
 })
 
 /** Averages: energy per row, PSNR per image, zero fractions, FISTA steps per row. */
