@@ -1,0 +1,85 @@
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { PNG } from "pngjs"
+import { beforeAll, describe, expect, it } from "vitest"
+import { tableToArrowIpc } from "../../src/data/table.js"
+import { texture, writePhotos } from "./photos.js"
+
+/** The command as a person types it, through tsx. */
+const patches = (...args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", "experiments/patches.ts", ...args], { encoding: "utf8", timeout: 240_000 })
+
+const root = mkdtempSync(join(tmpdir(), "patches-cli-"))
+const photos = join(root, "photos")
+const testPhotos = join(root, "test-photos")
+const data = join(root, "out", "patches.arrow")
+
+beforeAll(async () => {
+  await writePhotos(photos, [texture("a.jpg", 80, 64, 1), texture("b.png", 64, 90, 2)])
+  await writePhotos(join(root, "more"), [texture("c.jpg", 70, 70, 3)])
+  await writePhotos(testPhotos, [texture("t.jpg", 90, 60, 4)])
+})
+
+describe("experiments/patches.ts", () => {
+  it("builds a patch file from folders given twice and as a comma list, then trains on it", () => {
+    const b = patches("build", "--images", photos, "--images", `${join(root, "more")},${photos}`, "--test-images", testPhotos, "--out", data, "--train", "300", "--val", "60", "--test", "60", "--seed", "3")
+    expect(b.status, b.stderr).toBe(0)
+    expect(b.stderr).toMatch(/photos: 3 for train\/validation, 1 for test \(from --test-images\); 2 duplicate photo\(s\) ignored/)
+    expect(b.stderr).toMatch(/patches 420\/420 \d+ rows\/s, kept [\d.]+% of crops/)
+    expect(b.stderr).toMatch(/wrote .*patches\.arrow: 300 train \/ 60 val \/ 60 test patches in [\d.]+ s \(\d+ rows\/s\); kept [\d.]+% of \d+ crops/)
+    expect(b.stderr).toMatch(/patch: mean -?[\d.]+ std [\d.]+ min -?[\d.]+ max [\d.]+ \| μ: .* \| s: /)
+    const report = JSON.parse(readFileSync(`${data}.json`, "utf8"))
+    expect(report.rows).toEqual({ train: 300, val: 60, test: 60 })
+    expect(report.keptFraction).toBeGreaterThan(0)
+
+    const out = join(root, "run")
+    const t = patches("train", "--data", data, "--model", "vdl", "--epochs", "1", "--code-dim", "16", "--batch-size", "50", "--out", out)
+    expect(t.status, t.stderr).toBe(0)
+    expect(t.stderr).toMatch(/data: 300 train \/ 60 val \/ 60 test rows of 784 values/)
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
+    expect(summary).toMatchObject({ model: "vdl", epochs: 1, settings: { codeDim: 16, energy: { lambda: 0.01, beta: 10, gamma: 5 } } })
+    expect(summary.data).toMatchObject({ train: 300, val: 60, test: 60, patchFile: data })
+    expect(summary.val.psnr).toBeGreaterThan(5)
+    // 16 atoms of 28×28 at zoom 2 in a 4×4 grid, one pixel apart: a 229-pixel square.
+    const png = PNG.sync.read(readFileSync(join(out, "decoder-columns.png")))
+    expect([png.width, png.height]).toEqual([4 * 56 + 5, 4 * 56 + 5])
+  })
+
+  it("refuses a file that is not a patch file with a one-line reason", () => {
+    const metrics = join(root, "metrics.arrow")
+    writeFileSync(metrics, tableToArrowIpc([{ epoch: 1 }]))
+    const r = patches("train", "--data", metrics, "--epochs", "1", "--out", join(root, "never"))
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toContain(`error: patch file ${metrics}: it is not a patch file: it has no column "patch"`)
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/)
+    expect(existsSync(join(root, "never"))).toBe(false)
+  })
+
+  it("leaves the previous file untouched and no temp file when a build is interrupted", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "patches-interrupt-"))
+    const out = join(folder, "patches.arrow")
+    writeFileSync(out, "previous")
+    const child = spawn(process.execPath, ["--import", "tsx", "experiments/patches.ts", "build", "--images", photos, "--test-images", testPhotos, "--out", out, "--train", "1000000"], { stdio: ["ignore", "ignore", "pipe"] })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += String(d)))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    try {
+      // Interrupt once rows are being written to the temp file.
+      const writing = () => /photos:/.test(stderr) && readdirSync(folder).some((n) => n.includes(".tmp-"))
+      for (let waited = 0; !writing(); waited += 100) {
+        if (child.exitCode !== null || waited > 60_000) throw new Error(`the build did not start writing: ${stderr}`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      await new Promise((r) => setTimeout(r, 500))
+      child.kill("SIGINT")
+      const stopped = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 20_000))])
+      expect(stopped, `the build did not stop on SIGINT: ${stderr}`).toBe(true)
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL")
+    }
+    expect(readFileSync(out, "utf8")).toBe("previous")
+    expect(readdirSync(folder)).toEqual(["patches.arrow"])
+  })
+})
