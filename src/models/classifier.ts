@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { adamStep, disposeAdam, makeAdam } from "./adam.js"
 import { disposeLista, listaBackward, listaTrace, listaVariables, makeLista } from "./encoder.js"
-import { linearWeight, zeroBias } from "./linear-init.js"
+import { linearWeight, variableOf } from "./linear-init.js"
 import type { UniformSource } from "./rng.js"
 
 /**
@@ -28,57 +28,73 @@ export const softmaxCrossEntropy = (
   return { loss, dLogits }
 }
 
+/**
+ * The gradient alone, (softmax − target)/N, with target the one-hot rows: what a training step
+ * needs, in three ops where the loss would take a dozen.
+ */
+export const crossEntropyGradient = (logits: tf.Tensor2D, target: tf.Tensor2D): tf.Tensor2D =>
+  tf.div(tf.sub(tf.softmax(logits), target), logits.shape[0]) as tf.Tensor2D
+
+/**
+ * [x, 1]: the bias becomes one more row of the weight, so it needs no update of its own: each
+ * parameter costs an Adam step of a dozen ops, and step overhead dominates these small problems.
+ */
+const withOnes = (x: tf.Tensor2D): tf.Tensor2D => tf.concat([x, tf.ones([x.shape[0], 1])], 1) as tf.Tensor2D
+
+/** PyTorch's nn.Linear initialisation for [W; b] acting on [x, 1]: W uniform in ±1/√fan_in, b zero. */
+const affineWeight = (rng: UniformSource, fanIn: number, fanOut: number): tf.Variable => {
+  const W = linearWeight(rng, fanIn, fanOut)
+  const Wb = variableOf(tf.tidy(() => tf.concat([W, tf.zeros([1, fanOut])], 0)))
+  W.dispose()
+  return Wb
+}
+
 /** A trainable map from feature rows to class logits. */
 export interface Probe {
   readonly classes: number
   readonly variables: Readonly<Record<string, tf.Variable>>
   /** Logits of a batch. Must run inside a tidy. */
   readonly logits: (x: tf.Tensor2D) => tf.Tensor2D
-  /** Mean cross-entropy of a batch and its gradient for every variable. Must run inside a tidy. */
-  readonly lossGradients: (x: tf.Tensor2D, labels: tf.Tensor1D) => { loss: tf.Scalar; grads: Record<string, tf.Tensor> }
+  /** The gradient of the mean cross-entropy of a batch for every variable; target holds one-hot rows. Must run inside a tidy. */
+  readonly gradients: (x: tf.Tensor2D, target: tf.Tensor2D) => Record<string, tf.Tensor>
   readonly dispose: () => void
 }
 
-/** Logits xW + b, with PyTorch's nn.Linear initialisation. */
+/** Logits xW + b, with PyTorch's nn.Linear initialisation; W and b are kept as one (d+1)×C weight. */
 export const linearProbe = (rng: UniformSource, dim: number, classes: number): Probe => {
-  const W = linearWeight(rng, dim, classes)
-  const b = zeroBias(classes)
+  const Wb = affineWeight(rng, dim, classes)
   return {
     classes,
-    variables: { W, b },
-    logits: (x) => tf.add(tf.matMul(x, W), b) as tf.Tensor2D,
-    lossGradients: (x, labels) => {
-      const { loss, dLogits } = softmaxCrossEntropy(tf.add(tf.matMul(x, W), b) as tf.Tensor2D, labels, classes)
-      return { loss, grads: { W: tf.matMul(tf.transpose(x), dLogits), b: tf.sum(dLogits, 0) } }
+    variables: { Wb },
+    logits: (x) => tf.matMul(withOnes(x), Wb),
+    gradients: (x, target) => {
+      const input = withOnes(x)
+      return { Wb: tf.matMul(tf.transpose(input), crossEntropyGradient(tf.matMul(input, Wb), target)) }
     },
-    dispose: () => {
-      W.dispose()
-      b.dispose()
-    }
+    dispose: () => Wb.dispose()
   }
 }
 
 /** A randomly initialised LISTA encoder (SPEC §1) followed by a linear layer, trained as one. */
 export const listaProbe = (rng: UniformSource, dim: number, codeDim: number, steps: number, classes: number): Probe => {
   const encoder = makeLista(rng, dim, codeDim, steps)
-  const W = linearWeight(rng, codeDim, classes)
-  const b = zeroBias(classes)
-  const headLogits = (codes: tf.Tensor2D) => tf.add(tf.matMul(codes, W), b) as tf.Tensor2D
+  const head = affineWeight(rng, codeDim, classes)
   return {
     classes,
-    variables: { ...listaVariables(encoder), headW: W, headB: b },
-    logits: (x) => headLogits(listaTrace(encoder, x).codes),
-    lossGradients: (x, labels) => {
+    variables: { ...listaVariables(encoder), head },
+    logits: (x) => tf.matMul(withOnes(listaTrace(encoder, x).codes), head),
+    gradients: (x, target) => {
       const trace = listaTrace(encoder, x)
-      const { loss, dLogits } = softmaxCrossEntropy(headLogits(trace.codes), labels, classes)
-      const dCodes = tf.matMul(dLogits, tf.transpose(W)) as tf.Tensor2D
-      const g = listaBackward(encoder, x, trace, dCodes)
-      return { loss, grads: { W: g.W, c: g.c, S: g.S, headW: tf.matMul(tf.transpose(trace.codes), dLogits), headB: tf.sum(dLogits, 0) } }
+      const codes = withOnes(trace.codes)
+      const dLogits = crossEntropyGradient(tf.matMul(codes, head), target)
+      // The bias row of the head does not reach the codes.
+      const headT = tf.transpose(tf.slice(head, [0, 0], [codeDim, classes])) as tf.Tensor2D
+      const g = listaBackward(encoder, x, trace, tf.matMul(dLogits, headT))
+      return { W: g.W, c: g.c, S: g.S, head: tf.matMul(tf.transpose(codes), dLogits) }
     },
     dispose: () => {
       disposeLista(encoder)
-      W.dispose()
-      b.dispose()
+      head.dispose()
     }
   }
 }
@@ -96,7 +112,7 @@ export interface ProbeTraining {
   readonly learningRate: number
   /** Draws the mini-batch order of every epoch. */
   readonly order: UniformSource
-  /** Called after each epoch (1-based) with the mean training loss and the validation loss. */
+  /** Called after each epoch (1-based) with the training and validation losses at its end. */
   readonly onEpoch?: (epoch: number, trainLoss: number, valLoss: number) => void
 }
 
@@ -156,25 +172,23 @@ export const fitProbe = (probe: Probe, train: LabelledSet, val: LabelledSet, opt
   const n = train.x.shape[0]
   const batchSize = Math.min(options.batchSize, n)
   const adam = makeAdam({ ...probe.variables })
+  const targets = tf.tidy(() => tf.cast(tf.oneHot(train.labels, probe.classes), "float32") as tf.Tensor2D)
   const valLoss: number[] = []
   const trainLoss: number[] = []
   let best: { epoch: number; loss: number; values: Record<string, Float32Array> } | null = null
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const order = permutation(options.order, n)
-      let lossSum = 0
       // The last partial batch is kept: with ten examples there may be no full one.
       for (let start = 0; start < n; start += batchSize) {
         const rows = order.subarray(start, Math.min(start + batchSize, n))
-        lossSum +=
-          tf.tidy(() => {
-            const index = tf.tensor1d(rows, "int32")
-            const { loss, grads } = probe.lossGradients(tf.gather(train.x, index) as tf.Tensor2D, tf.gather(train.labels, index) as tf.Tensor1D)
-            adamStep(adam, grads, options.learningRate)
-            return loss.dataSync()[0]
-          }) * rows.length
+        tf.tidy(() => {
+          const index = tf.tensor1d(rows, "int32")
+          adamStep(adam, probe.gradients(tf.gather(train.x, index) as tf.Tensor2D, tf.gather(targets, index) as tf.Tensor2D), options.learningRate)
+        })
       }
-      trainLoss.push(lossSum / n)
+      // Measured after the epoch, on the weights that validation sees.
+      trainLoss.push(probeLoss(probe, train))
       const current = probeLoss(probe, val)
       valLoss.push(current)
       // A non-finite loss never counts as an improvement, so a diverging probe keeps its last good weights.
@@ -183,7 +197,7 @@ export const fitProbe = (probe: Probe, train: LabelledSet, val: LabelledSet, opt
         for (const [name, v] of Object.entries(probe.variables)) values[name] = Float32Array.from(v.dataSync() as Float32Array)
         best = { epoch, loss: current, values }
       }
-      options.onEpoch?.(epoch, lossSum / n, current)
+      options.onEpoch?.(epoch, trainLoss[trainLoss.length - 1], current)
     }
     if (best !== null) {
       const saved = best.values
@@ -193,6 +207,7 @@ export const fitProbe = (probe: Probe, train: LabelledSet, val: LabelledSet, opt
     }
   } finally {
     disposeAdam(adam)
+    targets.dispose()
   }
   return { bestEpoch: best?.epoch ?? 0, bestValLoss: best?.loss ?? NaN, valLoss, trainLoss }
 }

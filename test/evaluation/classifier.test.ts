@@ -43,21 +43,26 @@ describe("softmax cross-entropy", () => {
     )
   })
 
-  it("LISTA + linear: the hand-written gradients match autograd", () => {
-    leakCheck(() => {
-      const probe = listaProbe(seeded(2), 12, 6, 3, 4)
-      tf.tidy(() => {
-        const x = tf.tensor2d(gaussian(seeded(3), 8, 12), [8, 12])
-        const labels = tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], "int32")
-        const names = Object.keys(probe.variables)
-        const vars = names.map((n) => probe.variables[n])
-        const auto = tf.variableGrads(() => softmaxCrossEntropy(probe.logits(x), labels, 4).loss, vars)
-        const { grads } = probe.lossGradients(x, labels)
-        for (const n of names) expectClose(toFlat(grads[n]), toFlat(auto.grads[probe.variables[n].name]), 1e-4, 1e-6, n)
+  for (const [name, make] of [
+    ["linear", () => linearProbe(seeded(2), 12, 4)],
+    ["LISTA + linear", () => listaProbe(seeded(2), 12, 6, 3, 4)]
+  ] as const) {
+    it(`${name}: the hand-written gradients match autograd`, () => {
+      leakCheck(() => {
+        const probe = make()
+        tf.tidy(() => {
+          const x = tf.tensor2d(gaussian(seeded(3), 8, 12), [8, 12])
+          const labels = tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], "int32")
+          const names = Object.keys(probe.variables)
+          const auto = tf.variableGrads(() => softmaxCrossEntropy(probe.logits(x), labels, 4).loss, names.map((n) => probe.variables[n]))
+          const grads = probe.gradients(x, tf.cast(tf.oneHot(labels, 4), "float32") as tf.Tensor2D)
+          expect(Object.keys(grads).sort()).toEqual([...names].sort())
+          for (const n of names) expectClose(toFlat(grads[n]), toFlat(auto.grads[probe.variables[n].name]), 1e-4, 1e-6, n)
+        })
+        probe.dispose()
       })
-      probe.dispose()
     })
-  })
+  }
 })
 
 describe("probe training", () => {
@@ -88,7 +93,7 @@ describe("probe training", () => {
       const val = onDevice(truth.x, truth.labels, dim)
       const probe = linearProbe(seeded(7), dim, classes)
       // Start from the right answer so that the best epoch is plainly better than the last.
-      tf.tidy(() => probe.variables.W.assign(tf.tensor2d([1, 0, 0, 1, 0, 0, 0, 0], [dim, classes])))
+      tf.tidy(() => probe.variables.Wb.assign(tf.tensor2d([1, 0, 0, 1, 0, 0, 0, 0, 0, 0], [dim + 1, classes])))
       const weights: Float32Array[] = []
       const accuracies: number[] = []
       const fit = fitProbe(probe, train, val, {
@@ -97,7 +102,7 @@ describe("probe training", () => {
         learningRate: 0.01,
         order: seeded(8),
         onEpoch: () => {
-          weights.push(toFlat(probe.variables.W))
+          weights.push(toFlat(probe.variables.Wb))
           accuracies.push(probeAccuracy(probe, val))
         }
       })
@@ -105,7 +110,7 @@ describe("probe training", () => {
       expect(fit.bestEpoch).toBeLessThan(30)
       expect(fit.valLoss[29]).toBeGreaterThan(fit.bestValLoss + 1)
       expect(accuracies[29]).toBe(0)
-      expect(toFlat(probe.variables.W)).toEqual(weights[fit.bestEpoch - 1])
+      expect(toFlat(probe.variables.Wb)).toEqual(weights[fit.bestEpoch - 1])
       expect(probeLoss(probe, val)).toBeCloseTo(fit.bestValLoss, 5)
       expect(probeAccuracy(probe, val)).toBe(accuracies[fit.bestEpoch - 1])
       expect(probeAccuracy(probe, val)).toBe(1)
