@@ -1,13 +1,39 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Either } from "effect"
+import { Effect, Either, ParseResult, Schema } from "effect"
+import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { writeFileAtomic } from "../data/atomic-write.js"
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../data/safetensors.js"
-import { modelTensors, type SparseCodingModel } from "../models/model.js"
+import { type BatchTotals, modelTensors, type SparseCodingModel } from "../models/model.js"
 import type { ModelSettings } from "../models/settings.js"
 import { CheckpointError } from "./errors.js"
 
 export const checkpointFormat = "sparse-vdl/1"
+
+/**
+ * Where a run stands, beyond its tensors: everything a resume needs to continue as if it had
+ * never stopped. Absent from checkpoints written before resuming existed; readers of the model
+ * alone (evaluations) ignore it.
+ */
+export interface RunProgress {
+  readonly seed: number
+  /** The planned number of epochs. */
+  readonly epochs: number
+  readonly backend: string
+  /** The epoch in progress (0-based) and how many of its batches are done; batch 0 is an epoch boundary. */
+  readonly next: { readonly epoch: number; readonly batch: number }
+  /** The data-order generator's state at the start of `next.epoch`: its permutation is drawn again from here. */
+  readonly orderState: number
+  /** Sums over the batches of `next.epoch` already done, so its figures come out as if uninterrupted. */
+  readonly partial: { readonly totals: BatchTotals; readonly seconds: number } | null
+  /** The finished epoch (0-based) with the lowest validation energy so far: the one in checkpoint.safetensors. */
+  readonly best: { readonly epoch: number; readonly energy: number } | null
+  readonly trainSeconds: number
+  /** Rows of each split, so that a resume on other data is noticed. */
+  readonly data: { readonly train: number; readonly val: number; readonly test: number }
+  /** The caller's description of the data and the command (RunOptions.describe). */
+  readonly describe: Readonly<Record<string, unknown>>
+}
 
 /** A host copy of every tensor of a model plus what is needed to rebuild and continue it. */
 export interface Snapshot {
@@ -15,11 +41,13 @@ export interface Snapshot {
   readonly model: string
   readonly settings: ModelSettings
   readonly inputDim: number
+  /** The last finished epoch, 0-based (−1 before the first one ends). */
   readonly epoch: number
   readonly adamSteps: { readonly encoder: number; readonly decoder: number }
+  readonly progress?: RunProgress
 }
 
-export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number): Snapshot => {
+export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number, progress?: RunProgress): Snapshot => {
   const tensors: Record<string, NamedArray> = {}
   for (const [name, v] of Object.entries(modelTensors(m))) {
     tensors[name] = { shape: v.shape, data: Float32Array.from(v.dataSync() as Float32Array) }
@@ -30,9 +58,42 @@ export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number
     settings: m.settings,
     inputDim: m.inputDim,
     epoch,
-    adamSteps: { encoder: m.encoderOptimizer.step, decoder: m.decoderOptimizer.step }
+    adamSteps: { encoder: m.encoderOptimizer.step, decoder: m.decoderOptimizer.step },
+    ...(progress === undefined ? {} : { progress })
   }
 }
+
+/**
+ * The name and shape of every tensor makeModel creates for these settings, computed without
+ * building it, so that a checkpoint is checked before a model of its size is allocated (a
+ * corrupt code size must not become a gigabyte allocation). A test holds this to modelTensors.
+ */
+export const expectedShapes = (s: ModelSettings, inputDim: number): Record<string, number[]> => {
+  const params: Record<string, { encoder: boolean; shape: number[] }> = {
+    W: { encoder: true, shape: [inputDim, s.codeDim] },
+    c: { encoder: true, shape: [s.codeDim] },
+    S: { encoder: true, shape: [s.codeDim, s.codeDim] }
+  }
+  const widths = [s.codeDim, ...s.hidden, inputDim]
+  const out: Record<string, number[]> = {}
+  for (const [name, p] of Object.entries(params)) {
+    out[`encoder.${name}`] = p.shape
+    out[`encoderAdam.m.${name}`] = p.shape
+    out[`encoderAdam.v.${name}`] = p.shape
+  }
+  for (let k = 0; k + 1 < widths.length; k++) {
+    const layer = [[`W${k + 1}`, [widths[k], widths[k + 1]]]] as Array<[string, number[]]>
+    if (k + 2 < widths.length) layer.push([`b${k + 1}`, [widths[k + 1]]])
+    for (const [name, shape] of layer) {
+      out[`decoder.${name}`] = shape
+      out[`decoderAdam.m.${name}`] = shape
+      out[`decoderAdam.v.${name}`] = shape
+    }
+  }
+  return out
+}
+
+const sameShape = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => a.length === b.length && a.every((d, i) => d === b[i])
 
 /** Copy a snapshot's values into a model of the same shape. */
 export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string): Effect.Effect<void, CheckpointError> =>
@@ -41,11 +102,13 @@ export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string)
     for (const [name, v] of Object.entries(target)) {
       const saved = s.tensors[name]
       if (saved === undefined) {
-        return yield* Effect.fail(new CheckpointError({ file, problem: `it has no tensor ${name}: it was written for another kind of model` }))
-      }
-      if (saved.shape.length !== v.shape.length || saved.shape.some((d, i) => d !== v.shape[i])) {
         return yield* Effect.fail(
-          new CheckpointError({ file, problem: `tensor ${name} has shape [${saved.shape}] but this model needs [${v.shape}] (another code size or hidden width?)` })
+          new CheckpointError({ file, problem: `it has no tensor ${name}: it was written for another kind of model (its settings: ${describeShape(s.settings)}; this model: ${describeShape(m.settings)}). Use a checkpoint of this model, or start a new run` })
+        )
+      }
+      if (!sameShape(saved.shape, v.shape)) {
+        return yield* Effect.fail(
+          new CheckpointError({ file, problem: `tensor ${name} has shape [${saved.shape}] but this model needs [${v.shape}] (another code size or hidden width?). Use a checkpoint of this model, or start a new run` })
         )
       }
     }
@@ -56,43 +119,157 @@ export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string)
     m.decoderOptimizer.step = s.adamSteps.decoder
   })
 
+const describeShape = (s: ModelSettings) => `code size ${s.codeDim}, hidden widths [${s.hidden.join(",")}]`
+
+/**
+ * SHA-256 of the tensors' bytes in name order. Safetensors has no checksum of its own, and a
+ * flipped bit in a weight would otherwise load as a plausible number.
+ */
+const dataDigest = (tensors: Readonly<Record<string, NamedArray>>): string => {
+  const hash = createHash("sha256")
+  for (const name of Object.keys(tensors).sort()) {
+    const d = tensors[name].data
+    hash.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))
+  }
+  return hash.digest("hex")
+}
+
 export const encodeSnapshot = (s: Snapshot): Uint8Array =>
   encodeSafetensors(s.tensors, {
     format: checkpointFormat,
+    dataSha256: dataDigest(s.tensors),
     model: s.model,
     settings: JSON.stringify(s.settings),
     inputDim: String(s.inputDim),
     epoch: String(s.epoch),
-    adamSteps: JSON.stringify(s.adamSteps)
+    adamSteps: JSON.stringify(s.adamSteps),
+    ...(s.progress === undefined ? {} : { progress: JSON.stringify(s.progress) })
   })
 
 export const writeCheckpoint = (path: string, s: Snapshot) => writeFileAtomic(path, encodeSnapshot(s))
+
+// What a checkpoint's metadata must hold: a file that decodes is one a model can be built from.
+const Count = Schema.Int.pipe(Schema.nonNegative())
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+const Finite = Schema.Number.pipe(Schema.finite())
+const NonNegative = Finite.pipe(Schema.nonNegative())
+
+const SettingsSchema = Schema.Struct({
+  codeDim: PositiveInt,
+  hidden: Schema.Array(PositiveInt),
+  listaSteps: Count,
+  energy: Schema.Struct({ lambda: NonNegative, beta: NonNegative, tau: NonNegative, gamma: NonNegative }),
+  fista: Schema.Struct({
+    maxSteps: PositiveInt,
+    tol: NonNegative,
+    step: Schema.Union(Schema.Struct({ kind: Schema.Literal("fixed"), eta: Finite.pipe(Schema.positive()) }), Schema.Struct({ kind: Schema.Literal("lipschitz") }))
+  }),
+  batchSize: Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)),
+  epochs: Count,
+  decoderLr: NonNegative,
+  decoderLrHalvingEvery: Count,
+  encoderLr: NonNegative,
+  unitNormAtoms: Schema.Boolean,
+  hiddenBiasDecay: NonNegative,
+  decoderWeightDecay: NonNegative,
+  encoderBiasDecay: NonNegative
+})
+
+const TotalsSchema = Schema.Struct({
+  rows: Count,
+  energy: Finite,
+  psnr: Finite,
+  zeros: NonNegative,
+  entries: NonNegative,
+  hiddenZeros: NonNegative,
+  hiddenEntries: NonNegative,
+  fistaSteps: NonNegative,
+  fistaSeconds: NonNegative,
+  nonFiniteCodes: NonNegative
+})
+
+const ProgressSchema = Schema.Struct({
+  seed: Schema.Int,
+  epochs: Count,
+  backend: Schema.String,
+  next: Schema.Struct({ epoch: Count, batch: Count }),
+  orderState: Schema.Int.pipe(Schema.between(0, 0xffffffff)),
+  partial: Schema.NullOr(Schema.Struct({ totals: TotalsSchema, seconds: NonNegative })),
+  best: Schema.NullOr(Schema.Struct({ epoch: Count, energy: Finite })),
+  trainSeconds: NonNegative,
+  data: Schema.Struct({ train: Count, val: Count, test: Count }),
+  describe: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+})
+
+const AdamStepsSchema = Schema.Struct({ encoder: Count, decoder: Count })
+
+const metadataField = <A, I>(schema: Schema.Schema<A, I>, key: string, raw: string | undefined, file: string): Either.Either<A, CheckpointError> => {
+  if (raw === undefined) return Either.left(new CheckpointError({ file, problem: `its metadata has no ${key}: it was not written by this program, or is damaged. Use a checkpoint written by experiments/mnist.ts, or start a new run` }))
+  let json: unknown
+  try {
+    json = JSON.parse(raw)
+  } catch {
+    return Either.left(new CheckpointError({ file, problem: `its ${key} metadata is not valid JSON: the file is damaged. Use another checkpoint, or start a new run` }))
+  }
+  return Schema.decodeUnknownEither(schema)(json).pipe(
+    Either.mapLeft((e) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+      const where = issue?.path.length ? ` at ${issue.path.join(".")}` : ""
+      return new CheckpointError({ file, problem: `its ${key} metadata is malformed${where} (${issue?.message ?? "invalid"}): the file is damaged. Use another checkpoint, or start a new run` })
+    })
+  )
+}
+
+/**
+ * Decode a checkpoint held in memory. Every way the bytes can be wrong is a CheckpointError,
+ * and a snapshot that decodes has exactly the tensors its settings call for, so a model built
+ * from those settings can take it.
+ */
+export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either<Snapshot, CheckpointError> =>
+  Either.gen(function* () {
+    const decoded = yield* decodeSafetensors(bytes, path).pipe(Either.mapLeft((e) => new CheckpointError({ file: path, problem: `${e.problem}. It is damaged or not a checkpoint; use another one, or start a new run` })))
+    const { tensors, metadata } = decoded
+    if (metadata.format !== checkpointFormat) {
+      return yield* Either.left(new CheckpointError({ file: path, problem: `its format is ${metadata.format ?? "unknown"}, expected ${checkpointFormat}. Use a checkpoint written by experiments/mnist.ts, or start a new run` }))
+    }
+    if (typeof metadata.model !== "string" || metadata.model === "") {
+      return yield* Either.left(new CheckpointError({ file: path, problem: "its metadata names no model: the file is damaged. Use another checkpoint, or start a new run" }))
+    }
+    const settings: ModelSettings = yield* metadataField(SettingsSchema, "settings", metadata.settings, path)
+    const adamSteps = yield* metadataField(AdamStepsSchema, "adamSteps", metadata.adamSteps, path)
+    const inputDim = yield* metadataField(PositiveInt, "inputDim", metadata.inputDim, path)
+    const epoch = yield* metadataField(Schema.Int.pipe(Schema.greaterThanOrEqualTo(-1)), "epoch", metadata.epoch, path)
+    const progress = metadata.progress === undefined ? undefined : yield* metadataField(ProgressSchema, "progress", metadata.progress, path)
+    const expected = expectedShapes(settings, inputDim)
+    for (const [name, shape] of Object.entries(expected)) {
+      const t = tensors[name]
+      if (t === undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `it has no tensor ${name}, which its settings (${describeShape(settings)}) call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+      if (!sameShape(t.shape, shape)) {
+        return yield* Either.left(new CheckpointError({ file: path, problem: `tensor ${name} has shape [${t.shape}] but its settings (${describeShape(settings)}, input size ${inputDim}) call for [${shape}]: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+      }
+    }
+    const extra = Object.keys(tensors).find((name) => !(name in expected))
+    if (extra !== undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `it has a tensor ${extra} that its settings do not call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+    // Checkpoints from before the digest was recorded have none to check.
+    if (metadata.dataSha256 !== undefined && metadata.dataSha256 !== dataDigest(tensors)) {
+      return yield* Either.left(new CheckpointError({ file: path, problem: "its tensor data does not match the SHA-256 recorded when it was written: the file is damaged. Use another checkpoint, or start a new run" }))
+    }
+    return { tensors, model: metadata.model, settings, inputDim, epoch, adamSteps, ...(progress === undefined ? {} : { progress }) }
+  })
 
 export const readCheckpoint = (path: string): Effect.Effect<Snapshot, CheckpointError> =>
   Effect.gen(function* () {
     const bytes = yield* Effect.tryPromise({
       try: () => readFile(path),
-      catch: (e) => new CheckpointError({ file: path, problem: `cannot be read (${e instanceof Error ? e.message : String(e)})` })
+      catch: (e) => new CheckpointError({ file: path, problem: `cannot be read (${errnoText(e)})` })
     })
-    const decoded = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path)
-    if (Either.isLeft(decoded)) return yield* Effect.fail(new CheckpointError({ file: path, problem: decoded.left.problem }))
-    const { tensors, metadata } = decoded.right
-    if (metadata.format !== checkpointFormat) {
-      return yield* Effect.fail(new CheckpointError({ file: path, problem: `its format is ${metadata.format ?? "unknown"}, expected ${checkpointFormat}` }))
-    }
-    const parsed = yield* Effect.try({
-      try: () => ({
-        settings: JSON.parse(metadata.settings) as ModelSettings,
-        adamSteps: JSON.parse(metadata.adamSteps) as Snapshot["adamSteps"]
-      }),
-      catch: () => new CheckpointError({ file: path, problem: "its settings metadata is not valid JSON" })
-    })
-    return {
-      tensors,
-      model: metadata.model,
-      settings: parsed.settings,
-      inputDim: Number(metadata.inputDim),
-      epoch: Number(metadata.epoch),
-      adamSteps: parsed.adamSteps
-    }
+    return yield* decodeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path)
   })
+
+const errnoText = (e: unknown): string => {
+  const code = (e as { code?: unknown } | null)?.code
+  if (code === "ENOENT") return "it does not exist"
+  if (code === "EISDIR") return "it is a folder"
+  if (code === "EACCES" || code === "EPERM") return "permission denied"
+  return e instanceof Error ? e.message : String(e)
+}

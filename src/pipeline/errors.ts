@@ -20,14 +20,38 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
   }
 }
 
-/** A non-finite number appeared in training: the run stops rather than continue on garbage. */
+/**
+ * A NaN or an infinity appeared in training: the run stops rather than continue on garbage, and
+ * writes nothing more, so the checkpoints on disk are the last good ones.
+ */
 export class DivergenceError extends Data.TaggedError("DivergenceError")<{
+  /** 0-based. */
   readonly epoch: number
-  readonly batch: number
+  /** 0-based training batch; null when it was the validation pass after the epoch. */
+  readonly batch: number | null
+  /** What was not finite, as a noun phrase: "the FISTA codes", "the model tensor decoder.W1 after the update". */
   readonly term: string
+  /** What is kept on disk, when a run folder is being written: a sentence. */
+  readonly kept?: string
 }> {
   override get message(): string {
-    return `training diverged at epoch ${this.epoch + 1}, batch ${this.batch + 1}: ${this.term} is not finite. Lower the learning rates or the FISTA step (--eta), or use --eta lipschitz; the last good checkpoint is kept.`
+    const where = this.batch === null ? `epoch ${this.epoch + 1}, validation` : `epoch ${this.epoch + 1}, batch ${this.batch + 1}`
+    return (
+      `training diverged at ${where}: NaN or infinity in ${this.term}. ` +
+      `Lower the learning rates (--decoder-lr, --encoder-lr) or the FISTA step (--eta), or pass --eta lipschitz.` +
+      (this.kept === undefined ? "" : ` ${this.kept}`)
+    )
+  }
+}
+
+/** A run folder cannot be continued: nothing to resume from, or its files disagree. */
+export class RunFolderError extends Data.TaggedError("RunFolderError")<{
+  readonly folder: string
+  /** A sentence that ends with the way out. */
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `cannot resume the run in ${this.folder}: ${this.problem}`
   }
 }
 
@@ -38,5 +62,16 @@ export class CheckpointError extends Data.TaggedError("CheckpointError")<{
 }> {
   override get message(): string {
     return `checkpoint ${this.file}: ${this.problem}`
+  }
+}
+
+/** A metrics table (metrics.arrow) that is not one this program wrote. */
+export class MetricsFileError extends Data.TaggedError("MetricsFileError")<{
+  readonly file: string
+  /** A sentence that ends with the way out. */
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `metrics file ${this.file}: ${this.problem}`
   }
 }

@@ -1,15 +1,41 @@
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Layer, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { plainLogger } from "./logging.js"
 import { ProgressLive } from "./progress.js"
+
+/** The shell's convention for a process ended by a signal: 128 + its number. */
+const signalExitCode = { SIGINT: 130, SIGTERM: 143 } as const
+
+/**
+ * Effect's Node runtime interrupts the main fiber on the first SIGINT or SIGTERM and then
+ * removes its handlers, so a second signal gets Node's default: the process ends at once (the
+ * files are written atomically, so that leaves no torn file). This only notes which signal it
+ * was and tells the person at the terminal what is happening; it removes itself the same way.
+ */
+const watchSignals = (): { readonly received: () => keyof typeof signalExitCode | null } => {
+  let received: keyof typeof signalExitCode | null = null
+  const on = (signal: keyof typeof signalExitCode) => () => {
+    received = signal
+    process.removeListener("SIGINT", onInt)
+    process.removeListener("SIGTERM", onTerm)
+    process.stderr.write(`${signal}: stopping after the current batch (send it again to quit at once)\n`)
+  }
+  const onInt = on("SIGINT")
+  const onTerm = on("SIGTERM")
+  process.on("SIGINT", onInt)
+  process.on("SIGTERM", onTerm)
+  return { received: () => received }
+}
 
 /**
  * The entry point of every command: Node's platform services, the plain logger and progress
  * bars; a failure is printed as its one-line reason (a typed error's message names the thing and
- * the fix), an unexpected defect with its stack, and both exit non-zero.
+ * the fix), an unexpected defect with its stack, and both exit non-zero. A run stopped by a
+ * signal exits with 128 + the signal's number, after whatever its interruption handlers save.
  */
-export const runMain = <E, A>(program: Effect.Effect<A, E, NodeContext.NodeContext | import("./progress.js").Progress>) =>
-  program.pipe(
+export const runMain = <E, A>(program: Effect.Effect<A, E, NodeContext.NodeContext | import("./progress.js").Progress>) => {
+  const signals = watchSignals()
+  return program.pipe(
     Effect.tapErrorCause((cause) =>
       Effect.sync(() => {
         if (Cause.isInterruptedOnly(cause)) return
@@ -21,5 +47,14 @@ export const runMain = <E, A>(program: Effect.Effect<A, E, NodeContext.NodeConte
       })
     ),
     Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressLive, plainLogger)),
-    (effect) => NodeRuntime.runMain(effect, { disableErrorReporting: true, disablePrettyLogger: true })
+    (effect) =>
+      NodeRuntime.runMain(effect, {
+        disableErrorReporting: true,
+        disablePrettyLogger: true,
+        teardown: (exit, onExit) => {
+          const signal = signals.received()
+          onExit(Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? (signal === null ? 130 : signalExitCode[signal]) : 1)
+        }
+      })
   )
+}

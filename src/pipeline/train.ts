@@ -1,3 +1,4 @@
+import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Stream } from "effect"
 import type { Rng } from "../data/random.js"
 import {
@@ -6,11 +7,12 @@ import {
   type BatchTotals,
   emptyTotals,
   evaluateBatch,
+  modelTensors,
   type SparseCodingModel,
   type SplitMetrics,
   trainStep
 } from "../models/model.js"
-import { batchCount, batchStream, type Dataset } from "./dataset.js"
+import { type Batch, batchCount, batchStream, type Dataset } from "./dataset.js"
 import { DivergenceError } from "./errors.js"
 import { Progress } from "./progress.js"
 import { withBatchTensor } from "./resources.js"
@@ -22,45 +24,80 @@ export interface EpochResult {
   readonly samplesPerSecond: number
 }
 
-const checkFinite = (t: BatchTotals, epoch: number, batch: number) =>
-  !Number.isFinite(t.energy)
-    ? Effect.fail(new DivergenceError({ epoch, batch, term: "the energy of the FISTA codes" }))
-    : !Number.isFinite(t.psnr)
-      ? Effect.fail(new DivergenceError({ epoch, batch, term: "the reconstruction of the batch" }))
-      : Effect.succeed(t)
+/** How far an epoch has got: what a run records to continue it after a stop. */
+export interface EpochCursor {
+  readonly epoch: number
+  /** Batches done. */
+  readonly batch: number
+  /** Sums over those batches. */
+  readonly totals: BatchTotals
+  /** Training time spent on them. */
+  readonly seconds: number
+}
+
+export interface EpochOptions {
+  /** Continue a stopped epoch: skip the batches it did and start from their sums. */
+  readonly from?: Omit<EpochCursor, "epoch">
+  /** Called after each batch, inside the same uninterruptible step as the batch itself. */
+  readonly onBatch?: (cursor: EpochCursor) => Effect.Effect<void>
+}
+
+/** The first model tensor holding a NaN or an infinity, by its checkpoint name. */
+const firstNonFiniteTensor = (m: SparseCodingModel): string | null => {
+  const entries = Object.entries(modelTensors(m))
+  const flags = tf.tidy(() => tf.stack(entries.map(([, v]) => tf.cast(tf.any(tf.logicalNot(tf.isFinite(v))), "float32"))).dataSync())
+  const bad = flags.findIndex((f) => f !== 0)
+  return bad < 0 ? null : entries[bad][0]
+}
+
+/**
+ * The codes first: a NaN there spreads to everything after it, and naming the first term that
+ * went wrong is what helps. The weights are checked after the update, so a step that produced
+ * finite figures from good weights but broke them is caught before it is saved.
+ */
+const divergedTerm = (t: BatchTotals, m: SparseCodingModel): string | null => {
+  if (t.nonFiniteCodes > 0) return `the FISTA codes (${t.nonFiniteCodes} entries)`
+  if (!Number.isFinite(t.energy)) return "the energy of the FISTA codes"
+  if (!Number.isFinite(t.psnr)) return "the reconstruction of the batch"
+  const tensor = firstNonFiniteTensor(m)
+  return tensor === null ? null : `the model tensor ${tensor} after the update`
+}
 
 const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : String(x))
 
-/** One pass over the training set in a fresh seeded order: the training stage of a run. */
-export const trainEpoch = (model: SparseCodingModel, ds: Dataset, epoch: number, rng: Rng) =>
+/**
+ * One pass over the training set in a fresh seeded order: the training stage of a run. Each
+ * batch — the step, the check for divergence, the sums and onBatch — is uninterruptible, so an
+ * interruption (Ctrl-C) takes effect between batches and the cursor always matches the weights.
+ */
+export const trainEpoch = (model: SparseCodingModel, ds: Dataset, epoch: number, rng: Rng, options: EpochOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const progress = yield* Progress
       const total = batchCount(ds, model.settings.batchSize, true)
       const bar = yield* progress.bar(`epoch ${epoch + 1}`, total)
-      const started = performance.now()
-      let batches = 0
-      const totals = yield* batchStream(ds, model.settings.batchSize, { kind: "shuffled", rng }).pipe(
-        Stream.mapEffect((batch) =>
-          withBatchTensor(batch.x, batch.rows, ds.dim, (x) =>
-            trainStep(model, x, epoch, (t) => ds.toPixels(t, batch.indices))
-          ).pipe(Effect.flatMap((t) => checkFinite(t, epoch, batches)))
-        ),
-        Stream.runFoldEffect(emptyTotals, (acc, t) => {
-          batches += 1
-          const sum = addTotals(acc, t)
-          const avg = averageTotals(sum)
+      const from = options.from ?? { batch: 0, totals: emptyTotals, seconds: 0 }
+      const started = performance.now() - from.seconds * 1000
+      let cursor: EpochCursor = { epoch, ...from }
+      const step = (batch: Batch) =>
+        Effect.gen(function* () {
+          const t = yield* withBatchTensor(batch.x, batch.rows, ds.dim, (x) => trainStep(model, x, epoch, (p) => ds.toPixels(p, batch.indices)))
+          const term = divergedTerm(t, model)
+          if (term !== null) return yield* Effect.fail(new DivergenceError({ epoch, batch: cursor.batch, term }))
+          const totals = addTotals(cursor.totals, t)
           const seconds = (performance.now() - started) / 1000
-          return bar
-            .update(
-              batches,
-              `energy ${fmt(avg.energy)} psnr ${fmt(avg.psnr, 2)} zeros ${fmt(avg.zeroFraction)} fista steps ${fmt(t.fistaSteps / t.rows, 1)} ${fmt(sum.rows / seconds, 0)} rows/s`
-            )
-            .pipe(Effect.as(sum))
-        })
-      )
+          cursor = { epoch, batch: cursor.batch + 1, totals, seconds }
+          const avg = averageTotals(totals)
+          yield* bar.update(
+            cursor.batch,
+            `energy ${fmt(avg.energy)} psnr ${fmt(avg.psnr, 2)} zeros ${fmt(avg.zeroFraction)} fista steps ${fmt(t.fistaSteps / t.rows, 1)} ${fmt(totals.rows / seconds, 0)} rows/s`
+          )
+          if (options.onBatch !== undefined) yield* options.onBatch(cursor)
+        }).pipe(Effect.uninterruptible)
+      // The permutation is drawn in full even when resuming, so the generator ends where it would have.
+      yield* batchStream(ds, model.settings.batchSize, { kind: "shuffled", rng }).pipe(Stream.drop(from.batch), Stream.runForEach(step))
       const seconds = (performance.now() - started) / 1000
-      return { metrics: averageTotals(totals), seconds, batches, samplesPerSecond: totals.rows / seconds } satisfies EpochResult
+      return { metrics: averageTotals(cursor.totals), seconds, batches: cursor.batch, samplesPerSecond: cursor.totals.rows / seconds } satisfies EpochResult
     })
   )
 
