@@ -1,0 +1,86 @@
+/**
+ * A Redis server for the queue tests: the one .ci/run started (SPARSE_VDL_TEST_REDIS_URL), else
+ * one started here on a free loopback port. Without either the tests fail, naming the fix: a
+ * skipped queue test would look like a passing one.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { accessSync, constants } from "node:fs"
+import { createServer } from "node:net"
+import { delimiter, join } from "node:path"
+import { Redis } from "ioredis"
+
+export const REDIS_URL_VARIABLE = "SPARSE_VDL_TEST_REDIS_URL"
+
+const findBinary = (name: string): string | null => {
+  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/bin", "/usr/sbin", "/usr/local/bin"]
+  for (const dir of dirs) {
+    if (dir === "") continue
+    try {
+      accessSync(join(dir, name), constants.X_OK)
+      return join(dir, name)
+    } catch {
+      // not here
+    }
+  }
+  return null
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+const answers = async (url: string): Promise<boolean> => {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 })
+  try {
+    await client.connect()
+    return (await client.ping()) === "PONG"
+  } catch {
+    return false
+  } finally {
+    client.disconnect()
+  }
+}
+
+export interface TestRedis {
+  readonly url: string
+  readonly stop: () => Promise<void>
+}
+
+export const testRedis = async (): Promise<TestRedis> => {
+  const given = process.env[REDIS_URL_VARIABLE]
+  if (given !== undefined && given !== "") {
+    if (!(await answers(given))) throw new Error(`${REDIS_URL_VARIABLE}=${given} but no Redis server answers there; start it, or unset the variable to let the test start its own`)
+    return { url: given, stop: async () => {} }
+  }
+  const binary = findBinary("redis-server")
+  if (binary === null) {
+    throw new Error(`the queue tests need a Redis server: install redis-server (Debian: apt-get install -y redis-server) or set ${REDIS_URL_VARIABLE} to the URL of a running one`)
+  }
+  const port = await freePort()
+  const url = `redis://127.0.0.1:${port}`
+  const server: ChildProcess = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" })
+  const deadline = Date.now() + 10_000
+  while (!(await answers(url))) {
+    if (server.exitCode !== null || Date.now() > deadline) {
+      server.kill("SIGKILL")
+      throw new Error(`redis-server (${binary}) did not start on port ${port}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (server.exitCode !== null) return resolve()
+        server.once("exit", () => resolve())
+        server.kill("SIGTERM")
+      })
+  }
+}
