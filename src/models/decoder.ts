@@ -147,20 +147,43 @@ export interface ReconstructionTerm {
   readonly dispose: () => void
 }
 
-const largestEigenvalue = (symmetric: tf.Tensor2D, iterations = 50): number =>
-  tf.tidy(() => {
-    const n = symmetric.shape[0]
-    let v: tf.Tensor2D = tf.div(tf.ones([n, 1]), Math.sqrt(n))
-    let estimate = 0
-    for (let i = 0; i < iterations; i++) {
-      const w = tf.matMul(symmetric, v)
-      const norm = tf.norm(w).dataSync()[0]
-      if (norm === 0) return 0
-      estimate = norm
-      v = tf.div(w, norm)
+/**
+ * Largest eigenvalue of a symmetric positive semi-definite matrix by power iteration on the host
+ * in float64. The start vector is pseudo-random, since a structured one (all ones) can be
+ * orthogonal to the top eigenvector; iterations continue until the estimate settles, which close
+ * top eigenvalues make slow.
+ */
+const largestEigenvalue = (symmetric: tf.Tensor2D, tolerance = 1e-10): number => {
+  const n = symmetric.shape[0]
+  // About 2·10⁸ multiply-adds at most: thousands of steps for a code-sized Gram, fewer for wide layers.
+  const maxIterations = Math.max(50, Math.min(5000, Math.floor(2e8 / (n * n))))
+  const a = Float64Array.from(symmetric.dataSync() as Float32Array)
+  let v = new Float64Array(n)
+  let seed = 0x2545f491
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
+    v[i] = seed / 4294967296 - 0.5
+  }
+  let estimate = 0
+  for (let it = 0; it < maxIterations; it++) {
+    const w = new Float64Array(n)
+    for (let i = 0; i < n; i++) {
+      let s = 0
+      for (let j = 0; j < n; j++) s += a[i * n + j] * v[j]
+      w[i] = s
     }
-    return estimate
-  })
+    let norm = 0
+    for (let i = 0; i < n; i++) norm += w[i] * w[i]
+    norm = Math.sqrt(norm)
+    if (norm === 0) return 0
+    const previous = estimate
+    estimate = norm / Math.sqrt(v.reduce((acc, x) => acc + x * x, 0))
+    for (let i = 0; i < n; i++) w[i] /= norm
+    v = w
+    if (it > 0 && Math.abs(estimate - previous) <= tolerance * estimate) break
+  }
+  return estimate
+}
 
 /** Largest singular value squared of W, by power iteration on the smaller Gram matrix. */
 const spectralNormSquared = (W: tf.Tensor2D): number =>
@@ -262,7 +285,8 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
       rowSteps += rows.length
       useGramWhenDue()
       // Frozen rows are dropped from the work: only the live rows' data take part.
-      return readTidy(() => gradientOf(tf.tensor2d(y, [rows.length, l]), rows.length === x.shape[0] ? null : tf.tensor1d(rows, "int32")))
+      const everyRowInOrder = rows.length === x.shape[0] && rows.every((r, p) => r === p)
+      return readTidy(() => gradientOf(tf.tensor2d(y, [rows.length, l]), everyRowInOrder ? null : tf.tensor1d(rows, "int32")))
     },
     // ReLU is 1-Lipschitz, so the product of the layers' spectral norms bounds the Jacobian.
     lipschitz: () => (2 / d) * dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D), 1),

@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { BackendError } from "./errors.js"
+import { installNativeMatMul } from "./native-matmul.js"
 
 /** The backends in order of preference: the fastest that loads wins. */
 export const backendNames = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const
@@ -11,6 +12,8 @@ export type BackendName = (typeof backendNames)[number]
 
 export interface BackendInfo {
   readonly name: BackendName
+  /** Who computes the matrix products: the backend's own kernels, or a native BLAS. */
+  readonly matmul: string
   /** Why each faster backend was passed over, for the log and the run summary. */
   readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>
 }
@@ -89,6 +92,23 @@ export const parseBackendName = (raw: string): Effect.Effect<BackendName, Backen
     : Effect.fail(new BackendError({ backend: raw, problem: `unknown backend; choose one of ${backendNames.join(", ")}` }))
 
 /**
+ * On wasm, matrix products go to the machine's BLAS when one loads (SPARSE_VDL_BLAS=off keeps
+ * XNNPACK; SPARSE_VDL_BLAS=/path/to/libblas.so picks a library; SPARSE_VDL_BLAS_THREADS sets
+ * its threads, default 1 so that runs in parallel do not oversubscribe the cores).
+ */
+const accelerate = (name: BackendName): Effect.Effect<string> =>
+  Effect.sync(() => {
+    if (name !== "wasm") return "backend kernels"
+    const setting = process.env.SPARSE_VDL_BLAS
+    if (setting === "off") return "XNNPACK (native BLAS off: SPARSE_VDL_BLAS=off)"
+    const threads = Number(process.env.SPARSE_VDL_BLAS_THREADS ?? "1")
+    const installed = installNativeMatMul({ ...(setting ? { library: setting } : {}), threads: Number.isInteger(threads) && threads > 0 ? threads : 1 })
+    return typeof installed === "string"
+      ? `XNNPACK (no native BLAS: ${installed})`
+      : `native BLAS ${installed.library}, ${installed.threads ?? "default"} thread(s)`
+  })
+
+/**
  * Load the requested backend, or the fastest one that loads, and log the choice with the reason
  * each faster one was skipped.
  */
@@ -96,16 +116,18 @@ export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInf
   Effect.gen(function* () {
     if (requested !== undefined) {
       yield* tryLoad(requested).pipe(Effect.mapError((problem) => new BackendError({ backend: requested, problem })))
-      yield* Effect.logInfo(`backend: ${requested} (chosen with --backend)`)
-      return { name: requested, skipped: [] }
+      const matmul = yield* accelerate(requested)
+      yield* Effect.logInfo(`backend: ${requested} (chosen with --backend); matrix products: ${matmul}`)
+      return { name: requested, matmul, skipped: [] }
     }
     const skipped: Array<{ name: BackendName; reason: string }> = []
     for (const name of backendNames) {
       const loaded = yield* Effect.either(tryLoad(name))
       if (loaded._tag === "Right") {
         const why = skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")
-        yield* Effect.logInfo(`backend: ${name}${why ? ` (skipped ${why})` : ""}`)
-        return { name, skipped }
+        const matmul = yield* accelerate(name)
+        yield* Effect.logInfo(`backend: ${name}${why ? ` (skipped ${why})` : ""}; matrix products: ${matmul}`)
+        return { name, matmul, skipped }
       }
       skipped.push({ name, reason: loaded.left })
     }

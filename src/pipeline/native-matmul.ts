@@ -1,0 +1,133 @@
+import * as tf from "@tensorflow/tfjs-core"
+import { createRequire } from "node:module"
+
+/**
+ * Matrix products through the machine's BLAS (OpenBLAS, MKL, BLIS or Accelerate), called with
+ * koffi's FFI on the wasm backend's own heap, so no tensor is copied. XNNPACK in WebAssembly
+ * reaches 10–20 GFLOP/s on one core; a native sgemm reaches several times that, and the
+ * products of the decoder are most of the work of training. Everything else stays on wasm.
+ */
+export interface NativeMatMul {
+  readonly library: string
+  readonly threads: number | null
+}
+
+type Sgemm = (
+  order: number, transA: number, transB: number, m: number, n: number, k: number,
+  alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number,
+  beta: number, c: Float32Array, ldc: number
+) => void
+
+const ROW_MAJOR = 101
+const NO_TRANS = 111
+const TRANS = 112
+
+const libraryCandidates = [
+  "libopenblas.so.0",
+  "libopenblas.so",
+  "libmkl_rt.so.2",
+  "libmkl_rt.so",
+  "libblis.so.4",
+  "libopenblas.dylib",
+  "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
+  "/System/Library/Frameworks/Accelerate.framework/Accelerate"
+]
+
+interface Loaded {
+  readonly sgemm: Sgemm
+  readonly library: string
+  readonly setThreads: ((n: number) => void) | null
+}
+
+const load = (explicit: string | undefined): Loaded | string => {
+  let koffi: { load: (path: string) => { func: (signature: string) => unknown } }
+  try {
+    koffi = createRequire(import.meta.url)("koffi")
+  } catch {
+    return "the optional package koffi is not installed"
+  }
+  const tried: string[] = []
+  for (const library of explicit !== undefined ? [explicit] : libraryCandidates) {
+    try {
+      const lib = koffi.load(library)
+      const sgemm = lib.func(
+        "void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, _Inout_ float *C, int ldc)"
+      ) as Sgemm
+      let setThreads: ((n: number) => void) | null = null
+      try {
+        setThreads = lib.func("void openblas_set_num_threads(int n)") as (n: number) => void
+      } catch {
+        setThreads = null
+      }
+      return { sgemm, library, setThreads }
+    } catch (e) {
+      tried.push(`${library} (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`)
+    }
+  }
+  return `no BLAS with cblas_sgemm could be loaded: ${tried.join("; ")}`
+}
+
+interface WasmBackendLike {
+  makeOutput: (shape: number[], dtype: tf.DataType) => tf.TensorInfo
+  typedArrayFromHeap: (t: tf.TensorInfo) => Float32Array
+}
+
+/**
+ * Replace the wasm backend's BatchMatMul kernel by one that calls sgemm. Batched products with
+ * equal or broadcast (size 1) batch dimensions are supported; anything else, and non-float32
+ * inputs, go to the original kernel.
+ */
+let active: NativeMatMul | null = null
+
+export const installNativeMatMul = (options: { library?: string; threads?: number } = {}): NativeMatMul | string => {
+  // The kernel is process-wide; a second selection of the backend keeps the first one.
+  if (active !== null) return active
+  const loaded = load(options.library)
+  if (typeof loaded === "string") return loaded
+  const original = tf.getKernel("BatchMatMul", "wasm")
+  if (original === undefined) return "the wasm backend is not registered"
+  if (options.threads !== undefined && loaded.setThreads !== null) loaded.setThreads(options.threads)
+  const { sgemm } = loaded
+  tf.unregisterKernel("BatchMatMul", "wasm")
+  tf.registerKernel({
+    ...original,
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo }
+      const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean }
+      const ra = a.shape.length
+      const rb = b.shape.length
+      const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1)
+      const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1)
+      const sameOuter = ra === rb && a.shape.slice(0, -2).every((s, i) => s === b.shape[i])
+      if (a.dtype !== "float32" || b.dtype !== "float32" || !(sameOuter || batchA === 1 || batchB === 1) || (ra > 2 && rb > 2 && !sameOuter)) {
+        return original.kernelFunc(args)
+      }
+      const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2]
+      const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1]
+      const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2]
+      const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1]
+      if (k !== kb) return original.kernelFunc(args)
+      const outer = (batchA >= batchB ? a : b).shape.slice(0, -2)
+      const batch = Math.max(batchA, batchB)
+      const backend = args.backend as unknown as WasmBackendLike
+      const out = backend.makeOutput([...outer, m, n], "float32")
+      // Views are taken after allocating the output: allocation may grow (and move) the heap.
+      const av = backend.typedArrayFromHeap(a)
+      const bv = backend.typedArrayFromHeap(b)
+      const cv = backend.typedArrayFromHeap(out)
+      for (let i = 0; i < batch; i++) {
+        const ai = batchA === 1 ? 0 : i * m * k
+        const bi = batchB === 1 ? 0 : i * k * n
+        sgemm(
+          ROW_MAJOR, transposeA ? TRANS : NO_TRANS, transposeB ? TRANS : NO_TRANS, m, n, k, 1,
+          av.subarray(ai, ai + m * k), transposeA ? m : k,
+          bv.subarray(bi, bi + k * n), transposeB ? k : n,
+          0, cv.subarray(i * m * n, (i + 1) * m * n), n
+        )
+      }
+      return out
+    }
+  })
+  active = { library: loaded.library, threads: options.threads ?? null }
+  return active
+}
