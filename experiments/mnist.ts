@@ -23,8 +23,9 @@ const DEFAULT_MODEL = "vdl"
 const DEFAULT_SEED = 31
 
 const options = {
-  // Optional rather than defaulted, so that a resume can tell a given option from a default.
-  model: Options.choice("model", variantNames() as [string, ...string[]]).pipe(
+  // Optional rather than defaulted, so that a resume can tell a given option from a default; text
+  // rather than a choice, so that an unknown name is refused by resolveSettings, naming --model.
+  model: Options.text("model").pipe(
     Options.withDescription(`default ${DEFAULT_MODEL}. ${variantNames().map((n) => `${n}: ${variants[n].description}`).join("; ")}`),
     Options.optional
   ),

@@ -1,3 +1,4 @@
+import { HelpDoc, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { plainLogger } from "./logging.js"
@@ -28,6 +29,22 @@ const watchSignals = (): { readonly received: () => keyof typeof signalExitCode 
 }
 
 /**
+ * @effect/cli has printed its own reason for a bad command line ("'1.5' is not a integer"),
+ * which does not say which option it was; the option is the one given that value.
+ */
+const commandLineError = (e: ValidationError.ValidationError): string => {
+  const text = "error" in e ? HelpDoc.toAnsiText(e.error).replace(/\u001b\[[0-9;]*m/g, "").trim() : ""
+  const value = /^'(.*)' is not an? /.exec(text)?.[1]
+  const argv = process.argv.slice(2)
+  let option: string | undefined
+  if (value !== undefined) {
+    const at = argv.findIndex((a, i) => i > 0 && a === value && argv[i - 1].startsWith("-"))
+    option = at > 0 ? argv[at - 1] : argv.find((a) => a.startsWith("--") && a.endsWith(`=${value}`))?.split("=")[0]
+  }
+  return `error: ${option === undefined ? "the command line" : `option ${option}`} is not valid (${text || e._tag}). Run with --help for every option and the values it takes.`
+}
+
+/**
  * The entry point of every command: Node's platform services, the plain logger and progress
  * bars; a failure is printed as its one-line reason (a typed error's message names the thing and
  * the fix), an unexpected defect with its stack, and both exit non-zero. A run stopped by a
@@ -40,7 +57,9 @@ export const runMain = <E, A>(program: Effect.Effect<A, E, NodeContext.NodeConte
       Effect.sync(() => {
         if (Cause.isInterruptedOnly(cause)) return
         const failure = Cause.failureOption(cause)
-        const text = Option.isSome(failure)
+        const text = Option.isSome(failure) && ValidationError.isValidationError(failure.value)
+          ? commandLineError(failure.value)
+          : Option.isSome(failure)
           ? `error: ${failure.value instanceof Error || (typeof failure.value === "object" && failure.value !== null && "message" in failure.value) ? (failure.value as { message: string }).message : String(failure.value)}`
           : `unexpected error:\n${Cause.pretty(cause)}`
         process.stderr.write(`${text}\n`)
