@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { linearWeight, zeroBias } from "./linear-init.js"
+import { hostGemm, matMulAT, matMulBT, transposeFlagsAreFast } from "./products.js"
 import { readTidy } from "./read.js"
 import type { UniformSource } from "./rng.js"
 
@@ -87,7 +88,6 @@ const backward = (
   z: tf.Tensor2D,
   hidden: ReadonlyArray<tf.Tensor2D>,
   dOutput: tf.Tensor2D,
-  transposed: ReadonlyArray<tf.Tensor2D>,
   wantParams: boolean
 ): { dz: tf.Tensor2D; dW: tf.Tensor2D[]; db: (tf.Tensor1D | null)[] } => {
   const L = d.layers.length
@@ -97,10 +97,10 @@ const backward = (
   for (let k = L - 1; k >= 0; k--) {
     const input = k === 0 ? z : hidden[k - 1]
     if (wantParams) {
-      dW[k] = tf.matMul(tf.transpose(input), g)
+      dW[k] = matMulAT(input, g)
       if (d.layers[k].b !== null) db[k] = tf.sum(g, 0) as tf.Tensor1D
     }
-    g = tf.matMul(g, transposed[k])
+    g = matMulBT(g, d.layers[k].W as tf.Tensor as tf.Tensor2D)
     if (k > 0) g = tf.mul(g, tf.step(hidden[k - 1])) as tf.Tensor2D
   }
   return { dz: g, dW, db }
@@ -124,8 +124,7 @@ export const decoderLossGradients = (
   const residual = tf.sub(output, x)
   const loss = tf.mean(tf.square(residual)) as tf.Scalar
   const dOut = tf.mul(residual, 2 / residual.size) as tf.Tensor2D
-  const transposed = d.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D)
-  const { dW, db } = backward(d, z, hidden, dOut, transposed, true)
+  const { dW, db } = backward(d, z, hidden, dOut, true)
   return { reconstruction: output, hidden, loss, grads: { W: dW, b: db } }
 }
 
@@ -189,7 +188,7 @@ const largestEigenvalue = (symmetric: tf.Tensor2D, tolerance = 1e-10): number =>
 const spectralNormSquared = (W: tf.Tensor2D): number =>
   tf.tidy(() => {
     const [r, c] = W.shape
-    const gram = r <= c ? tf.matMul(W, tf.transpose(W)) : tf.matMul(tf.transpose(W), W)
+    const gram = r <= c ? matMulBT(W, W) : matMulAT(W, W)
     return largestEigenvalue(gram as tf.Tensor2D)
   })
 
@@ -200,15 +199,18 @@ const spectralNormSquared = (W: tf.Tensor2D): number =>
 const linearTerm = (W: tf.Variable, x: tf.Tensor2D): ReconstructionTerm => {
   const d = W.shape[1] as number
   const { gram, target } = tf.tidy(() => {
-    const Wt = tf.transpose(W)
-    return { gram: tf.matMul(W, Wt) as tf.Tensor2D, target: tf.matMul(x, Wt) as tf.Tensor2D }
+    const W2 = W as tf.Tensor as tf.Tensor2D
+    return { gram: matMulBT(W2, W2), target: matMulBT(x, W2) }
   })
   const l = gram.shape[0]
   const targetHost = target.dataSync() as Float32Array
+  const gemm = hostGemm()
+  const gramHost = gemm === null ? null : Float32Array.from(gram.dataSync() as Float32Array)
   return {
     gradient: (z) => tf.tidy(() => tf.mul(tf.sub(tf.matMul(z, gram), target), 2 / d) as tf.Tensor2D),
     gradientRows: (y, rows) => {
-      const product = readTidy(() => tf.matMul(tf.tensor2d(y, [rows.length, l]), gram))
+      const product =
+        gemm !== null && gramHost !== null ? gemm(y.subarray(0, rows.length * l), gramHost, rows.length, l, l) : readTidy(() => tf.matMul(tf.tensor2d(y, [rows.length, l]), gram))
       const c = 2 / d
       for (let p = 0; p < rows.length; p++) {
         const base = rows[p] * l
@@ -248,13 +250,16 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
   const l = dec.codeDim
   const lastW = dec.layers[L - 1].W as tf.Tensor as tf.Tensor2D
   const m = lastW.shape[0]
-  const transposed = tf.tidy(() => dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D))
+  // Without a native BLAS, transposed copies made once serve every step.
+  const transposed = transposeFlagsAreFast() ? null : tf.tidy(() => dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D))
+  const timesTransposed = (g: tf.Tensor2D, k: number): tf.Tensor2D =>
+    transposed !== null ? (tf.matMul(g, transposed[k]) as tf.Tensor2D) : matMulBT(g, dec.layers[k].W as tf.Tensor as tf.Tensor2D)
   const breakEven = lastLayerGram === "never" || m >= 2 * d ? Infinity : lastLayerGram === "always" ? 0 : (m * d) / (2 * d - m)
   let rowSteps = 0
   let gramForm: GramForm | null = null
   const useGramWhenDue = (): void => {
     if (gramForm === null && rowSteps >= breakEven) {
-      gramForm = keepAll((): GramForm => ({ gram: tf.matMul(lastW, transposed[L - 1]) as tf.Tensor2D, target: tf.matMul(x, transposed[L - 1]) as tf.Tensor2D }))
+      gramForm = keepAll((): GramForm => ({ gram: matMulBT(lastW, lastW), target: matMulBT(x, lastW) }))
     }
   }
   useGramWhenDue()
@@ -272,10 +277,10 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
       let g =
         form !== null
           ? (tf.mul(tf.sub(tf.matMul(h, form.gram), pick(form.target)), 2 / d) as tf.Tensor2D)
-          : (tf.matMul(tf.mul(tf.sub(tf.matMul(h, lastW), pick(x)), 2 / d) as tf.Tensor2D, transposed[L - 1]) as tf.Tensor2D)
+          : timesTransposed(tf.mul(tf.sub(tf.matMul(h, lastW), pick(x)), 2 / d) as tf.Tensor2D, L - 1)
       for (let k = L - 2; k >= 0; k--) {
         g = tf.mul(g, tf.step(hidden[k])) as tf.Tensor2D
-        g = tf.matMul(g, transposed[k]) as tf.Tensor2D
+        g = timesTransposed(g, k)
       }
       return g
     })
@@ -291,7 +296,7 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
     // ReLU is 1-Lipschitz, so the product of the layers' spectral norms bounds the Jacobian.
     lipschitz: () => (2 / d) * dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D), 1),
     dispose: () => {
-      transposed.forEach((t) => t.dispose())
+      transposed?.forEach((t) => t.dispose())
       const form = gramForm as GramForm | null
       form?.gram.dispose()
       form?.target.dispose()
@@ -307,6 +312,5 @@ export const reconstructionGradientDirect = (dec: Decoder, z: tf.Tensor2D, x: tf
   tf.tidy(() => {
     const { hidden, output } = forwardTrace(dec, z)
     const dOut = tf.mul(tf.sub(output, x), 2 / dec.outputDim) as tf.Tensor2D
-    const transposed = dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D)
-    return backward(dec, z, hidden, dOut, transposed, false).dz
+    return backward(dec, z, hidden, dOut, false).dz
   })

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { linearWeight, zeroBias } from "./linear-init.js"
+import { matMulAT, matMulBT } from "./products.js"
 import type { UniformSource } from "./rng.js"
 
 /**
@@ -54,12 +55,11 @@ export interface ListaGradients {
 
 /**
  * Gradients of any loss with respect to W, c and S given its gradient dCodes with respect to the
- * codes of a traced forward pass. Autograd would do the same work but through matMul's transpose
- * flags, the slow path on wasm; explicit transposes are cheap. Must run inside a tidy.
+ * codes of a traced forward pass, by hand so that products with a transposed operand go through
+ * ./products.js (flags with a native BLAS, transposed copies on XNNPACK). Must run inside a tidy.
  */
 export const listaBackward = (e: Lista, x: tf.Tensor2D, trace: ListaTrace, dCodes: tf.Tensor2D): ListaGradients => {
   const { iterates } = trace
-  const St = tf.transpose(e.S)
   let dz = dCodes
   let dB: tf.Tensor2D | null = null
   let dS: tf.Tensor2D | null = null
@@ -68,13 +68,13 @@ export const listaBackward = (e: Lista, x: tf.Tensor2D, trace: ListaTrace, dCode
     const da = tf.mul(dz, tf.step(iterates[t])) as tf.Tensor2D
     dB = dB === null ? da : (tf.add(dB, da) as tf.Tensor2D)
     if (t > 0) {
-      const contribution = tf.matMul(tf.transpose(iterates[t - 1]), da) as tf.Tensor2D
+      const contribution = matMulAT(iterates[t - 1], da)
       dS = dS === null ? contribution : (tf.add(dS, contribution) as tf.Tensor2D)
-      dz = tf.matMul(da, St as tf.Tensor2D)
+      dz = matMulBT(da, e.S as tf.Tensor as tf.Tensor2D)
     }
   }
   const dBias = dB as tf.Tensor2D
-  return { W: tf.matMul(tf.transpose(x), dBias), c: tf.sum(dBias, 0), S: dS ?? tf.zerosLike(e.S) }
+  return { W: matMulAT(x, dBias), c: tf.sum(dBias, 0), S: dS ?? tf.zerosLike(e.S) }
 }
 
 /** Forward pass and gradients of mean((E(x) − target)²). Must run inside a tidy. */

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { createRequire } from "node:module"
+import { setNativeGemm } from "../models/products.js"
 
 /**
  * Matrix products through the machine's BLAS (OpenBLAS, MKL, BLIS or Accelerate), called with
@@ -127,6 +128,11 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
       }
       return out
     }
+  })
+  setNativeGemm((a, b, m, k, n) => {
+    const c = new Float32Array(m * n)
+    sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1, a, k, b, n, 0, c, n)
+    return c
   })
   active = { library: loaded.library, threads: options.threads ?? null }
   return active
