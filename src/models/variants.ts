@@ -28,7 +28,19 @@ const patches = { ...common, codeDim: 256, epochs: 100, encoderBiasDecay: 0.01 }
 
 const fixed = (eta: number) => ({ kind: "fixed", eta }) as const
 
-export const variants: Readonly<Record<string, Variant>> = {
+/**
+ * Coupled decay of the WDL baselines (PyTorch's weight_decay: wd·W added to the gradient). The
+ * paper does not give its value; this one comes from a short look (WDL, 4 epochs on the embedded
+ * digits, experiments/collapse.ts --decoder-weight-decay): at 0 and 1e-4 the atoms' norms keep
+ * growing (1.43 → 1.91 and 1.64 after 4 epochs), so decay does not yet bound them; at 1e-3 the
+ * norm of the atoms in use settles near 1.3–1.4 with the best PSNR and sparsity (14.7 dB, 86 %
+ * zeros); 1e-2 starves all but a few atoms (13.2 dB, 95 % zeros) and 1e-1 shrinks the decoder
+ * until every code is zero.
+ */
+export const WEIGHT_DECAY = 1e-3
+
+/** The four variants of the paper, with its settings (SPEC §5). */
+const paper = {
   sdl: {
     name: "sdl",
     description: "linear dictionary, unit-norm columns, no variance term",
@@ -69,6 +81,37 @@ export const variants: Readonly<Record<string, Variant>> = {
       patches: { ...patches, hidden: [2048], energy: { lambda: 0.01, beta: 10, tau: 0.5, gamma: 40 },
         fista: { ...common.fista, step: fixed(0.5) }, decoderLr: 5e-5, encoderLr: 1e-4, hiddenBiasDecay: 0.1,
         decoderLrHalvingEvery: 30 }
+    }
+  }
+} satisfies Record<string, Variant>
+
+export const variants: Readonly<Record<string, Variant>> = {
+  ...paper,
+  // The weight-decay baselines keep every setting of their unit-norm counterpart and swap the
+  // projection for coupled decay on the decoder's weights, so the comparison isolates the constraint.
+  wdl: {
+    name: "wdl",
+    description: `linear dictionary, weight decay ${WEIGHT_DECAY} on its weights instead of unit-norm columns, no variance term`,
+    settings: {
+      mnist: { ...paper.sdl.settings.mnist, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY },
+      patches: { ...paper.sdl.settings.patches, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY }
+    }
+  },
+  "wdl-nl": {
+    name: "wdl-nl",
+    description: `one-hidden-layer decoder, weight decay ${WEIGHT_DECAY} on its weights instead of unit-norm columns, weight decay on the hidden bias`,
+    settings: {
+      mnist: { ...paper["sdl-nl"].settings.mnist, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY },
+      patches: { ...paper["sdl-nl"].settings.patches, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY }
+    }
+  },
+  // VDL with β = 0 and nothing else changed: the ablation that shows what the hinge prevents.
+  noreg: {
+    name: "noreg",
+    description: "ablation: VDL without the variance hinge (β = 0), no unit norm, no weight decay; the code norms collapse",
+    settings: {
+      mnist: { ...paper.vdl.settings.mnist, energy: { ...paper.vdl.settings.mnist.energy, beta: 0 } },
+      patches: { ...paper.vdl.settings.patches, energy: { ...paper.vdl.settings.patches.energy, beta: 0 } }
     }
   }
 }

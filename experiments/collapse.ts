@@ -1,0 +1,154 @@
+/**
+ * The collapse that the regularisers prevent, measured: per epoch, the mean ℓ1 norm of the codes
+ * and the mean norm of the decoder's atoms (the columns of A the codes multiply), for each model,
+ * with the usual training and evaluation stages. Without a regulariser ("noreg") the codes shrink
+ * while the atoms grow; VDL's variance hinge keeps both in place.
+ *   npx tsx experiments/collapse.ts [--model noreg,vdl] [--epochs 10] [--train-size N] [--out DIR]
+ */
+import { Command, Options } from "@effect/cli"
+import { Effect, Option, Stream } from "effect"
+import { join } from "node:path"
+import { ensureDir, writeFileAtomic } from "../src/data/atomic-write.js"
+import { linePlotSvg } from "../src/data/plot.js"
+import { type Row, tableToArrowIpc, tableToCsv, tableToMarkdown } from "../src/data/table.js"
+import { reconstructionTerm } from "../src/models/decoder.js"
+import { encode } from "../src/models/encoder.js"
+import { fista } from "../src/models/fista.js"
+import type { SparseCodingModel } from "../src/models/model.js"
+import { codeAtomNorms, codeL1Sum, componentUse, mean, usageWeightedMean } from "../src/models/norms.js"
+import { BackendLive } from "../src/pipeline/backend.js"
+import { resolveSettings } from "../src/pipeline/config.js"
+import { batchStream, type Dataset, dataSummary, loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../src/pipeline/dataset.js"
+import { ConfigError } from "../src/pipeline/errors.js"
+import { runMain } from "../src/pipeline/main.js"
+import { scopedModel, withBatchTensor } from "../src/pipeline/resources.js"
+import { rngFor } from "../src/pipeline/seeds.js"
+import { evaluate, trainEpoch } from "../src/pipeline/train.js"
+import { backendOption, defaultRunFolder, overridesFrom, seedOption, settingsOptions } from "./options.js"
+import { variantNames } from "../src/models/variants.js"
+
+/**
+ * The norm stage: on a data set, the mean ℓ1 norm of the encoder's codes and of the FISTA codes
+ * warm-started from them. The FISTA codes are what the ℓ1 term acts on during training; the
+ * encoder's follow them, a step behind.
+ */
+const codeNorms = (model: SparseCodingModel, ds: Dataset) =>
+  batchStream(ds, model.settings.batchSize, { kind: "sequential" }).pipe(
+    Stream.mapEffect((batch) =>
+      withBatchTensor(batch.x, batch.rows, ds.dim, (x) => {
+        const z = encode(model.encoder, x)
+        const term = reconstructionTerm(model.decoder, x)
+        const solved = fista(term, z, z, model.settings.energy, model.settings.fista)
+        term.dispose()
+        const sums = { encoder: codeL1Sum(z), fista: codeL1Sum(solved.codes), use: componentUse(solved.codes), rows: batch.rows }
+        z.dispose()
+        solved.codes.dispose()
+        return sums
+      })
+    ),
+    Stream.runFold({ encoder: 0, fista: 0, use: new Float64Array(model.settings.codeDim), rows: 0 }, (a, b) => {
+      b.use.forEach((u, j) => (a.use[j] += u))
+      return { encoder: a.encoder + b.encoder, fista: a.fista + b.fista, use: a.use, rows: a.rows + b.rows }
+    }),
+    Effect.map((t) => ({ encoderL1: t.encoder / t.rows, fistaL1: t.fista / t.rows, use: t.use }))
+  )
+
+const options = {
+  models: Options.text("model").pipe(
+    Options.withDescription(`comma-separated models to compare (default noreg,vdl); any of ${variantNames().join(", ")}`),
+    Options.withDefault("noreg,vdl")
+  ),
+  epochs: Options.integer("epochs").pipe(Options.withDescription("training epochs per model (default 10)"), Options.withDefault(10)),
+  trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
+  mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder with the MNIST IDX files; default: the embedded digits"), Options.optional),
+  out: Options.text("out").pipe(Options.withDescription("output folder (default runs/collapse-<date>-<time>)"), Options.optional),
+  seed: seedOption,
+  backend: backendOption,
+  ...settingsOptions("mnist")
+}
+
+const fmt = (x: number, digits = 3) => x.toFixed(digits)
+
+const command = Command.make("collapse", options, (o) =>
+  Effect.gen(function* () {
+    const models = o.models.split(",").map((m) => m.trim()).filter((m) => m !== "")
+    if (models.length === 0) return yield* Effect.fail(new ConfigError({ option: "--model", problem: "no model given; pass e.g. --model noreg,vdl" }))
+    const overrides = overridesFrom(o)
+    const settings = yield* Effect.forEach(models, (m) => resolveSettings(m, "mnist", overrides))
+    if (o.epochs < 1) return yield* Effect.fail(new ConfigError({ option: "--epochs", problem: `${o.epochs} epochs records nothing; pass 1 or more` }))
+    const data = yield* loadMnist(Option.isSome(o.mnistDir) ? { kind: "dir", dir: o.mnistDir.value } : { kind: "embedded" })
+    const splits = mapSplits(splitStage(o.seed, Option.getOrUndefined(o.trainSize))(data), (s, name) => normalizeMnistStage(name)(s))
+    yield* dataSummary(splits)
+    const out = Option.getOrElse(o.out, () => defaultRunFolder("collapse"))
+    yield* ensureDir(out)
+    const rows: Row[] = []
+    for (const [k, model] of models.entries()) {
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const m = yield* scopedModel({ ...settings[k], epochs: o.epochs }, splits.train.dim, rngFor(o.seed, "init"))
+          const order = rngFor(o.seed, "order")
+          const record = (epoch: number, trainEnergy: number | null) =>
+            Effect.gen(function* () {
+              const val = yield* evaluate(m, splits.val)
+              const norms = yield* codeNorms(m, splits.val)
+              const atoms = codeAtomNorms(m.decoder)
+              const row: Row = {
+                model,
+                epoch,
+                valEncoderCodeL1: norms.encoderL1,
+                valFistaCodeL1: norms.fistaL1,
+                meanAtomNorm: mean(atoms),
+                usedAtomNorm: usageWeightedMean(atoms, norms.use),
+                maxAtomNorm: Math.max(...atoms),
+                trainEnergy,
+                valEnergy: val.energy,
+                valPsnr: val.psnr,
+                valZeroFraction: val.zeroFraction
+              }
+              rows.push(row)
+              yield* Effect.logInfo(
+                `${model} epoch ${epoch}: code ℓ1 ${fmt(norms.fistaL1)} (FISTA) ${fmt(norms.encoderL1)} (encoder) | atom norm ${fmt(mean(atoms))} mean, ${fmt(usageWeightedMean(atoms, norms.use))} weighted by use | ` +
+                  `val psnr ${fmt(val.psnr, 2)} zeros ${fmt(val.zeroFraction)}`
+              )
+            })
+          // Epoch 0 is the initialisation, the point the drift is measured from.
+          yield* record(0, null)
+          for (let epoch = 0; epoch < o.epochs; epoch++) {
+            const trained = yield* trainEpoch(m, splits.train, epoch, order)
+            yield* record(epoch + 1, trained.metrics.energy)
+          }
+        })
+      )
+    }
+    yield* writeFileAtomic(join(out, "collapse.arrow"), tableToArrowIpc(rows))
+    yield* writeFileAtomic(join(out, "collapse.csv"), tableToCsv(rows))
+    yield* writeFileAtomic(join(out, "collapse.md"), tableToMarkdown(rows, undefined, { digits: 4 }))
+    const series = (key: string, label: (m: string) => string) =>
+      models.map((model) => {
+        // An epoch where no component fires has no use-weighted norm; the plot skips it.
+        const mine = rows.filter((r) => r.model === model && Number.isFinite(Number(r[key])))
+        return { name: label(model), x: mine.map((r) => Number(r.epoch)), y: mine.map((r) => Number(r[key])) }
+      })
+    const plots = [
+      {
+        file: "collapse-code-l1.svg",
+        title: "Mean code ℓ1 norm (validation) by epoch",
+        yLabel: "mean ‖z‖₁",
+        series: [...series("valFistaCodeL1", (m) => `${m}: FISTA codes`), ...series("valEncoderCodeL1", (m) => `${m}: encoder codes`)]
+      },
+      {
+        file: "collapse-atom-norm.svg",
+        title: "Decoder column norms by epoch",
+        yLabel: "‖A·ⱼ‖₂",
+        series: [...series("usedAtomNorm", (m) => `${m}: weighted by use`), ...series("meanAtomNorm", (m) => `${m}: mean over columns`)]
+      }
+    ]
+    for (const p of plots) {
+      const svg = yield* linePlotSvg({ title: p.title, xLabel: "epoch (0: initialisation)", yLabel: p.yLabel, series: p.series })
+      yield* writeFileAtomic(join(out, p.file), svg)
+    }
+    yield* Effect.logInfo(`wrote ${join(out, "collapse.md")}, ${plots.map((p) => join(out, p.file)).join(", ")}`)
+  }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+)
+
+runMain(Command.run(command, { name: "collapse", version: "0.1.0" })(process.argv))
