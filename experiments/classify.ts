@@ -38,9 +38,12 @@ const options = {
   epochs: Options.integer("epochs").pipe(Options.withDescription("classifier training epochs (default 100)"), Options.withDefault(100)),
   batchSize: Options.integer("batch-size").pipe(Options.withDescription("classifier mini-batch size (default 32)"), Options.withDefault(32)),
   lr: Options.float("lr").pipe(Options.withDescription("classifier Adam learning rate (default 1e-3)"), Options.withDefault(1e-3)),
-  baselines: Options.choice("baselines", ["yes", "no"]).pipe(
-    Options.withDescription("also train the raw-pixel and end-to-end LISTA baselines (default yes)"),
-    Options.withDefault("yes")
+  series: Options.choice("series", ["all", "codes", "baselines", "pixels", "lista"]).pipe(
+    Options.withDescription(
+      "what to train: all (default); codes (the runs' encoder and FISTA codes only); baselines (raw pixels and end-to-end LISTA); pixels; lista. " +
+        "Outputs of separate invocations written to separate folders are merged by experiments/report.ts"
+    ),
+    Options.withDefault("all")
   ),
   valLimit: Options.integer("val-limit").pipe(Options.withDescription("use only the first N validation images (for a quick look; default all)"), Options.optional),
   testLimit: Options.integer("test-limit").pipe(Options.withDescription("use only the first N test images (for a quick look; default all)"), Options.optional),
@@ -120,12 +123,14 @@ const command = Command.make("classify", { runs: runsArgs, ...options }, (o) =>
       )
       const suffix = groups.size > 1 ? ` (data of ${first.name})` : ""
       const pixels: Features = { dim: data.train.dim, pool: gatherRows(data.train.x, data.train.dim, selection.pool), val: val.x, test: test.x }
-      if (o.baselines === "yes") {
+      const wants = (what: "codes" | "pixels" | "lista") =>
+        o.series === "all" || o.series === what || (o.series === "baselines" && what !== "codes")
+      if (wants("pixels")) {
         const series: Series = { name: `pixels${suffix}`, features: pixels, probe: linearProbe }
         const { value, seconds } = yield* timed(runSeries(series, labels, selection, plan))
         yield* record(series, null, "pixels", value, seconds)
       }
-      for (const { run } of group) {
+      for (const { run } of wants("codes") ? group : []) {
         const codes = yield* Effect.scoped(
           Effect.gen(function* () {
             const model = yield* runModel(run)
@@ -144,7 +149,7 @@ const command = Command.make("classify", { runs: runsArgs, ...options }, (o) =>
           yield* record(series, run, kind, value, seconds)
         }
       }
-      if (o.baselines === "yes") {
+      if (wants("lista")) {
         const { codeDim, listaSteps } = first.settings
         const series: Series = {
           name: `LISTA end to end${suffix}`,

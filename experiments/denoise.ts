@@ -3,6 +3,7 @@
  * model's input space, then the PSNR against the clean image of the reconstructions from the
  * encoder's codes and from full FISTA inference, beside the PSNR of the noisy input itself and
  * the sparsity of clean and noisy codes. Writes a table, a plot of PSNR against σ and pictures.
+ * MNIST and patch runs alike: PSNR is in pixel space, the LCN undone per patch.
  *   npx tsx experiments/denoise.ts RUN... [--sigma 0.5,1,1.5,2] [--out DIR]
  */
 import { Command, Options } from "@effect/cli"
@@ -19,7 +20,7 @@ import { firstRows, loadRunsData, readRunFolders, runModel } from "../src/pipeli
 import { shortNumber, writeTable } from "../src/pipeline/evaluation/outputs.js"
 import { runMain } from "../src/pipeline/main.js"
 import { backendOption, seedOption } from "./options.js"
-import { evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "./evaluation-options.js"
+import { evalOutOption, mnistDirOption, numberList, optionalPositive, patchFileOption, runsArgs } from "./evaluation-options.js"
 
 const denoiseColumns = [
   "run", "model", "codes", "sigma", "noisyPsnr", "denoisedPsnr", "cleanPsnr", "cleanZeroFraction", "noisyZeroFraction", "meanFistaSteps", "images", "runDir"
@@ -35,6 +36,7 @@ const options = {
   limit: Options.integer("limit").pipe(Options.withDescription("use only the first N test images (for a quick look; default all)"), Options.optional),
   out: evalOutOption("denoise"),
   mnistDir: mnistDirOption,
+  patchFile: patchFileOption,
   backend: backendOption
 }
 
@@ -46,7 +48,7 @@ const command = Command.make("denoise", { runs: runsArgs, ...options }, (o) =>
     const runs = yield* readRunFolders(o.runs)
     const out = Option.getOrElse(o.out, () => join(runs[0].dir, "denoise"))
     yield* ensureDir(out)
-    const loaded = yield* loadRunsData(runs, { mnistDir: Option.getOrUndefined(o.mnistDir) })
+    const loaded = yield* loadRunsData(runs, { mnistDir: Option.getOrUndefined(o.mnistDir), patchFile: Option.getOrUndefined(o.patchFile) })
     const rows: Row[] = []
     const manifestRuns: Array<Record<string, unknown>> = []
     const curves: Array<{ name: string; x: number[]; y: number[] }> = []

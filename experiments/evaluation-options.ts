@@ -14,6 +14,11 @@ export const mnistDirOption = Options.directory("mnist-dir").pipe(
   Options.optional
 )
 
+export const patchFileOption = Options.file("patch-file").pipe(
+  Options.withDescription("patch file (experiments/patches.ts build) to use instead of the one each patch run recorded"),
+  Options.optional
+)
+
 export const evalOutOption = (what: string) =>
   Options.text("out").pipe(Options.withDescription(`output folder (default: the first run's folder/${what}/)`), Options.optional)
 

@@ -36,10 +36,18 @@ export const crossEntropyGradient = (logits: tf.Tensor2D, target: tf.Tensor2D): 
   tf.div(tf.sub(tf.softmax(logits), target), logits.shape[0]) as tf.Tensor2D
 
 /**
- * [x, 1]: the bias becomes one more row of the weight, so it needs no update of its own: each
- * parameter costs an Adam step of a dozen ops, and step overhead dominates these small problems.
+ * x·W + b with the bias kept as the last row of one (d+1)×C weight, so that it needs no Adam step
+ * of its own: each parameter costs a dozen ops per step, and step overhead dominates these small
+ * problems. The weight is sliced rather than x extended with ones, which would copy a whole split.
  */
-const withOnes = (x: tf.Tensor2D): tf.Tensor2D => tf.concat([x, tf.ones([x.shape[0], 1])], 1) as tf.Tensor2D
+const affine = (x: tf.Tensor2D, Wb: tf.Tensor): tf.Tensor2D => {
+  const [d1, c] = Wb.shape as [number, number]
+  return tf.add(tf.matMul(x, tf.slice(Wb, [0, 0], [d1 - 1, c])), tf.slice(Wb, [d1 - 1, 0], [1, c])) as tf.Tensor2D
+}
+
+/** The gradient of an affine map's [W; b] from its input and the gradient of its output. */
+const affineGradient = (x: tf.Tensor2D, dOut: tf.Tensor2D): tf.Tensor2D =>
+  tf.concat([tf.matMul(tf.transpose(x), dOut), tf.sum(dOut, 0, true)], 0) as tf.Tensor2D
 
 /** PyTorch's nn.Linear initialisation for [W; b] acting on [x, 1]: W uniform in ±1/√fan_in, b zero. */
 const affineWeight = (rng: UniformSource, fanIn: number, fanOut: number): tf.Variable => {
@@ -48,6 +56,10 @@ const affineWeight = (rng: UniformSource, fanIn: number, fanOut: number): tf.Var
   W.dispose()
   return Wb
 }
+
+/** Mean softmax cross-entropy alone, for evaluation. Must run inside a tidy. */
+export const crossEntropyLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D, classes: number): tf.Scalar =>
+  tf.neg(tf.div(tf.sum(tf.mul(tf.oneHot(labels, classes), tf.logSoftmax(logits))), logits.shape[0])) as tf.Scalar
 
 /** A trainable map from feature rows to class logits. */
 export interface Probe {
@@ -66,11 +78,8 @@ export const linearProbe = (rng: UniformSource, dim: number, classes: number): P
   return {
     classes,
     variables: { Wb },
-    logits: (x) => tf.matMul(withOnes(x), Wb),
-    gradients: (x, target) => {
-      const input = withOnes(x)
-      return { Wb: tf.matMul(tf.transpose(input), crossEntropyGradient(tf.matMul(input, Wb), target)) }
-    },
+    logits: (x) => affine(x, Wb),
+    gradients: (x, target) => ({ Wb: affineGradient(x, crossEntropyGradient(affine(x, Wb), target)) }),
     dispose: () => Wb.dispose()
   }
 }
@@ -82,15 +91,14 @@ export const listaProbe = (rng: UniformSource, dim: number, codeDim: number, ste
   return {
     classes,
     variables: { ...listaVariables(encoder), head },
-    logits: (x) => tf.matMul(withOnes(listaTrace(encoder, x).codes), head),
+    logits: (x) => affine(listaTrace(encoder, x).codes, head),
     gradients: (x, target) => {
       const trace = listaTrace(encoder, x)
-      const codes = withOnes(trace.codes)
-      const dLogits = crossEntropyGradient(tf.matMul(codes, head), target)
+      const dLogits = crossEntropyGradient(affine(trace.codes, head), target)
       // The bias row of the head does not reach the codes.
       const headT = tf.transpose(tf.slice(head, [0, 0], [codeDim, classes])) as tf.Tensor2D
       const g = listaBackward(encoder, x, trace, tf.matMul(dLogits, headT))
-      return { W: g.W, c: g.c, S: g.S, head: tf.matMul(tf.transpose(codes), dLogits) }
+      return { W: g.W, c: g.c, S: g.S, head: affineGradient(trace.codes, dLogits) }
     },
     dispose: () => {
       disposeLista(encoder)
@@ -135,8 +143,8 @@ const permutation = (rng: UniformSource, n: number): Int32Array => {
   return p
 }
 
-/** Rows per evaluation chunk: bounds the memory of a LISTA pass over a whole split. */
-const CHUNK = 2500
+/** Rows per evaluation chunk: bounds the memory of a LISTA pass over a split larger than MNIST's. */
+const CHUNK = 10000
 
 const chunked = (set: LabelledSet, f: (x: tf.Tensor2D, labels: tf.Tensor1D) => number): number => {
   const n = set.x.shape[0]
@@ -154,7 +162,7 @@ const chunked = (set: LabelledSet, f: (x: tf.Tensor2D, labels: tf.Tensor1D) => n
 
 /** Mean cross-entropy of the probe on a labelled set. */
 export const probeLoss = (probe: Probe, set: LabelledSet): number =>
-  chunked(set, (x, labels) => softmaxCrossEntropy(probe.logits(x), labels, probe.classes).loss.dataSync()[0] * x.shape[0]) /
+  chunked(set, (x, labels) => crossEntropyLoss(probe.logits(x), labels, probe.classes).dataSync()[0] * x.shape[0]) /
   set.x.shape[0]
 
 /** Top-1 accuracy of the probe on a labelled set, in [0, 1]. */

@@ -8,6 +8,7 @@ import { variants } from "../../src/models/variants.js"
 import type { Dataset } from "../../src/pipeline/dataset.js"
 import { evenBatches } from "../../src/pipeline/evaluation/codes.js"
 import { addNoise, denoiseModel, meanPsnr, standardNoise } from "../../src/pipeline/evaluation/denoise.js"
+import { dataRecipe, type RunFolder } from "../../src/pipeline/evaluation/run-folder.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { rngFor } from "../../src/pipeline/seeds.js"
 import { gaussian, seeded, useTestBackend } from "../helpers/tf.js"
@@ -108,5 +109,32 @@ describe("denoising a model", () => {
       expect(examples.denoised[kind]).toHaveLength(3)
       expect(examples.denoised[kind].every((a) => a.length === 4 * ds.dim && a.some((v) => v !== 0))).toBe(true)
     }
+  })
+})
+
+describe("a run's data", () => {
+  const run = (data: Record<string, unknown>): RunFolder => ({
+    dir: "/runs/x",
+    name: "x",
+    model: "vdl",
+    seed: 3,
+    settings: variants.vdl.settings.mnist,
+    summary: { data }
+  })
+
+  it("comes from the source the run recorded, or the one given instead, and runs on the same data share it", () => {
+    const mnist = Effect.runSync(dataRecipe(run({ mnist: { kind: "embedded" } }), {}))
+    expect(mnist.describe).toBe("MNIST from embedded, split with seed 3")
+    const moved = Effect.runSync(dataRecipe(run({ mnist: { kind: "dir", dir: "/old" } }), { mnistDir: "/new" }))
+    expect(moved.describe).toBe("MNIST from folder /new, split with seed 3")
+    const patches = Effect.runSync(dataRecipe(run({ patchFile: "/data/patches.arrow" }), { mnistDir: "/new" }))
+    expect(patches.describe).toBe("patches from /data/patches.arrow")
+    expect(Effect.runSync(dataRecipe(run({ mnist: { kind: "embedded" } }), {})).key).toBe(mnist.key)
+  })
+
+  it("names the fix when the summary does not say where the data came from", () => {
+    const result = Effect.runSync(Effect.either(dataRecipe(run({}), {})))
+    expect(result._tag).toBe("Left")
+    if (result._tag === "Left") expect(result.left.message).toMatch(/run folder \/runs\/x: .*pass --mnist-dir/)
   })
 })

@@ -9,6 +9,8 @@ import type { CheckpointError } from "../errors.js"
 import { type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistStage, type Splits, splitStage } from "../dataset.js"
 import { scopedModel } from "../resources.js"
 import { rngFor } from "../seeds.js"
+import type { PatchFileError } from "../../data/patch-file.js"
+import type { PatchDataError } from "../patches.js"
 import { RunFolderError } from "./errors.js"
 
 /** The parts of summary.json an evaluation relies on; the rest is kept as read, for reports. */
@@ -86,9 +88,11 @@ export const runModel = (run: RunFolder): Effect.Effect<import("../../models/mod
 export interface DataOptions {
   /** A folder of MNIST IDX files that replaces the one the run recorded (moved, or another machine). */
   readonly mnistDir?: string
+  /** A patch file that replaces the one a patch run recorded. */
+  readonly patchFile?: string
 }
 
-export type DataLoadError = RunFolderError | DataSourceError | IdxFormatError
+export type DataLoadError = RunFolderError | DataSourceError | IdxFormatError | PatchFileError | PatchDataError
 
 /**
  * Rebuilds a run's data from what its summary records, or answers None when the run's data is
@@ -130,7 +134,27 @@ export const mnistResolver: DataResolver = {
   }
 }
 
-export const defaultResolvers: ReadonlyArray<DataResolver> = [mnistResolver]
+/** Natural-image patches: the patch file the run recorded (or the one given), its LCN undone per row. */
+export const patchResolver: DataResolver = {
+  kind: "patches",
+  resolve: (run, options) => {
+    const data = run.summary.data as Record<string, unknown> | undefined
+    const recorded = typeof data?.patchFile === "string" ? data.patchFile : null
+    if (recorded === null) return Option.none()
+    const file = resolve(options.patchFile ?? recorded)
+    return Option.some({
+      key: JSON.stringify({ kind: "patches", file }),
+      describe: `patches from ${file}`,
+      // Loaded on demand: the patch builder brings the image decoder, which MNIST runs never need.
+      load: Effect.promise(() => import("../patches.js")).pipe(
+        Effect.flatMap((patches) => patches.loadPatchSplits(file)),
+        Effect.map(({ splits }) => splits)
+      )
+    })
+  }
+}
+
+export const defaultResolvers: ReadonlyArray<DataResolver> = [patchResolver, mnistResolver]
 
 export const dataRecipe = (
   run: RunFolder,
@@ -144,7 +168,7 @@ export const dataRecipe = (
   return Effect.fail(
     new RunFolderError({
       folder: run.dir,
-      problem: `its summary.json does not say where its data came from (no data.mnist); pass --mnist-dir the MNIST folder it was trained on`
+      problem: `its summary.json does not say where its data came from (no data.mnist or data.patchFile); pass --mnist-dir the MNIST folder it was trained on`
     })
   )
 }
