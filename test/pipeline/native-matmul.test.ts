@@ -1,0 +1,74 @@
+import * as tf from "@tensorflow/tfjs-core"
+import "@tensorflow/tfjs-backend-wasm"
+import { beforeAll, describe, expect, it } from "vitest"
+import { hostGemm } from "../../src/models/products.js"
+import { installNativeMatMul, type NativeMatMul } from "../../src/pipeline/native-matmul.js"
+
+/** Products through XNNPACK, taken before the native kernel replaces it. */
+let reference: Array<{ a: number[][]; b: number[][]; tA: boolean; tB: boolean; c: number[][] }> = []
+let installed: NativeMatMul | string
+
+const cases = [
+  { m: 7, k: 5, n: 3 },
+  { m: 250, k: 128, n: 128 },
+  { m: 33, k: 300, n: 17 }
+]
+
+beforeAll(async () => {
+  await tf.setBackend("wasm")
+  await tf.ready()
+  let seed = 3
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1
+  for (const { m, k, n } of cases) {
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = Array.from({ length: tA ? k : m }, () => Array.from({ length: tA ? m : k }, rand))
+      const b = Array.from({ length: tB ? n : k }, () => Array.from({ length: tB ? k : n }, rand))
+      const c = tf.tidy(() => tf.matMul(tf.tensor2d(a), tf.tensor2d(b), tA, tB).arraySync() as number[][])
+      reference.push({ a, b, tA, tB, c })
+    }
+  }
+  // CI installs OpenBLAS and sets this, so the native path is always exercised there.
+  installed = installNativeMatMul({ threads: 1 })
+})
+
+const maxDiff = (x: number[][], y: number[][]) => Math.max(...x.flatMap((row, i) => row.map((v, j) => Math.abs(v - y[i][j]))))
+
+describe("native matrix products", () => {
+  it("load a BLAS, or say why not (CI requires one)", () => {
+    if (process.env.SPARSE_VDL_REQUIRE_BLAS === "1") expect(installed, String(installed)).toMatchObject({ library: expect.any(String) })
+    else if (typeof installed === "string") expect(installed).toMatch(/koffi|BLAS|cblas/)
+  })
+
+  it("give XNNPACK's results for every transpose combination", () => {
+    for (const r of reference) {
+      const c = tf.tidy(() => tf.matMul(tf.tensor2d(r.a), tf.tensor2d(r.b), r.tA, r.tB).arraySync() as number[][])
+      expect(maxDiff(c, r.c), `transposeA=${r.tA} transposeB=${r.tB}`).toBeLessThan(1e-4)
+    }
+  })
+
+  it("handle batched and broadcast products", () => {
+    const x = tf.randomNormal([3, 4, 5], 0, 1, "float32", 1)
+    const y = tf.randomNormal([5, 6], 0, 1, "float32", 2)
+    const z = tf.matMul(x, tf.broadcastTo(y, [3, 5, 6])) as tf.Tensor3D
+    for (let i = 0; i < 3; i++) {
+      const xi = tf.reshape(tf.slice(x, [i, 0, 0], [1, 4, 5]), [4, 5]) as tf.Tensor2D
+      const expected = tf.matMul(xi, y as tf.Tensor2D).arraySync() as number[][]
+      const got = tf.reshape(tf.slice(z, [i, 0, 0], [1, 4, 6]), [4, 6]).arraySync() as number[][]
+      expect(maxDiff(got, expected)).toBeLessThan(1e-4)
+    }
+  })
+
+  it("register the host product FISTA uses, equal to the tensor one", () => {
+    const gemm = hostGemm()
+    if (typeof installed === "string") {
+      expect(gemm).toBeNull()
+      return
+    }
+    expect(gemm).not.toBeNull()
+    const a = Float32Array.from({ length: 6 * 4 }, (_, i) => Math.sin(i))
+    const b = Float32Array.from({ length: 4 * 3 }, (_, i) => Math.cos(i))
+    const expected = tf.tidy(() => tf.matMul(tf.tensor2d(a, [6, 4]), tf.tensor2d(b, [4, 3])).dataSync())
+    const got = gemm!(a, b, 6, 4, 3)
+    for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(expected[i], 5)
+  })
+})
