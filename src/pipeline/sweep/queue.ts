@@ -35,7 +35,12 @@ export const redisConnection = (url: string): Effect.Effect<Redis, QueueError, S
       return yield* Effect.fail(new QueueError({ url, problem: "not a Redis URL; write it as redis://HOST:PORT (optionally /DB), e.g. redis://127.0.0.1:6379" }))
     }
     yield* Effect.acquireUseRelease(
-      Effect.sync(() => new Redis(url, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null })),
+      Effect.sync(() => {
+        const probe = new Redis(url, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+        // connect() rejects with the same error; the listener keeps ioredis from printing it too.
+        probe.on("error", () => {})
+        return probe
+      }),
       (probe) =>
         Effect.tryPromise({
           try: async () => {
@@ -109,7 +114,7 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
           `start workers with: npx tsx experiments/worker.ts --queue ${target.url}${target.name === DEFAULT_QUEUE_NAME ? "" : ` --queue-name ${target.name}`}`
       )
       const outcomes: RunOutcome[] = [...skipped]
-      const seen = new Map<string, string>()
+      const seen = new Map<string, { readonly state: string; readonly worker: string | undefined; readonly failures: number }>()
       let lastStatus = 0
       while (ids.size > 0) {
         let running = 0
@@ -124,32 +129,39 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
           }
           const state = yield* attempt(target.url, `reading job ${id}`, () => job.getState())
           const worker = (job.progress as WorkerProgress | null)?.worker
-          const where = state === "active" && worker !== undefined ? `active on ${worker}` : state
-          const key = `${where} after ${job.attemptsMade} failed attempts`
+          const on = worker === undefined ? "" : ` on ${worker}`
           if (state === "completed") {
             ids.delete(id)
             const summary = job.returnvalue as FinishedSummary
             outcomes.push({ run, status: "ran", summary })
-            yield* Effect.logInfo(`sweep: finished ${run.name}${worker === undefined ? "" : ` on ${worker}`}: ${describeResult(summary)} (${outcomes.length}/${runs.length} done)`)
+            yield* Effect.logInfo(`sweep: finished ${run.name}${on}: ${describeResult(summary)} (${outcomes.length}/${runs.length} done)`)
             changed = true
-          } else if (state === "failed") {
+            continue
+          }
+          if (state === "failed") {
             ids.delete(id)
             const error = new SweepRunError({ run: run.name, problem: `its job failed ${job.attemptsMade} times, last: ${job.failedReason}`, log: join(run.out, LOG_FILE) })
             outcomes.push({ run, status: "failed", error })
             yield* Effect.logWarning(`sweep: ${run.name} failed (${outcomes.length}/${runs.length} done): ${job.failedReason}`)
             changed = true
-          } else {
-            if (state === "active") running += 1
-            if (seen.get(id) !== key) {
-              const before = seen.get(id)
-              if (before?.startsWith("active") && state !== "active") {
-                yield* Effect.logInfo(`sweep: ${run.name} is back on the queue (${job.attemptsMade > 0 ? `its run failed: ${job.failedReason}` : "its worker stopped"}); another worker will take it`)
-              } else if (state === "active") {
-                yield* Effect.logInfo(`sweep: ${run.name} started${worker === undefined ? "" : ` on ${worker}`}`)
-              }
-              seen.set(id, key)
-              changed = changed || before !== undefined
-            }
+            continue
+          }
+          if (state === "active") running += 1
+          const now = { state, worker, failures: job.attemptsMade }
+          const before = seen.get(id)
+          seen.set(id, now)
+          if (before === undefined) {
+            if (state === "active") yield* Effect.logInfo(`sweep: ${run.name} started${on}`)
+            continue
+          }
+          const wasActive = before.state === "active"
+          const lost = now.failures > before.failures ? `its run failed: ${job.failedReason}` : `its worker${before.worker === undefined ? "" : ` ${before.worker}`} stopped`
+          if (wasActive && (state !== "active" || worker !== before.worker || now.failures > before.failures)) {
+            yield* Effect.logInfo(`sweep: ${run.name} is back on the queue (${lost})${state === "active" ? ` and started again${on}` : "; another worker will take it"}`)
+            changed = true
+          } else if (!wasActive && state === "active") {
+            yield* Effect.logInfo(`sweep: ${run.name} started${on}`)
+            changed = true
           }
         }
         const now = Date.now()
