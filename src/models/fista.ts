@@ -120,15 +120,17 @@ const updateLiveRows = (
     const i = liveRows[p]
     let change = 0
     let scale = 0
+    let momentumGap = 0
     const base = i * l
     const gBase = p * l
     for (let j = 0; j < l; j++) {
       const q = base + j
       const yq = y[q]
+      const old = z[q]
+      momentumGap += (yq - old) * (yq - old)
       const grad = g[gBase + j] + slope[j] * yq - encoderWeight * enc[q] - offset[j]
       const u = yq - eta * grad - threshold
       const proposed = u > 0 ? u : 0
-      const old = z[q]
       const diff = proposed - old
       change += diff * diff
       scale += old * old
@@ -136,7 +138,9 @@ const updateLiveRows = (
       y[q] = proposed + extrapolation * diff
     }
     stepsPerRow[i] += 1
-    if (change === 0 || change < tol2 * scale) {
+    // An unchanged row is at a fixed point of the prox-gradient map only if the step started from
+    // z itself: momentum can carry a row to the same point (often 0) twice without it being optimal.
+    if ((change === 0 && momentumGap === 0) || (change > 0 && change < tol2 * scale)) {
       live[i] = 0
       for (let j = 0; j < l; j++) y[base + j] = z[base + j]
     }

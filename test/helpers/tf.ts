@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-cpu"
 import "@tensorflow/tfjs-backend-wasm"
+import * as fc from "fast-check"
 import { beforeAll, expect } from "vitest"
 import { makeRng } from "../../src/data/random.js"
 import { normalArray, type UniformSource } from "../../src/models/rng.js"
@@ -31,6 +32,17 @@ export const useTestBackend = (): void => {
   beforeAll(async () => {
     await setTestBackend()
   })
+}
+
+/**
+ * fast-check's seed for this file: FC_SEED=<n> replays a run, FC_SEED=random draws a fresh seed
+ * (printed with any failure), and by default a fixed seed keeps the suite reproducible.
+ */
+export const configureFastCheck = (defaultSeed = 20220901): void => {
+  const raw = process.env.FC_SEED
+  if (raw === "random") return
+  const seed = raw !== undefined && raw !== "" ? Number(raw) : defaultSeed
+  fc.configureGlobal({ ...fc.readConfigureGlobal(), seed })
 }
 
 /** A seeded uniform source (mulberry32), shaped as the models' UniformSource. */
