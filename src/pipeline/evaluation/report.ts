@@ -301,13 +301,13 @@ const denoiseSection = (results: Results, runs: ReadonlyArray<RunFolder>) =>
     const lines: string[][] = []
     const series: LineSeries[] = []
     const first = rows.filter((r) => r.codes === "encoder" && r.run === rows[0].run)
-    lines.push(["noisy input", ...sigmas.map((s) => formatNumber(num(first.find((r) => num(r.sigma) === s)?.noisyPsnr), 4))])
+    lines.push(["noisy input", "–", ...sigmas.map((s) => formatNumber(num(first.find((r) => num(r.sigma) === s)?.noisyPsnr), 4))])
     for (const run of runs) {
       for (const kind of ["encoder", "fista"] as const) {
         const mine = rows.filter((r) => r.run === run.name && r.codes === kind).sort((a, b) => num(a.sigma) - num(b.sigma))
         if (mine.length === 0) continue
         const name = `${run.name} ${codeKindLabel[kind]}`
-        lines.push([name, ...sigmas.map((s) => formatNumber(num(mine.find((r) => num(r.sigma) === s)?.denoisedPsnr), 4))])
+        lines.push([name, formatNumber(num(mine[0].cleanPsnr), 4), ...sigmas.map((s) => formatNumber(num(mine.find((r) => num(r.sigma) === s)?.denoisedPsnr), 4))])
         series.push({ name, x: mine.map((r) => num(r.sigma)), y: mine.map((r) => num(r.denoisedPsnr)) })
       }
     }
@@ -325,8 +325,8 @@ const denoiseSection = (results: Results, runs: ReadonlyArray<RunFolder>) =>
       )
       .join("\n")
     return (
-      `<section id="denoising"><h2>Denoising</h2><p class="note">PSNR (dB) against the clean test image of the reconstruction from the codes of the noisy input; the first row is the noisy input itself.</p>` +
-      htmlTable({ header: ["", ...sigmas.map((s) => `σ = ${s}`)], rows: lines }) +
+      `<section id="denoising"><h2>Denoising</h2><p class="note">PSNR (dB) against the clean test image of the reconstruction from the codes of the noisy input; the first row is the noisy input itself; “clean input” is the reconstruction of the clean image, the ceiling.</p>` +
+      htmlTable({ header: ["", "clean input", ...sigmas.map((s) => `σ = ${s}`)], rows: lines }) +
       chart +
       `<details><summary>All figures, with the sparsity of clean and noisy codes</summary>${htmlTable({ header: detailHeader, rows: detail })}</details>` +
       `<div class="figures">${pictures}</div></section>`
@@ -359,10 +359,21 @@ const classifySection = (results: Results) =>
       s === null
         ? ""
         : ` A linear classifier (cross-entropy, Adam lr ${formatNumber(s.learningRate)}, ${formatNumber(s.epochs)} epochs, batches of ${formatNumber(s.batchSize)}), the epoch of lowest validation loss kept; mean ± standard deviation over ${formatNumber(s.repeats)} repeats.`
+    const epochs = s === null ? null : num(s.epochs)
+    const atLast = epochs === null ? 0 : rows.filter((r) => num(r.bestEpochMean) === epochs).length
+    const budget =
+      atLast === 0
+        ? ""
+        : `<p class="note">In ${atLast} of ${rows.length} settings every repeat had its lowest validation loss at the last epoch: those classifiers were still improving when the epoch budget ran out.</p>`
+    const detail = rows.map((r) => [
+      String(r.series), formatNumber(r.perClass), formatNumber(r.repeats), percent(r.accuracyMean), percent(r.accuracyStd), percent(r.accuracyMin), percent(r.accuracyMax), formatNumber(r.bestEpochMean, 3)
+    ])
     return (
       `<section id="classification"><h2>Low-data classification</h2><p class="note">Test top-1 accuracy (%) by labelled examples per class.${escapeHtml(how)}</p>` +
       htmlTable({ header: ["", ...ks.map((k) => `K = ${k}`)], rows: lines }) +
       chart +
+      budget +
+      `<details><summary>Spread and selected epochs</summary>${htmlTable({ header: ["series", "K", "repeats", "mean %", "std %", "min %", "max %", "mean best epoch"], rows: detail })}</details>` +
       `</section>`
     )
   })
@@ -372,7 +383,7 @@ body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1400px;
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 4px; margin-top: 2em; }
 table { border-collapse: collapse; margin: 12px 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-th[scope=row], thead th:first-child { text-align: left; }
+th[scope=row], thead th:first-child { text-align: left; white-space: nowrap; }
 thead th { background: #f0f0f0; }
 tr.differs { background: #fff3c4; }
 .note { color: #555; font-size: 0.9em; }
