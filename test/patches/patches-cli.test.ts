@@ -1,10 +1,9 @@
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { PNG } from "pngjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { tableToArrowIpc } from "../../src/data/table.js"
 import { texture, writePhotos } from "./photos.js"
 
 /** The command as a person types it, through tsx. */
@@ -45,16 +44,6 @@ describe("experiments/patches.ts", () => {
     // 16 atoms of 28×28 at zoom 2 in a 4×4 grid, one pixel apart: a 229-pixel square.
     const png = PNG.sync.read(readFileSync(join(out, "decoder-columns.png")))
     expect([png.width, png.height]).toEqual([4 * 56 + 5, 4 * 56 + 5])
-  })
-
-  it("refuses a file that is not a patch file with a one-line reason", () => {
-    const metrics = join(root, "metrics.arrow")
-    writeFileSync(metrics, tableToArrowIpc([{ epoch: 1 }]))
-    const r = patches("train", "--data", metrics, "--epochs", "1", "--out", join(root, "never"))
-    expect(r.status).not.toBe(0)
-    expect(r.stderr).toContain(`error: patch file ${metrics}: it is not a patch file: it has no column "patch"`)
-    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/)
-    expect(existsSync(join(root, "never"))).toBe(false)
   })
 
   it("leaves the previous file untouched and no temp file when a build is interrupted", async () => {
