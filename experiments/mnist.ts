@@ -54,11 +54,23 @@ type Parsed = Command.Command.ParseConfig<typeof options>
 const positive = (option: string, value: Option.Option<number>, least: number, what: string) =>
   Option.isSome(value) && value.value < least ? Effect.fail(new ConfigError({ option, problem: `${value.value} is not allowed: ${what}` })) : Effect.void
 
+/** Option values as typed, before they become numbers (where "x" would become NaN and the message would say so). */
+const checkTexts = (o: Parsed) =>
+  Effect.gen(function* () {
+    if (Option.isSome(o.eta) && o.eta.value !== "lipschitz" && !(Number(o.eta.value) > 0 && Number.isFinite(Number(o.eta.value)))) {
+      return yield* Effect.fail(new ConfigError({ option: "--eta", problem: `${JSON.stringify(o.eta.value)} is not allowed: give a positive number, or "lipschitz" for the step 1/L` }))
+    }
+    if (Option.isSome(o.hidden) && !/^\s*(none|\d+(\s*,\s*\d+)*)?\s*$/.test(o.hidden.value)) {
+      return yield* Effect.fail(new ConfigError({ option: "--hidden", problem: `${JSON.stringify(o.hidden.value)} is not allowed: give hidden widths as positive integers separated by commas (1024 or 1024,512), or "none" for a linear decoder` }))
+    }
+  })
+
 /** The option values the maths cannot use, refused before any data is read. */
 const checkCounts = (o: Parsed) =>
   Effect.all([
     positive("--epochs", o.epochs, 1, "give a whole number of epochs, 1 or more"),
-    positive("--train-size", o.trainSize, 1, "give a number of training images, 1 or more (and at least one batch)")
+    positive("--train-size", o.trainSize, 1, "give a number of training images, 1 or more (and at least one batch)"),
+    checkTexts(o)
   ])
 
 /** The first given setting the schema refuses, worded like resolveSettings's messages. */

@@ -19,7 +19,9 @@ const watchSignals = (): { readonly received: () => keyof typeof signalExitCode 
     received = signal
     process.removeListener("SIGINT", onInt)
     process.removeListener("SIGTERM", onTerm)
-    process.stderr.write(`${signal}: stopping after the current batch (send it again to quit at once)\n`)
+    // Said only once the runtime's own handlers are gone too: from then on the next signal ends
+    // the process, which is what the message promises.
+    process.nextTick(() => process.stderr.write(`${signal}: stopping after the current batch (send it again to quit at once)\n`))
   }
   const onInt = on("SIGINT")
   const onTerm = on("SIGTERM")
@@ -32,10 +34,9 @@ const watchSignals = (): { readonly received: () => keyof typeof signalExitCode 
  * @effect/cli has printed its own reason for a bad command line ("'1.5' is not a integer"),
  * which does not say which option it was; the option is the one given that value.
  */
-const commandLineError = (e: ValidationError.ValidationError): string => {
+export const commandLineError = (e: ValidationError.ValidationError, argv: ReadonlyArray<string> = process.argv.slice(2)): string => {
   const text = "error" in e ? HelpDoc.toAnsiText(e.error).replace(/\u001b\[[0-9;]*m/g, "").trim() : ""
   const value = /^'(.*)' is not an? /.exec(text)?.[1]
-  const argv = process.argv.slice(2)
   let option: string | undefined
   if (value !== undefined) {
     const at = argv.findIndex((a, i) => i > 0 && a === value && argv[i - 1].startsWith("-"))

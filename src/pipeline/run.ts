@@ -306,6 +306,10 @@ const resumeState = (point: ResumePoint, options: RunOptions, data: Splits<Datas
     if (progress.best !== null) {
       const bestPath = join(folder, bestCheckpointFile)
       const stored = yield* Effect.either(readCheckpoint(bestPath))
+      const structure = (s: Snapshot) => canonical([s.model, s.inputDim, s.settings.codeDim, s.settings.hidden, s.settings.listaSteps])
+      if (stored._tag === "Right" && structure(stored.right) !== structure(snapshot)) {
+        return yield* fail(`${bestCheckpointFile} is a checkpoint of another model (${stored.right.model}, code size ${stored.right.settings.codeDim}, hidden widths [${stored.right.settings.hidden.join(",")}]) than ${lastCheckpointFile} (${snapshot.model}, code size ${snapshot.settings.codeDim}, hidden widths [${snapshot.settings.hidden.join(",")}]). Restore the run's own ${bestCheckpointFile}, or start a new run`)
+      }
       if (stored._tag === "Right" && stored.right.epoch === progress.best.epoch) {
         best = { ...progress.best, snapshot: stored.right }
       } else if (progress.best.epoch === snapshot.epoch && progress.next.batch === 0) {

@@ -63,6 +63,16 @@ const divergedTerm = (t: BatchTotals, m: SparseCodingModel): string | null => {
   return tensor === null ? null : `the model tensor ${tensor} after the update`
 }
 
+/**
+ * One turn of Node's event loop. A batch is synchronous work, and Effect yields to its scheduler
+ * through microtasks, in which signal handlers never run: without a turn between batches, Ctrl-C
+ * would wait for the end of the epoch.
+ */
+const turnEventLoop = Effect.async<void>((resume) => {
+  const id = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(id))
+})
+
 const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : String(x))
 
 /**
@@ -93,7 +103,7 @@ export const trainEpoch = (model: SparseCodingModel, ds: Dataset, epoch: number,
             `energy ${fmt(avg.energy)} psnr ${fmt(avg.psnr, 2)} zeros ${fmt(avg.zeroFraction)} fista steps ${fmt(t.fistaSteps / t.rows, 1)} ${fmt(totals.rows / seconds, 0)} rows/s`
           )
           if (options.onBatch !== undefined) yield* options.onBatch(cursor)
-        }).pipe(Effect.uninterruptible)
+        }).pipe(Effect.uninterruptible, Effect.zipRight(turnEventLoop))
       // The permutation is drawn in full even when resuming, so the generator ends where it would have.
       yield* batchStream(ds, model.settings.batchSize, { kind: "shuffled", rng }).pipe(Stream.drop(from.batch), Stream.runForEach(step))
       const seconds = (performance.now() - started) / 1000

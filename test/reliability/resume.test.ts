@@ -1,0 +1,131 @@
+/**
+ * A run stopped and resumed gives the same numbers as a run never stopped: after whole epochs, in
+ * the middle of an epoch, and after a kill between the two checkpoint writes of an epoch.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as tf from "@tensorflow/tfjs-core"
+import { Deferred, Effect, Fiber } from "effect"
+import { copyFileSync, mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { makeRng } from "../../src/data/random.js"
+import type { BackendName } from "../../src/pipeline/backend.js"
+import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
+import { readResumePoint, type RunOptions, trainRun } from "../../src/pipeline/run.js"
+import { env, metricsWithoutTimes, smallData, smallSettings } from "./helpers.js"
+
+const folder = () => mkdtempSync(join(tmpdir(), "resume-"))
+
+const options = (out: string, epochs: number): RunOptions => ({ model: "vdl", settings: { ...smallSettings("vdl"), epochs }, epochs, seed: 11, out })
+
+/** What must agree bit for bit: every figure of every epoch, the final evaluation, the weights. */
+const outcome = (out: string) =>
+  Effect.gen(function* () {
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
+    const last = yield* readCheckpoint(join(out, "last.safetensors"))
+    return {
+      rows: metricsWithoutTimes(out),
+      val: summary.val,
+      test: summary.test,
+      bestEpoch: summary.bestEpoch,
+      weights: Object.fromEntries(Object.entries(last.tensors).map(([k, v]) => [k, Array.from(v.data)])),
+      orderState: last.progress?.orderState
+    }
+  })
+
+const resume = (out: string, epochs: number, extra: Partial<RunOptions> = {}) =>
+  Effect.gen(function* () {
+    const point = yield* readResumePoint(out)
+    return yield* trainRun({ ...options(out, epochs), resume: point, ...extra }, yield* smallData(300))
+  })
+
+describe("the data-order generator", () => {
+  it("continues its sequence from a saved state", () => {
+    const a = makeRng(42)
+    a.permutation(50)
+    const b = makeRng(0, a.state())
+    expect(b.permutation(30)).toEqual(a.permutation(30))
+    expect(() => makeRng(1, -1)).toThrow(RangeError)
+  })
+})
+
+describe.each<BackendName>(["wasm", "cpu"])("resume on %s", (backend) => {
+  it.effect("4 epochs straight equal 2 epochs, stop, resume, 2 more, bit for bit", () =>
+    Effect.gen(function* () {
+      const data = yield* smallData(300)
+      const straight = folder()
+      yield* trainRun(options(straight, 4), data)
+      const stopped = folder()
+      yield* trainRun(options(stopped, 2), data)
+      const before = tf.memory().numTensors
+      yield* resume(stopped, 4)
+      expect(tf.memory().numTensors).toBe(before)
+      const a = yield* outcome(straight)
+      const b = yield* outcome(stopped)
+      expect(b.rows).toHaveLength(4)
+      // toStrictEqual compares numbers with Object.is: equal means the same bits.
+      expect(b).toStrictEqual(a)
+    }).pipe(Effect.provide(env(backend)))
+  )
+})
+
+describe("resume within an epoch", () => {
+  it.effect("an interruption after a batch of epoch 2 saves that batch, and the resume matches a straight run", () =>
+    Effect.gen(function* () {
+      const data = yield* smallData(300)
+      const straight = folder()
+      yield* trainRun(options(straight, 3), data)
+
+      const stopped = folder()
+      const reached = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(
+        trainRun({ ...options(stopped, 3), onBatch: (c) => (c.epoch === 1 && c.batch === 2 ? Deferred.succeed(reached, undefined).pipe(Effect.zipRight(Effect.yieldNow())) : Effect.void) }, data)
+      )
+      yield* Deferred.await(reached)
+      yield* Fiber.interrupt(fiber)
+      const point = yield* readResumePoint(stopped)
+      // The interruption lands at the next batch boundary: within epoch 2, past its second batch.
+      expect(point.progress.next.epoch).toBe(1)
+      expect(point.progress.next.batch).toBeGreaterThanOrEqual(2)
+      expect(point.progress.partial?.totals.rows).toBe(point.progress.next.batch * 50)
+      expect(point.snapshot.epoch).toBe(0)
+
+      yield* resume(stopped, 3)
+      expect(yield* outcome(stopped)).toStrictEqual(yield* outcome(straight))
+    }).pipe(Effect.provide(env("wasm")))
+  )
+
+  it.effect("a kill between last.safetensors and checkpoint.safetensors is repaired by the resume", () =>
+    Effect.gen(function* () {
+      const data = yield* smallData(300)
+      const straight = folder()
+      yield* trainRun(options(straight, 3), data)
+
+      // Replay the kill: the folder after 2 epochs, but with the best checkpoint of epoch 1.
+      const stopped = folder()
+      const aside = join(folder(), "epoch1.safetensors")
+      yield* trainRun({ ...options(stopped, 2), onEpoch: (e) => Effect.sync(() => e === 0 && copyFileSync(join(stopped, "checkpoint.safetensors"), aside)) }, data)
+      const point = yield* readResumePoint(stopped)
+      expect(point.progress.best?.epoch).toBe(1)
+      copyFileSync(aside, join(stopped, "checkpoint.safetensors"))
+
+      yield* resume(stopped, 3)
+      expect(yield* outcome(stopped)).toStrictEqual(yield* outcome(straight))
+      const best = yield* readCheckpoint(join(stopped, "checkpoint.safetensors"))
+      expect(best.epoch + 1).toBe((yield* outcome(straight)).bestEpoch)
+    }).pipe(Effect.provide(env("wasm")))
+  )
+
+  it.effect("resuming a finished run with a larger --epochs continues it; with the same, only rewrites the summary", () =>
+    Effect.gen(function* () {
+      const data = yield* smallData(300)
+      const out = folder()
+      yield* trainRun(options(out, 1), data)
+      const summary = readFileSync(join(out, "summary.json"), "utf8")
+      yield* resume(out, 1)
+      expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).val).toStrictEqual(JSON.parse(summary).val)
+      yield* resume(out, 2)
+      expect(metricsWithoutTimes(out).map((r) => r.epoch)).toEqual([1, 2])
+    }).pipe(Effect.provide(env("wasm")))
+  )
+})
