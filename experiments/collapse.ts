@@ -134,13 +134,13 @@ const command = Command.make("collapse", options, (o) =>
         file: "collapse-code-l1.svg",
         title: "Mean code ℓ1 norm (validation) by epoch",
         yLabel: "mean ‖z‖₁",
-        series: [...series("valFistaCodeL1", (m) => `${m}: FISTA codes`), ...series("valEncoderCodeL1", (m) => `${m}: encoder codes`)]
+        series: [...series("valFistaCodeL1", (m) => `${m} (FISTA)`), ...series("valEncoderCodeL1", (m) => `${m} (encoder)`)]
       },
       {
         file: "collapse-atom-norm.svg",
-        title: "Decoder column norms by epoch",
+        title: "Decoder column norms by epoch (in use: weighted by how often each is used)",
         yLabel: "‖A·ⱼ‖₂",
-        series: [...series("usedAtomNorm", (m) => `${m}: weighted by use`), ...series("meanAtomNorm", (m) => `${m}: mean over columns`)]
+        series: [...series("usedAtomNorm", (m) => `${m} (in use)`), ...series("meanAtomNorm", (m) => `${m} (all)`)]
       }
     ]
     for (const p of plots) {
