@@ -118,7 +118,7 @@ export const readMetrics = (path: string): Effect.Effect<Row[], MetricsFileError
     })
     const table = yield* Effect.try({
       try: () => readArrowIpcTable(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
-      catch: (e) => new MetricsFileError({ file: path, problem: `it is not an Arrow table of numbers (${e instanceof Error ? e.message.split("\n")[0] : String(e)}). Restore the file written by the run, or start a new run` })
+      catch: (e) => new MetricsFileError({ file: path, problem: `it cannot be read as an Arrow table (${e instanceof Error ? e.message.split("\n")[0] : String(e)}). Restore the file written by the run, or start a new run` })
     })
     const missing = metricsColumnNames.filter((c) => !table.columns.includes(c))
     if (missing.length > 0) {

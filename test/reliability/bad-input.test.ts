@@ -1,0 +1,254 @@
+/**
+ * Bad input to the MNIST command, each refused with a typed error whose message names the file or
+ * option and the way out: damaged IDX files, a metrics table of another shape, checkpoints of
+ * another model or damaged, option values out of range, an output folder that cannot be made,
+ * and resumes that would change the run. The command runs in-process (the message is what the
+ * shell prints after "error: "); the full list is printed at the end for the record.
+ */
+import { ValidationError } from "@effect/cli"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll } from "vitest"
+import { tableToArrowIpc } from "../../src/data/table.js"
+import { mnistCli } from "../../experiments/mnist.js"
+import { commandLineError } from "../../src/pipeline/main.js"
+import { ProgressSilent } from "../../src/pipeline/progress.js"
+import { encodeIdx, encodeImages, encodeLabels, gzip } from "../data/idx-writer.js"
+import { repoRoot, runCli } from "./helpers.js"
+
+const fixture = join(repoRoot, "test", "fixtures", "mnist-small")
+const root = mkdtempSync(join(tmpdir(), "bad-input-"))
+const record: Array<[string, string]> = []
+
+afterAll(() => {
+  console.info(record.map(([what, message]) => `- ${what}\n  ${message}`).join("\n"))
+})
+
+/** Runs the command and expects it to fail with exactly this message; records it. */
+const refused = (what: string, args: readonly string[], tag: string, message: string) =>
+  Effect.gen(function* () {
+    const result = yield* runCli(...args)
+    record.push([what, result.message])
+    expect(result).toEqual({ ok: false, tag, message })
+  })
+
+/** A copy of the small MNIST folder with one file replaced by raw bytes. */
+const mnistWith = (file: string, bytes: Uint8Array) => {
+  const dir = mkdtempSync(join(root, "mnist-"))
+  cpSync(fixture, dir, { recursive: true })
+  rmSync(join(dir, `${file}.gz`))
+  writeFileSync(join(dir, file), bytes)
+  return dir
+}
+
+const image = (count: number, rows = 28, cols = 28) => encodeImages(count, rows, cols, new Uint8Array(count * rows * cols))
+const tiny = ["--model", "sdl", "--code-dim", "8", "--batch-size", "10", "--epochs", "1", "--backend", "wasm"]
+
+describe("bad IDX files", () => {
+  it.effect("truncated, wrong magic, wrong dimensions, swapped, mismatched, corrupt gzip, bad labels", () =>
+    Effect.gen(function* () {
+      const run = (dir: string) => [...tiny, "--mnist-dir", dir, "--out", join(dir, "run")]
+      const images = "train-images-idx3-ubyte"
+      const labels = "train-labels-idx1-ubyte"
+      let dir = mnistWith(images, image(20).subarray(0, 16 + 20 * 784 - 100))
+      yield* refused("truncated images file", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, images)}: expected 15680 bytes of pixel data after the header, found 15580: the file is truncated; download it again`)
+      dir = mnistWith(images, image(20).subarray(0, 10))
+      yield* refused("images file cut inside its header", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, images)}: the images header needs 16 bytes but the file has only 10: the file is truncated; download it again`)
+      dir = mnistWith(images, encodeIdx(0x12345678, [20, 28, 28], new Uint8Array(20 * 784)))
+      yield* refused(
+        "images file with a wrong magic number",
+        run(dir),
+        "IdxFormatError",
+        `Invalid IDX file ${join(dir, images)}: found magic number 0x12345678, which is not an IDX magic number (its first two bytes must be zero). Expected 0x00000803 (images) or 0x00000801 (labels); check that this is an MNIST IDX file`
+      )
+      dir = mnistWith(images, encodeIdx(0x00000d03, [20, 28, 28], new Uint8Array(20 * 784)))
+      yield* refused(
+        "images file declaring float data",
+        run(dir),
+        "IdxFormatError",
+        `Invalid IDX file ${join(dir, images)}: found magic number 0x00000d03, which declares data type 0x0d; only unsigned bytes (0x08) are supported. Expected 0x00000803 (images) or 0x00000801 (labels); check that this is an MNIST IDX file`
+      )
+      dir = mnistWith(images, encodeIdx(0x00000802, [20, 784], new Uint8Array(20 * 784)))
+      yield* refused(
+        "images file with 2 dimensions",
+        run(dir),
+        "IdxFormatError",
+        `Invalid IDX file ${join(dir, images)}: found magic number 0x00000802, which declares 2 dimensions; MNIST images have 3 and labels have 1. Expected 0x00000803 (images) or 0x00000801 (labels); check that this is an MNIST IDX file`
+      )
+      dir = mnistWith(images, image(20, 20, 20))
+      yield* refused("20×20 images", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, images)}: images are 20×20 but MNIST images are 28×28; this is not MNIST`)
+      dir = mnistWith(images, encodeLabels(new Uint8Array(20)))
+      yield* refused("a labels file where the images should be", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, images)}: this is an IDX labels file but its name says images; the files may have been renamed or swapped`)
+      dir = mnistWith(labels, encodeLabels(new Uint8Array(19)))
+      yield* refused(
+        "19 labels for 20 images",
+        run(dir),
+        "DataSourceError",
+        `Cannot load MNIST from folder ${dir}: ${join(dir, `${images}.gz`)} holds 20 images but ${join(dir, labels)} holds 19 labels; the two files do not belong together, download them again`
+      )
+      dir = mnistWith(labels, encodeLabels(Uint8Array.from({ length: 20 }, (_, i) => (i === 5 ? 12 : 1))))
+      yield* refused("a label of 12", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, labels)}: label 5 is 12, but MNIST labels are digits 0..9; the file is corrupt`)
+      const gz = gzip(image(20))
+      dir = mnistWith(images, gz.subarray(0, gz.length - 30))
+      yield* refused("a gzipped images file cut short", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, images)}: corrupt gzip stream (unexpected end of file): the file is damaged or truncated; download it again`)
+    })
+  )
+})
+
+describe("bad options", () => {
+  it.effect("values out of range name the option and what is allowed", () =>
+    Effect.gen(function* () {
+      const out = ["--out", join(root, "never")]
+      yield* refused("--epochs 0", ["--epochs", "0", ...out], "ConfigError", "option --epochs: 0 is not allowed: give a whole number of epochs, 1 or more")
+      yield* refused("--train-size -5", ["--train-size", "-5", ...out], "ConfigError", "option --train-size: -5 is not allowed: give a number of training images, 1 or more (and at least one batch)")
+      yield* refused("--lambda -1", ["--lambda", "-1", ...out], "ConfigError", "option --lambda: Expected a non-negative number, actual -1")
+      yield* refused("--batch-size 1", ["--batch-size", "1", ...out], "ConfigError", "option --batch-size: Expected a number greater than or equal to 2, actual 1")
+      yield* refused("--eta abc", ["--eta", "abc", ...out], "ConfigError", 'option --eta: "abc" is not allowed: give a positive number, or "lipschitz" for the step 1/L')
+      yield* refused("--eta 200 (vdl)", ["--eta", "200", ...out], "ConfigError", "option --eta: a fixed FISTA step of 200 makes inference diverge with γ = 5 and l = 128 (it must stay below l/γ = 25.6); lower --eta, or pass --eta lipschitz")
+      yield* refused("--hidden 1,x", ["--hidden", "1,x", ...out], "ConfigError", 'option --hidden: "1,x" is not allowed: give hidden widths as positive integers separated by commas (1024 or 1024,512), or "none" for a linear decoder')
+      yield* refused("--model foo", ["--model", "foo", ...out], "ConfigError", 'option --model: unknown model "foo"; choose one of sdl, sdl-nl, vdl, vdl-nl, wdl, wdl-nl, noreg')
+      yield* refused(
+        "--batch-size 50 with --train-size 20",
+        ["--model", "sdl", "--code-dim", "8", "--batch-size", "50", "--train-size", "20", "--backend", "wasm", ...out],
+        "ConfigError",
+        "option --batch-size: a batch of 50 is more than the 20 training images, so an epoch would have no batch; lower --batch-size or use more images (--train-size)"
+      )
+    })
+  )
+
+  it.effect("values the command-line parser refuses are named after the option", () =>
+    Effect.gen(function* () {
+      for (const [what, args, shown] of [
+        ["--seed 1.5", ["--seed", "1.5"], "error: option --seed is not valid ('1.5' is not a integer). Run with --help for every option and the values it takes."],
+        ["--backend foo", ["--backend", "foo"], "error: the command line is not valid (Expected one of the following cases: tensorflow-gpu, tensorflow, wasm, cpu). Run with --help for every option and the values it takes."],
+        ["--unit-norm maybe", ["--unit-norm", "maybe"], "error: the command line is not valid (Expected one of the following cases: yes, no). Run with --help for every option and the values it takes."]
+      ] as const) {
+        const failure = yield* Effect.flip(mnistCli(["node", "mnist", ...args]).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent))))
+        if (!ValidationError.isValidationError(failure)) throw new Error(`expected a ValidationError, got ${String(failure)}`)
+        const text = commandLineError(failure, args)
+        record.push([what, text])
+        expect(text).toBe(shown)
+      }
+    })
+  )
+})
+
+describe("bad output folders", () => {
+  it.effect("a path under a regular file, a file, and a folder that already holds a run", () =>
+    Effect.gen(function* () {
+      const file = join(root, "a-file")
+      writeFileSync(file, "not a folder")
+      yield* refused("--out under a regular file", ["--out", join(file, "run")], "WriteError", `Could not write ${join(file, "run")}: a part of the path, ${file}, is a file, not a folder. Check that the folder exists and is writable, or pass another --out.`)
+      yield* refused("--out a regular file", ["--out", file], "WriteError", `Could not write ${file}: it is a file, not a folder. Check that the folder exists and is writable, or pass another --out.`)
+      const held = join(root, "held")
+      mkdirSync(held)
+      writeFileSync(join(held, "last.safetensors"), "")
+      yield* refused("--out a folder holding a run", ["--out", held], "ConfigError", `option --out: ${held} already holds a run (last.safetensors); pass --resume ${held} to continue it, or choose another --out`)
+    })
+  )
+})
+
+describe("bad run folders to resume", () => {
+  it.effect("damaged metrics, checkpoints of another model, damaged checkpoints, conflicting options", () =>
+    Effect.gen(function* () {
+      const base = join(root, "base")
+      expect(yield* runCli("--model", "sdl", "--code-dim", "8", "--batch-size", "50", "--train-size", "100", "--epochs", "1", "--backend", "wasm", "--seed", "4", "--out", base)).toEqual({ ok: true, message: "" })
+      const other = join(root, "other")
+      expect(yield* runCli("--model", "sdl", "--code-dim", "4", "--batch-size", "50", "--train-size", "100", "--epochs", "1", "--backend", "wasm", "--out", other)).toEqual({ ok: true, message: "" })
+      let n = 0
+      const copy = () => {
+        const dir = join(root, `copy-${n++}`)
+        cpSync(base, dir, { recursive: true })
+        return dir
+      }
+      const resume = (dir: string, ...more: string[]) => ["--resume", dir, "--epochs", "2", ...more]
+
+      let dir = copy()
+      writeFileSync(join(dir, "metrics.arrow"), "epoch,seconds\n1,2\n")
+      yield* refused(
+        "metrics.arrow that is not Arrow",
+        resume(dir),
+        "MetricsFileError",
+        `metrics file ${join(dir, "metrics.arrow")}: it cannot be read as an Arrow table (Expected to read 1668247653 metadata bytes, but only read 14.). Restore the file written by the run, or start a new run`
+      )
+      dir = copy()
+      writeFileSync(join(dir, "metrics.arrow"), tableToArrowIpc([{ epoch: 1, seconds: 2, valEnergy: 1 }]))
+      yield* refused(
+        "metrics.arrow lacking columns",
+        resume(dir),
+        "MetricsFileError",
+        `metrics file ${join(dir, "metrics.arrow")}: it lacks the columns samplesPerSecond, meanFistaSteps, trainEnergy, trainPsnr, trainZeroFraction, trainHiddenZeroFraction, valPsnr, valZeroFraction, valHiddenZeroFraction (it has epoch, seconds, valEnergy): it was not written by a training run. Restore the file written by the run, or start a new run`
+      )
+      dir = copy()
+      const full = { epoch: 1, seconds: 1, samplesPerSecond: 1, meanFistaSteps: 1, trainEnergy: 1, trainPsnr: 1, trainZeroFraction: 1, trainHiddenZeroFraction: null, valEnergy: 1, valPsnr: 1, valZeroFraction: 1, valHiddenZeroFraction: null }
+      writeFileSync(join(dir, "metrics.arrow"), tableToArrowIpc([{ ...full, valPsnr: "high" }]))
+      yield* refused(
+        "metrics.arrow with text in a number column",
+        resume(dir),
+        "MetricsFileError",
+        `metrics file ${join(dir, "metrics.arrow")}: column valPsnr holds the text "high" in row 1, where a run writes a number. Restore the file written by the run, or start a new run`
+      )
+      dir = copy()
+      writeFileSync(join(dir, "metrics.arrow"), tableToArrowIpc([{ ...full, epoch: 7 }]))
+      yield* refused("metrics.arrow with rows misnumbered", resume(dir), "MetricsFileError", `metrics file ${join(dir, "metrics.arrow")}: row 1 is numbered epoch 7; a run numbers its rows 1, 2, 3, …. Restore the file written by the run, or start a new run`)
+
+      dir = copy()
+      copyFileSync(join(other, "checkpoint.safetensors"), join(dir, "checkpoint.safetensors"))
+      yield* refused(
+        "checkpoint.safetensors of another code size",
+        resume(dir),
+        "RunFolderError",
+        `cannot resume the run in ${dir}: checkpoint.safetensors is a checkpoint of another model (sdl, code size 4, hidden widths []) than last.safetensors (sdl, code size 8, hidden widths []). Restore the run's own checkpoint.safetensors, or start a new run`
+      )
+      dir = copy()
+      const last = readFileSync(join(dir, "last.safetensors"))
+      writeFileSync(join(dir, "last.safetensors"), last.subarray(0, last.length - 1000))
+      yield* refused(
+        "last.safetensors truncated",
+        resume(dir),
+        "CheckpointError",
+        expect.stringMatching(new RegExp(`^checkpoint ${join(dir, "last.safetensors")}: tensor \\S+: byte range \\[\\d+, \\d+\\) does not hold \\d+ float32 values within the \\d+ data bytes\\. It is damaged or not a checkpoint; use another one, or start a new run$`)) as never
+      )
+      dir = copy()
+      const flipped = Buffer.from(last)
+      flipped[flipped.length - 5] ^= 0x10
+      writeFileSync(join(dir, "last.safetensors"), flipped)
+      yield* refused(
+        "last.safetensors with one bit flipped in a weight",
+        resume(dir),
+        "CheckpointError",
+        `checkpoint ${join(dir, "last.safetensors")}: its tensor data does not match the SHA-256 recorded when it was written: the file is damaged. Use another checkpoint, or start a new run`
+      )
+      dir = copy()
+      writeFileSync(join(dir, "last.safetensors"), "garbage")
+      yield* refused("last.safetensors of 7 bytes", resume(dir), "CheckpointError", `checkpoint ${join(dir, "last.safetensors")}: the file has 7 bytes, fewer than the 8-byte header length. It is damaged or not a checkpoint; use another one, or start a new run`)
+      dir = copy()
+      rmSync(join(dir, "last.safetensors"))
+      yield* refused(
+        "a run folder without last.safetensors",
+        resume(dir),
+        "RunFolderError",
+        `cannot resume the run in ${dir}: it has checkpoint.safetensors but no last.safetensors: it was written by a version that could not resume. Start a new run`
+      )
+      yield* refused("--resume a folder that does not exist", resume(join(root, "nowhere")), "RunFolderError", `cannot resume the run in ${join(root, "nowhere")}: the folder does not exist. Pass the folder of a run written by experiments/mnist.ts`)
+
+      const conflict = (option: string, stored: string, given: string) =>
+        `option ${option}: the run in ${base} was trained with ${option} ${stored}, not ${given}; a resumed run keeps its settings (only --epochs may change). Drop ${option} to continue it, or start a new run with another --out`
+      yield* refused("--resume with another --lambda", resume(base, "--lambda", "0.5"), "ConfigError", conflict("--lambda", "0.005", "0.5"))
+      yield* refused("--resume with another --model", resume(base, "--model", "vdl"), "ConfigError", conflict("--model", "sdl", "vdl"))
+      yield* refused("--resume with another --seed", resume(base, "--seed", "5"), "ConfigError", conflict("--seed", "4", "5"))
+      yield* refused("--resume with another --code-dim", resume(base, "--code-dim", "16"), "ConfigError", conflict("--code-dim", "8", "16"))
+      yield* refused("--resume with another --backend", resume(base, "--backend", "cpu"), "ConfigError", conflict("--backend", "wasm", "cpu"))
+      yield* refused(
+        "--resume with --mnist-dir",
+        resume(base, "--mnist-dir", fixture),
+        "ConfigError",
+        `option --mnist-dir: the run in ${base} was trained on the embedded digits, not --mnist-dir ${fixture}; a resumed run keeps its data. Drop the option to continue it, or start a new run with another --out`
+      )
+    })
+  )
+})
