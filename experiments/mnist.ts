@@ -118,7 +118,8 @@ const fresh = (o: Parsed) =>
     const settings = yield* resolveSettings(model, "mnist", overridesFrom(o))
     const epochs = Option.getOrElse(o.epochs, () => (source.kind === "embedded" ? EMBEDDED_EPOCHS : settings.epochs))
     const out = Option.getOrElse(o.out, () => defaultRunFolder(model))
-    yield* checkOutputFolder(out)
+    const folder = yield* checkOutputFolder(out)
+    if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it (to continue that one instead: --resume ${out})`)
     const trainSize = Option.getOrNull(o.trainSize)
     const { splits, source: described } = yield* loadSplits(source, seed, trainSize, settings.batchSize)
     return yield* trainRun({ model, settings: { ...settings, epochs }, epochs, seed, out, describe: { source: described, mnist: source, trainSize } }, splits).pipe(

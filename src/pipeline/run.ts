@@ -142,10 +142,11 @@ export const readMetrics = (path: string): Effect.Effect<Row[], MetricsFileError
   })
 
 /**
- * Checks that `out` can become a run folder before any work starts: no regular file on its path,
- * a writable folder to create it in, and no run already there (which a new run would overwrite).
+ * Checks that `out` can become a run folder before any work starts: no regular file on its path
+ * and a writable folder to create it in. Says whether a run is there already, which a new run
+ * replaces (sweeps rerun into the same folder on purpose).
  */
-export const checkOutputFolder = (out: string): Effect.Effect<void, WriteError | ConfigError> =>
+export const checkOutputFolder = (out: string): Effect.Effect<{ readonly holdsRun: boolean }, WriteError> =>
   Effect.gen(function* () {
     const target = resolve(out)
     let dir = target
@@ -163,10 +164,8 @@ export const checkOutputFolder = (out: string): Effect.Effect<void, WriteError |
     }
     const writable = yield* Effect.promise(() => access(dir, constants.W_OK).then(() => true, () => false))
     if (!writable) return yield* Effect.fail(new WriteError({ path: out, problem: `the folder ${dir} is not writable (permission denied)` }))
-    const held = yield* Effect.promise(() => stat(join(target, lastCheckpointFile)).then(() => true, () => false))
-    if (held) {
-      return yield* Effect.fail(new ConfigError({ option: "--out", problem: `${out} already holds a run (${lastCheckpointFile}); pass --resume ${out} to continue it, or choose another --out` }))
-    }
+    const holdsRun = yield* Effect.promise(() => stat(join(target, lastCheckpointFile)).then(() => true, () => false))
+    return { holdsRun }
   })
 
 /** Reads the state a stopped or finished run left in its folder. */
@@ -445,9 +444,16 @@ export const trainRun = (options: RunOptions, data: Splits<Dataset>) =>
         )
       })
 
+      // A new run says at once where it stands, so that a folder it replaces never pairs this
+      // run's last.safetensors with the previous run's.
+      if (options.resume === undefined) {
+        yield* writeFileAtomic(lastPath, encodeSnapshot(snapshotAt(position)))
+        saved = { epoch: 0, batch: 0 }
+      }
+
       const keptOnDisk = () =>
-        saved === null
-          ? "Nothing was saved: it diverged before the first epoch ended."
+        saved === null || (saved.epoch === 0 && saved.batch === 0)
+          ? `Only the starting point is saved (${lastPath}): it diverged in the first epoch.`
           : `The last good state is kept: ${lastPath} (after epoch ${saved.epoch}${saved.batch > 0 ? ` batch ${saved.batch}` : ""})${best === null ? "" : ` and ${bestPath} (best, epoch ${best.epoch + 1})`}.`
 
       yield* epochs.pipe(

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
@@ -41,27 +41,31 @@ describe("divergence", () => {
     }).pipe(Effect.provide(env("wasm")))
   )
 
-  it.effect("names the FISTA codes, the energy, or the weights, whichever broke first, and saves nothing in the first epoch", () =>
+  it.effect("names the FISTA codes, the energy, or the weights, whichever broke first; in the first epoch only the starting point is saved", () =>
     Effect.gen(function* () {
       const out = (name: string) => join(mkdtempSync(join(tmpdir(), "diverge-")), name)
       const common = ["--model", "vdl", "--code-dim", "16", "--batch-size", "50", "--train-size", "200", "--epochs", "2", "--backend", "wasm"]
-      const tail = "Lower the learning rates (--decoder-lr, --encoder-lr) or the FISTA step (--eta), or pass --eta lipschitz. Nothing was saved: it diverged before the first epoch ended."
+      const tail = (dir: string) => `Lower the learning rates (--decoder-lr, --encoder-lr) or the FISTA step (--eta), or pass --eta lipschitz. Only the starting point is saved (${join(dir, "last.safetensors")}): it diverged in the first epoch.`
       const codes = out("codes")
       expect(yield* runCli(...common, "--gamma", "0", "--eta", "1e6", "--out", codes)).toEqual({
         ok: false,
         tag: "DivergenceError",
-        message: expect.stringMatching(new RegExp(`^training diverged at epoch 1, batch 1: NaN or infinity in the FISTA codes \\(\\d+ entries\\)\\. ${tail.replace(/[.()]/g, "\\$&")}$`))
+        message: expect.stringMatching(new RegExp(`^training diverged at epoch 1, batch 1: NaN or infinity in the FISTA codes \\(\\d+ entries\\)\\. ${tail(codes).replace(/[.()]/g, "\\$&")}$`))
       })
-      expect(existsSync(join(codes, "last.safetensors"))).toBe(false)
-      expect(yield* runCli(...common, "--decoder-lr", "1e10", "--out", out("energy"))).toEqual({
+      // What is saved is the untouched start: a resume would begin the run again.
+      const start = yield* readResumePoint(codes)
+      expect(start.progress.next).toEqual({ epoch: 0, batch: 0 })
+      const energy = out("energy")
+      expect(yield* runCli(...common, "--decoder-lr", "1e10", "--out", energy)).toEqual({
         ok: false,
         tag: "DivergenceError",
-        message: `training diverged at epoch 1, batch 2: NaN or infinity in the energy of the FISTA codes. ${tail}`
+        message: `training diverged at epoch 1, batch 2: NaN or infinity in the energy of the FISTA codes. ${tail(energy)}`
       })
-      expect(yield* runCli(...common, "--decoder-lr", "1e39", "--out", out("weights"))).toEqual({
+      const weights = out("weights")
+      expect(yield* runCli(...common, "--decoder-lr", "1e39", "--out", weights)).toEqual({
         ok: false,
         tag: "DivergenceError",
-        message: `training diverged at epoch 1, batch 1: NaN or infinity in the model tensor decoder.W1 after the update. ${tail}`
+        message: `training diverged at epoch 1, batch 1: NaN or infinity in the model tensor decoder.W1 after the update. ${tail(weights)}`
       })
     })
   )
