@@ -13,6 +13,7 @@ import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll } from "vitest"
+import { decodeSafetensors, encodeSafetensors } from "../../src/data/safetensors.js"
 import { tableToArrowIpc } from "../../src/data/table.js"
 import { mnistCli } from "../../experiments/mnist.js"
 import { commandLineError } from "../../src/pipeline/main.js"
@@ -199,6 +200,17 @@ describe("bad run folders to resume", () => {
         resume(dir),
         "RunFolderError",
         `cannot resume the run in ${dir}: checkpoint.safetensors is a checkpoint of another model (sdl, code size 4, hidden widths []) than last.safetensors (sdl, code size 8, hidden widths []). Restore the run's own checkpoint.safetensors, or start a new run`
+      )
+      dir = copy()
+      const edited = decodeSafetensors(new Uint8Array(readFileSync(join(dir, "last.safetensors"))), "last")
+      if (edited._tag === "Left") throw new Error(edited.left.message)
+      const settings = { ...JSON.parse(edited.right.metadata.settings), codeDim: 16 }
+      writeFileSync(join(dir, "last.safetensors"), encodeSafetensors(edited.right.tensors, { ...edited.right.metadata, settings: JSON.stringify(settings) }))
+      yield* refused(
+        "last.safetensors whose tensors are of another shape than its settings",
+        resume(dir),
+        "CheckpointError",
+        `checkpoint ${join(dir, "last.safetensors")}: tensor encoder.W has shape [784,8] but its settings (code size 16, hidden widths [], input size 784) call for [784,16]: the file is damaged or was edited. Use another checkpoint, or start a new run`
       )
       dir = copy()
       const last = readFileSync(join(dir, "last.safetensors"))
