@@ -13,7 +13,7 @@ import { resolveSettings } from "../../src/pipeline/config.js"
 import { readResumePoint, trainRun } from "../../src/pipeline/run.js"
 import { checkpointFiles, cliData, env, metricsWithoutTimes, runCli, spawnMnist } from "./helpers.js"
 
-const small = ["--model", "sdl", "--code-dim", "16", "--batch-size", "50", "--train-size", "400", "--backend", "wasm", "--seed", "3"]
+const small = ["--model", "sdl", "--code-dim", "16", "--batch-size", "50", "--train-size", "300", "--backend", "wasm", "--seed", "3"]
 
 /** Big enough that saving it takes a while, so a second signal lands during the save. */
 const big = ["--model", "sdl-nl", "--code-dim", "256", "--hidden", "1024", "--batch-size", "10", "--train-size", "30", "--max-steps", "3", "--backend", "wasm"]
@@ -25,7 +25,7 @@ describe("signals", () => {
   it("SIGINT and SIGTERM stop after a batch, save, and resume to the numbers of an unstopped run; a second SIGINT quits at once", async () => {
     const root = mkdtempSync(join(tmpdir(), "signals-"))
     const [intDir, termDir, twiceDir] = ["int", "term", "twice"].map((n) => join(root, n))
-    const byInt = spawnMnist([...small, "--epochs", "6", "--out", intDir])
+    const byInt = spawnMnist([...small, "--epochs", "4", "--out", intDir])
     const byTerm = spawnMnist([...small, "--epochs", "30", "--out", termDir])
     const twice = spawnMnist([...big, "--epochs", "30", "--out", twiceDir])
 
@@ -74,7 +74,7 @@ describe("signals", () => {
         const resumed = yield* runCli("--resume", intDir)
         expect(resumed).toEqual({ ok: true, message: "" })
         const settings = yield* resolveSettings("sdl", "mnist", { codeDim: 16, batchSize: 50 })
-        yield* trainRun({ model: "sdl", settings: { ...settings, epochs: 6 }, epochs: 6, seed: 3, out: join(root, "straight") }, yield* cliData(400, 3))
+        yield* trainRun({ model: "sdl", settings: { ...settings, epochs: 4 }, epochs: 4, seed: 3, out: join(root, "straight") }, yield* cliData(300, 3))
       }).pipe(Effect.provide(env("wasm")))
     )
     expect(metricsWithoutTimes(intDir)).toStrictEqual(metricsWithoutTimes(join(root, "straight")))

@@ -17,7 +17,7 @@ import { env, smallData, smallSettings } from "./helpers.js"
 v8.setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
 
-const EPOCHS = 12
+const EPOCHS = 10
 const WARM_UP = 2
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
@@ -55,7 +55,7 @@ describe("soak", () => {
       // late arena step of the allocator does not decide). Measured over 60 epochs, after a
       // collection: the heap rises about 1 MB while the JIT warms and then stays; the resident
       // set makes one step of about 4 MB and then creeps by 0.01 MB an epoch. A leak of a single
-      // batch tensor per batch would add 1.5 MB an epoch, 13 MB over these epochs: the bounds
+      // batch tensor per batch would add 1.5 MB an epoch, 10 MB over these epochs: the bounds
       // sit between the two.
       const growth = (key: "rss" | "heap" | "wasm") => mb(median(warm.slice(-3).map((s) => s[key]))) - mb(warm[0][key])
       expect(growth("rss")).toBeLessThan(8)
