@@ -20,7 +20,7 @@ import { EvaluationError } from "../src/pipeline/evaluation/errors.js"
 import { shortNumber, writeTable } from "../src/pipeline/evaluation/outputs.js"
 import { firstRows, loadRunsData, readRunFolders, type RunFolder, runModel } from "../src/pipeline/evaluation/run-folder.js"
 import { runMain } from "../src/pipeline/main.js"
-import { backendOption, seedOption } from "./options.js"
+import { backendOption, choiceOption, seedOption } from "./options.js"
 import { evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "./evaluation-options.js"
 
 const summaryColumns = [
@@ -38,7 +38,7 @@ const options = {
   epochs: Options.integer("epochs").pipe(Options.withDescription("classifier training epochs (default 100)"), Options.withDefault(100)),
   batchSize: Options.integer("batch-size").pipe(Options.withDescription("classifier mini-batch size (default 32)"), Options.withDefault(32)),
   lr: Options.float("lr").pipe(Options.withDescription("classifier Adam learning rate (default 1e-3)"), Options.withDefault(1e-3)),
-  series: Options.choice("series", ["all", "codes", "baselines", "pixels", "lista"]).pipe(
+  series: choiceOption("series", ["all", "codes", "baselines", "pixels", "lista"]).pipe(
     Options.withDescription(
       "what to train: all (default); codes (the runs' encoder and FISTA codes only); baselines (raw pixels and end-to-end LISTA); pixels; lista. " +
         "Outputs of separate invocations written to separate folders are merged by experiments/report.ts"

@@ -1,5 +1,5 @@
-import { Options } from "@effect/cli"
-import { Option } from "effect"
+import { HelpDoc, Options, ValidationError } from "@effect/cli"
+import { Effect, Option } from "effect"
 import { variantNames, variants } from "../src/models/variants.js"
 import { backendNames } from "../src/pipeline/backend.js"
 import { parseEta } from "../src/pipeline/config.js"
@@ -15,6 +15,20 @@ const num = (name: string, what: string, pick: Parameters<typeof presetDefault>[
   Options.float(name).pipe(Options.withDescription(`${what} (${presetDefault(dataset, pick)})`), Options.optional)
 const int = (name: string, what: string, pick: Parameters<typeof presetDefault>[1], dataset: "mnist" | "patches") =>
   Options.integer(name).pipe(Options.withDescription(`${what} (${presetDefault(dataset, pick)})`), Options.optional)
+
+/**
+ * An option that takes one of a few names. @effect/cli's own choice option refuses another value
+ * with "Expected one of the following cases: …", which does not say which option it was; this one
+ * says "option --NAME: "VALUE" is not allowed; choose one of …".
+ */
+export const choiceOption = <const C extends readonly [string, ...string[]]>(name: string, choices: C): Options.Options<C[number]> =>
+  Options.text(name).pipe(
+    Options.mapEffect((value) =>
+      (choices as readonly string[]).includes(value)
+        ? Effect.succeed(value as C[number])
+        : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`option --${name}: ${JSON.stringify(value)} is not allowed; choose one of ${choices.join(", ")}`)))
+    )
+  )
 
 /** Every hyperparameter of a variant, each overriding its preset (SPEC §5) when given. */
 export const settingsOptions = (dataset: "mnist" | "patches") => ({
@@ -38,8 +52,8 @@ export const settingsOptions = (dataset: "mnist" | "patches") => ({
   decoderLr: num("decoder-lr", "decoder Adam learning rate", (s) => s.decoderLr, dataset),
   decoderLrHalvingEvery: int("decoder-lr-halving", "halve the decoder learning rate every N epochs, 0 never", (s) => s.decoderLrHalvingEvery, dataset),
   encoderLr: num("encoder-lr", "encoder Adam learning rate", (s) => s.encoderLr, dataset),
-  unitNormAtoms: Options.choice("unit-norm", ["yes", "no"]).pipe(
-    Options.withDescription(`rescale decoder atoms to unit norm after each step (${presetDefault(dataset, (s) => (s.unitNormAtoms ? "yes" : "no"))})`),
+  unitNormAtoms: choiceOption("unit-norm", ["yes", "no"]).pipe(
+    Options.withDescription(`rescale decoder atoms to unit norm after each step: yes or no (${presetDefault(dataset, (s) => (s.unitNormAtoms ? "yes" : "no"))})`),
     Options.optional
   ),
   hiddenBiasDecay: num("hidden-bias-decay", "weight decay on the decoder's hidden biases", (s) => s.hiddenBiasDecay, dataset),
@@ -66,13 +80,13 @@ export const overridesFrom = (o: Parsed): Record<string, unknown> => {
   return out
 }
 
-export const modelOption = Options.choice("model", variantNames() as [string, ...string[]]).pipe(
-  Options.withDescription(`default vdl. ${variantNames().map((n) => `${n}: ${variants[n].description}`).join("; ")}`),
+export const modelOption = choiceOption("model", variantNames() as [string, ...string[]]).pipe(
+  Options.withDescription(`one of ${variantNames().join(", ")}; default vdl. ${variantNames().map((n) => `${n}: ${variants[n].description}`).join("; ")}`),
   Options.withDefault("vdl")
 )
 export const seedOption = Options.integer("seed").pipe(Options.withDescription("one seed for data split and order, initialisation and noise (default 31)"), Options.withDefault(31))
-export const backendOption = Options.choice("backend", backendNames).pipe(
-  Options.withDescription("compute backend; default: the fastest that loads (tensorflow-gpu, tensorflow, wasm, cpu)"),
+export const backendOption = choiceOption("backend", backendNames).pipe(
+  Options.withDescription(`compute backend: ${backendNames.join(", ")}; default: the fastest that loads, in that order`),
   Options.optional
 )
 export const outOption = Options.text("out").pipe(Options.withDescription("run folder (default runs/<model>-<date>-<time>)"), Options.optional)

@@ -12,9 +12,9 @@ import { BackendLive } from "../src/pipeline/backend.js"
 import { resolveSettings } from "../src/pipeline/config.js"
 import { dataSummary } from "../src/pipeline/dataset.js"
 import { runMain } from "../src/pipeline/main.js"
-import { buildPatchFile, loadPatchSplits } from "../src/pipeline/patches.js"
+import { badImagesPolicies, buildPatchFile, loadPatchSplits } from "../src/pipeline/patches.js"
 import { trainRun } from "../src/pipeline/run.js"
-import { backendOption, defaultRunFolder, modelOption, outOption, overridesFrom, seedOption, settingsOptions } from "./options.js"
+import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, overridesFrom, seedOption, settingsOptions } from "./options.js"
 
 /** Repeated options and comma lists both name several folders. */
 const folders = (values: readonly string[]): string[] =>
@@ -38,7 +38,11 @@ const build = Command.make(
     train: count("train", "training patches", 200_000),
     val: count("val", "validation patches", 20_000),
     test: count("test", "test patches", 20_000),
-    seed: seedOption
+    seed: seedOption,
+    badImages: choiceOption("bad-images", badImagesPolicies).pipe(
+      Options.withDescription("a photo that cannot be read or decoded: error (default: stop, naming it) or skip (leave it out; each is named in a warning and listed, with the reason, in the build report)"),
+      Options.withDefault("error" as const)
+    )
   },
   (o) =>
     Effect.gen(function* () {
@@ -47,7 +51,8 @@ const build = Command.make(
         testImages: folders(o.testImages),
         out: o.out,
         sizes: { train: o.train, val: o.val, test: o.test },
-        seed: o.seed
+        seed: o.seed,
+        badImages: o.badImages
       })
       yield* writeFileAtomic(`${o.out}.json`, JSON.stringify({ ...report, seed: o.seed, images: { ...report.images, folders: folders(o.images), testFolders: folders(o.testImages) } }, null, 2) + "\n")
     })

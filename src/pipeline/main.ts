@@ -42,6 +42,8 @@ export const commandLineError = (e: ValidationError.ValidationError, argv: Reado
     const at = argv.findIndex((a, i) => i > 0 && a === value && argv[i - 1].startsWith("-"))
     option = at > 0 ? argv[at - 1] : argv.find((a) => a.startsWith("--") && a.endsWith(`=${value}`))?.split("=")[0]
   }
+  // An option that checks its own value (experiments/options.ts's choiceOption) names itself.
+  if (/^option --[\w-]+: /.test(text)) return `error: ${text}. Run with --help for every option and the values it takes.`
   return `error: ${option === undefined ? "the command line" : `option ${option}`} is not valid (${text || e._tag}). Run with --help for every option and the values it takes.`
 }
 

@@ -74,12 +74,51 @@ export interface CropCounts {
   kept: number
 }
 
+/** What a build does with a photo it cannot read or decode (`--bad-images`). */
+export const badImagesPolicies = ["error", "skip"] as const
+export type BadImagesPolicy = (typeof badImagesPolicies)[number]
+
+/** A photo left out because it could not be read, and why. */
+export interface SkippedImage {
+  readonly path: string
+  readonly problem: string
+}
+
+/**
+ * The policy for unreadable photos as one function: with "error" it fails with the photo's
+ * ImageReadError, now also naming the option that would skip it; with "skip" it notes the photo
+ * (each once, whichever pass meets it) and succeeds, so the caller leaves the photo out.
+ */
+export interface UnreadablePhotos {
+  readonly handle: (e: ImageReadError) => Effect.Effect<void, ImageReadError>
+  readonly skipped: ReadonlyMap<string, string>
+}
+
+export const unreadablePhotos = (policy: BadImagesPolicy): UnreadablePhotos => {
+  const skipped = new Map<string, string>()
+  return {
+    skipped,
+    handle: (e) =>
+      policy === "error"
+        ? Effect.fail(new ImageReadError({ path: e.path, problem: `${e.problem}. To leave out every photo that cannot be read instead (they are counted in the log and the build report), pass --bad-images skip` }))
+        : skipped.has(e.path)
+          ? Effect.void
+          : Effect.sync(() => skipped.set(e.path, e.problem)).pipe(Effect.zipRight(Effect.logWarning(`skipping ${e.path} (--bad-images skip): ${e.problem}`)))
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stages
 
-/** Decoded, resized grey photos in the given order; the next photo decodes while one is cropped. */
-export const imageStage = (paths: readonly string[], shorterSide = SHORTER_SIDE): Stream.Stream<GrayImage, ImageReadError> =>
-  Stream.fromIterable(paths).pipe(Stream.mapEffect((path) => readGrayImage(path, shorterSide), { concurrency: 2 }))
+/**
+ * Decoded, resized grey photos in the given order; the next photo decodes while one is cropped.
+ * A photo that cannot be decoded fails the stream or, when the policy skips it, comes as None,
+ * so that positions in the order stay those of the photos.
+ */
+export const imageStage = (paths: readonly string[], unreadable: UnreadablePhotos = unreadablePhotos("error"), shorterSide = SHORTER_SIDE): Stream.Stream<Option.Option<GrayImage>, ImageReadError> =>
+  Stream.fromIterable(paths).pipe(
+    Stream.mapEffect((path) => readGrayImage(path, shorterSide).pipe(Effect.map(Option.some), Effect.catchAll((e) => unreadable.handle(e).pipe(Effect.as(Option.none<GrayImage>())))), { concurrency: 2 })
+  )
 
 /**
  * Random crops of one photo through LCN and the std filter, until `quota` patches are kept or
@@ -134,7 +173,8 @@ export const imageSetStage = (
   total: number,
   rng: Rng,
   counts: CropCounts,
-  describe: string
+  describe: string,
+  unreadable: UnreadablePhotos = unreadablePhotos("error")
 ): Stream.Stream<PatchRow, ImageReadError | PatchBuildError> =>
   Stream.suspend(() => {
     const lcn = makeLcn()
@@ -144,14 +184,20 @@ export const imageSetStage = (
       if (k >= MAX_PASSES) {
         return Stream.fail(new PatchBuildError({ problem: `${describe} gave only ${total - remaining} of ${total} patches with std ≥ ${STD_THRESHOLD} after ${k} passes; add photos, or ask for fewer patches` }))
       }
+      const usable = paths.filter((p) => !unreadable.skipped.has(p))
+      if (usable.length === 0) {
+        return Stream.fail(new PatchBuildError({ problem: `none of ${describe} can be read (all were skipped, see the warnings above); use other photos` }))
+      }
       const before = remaining
-      const order = shuffled(paths, rng)
-      return imageStage(order).pipe(
+      const order = shuffled(usable, rng)
+      // A skipped photo keeps its place in the order, so the quotas of the next ones share out what it leaves.
+      return imageStage(order, unreadable).pipe(
         Stream.zipWithIndex,
         Stream.takeWhile(() => remaining > 0),
         Stream.flatMap(([image, i]) => {
+          if (Option.isNone(image)) return Stream.empty
           const quota = Math.ceil(remaining / (order.length - i))
-          return imagePatchesStage(image, quota, Math.max(quota * CROPS_PER_PATCH, 100), rng, lcn, counts).pipe(Stream.tap(() => Effect.sync(() => (remaining -= 1))))
+          return imagePatchesStage(image.value, quota, Math.max(quota * CROPS_PER_PATCH, 100), rng, lcn, counts).pipe(Stream.tap(() => Effect.sync(() => (remaining -= 1))))
         }),
         Stream.concat(
           Stream.suspend(() =>
@@ -278,10 +324,31 @@ const contentHash = (path: string) =>
 const listFolders = (folders: readonly string[]) =>
   Effect.forEach(folders, listImages).pipe(Effect.map((lists) => lists.flat()))
 
-/** Photos with identical bytes collapse to the first one, so a copied photo cannot count twice. */
-const byContent = (paths: readonly string[]) =>
-  Effect.forEach(paths, (path) => contentHash(path).pipe(Effect.map((hash) => ({ path, hash }))), { concurrency: 4 }).pipe(
-    Effect.map((items) => {
+/**
+ * The photos that decode, each tried once at a small size before any is cropped: a photo that
+ * cannot be decoded stops the build at once rather than hours into it, or (skip) is left out
+ * before the photos are split, so the split is that of the readable photos alone.
+ */
+const decodable = (paths: readonly string[], unreadable: UnreadablePhotos) =>
+  Effect.forEach(
+    paths,
+    (path) => readGrayImage(path, 32).pipe(Effect.as([path]), Effect.catchAll((e) => unreadable.handle(e).pipe(Effect.as([] as string[])))),
+    { concurrency: 4 }
+  ).pipe(Effect.map((kept) => kept.flat()))
+
+/** Photos with identical bytes collapse to the first one, so a copied photo cannot count twice. A file that cannot be read goes to the unreadable-photo policy. */
+const byContent = (paths: readonly string[], unreadable: UnreadablePhotos) =>
+  Effect.forEach(
+    paths,
+    (path) =>
+      contentHash(path).pipe(
+        Effect.map((hash) => Option.some({ path, hash })),
+        Effect.catchAll((e) => unreadable.handle(e).pipe(Effect.as(Option.none<{ path: string; hash: string }>())))
+      ),
+    { concurrency: 4 }
+  ).pipe(
+    Effect.map((found) => {
+      const items = found.flatMap((o) => (Option.isSome(o) ? [o.value] : []))
       const seen = new Map<string, string>()
       for (const { path, hash } of items) if (!seen.has(hash)) seen.set(hash, path)
       return { unique: seen, dropped: items.length - seen.size }
@@ -293,12 +360,22 @@ const byContent = (paths: readonly string[]) =>
  * under another name counts too) feeds both. Without test folders, a seeded share of the photos
  * proportional to the test size is held out whole.
  */
-export const imageSets = (images: readonly string[], testImages: readonly string[], sizes: Sizes, rng: Rng): Effect.Effect<ImageSets, ImageReadError | PatchBuildError> =>
+export const imageSets = (
+  images: readonly string[],
+  testImages: readonly string[],
+  sizes: Sizes,
+  rng: Rng,
+  unreadable: UnreadablePhotos = unreadablePhotos("error")
+): Effect.Effect<ImageSets, ImageReadError | PatchBuildError> =>
   Effect.gen(function* () {
     if (images.length === 0) return yield* Effect.fail(new PatchBuildError({ problem: "no photo folder given; pass --images DIR (several folders: repeat it or separate them with commas)" }))
-    const trainVal = yield* byContent(yield* listFolders(images))
+    const noneReadable = (folders: readonly string[]) =>
+      Effect.fail(new PatchBuildError({ problem: `none of the photos in ${folders.join(", ")} can be read (all were skipped, see the warnings above); use other photos` }))
+    const trainVal = yield* byContent(yield* decodable(yield* listFolders(images), unreadable), unreadable)
+    if (trainVal.unique.size === 0) return yield* noneReadable(images)
     if (testImages.length > 0) {
-      const test = yield* byContent(yield* listFolders(testImages))
+      const test = yield* byContent(yield* decodable(yield* listFolders(testImages), unreadable), unreadable)
+      if (test.unique.size === 0) return yield* noneReadable(testImages)
       for (const [hash, path] of test.unique) {
         const other = trainVal.unique.get(hash)
         if (other !== undefined) {
@@ -331,12 +408,20 @@ export interface BuildOptions {
   readonly seed: number
   /** Rows per Arrow record batch. */
   readonly batchRows?: number
+  /** A photo that cannot be read or decoded: stop with an error naming it (the default), or leave it out and count it. */
+  readonly badImages?: BadImagesPolicy
 }
 
 export interface BuildReport {
   readonly out: string
   readonly rows: Sizes
-  readonly images: { readonly trainVal: number; readonly test: number; readonly testFrom: ImageSets["testFrom"] }
+  readonly images: {
+    readonly trainVal: number
+    readonly test: number
+    readonly testFrom: ImageSets["testFrom"]
+    /** Photos left out because they could not be read (only with `badImages: "skip"`). */
+    readonly skipped: readonly SkippedImage[]
+  }
   readonly crops: { readonly trainVal: CropCounts; readonly test: CropCounts }
   /** Kept patches over crops tried, all photos together. */
   readonly keptFraction: number
@@ -368,7 +453,8 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
       }
       if (sizes.train + sizes.val + sizes.test === 0) return yield* Effect.fail(new PatchBuildError({ problem: "--train, --val and --test are all 0; ask for some patches" }))
       const rngs = buildRngs(o.seed)
-      const sets = yield* imageSets(o.images, o.testImages, sizes, rngs.heldOut)
+      const unreadable = unreadablePhotos(o.badImages ?? "error")
+      const sets = yield* imageSets(o.images, o.testImages, sizes, rngs.heldOut, unreadable)
       yield* Effect.logInfo(
         `photos: ${sets.trainVal.length} for train/validation, ${sets.test.length} for test (${sets.testFrom === "held out" ? "held out from --images" : sets.testFrom === "folders" ? "from --test-images" : "none"})` +
           (sets.duplicatesDropped > 0 ? `; ${sets.duplicatesDropped} duplicate photo(s) ignored` : "")
@@ -396,10 +482,10 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
       const rows = Stream.concat(
         trainValRows === 0
           ? Stream.empty
-          : imageSetStage(sets.trainVal, trainValRows, rngs.trainValCrops, trainValCounts, `the ${sets.trainVal.length} train/validation photo(s)`).pipe(trainValStage(sizes.train, sizes.val, rngs.assign)),
+          : imageSetStage(sets.trainVal, trainValRows, rngs.trainValCrops, trainValCounts, `the ${sets.trainVal.length} train/validation photo(s)`, unreadable).pipe(trainValStage(sizes.train, sizes.val, rngs.assign)),
         sizes.test === 0
           ? Stream.empty
-          : imageSetStage(sets.test, sizes.test, rngs.testCrops, testCounts, `the ${sets.test.length} test photo(s)`).pipe(Stream.map((row): SplitRow => ({ ...row, split: "test" })))
+          : imageSetStage(sets.test, sizes.test, rngs.testCrops, testCounts, `the ${sets.test.length} test photo(s)`, unreadable).pipe(Stream.map((row): SplitRow => ({ ...row, split: "test" })))
       )
       const stats = { patch: new RunningStats(), mean: new RunningStats(), scale: new RunningStats() }
       yield* ensureDir(dirname(o.out))
@@ -427,7 +513,7 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
       const report: BuildReport = {
         out: o.out,
         rows: sizes,
-        images: { trainVal: sets.trainVal.length, test: sets.test.length, testFrom: sets.testFrom },
+        images: { trainVal: sets.trainVal.length, test: sets.test.length, testFrom: sets.testFrom, skipped: [...unreadable.skipped].map(([path, problem]) => ({ path, problem })) },
         crops: { trainVal: trainValCounts, test: testCounts },
         keptFraction: (trainValCounts.kept + testCounts.kept) / Math.max(crops, 1),
         seconds,
@@ -440,6 +526,9 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
           `kept ${percent(report.keptFraction)} of ${crops} crops (train/val photos ${percent(trainValCounts.kept / Math.max(trainValCounts.crops, 1))}, test photos ${percent(testCounts.kept / Math.max(testCounts.crops, 1))})`
       )
       yield* Effect.logInfo(`patch: ${fmt(report.statistics.patch)} | μ: ${fmt(report.statistics.mean)} | s: ${fmt(report.statistics.scale)}`)
+      if (unreadable.skipped.size > 0) {
+        yield* Effect.logWarning(`skipped ${unreadable.skipped.size} photo(s) that cannot be read (--bad-images skip): ${[...unreadable.skipped.keys()].join(", ")}`)
+      }
       return report
     })
   )

@@ -9,16 +9,19 @@ import { ValidationError } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll } from "vitest"
+import { readPatchFile } from "../../src/data/patch-file.js"
 import { decodeSafetensors, encodeSafetensors } from "../../src/data/safetensors.js"
 import { tableToArrowIpc } from "../../src/data/table.js"
 import { mnistCli } from "../../experiments/mnist.js"
 import { commandLineError } from "../../src/pipeline/main.js"
+import { buildPatchFile } from "../../src/pipeline/patches.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { encodeIdx, encodeImages, encodeLabels, gzip } from "../data/idx-writer.js"
+import { texture, writePhotos } from "../patches/photos.js"
 import { repoRoot, runCli } from "./helpers.js"
 
 const fixture = join(repoRoot, "test", "fixtures", "mnist-small")
@@ -106,7 +109,9 @@ describe("bad options", () => {
       const out = ["--out", join(root, "never")]
       yield* refused("--epochs 0", ["--epochs", "0", ...out], "ConfigError", "option --epochs: 0 is not allowed: give a whole number of epochs, 1 or more")
       yield* refused("--train-size -5", ["--train-size", "-5", ...out], "ConfigError", "option --train-size: -5 is not allowed: give a number of training images, 1 or more (and at least one batch)")
+      yield* refused("--epochs -1", ["--epochs", "-1", ...out], "ConfigError", "option --epochs: -1 is not allowed: give a whole number of epochs, 1 or more")
       yield* refused("--lambda -1", ["--lambda", "-1", ...out], "ConfigError", "option --lambda: Expected a non-negative number, actual -1")
+      yield* refused("--lambda NaN", ["--lambda", "NaN", ...out], "ConfigError", "option --lambda: Expected a non-negative number, actual NaN")
       yield* refused("--batch-size 1", ["--batch-size", "1", ...out], "ConfigError", "option --batch-size: Expected a number greater than or equal to 2, actual 1")
       yield* refused("--eta abc", ["--eta", "abc", ...out], "ConfigError", 'option --eta: "abc" is not allowed: give a positive number, or "lipschitz" for the step 1/L')
       yield* refused("--eta 200 (vdl)", ["--eta", "200", ...out], "ConfigError", "option --eta: a fixed FISTA step of 200 makes inference diverge with γ = 5 and l = 128 (it must stay below l/γ = 25.6); lower --eta, or pass --eta lipschitz")
@@ -125,8 +130,9 @@ describe("bad options", () => {
     Effect.gen(function* () {
       for (const [what, args, shown] of [
         ["--seed 1.5", ["--seed", "1.5"], "error: option --seed is not valid ('1.5' is not a integer). Run with --help for every option and the values it takes."],
-        ["--backend foo", ["--backend", "foo"], "error: the command line is not valid (Expected one of the following cases: tensorflow-gpu, tensorflow, wasm, cpu). Run with --help for every option and the values it takes."],
-        ["--unit-norm maybe", ["--unit-norm", "maybe"], "error: the command line is not valid (Expected one of the following cases: yes, no). Run with --help for every option and the values it takes."]
+        ["--lambda nan", ["--lambda", "nan"], "error: option --lambda is not valid ('nan' is not a float). Run with --help for every option and the values it takes."],
+        ["--backend foo", ["--backend", "foo"], 'error: option --backend: "foo" is not allowed; choose one of tensorflow-gpu, tensorflow, wasm, cpu. Run with --help for every option and the values it takes.'],
+        ["--unit-norm maybe", ["--unit-norm", "maybe"], 'error: option --unit-norm: "maybe" is not allowed; choose one of yes, no. Run with --help for every option and the values it takes.']
       ] as const) {
         const failure = yield* Effect.flip(mnistCli(["node", "mnist", ...args]).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent))))
         if (!ValidationError.isValidationError(failure)) throw new Error(`expected a ValidationError, got ${String(failure)}`)
@@ -134,6 +140,65 @@ describe("bad options", () => {
         record.push([what, text])
         expect(text).toBe(shown)
       }
+    })
+  )
+})
+
+describe("photos that cannot be decoded", () => {
+  const photoRoot = join(root, "photos")
+  const good = Effect.promise(() =>
+    writePhotos(photoRoot, [texture("a.png", 90, 80, 1), texture("b.jpg", 80, 100, 2), texture("c.png", 100, 90, 3)]).then(() => {
+      const png = readFileSync(join(photoRoot, "c.png"))
+      writeFileSync(join(photoRoot, "broken.jpg"), "this is not a JPEG\n")
+      writeFileSync(join(photoRoot, "cut.png"), png.subarray(0, Math.floor(png.length / 2)))
+    })
+  )
+  let builds = 0
+  const build = (badImages: "error" | "skip" | undefined, images = [photoRoot]) =>
+    buildPatchFile({ images, testImages: [], out: join(root, `patches-${builds++}.arrow`), sizes: { train: 30, val: 10, test: 10 }, seed: 3, ...(badImages === undefined ? {} : { badImages }) }).pipe(
+      Effect.provide(ProgressSilent)
+    )
+
+  it.effect("stop the build with an error that names the photo and --bad-images skip, by default and with error", () =>
+    Effect.gen(function* () {
+      yield* good
+      for (const policy of [undefined, "error"] as const) {
+        const failed = yield* Effect.flip(build(policy))
+        record.push([`patches build: undecodable photos, --bad-images ${policy ?? "not given"}`, failed.message])
+        expect(failed._tag).toBe("ImageReadError")
+        expect(failed.message).toMatch(
+          new RegExp(`^cannot read ${photoRoot}/(broken\\.jpg|cut\\.png): .+; the file is not a readable JPEG or PNG \\(remove it from the folder or convert it\\)\\. To leave out every photo that cannot be read instead \\(they are counted in the log and the build report\\), pass --bad-images skip$`)
+        )
+      }
+    })
+  )
+
+  it.effect("are left out and counted with --bad-images skip; a set with no readable photo is refused", () =>
+    Effect.gen(function* () {
+      yield* good
+      const report = yield* build("skip")
+      record.push(["patches build: undecodable photos, --bad-images skip", `built; report.images.skipped = ${JSON.stringify(report.images.skipped.map((s) => s.path))}`])
+      expect(report.images.skipped.map((s) => s.path).sort()).toEqual([join(photoRoot, "broken.jpg"), join(photoRoot, "cut.png")])
+      for (const s of report.images.skipped) expect(s.problem).toMatch(/the file is not a readable JPEG or PNG/)
+      const file = yield* readPatchFile(report.out)
+      expect([file.splits.train.rows, file.splits.val.rows, file.splits.test.rows]).toEqual([30, 10, 10])
+      const sources = new Set([...file.splits.train.source, ...file.splits.val.source, ...file.splits.test.source])
+      expect([...sources].filter((p) => /broken|cut/.test(p))).toEqual([])
+
+      // The broken photos are left out before the photos are split: the same patches as from a folder without them.
+      const clean = join(root, "clean")
+      mkdirSync(clean, { recursive: true })
+      for (const f of ["a.png", "b.jpg", "c.png"]) copyFileSync(join(photoRoot, f), join(clean, f))
+      const twin = yield* readPatchFile((yield* build("skip", [clean])).out)
+      for (const split of ["train", "val", "test"] as const) expect(twin.splits[split].patch).toEqual(file.splits[split].patch)
+
+      const onlyBroken = join(root, "only-broken")
+      mkdirSync(onlyBroken, { recursive: true })
+      copyFileSync(join(photoRoot, "broken.jpg"), join(onlyBroken, "broken.jpg"))
+      copyFileSync(join(photoRoot, "cut.png"), join(onlyBroken, "cut.png"))
+      const none = yield* Effect.flip(build("skip", [onlyBroken]))
+      record.push(["patches build: only undecodable photos, --bad-images skip", none.message])
+      expect(none.message).toBe(`cannot build the patch data set: none of the photos in ${onlyBroken} can be read (all were skipped, see the warnings above); use other photos`)
     })
   )
 })
