@@ -50,6 +50,8 @@ describe("soak", () => {
         expect(s.bytes).toBe(warm[0].bytes)
       }
       const mb = (b: number) => b / 2 ** 20
+      console.info(`live tensors by epoch (before the run: ${before}): ${seen.map((s) => s.tensors).join(" ")}`)
+      console.info(`tensor MB by epoch: ${seen.map((s) => mb(s.bytes).toFixed(3)).join(" ")}`)
       for (const key of ["rss", "heap", "external", "wasm"] as const) console.info(`${key} MB by epoch: ${seen.map((s) => mb(s[key]).toFixed(1)).join(" ")}`)
       // Growth from the first warm epoch to the median of the last three (a median, so that one
       // late arena step of the allocator does not decide). Measured over 60 epochs, after a
