@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { linearWeight, zeroBias } from "./linear-init.js"
-import { hostGemm, matMulAT, matMulBT, transposeFlagsAreFast } from "./products.js"
+import { columnSums, hostGemm, matMulAT, matMulBT, transposeFlagsAreFast } from "./products.js"
 import { readTidy } from "./read.js"
 import type { UniformSource } from "./rng.js"
 
@@ -80,8 +80,9 @@ export const firstHidden = (d: Decoder, z: tf.Tensor2D): tf.Tensor2D | null =>
   isLinear(d) ? null : tf.tidy(() => forwardTrace(d, z).hidden[0])
 
 /**
- * Backward pass through the stack from dOutput; returns the gradient with respect to the input z
- * and, when wanted, to every weight and bias. Must run inside a tidy.
+ * Backward pass through the stack from dOutput: the gradient with respect to the input z, or to
+ * every weight and bias (then dz, which the decoder's update does not need, is not computed).
+ * Must run inside a tidy.
  */
 const backward = (
   d: Decoder,
@@ -89,7 +90,7 @@ const backward = (
   hidden: ReadonlyArray<tf.Tensor2D>,
   dOutput: tf.Tensor2D,
   wantParams: boolean
-): { dz: tf.Tensor2D; dW: tf.Tensor2D[]; db: (tf.Tensor1D | null)[] } => {
+): { dz: tf.Tensor2D | null; dW: tf.Tensor2D[]; db: (tf.Tensor1D | null)[] } => {
   const L = d.layers.length
   const dW: tf.Tensor2D[] = new Array(L)
   const db: (tf.Tensor1D | null)[] = new Array(L).fill(null)
@@ -98,7 +99,8 @@ const backward = (
     const input = k === 0 ? z : hidden[k - 1]
     if (wantParams) {
       dW[k] = matMulAT(input, g)
-      if (d.layers[k].b !== null) db[k] = tf.sum(g, 0) as tf.Tensor1D
+      if (d.layers[k].b !== null) db[k] = columnSums(g)
+      if (k === 0) return { dz: null, dW, db }
     }
     g = matMulBT(g, d.layers[k].W as tf.Tensor as tf.Tensor2D)
     if (k > 0) g = tf.mul(g, tf.step(hidden[k - 1])) as tf.Tensor2D
@@ -119,12 +121,13 @@ export const decoderLossGradients = (
   d: Decoder,
   z: tf.Tensor2D,
   x: tf.Tensor2D
-): { reconstruction: tf.Tensor2D; hidden: ReadonlyArray<tf.Tensor2D>; loss: tf.Scalar; grads: DecoderGradients } => {
+): { reconstruction: tf.Tensor2D; hidden: ReadonlyArray<tf.Tensor2D>; loss: () => tf.Scalar; grads: DecoderGradients } => {
   const { hidden, output } = forwardTrace(d, z)
   const residual = tf.sub(output, x)
-  const loss = tf.mean(tf.square(residual)) as tf.Scalar
   const dOut = tf.mul(residual, 2 / residual.size) as tf.Tensor2D
   const { dW, db } = backward(d, z, hidden, dOut, true)
+  // On demand: training reads the energy instead, and every operation here counts.
+  const loss = () => tf.mean(tf.square(residual)) as tf.Scalar
   return { reconstruction: output, hidden, loss, grads: { W: dW, b: db } }
 }
 
@@ -263,7 +266,16 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
     }
   }
   useGramWhenDue()
-  const gradientOf = (z: tf.Tensor2D, rows: tf.Tensor1D | null): tf.Tensor2D =>
+  // Rows of x (or of xWᵀ) for a subset of the batch are copied on the host: the wasm backend's
+  // gather of 200 rows of 784 takes longer (9 ms) than a step's products.
+  let hostX: Float32Array | null = null
+  let hostTarget: Float32Array | null = null
+  const pickRows = (source: Float32Array, width: number, rows: Int32Array): tf.Tensor2D => {
+    const out = new Float32Array(rows.length * width)
+    for (let p = 0; p < rows.length; p++) out.set(source.subarray(rows[p] * width, (rows[p] + 1) * width), p * width)
+    return tf.tensor2d(out, [rows.length, width])
+  }
+  const gradientOf = (z: tf.Tensor2D, rows: Int32Array | null): tf.Tensor2D =>
     tf.tidy(() => {
       const hidden: tf.Tensor2D[] = []
       let h = z
@@ -272,17 +284,23 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
         h = tf.relu(tf.add(tf.matMul(h, layer.W), layer.b ?? 0)) as tf.Tensor2D
         hidden.push(h)
       }
-      const pick = (t: tf.Tensor2D) => (rows === null ? t : (tf.gather(t, rows) as tf.Tensor2D))
       const form = gramForm as GramForm | null
-      let g =
-        form !== null
-          ? (tf.mul(tf.sub(tf.matMul(h, form.gram), pick(form.target)), 2 / d) as tf.Tensor2D)
-          : timesTransposed(tf.mul(tf.sub(tf.matMul(h, lastW), pick(x)), 2 / d) as tf.Tensor2D, L - 1)
+      let g: tf.Tensor2D
+      if (form !== null) {
+        if (rows !== null) hostTarget ??= form.target.dataSync() as Float32Array
+        const target = rows === null || hostTarget === null ? form.target : pickRows(hostTarget, m, rows)
+        g = tf.sub(tf.matMul(h, form.gram), target) as tf.Tensor2D
+      } else {
+        if (rows !== null) hostX ??= x.dataSync() as Float32Array
+        const target = rows === null || hostX === null ? x : pickRows(hostX, d, rows)
+        g = timesTransposed(tf.sub(tf.matMul(h, lastW), target) as tf.Tensor2D, L - 1)
+      }
       for (let k = L - 2; k >= 0; k--) {
         g = tf.mul(g, tf.step(hidden[k])) as tf.Tensor2D
         g = timesTransposed(g, k)
       }
-      return g
+      // The factor 2/d of the residual, applied where the rows are narrowest (the code width).
+      return tf.mul(g, 2 / d) as tf.Tensor2D
     })
   return {
     gradient: (z) => gradientOf(z, null),
@@ -291,7 +309,7 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
       useGramWhenDue()
       // Frozen rows are dropped from the work: only the live rows' data take part.
       const everyRowInOrder = rows.length === x.shape[0] && rows.every((r, p) => r === p)
-      return readTidy(() => gradientOf(tf.tensor2d(y, [rows.length, l]), everyRowInOrder ? null : tf.tensor1d(rows, "int32")))
+      return readTidy(() => gradientOf(tf.tensor2d(y, [rows.length, l]), everyRowInOrder ? null : rows))
     },
     // ReLU is 1-Lipschitz, so the product of the layers' spectral norms bounds the Jacobian.
     lipschitz: () => (2 / d) * dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D), 1),
@@ -312,5 +330,5 @@ export const reconstructionGradientDirect = (dec: Decoder, z: tf.Tensor2D, x: tf
   tf.tidy(() => {
     const { hidden, output } = forwardTrace(dec, z)
     const dOut = tf.mul(tf.sub(output, x), 2 / dec.outputDim) as tf.Tensor2D
-    return backward(dec, z, hidden, dOut, false).dz
+    return backward(dec, z, hidden, dOut, false).dz as tf.Tensor2D
   })

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { linearWeight, zeroBias } from "./linear-init.js"
-import { matMulAT, matMulBT } from "./products.js"
+import { columnSums, matMulAT, matMulBT } from "./products.js"
 import type { UniformSource } from "./rng.js"
 
 /**
@@ -74,16 +74,21 @@ export const listaBackward = (e: Lista, x: tf.Tensor2D, trace: ListaTrace, dCode
     }
   }
   const dBias = dB as tf.Tensor2D
-  return { W: matMulAT(x, dBias), c: tf.sum(dBias, 0), S: dS ?? tf.zerosLike(e.S) }
+  return { W: matMulAT(x, dBias), c: columnSums(dBias), S: dS ?? tf.zerosLike(e.S) }
 }
 
-/** Forward pass and gradients of mean((E(x) − target)²). Must run inside a tidy. */
+/**
+ * Forward pass and gradients of mean((E(x) − target)²); `traced` reuses a forward pass of x made
+ * with the same weights (training traces E(x) once for FISTA's warm start and for this). Must run
+ * inside a tidy.
+ */
 export const listaLossGradients = (
   e: Lista,
   x: tf.Tensor2D,
-  target: tf.Tensor2D
+  target: tf.Tensor2D,
+  traced?: ListaTrace
 ): { codes: tf.Tensor2D; loss: tf.Scalar; grads: ListaGradients } => {
-  const trace = listaTrace(e, x)
+  const trace = traced ?? listaTrace(e, x)
   const { codes } = trace
   const [n, l] = codes.shape
   const diff = tf.sub(codes, target)

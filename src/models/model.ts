@@ -10,7 +10,7 @@ import {
   makeDecoder,
   reconstructionTerm
 } from "./decoder.js"
-import { disposeLista, encode, type Lista, listaLossGradients, listaVariables, makeLista } from "./encoder.js"
+import { disposeLista, encode, type Lista, listaLossGradients, listaTrace, listaVariables, makeLista } from "./encoder.js"
 import { energyTermsGiven } from "./energy.js"
 import { fista } from "./fista.js"
 import { psnrSum, type ToPixels, zeroCount } from "./metrics.js"
@@ -81,6 +81,8 @@ export interface BatchTotals {
   readonly fistaSteps: number
   /** Wall time spent in FISTA, for profiles. */
   readonly fistaSeconds: number
+  /** Wall time spent on the figures (energy, PSNR, zero counts) rather than on training. */
+  readonly figureSeconds: number
   /** Code entries that are NaN or infinite: anything but 0 means the run has diverged. */
   readonly nonFiniteCodes: number
 }
@@ -94,21 +96,31 @@ const nonFiniteCount = (t: tf.Tensor): number => tf.tidy(() => tf.sum(tf.cast(tf
  */
 export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, toPixels: ToPixels): BatchTotals => {
   const s = m.settings
-  const zEnc = encode(m.encoder, x)
+  const trace = tf.tidy(() => {
+    const t = listaTrace(m.encoder, x)
+    return { codes: t.codes, iterates: [...t.iterates] }
+  })
+  const zEnc = trace.codes
   const started = performance.now()
   const term = reconstructionTerm(m.decoder, x)
   const solved = fista(term, zEnc, zEnc, s.energy, s.fista)
   term.dispose()
   const fistaSeconds = (performance.now() - started) / 1000
   const zStar = solved.codes
+  let figuresStarted = performance.now()
   const zeros = zeroCount(zStar)
   const nonFiniteCodes = nonFiniteCount(zStar)
+  let figureSeconds = (performance.now() - figuresStarted) / 1000
   // One forward pass of the decoder serves the update, the energy and the figures.
   const figures = tf.tidy(() => {
     const { reconstruction, hidden, grads } = decoderLossGradients(m.decoder, zStar, x)
+    figuresStarted = performance.now()
     const energyTotal = energyTermsGiven(x, reconstruction, zStar, zEnc, s.energy).total.dataSync()[0]
     const hiddenZeros = hidden.length > 0 ? zeroCount(hidden[0]) : 0
     const hiddenEntries = hidden.length > 0 ? hidden[0].size : 0
+    // The figures are read before the update changes the weights the tensors depend on.
+    const psnr = psnrSum(toPixels(x), toPixels(reconstruction))
+    figureSeconds += (performance.now() - figuresStarted) / 1000
     const named: Record<string, tf.Tensor> = {}
     const decay: Record<string, number> = {}
     grads.W.forEach((g, k) => {
@@ -121,17 +133,15 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
         decay[`b${k + 1}`] = s.hiddenBiasDecay
       }
     })
-    // The figures are read before the update changes the weights the tensors depend on.
-    const psnr = psnrSum(toPixels(x), toPixels(reconstruction))
     adamStep(m.decoderOptimizer, named, decoderLrAt(s, epoch), decay)
     return { energyTotal, hiddenZeros, hiddenEntries, psnr }
   })
   tf.tidy(() => {
-    const { grads } = listaLossGradients(m.encoder, x, zStar)
+    const { grads } = listaLossGradients(m.encoder, x, zStar, trace)
     adamStep(m.encoderOptimizer, { W: grads.W, c: grads.c, S: grads.S }, s.encoderLr, { c: s.encoderBiasDecay })
   })
   applyConstraints(m)
-  zEnc.dispose()
+  for (const t of trace.iterates) t.dispose()
   zStar.dispose()
   return {
     rows: x.shape[0],
@@ -143,6 +153,7 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
     hiddenEntries: figures.hiddenEntries,
     fistaSteps: solved.meanSteps * x.shape[0],
     fistaSeconds,
+    figureSeconds,
     nonFiniteCodes
   }
 }
@@ -165,12 +176,13 @@ export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: To
       hiddenEntries: hidden.length > 0 ? hidden[0].size : 0,
       fistaSteps: 0,
       fistaSeconds: 0,
+      figureSeconds: 0,
       nonFiniteCodes: nonFiniteCount(z)
     }
   })
 
 export const emptyTotals: BatchTotals = {
-  rows: 0, energy: 0, psnr: 0, zeros: 0, entries: 0, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 0, fistaSeconds: 0, nonFiniteCodes: 0
+  rows: 0, energy: 0, psnr: 0, zeros: 0, entries: 0, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 0, fistaSeconds: 0, figureSeconds: 0, nonFiniteCodes: 0
 }
 
 export const addTotals = (a: BatchTotals, b: BatchTotals): BatchTotals => ({
@@ -183,6 +195,7 @@ export const addTotals = (a: BatchTotals, b: BatchTotals): BatchTotals => ({
   hiddenEntries: a.hiddenEntries + b.hiddenEntries,
   fistaSteps: a.fistaSteps + b.fistaSteps,
   fistaSeconds: a.fistaSeconds + b.fistaSeconds,
+  figureSeconds: a.figureSeconds + b.figureSeconds,
   nonFiniteCodes: a.nonFiniteCodes + b.nonFiniteCodes
 })
 

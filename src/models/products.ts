@@ -28,3 +28,10 @@ export const matMulBT = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D =>
 
 /** Whether a·bᵀ is as fast with the flag as with a kept transposed copy of b. */
 export const transposeFlagsAreFast = (): boolean => native !== null
+
+/**
+ * Σ over rows (axis 0) of a matrix. On wasm a reduction over the first axis transposes first and
+ * costs as much as a large product; as a product with a row of ones it goes to the BLAS.
+ */
+export const columnSums = (a: tf.Tensor2D): tf.Tensor1D =>
+  (native !== null ? tf.reshape(tf.matMul(tf.ones([1, a.shape[0]]), a), [a.shape[1]]) : tf.sum(a, 0)) as tf.Tensor1D

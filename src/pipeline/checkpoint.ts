@@ -185,6 +185,8 @@ const TotalsSchema = Schema.Struct({
   hiddenEntries: NonNegative,
   fistaSteps: NonNegative,
   fistaSeconds: NonNegative,
+  // Absent from checkpoints written before it was recorded.
+  figureSeconds: Schema.optionalWith(NonNegative, { default: () => 0 }),
   nonFiniteCodes: NonNegative
 })
 

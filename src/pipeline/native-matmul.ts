@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { createRequire } from "node:module"
+import { setInPlace } from "../models/in-place.js"
 import { setNativeGemm } from "../models/products.js"
 
 /**
@@ -34,8 +35,12 @@ const libraryCandidates = [
   "/System/Library/Frameworks/Accelerate.framework/Accelerate"
 ]
 
+type Saxpby = (n: number, alpha: number, x: Float32Array, incx: number, beta: number, y: Float32Array, incy: number) => void
+
 interface Loaded {
   readonly sgemm: Sgemm
+  /** An extension (OpenBLAS, MKL) that not every BLAS has. */
+  readonly saxpby: Saxpby | null
   readonly library: string
   readonly setThreads: ((n: number) => void) | null
 }
@@ -60,7 +65,13 @@ const load = (explicit: string | undefined): Loaded | string => {
       } catch {
         setThreads = null
       }
-      return { sgemm, library, setThreads }
+      let saxpby: Saxpby | null = null
+      try {
+        saxpby = lib.func("void cblas_saxpby(int n, float alpha, const float *x, int incx, float beta, _Inout_ float *y, int incy)") as Saxpby
+      } catch {
+        saxpby = null
+      }
+      return { sgemm, saxpby, library, setThreads }
     } catch (e) {
       tried.push(`${library} (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`)
     }
@@ -71,6 +82,24 @@ const load = (explicit: string | undefined): Loaded | string => {
 interface WasmBackendLike {
   makeOutput: (shape: number[], dtype: tf.DataType) => tf.TensorInfo
   typedArrayFromHeap: (t: tf.TensorInfo) => Float32Array
+  refCount: (dataId: tf.DataId) => number
+}
+
+/** In-place updates on the wasm heap; checked per call, since a process may switch backends. */
+const installInPlace = (saxpby: Saxpby): void => {
+  const wasm = (): WasmBackendLike | null => (tf.getBackend() === "wasm" ? (tf.backend() as unknown as WasmBackendLike) : null)
+  setInPlace({
+    writable: (y) => {
+      const backend = wasm()
+      return backend !== null && y.dtype === "float32" && !y.isDisposed && backend.refCount(y.dataId) === 1
+    },
+    axpby: (alpha, x, beta, y) => {
+      const backend = wasm()
+      if (backend === null || x.size !== y.size) throw new Error(`axpby: ${x.size} values onto ${y.size}, or not on the wasm backend`)
+      // Views last: nothing is allocated between taking them and the call.
+      saxpby(y.size, alpha, backend.typedArrayFromHeap(x), 1, beta, backend.typedArrayFromHeap(y), 1)
+    }
+  })
 }
 
 /**
@@ -134,6 +163,7 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
     sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1, a, k, b, n, 0, c, n)
     return c
   })
+  if (loaded.saxpby !== null) installInPlace(loaded.saxpby)
   active = { library: loaded.library, threads: options.threads ?? null }
   return active
 }

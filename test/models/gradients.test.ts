@@ -343,7 +343,7 @@ describe("decoder training loss", () => {
             const r = decoderLossGradients(s.dec, s.z, s.x)
             return {
               reconstruction: toFlat(r.reconstruction),
-              loss: r.loss.dataSync()[0],
+              loss: r.loss().dataSync()[0],
               W: r.grads.W.map(toFlat),
               b: r.grads.b.map((g) => (g === null ? null : toFlat(g)))
             }

@@ -1,7 +1,9 @@
 import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-wasm"
 import { beforeAll, describe, expect, it } from "vitest"
-import { hostGemm } from "../../src/models/products.js"
+import { adamStep, makeAdam } from "../../src/models/adam.js"
+import { inPlace, setInPlace } from "../../src/models/in-place.js"
+import { columnSums, hostGemm } from "../../src/models/products.js"
 import { installNativeMatMul, type NativeMatMul } from "../../src/pipeline/native-matmul.js"
 
 /** Products through XNNPACK, taken before the native kernel replaces it. */
@@ -70,5 +72,59 @@ describe("native matrix products", () => {
     const expected = tf.tidy(() => tf.matMul(tf.tensor2d(a, [6, 4]), tf.tensor2d(b, [4, 3])).dataSync())
     const got = gemm!(a, b, 6, 4, 3)
     for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(expected[i], 5)
+  })
+
+  it("update Adam's moments and parameters in place as the tensor path does, and never through a shared storage", () => {
+    const ops = inPlace()
+    if (typeof installed === "string") {
+      expect(ops).toBeNull()
+      return
+    }
+    expect(ops).not.toBeNull()
+    const make = () => {
+      const p = { W: tf.variable(tf.randomNormal([40, 30], 0, 1, "float32", 11)), b: tf.variable(tf.randomNormal([30], 0, 1, "float32", 12)) }
+      return makeAdam(p)
+    }
+    const viaTensors = make()
+    const viaBlas = make()
+    const before = tf.memory().numTensors
+    for (let step = 0; step < 5; step++) {
+      const grads = { W: tf.randomNormal([40, 30], 0, 1, "float32", 20 + step), b: tf.randomNormal([30], 0, 1, "float32", 40 + step) }
+      setInPlace(null)
+      adamStep(viaTensors, grads, 1e-2, { b: 0.1 })
+      setInPlace(ops)
+      adamStep(viaBlas, grads, 1e-2, { b: 0.1 })
+      grads.W.dispose()
+      grads.b.dispose()
+    }
+    expect(tf.memory().numTensors).toBe(before)
+    for (const name of ["W", "b"]) {
+      for (const [a, b] of [
+        [viaTensors.params[name], viaBlas.params[name]],
+        [viaTensors.firstMoment[name], viaBlas.firstMoment[name]],
+        [viaTensors.secondMoment[name], viaBlas.secondMoment[name]]
+      ]) {
+        const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
+        expect(diff, name).toBeLessThan(1e-5)
+      }
+    }
+    // A reshape shares its variable's storage: the update must then go through new tensors.
+    const W = viaBlas.params.W
+    const snapshot = tf.reshape(W, [-1])
+    const kept = snapshot.dataSync().slice()
+    expect(ops!.writable(W)).toBe(false)
+    const g = tf.onesLike(W)
+    adamStep(viaBlas, { W: g }, 1e-2)
+    expect(Array.from(snapshot.dataSync())).toEqual(Array.from(kept))
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(tf.reshape(W, [-1]), snapshot))).dataSync()[0])).toBeGreaterThan(0)
+    g.dispose()
+    snapshot.dispose()
+  })
+
+  it("sum columns through the BLAS as tf.sum does", () => {
+    const a = tf.randomNormal([250, 37], 0, 1, "float32", 5) as tf.Tensor2D
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(columnSums(a), tf.sum(a, 0)))).dataSync()[0])
+    expect(diff).toBeLessThan(1e-4)
+    a.dispose()
   })
 })

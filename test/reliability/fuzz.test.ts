@@ -179,7 +179,7 @@ const snapshotOf = (hidden: ReadonlyArray<number>, seed: number, withProgress: b
             backend: "wasm",
             next: { epoch: 3, batch: 1 },
             orderState: 12345,
-            partial: { totals: { rows: 2, energy: 1, psnr: 20, zeros: 1, entries: 6, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 4, fistaSeconds: 0.1, nonFiniteCodes: 0 }, seconds: 0.2 },
+            partial: { totals: { rows: 2, energy: 1, psnr: 20, zeros: 1, entries: 6, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 4, fistaSeconds: 0.1, figureSeconds: 0.05, nonFiniteCodes: 0 }, seconds: 0.2 },
             best: { epoch: 2, energy: 0.5 },
             trainSeconds: 3,
             data: { train: 10, val: 2, test: 2 },
