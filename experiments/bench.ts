@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Option, Stream } from "effect"
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import { addTotals, averageTotals, type BatchTotals, emptyTotals, trainStep } from "../src/models/model.js"
 import { reconstructionTerm } from "../src/models/decoder.js"
 import { encode } from "../src/models/encoder.js"
@@ -158,12 +159,14 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
     })
   )
 
-type TorchResult = { threads: number; samples_per_second: number; psnr_fista: number; zero_fraction: number; mean_fista_steps: number; val_psnr_encoder: number; val_zero_fraction_encoder: number }
+type TorchResult = { threads: number; samples_per_second: number; energy?: number; psnr_fista: number; zero_fraction: number; mean_fista_steps: number; val_psnr_encoder: number; val_zero_fraction_encoder: number }
 
-const runTorch = (script: string, mnistDir: string, model: string, batches: number, threads: number) =>
+/** The reference run unchanged, for its speed; or through experiments/torch_energy.py, for its energy. */
+const runTorch = (script: string, mnistDir: string, model: string, batches: number, threads: number, withEnergy = false) =>
   Effect.gen(function* () {
-    yield* Effect.logInfo(`torch reference: ${model}, ${batches} batches, ${threads} thread(s)`)
-    const r = spawnSync("/usr/bin/python3", [script, "--mnist", mnistDir, "--model", model, "--batches", String(batches), "--threads", String(threads), "--json"], { encoding: "utf8", maxBuffer: 1 << 24 })
+    yield* Effect.logInfo(`torch reference${withEnergy ? " (with its energy recorded)" : ""}: ${model}, ${batches} batches, ${threads} thread(s)`)
+    const args = [script, "--mnist", mnistDir, "--model", model, "--batches", String(batches), "--threads", String(threads), "--json"]
+    const r = spawnSync("/usr/bin/python3", withEnergy ? [fileURLToPath(new URL("./torch_energy.py", import.meta.url)), ...args] : args, { encoding: "utf8", maxBuffer: 1 << 24 })
     if (r.status !== 0) return yield* Effect.fail(new Error(`torch reference failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y python3-torch libopenblas0-pthread`))
     return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as TorchResult
   })
@@ -202,18 +205,22 @@ const command = Command.make(
             console.log(JSON.stringify({ model: m, backend: `torch-${threads}t`, ...t }))
           }
           const best = torch.reduce((a, b) => (b.samples_per_second > a.samples_per_second ? b : a))
+          // The same run again (deterministic given the seed) with its energy recorded.
+          const torchEnergy = (yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, 1, true)).energy ?? NaN
           const ratio = {
             model: m,
             comparison: `ours / torch at ${best.threads} thread(s)`,
             // Like for like: the reference's samples_per_second times the same region as ours.
             throughputRatio: Number((ours.stepSamplesPerSecond / best.samples_per_second).toFixed(3)),
             wholeLoopRatio: Number((ours.samplesPerSecond / best.samples_per_second).toFixed(3)),
+            energy: { ours: ours.energy, torch: torchEnergy },
+            energyRelativeDiff: Number(((ours.energy - torchEnergy) / torchEnergy).toFixed(4)),
             trainPsnrDiff: Number((ours.trainPsnr - best.psnr_fista).toFixed(3)),
             valPsnrDiff: Number((ours.valPsnr - best.val_psnr_encoder).toFixed(3)),
             valZeroFractionDiff: Number((ours.valZeroFraction - best.val_zero_fraction_encoder).toFixed(4)),
             meanFistaSteps: { ours: ours.meanFistaSteps, torch: best.mean_fista_steps }
           }
-          rows.push({ model: m, backend: `torch-${best.threads}t`, stepSamplesPerSecond: best.samples_per_second, meanFistaSteps: best.mean_fista_steps, trainPsnr: best.psnr_fista, valPsnr: best.val_psnr_encoder, valZeroFraction: best.val_zero_fraction_encoder })
+          rows.push({ model: m, backend: `torch-${best.threads}t`, stepSamplesPerSecond: best.samples_per_second, meanFistaSteps: best.mean_fista_steps, energy: torchEnergy, trainPsnr: best.psnr_fista, valPsnr: best.val_psnr_encoder, valZeroFraction: best.val_zero_fraction_encoder })
           console.log(JSON.stringify(ratio))
         }
       }
