@@ -118,7 +118,12 @@ export const readMetrics = (path: string): Effect.Effect<Row[], MetricsFileError
     })
     const table = yield* Effect.try({
       try: () => readArrowIpcTable(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
-      catch: (e) => new MetricsFileError({ file: path, problem: `it cannot be read as an Arrow table (${e instanceof Error ? e.message.split("\n")[0] : String(e)}). Restore the file written by the run, or start a new run` })
+      // The Arrow reader meets a cut file as a TypeError from deep inside; its text says nothing to a person.
+      catch: (e) =>
+        new MetricsFileError({
+          file: path,
+          problem: `it cannot be read as an Arrow table (${e instanceof TypeError ? "it is truncated or damaged" : e instanceof Error ? e.message.split("\n")[0] : String(e)}). Restore the file written by the run, or start a new run`
+        })
     })
     const missing = metricsColumnNames.filter((c) => !table.columns.includes(c))
     if (missing.length > 0) {
@@ -307,14 +312,20 @@ const resumeState = (point: ResumePoint, options: RunOptions, data: Splits<Datas
       const stored = yield* Effect.either(readCheckpoint(bestPath))
       const structure = (s: Snapshot) => canonical([s.model, s.inputDim, s.settings.codeDim, s.settings.hidden, s.settings.listaSteps])
       if (stored._tag === "Right" && structure(stored.right) !== structure(snapshot)) {
-        return yield* fail(`${bestCheckpointFile} is a checkpoint of another model (${stored.right.model}, code size ${stored.right.settings.codeDim}, hidden widths [${stored.right.settings.hidden.join(",")}]) than ${lastCheckpointFile} (${snapshot.model}, code size ${snapshot.settings.codeDim}, hidden widths [${snapshot.settings.hidden.join(",")}]). Restore the run's own ${bestCheckpointFile}, or start a new run`)
+        // Which of the two was replaced cannot be told from the files: the message names both.
+        return yield* fail(`${bestCheckpointFile} (${stored.right.model}, code size ${stored.right.settings.codeDim}, hidden widths [${stored.right.settings.hidden.join(",")}]) and ${lastCheckpointFile} (${snapshot.model}, code size ${snapshot.settings.codeDim}, hidden widths [${snapshot.settings.hidden.join(",")}]) are checkpoints of different models, so one of them is not this run's. Put back the run's own file, or start a new run`)
       }
       if (stored._tag === "Right" && stored.right.epoch === progress.best.epoch) {
         best = { ...progress.best, snapshot: stored.right }
       } else if (progress.best.epoch === snapshot.epoch && progress.next.batch === 0) {
         // Killed after last.safetensors recorded a new best but before checkpoint.safetensors was
-        // replaced: that best is last's own state, so the best checkpoint is rewritten from it.
+        // replaced (or the best file is damaged): that best is last's own state, so the best
+        // checkpoint is rewritten from it.
         best = { ...progress.best, snapshot }
+        yield* Effect.logWarning(
+          `${bestPath} ${stored._tag === "Left" ? `cannot be used (${stored.left.problem})` : `holds epoch ${stored.right.epoch + 1}, not the run's best`}; ` +
+            `it is rewritten from ${lastPath}, which holds the best epoch (${progress.best.epoch + 1})`
+        )
         yield* writeFileAtomic(bestPath, encodeSnapshot(snapshot))
       } else {
         return yield* fail(

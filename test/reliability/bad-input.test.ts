@@ -17,12 +17,14 @@ import { readPatchFile } from "../../src/data/patch-file.js"
 import { decodeSafetensors, encodeSafetensors } from "../../src/data/safetensors.js"
 import { tableToArrowIpc } from "../../src/data/table.js"
 import { mnistCli } from "../../experiments/mnist.js"
+import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
+import { readRunFolder, runModel } from "../../src/pipeline/evaluation/run-folder.js"
 import { commandLineError } from "../../src/pipeline/main.js"
 import { buildPatchFile } from "../../src/pipeline/patches.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { encodeIdx, encodeImages, encodeLabels, gzip } from "../data/idx-writer.js"
 import { texture, writePhotos } from "../patches/photos.js"
-import { repoRoot, runCli } from "./helpers.js"
+import { env, repoRoot, runCli } from "./helpers.js"
 
 const fixture = join(repoRoot, "test", "fixtures", "mnist-small")
 const root = mkdtempSync(join(tmpdir(), "bad-input-"))
@@ -264,8 +266,29 @@ describe("bad run folders to resume", () => {
         "checkpoint.safetensors of another code size",
         resume(dir),
         "RunFolderError",
-        `cannot resume the run in ${dir}: checkpoint.safetensors is a checkpoint of another model (sdl, code size 4, hidden widths []) than last.safetensors (sdl, code size 8, hidden widths []). Restore the run's own checkpoint.safetensors, or start a new run`
+        `cannot resume the run in ${dir}: checkpoint.safetensors (sdl, code size 4, hidden widths []) and last.safetensors (sdl, code size 8, hidden widths []) are checkpoints of different models, so one of them is not this run's. Put back the run's own file, or start a new run`
       )
+      // An evaluation reads the best checkpoint alone: it is checked against the run's summary.json.
+      const evaluated = yield* Effect.flip(Effect.scoped(readRunFolder(dir).pipe(Effect.flatMap(runModel))).pipe(Effect.provide(env("wasm"))))
+      record.push(["an evaluation of a run whose checkpoint.safetensors is of another code size", evaluated.message])
+      expect(evaluated.message).toBe(
+        `checkpoint ${join(dir, "checkpoint.safetensors")}: it is a checkpoint of sdl, code size 4, hidden widths [], 3 LISTA steps, but the run's summary.json describes sdl, code size 8, hidden widths [], 3 LISTA steps: it is not this run's checkpoint. Put back the run's own checkpoint.safetensors, or evaluate the run it belongs to`
+      )
+      dir = copy()
+      const metrics = readFileSync(join(dir, "metrics.arrow"))
+      writeFileSync(join(dir, "metrics.arrow"), metrics.subarray(0, metrics.length >> 1))
+      yield* refused(
+        "metrics.arrow cut in half",
+        resume(dir),
+        "MetricsFileError",
+        `metrics file ${join(dir, "metrics.arrow")}: it cannot be read as an Arrow table (it is truncated or damaged). Restore the file written by the run, or start a new run`
+      )
+      // A damaged best checkpoint of the epoch last.safetensors holds is rewritten from it, with a warning.
+      dir = copy()
+      writeFileSync(join(dir, "checkpoint.safetensors"), "garbage")
+      expect(yield* runCli(...resume(dir))).toEqual({ ok: true, message: "" })
+      record.push(["checkpoint.safetensors garbage, last.safetensors holding the best epoch", "resumed; checkpoint.safetensors rewritten from last.safetensors (a warning says so)"])
+      expect((yield* readCheckpoint(join(dir, "checkpoint.safetensors"))).settings.codeDim).toBe(8)
       dir = copy()
       const edited = decodeSafetensors(new Uint8Array(readFileSync(join(dir, "last.safetensors"))), "last")
       if (edited._tag === "Left") throw new Error(edited.left.message)

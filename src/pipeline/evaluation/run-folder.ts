@@ -5,7 +5,7 @@ import { basename, join, resolve } from "node:path"
 import type { DataSourceError, IdxFormatError } from "../../data/errors.js"
 import type { ModelSettings } from "../../models/settings.js"
 import { readCheckpoint, restoreSnapshot } from "../checkpoint.js"
-import type { CheckpointError } from "../errors.js"
+import { CheckpointError } from "../errors.js"
 import { type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistStage, type Splits, splitStage } from "../dataset.js"
 import { scopedModel } from "../resources.js"
 import { rngFor } from "../seeds.js"
@@ -78,6 +78,16 @@ export const runModel = (run: RunFolder): Effect.Effect<import("../../models/mod
   Effect.gen(function* () {
     const file = join(run.dir, "checkpoint.safetensors")
     const snapshot = yield* readCheckpoint(file)
+    // A checkpoint that loads is self-consistent, but it must also be this run's: evaluations are labelled with the summary's model and settings.
+    const shape = (model: string, s: Pick<ModelSettings, "codeDim" | "hidden" | "listaSteps">) => `${model}, code size ${s.codeDim}, hidden widths [${(s.hidden ?? []).join(",")}], ${s.listaSteps} LISTA steps`
+    if (shape(snapshot.model, snapshot.settings) !== shape(run.model, run.settings)) {
+      return yield* Effect.fail(
+        new CheckpointError({
+          file,
+          problem: `it is a checkpoint of ${shape(snapshot.model, snapshot.settings)}, but the run's summary.json describes ${shape(run.model, run.settings)}: it is not this run's checkpoint. Put back the run's own checkpoint.safetensors, or evaluate the run it belongs to`
+        })
+      )
+    }
     // The initialisation is overwritten at once; its seed does not matter.
     const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"))
     yield* restoreSnapshot(model, snapshot, file)
