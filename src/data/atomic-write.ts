@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto"
-import { mkdir, open, rename, rm } from "node:fs/promises"
+import { mkdir, open, rename, rm, stat } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
 import { Effect, type Scope } from "effect"
 import { WriteError } from "./write-error.js"
@@ -94,9 +94,41 @@ export const writeFileAtomic = (
   )
 }
 
+const codeOf = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
+
+/**
+ * `mkdir -p` one folder at a time. Node's own recursive mkdir loops for ever where mkdir answers
+ * ENOENT although the parent exists (it does under /proc), retrying the parent and the child in
+ * turn; here each missing folder is made once, and a refusal is an error.
+ */
+const makeDirs = async (path: string): Promise<void> => {
+  const missing: string[] = []
+  for (let dir = resolve(path); ; ) {
+    const info = await stat(dir).catch((e: unknown) => {
+      if (codeOf(e) === "ENOENT") return null
+      throw e
+    })
+    if (info !== null) {
+      if (!info.isDirectory()) throw Object.assign(new Error(`${dir} is a file`), { code: "ENOTDIR" })
+      break
+    }
+    missing.push(dir)
+    const parent = dirname(dir)
+    if (parent === dir) break
+    dir = parent
+  }
+  for (const dir of missing.reverse()) {
+    await mkdir(dir).catch(async (e: unknown) => {
+      if (codeOf(e) === "EEXIST" && (await stat(dir)).isDirectory()) return
+      // The parent is there (it was found or just made): ENOENT means this file system takes no new folder.
+      if (codeOf(e) === "ENOENT") throw new Error(`the file system of ${dirname(dir)} does not allow new folders`)
+      throw e
+    })
+  }
+}
+
 /** Creates `path` and any missing parents; succeeds if it is already a folder. */
-export const ensureDir = (path: string): Effect.Effect<void, WriteError> =>
-  attempt(path, "creating the folder", () => mkdir(path, { recursive: true })).pipe(Effect.asVoid)
+export const ensureDir = (path: string): Effect.Effect<void, WriteError> => attempt(path, "creating the folder", () => makeDirs(path))
 
 /** A file being written piece by piece that appears at its path only when committed. */
 export interface AtomicFile {

@@ -9,11 +9,17 @@ import { WriteError } from "../../src/data/write-error.js"
 
 // Lets one test make rename fail after the temp file is fully written, the
 // one failure that root (which ignores permissions) cannot provoke for real.
-const faults = vi.hoisted(() => ({ rename: undefined as undefined | { code: string } }))
+// Also lets mkdir answer ENOENT under a folder that exists, as /proc does.
+const faults = vi.hoisted(() => ({ rename: undefined as undefined | { code: string }, mkdirEnoentUnder: undefined as undefined | string }))
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>()
   return {
     ...real,
+    mkdir: (path: string, options?: Parameters<typeof real.mkdir>[1]) => {
+      const under = faults.mkdirEnoentUnder
+      if (under !== undefined && path.startsWith(`${under}/`)) return Promise.reject(Object.assign(new Error("ENOENT: injected"), { code: "ENOENT" }))
+      return real.mkdir(path, options)
+    },
     rename: (from: string, to: string) => {
       const fault = faults.rename
       if (fault === undefined) return real.rename(from, to)
@@ -26,6 +32,7 @@ let dir: string
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "atomic-write-"))
   faults.rename = undefined
+  faults.mkdirEnoentUnder = undefined
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -137,5 +144,12 @@ describe("ensureDir", () => {
       expect(error.problem).toContain("is a file, not a folder")
       const error2 = yield* Effect.flip(ensureDir(file))
       expect(error2._tag).toBe("WriteError")
+    }))
+
+  it.effect("ends with a WriteError where mkdir answers ENOENT under a folder that exists (/proc), where Node's recursive mkdir loops for ever", () =>
+    Effect.gen(function* () {
+      faults.mkdirEnoentUnder = dir
+      const error = yield* Effect.flip(ensureDir(join(dir, "run", "sub")).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new WriteError({ path: dir, problem: "hang" }) })))
+      expect(error.message).toBe(`Could not write ${join(dir, "run", "sub")}: creating the folder: the file system of ${dir} does not allow new folders. Check that the folder exists and is writable, or pass another --out.`)
     }))
 })
