@@ -14,10 +14,10 @@
 import { Effect } from "effect"
 import { build } from "esbuild"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { beforeAll, describe, expect, it } from "vitest"
+import { dirname, join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeRng } from "../../src/data/random.js"
 import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
 import { checkpointFiles, repoRoot } from "./helpers.js"
@@ -89,6 +89,10 @@ beforeAll(async () => {
     logLevel: "error"
   })
 }, 120_000)
+
+afterAll(() => {
+  if (writer !== undefined) rmSync(dirname(writer), { recursive: true, force: true })
+})
 
 describe("checkpoints under SIGKILL", () => {
   it(`stay loadable after ${KILLS} kills at random moments during writes`, async () => {
