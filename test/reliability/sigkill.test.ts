@@ -9,7 +9,7 @@
  * to a typical write's duration. After each kill every checkpoint in the folder is loaded.
  *
  * Starting a process through tsx costs seconds (Effect alone is hundreds of modules), so the
- * writer is bundled once with esbuild (tsx's own dependency) and started with plain node.
+ * writer is bundled once with esbuild and started with plain node.
  */
 import { Effect } from "effect"
 import { build } from "esbuild"
