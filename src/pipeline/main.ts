@@ -1,6 +1,6 @@
 import { HelpDoc, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Exit, Layer, Option } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { plainLogger } from "./logging.js"
 import { ProgressLive } from "./progress.js"
 
@@ -35,7 +35,7 @@ const watchSignals = (): { readonly received: () => keyof typeof signalExitCode 
  * which does not say which option it was; the option is the one given that value.
  */
 export const commandLineError = (e: ValidationError.ValidationError, argv: ReadonlyArray<string> = process.argv.slice(2)): string => {
-  const text = "error" in e ? HelpDoc.toAnsiText(e.error).replace(/\u001b\[[0-9;]*m/g, "").trim() : ""
+  const text = "error" in e ? HelpDoc.toAnsiText(e.error).replace(/\u001b\[[0-9;]*m/g, "").trim().replace(/ is not a integer$/, " is not an integer") : ""
   const value = /^'(.*)' is not an? /.exec(text)?.[1]
   let option: string | undefined
   if (value !== undefined) {
@@ -55,7 +55,12 @@ export const commandLineError = (e: ValidationError.ValidationError, argv: Reado
  */
 export const runMain = <E, A>(program: Effect.Effect<A, E, NodeContext.NodeContext | import("./progress.js").Progress>) => {
   const signals = watchSignals()
-  return program.pipe(
+  // @effect/cli prints its own bare reason for a refused command line through Console.error
+  // ("'abc' is not a integer") before failing; the handler below says it once, naming the option.
+  // Nothing else here writes through Console.error.
+  const withoutCliErrorEcho = <R>(effect: Effect.Effect<A, E, R>) =>
+    Console.consoleWith((console) => Console.withConsole(effect, { ...console, error: () => Effect.void }))
+  return withoutCliErrorEcho(program).pipe(
     Effect.tapErrorCause((cause) =>
       Effect.sync(() => {
         if (Cause.isInterruptedOnly(cause)) return

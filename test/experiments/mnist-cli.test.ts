@@ -28,6 +28,12 @@ describe("experiments/mnist.ts", () => {
     expect(r.status).not.toBe(0)
     expect(r.stderr).toContain("--lambda")
     expect(r.stderr).not.toMatch(/at .*\.ts:\d+/)
+    // A value the parser itself refuses: one line, naming the option, without the parser's bare echo.
+    const parsed = mnist("--epochs", "abc")
+    expect(parsed.status).toBe(1)
+    expect(parsed.stderr.trim().split("\n")).toEqual([
+      "error: option --epochs is not valid ('abc' is not an integer). Run with --help for every option and the values it takes."
+    ])
   })
 
   it("names a truncated IDX file and the fix, and writes nothing", () => {

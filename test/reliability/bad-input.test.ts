@@ -131,7 +131,7 @@ describe("bad options", () => {
   it.effect("values the command-line parser refuses are named after the option", () =>
     Effect.gen(function* () {
       for (const [what, args, shown] of [
-        ["--seed 1.5", ["--seed", "1.5"], "error: option --seed is not valid ('1.5' is not a integer). Run with --help for every option and the values it takes."],
+        ["--seed 1.5", ["--seed", "1.5"], "error: option --seed is not valid ('1.5' is not an integer). Run with --help for every option and the values it takes."],
         ["--lambda nan", ["--lambda", "nan"], "error: option --lambda is not valid ('nan' is not a float). Run with --help for every option and the values it takes."],
         ["--backend foo", ["--backend", "foo"], 'error: option --backend: "foo" is not allowed; choose one of tensorflow-gpu, tensorflow, wasm, cpu. Run with --help for every option and the values it takes.'],
         ["--unit-norm maybe", ["--unit-norm", "maybe"], 'error: option --unit-norm: "maybe" is not allowed; choose one of yes, no. Run with --help for every option and the values it takes.']
