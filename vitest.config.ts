@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // tfjs keeps one global engine per process; forks keep test files from sharing it.
-    pool: "forks"
+    pool: "forks",
+    // Test files run side by side: one BLAS thread each.
+    env: { SPARSE_VDL_BLAS_THREADS: "1" }
   }
 })

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Context, Effect, Layer } from "effect"
 import { existsSync, readdirSync } from "node:fs"
+import { availableParallelism } from "node:os"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { BackendError } from "./errors.js"
@@ -94,14 +95,15 @@ export const parseBackendName = (raw: string): Effect.Effect<BackendName, Backen
 /**
  * On wasm, matrix products go to the machine's BLAS when one loads (SPARSE_VDL_BLAS=off keeps
  * XNNPACK; SPARSE_VDL_BLAS=/path/to/libblas.so picks a library; SPARSE_VDL_BLAS_THREADS sets
- * its threads, default 1 so that runs in parallel do not oversubscribe the cores).
+ * its threads, default every core: a sweep gives each of its runs 1, so that runs in parallel do
+ * not oversubscribe the cores).
  */
 const accelerate = (name: BackendName): Effect.Effect<string> =>
   Effect.sync(() => {
     if (name !== "wasm") return "backend kernels"
     const setting = process.env.SPARSE_VDL_BLAS
     if (setting === "off") return "XNNPACK (native BLAS off: SPARSE_VDL_BLAS=off)"
-    const threads = Number(process.env.SPARSE_VDL_BLAS_THREADS ?? "1")
+    const threads = Number(process.env.SPARSE_VDL_BLAS_THREADS ?? availableParallelism())
     const installed = installNativeMatMul({ ...(setting ? { library: setting } : {}), threads: Number.isInteger(threads) && threads > 0 ? threads : 1 })
     return typeof installed === "string"
       ? `XNNPACK (no native BLAS: ${installed})`

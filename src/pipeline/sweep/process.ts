@@ -69,7 +69,9 @@ export const spawnRun = (run: RunRequest, command: RunCommand): Effect.Effect<Fi
       const child = spawn(command.executable, [...command.prefix, ...run.args], {
         cwd: command.cwd,
         stdio: ["ignore", fd, fd],
-        env: { ...process.env, SPARSE_VDL_PARENT_PID: String(process.pid) }
+        // Runs go side by side (--parallel, or several workers on a machine): one BLAS thread
+        // each unless the person says otherwise, instead of every run taking every core.
+        env: { SPARSE_VDL_BLAS_THREADS: "1", ...process.env, SPARSE_VDL_PARENT_PID: String(process.pid) }
       })
       let exited = false
       child.once("error", (e) => {
