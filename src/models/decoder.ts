@@ -208,7 +208,7 @@ const linearTerm = (W: tf.Variable, x: tf.Tensor2D): ReconstructionTerm => {
   const l = gram.shape[0]
   const targetHost = target.dataSync() as Float32Array
   const gemm = hostGemm()
-  const gramHost = gemm === null ? null : Float32Array.from(gram.dataSync() as Float32Array)
+  const gramHost = gemm === null ? null : (gram.dataSync() as Float32Array)
   return {
     gradient: (z) => tf.tidy(() => tf.mul(tf.sub(tf.matMul(z, gram), target), 2 / d) as tf.Tensor2D),
     gradientRows: (y, rows) => {

@@ -107,20 +107,23 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   term.dispose()
   const fistaSeconds = (performance.now() - started) / 1000
   const zStar = solved.codes
-  let figuresStarted = performance.now()
-  const zeros = zeroCount(zStar)
-  const nonFiniteCodes = nonFiniteCount(zStar)
-  let figureSeconds = (performance.now() - figuresStarted) / 1000
+  let figureSeconds = 0
+  const figure = <A>(f: () => A): A => {
+    const t0 = performance.now()
+    const value = f()
+    figureSeconds += (performance.now() - t0) / 1000
+    return value
+  }
+  const zeros = figure(() => zeroCount(zStar))
+  const nonFiniteCodes = figure(() => nonFiniteCount(zStar))
   // One forward pass of the decoder serves the update, the energy and the figures.
   const figures = tf.tidy(() => {
     const { reconstruction, hidden, grads } = decoderLossGradients(m.decoder, zStar, x)
-    figuresStarted = performance.now()
-    const energyTotal = energyTermsGiven(x, reconstruction, zStar, zEnc, s.energy).total.dataSync()[0]
-    const hiddenZeros = hidden.length > 0 ? zeroCount(hidden[0]) : 0
-    const hiddenEntries = hidden.length > 0 ? hidden[0].size : 0
     // The figures are read before the update changes the weights the tensors depend on.
-    const psnr = psnrSum(toPixels(x), toPixels(reconstruction))
-    figureSeconds += (performance.now() - figuresStarted) / 1000
+    const energyTotal = figure(() => energyTermsGiven(x, reconstruction, zStar, zEnc, s.energy).total.dataSync()[0])
+    const hiddenZeros = hidden.length > 0 ? figure(() => zeroCount(hidden[0])) : 0
+    const hiddenEntries = hidden.length > 0 ? hidden[0].size : 0
+    const psnr = figure(() => psnrSum(toPixels(x), toPixels(reconstruction)))
     const named: Record<string, tf.Tensor> = {}
     const decay: Record<string, number> = {}
     grads.W.forEach((g, k) => {

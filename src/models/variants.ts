@@ -85,34 +85,33 @@ const paper = {
   }
 } satisfies Record<string, Variant>
 
+/** A paper variant's settings for both data sets, with one change applied to each. */
+const derived = (base: Variant, change: (s: ModelSettings) => ModelSettings): Variant["settings"] => ({
+  mnist: change(base.settings.mnist),
+  patches: change(base.settings.patches)
+})
+
+// The weight-decay baselines keep every setting of their unit-norm counterpart and swap the
+// projection for coupled decay on the decoder's weights, so the comparison isolates the constraint.
+const weightDecayed = (s: ModelSettings): ModelSettings => ({ ...s, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY })
+
 export const variants: Readonly<Record<string, Variant>> = {
   ...paper,
-  // The weight-decay baselines keep every setting of their unit-norm counterpart and swap the
-  // projection for coupled decay on the decoder's weights, so the comparison isolates the constraint.
   wdl: {
     name: "wdl",
     description: `linear dictionary, weight decay ${WEIGHT_DECAY} on its weights instead of unit-norm columns, no variance term`,
-    settings: {
-      mnist: { ...paper.sdl.settings.mnist, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY },
-      patches: { ...paper.sdl.settings.patches, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY }
-    }
+    settings: derived(paper.sdl, weightDecayed)
   },
   "wdl-nl": {
     name: "wdl-nl",
     description: `one-hidden-layer decoder, weight decay ${WEIGHT_DECAY} on its weights instead of unit-norm columns, weight decay on the hidden bias`,
-    settings: {
-      mnist: { ...paper["sdl-nl"].settings.mnist, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY },
-      patches: { ...paper["sdl-nl"].settings.patches, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY }
-    }
+    settings: derived(paper["sdl-nl"], weightDecayed)
   },
   // VDL with β = 0 and nothing else changed: the ablation that shows what the hinge prevents.
   noreg: {
     name: "noreg",
     description: "ablation: VDL without the variance hinge (β = 0), no unit norm, no weight decay; the code norms collapse",
-    settings: {
-      mnist: { ...paper.vdl.settings.mnist, energy: { ...paper.vdl.settings.mnist.energy, beta: 0 } },
-      patches: { ...paper.vdl.settings.patches, energy: { ...paper.vdl.settings.patches.energy, beta: 0 } }
-    }
+    settings: derived(paper.vdl, (s) => ({ ...s, energy: { ...s.energy, beta: 0 } }))
   }
 }
 

@@ -119,7 +119,8 @@ export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string)
     m.decoderOptimizer.step = s.adamSteps.decoder
   })
 
-const describeShape = (s: ModelSettings) => `code size ${s.codeDim}, hidden widths [${s.hidden.join(",")}]`
+/** A model's structure in words, for messages about checkpoints that do not fit. */
+export const describeShape = (s: Pick<ModelSettings, "codeDim" | "hidden">) => `code size ${s.codeDim}, hidden widths [${(s.hidden ?? []).join(",")}]`
 
 /**
  * SHA-256 of the tensors' bytes in name order. Safetensors has no checksum of its own, and a

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Stream } from "effect"
 import { decode } from "../models/decoder.js"
 import { encode } from "../models/encoder.js"
+import { componentUse } from "../models/norms.js"
 import type { SparseCodingModel } from "../models/model.js"
 import { readTidy } from "../models/read.js"
 import { batchStream, type Dataset } from "./dataset.js"
@@ -29,7 +30,7 @@ export const codeStatistics = (m: SparseCodingModel, ds: Dataset) =>
         const z = encode(m.encoder, x)
         const stats = {
           max: readTidy(() => tf.max(z, 0)),
-          used: readTidy(() => tf.sum(tf.cast(tf.greater(z, 0), "float32"), 0)),
+          used: componentUse(z),
           rows: batch.rows
         }
         z.dispose()

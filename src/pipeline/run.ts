@@ -10,7 +10,7 @@ import { WriteError } from "../data/write-error.js"
 import { emptyTotals, type SplitMetrics } from "../models/model.js"
 import type { ModelSettings } from "../models/settings.js"
 import { Backend } from "./backend.js"
-import { encodeSnapshot, readCheckpoint, restoreSnapshot, type RunProgress, type Snapshot, snapshotModel } from "./checkpoint.js"
+import { describeShape, encodeSnapshot, readCheckpoint, restoreSnapshot, type RunProgress, type Snapshot, snapshotModel } from "./checkpoint.js"
 import type { SettingsOverrides } from "./config.js"
 import type { Dataset, Splits } from "./dataset.js"
 import { CheckpointError, ConfigError, DivergenceError, MetricsFileError, RunFolderError } from "./errors.js"
@@ -313,7 +313,7 @@ const resumeState = (point: ResumePoint, options: RunOptions, data: Splits<Datas
       const structure = (s: Snapshot) => canonical([s.model, s.inputDim, s.settings.codeDim, s.settings.hidden, s.settings.listaSteps])
       if (stored._tag === "Right" && structure(stored.right) !== structure(snapshot)) {
         // Which of the two was replaced cannot be told from the files: the message names both.
-        return yield* fail(`${bestCheckpointFile} (${stored.right.model}, code size ${stored.right.settings.codeDim}, hidden widths [${stored.right.settings.hidden.join(",")}]) and ${lastCheckpointFile} (${snapshot.model}, code size ${snapshot.settings.codeDim}, hidden widths [${snapshot.settings.hidden.join(",")}]) are checkpoints of different models, so one of them is not this run's. Put back the run's own file, or start a new run`)
+        return yield* fail(`${bestCheckpointFile} (${stored.right.model}, ${describeShape(stored.right.settings)}) and ${lastCheckpointFile} (${snapshot.model}, ${describeShape(snapshot.settings)}) are checkpoints of different models, so one of them is not this run's. Put back the run's own file, or start a new run`)
       }
       if (stored._tag === "Right" && stored.right.epoch === progress.best.epoch) {
         best = { ...progress.best, snapshot: stored.right }

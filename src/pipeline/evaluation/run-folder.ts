@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises"
 import { basename, join, resolve } from "node:path"
 import type { DataSourceError, IdxFormatError } from "../../data/errors.js"
 import type { ModelSettings } from "../../models/settings.js"
-import { readCheckpoint, restoreSnapshot } from "../checkpoint.js"
+import { describeShape, readCheckpoint, restoreSnapshot } from "../checkpoint.js"
 import { CheckpointError } from "../errors.js"
 import { type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistStage, type Splits, splitStage } from "../dataset.js"
 import { scopedModel } from "../resources.js"
@@ -79,7 +79,7 @@ export const runModel = (run: RunFolder): Effect.Effect<import("../../models/mod
     const file = join(run.dir, "checkpoint.safetensors")
     const snapshot = yield* readCheckpoint(file)
     // A checkpoint that loads is self-consistent, but it must also be this run's: evaluations are labelled with the summary's model and settings.
-    const shape = (model: string, s: Pick<ModelSettings, "codeDim" | "hidden" | "listaSteps">) => `${model}, code size ${s.codeDim}, hidden widths [${(s.hidden ?? []).join(",")}], ${s.listaSteps} LISTA steps`
+    const shape = (model: string, s: Pick<ModelSettings, "codeDim" | "hidden" | "listaSteps">) => `${model}, ${describeShape(s)}, ${s.listaSteps} LISTA steps`
     if (shape(snapshot.model, snapshot.settings) !== shape(run.model, run.settings)) {
       return yield* Effect.fail(
         new CheckpointError({
