@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/helpers/temp-root.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // tfjs keeps one global engine per process; forks keep test files from sharing it.

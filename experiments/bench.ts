@@ -8,15 +8,19 @@ import { Command, Options } from "@effect/cli"
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Option, Stream } from "effect"
 import { spawnSync } from "node:child_process"
-import { existsSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { addTotals, averageTotals, type BatchTotals, emptyTotals, trainStep } from "../src/models/model.js"
+import { addTotals, averageTotals, type BatchTotals, emptyTotals, type SparseCodingModel, trainStep } from "../src/models/model.js"
 import { reconstructionTerm } from "../src/models/decoder.js"
 import { encode } from "../src/models/encoder.js"
 import { fista } from "../src/models/fista.js"
 import { readTidy } from "../src/models/read.js"
 import { variants } from "../src/models/variants.js"
+import { writeFileAtomic } from "../src/data/atomic-write.js"
 import { Backend, BackendLive } from "../src/pipeline/backend.js"
+import { snapshotModel, writeCheckpoint } from "../src/pipeline/checkpoint.js"
 import { batchStream, type Dataset, loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../src/pipeline/dataset.js"
 import { runMain } from "../src/pipeline/main.js"
 import { Progress } from "../src/pipeline/progress.js"
@@ -56,7 +60,26 @@ const flopsPerRowStep = (l: number, hidden: ReadonlyArray<number>, d: number): n
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits)
 
-const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batches: number, seed: number) =>
+/** A temporary folder removed when the command ends. */
+const scratchDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "bench-start-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+/**
+ * Our starting point for the reference (experiments/torch_energy.py --start): the initial weights
+ * and the shuffle of every epoch the run will take, drawn from a second copy of the order stream.
+ */
+const writeStart = (dir: string, name: string, model: SparseCodingModel, rows: number, epochs: number, seed: number) =>
+  Effect.gen(function* () {
+    yield* writeCheckpoint(join(dir, "start.safetensors"), snapshotModel(model, name, -1))
+    const order = rngFor(seed, "order")
+    const perms = new Int32Array(rows * epochs)
+    for (let e = 0; e < epochs; e++) perms.set(order.permutation(rows), e * rows)
+    yield* writeFileAtomic(join(dir, "order.i32"), new Uint8Array(perms.buffer))
+  })
+
+const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batches: number, seed: number, startDir: string | null) =>
   Effect.scoped(
     Effect.gen(function* () {
       const backend = yield* Backend
@@ -65,6 +88,7 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
       const model = yield* scopedModel(settings, data.train.dim, rngFor(seed, "init"))
       const order = rngFor(seed, "order")
       const perEpoch = Math.floor(data.train.rows / settings.batchSize)
+      if (startDir !== null) yield* writeStart(startDir, name, model, data.train.rows, Math.ceil(batches / perEpoch), seed)
       const bar = yield* progress.bar(`${name} training`, batches)
       const rss: number[] = [rssMb()]
       const tensors: number[] = [tf.memory().numTensors]
@@ -159,7 +183,7 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
     })
   )
 
-type TorchResult = { threads: number; samples_per_second: number; energy?: number; psnr_fista: number; zero_fraction: number; mean_fista_steps: number; val_psnr_encoder: number; val_zero_fraction_encoder: number }
+type TorchResult = { threads: number; samples_per_second: number; energy?: number; start?: string; psnr_fista: number; zero_fraction: number; mean_fista_steps: number; val_psnr_encoder: number; val_zero_fraction_encoder: number }
 
 /**
  * The reference's settings tried. Its --threads sets torch's own threads; the OpenBLAS it calls
@@ -174,13 +198,17 @@ const torchSettings = [
 
 type TorchSetting = (typeof torchSettings)[number]
 
-/** The reference run unchanged, for its speed; or through experiments/torch_energy.py, for its energy. */
-const runTorch = (script: string, mnistDir: string, model: string, batches: number, setting: TorchSetting, withEnergy = false) =>
+/**
+ * The reference run unchanged, for its speed; or through experiments/torch_energy.py from our
+ * starting point (startDir), for its energy and metrics.
+ */
+const runTorch = (script: string, mnistDir: string, model: string, batches: number, setting: TorchSetting, startDir: string | null = null) =>
   Effect.gen(function* () {
-    yield* Effect.logInfo(`torch reference${withEnergy ? " (with its energy recorded)" : ""}: ${model}, ${batches} batches, ${setting.label}`)
+    yield* Effect.logInfo(`torch reference${startDir === null ? "" : " from our starting point, with its energy recorded"}: ${model}, ${batches} batches, ${setting.label}`)
     const args = [script, "--mnist", mnistDir, "--model", model, "--batches", String(batches), "--threads", String(setting.threads), "--json"]
     const env = setting.blasThreads === null ? process.env : { ...process.env, OPENBLAS_NUM_THREADS: String(setting.blasThreads) }
-    const r = spawnSync("/usr/bin/python3", withEnergy ? [fileURLToPath(new URL("./torch_energy.py", import.meta.url)), ...args] : args, { encoding: "utf8", maxBuffer: 1 << 24, env })
+    const argv = startDir === null ? args : [fileURLToPath(new URL("./torch_energy.py", import.meta.url)), script, "--start", startDir, ...args.slice(1)]
+    const r = spawnSync("/usr/bin/python3", argv, { encoding: "utf8", maxBuffer: 1 << 24, env })
     if (r.status !== 0) return yield* Effect.fail(new Error(`torch reference failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y python3-torch libopenblas0-pthread`))
     return { ...(JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as TorchResult), label: setting.label }
   })
@@ -207,12 +235,15 @@ const command = Command.make(
       const backend = yield* Backend
       const rows: Array<Record<string, unknown>> = []
       for (const m of models) {
-        const ours = yield* benchModel(m, data, o.batches, o.seed)
-        rows.push(ours)
-        console.log(JSON.stringify(ours))
         if (o.vsTorch) {
           if (Option.isNone(o.mnistDir)) return yield* Effect.fail(new Error("--vs-torch needs --mnist-dir: the torch reference reads IDX files"))
           if (!existsSync(o.torchScript)) return yield* Effect.fail(new Error(`--torch-script: ${o.torchScript} not found`))
+        }
+        const startDir = o.vsTorch ? yield* scratchDir : null
+        const ours = yield* benchModel(m, data, o.batches, o.seed, startDir)
+        rows.push(ours)
+        console.log(JSON.stringify(ours))
+        if (o.vsTorch && Option.isSome(o.mnistDir) && startDir !== null) {
           const torch: Array<TorchResult & { label: string }> = []
           for (const setting of torchSettings) {
             const t = yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, setting)
@@ -220,8 +251,10 @@ const command = Command.make(
             console.log(JSON.stringify({ model: m, backend: t.label, ...t }))
           }
           const best = torch.reduce((a, b) => (b.samples_per_second > a.samples_per_second ? b : a))
-          // The same run again (deterministic given the seed) with its energy recorded.
-          const torchEnergy = (yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, torchSettings[0], true)).energy ?? NaN
+          // Results are compared from the same starting point: with its own random draws the
+          // reference lands elsewhere (seed to seed, its energy after one epoch moves by ~1%).
+          const same = yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, torchSettings[0], startDir)
+          console.log(JSON.stringify({ model: m, backend: `${same.label}-our-start`, ...same }))
           const ratio = {
             model: m,
             comparison: `ours (${backend.matmul}) / torch at its fastest setting, ${best.label}`,
@@ -229,21 +262,29 @@ const command = Command.make(
             throughputRatio: Number((ours.stepSamplesPerSecond / best.samples_per_second).toFixed(3)),
             wholeLoopRatio: Number((ours.samplesPerSecond / best.samples_per_second).toFixed(3)),
             ratioBySetting: Object.fromEntries(torch.map((t) => [t.label, Number((ours.stepSamplesPerSecond / t.samples_per_second).toFixed(3))])),
-            energy: { ours: ours.energy, torch: torchEnergy },
-            energyRelativeDiff: Number(((ours.energy - torchEnergy) / torchEnergy).toFixed(4)),
-            trainPsnrDiff: Number((ours.trainPsnr - best.psnr_fista).toFixed(3)),
-            valPsnrDiff: Number((ours.valPsnr - best.val_psnr_encoder).toFixed(3)),
-            valZeroFractionDiff: Number((ours.valZeroFraction - best.val_zero_fraction_encoder).toFixed(4)),
-            meanFistaSteps: { ours: ours.meanFistaSteps, torch: best.mean_fista_steps }
+            sameStart: {
+              energy: { ours: ours.energy, torch: same.energy ?? NaN },
+              energyRelativeDiff: Number(((ours.energy - (same.energy ?? NaN)) / (same.energy ?? NaN)).toFixed(4)),
+              trainPsnrDiff: Number((ours.trainPsnr - same.psnr_fista).toFixed(3)),
+              valPsnrDiff: Number((ours.valPsnr - same.val_psnr_encoder).toFixed(3)),
+              valZeroFractionDiff: Number((ours.valZeroFraction - same.val_zero_fraction_encoder).toFixed(4)),
+              meanFistaSteps: { ours: ours.meanFistaSteps, torch: same.mean_fista_steps }
+            },
+            ownDraws: {
+              trainPsnrDiff: Number((ours.trainPsnr - best.psnr_fista).toFixed(3)),
+              valPsnrDiff: Number((ours.valPsnr - best.val_psnr_encoder).toFixed(3)),
+              valZeroFractionDiff: Number((ours.valZeroFraction - best.val_zero_fraction_encoder).toFixed(4))
+            }
           }
-          rows.push({ model: m, backend: best.label, stepSamplesPerSecond: best.samples_per_second, meanFistaSteps: best.mean_fista_steps, energy: torchEnergy, trainPsnr: best.psnr_fista, valPsnr: best.val_psnr_encoder, valZeroFraction: best.val_zero_fraction_encoder })
+          rows.push({ model: m, backend: best.label, stepSamplesPerSecond: best.samples_per_second, meanFistaSteps: best.mean_fista_steps, trainPsnr: best.psnr_fista, valPsnr: best.val_psnr_encoder, valZeroFraction: best.val_zero_fraction_encoder })
+          rows.push({ model: m, backend: `${same.label}-our-start`, meanFistaSteps: same.mean_fista_steps, energy: same.energy, trainPsnr: same.psnr_fista, valPsnr: same.val_psnr_encoder, valZeroFraction: same.val_zero_fraction_encoder })
           console.log(JSON.stringify(ratio))
         }
       }
       const cols = ["model", "backend", "stepSamplesPerSecond", "samplesPerSecond", "meanFistaSteps", "energy", "trainPsnr", "valPsnr", "valZeroFraction", "fistaGflops", "peakRssMb"]
       const table = [cols.join(" | "), cols.map(() => "---").join(" | "), ...rows.map((r) => cols.map((c) => (r[c] === undefined ? "" : typeof r[c] === "object" ? JSON.stringify(r[c]) : String(r[c]))).join(" | "))]
       process.stderr.write(`\n${table.join("\n")}\n`)
-    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+    }).pipe(Effect.scoped, Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
 )
 
 runMain(Command.run(command, { name: "bench", version: "0.1.0" })(process.argv))

@@ -12,7 +12,7 @@ import { BackendLive } from "../src/pipeline/backend.js"
 import { resolveSettings } from "../src/pipeline/config.js"
 import { dataSummary } from "../src/pipeline/dataset.js"
 import { runMain } from "../src/pipeline/main.js"
-import { badImagesPolicies, buildPatchFile, loadPatchSplits } from "../src/pipeline/patches.js"
+import { badImagesPolicies, buildPatchFile, loadPatchSplits, scaleFloorModes } from "../src/pipeline/patches.js"
 import { trainRun } from "../src/pipeline/run.js"
 import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, overridesFrom, seedOption, settingsOptions } from "./options.js"
 
@@ -42,6 +42,12 @@ const build = Command.make(
     badImages: choiceOption("bad-images", badImagesPolicies).pipe(
       Options.withDescription("a photo that cannot be read or decoded: error (default: stop, naming it) or skip (leave it out; each is named in a warning and listed, with the reason, in the build report)"),
       Options.withDefault("error" as const)
+    ),
+    scaleFloor: choiceOption("scale-floor", scaleFloorModes).pipe(
+      Options.withDescription(
+        "the level low local scales s are raised to: data (default: the mean of s over 1,000 crops of the training photos, one level for all, as the authors' code, so low-contrast crops stay faint and the std filter drops them) or patch (each crop's own mean of s: every crop at unit contrast, flat ones included)"
+      ),
+      Options.withDefault("data" as const)
     )
   },
   (o) =>
@@ -52,7 +58,8 @@ const build = Command.make(
         out: o.out,
         sizes: { train: o.train, val: o.val, test: o.test },
         seed: o.seed,
-        badImages: o.badImages
+        badImages: o.badImages,
+        scaleFloor: o.scaleFloor
       })
       yield* writeFileAtomic(`${o.out}.json`, JSON.stringify({ ...report, seed: o.seed, images: { ...report.images, folders: folders(o.images), testFolders: folders(o.testImages) } }, null, 2) + "\n")
     })

@@ -15,7 +15,7 @@ export const PIXEL_STD = 0.259
 export const CROP_SIZE = 52
 export const KERNEL_SIZE = 13
 export const KERNEL_SIGMA = 5
-/** s below this is replaced by it, after the raise to the mean of s: a flat crop must not divide by 0. */
+/** s below this is replaced by it, after the raise to the reference level: a flat crop must not divide by 0. */
 export const SCALE_FLOOR = 1e-4
 /** Patches whose (unbiased) standard deviation is below this are dropped as nearly flat. */
 export const STD_THRESHOLD = 0.5
@@ -58,8 +58,10 @@ export interface LcnPatch {
   readonly patch: Float32Array
   /** The local mean μ cropped to the patch's pixels (normalised units). */
   readonly mean: Float32Array
-  /** The local scale s after the raise to its mean and the floor. */
+  /** The local scale s after the raise to the reference level and the floor. */
   readonly scale: Float32Array
+  /** The crop's own mean of s before any raise: what a data-wide reference level averages. */
+  readonly scaleMean: number
   /** Unbiased standard deviation of the patch, for the threshold filter. */
   readonly std: number
 }
@@ -91,8 +93,13 @@ const separableValid13 = (input: Float64Array, n: number, g: Float64Array, rowPa
  * A reusable LCN: the returned function normalises one crop per call. Intermediates are in
  * float64 in buffers allocated once, because a data set build calls it hundreds of thousands of
  * times; only the returned patch, mean and scale are new arrays.
+ *
+ * Values of s below a reference level are raised to it. With `scaleReference` null the level is
+ * the crop's own mean of s, so every crop comes out at about unit contrast, a flat or blurred one
+ * included. A data-wide level (the mean of s over many crops; the authors' code takes it over each
+ * batch of 250 crops) leaves low-contrast crops small, and the std filter then drops them.
  */
-export const makeLcn = (): ((window: PixelWindow) => LcnPatch) => {
+export const makeLcn = (scaleReference: number | null = null): ((window: PixelWindow) => LcnPatch) => {
   const g = gaussian1d()
   const x = new Float64Array(CROP_SIZE * CROP_SIZE)
   const rowPass = new Float64Array(CROP_SIZE * MEAN_SIZE)
@@ -121,6 +128,7 @@ export const makeLcn = (): ((window: PixelWindow) => LcnPatch) => {
       sMean += s[i]
     }
     sMean /= PATCH_DIM
+    const level = scaleReference ?? sMean
     const patch = new Float32Array(PATCH_DIM)
     const mean = new Float32Array(PATCH_DIM)
     const scale = new Float32Array(PATCH_DIM)
@@ -129,7 +137,7 @@ export const makeLcn = (): ((window: PixelWindow) => LcnPatch) => {
     for (let r = 0; r < PATCH_SIZE; r++) {
       for (let c = 0; c < PATCH_SIZE; c++) {
         const i = r * PATCH_SIZE + c
-        const si = Math.max(Math.max(s[i], sMean), SCALE_FLOOR)
+        const si = Math.max(Math.max(s[i], level), SCALE_FLOOR)
         const inner = (r + TRIM) * MEAN_SIZE + c + TRIM
         const p = centred[inner] / si
         patch[i] = p
@@ -140,16 +148,16 @@ export const makeLcn = (): ((window: PixelWindow) => LcnPatch) => {
       }
     }
     const variance = (sumSq - (sum * sum) / PATCH_DIM) / (PATCH_DIM - 1)
-    return { patch, mean, scale, std: Math.sqrt(Math.max(variance, 0)) }
+    return { patch, mean, scale, scaleMean: sMean, std: Math.sqrt(Math.max(variance, 0)) }
   }
 }
 
-/** LCN of one CROP_SIZE² crop (row-major, pixels in [0, 1]). */
-export const localContrastNormalize = (crop: Float32Array): LcnPatch => {
+/** LCN of one CROP_SIZE² crop (row-major, pixels in [0, 1]); scaleReference as in makeLcn. */
+export const localContrastNormalize = (crop: Float32Array, scaleReference: number | null = null): LcnPatch => {
   if (crop.length !== CROP_SIZE * CROP_SIZE) {
     throw new RangeError(`LCN: a crop has ${CROP_SIZE}×${CROP_SIZE} = ${CROP_SIZE * CROP_SIZE} values, got ${crop.length}`)
   }
-  return makeLcn()({ pixels: crop, width: CROP_SIZE, top: 0, left: 0 })
+  return makeLcn(scaleReference)({ pixels: crop, width: CROP_SIZE, top: 0, left: 0 })
 }
 
 export const keepPatch = (p: LcnPatch, threshold = STD_THRESHOLD): boolean => p.std >= threshold

@@ -78,6 +78,17 @@ export interface CropCounts {
 export const badImagesPolicies = ["error", "skip"] as const
 export type BadImagesPolicy = (typeof badImagesPolicies)[number]
 
+/**
+ * The level low local scales are raised to (`--scale-floor`): "data", one level for the whole
+ * data set, the mean of s over a sample of training crops, as the authors' code does (it takes the
+ * mean over each batch of 250 crops of different photos); "patch", each crop's own mean of s.
+ */
+export const scaleFloorModes = ["data", "patch"] as const
+export type ScaleFloorMode = (typeof scaleFloorModes)[number]
+
+/** Crops per calibration of the data-wide level: four batches' worth of the authors' 250. */
+export const CALIBRATION_CROPS = 1000
+
 /** A photo left out because it could not be read, and why. */
 export interface SkippedImage {
   readonly path: string
@@ -174,10 +185,11 @@ export const imageSetStage = (
   rng: Rng,
   counts: CropCounts,
   describe: string,
-  unreadable: UnreadablePhotos = unreadablePhotos("error")
+  unreadable: UnreadablePhotos = unreadablePhotos("error"),
+  scaleReference: number | null = null
 ): Stream.Stream<PatchRow, ImageReadError | PatchBuildError> =>
   Stream.suspend(() => {
-    const lcn = makeLcn()
+    const lcn = makeLcn(scaleReference)
     let remaining = total
     const pass = (k: number): Stream.Stream<PatchRow, ImageReadError | PatchBuildError> => {
       if (remaining <= 0) return Stream.empty
@@ -213,6 +225,34 @@ export const imageSetStage = (
   })
 
 const shuffled = <A>(items: readonly A[], rng: Rng): A[] => rng.permutation(items.length).map((i) => items[i])
+
+/**
+ * The data-wide reference level of the local scale: the mean of s over `crops` random crops spread
+ * evenly over the photos (at least one per photo), every crop counted whatever its contrast.
+ */
+export const scaleReferenceStage = (paths: readonly string[], crops: number, rng: Rng, unreadable: UnreadablePhotos = unreadablePhotos("error")) =>
+  Effect.gen(function* () {
+    const usable = paths.filter((p) => !unreadable.skipped.has(p))
+    if (usable.length === 0) return yield* Effect.fail(new PatchBuildError({ problem: "no readable photo to measure the local scale on; use other photos" }))
+    const perPhoto = Math.max(1, Math.ceil(crops / usable.length))
+    const lcn = makeLcn()
+    let sum = 0
+    let count = 0
+    yield* imageStage(usable, unreadable).pipe(
+      Stream.runForEach((image) =>
+        Effect.sync(() => {
+          if (Option.isNone(image)) return
+          for (let k = 0; k < perPhoto; k++) {
+            const { top, left } = randomCropPosition(image.value, CROP_SIZE, rng)
+            sum += lcn({ pixels: image.value.pixels, width: image.value.width, top, left }).scaleMean
+            count += 1
+          }
+        })
+      )
+    )
+    if (count === 0) return yield* Effect.fail(new PatchBuildError({ problem: "no readable photo to measure the local scale on; use other photos" }))
+    return { level: sum / count, crops: count }
+  })
 
 /**
  * Sends each row to train or validation so that exactly `train` and `val` rows go to each, in a
@@ -410,6 +450,8 @@ export interface BuildOptions {
   readonly batchRows?: number
   /** A photo that cannot be read or decoded: stop with an error naming it (the default), or leave it out and count it. */
   readonly badImages?: BadImagesPolicy
+  /** The level low local scales are raised to; default "data". */
+  readonly scaleFloor?: ScaleFloorMode
 }
 
 export interface BuildReport {
@@ -425,6 +467,8 @@ export interface BuildReport {
   readonly crops: { readonly trainVal: CropCounts; readonly test: CropCounts }
   /** Kept patches over crops tried, all photos together. */
   readonly keptFraction: number
+  /** How low local scales were raised: to one data-wide level (with the crops that measured it) or to each crop's own mean. */
+  readonly scaleFloor: { readonly mode: "data"; readonly level: number; readonly crops: number } | { readonly mode: "patch" }
   readonly seconds: number
   readonly rowsPerSecond: number
   readonly statistics: { readonly patch: ValueStats; readonly mean: ValueStats; readonly scale: ValueStats }
@@ -434,7 +478,7 @@ export interface BuildReport {
 const buildRngs = (seed: number) => {
   const base = derivedSeed(seed, "split")
   const sub = (k: number) => makeRng(Math.imul(base ^ (k * 0x9e3779b9), 0x85ebca6b) ^ k)
-  return { heldOut: sub(1), trainValCrops: sub(2), testCrops: sub(3), assign: sub(4) }
+  return { heldOut: sub(1), trainValCrops: sub(2), testCrops: sub(3), assign: sub(4), calibration: sub(5) }
 }
 
 const percent = (x: number) => `${(100 * x).toFixed(1)}%`
@@ -460,6 +504,17 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
           (sets.duplicatesDropped > 0 ? `; ${sets.duplicatesDropped} duplicate photo(s) ignored` : "")
       )
       const total = sizes.train + sizes.val + sizes.test
+      // Measured on the training photos (the test photos when there are none) and used for every split.
+      const scaleFloor: BuildReport["scaleFloor"] =
+        (o.scaleFloor ?? "data") === "patch"
+          ? { mode: "patch" }
+          : { mode: "data", ...(yield* scaleReferenceStage(sets.trainVal.length > 0 && sizes.train + sizes.val > 0 ? sets.trainVal : sets.test, CALIBRATION_CROPS, rngs.calibration, unreadable)) }
+      const scaleReference = scaleFloor.mode === "data" ? scaleFloor.level : null
+      yield* Effect.logInfo(
+        scaleFloor.mode === "data"
+          ? `local scale: s below ${scaleFloor.level.toFixed(4)}, its mean over ${scaleFloor.crops} crops of the ${sets.trainVal.length > 0 ? "train/validation" : "test"} photos, is raised to it (--scale-floor data)`
+          : "local scale: s below each crop's own mean of s is raised to that mean (--scale-floor patch)"
+      )
       const metadata: Record<string, string> = {
         format: "sparse-vdl patches 1",
         "rows.train": String(sizes.train),
@@ -471,7 +526,7 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
         "test.photos": sets.testFrom,
         preprocessing: JSON.stringify({
           shorterSide: SHORTER_SIDE, crop: CROP_SIZE, grey: "Rec. 601 luma", pixelMean: PIXEL_MEAN, pixelStd: PIXEL_STD,
-          kernel: KERNEL_SIZE, sigma: KERNEL_SIGMA, scaleFloor: SCALE_FLOOR, stdThreshold: STD_THRESHOLD, patch: PATCH_SIZE, patchOffset: PATCH_OFFSET
+          kernel: KERNEL_SIZE, sigma: KERNEL_SIGMA, scaleMinimum: SCALE_FLOOR, scaleFloor, stdThreshold: STD_THRESHOLD, patch: PATCH_SIZE, patchOffset: PATCH_OFFSET
         }),
         columns: "patch = LCN patch; mean = local mean μ, scale = local scale s (28×28 each, aligned with the patch); pixels = (patch·s + μ)·0.259 + 0.457; top/left = corner of the 52×52 crop in the photo resized to shorter side 256, the patch covering +12..+39"
       }
@@ -482,10 +537,10 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
       const rows = Stream.concat(
         trainValRows === 0
           ? Stream.empty
-          : imageSetStage(sets.trainVal, trainValRows, rngs.trainValCrops, trainValCounts, `the ${sets.trainVal.length} train/validation photo(s)`, unreadable).pipe(trainValStage(sizes.train, sizes.val, rngs.assign)),
+          : imageSetStage(sets.trainVal, trainValRows, rngs.trainValCrops, trainValCounts, `the ${sets.trainVal.length} train/validation photo(s)`, unreadable, scaleReference).pipe(trainValStage(sizes.train, sizes.val, rngs.assign)),
         sizes.test === 0
           ? Stream.empty
-          : imageSetStage(sets.test, sizes.test, rngs.testCrops, testCounts, `the ${sets.test.length} test photo(s)`, unreadable).pipe(Stream.map((row): SplitRow => ({ ...row, split: "test" })))
+          : imageSetStage(sets.test, sizes.test, rngs.testCrops, testCounts, `the ${sets.test.length} test photo(s)`, unreadable, scaleReference).pipe(Stream.map((row): SplitRow => ({ ...row, split: "test" })))
       )
       const stats = { patch: new RunningStats(), mean: new RunningStats(), scale: new RunningStats() }
       yield* ensureDir(dirname(o.out))
@@ -516,6 +571,7 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
         images: { trainVal: sets.trainVal.length, test: sets.test.length, testFrom: sets.testFrom, skipped: [...unreadable.skipped].map(([path, problem]) => ({ path, problem })) },
         crops: { trainVal: trainValCounts, test: testCounts },
         keptFraction: (trainValCounts.kept + testCounts.kept) / Math.max(crops, 1),
+        scaleFloor,
         seconds,
         rowsPerSecond: written / seconds,
         statistics: { patch: stats.patch.result(), mean: stats.mean.result(), scale: stats.scale.result() }

@@ -81,8 +81,15 @@ describe("patch data set builder", () => {
       expect(report.images).toMatchObject({ trainVal: 4, test: 2, testFrom: "folders" })
       expect(report.statistics.scale.min).toBeGreaterThan(0)
 
+      // One level for the whole file, measured on the training photos and recorded with it.
+      if (report.scaleFloor.mode !== "data") throw new Error("the default scale floor is data-wide")
+      expect(report.scaleFloor.level).toBeGreaterThan(0)
+      expect(report.scaleFloor.crops).toBeGreaterThanOrEqual(1000)
+      expect(JSON.parse(table.schema.metadata.get("preprocessing") ?? "{}").scaleFloor).toEqual(report.scaleFloor)
+      for (const v of file.splits.test.scale) expect(v).toBeGreaterThanOrEqual(Math.fround(report.scaleFloor.level))
+
       // Every row can be recomputed from its photo and crop corner, and passes the filter.
-      const lcn = makeLcn()
+      const lcn = makeLcn(report.scaleFloor.level)
       const split = file.splits.train
       for (const i of [0, 17, 59]) {
         const img = yield* readGrayImage(split.source[i])
@@ -99,6 +106,24 @@ describe("patch data set builder", () => {
       const twin = join(root, "twin.arrow")
       yield* build(options(twin))
       expect(readFileSync(twin).equals(bytes)).toBe(true)
+    })
+  )
+
+  it.effect("with the patch scale floor, each crop's own mean of s is its floor, and no level is measured", () =>
+    Effect.gen(function* () {
+      const out = join(root, "patch-floor.arrow")
+      const report = yield* build(options(out, { scaleFloor: "patch", sizes: { train: 12, val: 4, test: 4 } }))
+      expect(report.scaleFloor).toEqual({ mode: "patch" })
+      const file = yield* readPatchFile(out)
+      expect(JSON.parse(file.metadata.preprocessing).scaleFloor).toEqual({ mode: "patch" })
+      const lcn = makeLcn()
+      const split = file.splits.train
+      for (const i of [0, 11]) {
+        const img = yield* readGrayImage(split.source[i])
+        const again = lcn({ pixels: img.pixels, width: img.width, top: split.top[i], left: split.left[i] })
+        expect(again.scale).toEqual(split.scale.subarray(i * 784, (i + 1) * 784))
+        expect(Math.min(...again.scale)).toBeCloseTo(again.scaleMean, 5)
+      }
     })
   )
 

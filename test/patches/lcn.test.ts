@@ -22,7 +22,7 @@ const P = PATCH_SIZE
  * SPEC §6 written out directly, in float64, with none of the library's shortcuts: a 2-D 13×13
  * kernel from its formula, full 2-D sums, explicit index arithmetic.
  */
-const reference = (pixels: ArrayLike<number>) => {
+const reference = (pixels: ArrayLike<number>, level: number | null = null) => {
   const kernel: number[][] = []
   let total = 0
   for (let dy = 0; dy < 13; dy++) {
@@ -48,23 +48,24 @@ const reference = (pixels: ArrayLike<number>) => {
   const centred = mu.map((row, r) => row.map((m, c) => x[r + 6][c + 6] - m))
   const rawS = conv(centred.map((row) => row.map((v) => v * v))).map((row) => row.map(Math.sqrt)) // 28×28
   const meanS = rawS.flat().reduce((a, b) => a + b, 0) / (P * P)
-  const s = rawS.map((row) => row.map((v) => Math.max(Math.max(v, meanS), 1e-4)))
+  const s = rawS.map((row) => row.map((v) => Math.max(Math.max(v, level ?? meanS), 1e-4)))
   const patch = s.map((row, r) => row.map((v, c) => centred[r + 6][c + 6] / v))
   const flat = patch.flat()
   const avg = flat.reduce((a, b) => a + b, 0) / flat.length
   const std = Math.sqrt(flat.reduce((a, b) => a + (b - avg) ** 2, 0) / (flat.length - 1))
-  return { patch: flat, mean: mu.slice(6, 34).flatMap((row) => row.slice(6, 34)), scale: s.flat(), rawS: rawS.flat(), std }
+  return { patch: flat, mean: mu.slice(6, 34).flatMap((row) => row.slice(6, 34)), scale: s.flat(), rawS: rawS.flat(), meanS, std }
 }
 
 const image = (f: (r: number, c: number) => number) => Float32Array.from({ length: N * N }, (_, i) => f(Math.floor(i / N), i % N))
 
-const expectMatchesReference = (pixels: Float32Array) => {
-  const got = localContrastNormalize(pixels)
-  const want = reference(pixels)
+const expectMatchesReference = (pixels: Float32Array, level: number | null = null) => {
+  const got = localContrastNormalize(pixels, level)
+  const want = reference(pixels, level)
   expectClose(got.mean, want.mean, 1e-6, 1e-6, "μ")
   expectClose(got.scale, want.scale, 1e-6, 1e-7, "s")
   expectClose(got.patch, want.patch, 1e-5, 1e-5, "patch")
   expect(got.std).toBeCloseTo(want.std, 5)
+  expect(got.scaleMean).toBeCloseTo(want.meanS, 6)
   return { got, want }
 }
 
@@ -156,6 +157,36 @@ describe("LCN (SPEC §6)", () => {
     )
   })
 
+  it("with a data-wide level raises s to that level instead of the crop's mean, which it still reports", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0.01, max: 1, noNaN: true }), fc.double({ min: 0, max: 3, noNaN: true }), (seed, contrast, level) => {
+        const rng = seeded(seed)
+        const pixels = image(() => 0.5 + contrast * (rng.next() - 0.5))
+        const { got, want } = expectMatchesReference(pixels, level)
+        for (let i = 0; i < got.scale.length; i++) expect(got.scale[i]).toBeCloseTo(Math.max(want.rawS[i], level, 1e-4), 6)
+        expect(keepPatch(got)).toBe(want.std >= 0.5)
+      }),
+      { numRuns: 15 }
+    )
+  })
+
+  it("keeps a faint edge at unit contrast with its own level, and lets the filter drop it under a data-wide one", () => {
+    // The same edge at 1/40 of the contrast: its own mean of s shrinks with it, so its patch is
+    // the same; under a level measured on the strong crop every s of the faint one is that level.
+    const strong = image((_, c) => (c < 26 ? 0.2 : 0.8))
+    const faint = image((_, c) => (c < 26 ? 0.4925 : 0.5075))
+    const own = [localContrastNormalize(strong), localContrastNormalize(faint)]
+    expectClose(own[1].patch, own[0].patch, 1e-3, 1e-3, "faint vs strong, own level")
+    expect(keepPatch(own[1])).toBe(true)
+    const level = own[0].scaleMean
+    const shared = [localContrastNormalize(strong, level), localContrastNormalize(faint, level)]
+    expect(shared[0].patch).toEqual(own[0].patch)
+    for (const v of shared[1].scale) expect(v).toBeCloseTo(level, 6)
+    expect(shared[1].std).toBeLessThan(own[0].std / 10)
+    expect(keepPatch(shared[0])).toBe(true)
+    expect(keepPatch(shared[1])).toBe(false)
+  })
+
   it("reads a crop in place from a larger image", () => {
     const rng = seeded(3)
     const width = 70
@@ -172,7 +203,7 @@ describe("LCN (SPEC §6)", () => {
   it("maps patches back to the pixels of the crop's centre, on the host and on tensors", () => {
     const rng = seeded(11)
     const crops = [image(() => rng.next()), image((r, c) => (c < 26 ? 0.1 : 0.9)), new Float32Array(N * N).fill(0.7)]
-    const outs = crops.map(localContrastNormalize)
+    const outs = crops.map((crop) => localContrastNormalize(crop))
     const centre = (crop: Float32Array) => Float32Array.from({ length: P * P }, (_, i) => crop[(12 + Math.floor(i / P)) * N + 12 + (i % P)])
     outs.forEach((o, k) => expectClose(lcnToPixelsHost(o.patch, o.mean, o.scale), centre(crops[k]), 0, 2e-6, `crop ${k} on the host`))
     const stack = (key: "patch" | "mean" | "scale") => tf.tensor2d(Float32Array.from(outs.flatMap((o) => [...o[key]])), [outs.length, P * P])
