@@ -60,6 +60,13 @@ const flopsPerRowStep = (l: number, hidden: ReadonlyArray<number>, d: number): n
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits)
 
+/** The median, to 0.1 (speeds are printed that way). */
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const h = s.length >> 1
+  return Number((s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2).toFixed(1))
+}
+
 /** A temporary folder removed when the command ends. */
 const scratchDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "bench-start-"))),
@@ -221,11 +228,16 @@ const command = Command.make(
     mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder of MNIST IDX files; default the embedded digits"), Options.optional),
     vsTorch: Options.boolean("vs-torch").pipe(Options.withDescription("also run ../shared/bench/torch_reference.py with the same model and batches, at 1 thread with OpenBLAS on 1 thread, at 1 and at 2 threads with OpenBLAS on every core, and print the ratios (needs --mnist-dir)")),
     torchScript: Options.text("torch-script").pipe(Options.withDescription("path of the torch reference (default ../shared/bench/torch_reference.py)"), Options.withDefault("../shared/bench/torch_reference.py")),
+    repeat: Options.integer("repeat").pipe(
+      Options.withDescription("run each model (and each setting of the reference) this many times, alternating, and report the median speeds (default 1)"),
+      Options.withDefault(1)
+    ),
     seed: seedOption,
     backend: backendOption
   },
   (o) =>
     Effect.gen(function* () {
+      if (o.repeat < 1) return yield* Effect.fail(new Error(`--repeat: ${o.repeat} is not allowed: give a whole number of runs, 1 or more`))
       const models = o.model.split(",").map((m) => m.trim())
       for (const m of models) if (variants[m] === undefined) return yield* Effect.fail(new Error(`--model: unknown model ${m}; choose from ${Object.keys(variants).join(", ")}`))
       const source = Option.match(o.mnistDir, { onNone: () => ({ kind: "embedded" as const }), onSome: (dir) => ({ kind: "dir" as const, dir }) })
@@ -240,17 +252,37 @@ const command = Command.make(
           if (!existsSync(o.torchScript)) return yield* Effect.fail(new Error(`--torch-script: ${o.torchScript} not found`))
         }
         const startDir = o.vsTorch ? yield* scratchDir : null
-        const ours = yield* benchModel(m, data, o.batches, o.seed, startDir)
+        // Repeats alternate ours and the reference's settings, so that a slow spell of a shared
+        // machine hits both; speeds are the medians, results come from the first (runs are
+        // deterministic).
+        const oursRuns: Array<Effect.Effect.Success<ReturnType<typeof benchModel>>> = []
+        const torchRuns: Array<Array<TorchResult & { label: string }>> = torchSettings.map(() => [])
+        for (let r = 0; r < o.repeat; r++) {
+          const run = yield* benchModel(m, data, o.batches, o.seed, r === 0 ? startDir : null)
+          oursRuns.push(run)
+          if (o.repeat > 1) yield* Effect.logInfo(`${m} run ${r + 1}/${o.repeat}: ${run.stepSamplesPerSecond} samples/s (step), ${run.samplesPerSecond} (whole loop)`)
+          if (o.vsTorch && Option.isSome(o.mnistDir)) {
+            for (const [i, setting] of torchSettings.entries()) torchRuns[i].push(yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, setting))
+          }
+        }
+        const runsOf = (f: (r: (typeof oursRuns)[number]) => number) => oursRuns.map(f)
+        const ours = {
+          ...oursRuns[0],
+          stepSamplesPerSecond: median(runsOf((r) => r.stepSamplesPerSecond)),
+          samplesPerSecond: median(runsOf((r) => r.samplesPerSecond)),
+          ...(o.repeat > 1 ? { repeats: o.repeat, stepSamplesPerSecondRuns: runsOf((r) => r.stepSamplesPerSecond) } : {})
+        }
         rows.push(ours)
         console.log(JSON.stringify(ours))
         if (o.vsTorch && Option.isSome(o.mnistDir) && startDir !== null) {
-          const torch: Array<TorchResult & { label: string }> = []
-          for (const setting of torchSettings) {
-            const t = yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, setting)
-            torch.push(t)
-            console.log(JSON.stringify({ model: m, backend: t.label, ...t }))
-          }
+          const torch = torchRuns.map((runs) => ({
+            ...runs[0],
+            samples_per_second: median(runs.map((t) => t.samples_per_second)),
+            ...(o.repeat > 1 ? { samplesPerSecondRuns: runs.map((t) => t.samples_per_second) } : {})
+          }))
+          for (const t of torch) console.log(JSON.stringify({ model: m, backend: t.label, ...t }))
           const best = torch.reduce((a, b) => (b.samples_per_second > a.samples_per_second ? b : a))
+          const bestRuns = torchRuns[torch.indexOf(best)]
           // Results are compared from the same starting point: with its own random draws the
           // reference lands elsewhere (seed to seed, its energy after one epoch moves by ~1%).
           const same = yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, torchSettings[0], startDir)
@@ -262,6 +294,7 @@ const command = Command.make(
             throughputRatio: Number((ours.stepSamplesPerSecond / best.samples_per_second).toFixed(3)),
             wholeLoopRatio: Number((ours.samplesPerSecond / best.samples_per_second).toFixed(3)),
             ratioBySetting: Object.fromEntries(torch.map((t) => [t.label, Number((ours.stepSamplesPerSecond / t.samples_per_second).toFixed(3))])),
+            ...(o.repeat > 1 ? { pairedRatios: oursRuns.map((r, i) => Number((r.stepSamplesPerSecond / bestRuns[i].samples_per_second).toFixed(3))) } : {}),
             sameStart: {
               energy: { ours: ours.energy, torch: same.energy ?? NaN },
               energyRelativeDiff: Number(((ours.energy - (same.energy ?? NaN)) / (same.energy ?? NaN)).toFixed(4)),
