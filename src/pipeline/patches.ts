@@ -232,8 +232,9 @@ const shuffled = <A>(items: readonly A[], rng: Rng): A[] => rng.permutation(item
  */
 export const scaleReferenceStage = (paths: readonly string[], crops: number, rng: Rng, unreadable: UnreadablePhotos = unreadablePhotos("error")) =>
   Effect.gen(function* () {
+    const noPhoto = new PatchBuildError({ problem: "no readable photo to measure the local scale on; use other photos" })
     const usable = paths.filter((p) => !unreadable.skipped.has(p))
-    if (usable.length === 0) return yield* Effect.fail(new PatchBuildError({ problem: "no readable photo to measure the local scale on; use other photos" }))
+    if (usable.length === 0) return yield* Effect.fail(noPhoto)
     const perPhoto = Math.max(1, Math.ceil(crops / usable.length))
     const lcn = makeLcn()
     let sum = 0
@@ -250,7 +251,7 @@ export const scaleReferenceStage = (paths: readonly string[], crops: number, rng
         })
       )
     )
-    if (count === 0) return yield* Effect.fail(new PatchBuildError({ problem: "no readable photo to measure the local scale on; use other photos" }))
+    if (count === 0) return yield* Effect.fail(noPhoto)
     return { level: sum / count, crops: count }
   })
 
@@ -504,15 +505,16 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
           (sets.duplicatesDropped > 0 ? `; ${sets.duplicatesDropped} duplicate photo(s) ignored` : "")
       )
       const total = sizes.train + sizes.val + sizes.test
-      // Measured on the training photos (the test photos when there are none) and used for every split.
+      // Measured on the training photos (the test photos when only test patches are asked for) and used for every split.
+      const fromTraining = sets.trainVal.length > 0 && sizes.train + sizes.val > 0
       const scaleFloor: BuildReport["scaleFloor"] =
         (o.scaleFloor ?? "data") === "patch"
           ? { mode: "patch" }
-          : { mode: "data", ...(yield* scaleReferenceStage(sets.trainVal.length > 0 && sizes.train + sizes.val > 0 ? sets.trainVal : sets.test, CALIBRATION_CROPS, rngs.calibration, unreadable)) }
+          : { mode: "data", ...(yield* scaleReferenceStage(fromTraining ? sets.trainVal : sets.test, CALIBRATION_CROPS, rngs.calibration, unreadable)) }
       const scaleReference = scaleFloor.mode === "data" ? scaleFloor.level : null
       yield* Effect.logInfo(
         scaleFloor.mode === "data"
-          ? `local scale: s below ${scaleFloor.level.toFixed(4)}, its mean over ${scaleFloor.crops} crops of the ${sets.trainVal.length > 0 ? "train/validation" : "test"} photos, is raised to it (--scale-floor data)`
+          ? `local scale: s below ${scaleFloor.level.toFixed(4)}, its mean over ${scaleFloor.crops} crops of the ${fromTraining ? "train/validation" : "test"} photos, is raised to it (--scale-floor data)`
           : "local scale: s below each crop's own mean of s is raised to that mean (--scale-floor patch)"
       )
       const metadata: Record<string, string> = {
