@@ -250,6 +250,11 @@ const command = Command.make(
         if (o.vsTorch) {
           if (Option.isNone(o.mnistDir)) return yield* Effect.fail(new Error("--vs-torch needs --mnist-dir: the torch reference reads IDX files"))
           if (!existsSync(o.torchScript)) return yield* Effect.fail(new Error(`--torch-script: ${o.torchScript} not found`))
+          // Without the authors' split file each side draws its own validation set, and a shared
+          // starting point would feed the reference shuffles of a different training set.
+          if (raw.validationIndices === undefined) {
+            return yield* Effect.fail(new Error(`--vs-torch needs the authors' split, ${join(o.mnistDir.value, "validation-indices.txt")}, which is missing: without it ours and the reference train on different images. Copy it beside the IDX files (../shared/data/mnist has one), or run without --vs-torch`))
+          }
         }
         const startDir = o.vsTorch ? yield* scratchDir : null
         // Repeats alternate ours and the reference's settings, so that a slow spell of a shared

@@ -46,6 +46,11 @@ def read_safetensors(file):
 
 
 if start is not None:
+    mnist = args[args.index("--mnist") + 1] if "--mnist" in args else ""
+    if not os.path.exists(os.path.join(mnist, "validation-indices.txt")):
+        # Without it the reference draws its own validation set, so our shuffles would index
+        # another training set.
+        raise SystemExit(f"--start needs the authors' split, {os.path.join(mnist, 'validation-indices.txt')}, which both sides then use")
     weights = read_safetensors(os.path.join(start, "start.safetensors"))
     with open(os.path.join(start, "order.i32"), "rb") as f:
         order = torch.frombuffer(bytearray(f.read()), dtype=torch.int32).long()
