@@ -54,7 +54,7 @@ if start is not None:
     weights = read_safetensors(os.path.join(start, "start.safetensors"))
     with open(os.path.join(start, "order.i32"), "rb") as f:
         order = torch.frombuffer(bytearray(f.read()), dtype=torch.int32).long()
-    original_lista, original_decoder, original_randperm = ref.Lista, ref.make_decoder, torch.randperm
+    original_lista, original_decoder = ref.Lista, ref.make_decoder
 
     def lista_from_start(d, l, steps=3):
         enc = original_lista(d, l, steps)
