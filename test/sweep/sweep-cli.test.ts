@@ -5,7 +5,7 @@
  * and backend, so both summaries must hold the same figures.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Queue } from "bullmq"
@@ -42,6 +42,20 @@ const until = async (what: string, ok: () => boolean, timeoutMs: number) => {
     await new Promise((r) => setTimeout(r, 100))
   }
 }
+
+/** Processes whose parent is `pid` and whose command line holds `part`, from /proc (Linux, where these tests run). */
+const childrenOf = (pid: number, part: string): number[] =>
+  readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8")
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid && readFileSync(`/proc/${name}/cmdline`, "utf8").includes(part)
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
 
 /** The summary without the timings, which are the only figures allowed to differ. */
 const figures = (dir: string) =>
@@ -99,7 +113,9 @@ describe("experiments/sweep.ts", () => {
     started.push(doomed)
     await until("the first worker to take a job", () => /worker: started (\S+)/.test(doomed.output), 60_000)
     const victim = /worker: started (\S+)/.exec(doomed.output)![1]
-    await until("its run to start", () => existsSync(join(queueOut, victim, "run.log")), 30_000)
+    // The worker writes run.log before it starts the run's process: killing it in between would
+    // leave no orphan to stop itself. (Its other child is tsx's esbuild service.)
+    await until("its run to start", () => existsSync(join(queueOut, victim, "run.log")) && childrenOf(doomed.child.pid!, "experiments/mnist.ts").length > 0, 30_000)
     doomed.child.kill("SIGKILL")
     await doomed.exited
 
