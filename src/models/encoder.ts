@@ -87,11 +87,12 @@ export const listaLossGradients = (
   x: tf.Tensor2D,
   target: tf.Tensor2D,
   traced?: ListaTrace
-): { codes: tf.Tensor2D; loss: tf.Scalar; grads: ListaGradients } => {
+): { codes: tf.Tensor2D; loss: () => tf.Scalar; grads: ListaGradients } => {
   const trace = traced ?? listaTrace(e, x)
   const { codes } = trace
   const [n, l] = codes.shape
   const diff = tf.sub(codes, target)
-  const loss = tf.mean(tf.square(diff)) as tf.Scalar
+  // On demand, as the decoder's: training does not read it.
+  const loss = () => tf.mean(tf.square(diff)) as tf.Scalar
   return { codes, loss, grads: listaBackward(e, x, trace, tf.mul(diff, 2 / (n * l))) }
 }

@@ -295,7 +295,7 @@ describe("LISTA encoder", () => {
             const autoLoss = tf.tidy(() => loss(e.W, e.c, e.S).dataSync()[0])
             const hand = tf.tidy(() => {
               const r = listaLossGradients(e, x, target)
-              return { codes: toFlat(r.codes), loss: r.loss.dataSync()[0], W: toFlat(r.grads.W), c: toFlat(r.grads.c), S: toFlat(r.grads.S) }
+              return { codes: toFlat(r.codes), loss: r.loss().dataSync()[0], W: toFlat(r.grads.W), c: toFlat(r.grads.c), S: toFlat(r.grads.S) }
             })
             const codes = tf.tidy(() => toFlat(encode(e, x)))
             const codesRef = tf.tidy(() => toFlat(encodeRef(e.W, e.c, e.S)))

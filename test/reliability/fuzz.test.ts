@@ -12,6 +12,7 @@ import { variants } from "../../src/models/variants.js"
 import { encodeSnapshot, expectedShapes, type Snapshot } from "../../src/pipeline/checkpoint.js"
 import { encodeImages, encodeLabels, gzip } from "../data/idx-writer.js"
 import type { FuzzCase, FuzzReply } from "./fuzz-target.js"
+import { applyDamage, damageArbitrary, extremes } from "./damage.js"
 import { repoRoot } from "./helpers.js"
 
 const CASE_TIMEOUT_MS = 10_000
@@ -66,52 +67,8 @@ afterAll(() => {
 // ---------------------------------------------------------------------------------------------
 // Damage
 
-const position = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })
-const extremes = fc.constantFrom(0, 1, 2, 3, 27, 28, 29, 0x801, 0x803, 0x7fffffff, 0x80000000, 0xffffffff)
-
-/** One piece of damage: a bit flip, a cut, bytes appended or overwritten, a 32-bit field set. */
-const damage = fc.record({
-  kind: fc.constantFrom("flip" as const, "truncate" as const, "append" as const, "overwrite" as const, "uint32" as const),
-  p: position,
-  bit: fc.integer({ min: 0, max: 7 }),
-  bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }),
-  value: fc.oneof(extremes, fc.integer({ min: 0, max: 0xffffffff })),
-  le: fc.boolean(),
-  // Most damage goes to the header, where the parsing decisions are.
-  headerOnly: fc.boolean()
-})
-
-type Damage = typeof damage extends fc.Arbitrary<infer D> ? D : never
-
-const apply = (bytes: Uint8Array, ds: ReadonlyArray<Damage>, headerLength: number): Uint8Array => {
-  let out = Uint8Array.from(bytes)
-  for (const d of ds) {
-    const span = d.headerOnly ? Math.min(out.length, headerLength) : out.length
-    const at = Math.floor(d.p * Math.max(1, span))
-    switch (d.kind) {
-      case "flip":
-        if (out.length > 0) out[Math.min(at, out.length - 1)] ^= 1 << d.bit
-        break
-      case "truncate":
-        out = out.subarray(0, Math.floor(d.p * out.length))
-        break
-      case "append": {
-        const longer = new Uint8Array(out.length + d.bytes.length)
-        longer.set(out)
-        longer.set(d.bytes, out.length)
-        out = longer
-        break
-      }
-      case "overwrite":
-        out.set(d.bytes.subarray(0, Math.max(0, out.length - at)), Math.min(at, out.length))
-        break
-      case "uint32":
-        if (out.length >= 4) new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(Math.min(at - (at % 4), out.length - 4), d.value >>> 0, d.le)
-        break
-    }
-  }
-  return out
-}
+/** Up to 64 bytes of garbage, 32-bit fields set to extremes; the header is the prefix the damage favours. */
+const damage = damageArbitrary({ maxBytes: 64, uint32: true })
 
 /** How the cases ended, by reader and error, reported at the end so that a run shows what it covered. */
 const tally = new Map<string, number>()
@@ -140,7 +97,7 @@ describe("fuzzed IDX files", () => {
       fc.asyncProperty(idxCase, fc.constantFrom<FuzzCase["reader"]>("idx", "mnist"), fc.constantFrom("train-images-idx3-ubyte", "train-labels-idx1-ubyte"), async (c, reader, slot) => {
         const plain = c.gzipped ? gzip(c.base) : c.base
         // In a gzipped file the header is compressed: damage anywhere.
-        const bytes = apply(plain, c.damage, c.gzipped ? plain.length : 16)
+        const bytes = applyDamage(plain, c.damage, c.gzipped ? plain.length : 16)
         expectTyped(await send({ reader, slot, bytes }), reader)
       }),
       { numRuns: RUNS, seed: 6_2026, endOnFailure: true }
@@ -235,7 +192,7 @@ describe("fuzzed checkpoints", () => {
       fc.asyncProperty(checkpointCase, async (c) => {
         let bytes = encodeSnapshot(snapshotOf(c.hidden, c.seed, c.withProgress))
         if (c.edit !== undefined) bytes = editHeader(bytes, c.edit.pick, c.edit.value)
-        bytes = apply(bytes, c.damage, headerLengthOf(bytes))
+        bytes = applyDamage(bytes, c.damage, headerLengthOf(bytes))
         const outcome = await send({ reader: "checkpoint", bytes })
         expectTyped(outcome, "checkpoint")
         if (outcome === "ok") loaded += 1
