@@ -14,6 +14,7 @@ import { describeShape, encodeSnapshot, readCheckpoint, restoreSnapshot, type Ru
 import type { SettingsOverrides } from "./config.js"
 import type { Dataset, Splits } from "./dataset.js"
 import { CheckpointError, ConfigError, DivergenceError, MetricsFileError, RunFolderError } from "./errors.js"
+import { atomShapeColumnNames, atomTable, atomTableColumns, columnShapeFigures, picturedEpoch } from "./atom-report.js"
 import { codeStatistics, decoderAtoms, decoderColumns, reconstructionPairs } from "./pictures.js"
 import { scopedModel } from "./resources.js"
 import { rngFor } from "./seeds.js"
@@ -76,30 +77,44 @@ export const metricsColumnNames = [
   "seconds",
   "samplesPerSecond",
   "meanFistaSteps",
-  ...["train", "val"].flatMap((p) => ["Energy", "Psnr", "ZeroFraction", "HiddenZeroFraction"].map((m) => `${p}${m}`))
+  ...["train", "val"].flatMap((p) => ["Energy", "Psnr", "ZeroFraction", "HiddenZeroFraction"].map((m) => `${p}${m}`)),
+  ...atomShapeColumnNames
 ] as const
+
+/** Columns that runs of earlier versions did not write: a resume of such a run fills them with nulls. */
+const laterColumns: ReadonlySet<string> = new Set(atomShapeColumnNames)
 
 const fmt = (x: number | null, digits = 3) => (x === null ? "-" : x.toFixed(digits))
 
 const tileCount = (n: number) => Math.ceil(Math.sqrt(n))
 
-/** The pictures of SPEC §7 for a trained model, as PNG files in the run folder. */
+const columnsGrid = (m: Parameters<typeof decoderColumns>[0], ds: Dataset) => {
+  const columns = decoderColumns(m)
+  return imageGridPng(columns.images, { height: ds.height, width: ds.width, scaling: "per-image-symmetric", zoom: 2, count: columns.count, columns: tileCount(columns.count) })
+}
+
+/** Where an epoch's column grid is kept, so a run shows how its atoms formed. */
+export const columnsSnapshotFile = (epoch: number) => join("columns", `epoch-${String(epoch + 1).padStart(3, "0")}.png`)
+
+/** The pictures of SPEC §7 for a trained model, as PNG files in the run folder, and the atom table. */
 export const writePictures = (out: string, m: Parameters<typeof decoderColumns>[0], ds: Dataset) =>
   Effect.gen(function* () {
     const grid = { height: ds.height, width: ds.width, scaling: "per-image-symmetric" as const, zoom: 2 }
-    const columns = decoderColumns(m)
-    yield* writeFileAtomic(join(out, "decoder-columns.png"), imageGridPng(columns.images, { ...grid, count: columns.count, columns: tileCount(columns.count) }))
+    yield* writeFileAtomic(join(out, "decoder-columns.png"), columnsGrid(m, ds))
     const stats = yield* codeStatistics(m, ds)
     if (m.decoder.layers.length > 1) {
       const atoms = decoderAtoms(m, stats.max)
       yield* writeFileAtomic(join(out, "decoder-atoms.png"), imageGridPng(atoms, { ...grid, count: m.settings.codeDim, columns: tileCount(m.settings.codeDim) }))
     }
+    const atoms = atomTable(m, ds, stats)
+    yield* writeFileAtomic(join(out, "atoms.arrow"), tableToArrowIpc(atoms.rows, [...atomTableColumns]))
+    yield* writeFileAtomic(join(out, "atoms.csv"), tableToCsv(atoms.rows, [...atomTableColumns]))
     const pairs = yield* reconstructionPairs(m, ds, 32)
     yield* writeFileAtomic(
       join(out, "reconstructions.png"),
       pairsGridPng(pairs.inputs, pairs.reconstructions, { height: ds.height, width: ds.width, count: pairs.count, columns: 4, scaling: "range", range: [0, 1], zoom: 2 })
     )
-    return stats
+    return { ...stats, atomShapes: atoms.summary }
   })
 
 const errnoCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
@@ -125,7 +140,7 @@ export const readMetrics = (path: string): Effect.Effect<Row[], MetricsFileError
           problem: `it cannot be read as an Arrow table (${e instanceof TypeError ? "it is truncated or damaged" : e instanceof Error ? e.message.split("\n")[0] : String(e)}). Restore the file written by the run, or start a new run`
         })
     })
-    const missing = metricsColumnNames.filter((c) => !table.columns.includes(c))
+    const missing = metricsColumnNames.filter((c) => !table.columns.includes(c) && !laterColumns.has(c))
     if (missing.length > 0) {
       return yield* fail(`it lacks the column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (it has ${table.columns.join(", ") || "none"}): it was not written by a training run. Restore the file written by the run, or start a new run`)
     }
@@ -133,8 +148,8 @@ export const readMetrics = (path: string): Effect.Effect<Row[], MetricsFileError
     for (const [i, r] of table.rows.entries()) {
       const row: Row = {}
       for (const c of metricsColumnNames) {
-        const v = r[c]
-        const nullable = c.endsWith("HiddenZeroFraction")
+        const v = table.columns.includes(c) ? r[c] : null
+        const nullable = c.endsWith("HiddenZeroFraction") || laterColumns.has(c)
         if (typeof v === "string" || (v === null && !nullable)) {
           return yield* fail(`column ${c} holds ${v === null ? "an empty value" : `the text ${JSON.stringify(v)}`} in row ${i + 1}, where a run writes a number. Restore the file written by the run, or start a new run`)
         }
@@ -407,6 +422,7 @@ export const trainRun = (options: RunOptions, data: Splits<Dataset>) =>
           }
           lastTrain = trained.metrics
           const improved = best === null || val.energy < best.energy
+          const shapes = columnShapeFigures(model, data.train)
           // The bookkeeping and files of an epoch are one step: an interruption waits for all of them.
           yield* Effect.uninterruptible(
             Effect.gen(function* () {
@@ -416,7 +432,8 @@ export const trainRun = (options: RunOptions, data: Splits<Dataset>) =>
                 samplesPerSecond: trained.samplesPerSecond,
                 meanFistaSteps: trained.metrics.meanFistaSteps,
                 ...metricColumns("train", trained.metrics),
-                ...metricColumns("val", val)
+                ...metricColumns("val", val),
+                ...shapes
               })
               trainSeconds += trained.seconds
               position = { epoch: epoch + 1, batch: 0, totals: emptyTotals, seconds: 0, orderState: order.state() }
@@ -426,6 +443,10 @@ export const trainRun = (options: RunOptions, data: Splits<Dataset>) =>
               const bytes = encodeSnapshot(snapshot)
               yield* writeFileAtomic(join(out, metricsFile), tableToArrowIpc(rows, [...metricsColumnNames]))
               yield* writeFileAtomic(join(out, "metrics.csv"), tableToCsv(rows, [...metricsColumnNames]))
+              if (picturedEpoch(epoch, options.epochs)) {
+                yield* ensureDir(join(out, "columns"))
+                yield* writeFileAtomic(join(out, columnsSnapshotFile(epoch)), columnsGrid(model, data.train))
+              }
               // last before best: a kill between the two leaves a last that names itself the best, which a resume repairs.
               yield* writeFileAtomic(lastPath, bytes)
               saved = { epoch: position.epoch, batch: 0 }
@@ -435,7 +456,8 @@ export const trainRun = (options: RunOptions, data: Splits<Dataset>) =>
           yield* Effect.logInfo(
             `epoch ${epoch + 1}/${options.epochs} ${trained.seconds.toFixed(1)} s (${trained.samplesPerSecond.toFixed(0)} rows/s) | ` +
               `train energy ${fmt(trained.metrics.energy)} psnr ${fmt(trained.metrics.psnr, 2)} zeros ${fmt(trained.metrics.zeroFraction)} fista steps ${fmt(trained.metrics.meanFistaSteps, 1)} | ` +
-              `val energy ${fmt(val.energy)} psnr ${fmt(val.psnr, 2)} zeros ${fmt(val.zeroFraction)}${val.hiddenZeroFraction === null ? "" : ` hidden zeros ${fmt(val.hiddenZeroFraction)}`}${improved ? " *" : ""}`
+              `val energy ${fmt(val.energy)} psnr ${fmt(val.psnr, 2)} zeros ${fmt(val.zeroFraction)}${val.hiddenZeroFraction === null ? "" : ` hidden zeros ${fmt(val.hiddenZeroFraction)}`}` +
+              `${shapes.columnsEdgeLikeFraction === null ? "" : ` | edge-like columns ${fmt(Number(shapes.columnsEdgeLikeFraction))}`}${improved ? " *" : ""}`
           )
           if (options.onEpoch !== undefined) yield* options.onEpoch(epoch)
         }
@@ -509,10 +531,11 @@ export const trainRun = (options: RunOptions, data: Splits<Dataset>) =>
           meanFistaSteps: train.meanFistaSteps,
           train,
           codeUsage: { unusedComponents: stats.usage.filter((u) => u === 0).length, meanUsage: stats.usage.reduce((a, b) => a + b, 0) / stats.usage.length },
+          atomShapes: stats.atomShapes,
           seed: options.seed,
           settings,
           data: { train: data.train.rows, val: data.val.rows, test: data.test.rows, ...options.describe },
-          files: ["summary.json", metricsFile, "metrics.csv", bestCheckpointFile, lastCheckpointFile, "decoder-columns.png", ...(model.decoder.layers.length > 1 ? ["decoder-atoms.png"] : []), "reconstructions.png", "psnr.svg"]
+          files: ["summary.json", metricsFile, "metrics.csv", bestCheckpointFile, lastCheckpointFile, "decoder-columns.png", ...(model.decoder.layers.length > 1 ? ["decoder-atoms.png"] : []), "atoms.arrow", "atoms.csv", "reconstructions.png", "psnr.svg", "columns/"]
         }
         yield* writeFileAtomic(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
         yield* Effect.logInfo(

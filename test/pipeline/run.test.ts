@@ -38,7 +38,8 @@ describe("training run", () => {
       const summary: RunSummary = yield* trainRun({ model: "vdl-nl", settings, epochs: 2, seed: 3, out }, data)
       expect(tf.memory().numTensors).toBe(before)
 
-      for (const f of ["summary.json", "metrics.arrow", "metrics.csv", "checkpoint.safetensors", "decoder-columns.png", "decoder-atoms.png", "reconstructions.png", "psnr.svg"]) {
+      const files = ["summary.json", "metrics.arrow", "metrics.csv", "checkpoint.safetensors", "decoder-columns.png", "decoder-atoms.png", "atoms.arrow", "atoms.csv", "reconstructions.png", "psnr.svg", "columns/epoch-001.png", "columns/epoch-002.png"]
+      for (const f of files) {
         expect(existsSync(join(out, f)), f).toBe(true)
       }
       const written = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
@@ -50,6 +51,24 @@ describe("training run", () => {
       expect(written.meanFistaSteps).toBeGreaterThan(0)
       const rows = readArrowIpc(new Uint8Array(readFileSync(join(out, "metrics.arrow"))))
       expect(rows.map((r) => r.epoch)).toEqual([1, 2])
+      // The shape figures describe the decoder at the end of each epoch, as the columns/ pictures show it.
+      for (const r of rows) {
+        for (const k of ["columnsEdgeLikeFraction", "columnsMedianOrientedness", "columnsMedianLocalisation"]) {
+          expect(r[k], k).toBeGreaterThanOrEqual(0)
+          expect(r[k], k).toBeLessThanOrEqual(1)
+        }
+      }
+      // One row per code component, its atom's shape as decoder-atoms.png shows it.
+      const atoms = readArrowIpc(new Uint8Array(readFileSync(join(out, "atoms.arrow"))))
+      expect(atoms.map((a) => a.component)).toEqual(Array.from({ length: 16 }, (_, j) => j))
+      for (const a of atoms) {
+        expect(a.usage).toBeGreaterThanOrEqual(0)
+        expect(a.usage).toBeLessThanOrEqual(1)
+        expect([0, 1]).toContain(a.edgeLike)
+        // An unused component has no atom (cⱼ = 0), so no shape either.
+        if (a.maxActivation === 0) expect(a.atomNorm).toBe(0)
+      }
+      expect(written.atomShapes.edgeLikeFraction).toBeCloseTo(atoms.filter((a) => a.edgeLike === 1).length / 16, 6)
       expect(readFileSync(join(out, "metrics.csv"), "utf8").trim().split("\n")).toHaveLength(3)
 
       // The checkpoint is the best epoch: a fresh model restored from it evaluates as the summary says.

@@ -4,6 +4,7 @@
  * file's first bytes, where headers and lengths decide how the rest is parsed.
  */
 import * as fc from "fast-check"
+import { between } from "../helpers/between.js"
 
 /** 32-bit values at the edges the IDX and checkpoint readers check. */
 export const extremes = fc.constantFrom(0, 1, 2, 3, 27, 28, 29, 0x801, 0x803, 0x7fffffff, 0x80000000, 0xffffffff)
@@ -13,7 +14,7 @@ export const damageArbitrary = (o: { readonly maxBytes: number; readonly uint32:
     kind: o.uint32
       ? fc.constantFrom("flip" as const, "truncate" as const, "append" as const, "overwrite" as const, "uint32" as const)
       : fc.constantFrom("flip" as const, "truncate" as const, "append" as const, "overwrite" as const),
-    p: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+    p: between(0, 1),
     bit: fc.integer({ min: 0, max: 7 }),
     bytes: fc.uint8Array({ minLength: 1, maxLength: o.maxBytes }),
     value: fc.oneof(extremes, fc.integer({ min: 0, max: 0xffffffff })),

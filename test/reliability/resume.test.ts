@@ -5,10 +5,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as tf from "@tensorflow/tfjs-core"
 import { Deferred, Effect, Fiber } from "effect"
-import { copyFileSync, mkdtempSync, readFileSync } from "node:fs"
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { makeRng } from "../../src/data/random.js"
+import { readArrowIpc, tableToArrowIpc } from "../../src/data/table.js"
 import type { BackendName } from "../../src/pipeline/backend.js"
 import { disposeModel, makeModel, modelTensors } from "../../src/models/model.js"
 import { expectedShapes, readCheckpoint } from "../../src/pipeline/checkpoint.js"
@@ -148,6 +149,21 @@ describe("resume within an epoch", () => {
       expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).val).toStrictEqual(JSON.parse(summary).val)
       yield* resume(out, 2)
       expect(metricsWithoutTimes(out).map((r) => r.epoch)).toEqual([1, 2])
+    }).pipe(Effect.provide(env("wasm")))
+  )
+
+  it.effect("a run folder from before the atom-shape columns resumes, with those columns empty for its old epochs", () =>
+    Effect.gen(function* () {
+      const data = yield* smallData(300)
+      const out = folder()
+      yield* trainRun(options(out, 1), data)
+      const path = join(out, "metrics.arrow")
+      const old = readArrowIpc(new Uint8Array(readFileSync(path))).map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("columns"))))
+      writeFileSync(path, tableToArrowIpc(old))
+      yield* resume(out, 2)
+      const rows = readArrowIpc(new Uint8Array(readFileSync(path)))
+      expect(rows.map((r) => r.columnsMedianOrientedness === null)).toEqual([true, false])
+      expect(rows[1].columnsMedianOrientedness).toBeGreaterThan(0)
     }).pipe(Effect.provide(env("wasm")))
   )
 })

@@ -244,7 +244,8 @@ const metricsSection = (runs: ReadonlyArray<RunFolder>): string => {
     ["val energy", (r) => metric(r, "val", "energy")],
     ["test energy", (r) => metric(r, "test", "energy")],
     ["FISTA steps (last epoch)", (r) => r.summary.meanFistaSteps],
-    ["unused code components", (r) => (r.summary.codeUsage as Record<string, unknown> | undefined)?.unusedComponents]
+    ["unused code components", (r) => (r.summary.codeUsage as Record<string, unknown> | undefined)?.unusedComponents],
+    ["edge-like atoms", (r) => (r.summary.atomShapes as Record<string, unknown> | null | undefined)?.edgeLikeFraction]
   ]
   return (
     `<section id="metrics"><h2>Metrics</h2><p class="note">Best epoch's model, encoder codes (amortised inference), as in SPEC §3.</p>` +
@@ -265,7 +266,8 @@ const curvesSection = (assets: ReadonlyArray<RunAssets>) =>
       ["trainPsnr", "Training PSNR (FISTA codes)", "PSNR (dB)"],
       ["valEnergy", "Validation energy (encoder codes)", "energy per image"],
       ["valZeroFraction", "Validation zero fraction of the codes", "fraction of zeros"],
-      ["meanFistaSteps", "FISTA steps per image in training", "steps"]
+      ["meanFistaSteps", "FISTA steps per image in training", "steps"],
+      ["columnsEdgeLikeFraction", "Decoder columns that are localised oriented edges", "fraction of columns"]
     ]
     const parts: string[] = []
     for (const [key, title, yLabel] of panels) {
