@@ -1,8 +1,7 @@
 import { atomShapes, edgeLikeThresholds, isEdgeLike, summariseAtomShapes } from "../models/atom-shape.js"
-import type { SparseCodingModel } from "../models/model.js"
 import type { Row } from "../data/table.js"
 import type { Dataset } from "./dataset.js"
-import { type CodeStatistics, decoderAtoms, decoderColumns } from "./pictures.js"
+import type { CodeStatistics } from "./pictures.js"
 
 /** The per-epoch columns of metrics.arrow that describe the shapes in decoder-columns.png. */
 export const atomShapeColumnNames = ["columnsEdgeLikeFraction", "columnsMedianOrientedness", "columnsMedianLocalisation"] as const
@@ -10,12 +9,11 @@ export const atomShapeColumnNames = ["columnsEdgeLikeFraction", "columnsMedianOr
 const hasShape = (ds: Pick<Dataset, "height" | "width">) => ds.height >= 3 && ds.width >= 3
 
 /**
- * Shape figures of the decoder's columns (the last layer's, as decoder-columns.png shows them),
- * or nulls where the inputs are too small to be pictures.
+ * Shape figures of the decoder's columns (decoderColumns: the last layer's, as decoder-columns.png
+ * shows them), or nulls where the inputs are too small to be pictures.
  */
-export const columnShapeFigures = (m: SparseCodingModel, ds: Pick<Dataset, "height" | "width">): Row => {
+export const columnShapeFigures = (columns: { readonly images: Float32Array; readonly count: number }, ds: Pick<Dataset, "height" | "width">): Row => {
   if (!hasShape(ds)) return Object.fromEntries(atomShapeColumnNames.map((c) => [c, null]))
-  const columns = decoderColumns(m)
   const s = summariseAtomShapes(atomShapes(columns.images, columns.count, ds.height, ds.width))
   return { columnsEdgeLikeFraction: s.edgeLikeFraction, columnsMedianOrientedness: s.medianOrientedness, columnsMedianLocalisation: s.medianLocalisation }
 }
@@ -23,14 +21,13 @@ export const columnShapeFigures = (m: SparseCodingModel, ds: Pick<Dataset, "heig
 export const atomTableColumns = ["component", "usage", "maxActivation", "atomNorm", "orientedness", "orientationDegrees", "localisation", "edgeLike"] as const
 
 /**
- * One row per code component of a trained model: how often and how strongly it is used on `ds`,
- * and the shape of its atom (the column of A for a linear decoder, D(cⱼeⱼ) − D(0) for a deeper
- * one, as decoder-atoms.png shows it).
+ * One row per code component of a trained model: how often and how strongly it is used on `ds`
+ * (`stats`), and the shape of its atom in `images`, one per component (the column of A for a
+ * linear decoder, D(cⱼeⱼ) − D(0) for a deeper one, as decoder-atoms.png shows it).
  */
-export const atomTable = (m: SparseCodingModel, ds: Pick<Dataset, "height" | "width">, stats: CodeStatistics) => {
-  const l = m.settings.codeDim
+export const atomTable = (images: Float32Array, ds: Pick<Dataset, "height" | "width">, stats: CodeStatistics) => {
+  const l = stats.usage.length
   const d = ds.height * ds.width
-  const images = m.decoder.layers.length > 1 ? decoderAtoms(m, stats.max) : decoderColumns(m).images
   const shapes = hasShape(ds) ? atomShapes(images, l, ds.height, ds.width) : null
   const rows: Row[] = []
   for (let j = 0; j < l; j++) {

@@ -88,10 +88,9 @@ const fmt = (x: number | null, digits = 3) => (x === null ? "-" : x.toFixed(digi
 
 const tileCount = (n: number) => Math.ceil(Math.sqrt(n))
 
-const columnsGrid = (m: Parameters<typeof decoderColumns>[0], ds: Dataset) => {
-  const columns = decoderColumns(m)
-  return imageGridPng(columns.images, { height: ds.height, width: ds.width, scaling: "per-image-symmetric", zoom: 2, count: columns.count, columns: tileCount(columns.count) })
-}
+/** Atoms or columns as a square grid, each scaled to its own max |value|, 0 at mid-grey. */
+const atomGrid = (images: Float32Array, count: number, ds: Dataset) =>
+  imageGridPng(images, { height: ds.height, width: ds.width, scaling: "per-image-symmetric", zoom: 2, count, columns: tileCount(count) })
 
 /** Where an epoch's column grid is kept, so a run shows how its atoms formed. */
 export const columnsSnapshotFile = (epoch: number) => join("columns", `epoch-${String(epoch + 1).padStart(3, "0")}.png`)
@@ -99,14 +98,13 @@ export const columnsSnapshotFile = (epoch: number) => join("columns", `epoch-${S
 /** The pictures of SPEC §7 for a trained model, as PNG files in the run folder, and the atom table. */
 export const writePictures = (out: string, m: Parameters<typeof decoderColumns>[0], ds: Dataset) =>
   Effect.gen(function* () {
-    const grid = { height: ds.height, width: ds.width, scaling: "per-image-symmetric" as const, zoom: 2 }
-    yield* writeFileAtomic(join(out, "decoder-columns.png"), columnsGrid(m, ds))
+    const columns = decoderColumns(m)
+    yield* writeFileAtomic(join(out, "decoder-columns.png"), atomGrid(columns.images, columns.count, ds))
     const stats = yield* codeStatistics(m, ds)
-    if (m.decoder.layers.length > 1) {
-      const atoms = decoderAtoms(m, stats.max)
-      yield* writeFileAtomic(join(out, "decoder-atoms.png"), imageGridPng(atoms, { ...grid, count: m.settings.codeDim, columns: tileCount(m.settings.codeDim) }))
-    }
-    const atoms = atomTable(m, ds, stats)
+    const deep = m.decoder.layers.length > 1
+    const atomImages = deep ? decoderAtoms(m, stats.max) : columns.images
+    if (deep) yield* writeFileAtomic(join(out, "decoder-atoms.png"), atomGrid(atomImages, m.settings.codeDim, ds))
+    const atoms = atomTable(atomImages, ds, stats)
     yield* writeFileAtomic(join(out, "atoms.arrow"), tableToArrowIpc(atoms.rows, [...atomTableColumns]))
     yield* writeFileAtomic(join(out, "atoms.csv"), tableToCsv(atoms.rows, [...atomTableColumns]))
     const pairs = yield* reconstructionPairs(m, ds, 32)
@@ -422,7 +420,8 @@ export const trainRun = (options: RunOptions, data: Splits<Dataset>) =>
           }
           lastTrain = trained.metrics
           const improved = best === null || val.energy < best.energy
-          const shapes = columnShapeFigures(model, data.train)
+          const columns = decoderColumns(model)
+          const shapes = columnShapeFigures(columns, data.train)
           // The bookkeeping and files of an epoch are one step: an interruption waits for all of them.
           yield* Effect.uninterruptible(
             Effect.gen(function* () {
@@ -445,7 +444,7 @@ export const trainRun = (options: RunOptions, data: Splits<Dataset>) =>
               yield* writeFileAtomic(join(out, "metrics.csv"), tableToCsv(rows, [...metricsColumnNames]))
               if (picturedEpoch(epoch, options.epochs)) {
                 yield* ensureDir(join(out, "columns"))
-                yield* writeFileAtomic(join(out, columnsSnapshotFile(epoch)), columnsGrid(model, data.train))
+                yield* writeFileAtomic(join(out, columnsSnapshotFile(epoch)), atomGrid(columns.images, columns.count, data.train))
               }
               // last before best: a kill between the two leaves a last that names itself the best, which a resume repairs.
               yield* writeFileAtomic(lastPath, bytes)

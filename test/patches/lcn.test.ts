@@ -11,6 +11,7 @@ import {
   makeLcn,
   PATCH_SIZE
 } from "../../src/models/lcn.js"
+import { between } from "../helpers/between.js"
 import { expectClose, seeded, useTestBackend } from "../helpers/tf.js"
 
 useTestBackend()
@@ -159,7 +160,7 @@ describe("LCN (SPEC §6)", () => {
 
   it("with a data-wide level raises s to that level instead of the crop's mean, which it still reports", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0.01, max: 1, noNaN: true }), fc.double({ min: 0, max: 3, noNaN: true }), (seed, contrast, level) => {
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0.01, max: 1, noNaN: true }), between(0, 3), (seed, contrast, level) => {
         const rng = seeded(seed)
         const pixels = image(() => 0.5 + contrast * (rng.next() - 0.5))
         const { got, want } = expectMatchesReference(pixels, level)
