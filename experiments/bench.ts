@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url"
 import { addTotals, averageTotals, type BatchTotals, emptyTotals, type SparseCodingModel, trainStep } from "../src/models/model.js"
 import { reconstructionTerm } from "../src/models/decoder.js"
 import { encode } from "../src/models/encoder.js"
-import { fista } from "../src/models/fista.js"
+import { runInference } from "../src/models/model.js"
 import { readTidy } from "../src/models/read.js"
 import { variants } from "../src/models/variants.js"
 import { writeFileAtomic } from "../src/data/atomic-write.js"
@@ -27,7 +27,7 @@ import { Progress } from "../src/pipeline/progress.js"
 import { scopedModel, withBatchTensor } from "../src/pipeline/resources.js"
 import { rngFor } from "../src/pipeline/seeds.js"
 import { evaluate } from "../src/pipeline/train.js"
-import { backendOption, seedOption } from "./options.js"
+import { backendOption, choiceFlags, seedOption } from "./options.js"
 
 const rssMb = () => process.memoryUsage().rss / 2 ** 20
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024
@@ -146,7 +146,7 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
           withBatchTensor(batch.x, batch.rows, data.val.dim, (x) => {
             const zEnc = encode(model.encoder, x)
             const term = reconstructionTerm(model.decoder, x)
-            const r = fista(term, zEnc, zEnc, settings.energy, settings.fista)
+            const r = runInference(model, term, zEnc)
             term.dispose()
             zEnc.dispose()
             r.codes.dispose()
@@ -325,4 +325,4 @@ const command = Command.make(
     }).pipe(Effect.scoped, Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
 )
 
-runMain(Command.run(command, { name: "bench", version: "0.1.0" })(process.argv))
+runMain(Command.run(command, { name: "bench", version: "0.1.0" })(process.argv), { choices: choiceFlags })

@@ -20,7 +20,7 @@ import { EvaluationError } from "../src/pipeline/evaluation/errors.js"
 import { shortNumber, writeTable } from "../src/pipeline/evaluation/outputs.js"
 import { firstRows, loadRunsData, readRunFolders, type RunFolder, runModel } from "../src/pipeline/evaluation/run-folder.js"
 import { runMain } from "../src/pipeline/main.js"
-import { backendOption, choiceOption, seedOption } from "./options.js"
+import { backendOption, choiceFlags, choiceOption, seedOption } from "./options.js"
 import { evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "./evaluation-options.js"
 
 const summaryColumns = [
@@ -191,4 +191,4 @@ const command = Command.make("classify", { runs: runsArgs, ...options }, (o) =>
 
 const cli = Command.run(command, { name: "classify", version: "0.1.0" })
 
-runMain(cli(process.argv))
+runMain(cli(process.argv), { choices: choiceFlags })

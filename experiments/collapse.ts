@@ -14,18 +14,16 @@ import { linePlotSvg } from "../src/data/plot.js"
 import { type Row, tableToArrowIpc, tableToCsv, tableToMarkdown } from "../src/data/table.js"
 import { reconstructionTerm } from "../src/models/decoder.js"
 import { encode } from "../src/models/encoder.js"
-import { fista } from "../src/models/fista.js"
-import type { SparseCodingModel } from "../src/models/model.js"
+import { runInference, type SparseCodingModel } from "../src/models/model.js"
 import { codeAtomNorms, codeL1Sum, componentUse, mean, usageWeightedMean } from "../src/models/norms.js"
 import { BackendLive } from "../src/pipeline/backend.js"
-import { resolveSettings } from "../src/pipeline/config.js"
 import { batchStream, type Dataset, dataSummary, loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../src/pipeline/dataset.js"
 import { ConfigError } from "../src/pipeline/errors.js"
 import { runMain } from "../src/pipeline/main.js"
 import { scopedModel, withBatchTensor } from "../src/pipeline/resources.js"
 import { rngFor } from "../src/pipeline/seeds.js"
 import { evaluate, trainEpoch } from "../src/pipeline/train.js"
-import { backendOption, defaultRunFolder, overridesFrom, seedOption, settingsOptions } from "./options.js"
+import { backendOption, choiceFlags, defaultRunFolder, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
 import { variantNames } from "../src/models/variants.js"
 
 /**
@@ -39,7 +37,7 @@ const codeNorms = (model: SparseCodingModel, ds: Dataset) =>
       withBatchTensor(batch.x, batch.rows, ds.dim, (x) => {
         const z = encode(model.encoder, x)
         const term = reconstructionTerm(model.decoder, x)
-        const solved = fista(term, z, z, model.settings.energy, model.settings.fista)
+        const solved = runInference(model, term, z)
         term.dispose()
         const sums = { encoder: codeL1Sum(z), fista: codeL1Sum(solved.codes), use: componentUse(solved.codes), rows: batch.rows }
         z.dispose()
@@ -74,8 +72,7 @@ const command = Command.make("collapse", options, (o) =>
   Effect.gen(function* () {
     const models = o.models.split(",").map((m) => m.trim()).filter((m) => m !== "")
     if (models.length === 0) return yield* Effect.fail(new ConfigError({ option: "--model", problem: "no model given; pass e.g. --model noreg,vdl" }))
-    const overrides = overridesFrom(o)
-    const settings = yield* Effect.forEach(models, (m) => resolveSettings(m, "mnist", overrides))
+    const settings = yield* Effect.forEach(models, (m) => settingsFromOptions(m, "mnist", o))
     if (o.epochs < 1) return yield* Effect.fail(new ConfigError({ option: "--epochs", problem: `${o.epochs} epochs records nothing; pass 1 or more` }))
     const data = yield* loadMnist(Option.isSome(o.mnistDir) ? { kind: "dir", dir: o.mnistDir.value } : { kind: "embedded" })
     const splits = mapSplits(splitStage(o.seed, Option.getOrUndefined(o.trainSize))(data), (s, name) => normalizeMnistStage(name)(s))
@@ -152,4 +149,4 @@ const command = Command.make("collapse", options, (o) =>
   }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
 )
 
-runMain(Command.run(command, { name: "collapse", version: "0.1.0" })(process.argv))
+runMain(Command.run(command, { name: "collapse", version: "0.1.0" })(process.argv), { choices: choiceFlags })

@@ -19,7 +19,7 @@ import { denoiseModel, standardNoise } from "../src/pipeline/evaluation/denoise.
 import { firstRows, loadRunsData, readRunFolders, runModel } from "../src/pipeline/evaluation/run-folder.js"
 import { shortNumber, writeTable } from "../src/pipeline/evaluation/outputs.js"
 import { runMain } from "../src/pipeline/main.js"
-import { backendOption, seedOption } from "./options.js"
+import { backendOption, choiceFlags, seedOption } from "./options.js"
 import { evalOutOption, mnistDirOption, numberList, optionalPositive, patchFileOption, runsArgs } from "./evaluation-options.js"
 
 const denoiseColumns = [
@@ -120,4 +120,4 @@ const command = Command.make("denoise", { runs: runsArgs, ...options }, (o) =>
 
 const cli = Command.run(command, { name: "denoise", version: "0.1.0" })
 
-runMain(cli(process.argv))
+runMain(cli(process.argv), { choices: choiceFlags })

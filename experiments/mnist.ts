@@ -5,27 +5,26 @@
  *   npx tsx experiments/mnist.ts --help
  */
 import { Command, Options } from "@effect/cli"
-import { Effect, Either, Option, ParseResult, Schema } from "effect"
+import { Effect, Either, Option, Schema } from "effect"
 import { realpathSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { variantNames, variants } from "../src/models/variants.js"
 import { BackendLive, parseBackendName } from "../src/pipeline/backend.js"
-import { resolveSettings, SettingsOverrides } from "../src/pipeline/config.js"
+import { decodeOverrides, settingsConflict } from "../src/pipeline/config.js"
 import { dataSummary, type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistStage, splitStage, type Splits } from "../src/pipeline/dataset.js"
 import { ConfigError, RunFolderError } from "../src/pipeline/errors.js"
 import { runMain } from "../src/pipeline/main.js"
-import { checkOutputFolder, conflictError, readResumePoint, type ResumePoint, resumeConflict, trainRun } from "../src/pipeline/run.js"
-import { backendOption, defaultRunFolder, outOption, overridesFrom, settingsOptions } from "./options.js"
+import { checkOutputFolder, conflictError, readResumePoint, type ResumePoint, trainRun } from "../src/pipeline/run.js"
+import { asOptionError, backendOption, choiceFlags, choiceOption, defaultRunFolder, optionFor, outOption, overridesFrom, settingsFromOptions, settingsOptions, typed } from "./options.js"
 
 const EMBEDDED_EPOCHS = 20
 const DEFAULT_MODEL = "vdl"
 const DEFAULT_SEED = 31
 
 const options = {
-  // Optional rather than defaulted, so that a resume can tell a given option from a default; text
-  // rather than a choice, so that an unknown name is refused by resolveSettings, naming --model.
-  model: Options.text("model").pipe(
+  // Optional rather than defaulted, so that a resume can tell a given option from a default.
+  model: choiceOption("model", variantNames() as [string, ...string[]]).pipe(
     Options.withDescription(`default ${DEFAULT_MODEL}. ${variantNames().map((n) => `${n}: ${variants[n].description}`).join("; ")}`),
     Options.optional
   ),
@@ -54,34 +53,12 @@ type Parsed = Command.Command.ParseConfig<typeof options>
 const positive = (option: string, value: Option.Option<number>, least: number, what: string) =>
   Option.isSome(value) && value.value < least ? Effect.fail(new ConfigError({ option, problem: `${value.value} is not allowed: ${what}` })) : Effect.void
 
-/** Option values as typed, before they become numbers (where "x" would become NaN and the message would say so). */
-const checkTexts = (o: Parsed) =>
-  Effect.gen(function* () {
-    if (Option.isSome(o.eta) && o.eta.value !== "lipschitz" && !(Number(o.eta.value) > 0 && Number.isFinite(Number(o.eta.value)))) {
-      return yield* Effect.fail(new ConfigError({ option: "--eta", problem: `${JSON.stringify(o.eta.value)} is not allowed: give a positive number, or "lipschitz" for the step 1/L` }))
-    }
-    if (Option.isSome(o.hidden) && !/^\s*(none|\d+(\s*,\s*\d+)*)?\s*$/.test(o.hidden.value)) {
-      return yield* Effect.fail(new ConfigError({ option: "--hidden", problem: `${JSON.stringify(o.hidden.value)} is not allowed: give hidden widths as positive integers separated by commas (1024 or 1024,512), or "none" for a linear decoder` }))
-    }
-  })
-
 /** The option values the maths cannot use, refused before any data is read. */
 const checkCounts = (o: Parsed) =>
   Effect.all([
     positive("--epochs", o.epochs, 1, "give a whole number of epochs, 1 or more"),
-    positive("--train-size", o.trainSize, 1, "give a number of training images, 1 or more (and at least one batch)"),
-    checkTexts(o)
+    positive("--train-size", o.trainSize, 1, "give a number of training images, 1 or more (and at least one batch)")
   ])
-
-/** The first given setting the schema refuses, worded like resolveSettings's messages. */
-const decodeOverrides = (raw: Record<string, unknown>) =>
-  Schema.decodeUnknownEither(SettingsOverrides)(raw).pipe(
-    Either.mapLeft((e) => {
-      const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
-      const option = issue?.path.length ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "settings"
-      return new ConfigError({ option, problem: issue?.message ?? e.message })
-    })
-  )
 
 const loadSplits = (source: MnistSource, seed: number, trainSize: number | null, batchSize: number) =>
   Effect.gen(function* () {
@@ -115,7 +92,7 @@ const fresh = (o: Parsed) =>
     const model = Option.getOrElse(o.model, () => DEFAULT_MODEL)
     const seed = Option.getOrElse(o.seed, () => DEFAULT_SEED)
     const source: MnistSource = Option.isSome(o.mnistDir) ? { kind: "dir", dir: o.mnistDir.value } : o.download ? { kind: "download" } : { kind: "embedded" }
-    const settings = yield* resolveSettings(model, "mnist", overridesFrom(o))
+    const settings = yield* settingsFromOptions(model, "mnist", o)
     const epochs = Option.getOrElse(o.epochs, () => (source.kind === "embedded" ? EMBEDDED_EPOCHS : settings.epochs))
     const out = Option.getOrElse(o.out, () => defaultRunFolder(model))
     const folder = yield* checkOutputFolder(out)
@@ -145,9 +122,12 @@ const checkAgainstRun = (o: Parsed, point: ResumePoint, data: typeof DataDescrip
     }
     if (Option.isSome(o.backend) && o.backend.value !== stored.backend) return yield* Effect.fail(conflictError(point, "--backend", o.backend.value, stored.backend))
     if (differs(o.out, point.folder, samePath)) return yield* Effect.fail(conflictError(point, "--out", Option.getOrThrow(o.out), point.folder))
-    const given = yield* decodeOverrides(overridesFrom(o))
-    const conflict = resumeConflict(point, given)
-    if (conflict !== null) return yield* Effect.fail(conflict)
+    const given = yield* decodeOverrides(yield* overridesFrom(o)).pipe(Effect.mapError(asOptionError))
+    const conflict = settingsConflict(point.snapshot.settings, given)
+    if (conflict !== null) {
+      const { setting } = conflict
+      return yield* Effect.fail(conflictError(point, optionFor(setting), typed(setting, conflict.given), typed(setting, conflict.stored)))
+    }
   })
 
 const resumeRun = (o: Parsed, folder: string) =>
@@ -187,4 +167,4 @@ const isEntryPoint = (() => {
   }
 })()
 
-if (isEntryPoint) runMain(mnistCli(process.argv))
+if (isEntryPoint) runMain(mnistCli(process.argv), { choices: choiceFlags })

@@ -1,92 +1,109 @@
-import { HelpDoc, Options, ValidationError } from "@effect/cli"
+import { Options } from "@effect/cli"
 import { Effect, Option } from "effect"
-import { variantNames, variants } from "../src/models/variants.js"
+import { type ModelSettings, type SettingName, settingDocs, settingNames } from "../src/models/settings.js"
+import type { SettingDoc } from "../src/models/setting-docs.js"
+import { type DataKind, variantNames, variants } from "../src/models/variants.js"
 import { backendNames } from "../src/pipeline/backend.js"
-import { parseEta } from "../src/pipeline/config.js"
+import { resolveSettings } from "../src/pipeline/config.js"
+import { ConfigError, type SettingsError } from "../src/pipeline/errors.js"
+
+/**
+ * Every option that takes one of a few names, with its names: @effect/cli refuses another value
+ * without saying which option it was, and runMain uses this to say it.
+ */
+export const choiceFlags = new Map<string, ReadonlyArray<string>>()
+
+export const choiceOption = <const C extends readonly [string, ...string[]]>(name: string, choices: C): Options.Options<C[number]> => {
+  choiceFlags.set(`--${name}`, choices)
+  return Options.choice(name, choices)
+}
+
+const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+
+/** The command-line flag of a setting (or "--model" for the variant), for messages. */
+export const optionFor = (setting: string): string =>
+  setting in settingDocs ? `--${settingDocs[setting as SettingName].flag ?? kebab(setting)}` : setting === "model" ? "--model" : setting
+
+/** A setting's value as it is typed on a command line. */
+export const typed = (setting: string, value: unknown): string => {
+  const doc: SettingDoc | undefined = settingDocs[setting as SettingName]
+  if (doc?.cli === "yes-no") return value ? "yes" : "no"
+  if (doc?.cli === "widths") return (value as ReadonlyArray<number>).length === 0 ? "none" : (value as ReadonlyArray<number>).join(",")
+  return String(value)
+}
+
+/** A library error about a setting, as the option that sets it. */
+export const asOptionError = (e: SettingsError): ConfigError => new ConfigError({ option: optionFor(e.setting), problem: e.problem })
 
 /** How a preset value reads in --help: the value for each variant, or one value shared by all. */
-const presetDefault = (dataset: "mnist" | "patches", pick: (s: (typeof variants)[string]["settings"]["mnist"]) => unknown): string => {
-  const values = variantNames().map((n) => [n, JSON.stringify(pick(variants[n].settings[dataset]))] as const)
+const presetDefault = (kind: DataKind, setting: SettingName): string => {
+  const values = variantNames().map((n) => [n, typed(setting, variants[n].settings[kind][setting])] as const)
   const distinct = new Set(values.map(([, v]) => v))
   return distinct.size === 1 ? `default ${values[0][1]}` : `default per model: ${values.map(([n, v]) => `${n} ${v}`).join(", ")}`
 }
 
-const num = (name: string, what: string, pick: Parameters<typeof presetDefault>[1], dataset: "mnist" | "patches") =>
-  Options.float(name).pipe(Options.withDescription(`${what} (${presetDefault(dataset, pick)})`), Options.optional)
-const int = (name: string, what: string, pick: Parameters<typeof presetDefault>[1], dataset: "mnist" | "patches") =>
-  Options.integer(name).pipe(Options.withDescription(`${what} (${presetDefault(dataset, pick)})`), Options.optional)
-
-/**
- * An option that takes one of a few names. @effect/cli's own choice option refuses another value
- * with "Expected one of the following cases: …", which does not say which option it was; this one
- * says "option --NAME: "VALUE" is not allowed; choose one of …".
- */
-export const choiceOption = <const C extends readonly [string, ...string[]]>(name: string, choices: C): Options.Options<C[number]> =>
-  Options.text(name).pipe(
-    Options.mapEffect((value) =>
-      (choices as readonly string[]).includes(value)
-        ? Effect.succeed(value as C[number])
-        : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`option --${name}: ${JSON.stringify(value)} is not allowed; choose one of ${choices.join(", ")}`)))
-    )
-  )
-
-/** Every hyperparameter of a variant, each overriding its preset (SPEC §5) when given. */
-export const settingsOptions = (dataset: "mnist" | "patches") => ({
-  codeDim: int("code-dim", "code dimension l", (s) => s.codeDim, dataset),
-  hidden: Options.text("hidden").pipe(
-    Options.withDescription(`decoder hidden widths, comma-separated; "none" for a linear decoder (${presetDefault(dataset, (s) => s.hidden.join(",") || "none")})`),
-    Options.optional
-  ),
-  listaSteps: int("lista-steps", "LISTA recurrent steps T", (s) => s.listaSteps, dataset),
-  lambda: num("lambda", "sparsity weight λ", (s) => s.energy.lambda, dataset),
-  beta: num("beta", "variance hinge weight β", (s) => s.energy.beta, dataset),
-  tau: num("tau", "variance target τ", (s) => s.energy.tau, dataset),
-  gamma: num("gamma", "encoder-distance weight γ", (s) => s.energy.gamma, dataset),
-  eta: Options.text("eta").pipe(
-    Options.withDescription(`FISTA step: a number, or "lipschitz" for 1/L (${presetDefault(dataset, (s) => (s.fista.step.kind === "fixed" ? s.fista.step.eta : "lipschitz"))})`),
-    Options.optional
-  ),
-  maxSteps: int("max-steps", "FISTA iteration limit", (s) => s.fista.maxSteps, dataset),
-  tol: num("tol", "FISTA per-row relative tolerance", (s) => s.fista.tol, dataset),
-  batchSize: int("batch-size", "mini-batch size", (s) => s.batchSize, dataset),
-  decoderLr: num("decoder-lr", "decoder Adam learning rate", (s) => s.decoderLr, dataset),
-  decoderLrHalvingEvery: int("decoder-lr-halving", "halve the decoder learning rate every N epochs, 0 never", (s) => s.decoderLrHalvingEvery, dataset),
-  encoderLr: num("encoder-lr", "encoder Adam learning rate", (s) => s.encoderLr, dataset),
-  unitNormAtoms: choiceOption("unit-norm", ["yes", "no"]).pipe(
-    Options.withDescription(`rescale decoder atoms to unit norm after each step: yes or no (${presetDefault(dataset, (s) => (s.unitNormAtoms ? "yes" : "no"))})`),
-    Options.optional
-  ),
-  hiddenBiasDecay: num("hidden-bias-decay", "weight decay on the decoder's hidden biases", (s) => s.hiddenBiasDecay, dataset),
-  decoderWeightDecay: num("decoder-weight-decay", "weight decay on the decoder's weights", (s) => s.decoderWeightDecay, dataset),
-  encoderBiasDecay: num("encoder-bias-decay", "weight decay on the encoder's bias", (s) => s.encoderBiasDecay, dataset)
-})
-
-type Parsed = { readonly [K in keyof ReturnType<typeof settingsOptions>]: Option.Option<unknown> }
-
-/** The given options as a plain overrides object, for Schema decoding in resolveSettings. */
-export const overridesFrom = (o: Parsed): Record<string, unknown> => {
-  const out: Record<string, unknown> = {}
-  for (const key of Object.keys(settingsOptions("mnist")) as Array<keyof Parsed>) {
-    const value = o[key]
-    if (Option.isNone(value)) continue
-    const v = value.value
-    if (key === "hidden") {
-      const text = String(v).trim()
-      out.hidden = text === "none" || text === "" ? [] : text.split(",").map((w) => Number(w.trim()))
-    } else if (key === "eta") out.eta = parseEta(String(v))
-    else if (key === "unitNormAtoms") out.unitNormAtoms = v === "yes"
-    else out[key] = v
-  }
-  return out
+const optionOf = (kind: DataKind, setting: SettingName): Options.Options<Option.Option<string | number>> => {
+  const doc = settingDocs[setting]
+  const flag = doc.flag ?? kebab(setting)
+  const base: Options.Options<string | number> =
+    doc.cli === "integer"
+      ? Options.integer(flag)
+      : doc.cli === "number"
+      ? Options.float(flag)
+      : doc.cli === "yes-no"
+      ? choiceOption(flag, ["yes", "no"])
+      : typeof doc.cli === "object"
+      ? choiceOption(flag, doc.cli.choices as [string, ...string[]])
+      : Options.text(flag)
+  const format = doc.cli === "widths" ? ': positive integers separated by commas, or "none"' : ""
+  return base.pipe(Options.withDescription(`${doc.help}${format} (${presetDefault(kind, setting)})`), Options.optional)
 }
 
+/** Every setting of a model (epochs apart, which each command words itself), each overriding its preset when given. */
+export const settingsOptions = (kind: DataKind) =>
+  Object.fromEntries(settingNames.filter((n) => n !== "epochs").map((n) => [n, optionOf(kind, n)])) as {
+    readonly [K in Exclude<SettingName, "epochs">]: Options.Options<Option.Option<string | number>>
+  }
+
+type Parsed = { readonly [K in Exclude<SettingName, "epochs">]: Option.Option<string | number> }
+
+/** One option's text as the setting's value; text the setting cannot take is refused naming the option. */
+const valueOf = (setting: SettingName, raw: string | number): Effect.Effect<unknown, ConfigError> => {
+  const cli = settingDocs[setting].cli
+  const refuse = (what: string) => Effect.fail(new ConfigError({ option: optionFor(setting), problem: `${JSON.stringify(raw)} is not allowed: ${what}` }))
+  if (cli === "yes-no") return Effect.succeed(raw === "yes")
+  if (cli === "widths") {
+    const text = String(raw).trim()
+    if (!/^(none|\d+(\s*,\s*\d+)*)?$/.test(text)) return refuse('give hidden widths as positive integers separated by commas (1024 or 1024,512), or "none" for a linear decoder')
+    return Effect.succeed(text === "none" || text === "" ? [] : text.split(",").map((w) => Number(w.trim())))
+  }
+  if (cli === "number-or-lipschitz") {
+    if (raw === "lipschitz") return Effect.succeed(raw)
+    const x = Number(raw)
+    return Number.isFinite(x) && x > 0 ? Effect.succeed(x) : refuse('give a positive number, or "lipschitz" for the step 1/L')
+  }
+  return Effect.succeed(raw)
+}
+
+/** The given options as a plain overrides object (Partial<ModelSettings>), for resolveSettings to check. */
+export const overridesFrom = (o: Partial<Parsed>): Effect.Effect<Partial<Record<keyof ModelSettings, unknown>>, ConfigError> =>
+  Effect.gen(function* () {
+    const out: Partial<Record<keyof ModelSettings, unknown>> = {}
+    for (const setting of settingNames) {
+      const given = (o as Partial<Record<SettingName, Option.Option<string | number>>>)[setting]
+      if (given === undefined || Option.isNone(given)) continue
+      out[setting] = yield* valueOf(setting, given.value)
+    }
+    return out
+  })
+
 export const modelOption = choiceOption("model", variantNames() as [string, ...string[]]).pipe(
-  Options.withDescription(`one of ${variantNames().join(", ")}; default vdl. ${variantNames().map((n) => `${n}: ${variants[n].description}`).join("; ")}`),
+  Options.withDescription(`default vdl. ${variantNames().map((n) => `${n}: ${variants[n].description}`).join("; ")}`),
   Options.withDefault("vdl")
 )
 export const seedOption = Options.integer("seed").pipe(Options.withDescription("one seed for data split and order, initialisation and noise (default 31)"), Options.withDefault(31))
 export const backendOption = choiceOption("backend", backendNames).pipe(
-  Options.withDescription(`compute backend: ${backendNames.join(", ")}; default: the fastest that loads, in that order`),
+  Options.withDescription(`compute backend; default: the fastest that loads, in the order listed`),
   Options.optional
 )
 export const outOption = Options.text("out").pipe(Options.withDescription("run folder (default runs/<model>-<date>-<time>)"), Options.optional)
@@ -95,3 +112,10 @@ export const defaultRunFolder = (model: string): string => {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)
   return `runs/${model}-${stamp}`
 }
+
+/** A variant's settings with the given options applied; a refused setting is reported as its option. */
+export const settingsFromOptions = (model: string, kind: DataKind, o: Partial<Parsed>) =>
+  Effect.gen(function* () {
+    const overrides = yield* overridesFrom(o)
+    return yield* resolveSettings(model, kind, overrides).pipe(Effect.mapError(asOptionError))
+  })

@@ -9,12 +9,11 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { writeFileAtomic } from "../src/data/atomic-write.js"
 import { BackendLive } from "../src/pipeline/backend.js"
-import { resolveSettings } from "../src/pipeline/config.js"
 import { dataSummary } from "../src/pipeline/dataset.js"
 import { runMain } from "../src/pipeline/main.js"
 import { badImagesPolicies, buildPatchFile, loadPatchSplits, scaleFloorModes } from "../src/pipeline/patches.js"
 import { trainRun } from "../src/pipeline/run.js"
-import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, overridesFrom, seedOption, settingsOptions } from "./options.js"
+import { backendOption, choiceFlags, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
 
 /** Repeated options and comma lists both name several folders. */
 const folders = (values: readonly string[]): string[] =>
@@ -79,7 +78,7 @@ const train = Command.make(
   },
   (o) =>
     Effect.gen(function* () {
-      const settings = yield* resolveSettings(o.model, "patches", overridesFrom(o))
+      const settings = yield* settingsFromOptions(o.model, "patches", o)
       const epochs = Option.getOrElse(o.epochs, () => settings.epochs)
       const { file, splits } = yield* loadPatchSplits(o.data, Option.getOrUndefined(o.trainSize))
       yield* Effect.logInfo(`data: ${o.data} (${file.size}×${file.size} LCN patches)`)
@@ -109,4 +108,4 @@ const command = Command.make("patches").pipe(Command.withSubcommands([build, tra
 
 const cli = Command.run(command, { name: "patches", version: "0.1.0" })
 
-runMain(cli(process.argv))
+runMain(cli(process.argv), { choices: choiceFlags })

@@ -22,7 +22,7 @@ import { passthroughArgs, planSweep } from "../src/pipeline/sweep/plan.js"
 import { tsxScriptCommand } from "../src/pipeline/sweep/process.js"
 import { DEFAULT_QUEUE_NAME, submitToQueue } from "../src/pipeline/sweep/queue.js"
 import { writeSweepReport } from "../src/pipeline/sweep/report.js"
-import { backendOption, defaultRunFolder, overridesFrom, seedOption, settingsOptions } from "./options.js"
+import { asOptionError, backendOption, choiceFlags, defaultRunFolder, overridesFrom, seedOption, settingsOptions } from "./options.js"
 
 /** mnist.ts trains this long on the embedded digits when no --epochs is given; the sweep agrees. */
 const EMBEDDED_EPOCHS = 20
@@ -75,9 +75,9 @@ const command = Command.make("sweep", options, (o) =>
       source,
       trainSize: Option.getOrNull(o.trainSize),
       backend: Option.getOrNull(o.backend),
-      overrides: overridesFrom({ ...o, lambda: Option.none() }),
+      overrides: yield* overridesFrom({ ...o, lambda: Option.none() }),
       passthrough: passthroughArgs(process.argv.slice(2), OWN, ["--mnist-dir"])
-    })
+    }).pipe(Effect.catchTag("SettingsError", (e) => Effect.fail(asOptionError(e))))
     const outcomes = Option.isSome(o.queue)
       ? yield* submitToQueue(runs, { url: o.queue.value, name: o.queueName })
       : yield* runLocal(runs, { parallel: o.parallel, command: tsxScriptCommand(fileURLToPath(new URL("./mnist.ts", import.meta.url)), process.cwd()) })
@@ -89,4 +89,4 @@ const command = Command.make("sweep", options, (o) =>
   })
 )
 
-runMain(Command.run(command, { name: "sweep", version: "0.1.0" })(process.argv))
+runMain(Command.run(command, { name: "sweep", version: "0.1.0" })(process.argv), { choices: choiceFlags })

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { adamStep, disposeAdam, makeAdam } from "./adam.js"
+import { adamStep, disposeAdam, makeAdam } from "./transforms/adam.js"
 import { disposeLista, listaBackward, listaTrace, listaVariables, makeLista } from "./encoder.js"
 import { linearWeight, variableOf } from "./linear-init.js"
 import type { UniformSource } from "./rng.js"

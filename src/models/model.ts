@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { type Adam, adamStep, disposeAdam, makeAdam } from "./adam.js"
-import { normalizeRows } from "./constraints.js"
+import { type Composition, compositionOf } from "./composition.js"
 import {
   type Decoder,
   decoderLossGradients,
@@ -8,14 +7,17 @@ import {
   disposeDecoder,
   forwardTrace,
   makeDecoder,
+  type ReconstructionTerm,
   reconstructionTerm
 } from "./decoder.js"
 import { disposeLista, encode, type Lista, listaLossGradients, listaTrace, listaVariables, makeLista } from "./encoder.js"
 import { energyTermsGiven } from "./energy.js"
-import { fista } from "./fista.js"
+import type { InferenceResult } from "./inference/method.js"
 import { psnrSum, type ToPixels, zeroCount } from "./metrics.js"
 import type { UniformSource } from "./rng.js"
-import { decoderLrAt, type ModelSettings } from "./settings.js"
+import { type ModelSettings, stepRule } from "./settings.js"
+import { type Adam, disposeAdam, makeAdam } from "./transforms/adam.js"
+import { applyChain, project } from "./transforms/chain.js"
 
 /** Encoder, decoder and both optimizers: everything a training run updates. */
 export interface SparseCodingModel {
@@ -25,13 +27,16 @@ export interface SparseCodingModel {
   readonly decoder: Decoder
   readonly encoderOptimizer: Adam
   readonly decoderOptimizer: Adam
+  /** The terms, inference method and update chains the settings name (or the caller chose). */
+  readonly composition: Composition
 }
 
-const applyConstraints = (m: SparseCodingModel): void => {
-  if (m.settings.unitNormAtoms) for (const layer of m.decoder.layers) normalizeRows(layer.W)
-}
-
-export const makeModel = (settings: ModelSettings, inputDim: number, rng: UniformSource): SparseCodingModel => {
+export const makeModel = (
+  settings: ModelSettings,
+  inputDim: number,
+  rng: UniformSource,
+  composition: Composition = compositionOf(settings)
+): SparseCodingModel => {
   const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps)
   const decoder = makeDecoder(rng, settings.codeDim, settings.hidden, inputDim)
   const model: SparseCodingModel = {
@@ -40,9 +45,11 @@ export const makeModel = (settings: ModelSettings, inputDim: number, rng: Unifor
     encoder,
     decoder,
     encoderOptimizer: makeAdam(listaVariables(encoder)),
-    decoderOptimizer: makeAdam(decoderVariables(decoder))
+    decoderOptimizer: makeAdam(decoderVariables(decoder)),
+    composition
   }
-  applyConstraints(model)
+  project(composition.decoderUpdate, model.decoderOptimizer.params)
+  project(composition.encoderUpdate, model.encoderOptimizer.params)
   return model
 }
 
@@ -87,15 +94,21 @@ export interface BatchTotals {
   readonly nonFiniteCodes: number
 }
 
+/** Inference with the model's own energy and method, warm-started from the encoder's codes zEnc. */
+export const runInference = (m: SparseCodingModel, reconstruction: ReconstructionTerm, zEnc: tf.Tensor2D): InferenceResult =>
+  m.composition.inference.infer(reconstruction, zEnc, zEnc, m.composition.energy, { maxSteps: m.settings.maxSteps, tol: m.settings.tol, step: stepRule(m.settings) })
+
 const nonFiniteCount = (t: tf.Tensor): number => tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "float32")).dataSync()[0])
 
 /**
- * One training step (SPEC §3): encoder codes, FISTA with the decoder frozen, one Adam step of the
- * decoder on the reconstruction from Z*, one of the encoder towards Z*, then the constraints.
- * The figures are those of Z* and of D(Z*) before the update, as the authors' code reports them.
+ * One training step: encoder codes, inference with the decoder frozen, one update of the decoder
+ * on the reconstruction from Z* (its chain: decay, schedule, Adam, constraints), one of the
+ * encoder towards Z*. The figures are those of Z* and of D(Z*) before the update, as the
+ * authors' code reports them.
  */
 export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, toPixels: ToPixels): BatchTotals => {
   const s = m.settings
+  const { energy, decoderUpdate, encoderUpdate } = m.composition
   const trace = tf.tidy(() => {
     const t = listaTrace(m.encoder, x)
     return { codes: t.codes, iterates: [...t.iterates] }
@@ -103,7 +116,7 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   const zEnc = trace.codes
   const started = performance.now()
   const term = reconstructionTerm(m.decoder, x)
-  const solved = fista(term, zEnc, zEnc, s.energy, s.fista)
+  const solved = runInference(m, term, zEnc)
   term.dispose()
   const fistaSeconds = (performance.now() - started) / 1000
   const zStar = solved.codes
@@ -120,30 +133,24 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   const figures = tf.tidy(() => {
     const { reconstruction, hidden, grads } = decoderLossGradients(m.decoder, zStar, x)
     // The figures are read before the update changes the weights the tensors depend on.
-    const energyTotal = figure(() => energyTermsGiven(x, reconstruction, zStar, zEnc, s.energy).total.dataSync()[0])
+    const energyTotal = figure(() => energyTermsGiven(x, reconstruction, zStar, zEnc, energy).total.dataSync()[0])
     const hiddenZeros = hidden.length > 0 ? figure(() => zeroCount(hidden[0])) : 0
     const hiddenEntries = hidden.length > 0 ? hidden[0].size : 0
     const psnr = figure(() => psnrSum(toPixels(x), toPixels(reconstruction)))
     const named: Record<string, tf.Tensor> = {}
-    const decay: Record<string, number> = {}
     grads.W.forEach((g, k) => {
       named[`W${k + 1}`] = g
-      decay[`W${k + 1}`] = s.decoderWeightDecay
     })
     grads.b.forEach((g, k) => {
-      if (g !== null) {
-        named[`b${k + 1}`] = g
-        decay[`b${k + 1}`] = s.hiddenBiasDecay
-      }
+      if (g !== null) named[`b${k + 1}`] = g
     })
-    adamStep(m.decoderOptimizer, named, decoderLrAt(s, epoch), decay)
+    applyChain(decoderUpdate, m.decoderOptimizer, named, s.decoderLr, { epoch })
     return { energyTotal, hiddenZeros, hiddenEntries, psnr }
   })
   tf.tidy(() => {
     const { grads } = listaLossGradients(m.encoder, x, zStar, trace)
-    adamStep(m.encoderOptimizer, { W: grads.W, c: grads.c, S: grads.S }, s.encoderLr, { c: s.encoderBiasDecay })
+    applyChain(encoderUpdate, m.encoderOptimizer, { W: grads.W, c: grads.c, S: grads.S }, s.encoderLr, { epoch })
   })
-  applyConstraints(m)
   for (const t of trace.iterates) t.dispose()
   zStar.dispose()
   return {
@@ -162,7 +169,7 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
 }
 
 /**
- * The amortised figures of a batch (SPEC §3): the encoder's codes E(x), their energy (whose
+ * The amortised figures of a batch: the encoder's codes E(x), their energy (whose
  * encoder-distance term is then 0), the PSNR of D(E(x)) and the sparsity of E(x).
  */
 export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: ToPixels): BatchTotals =>
@@ -171,7 +178,7 @@ export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: To
     const { hidden, output } = forwardTrace(m.decoder, z)
     return {
       rows: x.shape[0],
-      energy: energyTermsGiven(x, output, z, z, m.settings.energy).total.dataSync()[0],
+      energy: energyTermsGiven(x, output, z, z, m.composition.energy).total.dataSync()[0],
       psnr: psnrSum(toPixels(x), toPixels(output)),
       zeros: zeroCount(z),
       entries: z.size,

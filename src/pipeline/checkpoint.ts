@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises"
 import { writeFileAtomic } from "../data/atomic-write.js"
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../data/safetensors.js"
 import { type BatchTotals, modelTensors, type SparseCodingModel } from "../models/model.js"
-import type { ModelSettings } from "../models/settings.js"
+import { type ModelSettings, StoredSettings } from "../models/settings.js"
 import { CheckpointError } from "./errors.js"
 
 export const checkpointFormat = "sparse-vdl/1"
@@ -155,27 +155,6 @@ const PositiveInt = Schema.Int.pipe(Schema.positive())
 const Finite = Schema.Number.pipe(Schema.finite())
 const NonNegative = Finite.pipe(Schema.nonNegative())
 
-const SettingsSchema = Schema.Struct({
-  codeDim: PositiveInt,
-  hidden: Schema.Array(PositiveInt),
-  listaSteps: Count,
-  energy: Schema.Struct({ lambda: NonNegative, beta: NonNegative, tau: NonNegative, gamma: NonNegative }),
-  fista: Schema.Struct({
-    maxSteps: PositiveInt,
-    tol: NonNegative,
-    step: Schema.Union(Schema.Struct({ kind: Schema.Literal("fixed"), eta: Finite.pipe(Schema.positive()) }), Schema.Struct({ kind: Schema.Literal("lipschitz") }))
-  }),
-  batchSize: Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)),
-  epochs: Count,
-  decoderLr: NonNegative,
-  decoderLrHalvingEvery: Count,
-  encoderLr: NonNegative,
-  unitNormAtoms: Schema.Boolean,
-  hiddenBiasDecay: NonNegative,
-  decoderWeightDecay: NonNegative,
-  encoderBiasDecay: NonNegative
-})
-
 const TotalsSchema = Schema.Struct({
   rows: Count,
   energy: Finite,
@@ -238,7 +217,7 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
     if (typeof metadata.model !== "string" || metadata.model === "") {
       return yield* Either.left(new CheckpointError({ file: path, problem: "its metadata names no model: the file is damaged. Use another checkpoint, or start a new run" }))
     }
-    const settings: ModelSettings = yield* metadataField(SettingsSchema, "settings", metadata.settings, path)
+    const settings: ModelSettings = yield* metadataField(StoredSettings, "settings", metadata.settings, path)
     const adamSteps = yield* metadataField(AdamStepsSchema, "adamSteps", metadata.adamSteps, path)
     const inputDim = yield* metadataField(PositiveInt, "inputDim", metadata.inputDim, path)
     const epoch = yield* metadataField(Schema.Int.pipe(Schema.greaterThanOrEqualTo(-1)), "epoch", metadata.epoch, path)

@@ -1,100 +1,50 @@
 import { Effect, Either, ParseResult, Schema } from "effect"
-import type { ModelSettings } from "../models/settings.js"
-import { type Dataset as DatasetKind, variantNames, variants } from "../models/variants.js"
-import { ConfigError } from "./errors.js"
+import { type ModelSettings, type SettingName, SettingsOverrides, settingsProblem } from "../models/settings.js"
+import { type DataKind, variantNames, variants } from "../models/variants.js"
+import { SettingsError } from "./errors.js"
 
-const PositiveInt = Schema.Int.pipe(Schema.positive())
-const NonNegative = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
-const Positive = Schema.Number.pipe(Schema.positive(), Schema.finite())
-
-/**
- * Overrides of a variant's preset, all optional. Decoding rejects values the maths cannot use
- * (a negative λ, a zero batch) before any work starts.
- */
-export const SettingsOverrides = Schema.Struct({
-  codeDim: Schema.optional(PositiveInt),
-  hidden: Schema.optional(Schema.Array(PositiveInt)),
-  listaSteps: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
-  lambda: Schema.optional(NonNegative),
-  beta: Schema.optional(NonNegative),
-  tau: Schema.optional(NonNegative),
-  gamma: Schema.optional(NonNegative),
-  eta: Schema.optional(Schema.Union(Positive, Schema.Literal("lipschitz"))),
-  maxSteps: Schema.optional(PositiveInt),
-  tol: Schema.optional(NonNegative),
-  batchSize: Schema.optional(Schema.Int.pipe(Schema.greaterThanOrEqualTo(2))),
-  epochs: Schema.optional(PositiveInt),
-  decoderLr: Schema.optional(NonNegative),
-  decoderLrHalvingEvery: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
-  encoderLr: Schema.optional(NonNegative),
-  unitNormAtoms: Schema.optional(Schema.Boolean),
-  hiddenBiasDecay: Schema.optional(NonNegative),
-  decoderWeightDecay: Schema.optional(NonNegative),
-  encoderBiasDecay: Schema.optional(NonNegative)
-})
-export type SettingsOverrides = typeof SettingsOverrides.Type
-
-/** "lipschitz" or a positive number, as typed on a command line. */
-export const parseEta = (raw: string): number | "lipschitz" => (raw === "lipschitz" ? raw : Number(raw))
-
-const firstIssue = (e: ParseResult.ParseError): ConfigError => {
+/** The first thing decoding refused, as the setting it is about. */
+export const settingsIssue = (e: ParseResult.ParseError): SettingsError => {
   const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
-  const option = issue?.path.length ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "settings"
-  return new ConfigError({ option, problem: issue?.message ?? e.message })
+  return new SettingsError({ setting: issue?.path.length ? String(issue.path[0]) : "settings", problem: issue?.message ?? e.message })
 }
 
-/** A variant's preset for a data set with the overrides applied. */
-export const resolveSettings = (
-  model: string,
-  dataset: DatasetKind,
-  raw: unknown
-): Effect.Effect<ModelSettings, ConfigError> =>
+/** Overrides from JSON-like data, each checked as ModelSettings checks it. */
+export const decodeOverrides = (raw: unknown): Effect.Effect<SettingsOverrides, SettingsError> =>
+  Schema.decodeUnknownEither(SettingsOverrides, { onExcessProperty: "error" })(raw).pipe(Either.mapLeft(settingsIssue))
+
+/**
+ * A variant's preset for a kind of data with the overrides applied. Decoding rejects values the
+ * maths cannot use (a negative λ, a zero batch) before any work starts.
+ */
+export const resolveSettings = (model: string, kind: DataKind, raw: unknown): Effect.Effect<ModelSettings, SettingsError> =>
   Effect.gen(function* () {
     const variant = variants[model]
     if (variant === undefined) {
-      return yield* Effect.fail(new ConfigError({ option: "--model", problem: `unknown model ${JSON.stringify(model)}; choose one of ${variantNames().join(", ")}` }))
+      return yield* Effect.fail(new SettingsError({ setting: "model", problem: `unknown model ${JSON.stringify(model)}; choose one of ${variantNames().join(", ")}` }))
     }
-    const decoded = Schema.decodeUnknownEither(SettingsOverrides)(raw)
-    if (Either.isLeft(decoded)) return yield* Effect.fail(firstIssue(decoded.left))
-    const o = decoded.right
-    const base = variant.settings[dataset]
-    const settings: ModelSettings = {
-      ...base,
-      codeDim: o.codeDim ?? base.codeDim,
-      hidden: o.hidden ?? base.hidden,
-      listaSteps: o.listaSteps ?? base.listaSteps,
-      energy: {
-        lambda: o.lambda ?? base.energy.lambda,
-        beta: o.beta ?? base.energy.beta,
-        tau: o.tau ?? base.energy.tau,
-        gamma: o.gamma ?? base.energy.gamma
-      },
-      fista: {
-        maxSteps: o.maxSteps ?? base.fista.maxSteps,
-        tol: o.tol ?? base.fista.tol,
-        step: o.eta === undefined ? base.fista.step : o.eta === "lipschitz" ? { kind: "lipschitz" } : { kind: "fixed", eta: o.eta }
-      },
-      batchSize: o.batchSize ?? base.batchSize,
-      epochs: o.epochs ?? base.epochs,
-      decoderLr: o.decoderLr ?? base.decoderLr,
-      decoderLrHalvingEvery: o.decoderLrHalvingEvery ?? base.decoderLrHalvingEvery,
-      encoderLr: o.encoderLr ?? base.encoderLr,
-      unitNormAtoms: o.unitNormAtoms ?? base.unitNormAtoms,
-      hiddenBiasDecay: o.hiddenBiasDecay ?? base.hiddenBiasDecay,
-      decoderWeightDecay: o.decoderWeightDecay ?? base.decoderWeightDecay,
-      encoderBiasDecay: o.encoderBiasDecay ?? base.encoderBiasDecay
-    }
-    // The encoder-distance term alone has curvature 2γ/l: a fixed step at or past l/γ diverges
-    // whatever the decoder, which happens when --code-dim is lowered under a large preset γ.
-    const { step } = settings.fista
-    const { gamma } = settings.energy
-    if (step.kind === "fixed" && gamma > 0 && step.eta >= settings.codeDim / gamma) {
-      return yield* Effect.fail(
-        new ConfigError({
-          option: "--eta",
-          problem: `a fixed FISTA step of ${step.eta} makes inference diverge with γ = ${gamma} and l = ${settings.codeDim} (it must stay below l/γ = ${(settings.codeDim / gamma).toPrecision(3)}); lower --eta, or pass --eta lipschitz`
-        })
-      )
-    }
+    const overrides = yield* decodeOverrides(raw)
+    const settings: ModelSettings = { ...variant.settings[kind], ...overrides }
+    const problem = settingsProblem(settings)
+    if (problem !== null) return yield* Effect.fail(new SettingsError({ setting: problem.field, problem: problem.problem }))
     return settings
   })
+
+/** JSON with sorted keys, for comparing values whatever order their fields were built in. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_, x) => (x !== null && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x))
+
+/**
+ * The first given setting that differs from a run's own: a resumed run continues as it was, so a
+ * change of settings is a new run. Epochs are not a setting of the maths and may change.
+ */
+export const settingsConflict = (
+  stored: ModelSettings,
+  given: SettingsOverrides
+): { readonly setting: SettingName; readonly given: unknown; readonly stored: unknown } | null => {
+  for (const setting of Object.keys(given) as SettingName[]) {
+    if (setting === "epochs" || given[setting] === undefined) continue
+    if (canonical(stored[setting]) !== canonical(given[setting])) return { setting, given: given[setting], stored: stored[setting] }
+  }
+  return null
+}

@@ -10,7 +10,20 @@ export class BackendError extends Data.TaggedError("BackendError")<{
   }
 }
 
-/** A setting or option has a value that cannot be used. */
+/**
+ * A model setting has a value that cannot be used, named by its field in ModelSettings (or
+ * "model" for the variant's name); a command line maps the field to its option.
+ */
+export class SettingsError extends Data.TaggedError("SettingsError")<{
+  readonly setting: string
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `setting ${this.setting}: ${this.problem}`
+  }
+}
+
+/** A command-line option has a value that cannot be used. */
 export class ConfigError extends Data.TaggedError("ConfigError")<{
   readonly option: string
   readonly problem: string

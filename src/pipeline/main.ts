@@ -34,16 +34,31 @@ const watchSignals = (): { readonly received: () => keyof typeof signalExitCode 
  * @effect/cli has printed its own reason for a bad command line ("'1.5' is not a integer"),
  * which does not say which option it was; the option is the one given that value.
  */
-export const commandLineError = (e: ValidationError.ValidationError, argv: ReadonlyArray<string> = process.argv.slice(2)): string => {
+export const commandLineError = (
+  e: ValidationError.ValidationError,
+  argv: ReadonlyArray<string> = process.argv.slice(2),
+  choices: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
+): string => {
   const text = "error" in e ? HelpDoc.toAnsiText(e.error).replace(/\u001b\[[0-9;]*m/g, "").trim().replace(/ is not a integer$/, " is not an integer") : ""
   const value = /^'(.*)' is not an? /.exec(text)?.[1]
   let option: string | undefined
+  // A choice refused says only "Expected one of the following cases: …": the option is the one
+  // that takes those choices and was given something else.
+  const refusedChoice = /^Expected one of the following cases: (.*)$/.exec(text)?.[1]
+  if (refusedChoice !== undefined) {
+    for (let i = 0; i < argv.length; i++) {
+      const [flag, inline] = argv[i].split(/=(.*)/s)
+      const allowed = choices.get(flag)
+      const given = inline ?? argv[i + 1]
+      if (allowed !== undefined && allowed.join(", ") === refusedChoice && given !== undefined && !allowed.includes(given)) {
+        return `error: option ${flag}: ${JSON.stringify(given)} is not allowed; choose one of ${refusedChoice}. Run with --help for every option and the values it takes.`
+      }
+    }
+  }
   if (value !== undefined) {
     const at = argv.findIndex((a, i) => i > 0 && a === value && argv[i - 1].startsWith("-"))
     option = at > 0 ? argv[at - 1] : argv.find((a) => a.startsWith("--") && a.endsWith(`=${value}`))?.split("=")[0]
   }
-  // An option that checks its own value (experiments/options.ts's choiceOption) names itself.
-  if (/^option --[\w-]+: /.test(text)) return `error: ${text}. Run with --help for every option and the values it takes.`
   return `error: ${option === undefined ? "the command line" : `option ${option}`} is not valid (${text || e._tag}). Run with --help for every option and the values it takes.`
 }
 
@@ -53,7 +68,10 @@ export const commandLineError = (e: ValidationError.ValidationError, argv: Reado
  * the fix), an unexpected defect with its stack, and both exit non-zero. A run stopped by a
  * signal exits with 128 + the signal's number, after whatever its interruption handlers save.
  */
-export const runMain = <E, A>(program: Effect.Effect<A, E, NodeContext.NodeContext | import("./progress.js").Progress>) => {
+export const runMain = <E, A>(
+  program: Effect.Effect<A, E, NodeContext.NodeContext | import("./progress.js").Progress>,
+  cli: { readonly choices?: ReadonlyMap<string, ReadonlyArray<string>> } = {}
+) => {
   const signals = watchSignals()
   // @effect/cli prints its own bare reason for a refused command line through Console.error
   // ("'abc' is not a integer") before failing; the handler below says it once, naming the option.
@@ -66,7 +84,7 @@ export const runMain = <E, A>(program: Effect.Effect<A, E, NodeContext.NodeConte
         if (Cause.isInterruptedOnly(cause)) return
         const failure = Cause.failureOption(cause)
         const text = Option.isSome(failure) && ValidationError.isValidationError(failure.value)
-          ? commandLineError(failure.value)
+          ? commandLineError(failure.value, process.argv.slice(2), cli.choices)
           : Option.isSome(failure)
           ? `error: ${failure.value instanceof Error || (typeof failure.value === "object" && failure.value !== null && "message" in failure.value) ? (failure.value as { message: string }).message : String(failure.value)}`
           : `unexpected error:\n${Cause.pretty(cause)}`

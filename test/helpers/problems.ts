@@ -5,8 +5,21 @@
 import * as tf from "@tensorflow/tfjs-core"
 import * as fc from "fast-check"
 import { decode, type Decoder, disposeDecoder, makeDecoder } from "../../src/models/decoder.js"
-import type { EnergyWeights } from "../../src/models/energy.js"
+import type { Energy } from "../../src/models/energy.js"
+import { codeTermsOf } from "../../src/models/terms/registry.js"
 import { gaussian, seeded, sparseCodes } from "./tf.js"
+
+/** The weights of the energy's terms; ν (covariance) is off when absent. */
+export interface EnergyWeights {
+  readonly lambda: number
+  readonly beta: number
+  readonly tau: number
+  readonly gamma: number
+  readonly covariance?: number
+}
+
+/** The library's energy with these weights, built as the settings build it. */
+export const libraryEnergy = (w: EnergyWeights): Energy => ({ lambda: w.lambda, terms: codeTermsOf({ ...w, covariance: w.covariance ?? 0 }) })
 
 export interface ProblemSpec {
   readonly seed: number
@@ -86,6 +99,7 @@ export interface HostEnergy {
   readonly sparsity: number
   readonly variance: number
   readonly encoder: number
+  readonly covariance: number
   readonly total: number
 }
 
@@ -116,8 +130,23 @@ export const hostEnergy = (p: HostProblem, z: ArrayLike<number>): HostEnergy => 
     for (let q = 0; q < n * l; q++) enc += (z[q] - p.zEnc[q]) ** 2
     enc *= w.gamma / l
   }
+  let covariance = 0
+  const nu = w.covariance ?? 0
+  if (nu > 0) {
+    const mean = new Float64Array(l)
+    for (let i = 0; i < n; i++) for (let j = 0; j < l; j++) mean[j] += z[i * l + j] / n
+    for (let j = 0; j < l; j++) {
+      for (let k = 0; k < l; k++) {
+        if (j === k) continue
+        let c = 0
+        for (let i = 0; i < n; i++) c += (z[i * l + j] - mean[j]) * (z[i * l + k] - mean[k])
+        covariance += (c / Math.max(n - 1, 1)) ** 2
+      }
+    }
+    covariance *= nu / l
+  }
   const sparsity = w.lambda * l1
-  return { reconstruction: rec, sparsity, variance, encoder: enc, total: rec + sparsity + variance + enc }
+  return { reconstruction: rec, sparsity, variance, encoder: enc, covariance, total: rec + sparsity + variance + enc + covariance }
 }
 
 /** Eigenvalues of a symmetric k×k matrix (row-major) by cyclic Jacobi rotations, in float64. */

@@ -18,8 +18,8 @@ import {
   reconstructionTerm
 } from "../../src/models/decoder.js"
 import { disposeLista, encode, listaLossGradients, makeLista } from "../../src/models/encoder.js"
-import { energy, type EnergyWeights, smoothGradient } from "../../src/models/energy.js"
-import { hostEnergy, hostLayers, largestGramEigenvalue } from "../helpers/problems.js"
+import { energy, smoothGradient } from "../../src/models/energy.js"
+import { type EnergyWeights, hostEnergy, hostLayers, largestGramEigenvalue, libraryEnergy } from "../helpers/problems.js"
 import { configureFastCheck, expectClose, gaussian, seeded, toFlat, unitNormDictionary, useTestBackend } from "../helpers/tf.js"
 
 useTestBackend()
@@ -197,31 +197,42 @@ const columnStdRef = (z: tf.Tensor2D): tf.Tensor1D => {
   return tf.sqrt(tf.div<tf.Tensor1D>(tf.sum(tf.square(tf.sub(z, tf.mean(z, 0))), 0), Math.max(n - 1, 1)))
 }
 
-/** f = F − λ‖z‖₁: reconstruction + β Σⱼ max(0, τ − σⱼ)² + (γ/l) Σ‖z − zEnc‖². */
+/** (ν/l) Σ_{j≠k} C_jk² with C the batch covariance of the columns, written out entry by entry. */
+const covarianceRef = (z: tf.Tensor2D, nu: number): tf.Scalar => {
+  const [n, l] = z.shape
+  const centred = tf.sub(z, tf.mean(z, 0))
+  const columns = tf.unstack(centred, 1)
+  const terms: tf.Tensor[] = []
+  for (let j = 0; j < l; j++) for (let k = 0; k < l; k++) if (j !== k) terms.push(tf.square(tf.div(tf.sum(tf.mul(columns[j], columns[k])), Math.max(n - 1, 1))))
+  return tf.mul(tf.addN(terms), nu / l) as tf.Scalar
+}
+
+/** f = F − λ‖z‖₁: reconstruction + β Σⱼ max(0, τ − σⱼ)² + (γ/l) Σ‖z − zEnc‖² + (ν/l) Σ_{j≠k} C_jk². */
 const smoothEnergy = (layers: ReadonlyArray<LayerParams>, x: tf.Tensor2D, z: tf.Tensor2D, zEnc: tf.Tensor2D, w: EnergyWeights): tf.Scalar => {
   const [, l] = z.shape
   const d = x.shape[1]
   const rec = reconstructionEnergy(layers, x, z, d)
   const variance = tf.mul(tf.sum(tf.square(tf.relu(tf.sub(w.tau, columnStdRef(z))))), w.beta)
   const enc = tf.mul(tf.sum(tf.square(tf.sub(z, zEnc))), w.gamma / l)
-  return tf.addN([rec, variance, enc]) as tf.Scalar
+  return tf.addN([rec, variance, enc, covarianceRef(z, w.covariance ?? 0)]) as tf.Scalar
 }
 
 describe("smooth part of the energy", () => {
-  it("smoothGradient with β > 0 and γ > 0 equals autograd of F − λ‖z‖₁, and energy() equals a float64 reference", () => {
+  it("smoothGradient with β > 0, γ > 0 and ν ≥ 0 equals autograd of F − λ‖z‖₁, and energy() equals a float64 reference", () => {
     fc.assert(
       fc.property(
         setupArb(["linear", "hidden-gram", "two-hidden"]),
         fc.double({ min: 0.1, max: 10, noNaN: true }),
         fc.double({ min: 0.05, max: 5, noNaN: true }),
         fc.double({ min: 1e-3, max: 0.1, noNaN: true }),
-        (a, beta, gamma, lambda) =>
+        fc.oneof(fc.constant(0), fc.double({ min: 0.01, max: 5, noNaN: true })),
+        (a, beta, gamma, lambda, covariance) =>
           withSetup(a, (s) => {
             const rng = seeded(a.seed ^ 0x51ed270b)
             // Columns on different scales, so that some σⱼ are below τ (hinge active) and some above; none is 0.
             const scales = Array.from({ length: s.l }, (_, j) => (j % 2 === 0 ? 0.05 : 1.5) * (0.5 + rng.next()))
             const zValues = Float32Array.from(gaussian(rng, s.n, s.l), (v, q) => 0.2 + scales[q % s.l] * Math.abs(v))
-            const w: EnergyWeights = { lambda, beta, tau: 0.5, gamma }
+            const w: EnergyWeights = { lambda, beta, tau: 0.5, gamma, covariance }
             const z = tf.tensor2d(zValues, [s.n, s.l])
             const zEnc = tf.tensor2d(Float32Array.from(gaussian(rng, s.n, s.l), Math.abs), [s.n, s.l])
             const term = reconstructionTerm(s.dec, s.x)
@@ -231,10 +242,10 @@ describe("smooth part of the energy", () => {
               expect(std.some((v) => v < 0.5)).toBe(true)
               const params = paramsOf(s.dec)
               const auto = tf.tidy(() => toFlat(tf.grad((zz: tf.Tensor) => smoothEnergy(params, s.x, zz as tf.Tensor2D, zEnc, w))(z)))
-              const got = tf.tidy(() => toFlat(smoothGradient(term, z, zEnc, w)))
-              expectClose(got, auto, RTOL, ATOL, `smoothGradient vs autograd (${a.kind}, β=${beta}, γ=${gamma})`)
+              const got = tf.tidy(() => toFlat(smoothGradient(term, z, zEnc, libraryEnergy(w))))
+              expectClose(got, auto, RTOL, ATOL, `smoothGradient vs autograd (${a.kind}, β=${beta}, γ=${gamma}, ν=${covariance})`)
 
-              const e = energy(s.dec, s.x, z, zEnc, w)
+              const e = energy(s.dec, s.x, z, zEnc, libraryEnergy(w))
               const ref = hostEnergy(
                 {
                   layers: hostLayers(s.dec),
@@ -247,9 +258,10 @@ describe("smooth part of the energy", () => {
                 },
                 zValues
               )
-              for (const key of ["reconstruction", "sparsity", "variance", "encoder", "total"] as const) {
-                expect(Math.abs(e[key] - ref[key]), key).toBeLessThanOrEqual(1e-5 * (Math.abs(ref.total) + 1e-3))
+              for (const key of ["reconstruction", "sparsity", "variance", "encoder", "covariance"] as const) {
+                expect(Math.abs((e.byTerm[key] ?? 0) - ref[key]), key).toBeLessThanOrEqual(1e-5 * (Math.abs(ref.total) + 1e-3))
               }
+              expect(Math.abs(e.total - ref.total), "total").toBeLessThanOrEqual(1e-5 * (Math.abs(ref.total) + 1e-3))
             } finally {
               term.dispose()
               z.dispose()

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
 import { reconstructionTerm } from "../../src/models/decoder.js"
 import { energy, smoothGradient } from "../../src/models/energy.js"
-import { fista } from "../../src/models/fista.js"
+import { inferenceMethods } from "../../src/models/inference/registry.js"
 import { affineToPixels } from "../../src/models/metrics.js"
 import { disposeModel, evaluateBatch, makeModel, trainStep } from "../../src/models/model.js"
 import type { ModelSettings } from "../../src/models/settings.js"
@@ -26,7 +26,7 @@ const small = (name: "sdl" | "sdl-nl" | "vdl" | "vdl-nl"): ModelSettings => {
     codeDim: 8,
     hidden: s.hidden.length > 0 ? [24] : [],
     batchSize: rows,
-    fista: { ...s.fista, maxSteps: 30 },
+    maxSteps: 30,
     // Exercise the halving schedule and every decay path.
     decoderLrHalvingEvery: s.decoderLrHalvingEvery > 0 ? 1 : 0,
     encoderBiasDecay: 0.01
@@ -84,18 +84,18 @@ describe("tensor counts", () => {
     batches.forEach((x) => x.dispose())
   })
 
-  it("fista, reconstructionTerm, smoothGradient and energy leak nothing (β = 0 and β > 0, linear and hidden layer)", () => {
+  it("every inference method, reconstructionTerm, smoothGradient and energy leak nothing (β = 0 and β > 0, ν = 0 and ν > 0, linear and hidden layer)", () => {
     const [x] = batchesOf(7, 1)
     for (const name of ["sdl", "sdl-nl", "vdl", "vdl-nl"] as const) {
-      const model = makeModel(small(name), inputDim, seeded(8))
-      const w = model.settings.energy
+      const model = makeModel({ ...small(name), covariance: name.startsWith("vdl") ? 0.5 : 0 }, inputDim, seeded(8))
+      const w = model.composition.energy
       try {
         const z0 = tf.relu(tf.randomNormal([rows, 8], 0, 1, "float32", 9)) as tf.Tensor2D
         leakCheck(() => {
           const term = reconstructionTerm(model.decoder, x)
-          for (const momentum of [true, false]) {
+          for (const method of inferenceMethods) {
             for (const step of [{ kind: "lipschitz" } as const, { kind: "fixed", eta: 0.1 } as const]) {
-              const r = fista(term, z0, z0, w, { maxSteps: 25, tol: 1e-3, step, momentum, onStep: () => undefined })
+              const r = method.infer(term, z0, z0, w, { maxSteps: 25, tol: 1e-3, step, onStep: () => undefined })
               expect(r.codes.shape).toEqual([rows, 8])
               r.codes.dispose()
             }

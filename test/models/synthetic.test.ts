@@ -6,8 +6,8 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
 import { disposeDecoder, makeDecoder, reconstructionTerm } from "../../src/models/decoder.js"
-import type { EnergyWeights } from "../../src/models/energy.js"
-import { fista } from "../../src/models/fista.js"
+import { fista } from "../../src/models/inference/fista.js"
+import { libraryEnergy } from "../helpers/problems.js"
 import { affineToPixels } from "../../src/models/metrics.js"
 import { disposeModel, makeModel, trainStep } from "../../src/models/model.js"
 import type { ModelSettings } from "../../src/models/settings.js"
@@ -41,10 +41,10 @@ describe("synthetic ground truth", () => {
     dec.layers[0].W.assign(tf.tensor2d(atoms, [l, d]))
     const xt = tf.tensor2d(x, [n, d])
     const zeros = tf.zeros([n, l]) as tf.Tensor2D
-    const w: EnergyWeights = { lambda: 1e-3, beta: 0, tau: 0.5, gamma: 0 }
+    const w = libraryEnergy({ lambda: 1e-3, beta: 0, tau: 0.5, gamma: 0 })
     const term = reconstructionTerm(dec, xt)
     try {
-      const result = fista(term, zeros, zeros, w, { maxSteps: 2000, tol: 1e-6, step: { kind: "lipschitz" } })
+      const result = fista.infer(term, zeros, zeros, w, { maxSteps: 2000, tol: 1e-6, step: { kind: "lipschitz" } })
       const z = toFlat(result.codes)
       result.codes.dispose()
       let missed = 0

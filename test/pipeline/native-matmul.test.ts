@@ -1,7 +1,9 @@
 import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-wasm"
 import { beforeAll, describe, expect, it } from "vitest"
-import { adamStep, makeAdam } from "../../src/models/adam.js"
+import { adam, adamStep, makeAdam } from "../../src/models/transforms/adam.js"
+import { applyChain } from "../../src/models/transforms/chain.js"
+import { weightDecay } from "../../src/models/transforms/weight-decay.js"
 import { inPlace, setInPlace } from "../../src/models/in-place.js"
 import { columnSums, hostGemm } from "../../src/models/products.js"
 import { installNativeMatMul, type NativeMatMul } from "../../src/pipeline/native-matmul.js"
@@ -85,15 +87,16 @@ describe("native matrix products", () => {
       const p = { W: tf.variable(tf.randomNormal([40, 30], 0, 1, "float32", 11)), b: tf.variable(tf.randomNormal([30], 0, 1, "float32", 12)) }
       return makeAdam(p)
     }
+    const decayed = [weightDecay(0.1, (name) => name === "b"), adam()]
     const viaTensors = make()
     const viaBlas = make()
     const before = tf.memory().numTensors
     for (let step = 0; step < 5; step++) {
       const grads = { W: tf.randomNormal([40, 30], 0, 1, "float32", 20 + step), b: tf.randomNormal([30], 0, 1, "float32", 40 + step) }
       setInPlace(null)
-      adamStep(viaTensors, grads, 1e-2, { b: 0.1 })
+      applyChain(decayed, viaTensors, grads, 1e-2, { epoch: 0 })
       setInPlace(ops)
-      adamStep(viaBlas, grads, 1e-2, { b: 0.1 })
+      applyChain(decayed, viaBlas, grads, 1e-2, { epoch: 0 })
       grads.W.dispose()
       grads.b.dispose()
     }

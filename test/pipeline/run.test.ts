@@ -33,7 +33,7 @@ describe("training run", () => {
     Effect.gen(function* () {
       const data = yield* smallData(300)
       const out = mkdtempSync(join(tmpdir(), "run-"))
-      const settings = small("vdl-nl", { hidden: [32], energy: { ...variants["vdl-nl"].settings.mnist.energy, gamma: 5 } })
+      const settings = small("vdl-nl", { hidden: [32], gamma: 5 })
       const before = tf.memory().numTensors
       const summary: RunSummary = yield* trainRun({ model: "vdl-nl", settings, epochs: 2, seed: 3, out }, data)
       expect(tf.memory().numTensors).toBe(before)

@@ -17,6 +17,7 @@ import { readPatchFile } from "../../src/data/patch-file.js"
 import { decodeSafetensors, encodeSafetensors } from "../../src/data/safetensors.js"
 import { tableToArrowIpc } from "../../src/data/table.js"
 import { mnistCli } from "../../experiments/mnist.js"
+import { choiceFlags } from "../../experiments/options.js"
 import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
 import { readRunFolder, runModel } from "../../src/pipeline/evaluation/run-folder.js"
 import { commandLineError } from "../../src/pipeline/main.js"
@@ -116,9 +117,8 @@ describe("bad options", () => {
       yield* refused("--lambda NaN", ["--lambda", "NaN", ...out], "ConfigError", "option --lambda: Expected a non-negative number, actual NaN")
       yield* refused("--batch-size 1", ["--batch-size", "1", ...out], "ConfigError", "option --batch-size: Expected a number greater than or equal to 2, actual 1")
       yield* refused("--eta abc", ["--eta", "abc", ...out], "ConfigError", 'option --eta: "abc" is not allowed: give a positive number, or "lipschitz" for the step 1/L')
-      yield* refused("--eta 200 (vdl)", ["--eta", "200", ...out], "ConfigError", "option --eta: a fixed FISTA step of 200 makes inference diverge with γ = 5 and l = 128 (it must stay below l/γ = 25.6); lower --eta, or pass --eta lipschitz")
+      yield* refused("--eta 200 (vdl)", ["--eta", "200", ...out], "ConfigError", 'option --eta: a fixed step of 200 makes inference diverge with γ = 5 and l = 128 (it must stay below l/γ = 25.6); lower it, or use "lipschitz"')
       yield* refused("--hidden 1,x", ["--hidden", "1,x", ...out], "ConfigError", 'option --hidden: "1,x" is not allowed: give hidden widths as positive integers separated by commas (1024 or 1024,512), or "none" for a linear decoder')
-      yield* refused("--model foo", ["--model", "foo", ...out], "ConfigError", 'option --model: unknown model "foo"; choose one of sdl, sdl-nl, vdl, vdl-nl, wdl, wdl-nl, noreg')
       yield* refused(
         "--batch-size 50 with --train-size 20",
         ["--model", "sdl", "--code-dim", "8", "--batch-size", "50", "--train-size", "20", "--backend", "wasm", ...out],
@@ -134,11 +134,12 @@ describe("bad options", () => {
         ["--seed 1.5", ["--seed", "1.5"], "error: option --seed is not valid ('1.5' is not an integer). Run with --help for every option and the values it takes."],
         ["--lambda nan", ["--lambda", "nan"], "error: option --lambda is not valid ('nan' is not a float). Run with --help for every option and the values it takes."],
         ["--backend foo", ["--backend", "foo"], 'error: option --backend: "foo" is not allowed; choose one of tensorflow-gpu, tensorflow, wasm, cpu. Run with --help for every option and the values it takes.'],
-        ["--unit-norm maybe", ["--unit-norm", "maybe"], 'error: option --unit-norm: "maybe" is not allowed; choose one of yes, no. Run with --help for every option and the values it takes.']
+        ["--unit-norm maybe", ["--unit-norm", "maybe"], 'error: option --unit-norm: "maybe" is not allowed; choose one of yes, no. Run with --help for every option and the values it takes.'],
+        ["--model foo", ["--model", "foo"], 'error: option --model: "foo" is not allowed; choose one of sdl, sdl-nl, vdl, vdl-nl, wdl, wdl-nl, noreg. Run with --help for every option and the values it takes.']
       ] as const) {
         const failure = yield* Effect.flip(mnistCli(["node", "mnist", ...args]).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent))))
         if (!ValidationError.isValidationError(failure)) throw new Error(`expected a ValidationError, got ${String(failure)}`)
-        const text = commandLineError(failure, args)
+        const text = commandLineError(failure, args, choiceFlags)
         record.push([what, text])
         expect(text).toBe(shown)
       }

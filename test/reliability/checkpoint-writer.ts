@@ -19,7 +19,7 @@ const folder = process.argv[2]
 if (folder === undefined) throw new Error("usage: checkpoint-writer.ts FOLDER")
 
 await tf.setBackend("cpu")
-const settings = { ...variants.sdl.settings.mnist, codeDim: 96, batchSize: 8, fista: { ...variants.sdl.settings.mnist.fista, maxSteps: 2 } }
+const settings = { ...variants.sdl.settings.mnist, codeDim: 96, batchSize: 8, maxSteps: 2 }
 const model = makeModel(settings, 784, rngFor(1, "init"))
 const rng = rngFor(1, "noise")
 for (let n = 1; ; n++) {

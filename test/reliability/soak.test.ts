@@ -30,7 +30,7 @@ describe("soak", () => {
       yield* trainRun(
         {
           model: "vdl-nl",
-          settings: smallSettings("vdl-nl", { codeDim: 32, hidden: [64], energy: { lambda: 0.01, beta: 10, tau: 0.5, gamma: 5 } }),
+          settings: smallSettings("vdl-nl", { codeDim: 32, hidden: [64], lambda: 0.01, beta: 10, tau: 0.5, gamma: 5 }),
           epochs: EPOCHS,
           seed: 9,
           out: mkdtempSync(join(tmpdir(), "soak-")),

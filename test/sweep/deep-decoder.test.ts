@@ -26,7 +26,7 @@ describe("decoders with several hidden layers", () => {
         Effect.map((s) => ({ ...s, val: { ...s.val, rows: 100, x: s.val.x.subarray(0, 100 * 784) }, test: { ...s.test, rows: 100, x: s.test.x.subarray(0, 100 * 784) } }))
       )
       // The command line's parsing of --hidden 48,32 gives this list; γ is lowered with l.
-      const settings = yield* resolveSettings(model, "mnist", { hidden: [48, 32], codeDim: 16, batchSize: 50, decoderLr: 1e-3, encoderLr: 1e-3, gamma: Math.min(variants[model].settings.mnist.energy.gamma, 5) })
+      const settings = yield* resolveSettings(model, "mnist", { hidden: [48, 32], codeDim: 16, batchSize: 50, decoderLr: 1e-3, encoderLr: 1e-3, gamma: Math.min(variants[model].settings.mnist.gamma, 5) })
       const out = mkdtempSync(join(tmpdir(), "deep-"))
       const before = tf.memory().numTensors
       const summary = yield* trainRun({ model, settings: { ...settings, epochs: 3 }, epochs: 3, seed: 3, out }, data)

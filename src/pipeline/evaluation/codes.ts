@@ -2,8 +2,8 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { reconstructionTerm } from "../../models/decoder.js"
 import { encode } from "../../models/encoder.js"
-import { fista, type FistaResult } from "../../models/fista.js"
-import type { SparseCodingModel } from "../../models/model.js"
+import type { InferenceResult } from "../../models/inference/method.js"
+import { runInference, type SparseCodingModel } from "../../models/model.js"
 import { Progress } from "../progress.js"
 
 /** The two kinds of codes every evaluation reports side by side. */
@@ -26,19 +26,19 @@ export const evenBatches = (rows: number, batchSize: number): Array<readonly [nu
 /** Encoder codes E(x) and full FISTA inference warm-started at them; the caller disposes both. */
 export interface BatchCodes {
   readonly encoder: tf.Tensor2D
-  readonly fista: FistaResult
+  readonly fista: InferenceResult
 }
 
 /**
  * Both kinds of codes for one batch: the encoder's (amortised inference) and FISTA on the trained
  * decoder with the run's energy and inference settings, started from the encoder's codes, exactly
- * as a training step infers Z* (SPEC §3).
+ * as a training step infers Z*.
  */
 export const batchCodes = (model: SparseCodingModel, x: tf.Tensor2D): BatchCodes => {
   const zEnc = encode(model.encoder, x)
   const term = reconstructionTerm(model.decoder, x)
   try {
-    return { encoder: zEnc, fista: fista(term, zEnc, zEnc, model.settings.energy, model.settings.fista) }
+    return { encoder: zEnc, fista: runInference(model, term, zEnc) }
   } finally {
     term.dispose()
   }

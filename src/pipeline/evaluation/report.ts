@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { readFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
+import { settingDocs, settingNames } from "../../models/settings.js"
 import { linePlotSvg, type LineSeries } from "../../data/plot.js"
 import type { Row } from "../../data/table.js"
 import { codeKindLabel, type CodeKind } from "./codes.js"
@@ -205,23 +206,7 @@ const settingRows: ReadonlyArray<readonly [string, (r: RunFolder) => unknown]> =
     const d = r.summary.data as Record<string, unknown> | undefined
     return d === undefined ? null : `${d.train} / ${d.val} / ${d.test}`
   }],
-  ["code size l", (r) => r.settings.codeDim],
-  ["decoder hidden widths", (r) => r.settings.hidden],
-  ["LISTA steps T", (r) => r.settings.listaSteps],
-  ["λ (sparsity)", (r) => r.settings.energy?.lambda],
-  ["β (variance)", (r) => r.settings.energy?.beta],
-  ["τ (target std)", (r) => r.settings.energy?.tau],
-  ["γ (encoder distance)", (r) => r.settings.energy?.gamma],
-  ["FISTA step η", (r) => (r.settings.fista?.step?.kind === "fixed" ? r.settings.fista.step.eta : r.settings.fista?.step?.kind)],
-  ["FISTA max steps / tol", (r) => `${r.settings.fista?.maxSteps} / ${r.settings.fista?.tol}`],
-  ["batch size", (r) => r.settings.batchSize],
-  ["decoder LR", (r) => r.settings.decoderLr],
-  ["decoder LR halving (epochs)", (r) => r.settings.decoderLrHalvingEvery],
-  ["encoder LR", (r) => r.settings.encoderLr],
-  ["unit-norm atoms", (r) => r.settings.unitNormAtoms],
-  ["hidden bias decay", (r) => r.settings.hiddenBiasDecay],
-  ["decoder weight decay", (r) => r.settings.decoderWeightDecay],
-  ["encoder bias decay", (r) => r.settings.encoderBiasDecay],
+  ...settingNames.filter((n) => n !== "epochs").map((n) => [settingDocs[n].label, (r: RunFolder) => r.settings[n]] as const),
   ["backend", (r) => r.summary.backend],
   ["seconds per epoch", (r) => r.summary.secondsPerEpoch]
 ]

@@ -3,7 +3,7 @@ import { Effect, Either, Option, Schema } from "effect"
 import { readFile } from "node:fs/promises"
 import { basename, join, resolve } from "node:path"
 import type { DataSourceError, IdxFormatError } from "../../data/errors.js"
-import type { ModelSettings } from "../../models/settings.js"
+import { type ModelSettings, StoredSettings } from "../../models/settings.js"
 import { describeShape, readCheckpoint, restoreSnapshot } from "../checkpoint.js"
 import { CheckpointError } from "../errors.js"
 import { type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistStage, type Splits, splitStage } from "../dataset.js"
@@ -17,7 +17,7 @@ import { RunFolderError } from "./errors.js"
 const SummaryFields = Schema.Struct({
   model: Schema.String,
   seed: Schema.Number,
-  settings: Schema.Struct({ codeDim: Schema.Number, batchSize: Schema.Number }),
+  settings: StoredSettings,
   data: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 })
 
@@ -58,7 +58,7 @@ export const readRunFolder = (dir: string): Effect.Effect<RunFolder, RunFolderEr
       name: basename(folder),
       model: fields.right.model,
       seed: fields.right.seed,
-      settings: summary.settings as ModelSettings,
+      settings: fields.right.settings,
       summary
     }
   })

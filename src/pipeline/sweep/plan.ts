@@ -1,10 +1,10 @@
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { readFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
-import type { ModelSettings } from "../../models/settings.js"
+import { decodeSettings, type ModelSettings } from "../../models/settings.js"
 import { resolveSettings } from "../config.js"
 import type { MnistSource } from "../dataset.js"
-import { ConfigError } from "../errors.js"
+import { ConfigError, type SettingsError } from "../errors.js"
 import type { RunSummary } from "../run.js"
 
 /**
@@ -60,7 +60,7 @@ const duplicate = <A>(xs: ReadonlyArray<A>): A | undefined => xs.find((x, i) => 
  * process starts, so that a bad combination fails once with the option to fix rather than once
  * per run.
  */
-export const planSweep = (spec: SweepSpec): Effect.Effect<ReadonlyArray<RunRequest>, ConfigError> =>
+export const planSweep = (spec: SweepSpec): Effect.Effect<ReadonlyArray<RunRequest>, ConfigError | SettingsError> =>
   Effect.gen(function* () {
     if (spec.models.length === 0) return yield* Effect.fail(new ConfigError({ option: "--model", problem: "no model given; pass a comma-separated list such as sdl,vdl" }))
     if (spec.lambdas.length === 0) return yield* Effect.fail(new ConfigError({ option: "--lambda", problem: "no λ given; pass a comma-separated list such as 0.005,0.01,0.02" }))
@@ -168,7 +168,8 @@ export const runState = (out: string, expected: ExpectedRun): Effect.Effect<RunS
       model: summary.model,
       seed: summary.seed,
       epochs: summary.epochs,
-      settings: summary.settings,
+      // A summary of the first format holds its settings grouped; read as today's, they still match.
+      settings: Either.getOrElse(decodeSettings(summary.settings), () => summary.settings),
       data: { mnist: summary.data?.mnist, trainSize: summary.data?.trainSize },
       backend: expected.backend === null ? null : summary.backend
     }

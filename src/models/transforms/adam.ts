@@ -1,10 +1,11 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { inPlace } from "./in-place.js"
-import { variableOf } from "./linear-init.js"
+import { inPlace } from "../in-place.js"
+import { variableOf } from "../linear-init.js"
+import type { UpdateTransform } from "./transform.js"
 
 /**
- * Adam (Kingma & Ba) with PyTorch's defaults and its coupled weight decay (wd·p added to the
- * gradient), kept by hand so that its state is plain named tensors a checkpoint can hold.
+ * Adam (Kingma & Ba) with PyTorch's defaults, kept by hand so that its state is plain named
+ * tensors a checkpoint can hold.
  */
 export interface AdamSettings {
   readonly beta1: number
@@ -39,28 +40,21 @@ export const disposeAdam = (a: Adam): void => {
 }
 
 /**
- * One Adam update of every parameter that has a gradient. learningRate and weightDecay are per
- * call so that schedules (halving) and per-parameter decay stay outside the optimizer.
+ * One Adam update of every parameter that has a gradient. The learning rate is per call, so that
+ * schedules and decay stay outside the optimizer, as transforms of the update chain.
  */
-export const adamStep = (
-  a: Adam,
-  grads: Readonly<Record<string, tf.Tensor>>,
-  learningRate: number,
-  weightDecay: Readonly<Record<string, number>> = {}
-): void => {
+export const adamStep = (a: Adam, grads: Readonly<Record<string, tf.Tensor>>, learningRate: number): void => {
   a.step += 1
   const { beta1, beta2, epsilon } = a.settings
   const c1 = 1 - Math.pow(beta1, a.step)
   const c2 = 1 - Math.pow(beta2, a.step)
   const native = inPlace()
   tf.tidy(() => {
-    for (const [name, gRaw] of Object.entries(grads)) {
+    for (const [name, g] of Object.entries(grads)) {
       const p = a.params[name]
       if (p === undefined) throw new Error(`Adam: no parameter named ${name}`)
       const m = a.firstMoment[name]
       const v = a.secondMoment[name]
-      const wd = weightDecay[name] ?? 0
-      const g = wd > 0 ? tf.add(gRaw, tf.mul(p, wd)) : gRaw
       if (native !== null && native.writable(p) && native.writable(m) && native.writable(v)) {
         // The same update with the moments and the parameter written in place: four tensor
         // operations instead of fourteen. (lr/c1)·m/(√(v/c2) + ε) = (lr·√c2/c1)·m/(√v + ε·√c2).
@@ -79,3 +73,6 @@ export const adamStep = (
     }
   })
 }
+
+/** Adam as the step of an update chain. */
+export const adam = (): UpdateTransform => ({ name: "adam", apply: (grads, lr, state) => adamStep(state, grads, lr) })

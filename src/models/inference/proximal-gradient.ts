@@ -1,0 +1,171 @@
+import * as tf from "@tensorflow/tfjs-core"
+import type { ReconstructionTerm } from "../decoder.js"
+import type { Energy } from "../energy.js"
+import { nonNegativeShrink } from "../terms/sparsity.js"
+import type { AffineCoefficients } from "../terms/term.js"
+import { type InferenceOptions, type InferenceResult, stepSize } from "./method.js"
+
+/**
+ * How a proximal-gradient method extrapolates: not at all (ISTA), with one momentum sequence for
+ * the whole batch (FISTA), or with one per row that restarts when the momentum points uphill.
+ */
+export type Momentum = "none" | "shared" | "restarting"
+
+interface Pass {
+  readonly l: number
+  readonly y: Float32Array
+  readonly z: Float32Array
+  readonly enc: Float32Array
+  readonly coefficients: AffineCoefficients
+  readonly eta: number
+  readonly threshold: number
+  readonly tol2: number
+  readonly live: Uint8Array
+  readonly stepsPerRow: Int32Array
+}
+
+/**
+ * The row's convergence test, then freezing: an unchanged row is at a fixed point of the
+ * prox-gradient map only if the step started from z itself, since momentum can carry a row to the
+ * same point (often 0) twice without it being optimal.
+ */
+const settle = (s: Pass, i: number, change: number, scale: number, momentumGap: number): void => {
+  s.stepsPerRow[i] += 1
+  if ((change === 0 && momentumGap === 0) || (change > 0 && change < s.tol2 * scale)) {
+    s.live[i] = 0
+    const base = i * s.l
+    for (let j = 0; j < s.l; j++) s.y[base + j] = s.z[base + j]
+  }
+}
+
+/** One step for the live rows with one extrapolation for all, fused: gradient, prox, momentum, test. */
+const stepShared = (s: Pass, liveRows: Int32Array, g: Float32Array, extrapolation: number): void => {
+  const { l, y, z, enc, eta, threshold } = s
+  const { slope, offset, encoderWeight } = s.coefficients
+  for (let p = 0; p < liveRows.length; p++) {
+    const i = liveRows[p]
+    let change = 0
+    let scale = 0
+    let momentumGap = 0
+    const base = i * l
+    const gBase = p * l
+    for (let j = 0; j < l; j++) {
+      const q = base + j
+      const yq = y[q]
+      const old = z[q]
+      momentumGap += (yq - old) * (yq - old)
+      const grad = g[gBase + j] + slope[j] * yq - encoderWeight * enc[q] - offset[j]
+      const proposed = nonNegativeShrink(yq - eta * grad, threshold)
+      const diff = proposed - old
+      change += diff * diff
+      scale += old * old
+      z[q] = proposed
+      y[q] = proposed + extrapolation * diff
+    }
+    settle(s, i, change, scale, momentumGap)
+  }
+}
+
+/**
+ * The same step with a momentum sequence per row and the gradient-based adaptive restart of
+ * O'Donoghue & Candès (2015): where (y − z⁺)·(z⁺ − z) > 0 the momentum has carried the row uphill,
+ * so it takes the plain proximal step from z⁺ and its sequence starts again.
+ */
+const stepRestarting = (s: Pass, liveRows: Int32Array, g: Float32Array, t: Float64Array): void => {
+  const { l, y, z, enc, eta, threshold } = s
+  const { slope, offset, encoderWeight } = s.coefficients
+  for (let p = 0; p < liveRows.length; p++) {
+    const i = liveRows[p]
+    let change = 0
+    let scale = 0
+    let momentumGap = 0
+    let uphill = 0
+    const base = i * l
+    const gBase = p * l
+    for (let j = 0; j < l; j++) {
+      const q = base + j
+      const yq = y[q]
+      const old = z[q]
+      momentumGap += (yq - old) * (yq - old)
+      const grad = g[gBase + j] + slope[j] * yq - encoderWeight * enc[q] - offset[j]
+      const proposed = nonNegativeShrink(yq - eta * grad, threshold)
+      const diff = proposed - old
+      change += diff * diff
+      scale += old * old
+      uphill += (yq - proposed) * diff
+      z[q] = proposed
+      // y keeps the step's difference until the row's extrapolation is known.
+      y[q] = diff
+    }
+    let extrapolation = 0
+    if (uphill > 0) t[i] = 1
+    else {
+      const tNext = (1 + Math.sqrt(1 + 4 * t[i] * t[i])) / 2
+      extrapolation = (t[i] - 1) / tNext
+      t[i] = tNext
+    }
+    for (let j = 0; j < l; j++) y[base + j] = z[base + j] + extrapolation * y[base + j]
+    settle(s, i, change, scale, momentumGap)
+  }
+}
+
+/**
+ * Proximal gradient on F over z ≥ 0 with a warm start z0, per-row early stopping and frozen rows
+ * kept exactly as they were: the engine of every inference method here.
+ *
+ * The iterates live in host memory and everything but the decoder's products is one fused pass
+ * over them: on the wasm backend an elementwise op costs about as much as the whole l×l product,
+ * so a dozen tensor ops per step would dominate. Frozen rows drop out of the decoder's work; terms
+ * that couple rows still see them in the batch statistics, at their final value.
+ */
+export const proximalGradient = (
+  momentum: Momentum,
+  reconstruction: ReconstructionTerm,
+  zEnc: tf.Tensor2D,
+  z0: tf.Tensor2D,
+  energy: Energy,
+  options: InferenceOptions
+): InferenceResult => {
+  const [n, l] = z0.shape
+  const eta = stepSize(options.step, reconstruction, n, l, energy)
+  const z = Float32Array.from(z0.dataSync() as Float32Array)
+  const y = Float32Array.from(z)
+  const encoderTerms = energy.terms.length > 0
+  const enc = encoderTerms ? Float32Array.from(zEnc.dataSync() as Float32Array) : new Float32Array(n * l)
+  const coefficients: AffineCoefficients = { slope: new Float64Array(l), offset: new Float64Array(l), encoderWeight: 0 }
+  const affine = energy.terms.flatMap((t) => (t.host.kind === "affine" ? [t.host] : []))
+  const general = energy.terms.flatMap((t) => (t.host.kind === "general" ? [t.host] : []))
+  const pass: Pass = { l, y, z, enc, coefficients, eta, threshold: eta * energy.lambda, tol2: options.tol * options.tol, live: new Uint8Array(n).fill(1), stepsPerRow: new Int32Array(n) }
+  const rowMomentum = momentum === "restarting" ? new Float64Array(n).fill(1) : null
+  let liveRows = Int32Array.from({ length: n }, (_, i) => i)
+  let t = 1
+  let iterations = 0
+  for (let k = 0; k < options.maxSteps && liveRows.length > 0; k++) {
+    const count = liveRows.length
+    let yLive: Float32Array
+    if (count === n) yLive = y
+    else {
+      yLive = new Float32Array(count * l)
+      for (let p = 0; p < count; p++) yLive.set(y.subarray(liveRows[p] * l, (liveRows[p] + 1) * l), p * l)
+    }
+    const g = reconstruction.gradientRows(yLive, liveRows)
+    // Terms see the whole batch: frozen rows still count in its statistics, at their final value.
+    coefficients.slope.fill(0)
+    coefficients.offset.fill(0)
+    coefficients.encoderWeight = 0
+    for (const term of affine) term.accumulate(y, n, l, coefficients)
+    for (const term of general) term.addTo(y, enc, n, l, liveRows, g)
+    if (rowMomentum !== null) stepRestarting(pass, liveRows, g, rowMomentum)
+    else {
+      const tNext = momentum === "shared" ? (1 + Math.sqrt(1 + 4 * t * t)) / 2 : 1
+      stepShared(pass, liveRows, g, momentum === "shared" ? (t - 1) / tNext : 0)
+      t = tNext
+    }
+    iterations = k + 1
+    liveRows = liveRows.filter((i) => pass.live[i] === 1)
+    options.onStep?.({ step: iterations, liveRows: liveRows.length, codes: z, live: pass.live })
+  }
+  let total = 0
+  for (let i = 0; i < n; i++) total += pass.stepsPerRow[i]
+  return { codes: tf.tensor2d(z, [n, l]), stepsPerRow: pass.stepsPerRow, meanSteps: n > 0 ? total / n : 0, iterations, eta }
+}

@@ -1,0 +1,31 @@
+import * as tf from "@tensorflow/tfjs-core"
+import { NonNegative } from "./fields.js"
+import { termKind } from "./term.js"
+
+/**
+ * (γ/l)‖z − E(x)‖², summed over rows: keeps the codes close to the encoder's prediction, which is
+ * what makes the encoder a useful warm start and an amortised inference.
+ */
+export const encoderDistance = termKind({
+  name: "encoder",
+  description: "(γ/l)‖z − E(x)‖², distance to the encoder's prediction",
+  fields: { gamma: NonNegative },
+  docs: { gamma: { label: "γ (encoder distance)", help: "encoder-distance weight γ", cli: "number" } },
+  make: ({ gamma }) =>
+    gamma === 0
+      ? null
+      : {
+          name: "encoder",
+          value: (z, zEnc) => tf.mul(tf.sum(tf.square(tf.sub(z, zEnc))), gamma / z.shape[1]) as tf.Scalar,
+          gradient: (z, zEnc) => tf.mul(tf.sub(z, zEnc), (2 * gamma) / z.shape[1]) as tf.Tensor2D,
+          lipschitz: (_rows, codeDim) => (2 * gamma) / codeDim,
+          host: {
+            kind: "affine",
+            accumulate: (_y, _rows, codeDim, c) => {
+              const weight = (2 * gamma) / codeDim
+              for (let j = 0; j < codeDim; j++) c.slope[j] += weight
+              c.encoderWeight += weight
+            }
+          }
+        }
+})
