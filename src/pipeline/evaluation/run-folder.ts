@@ -10,7 +10,8 @@ import { type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistSta
 import { scopedModel } from "../resources.js"
 import { rngFor } from "../seeds.js"
 import type { PatchFileError } from "../../data/patch-file.js"
-import type { PatchDataError } from "../patches.js"
+import { loadPatchSplits } from "../patches/datasets.js"
+import type { PatchDataError } from "../patches/errors.js"
 import { RunFolderError } from "./errors.js"
 
 /** The parts of summary.json an evaluation relies on; the rest is kept as read, for reports. */
@@ -155,11 +156,7 @@ export const patchResolver: DataResolver = {
     return Option.some({
       key: JSON.stringify({ kind: "patches", file }),
       describe: `patches from ${file}`,
-      // Loaded on demand: the patch builder brings the image decoder, which MNIST runs never need.
-      load: Effect.promise(() => import("../patches.js")).pipe(
-        Effect.flatMap((patches) => patches.loadPatchSplits(file)),
-        Effect.map(({ splits }) => splits)
-      )
+      load: loadPatchSplits(file).pipe(Effect.map(({ splits }) => splits))
     })
   }
 }
