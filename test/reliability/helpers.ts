@@ -12,7 +12,8 @@ import { readArrowIpc } from "../../src/data/table.js"
 import type { ModelSettings } from "../../src/models/settings.js"
 import { variants } from "../../src/models/variants.js"
 import { type BackendName, BackendLive } from "../../src/pipeline/backend.js"
-import { loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../../src/pipeline/dataset.js"
+import { mapSplits } from "../../src/pipeline/dataset.js"
+import { loadMnist, normalizeMnistStage, splitStage } from "../../src/pipeline/mnist.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 
 export const repoRoot = join(__dirname, "..", "..")

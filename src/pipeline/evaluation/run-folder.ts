@@ -6,7 +6,8 @@ import type { DataSourceError, IdxFormatError } from "../../data/errors.js"
 import type { ModelSettings } from "../../models/settings.js"
 import { describeShape, readCheckpoint, restoreSnapshot } from "../checkpoint.js"
 import { CheckpointError } from "../errors.js"
-import { type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistStage, type Splits, splitStage } from "../dataset.js"
+import { type Dataset, mapSplits, type Splits } from "../dataset.js"
+import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../mnist.js"
 import { scopedModel } from "../resources.js"
 import { rngFor } from "../seeds.js"
 import type { PatchFileError } from "../../data/patch-file.js"
@@ -200,9 +201,3 @@ export const loadRunsData = (runs: ReadonlyArray<RunFolder>, options: DataOption
     }
     return out
   })
-
-/** The first `rows` rows of a data set (all of them when rows is undefined or larger). */
-export const firstRows = (ds: Dataset, rows: number | undefined): Dataset =>
-  rows === undefined || rows >= ds.rows
-    ? ds
-    : { ...ds, rows, x: ds.x.subarray(0, rows * ds.dim), labels: ds.labels === null ? null : ds.labels.subarray(0, rows) }
