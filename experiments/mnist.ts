@@ -13,7 +13,7 @@ import { variantNames, variants } from "../src/models/variants.js"
 import { BackendLive, parseBackendName } from "../src/pipeline/backend.js"
 import { resolveSettings, SettingsOverrides } from "../src/pipeline/config.js"
 import { dataSummary, type Dataset, mapSplits, type Splits } from "../src/pipeline/dataset.js"
-import { ConfigError, RunFolderError } from "../src/pipeline/errors.js"
+import { ConfigError, ResumeError } from "../src/pipeline/errors.js"
 import { runMain } from "../src/pipeline/main.js"
 import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../src/pipeline/mnist.js"
 import { checkOutputFolder, conflictError, readResumePoint, type ResumePoint, resumeConflict, trainRun } from "../src/pipeline/run.js"
@@ -155,7 +155,7 @@ const resumeRun = (o: Parsed, folder: string) =>
   Effect.gen(function* () {
     const point = yield* readResumePoint(folder)
     const data = yield* Schema.decodeUnknownEither(DataDescription)(point.progress.describe).pipe(
-      Either.mapLeft(() => new RunFolderError({ folder, problem: "its last.safetensors does not say which MNIST data it was trained on (it was not written by experiments/mnist.ts). Start a new run" }))
+      Either.mapLeft(() => new ResumeError({ folder, problem: "its last.safetensors does not say which MNIST data it was trained on (it was not written by experiments/mnist.ts). Start a new run" }))
     )
     yield* checkAgainstRun(o, point, data)
     const backend = yield* parseBackendName(point.progress.backend)

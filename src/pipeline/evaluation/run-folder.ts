@@ -13,7 +13,7 @@ import { rngFor } from "../seeds.js"
 import type { PatchFileError } from "../../data/patch-file.js"
 import { loadPatchSplits } from "../patches/datasets.js"
 import type { PatchDataError } from "../patches/errors.js"
-import { RunFolderError } from "./errors.js"
+import { RunFolderReadError } from "./errors.js"
 
 /** The parts of summary.json an evaluation relies on; the rest is kept as read, for reports. */
 const SummaryFields = Schema.Struct({
@@ -40,19 +40,19 @@ const readJson = (folder: string, file: string) =>
   Effect.tryPromise({
     try: async () => JSON.parse(await readFile(join(folder, file), "utf8")) as unknown,
     catch: (e) =>
-      new RunFolderError({
+      new RunFolderReadError({
         folder,
         problem: `${file} cannot be read (${e instanceof Error ? e.message : String(e)}); is this a folder written by experiments/mnist.ts, and has its run finished?`
       })
   })
 
-export const readRunFolder = (dir: string): Effect.Effect<RunFolder, RunFolderError> =>
+export const readRunFolder = (dir: string): Effect.Effect<RunFolder, RunFolderReadError> =>
   Effect.gen(function* () {
     const folder = resolve(dir)
     const raw = yield* readJson(folder, "summary.json")
     const fields = Schema.decodeUnknownEither(SummaryFields)(raw)
     if (Either.isLeft(fields)) {
-      return yield* Effect.fail(new RunFolderError({ folder, problem: `summary.json lacks the model, seed or settings of the run (${fields.left.message.split("\n")[0]})` }))
+      return yield* Effect.fail(new RunFolderReadError({ folder, problem: `summary.json lacks the model, seed or settings of the run (${fields.left.message.split("\n")[0]})` }))
     }
     const summary = raw as Record<string, unknown>
     return {
@@ -104,7 +104,7 @@ export interface DataOptions {
   readonly patchFile?: string
 }
 
-export type DataLoadError = RunFolderError | DataSourceError | IdxFormatError | PatchFileError | PatchDataError
+export type DataLoadError = RunFolderReadError | DataSourceError | IdxFormatError | PatchFileError | PatchDataError
 
 /**
  * Rebuilds a run's data from what its summary records, or answers None when the run's data is
@@ -168,13 +168,13 @@ export const dataRecipe = (
   run: RunFolder,
   options: DataOptions,
   resolvers: ReadonlyArray<DataResolver> = defaultResolvers
-): Effect.Effect<DataRecipe, RunFolderError> => {
+): Effect.Effect<DataRecipe, RunFolderReadError> => {
   for (const r of resolvers) {
     const recipe = r.resolve(run, options)
     if (Option.isSome(recipe)) return Effect.succeed(recipe.value)
   }
   return Effect.fail(
-    new RunFolderError({
+    new RunFolderReadError({
       folder: run.dir,
       problem: `its summary.json does not say where its data came from (no data.mnist or data.patchFile); pass --mnist-dir the MNIST folder it was trained on`
     })
