@@ -12,7 +12,7 @@ import { type BuildOptions, buildPatchFile } from "../../src/pipeline/patches/bu
 import { loadPatchSplits } from "../../src/pipeline/patches/datasets.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { expectClose, useTestBackend } from "../helpers/tf.js"
-import { flat, texture, writePhotos } from "./photos.js"
+import { flat, texture, writePhotos } from "../helpers/photos.js"
 
 useTestBackend()
 

@@ -22,9 +22,10 @@ import { readRunFolder, runModel } from "../../src/pipeline/evaluation/run-folde
 import { commandLineError } from "../../src/pipeline/main.js"
 import { buildPatchFile } from "../../src/pipeline/patches/build.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
-import { encodeIdx, encodeImages, encodeLabels, gzip } from "../data/idx-writer.js"
-import { texture, writePhotos } from "../patches/photos.js"
-import { env, repoRoot, runCli } from "./helpers.js"
+import { encodeIdx, encodeImages, encodeLabels, gzip } from "../helpers/idx-writer.js"
+import { texture, writePhotos } from "../helpers/photos.js"
+import { repoRoot, runCli } from "../helpers/commands.js"
+import { env } from "../helpers/mnist-runs.js"
 
 const fixture = join(repoRoot, "test", "fixtures", "mnist-small")
 const root = mkdtempSync(join(tmpdir(), "bad-input-"))
