@@ -12,9 +12,10 @@ import { pathToFileURL } from "node:url"
 import { variantNames, variants } from "../src/models/variants.js"
 import { BackendLive, parseBackendName } from "../src/pipeline/backend.js"
 import { decodeOverrides, settingsConflict } from "../src/pipeline/config.js"
-import { dataSummary, type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistStage, splitStage, type Splits } from "../src/pipeline/dataset.js"
-import { ConfigError, RunFolderError } from "../src/pipeline/errors.js"
+import { dataSummary, type Dataset, mapSplits, type Splits } from "../src/pipeline/dataset.js"
+import { ConfigError, ResumeError } from "../src/pipeline/errors.js"
 import { runMain } from "../src/pipeline/main.js"
+import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../src/pipeline/mnist.js"
 import { checkOutputFolder, conflictError, readResumePoint, type ResumePoint, trainRun } from "../src/pipeline/run.js"
 import { asOptionError, backendOption, choiceFlags, choiceOption, defaultRunFolder, optionFor, outOption, overridesFrom, settingsFromOptions, settingsOptions, typed } from "./options.js"
 
@@ -134,7 +135,7 @@ const resumeRun = (o: Parsed, folder: string) =>
   Effect.gen(function* () {
     const point = yield* readResumePoint(folder)
     const data = yield* Schema.decodeUnknownEither(DataDescription)(point.progress.describe).pipe(
-      Either.mapLeft(() => new RunFolderError({ folder, problem: "its last.safetensors does not say which MNIST data it was trained on (it was not written by experiments/mnist.ts). Start a new run" }))
+      Either.mapLeft(() => new ResumeError({ folder, problem: "its last.safetensors does not say which MNIST data it was trained on (it was not written by experiments/mnist.ts). Start a new run" }))
     )
     yield* checkAgainstRun(o, point, data)
     const backend = yield* parseBackendName(point.progress.backend)

@@ -18,7 +18,7 @@ export class ImageReadError extends Data.TaggedError("ImageReadError")<{
   }
 }
 
-export const IMAGE_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png"]
+const IMAGE_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png"]
 
 /** A grey image, row-major, values in [0, 1]. */
 export interface GrayImage {

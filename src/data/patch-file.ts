@@ -26,7 +26,7 @@ import { open } from "node:fs/promises"
 import { type AtomicFile, openFileAtomic } from "./atomic-write.js"
 import type { WriteError } from "./write-error.js"
 
-export const SPLIT_NAMES = ["train", "val", "test"] as const
+const SPLIT_NAMES = ["train", "val", "test"] as const
 export type SplitName = (typeof SPLIT_NAMES)[number]
 
 /** A patch file that cannot be read as one: missing, not Arrow, or with other columns. */
@@ -57,7 +57,7 @@ const MAP_COLUMNS = ["patch", "mean", "scale"] as const
 
 const mapType = (dim: number) => new FixedSizeList(dim, new Field("item", new Float32(), false))
 
-export const patchSchema = (dim: number, metadata: Readonly<Record<string, string>> = {}): Schema =>
+const patchSchema = (dim: number, metadata: Readonly<Record<string, string>> = {}): Schema =>
   new Schema(
     [
       ...MAP_COLUMNS.map((name) => new Field(name, mapType(dim), false)),
@@ -163,7 +163,7 @@ export interface PatchFile {
 }
 
 /** The first way the file's schema differs from a patch file's, or null if it does not. */
-export const schemaProblem = (schema: Schema): string | null => {
+const schemaProblem = (schema: Schema): string | null => {
   const field = (name: string) => schema.fields.find((f) => f.name === name)
   const first = field("patch")
   const dim = first?.type instanceof FixedSizeList ? first.type.listSize : 784

@@ -55,3 +55,6 @@ export const makeRng = (seed: number, state?: number): Rng => {
 
   return { next, int, permutation, state: () => s }
 }
+
+/** The items in a random order drawn from `rng`. */
+export const shuffled = <A>(items: readonly A[], rng: Rng): A[] => rng.permutation(items.length).map((i) => items[i])

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { gatherRows } from "./gather-rows.js"
 import { linearWeight, zeroBias } from "./linear-init.js"
 import { columnSums, hostGemm, matMulAT, matMulBT, transposeFlagsAreFast } from "./products.js"
 import { readTidy } from "./read.js"
@@ -270,11 +271,7 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
   // gather of 200 rows of 784 takes longer (9 ms) than a step's products.
   let hostX: Float32Array | null = null
   let hostTarget: Float32Array | null = null
-  const pickRows = (source: Float32Array, width: number, rows: Int32Array): tf.Tensor2D => {
-    const out = new Float32Array(rows.length * width)
-    for (let p = 0; p < rows.length; p++) out.set(source.subarray(rows[p] * width, (rows[p] + 1) * width), p * width)
-    return tf.tensor2d(out, [rows.length, width])
-  }
+  const pickRows = (source: Float32Array, width: number, rows: Int32Array): tf.Tensor2D => tf.tensor2d(gatherRows(source, width, rows), [rows.length, width])
   const gradientOf = (z: tf.Tensor2D, rows: Int32Array | null): tf.Tensor2D =>
     tf.tidy(() => {
       const hidden: tf.Tensor2D[] = []

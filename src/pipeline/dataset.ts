@@ -1,8 +1,11 @@
-import * as tf from "@tensorflow/tfjs-core"
+/**
+ * Data sets whatever their source: rows of the model's input space with the map back to pixels,
+ * train/validation/test splits of them, and mini-batches drawn from them.
+ */
+import type * as tf from "@tensorflow/tfjs-core"
 import { Chunk, Effect, Option, Stream } from "effect"
-import { type MnistData, type MnistSplit, downloadMnist, loadEmbeddedMnist, loadMnistDir } from "../data/mnist.js"
 import type { Rng } from "../data/random.js"
-import { MNIST_MEAN, MNIST_STD, normalizeMnist, splitMnist } from "../data/split.js"
+import { gatherRows } from "../models/gather-rows.js"
 
 /**
  * A data set ready for the model: rows of the model's input space, and the map back to pixels
@@ -32,53 +35,17 @@ export interface Splits<A> {
   readonly test: A
 }
 
-/** Where MNIST comes from: a folder of IDX files, a checksum-verified download, or the embedded digits. */
-export type MnistSource = { readonly kind: "dir"; readonly dir: string } | { readonly kind: "download"; readonly cacheDir?: string } | { readonly kind: "embedded" }
-
-export const loadMnist = (source: MnistSource) => {
-  switch (source.kind) {
-    case "dir":
-      return loadMnistDir(source.dir)
-    case "download":
-      return downloadMnist(source.cacheDir === undefined ? {} : { cacheDir: source.cacheDir })
-    case "embedded":
-      return loadEmbeddedMnist()
-  }
-}
-
-/** The seeded train/validation/test split, the training part optionally cut to its first trainSize rows. */
-export const splitStage =
-  (seed: number, trainSize?: number) =>
-  (data: MnistData): Splits<MnistSplit> =>
-    splitMnist(data, seed, trainSize === undefined ? {} : { train: trainSize })
-
-const mnistToPixels = (x: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => tf.add(tf.mul(x, MNIST_STD), MNIST_MEAN))
-
-/** Pixels to [0, 1], then (x − 0.1307)/0.3081 (SPEC §6). */
-export const normalizeMnistStage =
-  (name: string) =>
-  (split: MnistSplit): Dataset => ({
-    name,
-    x: normalizeMnist(split.images),
-    rows: split.count,
-    dim: 784,
-    height: 28,
-    width: 28,
-    labels: split.labels,
-    toPixels: mnistToPixels
-  })
-
 export const mapSplits = <A, B>(s: Splits<A>, f: (a: A, name: keyof Splits<A>) => B): Splits<B> => ({
   train: f(s.train, "train"),
   val: f(s.val, "val"),
   test: f(s.test, "test")
 })
 
-const gather = (ds: Dataset, indices: Int32Array): Batch => {
-  const x = new Float32Array(indices.length * ds.dim)
-  for (let i = 0; i < indices.length; i++) x.set(ds.x.subarray(indices[i] * ds.dim, (indices[i] + 1) * ds.dim), i * ds.dim)
-  return { x, indices, rows: indices.length }
-}
+/** The first `rows` rows of a data set (all of them when rows is undefined or larger). */
+export const firstRows = (ds: Dataset, rows: number | undefined): Dataset =>
+  rows === undefined || rows >= ds.rows
+    ? ds
+    : { ...ds, rows, x: ds.x.subarray(0, rows * ds.dim), labels: ds.labels === null ? null : ds.labels.subarray(0, rows) }
 
 /**
  * Mini-batches as a stream: in a fresh seeded order, the last partial batch dropped (as in
@@ -97,7 +64,7 @@ export const batchStream = (
       const start = b * batchSize
       const end = Math.min(start + batchSize, ds.rows)
       const indices = perm !== null ? perm.subarray(start, end) : Int32Array.from({ length: end - start }, (_, i) => start + i)
-      return Option.some([Chunk.of(gather(ds, indices)), b + 1] as const)
+      return Option.some([Chunk.of({ x: gatherRows(ds.x, ds.dim, indices), indices, rows: indices.length }), b + 1] as const)
     })
   })
 }

@@ -58,7 +58,7 @@ export class DivergenceError extends Data.TaggedError("DivergenceError")<{
 }
 
 /** A run folder cannot be continued: nothing to resume from, or its files disagree. */
-export class RunFolderError extends Data.TaggedError("RunFolderError")<{
+export class ResumeError extends Data.TaggedError("ResumeError")<{
   readonly folder: string
   /** A sentence that ends with the way out. */
   readonly problem: string

@@ -1,12 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
-import { disposeModel, makeModel, type SparseCodingModel } from "../models/model.js"
+import { disposeModel, makeModel } from "../models/model.js"
 import type { UniformSource } from "../models/rng.js"
 import type { ModelSettings } from "../models/settings.js"
-
-/** A tensor that lives as long as the enclosing scope. */
-export const scopedTensor = <T extends tf.Tensor>(make: () => T) =>
-  Effect.acquireRelease(Effect.sync(make), (t) => Effect.sync(() => t.dispose()))
 
 /** A model whose variables and optimizer state are released when the scope closes. */
 export const scopedModel = (settings: ModelSettings, inputDim: number, rng: UniformSource) =>

@@ -12,7 +12,7 @@ import type { ModelSettings } from "../models/settings.js"
 import { Backend } from "./backend.js"
 import { describeShape, encodeSnapshot, readCheckpoint, restoreSnapshot, type RunProgress, type Snapshot, snapshotModel } from "./checkpoint.js"
 import type { Dataset, Splits } from "./dataset.js"
-import { CheckpointError, ConfigError, DivergenceError, MetricsFileError, RunFolderError } from "./errors.js"
+import { CheckpointError, ConfigError, DivergenceError, MetricsFileError, ResumeError } from "./errors.js"
 import { atomShapeColumnNames, atomTable, atomTableColumns, columnShapeFigures, picturedEpoch } from "./atom-report.js"
 import { codeStatistics, decoderAtoms, decoderColumns, reconstructionPairs } from "./pictures.js"
 import { scopedModel } from "./resources.js"
@@ -186,9 +186,9 @@ export const checkOutputFolder = (out: string): Effect.Effect<{ readonly holdsRu
   })
 
 /** Reads the state a stopped or finished run left in its folder. */
-export const readResumePoint = (folder: string): Effect.Effect<ResumePoint, RunFolderError | CheckpointError> =>
+export const readResumePoint = (folder: string): Effect.Effect<ResumePoint, ResumeError | CheckpointError> =>
   Effect.gen(function* () {
-    const fail = (problem: string) => Effect.fail(new RunFolderError({ folder, problem }))
+    const fail = (problem: string) => Effect.fail(new ResumeError({ folder, problem }))
     const info = yield* Effect.promise(() => stat(folder).then((s) => s, () => null))
     if (info === null) return yield* fail("the folder does not exist. Pass the folder of a run written by experiments/mnist.ts")
     if (!info.isDirectory()) return yield* fail("it is a file, not a folder. Pass the folder of a run written by experiments/mnist.ts")
@@ -248,7 +248,7 @@ interface Position extends EpochCursor {
 const resumeState = (point: ResumePoint, options: RunOptions, data: Splits<Dataset>, model: Parameters<typeof restoreSnapshot>[0]) =>
   Effect.gen(function* () {
     const { folder, snapshot, progress } = point
-    const fail = (problem: string) => Effect.fail(new RunFolderError({ folder, problem }))
+    const fail = (problem: string) => Effect.fail(new ResumeError({ folder, problem }))
     const lastPath = join(folder, lastCheckpointFile)
     if (snapshot.model !== options.model) return yield* fail(`it is a run of ${snapshot.model}, not ${options.model}. Resume it as ${snapshot.model}, or start a new run`)
     if (progress.seed !== options.seed) return yield* fail(`it was run with seed ${progress.seed}, not ${options.seed}. Resume it with its own seed, or start a new run`)

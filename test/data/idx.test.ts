@@ -6,7 +6,7 @@ import * as fc from "fast-check"
 import { join } from "node:path"
 import { DataSourceError, IdxFormatError } from "../../src/data/errors.js"
 import { type IdxArray, parseIdx, readIdxFile } from "../../src/data/idx.js"
-import { encodeIdx, encodeImages, encodeLabels, gzip } from "./idx-writer.js"
+import { encodeIdx, encodeImages, encodeLabels, gzip } from "../helpers/idx-writer.js"
 
 const bytesOf = (n: number, f: (i: number) => number = (i) => (i * 37) % 256) => Uint8Array.from({ length: n }, (_, i) => f(i))
 

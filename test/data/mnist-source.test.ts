@@ -12,19 +12,11 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { gunzipSync } from "node:zlib"
 import { ChecksumError, DataSourceError, IdxFormatError } from "../../src/data/errors.js"
-import {
-  decodeDigitJson,
-  defaultMnistCacheDir,
-  downloadMnist,
-  fetchVerified,
-  loadEmbeddedMnist,
-  loadMnistDir,
-  MNIST_GZ_FILES,
-  MNIST_PIXELS,
-  type MnistGzFile,
-  parseValidationIndices
-} from "../../src/data/mnist.js"
-import { encodeImages, encodeLabels, gzip } from "./idx-writer.js"
+import { MNIST_PIXELS } from "../../src/data/mnist/data.js"
+import { defaultMnistCacheDir, downloadMnist, fetchVerified, MNIST_GZ_FILES, type MnistGzFile } from "../../src/data/mnist/download.js"
+import { decodeDigitJson, loadEmbeddedMnist } from "../../src/data/mnist/embedded.js"
+import { loadMnistDir, parseValidationIndices } from "../../src/data/mnist/idx-folder.js"
+import { encodeImages, encodeLabels, gzip } from "../helpers/idx-writer.js"
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "mnist-small")
 const fixtureBytes = (name: string) => new Uint8Array(readFileSync(join(FIXTURE, name)))

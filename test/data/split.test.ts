@@ -2,9 +2,11 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fc from "fast-check"
-import { loadEmbeddedMnist, MNIST_PIXELS, type MnistData, type MnistSplit } from "../../src/data/mnist.js"
+import { MNIST_PIXELS, type MnistData, type MnistSplit } from "../../src/data/mnist/data.js"
+import { loadEmbeddedMnist } from "../../src/data/mnist/embedded.js"
 import { makeRng } from "../../src/data/random.js"
-import { MNIST_MEAN, MNIST_STD, normalizeMnist, splitMnist } from "../../src/data/split.js"
+import { MNIST_MEAN, MNIST_STD, normalizeMnist } from "../../src/data/mnist/normalize.js"
+import { splitMnist } from "../../src/data/mnist/split.js"
 
 /** Image i carries i in its first two pixels, so every example can be traced back to its index. */
 const syntheticSplit = (count: number): MnistSplit => {

@@ -3,9 +3,7 @@
  * the embedded digits, then denoise, classify and report, and the report opened in headless
  * Chromium to check that it renders with its pictures, tables and plots.
  */
-import { NodeContext } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
-import { spawn } from "node:child_process"
+import { Effect } from "effect"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -13,12 +11,10 @@ import { PNG } from "pngjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { numberList } from "../../experiments/evaluation-options.js"
 import { readArrowIpc } from "../../src/data/table.js"
-import { variants } from "../../src/models/variants.js"
-import { BackendLive } from "../../src/pipeline/backend.js"
-import { loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../../src/pipeline/dataset.js"
-import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { readRunFolders } from "../../src/pipeline/evaluation/run-folder.js"
 import { trainRun } from "../../src/pipeline/run.js"
+import { runToEnd } from "../helpers/commands.js"
+import { env, smallData, smallSettings } from "../helpers/mnist-runs.js"
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 
@@ -33,33 +29,8 @@ const requireChromium = (): string => {
   return CHROMIUM
 }
 
-interface Finished {
-  readonly status: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/**
- * A child process run to its end without blocking this one: a synchronous spawn would starve
- * vitest's own messages to its worker for as long as the command runs.
- */
-const run = (file: string, args: ReadonlyArray<string>, timeoutMs: number): Promise<Finished> =>
-  new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
-    child.on("error", reject)
-    child.on("close", (status) => {
-      clearTimeout(timer)
-      resolvePromise({ status, stdout, stderr })
-    })
-  })
-
 const chromium = (...args: string[]) =>
-  run(
+  runToEnd(
     requireChromium(),
     [
       "--headless",
@@ -74,24 +45,20 @@ const chromium = (...args: string[]) =>
     90_000
   )
 
-const command = (script: string, ...args: string[]) => run(process.execPath, ["--import", "tsx", `experiments/${script}.ts`, ...args], 240_000)
+const command = (script: string, ...args: string[]) => runToEnd(process.execPath, ["--import", "tsx", `experiments/${script}.ts`, ...args], 240_000)
 
 const root = mkdtempSync(join(tmpdir(), "evaluation-"))
 const runA = join(root, "vdl-tiny")
 const runB = join(root, "sdl-tiny")
 
 beforeAll(async () => {
-  const env = Layer.mergeAll(NodeContext.layer, ProgressSilent, BackendLive("wasm"))
-  const small = (model: string) => ({ ...variants[model].settings.mnist, codeDim: 16, batchSize: 50 })
   await Effect.runPromise(
     Effect.gen(function* () {
-      const data = yield* loadMnist({ kind: "embedded" })
-      const splits = mapSplits(splitStage(5, 300)(data), (s, name) => normalizeMnistStage(name)(s))
-      const cut = { ...splits, val: { ...splits.val, rows: 100, x: splits.val.x.subarray(0, 100 * 784) }, test: { ...splits.test, rows: 100, x: splits.test.x.subarray(0, 100 * 784) } }
+      const data = yield* smallData(300)
       for (const [model, out] of [["vdl", runA], ["sdl", runB]] as const) {
-        yield* trainRun({ model, settings: small(model), epochs: 2, seed: 5, out, describe: { mnist: { kind: "embedded" }, trainSize: 300 } }, cut)
+        yield* trainRun({ model, settings: smallSettings(model), epochs: 2, seed: 5, out, describe: { mnist: { kind: "embedded" }, trainSize: 300 } }, data)
       }
-    }).pipe(Effect.provide(env))
+    }).pipe(Effect.provide(env()))
   )
 })
 

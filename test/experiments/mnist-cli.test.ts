@@ -1,15 +1,13 @@
-import { spawnSync } from "node:child_process"
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gunzipSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
+import { commandSync } from "../helpers/commands.js"
 
 const fixture = join(__dirname, "..", "fixtures", "mnist-small")
 
-/** The command as a person types it, through tsx. */
-const mnist = (...args: string[]) =>
-  spawnSync(process.execPath, ["--import", "tsx", "experiments/mnist.ts", ...args], { encoding: "utf8", timeout: 240_000 })
+const mnist = (...args: string[]) => commandSync("experiments/mnist.ts", ...args)
 
 describe("experiments/mnist.ts", () => {
   it("trains on the embedded digits and writes the run folder", () => {

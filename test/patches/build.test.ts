@@ -8,10 +8,11 @@ import { join } from "node:path"
 import { readGrayImage } from "../../src/data/images.js"
 import { readPatchFile } from "../../src/data/patch-file.js"
 import { makeLcn, STD_THRESHOLD } from "../../src/models/lcn.js"
-import { type BuildOptions, buildPatchFile, loadPatchSplits } from "../../src/pipeline/patches.js"
+import { type BuildOptions, buildPatchFile } from "../../src/pipeline/patches/build.js"
+import { loadPatchSplits } from "../../src/pipeline/patches/datasets.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { expectClose, useTestBackend } from "../helpers/tf.js"
-import { flat, texture, writePhotos } from "./photos.js"
+import { flat, texture, writePhotos } from "../helpers/photos.js"
 
 useTestBackend()
 

@@ -6,7 +6,7 @@ import { join } from "node:path"
 import sharp from "sharp"
 import { cropPixels, listImages, randomCropPosition, readGrayImage } from "../../src/data/images.js"
 import { makeRng } from "../../src/data/random.js"
-import { texture, writePhotos } from "./photos.js"
+import { texture, writePhotos } from "../helpers/photos.js"
 
 const maxDeviation = (values: Float32Array, target: number) => values.reduce((m, v) => Math.max(m, Math.abs(v - target)), 0)
 

@@ -1,14 +1,12 @@
-import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { PNG } from "pngjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { texture, writePhotos } from "./photos.js"
+import { commandSync, spawnCommand } from "../helpers/commands.js"
+import { texture, writePhotos } from "../helpers/photos.js"
 
-/** The command as a person types it, through tsx. */
-const patches = (...args: string[]) =>
-  spawnSync(process.execPath, ["--import", "tsx", "experiments/patches.ts", ...args], { encoding: "utf8", timeout: 240_000 })
+const patches = (...args: string[]) => commandSync("experiments/patches.ts", ...args)
 
 const root = mkdtempSync(join(tmpdir(), "patches-cli-"))
 const photos = join(root, "photos")
@@ -50,21 +48,19 @@ describe("experiments/patches.ts", () => {
     const folder = mkdtempSync(join(tmpdir(), "patches-interrupt-"))
     const out = join(folder, "patches.arrow")
     writeFileSync(out, "previous")
-    const child = spawn(process.execPath, ["--import", "tsx", "experiments/patches.ts", "build", "--images", photos, "--test-images", testPhotos, "--out", out, "--train", "1000000"], { stdio: ["ignore", "ignore", "pipe"] })
-    let stderr = ""
-    child.stderr.on("data", (d) => (stderr += String(d)))
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    const build = spawnCommand("experiments/patches.ts", ["build", "--images", photos, "--test-images", testPhotos, "--out", out, "--train", "1000000"])
+    const { child } = build
     try {
       // Interrupt once rows are being written to the temp file.
-      const writing = () => /photos:/.test(stderr) && readdirSync(folder).some((n) => n.includes(".tmp-"))
-      for (let waited = 0; !writing(); waited += 100) {
-        if (child.exitCode !== null || waited > 60_000) throw new Error(`the build did not start writing: ${stderr}`)
+      await build.waitFor(/photos:/, 60_000)
+      for (let waited = 0; !readdirSync(folder).some((n) => n.includes(".tmp-")); waited += 100) {
+        if (child.exitCode !== null || waited > 60_000) throw new Error(`the build did not start writing: ${build.output()}`)
         await new Promise((r) => setTimeout(r, 100))
       }
       await new Promise((r) => setTimeout(r, 500))
       child.kill("SIGINT")
-      const stopped = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 20_000))])
-      expect(stopped, `the build did not stop on SIGINT: ${stderr}`).toBe(true)
+      const stopped = await Promise.race([build.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 20_000))])
+      expect(stopped, `the build did not stop on SIGINT: ${build.output()}`).toBe(true)
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL")
     }

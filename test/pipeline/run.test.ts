@@ -1,39 +1,27 @@
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { readArrowIpc } from "../../src/data/table.js"
 import { disposeModel, makeModel } from "../../src/models/model.js"
 import { variants } from "../../src/models/variants.js"
-import { Backend, BackendLive } from "../../src/pipeline/backend.js"
+import { Backend } from "../../src/pipeline/backend.js"
 import { readCheckpoint, restoreSnapshot } from "../../src/pipeline/checkpoint.js"
-import { loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../../src/pipeline/dataset.js"
-import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { scopedModel } from "../../src/pipeline/resources.js"
 import { type RunSummary, trainRun } from "../../src/pipeline/run.js"
 import { rngFor } from "../../src/pipeline/seeds.js"
 import { evaluate, trainEpoch } from "../../src/pipeline/train.js"
+import { env, smallData, smallSettings } from "../helpers/mnist-runs.js"
 
-const env = Layer.mergeAll(NodeContext.layer, ProgressSilent, BackendLive("wasm"))
-
-/** A small slice of the embedded digits: quick, and present on every machine. */
-const smallData = (trainSize: number) =>
-  loadMnist({ kind: "embedded" }).pipe(
-    Effect.map((data) => mapSplits(splitStage(5, trainSize)(data), (s, name) => normalizeMnistStage(name)(s))),
-    Effect.map((s) => ({ ...s, val: { ...s.val, rows: 100, x: s.val.x.subarray(0, 100 * 784) }, test: { ...s.test, rows: 100, x: s.test.x.subarray(0, 100 * 784) } }))
-  )
-
-const small = (model: string, overrides: object = {}) => ({ ...variants[model].settings.mnist, codeDim: 16, batchSize: 50, ...overrides })
 
 describe("training run", () => {
   it.effect("writes a complete run folder whose checkpoint loads back to the same metrics", () =>
     Effect.gen(function* () {
       const data = yield* smallData(300)
       const out = mkdtempSync(join(tmpdir(), "run-"))
-      const settings = small("vdl-nl", { hidden: [32], gamma: 5 })
+      const settings = smallSettings("vdl-nl", { hidden: [32], gamma: 5 })
       const before = tf.memory().numTensors
       const summary: RunSummary = yield* trainRun({ model: "vdl-nl", settings, epochs: 2, seed: 3, out }, data)
       expect(tf.memory().numTensors).toBe(before)
@@ -85,7 +73,7 @@ describe("training run", () => {
       expect(restored.psnr).toBeCloseTo(summary.val.psnr, 4)
       expect(restored.energy).toBeCloseTo(summary.val.energy, 4)
       expect(tf.memory().numTensors).toBe(before)
-    }).pipe(Effect.provide(env))
+    }).pipe(Effect.provide(env()))
   )
 
   it.effect("keeps the number of live tensors flat over batches and epochs", () =>
@@ -93,7 +81,7 @@ describe("training run", () => {
       const data = yield* smallData(250)
       const counts = yield* Effect.scoped(
         Effect.gen(function* () {
-          const model = yield* scopedModel(small("sdl-nl", { hidden: [24] }), 784, rngFor(1, "init"))
+          const model = yield* scopedModel(smallSettings("sdl-nl", { hidden: [24] }), 784, rngFor(1, "init"))
           const order = rngFor(1, "order")
           const seen: number[] = []
           for (let epoch = 0; epoch < 3; epoch++) {
@@ -106,7 +94,7 @@ describe("training run", () => {
       )
       expect(counts[1]).toBe(counts[0])
       expect(counts[2]).toBe(counts[0])
-    }).pipe(Effect.provide(env))
+    }).pipe(Effect.provide(env()))
   )
 
   it.effect("is reproducible: the same seed gives the same metrics", () =>
@@ -115,7 +103,7 @@ describe("training run", () => {
       const once = () =>
         Effect.scoped(
           Effect.gen(function* () {
-            const model = yield* scopedModel(small("sdl"), 784, rngFor(4, "init"))
+            const model = yield* scopedModel(smallSettings("sdl"), 784, rngFor(4, "init"))
             const r = yield* trainEpoch(model, data.train, 0, rngFor(4, "order"))
             return r.metrics
           })
@@ -123,22 +111,22 @@ describe("training run", () => {
       const a = yield* once()
       const b = yield* once()
       expect(b).toEqual(a)
-    }).pipe(Effect.provide(env))
+    }).pipe(Effect.provide(env()))
   )
 
   it.effect("refuses a checkpoint of another shape with a message naming the tensor", () =>
     Effect.gen(function* () {
       const data = yield* smallData(100)
       const out = mkdtempSync(join(tmpdir(), "run-"))
-      yield* trainRun({ model: "sdl", settings: small("sdl"), epochs: 1, seed: 1, out }, data)
+      yield* trainRun({ model: "sdl", settings: smallSettings("sdl"), epochs: 1, seed: 1, out }, data)
       const snapshot = yield* readCheckpoint(join(out, "checkpoint.safetensors"))
-      const other = makeModel(small("sdl", { codeDim: 8 }), 784, rngFor(1, "init"))
+      const other = makeModel(smallSettings("sdl", { codeDim: 8 }), 784, rngFor(1, "init"))
       const result = yield* Effect.either(restoreSnapshot(other, snapshot, "ckpt"))
       disposeModel(other)
       expect(result._tag).toBe("Left")
       if (result._tag === "Left") expect(result.left.message).toMatch(/shape \[16,784\]|shape \[784,16\]|needs \[/)
       const backend = yield* Backend
       expect(backend.name).toBe("wasm")
-    }).pipe(Effect.provide(env))
+    }).pipe(Effect.provide(env()))
   )
 })

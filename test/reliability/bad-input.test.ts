@@ -21,11 +21,12 @@ import { choiceFlags } from "../../experiments/options.js"
 import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
 import { readRunFolder, runModel } from "../../src/pipeline/evaluation/run-folder.js"
 import { commandLineError } from "../../src/pipeline/main.js"
-import { buildPatchFile } from "../../src/pipeline/patches.js"
+import { buildPatchFile } from "../../src/pipeline/patches/build.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
-import { encodeIdx, encodeImages, encodeLabels, gzip } from "../data/idx-writer.js"
-import { texture, writePhotos } from "../patches/photos.js"
-import { env, repoRoot, runCli } from "./helpers.js"
+import { encodeIdx, encodeImages, encodeLabels, gzip } from "../helpers/idx-writer.js"
+import { texture, writePhotos } from "../helpers/photos.js"
+import { repoRoot, runCli } from "../helpers/commands.js"
+import { env } from "../helpers/mnist-runs.js"
 
 const fixture = join(repoRoot, "test", "fixtures", "mnist-small")
 const root = mkdtempSync(join(tmpdir(), "bad-input-"))
@@ -266,7 +267,7 @@ describe("bad run folders to resume", () => {
       yield* refused(
         "checkpoint.safetensors of another code size",
         resume(dir),
-        "RunFolderError",
+        "ResumeError",
         `cannot resume the run in ${dir}: checkpoint.safetensors (sdl, code size 4, hidden widths []) and last.safetensors (sdl, code size 8, hidden widths []) are checkpoints of different models, so one of them is not this run's. Put back the run's own file, or start a new run`
       )
       // An evaluation reads the best checkpoint alone: it is checked against the run's summary.json.
@@ -328,10 +329,10 @@ describe("bad run folders to resume", () => {
       yield* refused(
         "a run folder without last.safetensors",
         resume(dir),
-        "RunFolderError",
+        "ResumeError",
         `cannot resume the run in ${dir}: it has checkpoint.safetensors but no last.safetensors: it was written by a version that could not resume. Start a new run`
       )
-      yield* refused("--resume a folder that does not exist", resume(join(root, "nowhere")), "RunFolderError", `cannot resume the run in ${join(root, "nowhere")}: the folder does not exist. Pass the folder of a run written by experiments/mnist.ts`)
+      yield* refused("--resume a folder that does not exist", resume(join(root, "nowhere")), "ResumeError", `cannot resume the run in ${join(root, "nowhere")}: the folder does not exist. Pass the folder of a run written by experiments/mnist.ts`)
 
       const conflict = (option: string, stored: string, given: string) =>
         `option ${option}: the run in ${base} was trained with ${option} ${stored}, not ${given}; a resumed run keeps its settings (only --epochs may change). Drop ${option} to continue it, or start a new run with another --out`

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
 import { readResumePoint, trainRun } from "../../src/pipeline/run.js"
-import { env, runCli, smallData, smallSettings } from "./helpers.js"
+import { runCli } from "../helpers/commands.js"
+import { env, smallData, smallSettings } from "../helpers/mnist-runs.js"
 
 describe("divergence", () => {
   it.effect("in a later epoch: the error names epoch, batch and term, and both checkpoints are untouched and load", () =>

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ModelSettings } from "../../src/models/settings.js"
 import { variants } from "../../src/models/variants.js"
 import { encodeSnapshot, expectedShapes, type Snapshot } from "../../src/pipeline/checkpoint.js"
-import { encodeImages, encodeLabels, gzip } from "../data/idx-writer.js"
+import { encodeImages, encodeLabels, gzip } from "../helpers/idx-writer.js"
 import type { FuzzCase, FuzzReply } from "./fuzz-target.js"
 import { applyDamage, damageArbitrary, extremes } from "./damage.js"
-import { repoRoot } from "./helpers.js"
+import { repoRoot } from "../helpers/commands.js"
 
 const CASE_TIMEOUT_MS = 10_000
 // A failing case is reported as found, without shrinking: after a hang the reader process is

@@ -11,7 +11,8 @@ import { describe, expect, it } from "vitest"
 import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
 import { resolveSettings } from "../../src/pipeline/config.js"
 import { readResumePoint, trainRun } from "../../src/pipeline/run.js"
-import { checkpointFiles, cliData, env, metricsWithoutTimes, runCli, spawnMnist } from "./helpers.js"
+import { runCli, type Spawned, spawnCommand } from "../helpers/commands.js"
+import { checkpointFiles, cliData, env, metricsWithoutTimes } from "../helpers/mnist-runs.js"
 
 const small = ["--model", "sdl", "--code-dim", "16", "--batch-size", "50", "--train-size", "300", "--backend", "wasm", "--seed", "3"]
 
@@ -25,11 +26,11 @@ describe("signals", () => {
   it("SIGINT and SIGTERM stop after a batch, save, and resume to the numbers of an unstopped run; a second SIGINT quits at once", async () => {
     const root = mkdtempSync(join(tmpdir(), "signals-"))
     const [intDir, termDir, twiceDir] = ["int", "term", "twice"].map((n) => join(root, n))
-    const byInt = spawnMnist([...small, "--epochs", "4", "--out", intDir])
-    const byTerm = spawnMnist([...small, "--epochs", "30", "--out", termDir])
-    const twice = spawnMnist([...big, "--epochs", "30", "--out", twiceDir])
+    const byInt = spawnCommand("experiments/mnist.ts", [...small, "--epochs", "4", "--out", intDir])
+    const byTerm = spawnCommand("experiments/mnist.ts", [...small, "--epochs", "30", "--out", termDir])
+    const twice = spawnCommand("experiments/mnist.ts", [...big, "--epochs", "30", "--out", twiceDir])
 
-    const stopAfterFirstEpoch = async (run: ReturnType<typeof spawnMnist>, signal: NodeJS.Signals) => {
+    const stopAfterFirstEpoch = async (run: Spawned, signal: NodeJS.Signals) => {
       await run.waitFor(/epoch 1\/\d+ /)
       run.child.kill(signal)
       return run.exited
@@ -49,9 +50,9 @@ describe("signals", () => {
     ])
 
     for (const [run, exit, dir, code] of [[byInt, intExit, intDir, 130], [byTerm, termExit, termDir, 143]] as const) {
-      expect(exit.code, run.stderr()).toBe(code)
-      const said = /interrupted at epoch (\d+) batch (\d+); saved (.*); resume with --resume (.*)\n/.exec(run.stderr())
-      expect(said, run.stderr()).not.toBeNull()
+      expect(exit.code, run.output()).toBe(code)
+      const said = /interrupted at epoch (\d+) batch (\d+); saved (.*); resume with --resume (.*)\n/.exec(run.output())
+      expect(said, run.output()).not.toBeNull()
       expect(said![3]).toBe(join(dir, "last.safetensors"))
       expect(said![4]).toBe(dir)
       const point = await Effect.runPromise(readResumePoint(dir))
@@ -62,7 +63,7 @@ describe("signals", () => {
 
     // The second SIGINT either found the run still saving, and killed it there, or came after it
     // had finished stopping; either way at once, and nothing on disk is torn.
-    expect(twiceExit.signal === "SIGINT" || twiceExit.code === 130, twice.stderr()).toBe(true)
+    expect(twiceExit.signal === "SIGINT" || twiceExit.code === 130, twice.output()).toBe(true)
     expect(twiceExit.afterSecond).toBeLessThan(2000)
     expect(existsSync(join(twiceDir, "last.safetensors"))).toBe(true)
     await loadsAll(twiceDir)

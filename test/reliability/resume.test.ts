@@ -14,7 +14,7 @@ import type { BackendName } from "../../src/pipeline/backend.js"
 import { disposeModel, makeModel, modelTensors } from "../../src/models/model.js"
 import { expectedShapes, readCheckpoint } from "../../src/pipeline/checkpoint.js"
 import { readResumePoint, type RunOptions, trainRun } from "../../src/pipeline/run.js"
-import { env, metricsWithoutTimes, smallData, smallSettings } from "./helpers.js"
+import { env, metricsWithoutTimes, smallData, smallSettings } from "../helpers/mnist-runs.js"
 
 const folder = () => mkdtempSync(join(tmpdir(), "resume-"))
 

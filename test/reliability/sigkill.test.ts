@@ -20,7 +20,8 @@ import { dirname, join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeRng } from "../../src/data/random.js"
 import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
-import { checkpointFiles, repoRoot } from "./helpers.js"
+import { repoRoot } from "../helpers/commands.js"
+import { checkpointFiles } from "../helpers/mnist-runs.js"
 
 const KILLS = 50
 

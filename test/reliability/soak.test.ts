@@ -11,7 +11,7 @@ import { runInNewContext } from "node:vm"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { trainRun } from "../../src/pipeline/run.js"
-import { env, smallData, smallSettings } from "./helpers.js"
+import { env, smallData, smallSettings } from "../helpers/mnist-runs.js"
 
 // A collection before each reading, so that what is measured is what is still referenced.
 v8.setFlagsFromString("--expose-gc")

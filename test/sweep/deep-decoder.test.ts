@@ -1,30 +1,22 @@
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { readArrowIpc } from "../../src/data/table.js"
 import { variants } from "../../src/models/variants.js"
-import { BackendLive } from "../../src/pipeline/backend.js"
 import { resolveSettings } from "../../src/pipeline/config.js"
-import { loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../../src/pipeline/dataset.js"
-import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { scopedModel } from "../../src/pipeline/resources.js"
 import { trainRun } from "../../src/pipeline/run.js"
 import { rngFor } from "../../src/pipeline/seeds.js"
 import { evaluate } from "../../src/pipeline/train.js"
-
-const env = Layer.mergeAll(NodeContext.layer, ProgressSilent, BackendLive("wasm"))
+import { env, smallData } from "../helpers/mnist-runs.js"
 
 describe("decoders with several hidden layers", () => {
   it.effect.each(["vdl-nl", "wdl-nl"])("%s with --hidden 48,32 trains: finite figures, energy below the untrained model's and falling, no tensor left behind", (model) =>
     Effect.gen(function* () {
-      const data = yield* loadMnist({ kind: "embedded" }).pipe(
-        Effect.map((d) => mapSplits(splitStage(5, 500)(d), (s, name) => normalizeMnistStage(name)(s))),
-        Effect.map((s) => ({ ...s, val: { ...s.val, rows: 100, x: s.val.x.subarray(0, 100 * 784) }, test: { ...s.test, rows: 100, x: s.test.x.subarray(0, 100 * 784) } }))
-      )
+      const data = yield* smallData(500)
       // The command line's parsing of --hidden 48,32 gives this list; γ is lowered with l.
       const settings = yield* resolveSettings(model, "mnist", { hidden: [48, 32], codeDim: 16, batchSize: 50, decoderLr: 1e-3, encoderLr: 1e-3, gamma: Math.min(variants[model].settings.mnist.gamma, 5) })
       const out = mkdtempSync(join(tmpdir(), "deep-"))
@@ -42,6 +34,6 @@ describe("decoders with several hidden layers", () => {
       expect(summary.val.energy).toBeLessThan(untrained.energy)
       const perEpoch = readArrowIpc(new Uint8Array(readFileSync(join(out, "metrics.arrow"))))
       expect(Number(perEpoch[2].trainEnergy)).toBeLessThan(Number(perEpoch[0].trainEnergy))
-    }).pipe(Effect.provide(env))
+    }).pipe(Effect.provide(env()))
   )
 })

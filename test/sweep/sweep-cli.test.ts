@@ -4,7 +4,6 @@
  * in the middle of a job that the second then completes. Runs are deterministic given the seed
  * and backend, so both summaries must hold the same figures.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
@@ -12,28 +11,11 @@ import { Queue } from "bullmq"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readArrowIpc } from "../../src/data/table.js"
+import { type Spawned, spawnCommand } from "../helpers/commands.js"
 import { testRedis, type TestRedis } from "./redis.js"
 
 /** Tiny runs: one batch of training, 8 code components. */
 const RUN_OPTIONS = ["--model", "sdl,vdl", "--lambda", "0.01", "--epochs", "1", "--train-size", "250", "--code-dim", "8", "--backend", "wasm"]
-
-interface Proc {
-  readonly child: ChildProcess
-  output: string
-  readonly exited: Promise<number | null>
-}
-
-const start = (script: string, args: ReadonlyArray<string>): Proc => {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-  const proc: Proc = {
-    child,
-    output: "",
-    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code)))
-  }
-  child.stdout!.on("data", (d) => (proc.output += d))
-  child.stderr!.on("data", (d) => (proc.output += d))
-  return proc
-}
 
 const until = async (what: string, ok: () => boolean, timeoutMs: number) => {
   const deadline = Date.now() + timeoutMs
@@ -70,7 +52,7 @@ const queueOut = join(root, "queue")
 
 describe("experiments/sweep.ts", () => {
   let redis: TestRedis
-  const started: Proc[] = []
+  const started: Spawned[] = []
   beforeAll(async () => {
     redis = await testRedis()
   })
@@ -80,11 +62,11 @@ describe("experiments/sweep.ts", () => {
   })
 
   it("runs every combination locally, two at once, writes the summary and figure, and skips finished runs when started again", async () => {
-    const first = start("experiments/sweep.ts", [...RUN_OPTIONS, "--parallel", "2", "--out", localOut])
+    const first = spawnCommand("experiments/sweep.ts", [...RUN_OPTIONS, "--parallel", "2", "--out", localOut])
     started.push(first)
-    expect(await first.exited, first.output).toBe(0)
-    expect(first.output).toMatch(/started sdl-lambda0\.01 \(0\/2 done, 1 running/)
-    expect(first.output).toMatch(/started vdl-lambda0\.01 \(0\/2 done, 2 running/)
+    expect((await first.exited).code, first.output()).toBe(0)
+    expect(first.output()).toMatch(/started sdl-lambda0\.01 \(0\/2 done, 1 running/)
+    expect(first.output()).toMatch(/started vdl-lambda0\.01 \(0\/2 done, 2 running/)
     for (const f of ["summary.arrow", "summary.csv", "summary.md", "psnr-vs-sparsity.svg", "sdl-lambda0.01/summary.json", "vdl-lambda0.01/run.log"]) {
       expect(existsSync(join(localOut, f)), f).toBe(true)
     }
@@ -92,39 +74,39 @@ describe("experiments/sweep.ts", () => {
     expect(rows.map((r) => [r.run, r.status])).toEqual([["sdl-lambda0.01", "finished"], ["vdl-lambda0.01", "finished"]])
     for (const r of rows) expect(Number(r.valPsnr)).toBeGreaterThan(5)
 
-    const again = start("experiments/sweep.ts", [...RUN_OPTIONS, "--parallel", "2", "--out", localOut])
+    const again = spawnCommand("experiments/sweep.ts", [...RUN_OPTIONS, "--parallel", "2", "--out", localOut])
     started.push(again)
-    expect(await again.exited, again.output).toBe(0)
-    expect(again.output).toContain("sdl-lambda0.01 finished earlier")
-    expect(again.output).toContain("vdl-lambda0.01 finished earlier")
-    expect(again.output).not.toContain("started")
+    expect((await again.exited).code, again.output()).toBe(0)
+    expect(again.output()).toContain("sdl-lambda0.01 finished earlier")
+    expect(again.output()).toContain("vdl-lambda0.01 finished earlier")
+    expect(again.output()).not.toContain("started")
     expect(figures(localOut)).toEqual(rows)
   }, TIMEOUT_MS)
 
   it("runs the same sweep through the queue; a worker killed mid-job loses it to another, and the summary is the same", async () => {
     const queueName = `test-${process.pid}-${Date.now()}`
     const queueArgs = ["--queue", redis.url, "--queue-name", queueName]
-    const submitter = start("experiments/sweep.ts", [...RUN_OPTIONS, ...queueArgs, "--out", queueOut])
+    const submitter = spawnCommand("experiments/sweep.ts", [...RUN_OPTIONS, ...queueArgs, "--out", queueOut])
     started.push(submitter)
-    await until("the submission", () => submitter.output.includes("runs on queue"), 60_000)
+    await submitter.waitFor(/runs on queue/, 60_000)
 
     // The first worker takes a job and is killed once its run process has started.
-    const doomed = start("experiments/worker.ts", [...queueArgs, "--lock-seconds", "2"])
+    const doomed = spawnCommand("experiments/worker.ts", [...queueArgs, "--lock-seconds", "2"])
     started.push(doomed)
-    await until("the first worker to take a job", () => /worker: started (\S+)/.test(doomed.output), 60_000)
-    const victim = /worker: started (\S+)/.exec(doomed.output)![1]
+    await doomed.waitFor(/worker: started (\S+)/, 60_000)
+    const victim = /worker: started (\S+)/.exec(doomed.output())![1]
     // The worker writes run.log before it starts the run's process: killing it in between would
     // leave no orphan to stop itself. (Its other child is tsx's esbuild service.)
     await until("its run to start", () => existsSync(join(queueOut, victim, "run.log")) && childrenOf(doomed.child.pid!, "experiments/mnist.ts").length > 0, 30_000)
     doomed.child.kill("SIGKILL")
     await doomed.exited
 
-    const survivor = start("experiments/worker.ts", [...queueArgs, "--lock-seconds", "2", "--exit-when-idle"])
+    const survivor = spawnCommand("experiments/worker.ts", [...queueArgs, "--lock-seconds", "2", "--exit-when-idle"])
     started.push(survivor)
-    expect(await submitter.exited, submitter.output).toBe(0)
-    expect(await survivor.exited, survivor.output).toBe(0)
-    expect(survivor.output).toContain(`worker: finished ${victim}`)
-    expect(submitter.output).toContain(`${victim} is back on the queue (its worker ${hostname()}:${doomed.child.pid} stopped)`)
+    expect((await submitter.exited).code, submitter.output()).toBe(0)
+    expect((await survivor.exited).code, survivor.output()).toBe(0)
+    expect(survivor.output()).toContain(`worker: finished ${victim}`)
+    expect(submitter.output()).toContain(`${victim} is back on the queue (its worker ${hostname()}:${doomed.child.pid} stopped)`)
     // Two attempts in the victim's log, from the two workers; the orphaned run stopped itself.
     const log = readFileSync(join(queueOut, victim, "run.log"), "utf8")
     expect(log.match(/^--- .* \(pid \d+\)/gm)).toHaveLength(2)

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { ReconstructionTerm } from "../decoder.js"
 import type { Energy } from "../energy.js"
+import { gatherRows } from "../gather-rows.js"
 import { nonNegativeShrink } from "../terms/sparsity.js"
 import type { AffineCoefficients } from "../terms/term.js"
 import { type InferenceOptions, type InferenceResult, stepSize } from "./method.js"
@@ -141,14 +142,7 @@ export const proximalGradient = (
   let t = 1
   let iterations = 0
   for (let k = 0; k < options.maxSteps && liveRows.length > 0; k++) {
-    const count = liveRows.length
-    let yLive: Float32Array
-    if (count === n) yLive = y
-    else {
-      yLive = new Float32Array(count * l)
-      for (let p = 0; p < count; p++) yLive.set(y.subarray(liveRows[p] * l, (liveRows[p] + 1) * l), p * l)
-    }
-    const g = reconstruction.gradientRows(yLive, liveRows)
+    const g = reconstruction.gradientRows(liveRows.length === n ? y : gatherRows(y, l, liveRows), liveRows)
     // Terms see the whole batch: frozen rows still count in its statistics, at their final value.
     coefficients.slope.fill(0)
     coefficients.offset.fill(0)

@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { fitProbe, type LabelledSet, type Probe, probeAccuracy } from "../../models/classifier.js"
+import { gatherRows } from "../../models/gather-rows.js"
 import type { UniformSource } from "../../models/rng.js"
 import { Progress } from "../progress.js"
 import { rngFor } from "../seeds.js"
-import { gatherRows } from "./codes.js"
 import { EvaluationError } from "./errors.js"
 
 /** What a low-data classification study runs (SPEC §7). */

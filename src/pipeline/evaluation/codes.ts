@@ -76,10 +76,3 @@ export const inferCodes = (model: SparseCodingModel, x: Float32Array, rows: numb
       return { encoder, fista: fistaCodes, codeDim: l, rows, meanFistaSteps: rows > 0 ? steps / rows : 0 } satisfies Codes
     })
   )
-
-/** Rows `indices` of a row-major matrix with `dim` columns, copied into a new array. */
-export const gatherRows = (x: Float32Array, dim: number, indices: ArrayLike<number>): Float32Array => {
-  const out = new Float32Array(indices.length * dim)
-  for (let i = 0; i < indices.length; i++) out.set(x.subarray(indices[i] * dim, (indices[i] + 1) * dim), i * dim)
-  return out
-}

@@ -1,7 +1,7 @@
 import { Data } from "effect"
 
 /** A run folder cannot be evaluated: a file is missing or unreadable, or its data cannot be found. */
-export class RunFolderError extends Data.TaggedError("RunFolderError")<{
+export class RunFolderReadError extends Data.TaggedError("RunFolderReadError")<{
   readonly folder: string
   readonly problem: string
 }> {

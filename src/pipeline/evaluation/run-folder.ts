@@ -6,12 +6,14 @@ import type { DataSourceError, IdxFormatError } from "../../data/errors.js"
 import { type ModelSettings, StoredSettings } from "../../models/settings.js"
 import { describeShape, readCheckpoint, restoreSnapshot } from "../checkpoint.js"
 import { CheckpointError } from "../errors.js"
-import { type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistStage, type Splits, splitStage } from "../dataset.js"
+import { type Dataset, mapSplits, type Splits } from "../dataset.js"
+import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../mnist.js"
 import { scopedModel } from "../resources.js"
 import { rngFor } from "../seeds.js"
 import type { PatchFileError } from "../../data/patch-file.js"
-import type { PatchDataError } from "../patches.js"
-import { RunFolderError } from "./errors.js"
+import { loadPatchSplits } from "../patches/datasets.js"
+import type { PatchDataError } from "../patches/errors.js"
+import { RunFolderReadError } from "./errors.js"
 
 /** The parts of summary.json an evaluation relies on; the rest is kept as read, for reports. */
 const SummaryFields = Schema.Struct({
@@ -38,19 +40,19 @@ const readJson = (folder: string, file: string) =>
   Effect.tryPromise({
     try: async () => JSON.parse(await readFile(join(folder, file), "utf8")) as unknown,
     catch: (e) =>
-      new RunFolderError({
+      new RunFolderReadError({
         folder,
         problem: `${file} cannot be read (${e instanceof Error ? e.message : String(e)}); is this a folder written by experiments/mnist.ts, and has its run finished?`
       })
   })
 
-export const readRunFolder = (dir: string): Effect.Effect<RunFolder, RunFolderError> =>
+export const readRunFolder = (dir: string): Effect.Effect<RunFolder, RunFolderReadError> =>
   Effect.gen(function* () {
     const folder = resolve(dir)
     const raw = yield* readJson(folder, "summary.json")
     const fields = Schema.decodeUnknownEither(SummaryFields)(raw)
     if (Either.isLeft(fields)) {
-      return yield* Effect.fail(new RunFolderError({ folder, problem: `summary.json lacks the model, seed or settings of the run (${fields.left.message.split("\n")[0]})` }))
+      return yield* Effect.fail(new RunFolderReadError({ folder, problem: `summary.json lacks the model, seed or settings of the run (${fields.left.message.split("\n")[0]})` }))
     }
     const summary = raw as Record<string, unknown>
     return {
@@ -102,7 +104,7 @@ export interface DataOptions {
   readonly patchFile?: string
 }
 
-export type DataLoadError = RunFolderError | DataSourceError | IdxFormatError | PatchFileError | PatchDataError
+export type DataLoadError = RunFolderReadError | DataSourceError | IdxFormatError | PatchFileError | PatchDataError
 
 /**
  * Rebuilds a run's data from what its summary records, or answers None when the run's data is
@@ -155,11 +157,7 @@ export const patchResolver: DataResolver = {
     return Option.some({
       key: JSON.stringify({ kind: "patches", file }),
       describe: `patches from ${file}`,
-      // Loaded on demand: the patch builder brings the image decoder, which MNIST runs never need.
-      load: Effect.promise(() => import("../patches.js")).pipe(
-        Effect.flatMap((patches) => patches.loadPatchSplits(file)),
-        Effect.map(({ splits }) => splits)
-      )
+      load: loadPatchSplits(file).pipe(Effect.map(({ splits }) => splits))
     })
   }
 }
@@ -170,13 +168,13 @@ export const dataRecipe = (
   run: RunFolder,
   options: DataOptions,
   resolvers: ReadonlyArray<DataResolver> = defaultResolvers
-): Effect.Effect<DataRecipe, RunFolderError> => {
+): Effect.Effect<DataRecipe, RunFolderReadError> => {
   for (const r of resolvers) {
     const recipe = r.resolve(run, options)
     if (Option.isSome(recipe)) return Effect.succeed(recipe.value)
   }
   return Effect.fail(
-    new RunFolderError({
+    new RunFolderReadError({
       folder: run.dir,
       problem: `its summary.json does not say where its data came from (no data.mnist or data.patchFile); pass --mnist-dir the MNIST folder it was trained on`
     })
@@ -203,9 +201,3 @@ export const loadRunsData = (runs: ReadonlyArray<RunFolder>, options: DataOption
     }
     return out
   })
-
-/** The first `rows` rows of a data set (all of them when rows is undefined or larger). */
-export const firstRows = (ds: Dataset, rows: number | undefined): Dataset =>
-  rows === undefined || rows >= ds.rows
-    ? ds
-    : { ...ds, rows, x: ds.x.subarray(0, rows * ds.dim), labels: ds.labels === null ? null : ds.labels.subarray(0, rows) }

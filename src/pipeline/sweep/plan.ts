@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { decodeSettings, type ModelSettings } from "../../models/settings.js"
 import { resolveSettings } from "../config.js"
-import type { MnistSource } from "../dataset.js"
+import type { MnistSource } from "../mnist.js"
 import { ConfigError, type SettingsError } from "../errors.js"
 import type { RunSummary } from "../run.js"
 

@@ -18,7 +18,7 @@ export interface QueueTarget {
 export const DEFAULT_QUEUE_NAME = "sparse-vdl-sweep"
 
 /** A job is tried this many times before it counts as failed (a crash of the run, not of a worker). */
-export const JOB_ATTEMPTS = 2
+const JOB_ATTEMPTS = 2
 
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
@@ -29,7 +29,7 @@ const attempt = <A>(url: string, what: string, run: () => Promise<A>) =>
  * A Redis connection for BullMQ, after a quick check that the server answers: by default the
  * client would retry for ever and the command would hang without a word.
  */
-export const redisConnection = (url: string): Effect.Effect<Redis, QueueError, Scope.Scope> =>
+const redisConnection = (url: string): Effect.Effect<Redis, QueueError, Scope.Scope> =>
   Effect.gen(function* () {
     if (!/^rediss?:\/\//.test(url)) {
       return yield* Effect.fail(new QueueError({ url, problem: "not a Redis URL; write it as redis://HOST:PORT (optionally /DB), e.g. redis://127.0.0.1:6379" }))
@@ -188,7 +188,7 @@ export interface WorkerOptions {
   readonly exitWhenIdle: boolean
 }
 
-export const workerName = (): string => `${hostname()}:${process.pid}`
+const workerName = (): string => `${hostname()}:${process.pid}`
 
 /** One job: nothing to do if a worker sharing the folder finished it already, else the run. */
 const processRun = (run: RunRequest, command: RunCommand) =>

@@ -6,7 +6,7 @@ import { type Row, tableToArrowIpc, tableToCsv, tableToMarkdown } from "../../da
 import type { RunOutcome } from "./local.js"
 
 /** The summary's columns, in order; one row per run, failed runs with empty figures. */
-export const SUMMARY_COLUMNS = [
+const SUMMARY_COLUMNS = [
   "run", "model", "lambda", "status", "epochs", "bestEpoch",
   "valPsnr", "valZeroFraction", "valEnergy", "valHiddenZeroFraction",
   "testPsnr", "testZeroFraction", "testEnergy", "testHiddenZeroFraction",
@@ -50,7 +50,7 @@ export const tradeoffSeries = (outcomes: ReadonlyArray<RunOutcome>) => {
   })
 }
 
-export const FIGURE_FILE = "psnr-vs-sparsity.svg"
+const FIGURE_FILE = "psnr-vs-sparsity.svg"
 
 /** summary.arrow / .csv / .md and the figure, in the sweep's folder; returns the files written. */
 export const writeSweepReport = (out: string, outcomes: ReadonlyArray<RunOutcome>) =>

@@ -1,12 +1,6 @@
-/**
- * Train / validation / test splits of MnistData, and the pixel normalisation used everywhere.
- */
-import { MNIST_PIXELS, type MnistData, type MnistSplit } from "./mnist.js"
-import { makeRng } from "./random.js"
-
-/** The usual MNIST pixel statistics (on [0,1] pixels), as in torchvision's examples. */
-export const MNIST_MEAN = 0.1307
-export const MNIST_STD = 0.3081
+/** Train / validation / test splits of MnistData: the authors' validation indices, or a seeded draw. */
+import { makeRng } from "../random.js"
+import { MNIST_PIXELS, type MnistData, type MnistSplit } from "./data.js"
 
 /** Full MNIST holds out 5,000 of its 60,000 training images; other sets keep the proportion. */
 const VALIDATION_FRACTION = 5000 / 60000
@@ -106,14 +100,4 @@ export const splitMnist = (data: MnistData, seed: number, sizes: SplitSizes = {}
     valIndices,
     valSource: data.validationIndices !== undefined ? "authors" : "seeded"
   }
-}
-
-// Only 256 possible inputs: a table makes normalising 47 M pixels a lookup each.
-const NORMALIZED = Float32Array.from({ length: 256 }, (_, p) => (p / 255 - MNIST_MEAN) / MNIST_STD)
-
-/** (p/255 − MNIST_MEAN) / MNIST_STD for every pixel. */
-export const normalizeMnist = (images: Uint8Array): Float32Array => {
-  const out = new Float32Array(images.length)
-  for (let i = 0; i < images.length; i++) out[i] = NORMALIZED[images[i]]
-  return out
 }
