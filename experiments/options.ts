@@ -55,8 +55,7 @@ const optionOf = (kind: DataKind, setting: SettingName): Options.Options<Option.
       : typeof doc.cli === "object"
       ? choiceOption(flag, doc.cli.choices as [string, ...string[]])
       : Options.text(flag)
-  const format = doc.cli === "widths" ? ': positive integers separated by commas, or "none"' : ""
-  return base.pipe(Options.withDescription(`${doc.help}${format} (${presetDefault(kind, setting)})`), Options.optional)
+  return base.pipe(Options.withDescription(`${doc.help} (${presetDefault(kind, setting)})`), Options.optional)
 }
 
 /** Every setting of a model (epochs apart, which each command words itself), each overriding its preset when given. */
