@@ -1,4 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { gatherRows } from "../gather-rows.js"
+import { hostGemm } from "../products.js"
+import { readTidy } from "../read.js"
 import { OptionalWeight } from "./fields.js"
 import { termKind } from "./term.js"
 
@@ -20,6 +23,10 @@ const offDiagonalCovariance = (z: tf.Tensor2D): { centred: tf.Tensor2D; offDiago
   return { centred, offDiagonal: tf.mul(cov, tf.sub(1, tf.eye(l))) as tf.Tensor2D }
 }
 
+/** C = A·B on host arrays, row-major, A m×k and B k×n. */
+const product = (a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array =>
+  hostGemm()?.(a, b, m, k, n) ?? readTidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])))
+
 export const covariance = termKind({
   name: "covariance",
   description: "(ν/l) Σ_{j≠k} C_jk², VICReg's penalty on the off-diagonal batch covariance of the codes",
@@ -38,15 +45,30 @@ export const covariance = termKind({
       value: (z) => tf.mul(tf.sum(tf.square(offDiagonalCovariance(z).offDiagonal)), nu / z.shape[1]) as tf.Scalar,
       gradient,
       lipschitz: () => 0,
+      // On host arrays: centring and the diagonal on the host and two products, by the native
+      // BLAS when one is loaded; no elementwise tensor operation, each of which costs about as
+      // much as a product on wasm.
       host: {
         kind: "general",
         addTo: (y, _zEnc, n, l, liveRows, g) => {
-          const full = tf.tidy(() => gradient(tf.tensor2d(y, [n, l])).dataSync() as Float32Array)
-          for (let p = 0; p < liveRows.length; p++) {
-            const from = liveRows[p] * l
-            const to = p * l
-            for (let j = 0; j < l; j++) g[to + j] += full[from + j]
+          const mean = new Float64Array(l)
+          for (let i = 0, q = 0; i < n; i++) for (let j = 0; j < l; j++, q++) mean[j] += y[q]
+          for (let j = 0; j < l; j++) mean[j] /= n
+          const centred = new Float32Array(n * l)
+          const centredT = new Float32Array(n * l)
+          for (let i = 0, q = 0; i < n; i++) {
+            for (let j = 0; j < l; j++, q++) {
+              const v = y[q] - mean[j]
+              centred[q] = v
+              centredT[j * n + i] = v
+            }
           }
+          const cov = product(centredT, centred, l, n, l)
+          const scale = (4 * nu) / (l * Math.max(n - 1, 1) * Math.max(n - 1, 1))
+          for (let j = 0; j < l; j++) for (let k = 0; k < l; k++) cov[j * l + k] = j === k ? 0 : cov[j * l + k] * scale
+          const live = liveRows.length === n ? centred : gatherRows(centred, l, liveRows)
+          const step = product(live, cov, liveRows.length, l, l)
+          for (let q = 0; q < step.length; q++) g[q] += step[q]
         }
       }
     }
