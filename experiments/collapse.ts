@@ -41,7 +41,7 @@ const codeNorms = (model: SparseCodingModel, ds: Dataset) =>
         const term = reconstructionTerm(model.decoder, x)
         const solved = fista(term, z, z, model.settings.energy, model.settings.fista)
         term.dispose()
-        const sums = { encoder: codeL1Sum(z), fista: codeL1Sum(solved.codes), use: componentUse(solved.codes), rows: batch.rows }
+        const sums = { encoder: codeL1Sum(z), fista: codeL1Sum(solved.codes), use: componentUse(solved.codes, model.decoder.linalg), rows: batch.rows }
         z.dispose()
         solved.codes.dispose()
         return sums

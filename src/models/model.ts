@@ -13,6 +13,7 @@ import {
 import { disposeLista, encode, type Lista, listaLossGradients, listaTrace, listaVariables, makeLista } from "./encoder.js"
 import { energyTermsGiven } from "./energy.js"
 import { fista } from "./fista.js"
+import { type Linalg, tfjsLinalg } from "./linalg.js"
 import { psnrSum, type ToPixels, zeroCount } from "./metrics.js"
 import type { UniformSource } from "./rng.js"
 import { decoderLrAt, type ModelSettings } from "./settings.js"
@@ -31,16 +32,16 @@ const applyConstraints = (m: SparseCodingModel): void => {
   if (m.settings.unitNormAtoms) for (const layer of m.decoder.layers) normalizeRows(layer.W)
 }
 
-export const makeModel = (settings: ModelSettings, inputDim: number, rng: UniformSource): SparseCodingModel => {
-  const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps)
-  const decoder = makeDecoder(rng, settings.codeDim, settings.hidden, inputDim)
+export const makeModel = (settings: ModelSettings, inputDim: number, rng: UniformSource, linalg: Linalg = tfjsLinalg): SparseCodingModel => {
+  const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps, linalg)
+  const decoder = makeDecoder(rng, settings.codeDim, settings.hidden, inputDim, linalg)
   const model: SparseCodingModel = {
     settings,
     inputDim,
     encoder,
     decoder,
-    encoderOptimizer: makeAdam(listaVariables(encoder)),
-    decoderOptimizer: makeAdam(decoderVariables(decoder))
+    encoderOptimizer: makeAdam(listaVariables(encoder), linalg),
+    decoderOptimizer: makeAdam(decoderVariables(decoder), linalg)
   }
   applyConstraints(model)
   return model

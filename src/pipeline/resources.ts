@@ -3,14 +3,20 @@ import { Effect } from "effect"
 import { disposeModel, makeModel, type SparseCodingModel } from "../models/model.js"
 import type { UniformSource } from "../models/rng.js"
 import type { ModelSettings } from "../models/settings.js"
+import { Backend } from "./backend.js"
 
 /** A tensor that lives as long as the enclosing scope. */
 export const scopedTensor = <T extends tf.Tensor>(make: () => T) =>
   Effect.acquireRelease(Effect.sync(make), (t) => Effect.sync(() => t.dispose()))
 
-/** A model whose variables and optimizer state are released when the scope closes. */
+/**
+ * A model computing with the Backend's kernels, whose variables and optimizer state are released
+ * when the scope closes.
+ */
 export const scopedModel = (settings: ModelSettings, inputDim: number, rng: UniformSource) =>
-  Effect.acquireRelease(Effect.sync(() => makeModel(settings, inputDim, rng)), (m) => Effect.sync(() => disposeModel(m)))
+  Effect.flatMap(Backend, ({ linalg }) =>
+    Effect.acquireRelease(Effect.sync(() => makeModel(settings, inputDim, rng, linalg)), (m) => Effect.sync(() => disposeModel(m)))
+  )
 
 /** Run a synchronous tensor computation on a batch uploaded for it alone. */
 export const withBatchTensor = <A>(data: Float32Array, rows: number, dim: number, use: (x: tf.Tensor2D) => A) =>

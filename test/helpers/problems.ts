@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import * as fc from "fast-check"
 import { decode, type Decoder, disposeDecoder, makeDecoder } from "../../src/models/decoder.js"
 import type { EnergyWeights } from "../../src/models/energy.js"
+import { tfjsLinalg } from "../../src/models/linalg.js"
 import { gaussian, seeded, sparseCodes } from "./tf.js"
 
 export interface ProblemSpec {
@@ -182,7 +183,7 @@ export const exactLinearLipschitz = (p: HostProblem): number => {
 export const makeProblem = (spec: ProblemSpec): Problem => {
   const { n, l, d } = spec
   const rng = seeded(spec.seed)
-  const dec = makeDecoder(rng, l, spec.hidden, d)
+  const dec = makeDecoder(rng, l, spec.hidden, d, tfjsLinalg)
   for (const layer of dec.layers) {
     if (layer.b !== null) {
       const size = layer.b.shape[0] as number

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest"
 import { disposeDecoder, makeDecoder, reconstructionTerm } from "../../src/models/decoder.js"
 import { type EnergyWeights, smoothGradient } from "../../src/models/energy.js"
 import { fista as fistaUnderTest, type FistaOptions, type FistaResult, stepSize } from "../../src/models/fista.js"
+import { tfjsLinalg } from "../../src/models/linalg.js"
 import { nonNegativeSoftThreshold } from "../../src/models/prox.js"
 import {
   exactLinearLipschitz,
@@ -323,7 +324,7 @@ const handMade = (W: number[][], x: number[][], z0: number[][], weights: EnergyW
   const l = W.length
   const d = W[0].length
   const n = x.length
-  const dec = makeDecoder(seeded(1), l, [], d)
+  const dec = makeDecoder(seeded(1), l, [], d, tfjsLinalg)
   dec.layers[0].W.assign(tf.tensor2d(W))
   const xt = tf.tensor2d(x)
   const zEnc = tf.tensor2d(z0)
