@@ -155,7 +155,7 @@ const command = Command.make("classify", { runs: runsArgs, ...options }, (o) =>
         const series: Series = {
           name: `LISTA end to end${suffix}`,
           features: pixels,
-          probe: (init, dim, classes) => listaProbe(init, dim, codeDim, listaSteps, classes)
+          probe: (init, dim, classes, linalg) => listaProbe(init, dim, codeDim, listaSteps, classes, linalg)
         }
         const { value, seconds } = yield* timed(runSeries(series, labels, selection, plan))
         yield* record(series, null, "lista", value, seconds)

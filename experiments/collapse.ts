@@ -40,7 +40,7 @@ const codeNorms = (model: SparseCodingModel, ds: Dataset) =>
         const term = reconstructionTerm(model.decoder, x)
         const solved = runInference(model, term, z)
         term.dispose()
-        const sums = { encoder: codeL1Sum(z), fista: codeL1Sum(solved.codes), use: componentUse(solved.codes), rows: batch.rows }
+        const sums = { encoder: codeL1Sum(z), fista: codeL1Sum(solved.codes), use: componentUse(solved.codes, model.decoder.linalg), rows: batch.rows }
         z.dispose()
         solved.codes.dispose()
         return sums

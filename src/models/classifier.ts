@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { adamStep, disposeAdam, makeAdam } from "./transforms/adam.js"
 import { disposeLista, listaBackward, listaTrace, listaVariables, makeLista } from "./encoder.js"
+import type { Linalg } from "./linalg.js"
 import { linearWeight, variableOf } from "./linear-init.js"
 import type { UniformSource } from "./rng.js"
 
@@ -65,6 +66,8 @@ export const crossEntropyLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D, class
 export interface Probe {
   readonly classes: number
   readonly variables: Readonly<Record<string, tf.Variable>>
+  /** The kernels of its training. */
+  readonly linalg: Linalg
   /** Logits of a batch. Must run inside a tidy. */
   readonly logits: (x: tf.Tensor2D) => tf.Tensor2D
   /** The gradient of the mean cross-entropy of a batch for every variable; target holds one-hot rows. Must run inside a tidy. */
@@ -73,11 +76,12 @@ export interface Probe {
 }
 
 /** Logits xW + b, with PyTorch's nn.Linear initialisation; W and b are kept as one (d+1)×C weight. */
-export const linearProbe = (rng: UniformSource, dim: number, classes: number): Probe => {
+export const linearProbe = (rng: UniformSource, dim: number, classes: number, linalg: Linalg): Probe => {
   const Wb = affineWeight(rng, dim, classes)
   return {
     classes,
     variables: { Wb },
+    linalg,
     logits: (x) => affine(x, Wb),
     gradients: (x, target) => ({ Wb: affineGradient(x, crossEntropyGradient(affine(x, Wb), target)) }),
     dispose: () => Wb.dispose()
@@ -85,12 +89,13 @@ export const linearProbe = (rng: UniformSource, dim: number, classes: number): P
 }
 
 /** A randomly initialised LISTA encoder (SPEC §1) followed by a linear layer, trained as one. */
-export const listaProbe = (rng: UniformSource, dim: number, codeDim: number, steps: number, classes: number): Probe => {
-  const encoder = makeLista(rng, dim, codeDim, steps)
+export const listaProbe = (rng: UniformSource, dim: number, codeDim: number, steps: number, classes: number, linalg: Linalg): Probe => {
+  const encoder = makeLista(rng, dim, codeDim, steps, linalg)
   const head = affineWeight(rng, codeDim, classes)
   return {
     classes,
     variables: { ...listaVariables(encoder), head },
+    linalg,
     logits: (x) => affine(listaTrace(encoder, x).codes, head),
     gradients: (x, target) => {
       const trace = listaTrace(encoder, x)
@@ -179,7 +184,7 @@ export const probeAccuracy = (probe: Probe, set: LabelledSet): number =>
 export const fitProbe = (probe: Probe, train: LabelledSet, val: LabelledSet, options: ProbeTraining): ProbeFit => {
   const n = train.x.shape[0]
   const batchSize = Math.min(options.batchSize, n)
-  const adam = makeAdam({ ...probe.variables })
+  const adam = makeAdam({ ...probe.variables }, probe.linalg)
   const targets = tf.tidy(() => tf.cast(tf.oneHot(train.labels, probe.classes), "float32") as tf.Tensor2D)
   const valLoss: number[] = []
   const trainLoss: number[] = []

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { gatherRows } from "./gather-rows.js"
 import { linearWeight, zeroBias } from "./linear-init.js"
-import { columnSums, hostGemm, matMulAT, matMulBT, transposeFlagsAreFast } from "./products.js"
+import type { Linalg } from "./linalg.js"
 import { readTidy } from "./read.js"
 import type { UniformSource } from "./rng.js"
 
@@ -20,13 +20,16 @@ export interface Decoder {
   readonly layers: ReadonlyArray<DecoderLayer>
   readonly codeDim: number
   readonly outputDim: number
+  /** The products of its gradients and of inference. */
+  readonly linalg: Linalg
 }
 
 export const makeDecoder = (
   rng: UniformSource,
   codeDim: number,
   hidden: ReadonlyArray<number>,
-  outputDim: number
+  outputDim: number,
+  linalg: Linalg
 ): Decoder => {
   const widths = [codeDim, ...hidden, outputDim]
   const layers: DecoderLayer[] = []
@@ -34,7 +37,7 @@ export const makeDecoder = (
     const isLast = k + 2 === widths.length
     layers.push({ W: linearWeight(rng, widths[k], widths[k + 1]), b: isLast ? null : zeroBias(widths[k + 1]) })
   }
-  return { layers, codeDim, outputDim }
+  return { layers, codeDim, outputDim, linalg }
 }
 
 export const isLinear = (d: Decoder): boolean => d.layers.length === 1
@@ -93,6 +96,7 @@ const backward = (
   wantParams: boolean
 ): { dz: tf.Tensor2D | null; dW: tf.Tensor2D[]; db: (tf.Tensor1D | null)[] } => {
   const L = d.layers.length
+  const { matMulAT, matMulBT, columnSums } = d.linalg
   const dW: tf.Tensor2D[] = new Array(L)
   const db: (tf.Tensor1D | null)[] = new Array(L).fill(null)
   let g = dOutput
@@ -189,7 +193,7 @@ const largestEigenvalue = (symmetric: tf.Tensor2D, tolerance = 1e-10): number =>
 }
 
 /** Largest singular value squared of W, by power iteration on the smaller Gram matrix. */
-const spectralNormSquared = (W: tf.Tensor2D): number =>
+const spectralNormSquared = (W: tf.Tensor2D, { matMulAT, matMulBT }: Linalg): number =>
   tf.tidy(() => {
     const [r, c] = W.shape
     const gram = r <= c ? matMulBT(W, W) : matMulAT(W, W)
@@ -200,7 +204,7 @@ const spectralNormSquared = (W: tf.Tensor2D): number =>
  * Linear decoder in Gram form: ∇ = (2/d)(zG − xWᵀ) with G = WWᵀ (l×l) and xWᵀ computed once per
  * batch, so each step costs one N×l×l product instead of two N×l×d ones.
  */
-const linearTerm = (W: tf.Variable, x: tf.Tensor2D): ReconstructionTerm => {
+const linearTerm = (W: tf.Variable, x: tf.Tensor2D, { matMulBT, hostGemm: gemm }: Linalg): ReconstructionTerm => {
   const d = W.shape[1] as number
   const { gram, target } = tf.tidy(() => {
     const W2 = W as tf.Tensor as tf.Tensor2D
@@ -208,7 +212,6 @@ const linearTerm = (W: tf.Variable, x: tf.Tensor2D): ReconstructionTerm => {
   })
   const l = gram.shape[0]
   const targetHost = target.dataSync() as Float32Array
-  const gemm = hostGemm()
   const gramHost = gemm === null ? null : (gram.dataSync() as Float32Array)
   return {
     gradient: (z) => tf.tidy(() => tf.mul(tf.sub(tf.matMul(z, gram), target), 2 / d) as tf.Tensor2D),
@@ -254,8 +257,9 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
   const l = dec.codeDim
   const lastW = dec.layers[L - 1].W as tf.Tensor as tf.Tensor2D
   const m = lastW.shape[0]
+  const { matMulBT } = dec.linalg
   // Without a native BLAS, transposed copies made once serve every step.
-  const transposed = transposeFlagsAreFast() ? null : tf.tidy(() => dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D))
+  const transposed = dec.linalg.transposeFlagsAreFast ? null : tf.tidy(() => dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D))
   const timesTransposed = (g: tf.Tensor2D, k: number): tf.Tensor2D =>
     transposed !== null ? (tf.matMul(g, transposed[k]) as tf.Tensor2D) : matMulBT(g, dec.layers[k].W as tf.Tensor as tf.Tensor2D)
   const breakEven = lastLayerGram === "never" || m >= 2 * d ? Infinity : lastLayerGram === "always" ? 0 : (m * d) / (2 * d - m)
@@ -309,7 +313,7 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
       return readTidy(() => gradientOf(tf.tensor2d(y, [rows.length, l]), everyRowInOrder ? null : rows))
     },
     // ReLU is 1-Lipschitz, so the product of the layers' spectral norms bounds the Jacobian.
-    lipschitz: () => (2 / d) * dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D), 1),
+    lipschitz: () => (2 / d) * dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D, dec.linalg), 1),
     dispose: () => {
       transposed?.forEach((t) => t.dispose())
       const form = gramForm as GramForm | null
@@ -320,7 +324,7 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
 }
 
 export const reconstructionTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram = "auto"): ReconstructionTerm =>
-  isLinear(dec) ? linearTerm(dec.layers[0].W, x) : stackTerm(dec, x, lastLayerGram)
+  isLinear(dec) ? linearTerm(dec.layers[0].W, x, dec.linalg) : stackTerm(dec, x, lastLayerGram)
 
 /** Reference gradient of the reconstruction term by plain backprop, for tests. */
 export const reconstructionGradientDirect = (dec: Decoder, z: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D =>

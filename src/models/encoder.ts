@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { linearWeight, zeroBias } from "./linear-init.js"
-import { columnSums, matMulAT, matMulBT } from "./products.js"
+import type { Linalg } from "./linalg.js"
 import type { UniformSource } from "./rng.js"
 
 /**
@@ -12,12 +12,14 @@ export interface Lista {
   readonly c: tf.Variable
   readonly S: tf.Variable
   readonly steps: number
+  /** The products of its backward pass. */
+  readonly linalg: Linalg
 }
 
-export const makeLista = (rng: UniformSource, inputDim: number, codeDim: number, steps: number): Lista => {
+export const makeLista = (rng: UniformSource, inputDim: number, codeDim: number, steps: number, linalg: Linalg): Lista => {
   const W = linearWeight(rng, inputDim, codeDim)
   const S = linearWeight(rng, codeDim, codeDim)
-  return { W, c: zeroBias(codeDim), S, steps }
+  return { W, c: zeroBias(codeDim), S, steps, linalg }
 }
 
 export const listaVariables = (e: Lista): Record<string, tf.Variable> => ({ W: e.W, c: e.c, S: e.S })
@@ -56,10 +58,11 @@ export interface ListaGradients {
 /**
  * Gradients of any loss with respect to W, c and S given its gradient dCodes with respect to the
  * codes of a traced forward pass, by hand so that products with a transposed operand go through
- * ./products.js (flags with a native BLAS, transposed copies on XNNPACK). Must run inside a tidy.
+ * the encoder's Linalg (flags with a native BLAS, transposed copies on XNNPACK). Must run inside a tidy.
  */
 export const listaBackward = (e: Lista, x: tf.Tensor2D, trace: ListaTrace, dCodes: tf.Tensor2D): ListaGradients => {
   const { iterates } = trace
+  const { matMulAT, matMulBT, columnSums } = e.linalg
   let dz = dCodes
   let dB: tf.Tensor2D | null = null
   let dS: tf.Tensor2D | null = null

@@ -13,6 +13,7 @@ import {
 import { disposeLista, encode, type Lista, listaLossGradients, listaTrace, listaVariables, makeLista } from "./encoder.js"
 import { energyTermsGiven } from "./energy.js"
 import type { InferenceResult } from "./inference/method.js"
+import { type Linalg, tfjsLinalg } from "./linalg.js"
 import { psnrSum, type ToPixels, zeroCount } from "./metrics.js"
 import type { UniformSource } from "./rng.js"
 import { type ModelSettings, stepRule } from "./settings.js"
@@ -31,21 +32,26 @@ export interface SparseCodingModel {
   readonly composition: Composition
 }
 
-export const makeModel = (
-  settings: ModelSettings,
-  inputDim: number,
-  rng: UniformSource,
-  composition: Composition = compositionOf(settings)
-): SparseCodingModel => {
-  const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps)
-  const decoder = makeDecoder(rng, settings.codeDim, settings.hidden, inputDim)
+/** What a model computes with and is made of, when not the defaults. */
+export interface ModelOptions {
+  /** The products and in-place updates: a native BLAS's when the Backend loaded one. */
+  readonly linalg?: Linalg
+  /** The terms, inference method and update chains; by default those the settings name. */
+  readonly composition?: Composition
+}
+
+export const makeModel = (settings: ModelSettings, inputDim: number, rng: UniformSource, options: ModelOptions = {}): SparseCodingModel => {
+  const linalg = options.linalg ?? tfjsLinalg
+  const composition = options.composition ?? compositionOf(settings)
+  const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps, linalg)
+  const decoder = makeDecoder(rng, settings.codeDim, settings.hidden, inputDim, linalg)
   const model: SparseCodingModel = {
     settings,
     inputDim,
     encoder,
     decoder,
-    encoderOptimizer: makeAdam(listaVariables(encoder)),
-    decoderOptimizer: makeAdam(decoderVariables(decoder)),
+    encoderOptimizer: makeAdam(listaVariables(encoder), linalg),
+    decoderOptimizer: makeAdam(decoderVariables(decoder), linalg),
     composition
   }
   project(composition.decoderUpdate, model.decoderOptimizer.params)
@@ -96,7 +102,7 @@ export interface BatchTotals {
 
 /** Inference with the model's own energy and method, warm-started from the encoder's codes zEnc. */
 export const runInference = (m: SparseCodingModel, reconstruction: ReconstructionTerm, zEnc: tf.Tensor2D): InferenceResult =>
-  m.composition.inference.infer(reconstruction, zEnc, zEnc, m.composition.energy, { maxSteps: m.settings.maxSteps, tol: m.settings.tol, step: stepRule(m.settings) })
+  m.composition.inference.infer(reconstruction, zEnc, zEnc, m.composition.energy, { maxSteps: m.settings.maxSteps, tol: m.settings.tol, step: stepRule(m.settings), linalg: m.decoder.linalg })
 
 const nonFiniteCount = (t: tf.Tensor): number => tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "float32")).dataSync()[0])
 

@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { type Linalg, tfjsLinalg } from "../models/linalg.js"
 import { BackendError } from "./errors.js"
 import { installNativeMatMul } from "./native-matmul.js"
 
@@ -15,10 +16,13 @@ export interface BackendInfo {
   readonly name: BackendName
   /** Who computes the matrix products: the backend's own kernels, or a native BLAS. */
   readonly matmul: string
+  /** The products and in-place updates that go with them, for makeModel and the other makers. */
+  readonly linalg: Linalg
   /** Why each faster backend was passed over, for the log and the run summary. */
   readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>
 }
 
+/** The loaded tfjs backend; its value is what the maths is handed to compute with. */
 export class Backend extends Context.Tag("sparse-vdl/Backend")<Backend, BackendInfo>() {}
 
 const require = createRequire(import.meta.url)
@@ -98,16 +102,16 @@ export const parseBackendName = (raw: string): Effect.Effect<BackendName, Backen
  * its threads, default every core: a sweep gives each of its runs 1, so that runs in parallel do
  * not oversubscribe the cores).
  */
-const accelerate = (name: BackendName): Effect.Effect<string> =>
+const accelerate = (name: BackendName): Effect.Effect<{ readonly matmul: string; readonly linalg: Linalg }> =>
   Effect.sync(() => {
-    if (name !== "wasm") return "backend kernels"
+    if (name !== "wasm") return { matmul: "backend kernels", linalg: tfjsLinalg }
     const setting = process.env.SPARSE_VDL_BLAS
-    if (setting === "off") return "XNNPACK (native BLAS off: SPARSE_VDL_BLAS=off)"
+    if (setting === "off") return { matmul: "XNNPACK (native BLAS off: SPARSE_VDL_BLAS=off)", linalg: tfjsLinalg }
     const threads = Number(process.env.SPARSE_VDL_BLAS_THREADS ?? availableParallelism())
     const installed = installNativeMatMul({ ...(setting ? { library: setting } : {}), threads: Number.isInteger(threads) && threads > 0 ? threads : 1 })
     return typeof installed === "string"
-      ? `XNNPACK (no native BLAS: ${installed})`
-      : `native BLAS ${installed.library}, ${installed.threads ?? "default"} thread(s)`
+      ? { matmul: `XNNPACK (no native BLAS: ${installed})`, linalg: tfjsLinalg }
+      : { matmul: `native BLAS ${installed.library}, ${installed.threads ?? "default"} thread(s)`, linalg: installed.linalg }
   })
 
 /**
@@ -118,18 +122,18 @@ export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInf
   Effect.gen(function* () {
     if (requested !== undefined) {
       yield* tryLoad(requested).pipe(Effect.mapError((problem) => new BackendError({ backend: requested, problem })))
-      const matmul = yield* accelerate(requested)
+      const { matmul, linalg } = yield* accelerate(requested)
       yield* Effect.logInfo(`backend: ${requested} (chosen with --backend); matrix products: ${matmul}`)
-      return { name: requested, matmul, skipped: [] }
+      return { name: requested, matmul, linalg, skipped: [] }
     }
     const skipped: Array<{ name: BackendName; reason: string }> = []
     for (const name of backendNames) {
       const loaded = yield* Effect.either(tryLoad(name))
       if (loaded._tag === "Right") {
         const why = skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")
-        const matmul = yield* accelerate(name)
+        const { matmul, linalg } = yield* accelerate(name)
         yield* Effect.logInfo(`backend: ${name}${why ? ` (skipped ${why})` : ""}; matrix products: ${matmul}`)
-        return { name, matmul, skipped }
+        return { name, matmul, linalg, skipped }
       }
       skipped.push({ name, reason: loaded.left })
     }

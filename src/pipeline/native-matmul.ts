@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { createRequire } from "node:module"
-import { setInPlace } from "../models/in-place.js"
-import { setNativeGemm } from "../models/products.js"
+import { blasLinalg, type InPlace, type Linalg } from "../models/linalg.js"
 
 /**
  * Matrix products through the machine's BLAS (OpenBLAS, MKL, BLIS or Accelerate), called with
@@ -12,6 +11,8 @@ import { setNativeGemm } from "../models/products.js"
 export interface NativeMatMul {
   readonly library: string
   readonly threads: number | null
+  /** The products and in-place updates the maths is to be handed: tf.matMul is native now. */
+  readonly linalg: Linalg
 }
 
 type Sgemm = (
@@ -86,9 +87,9 @@ interface WasmBackendLike {
 }
 
 /** In-place updates on the wasm heap; checked per call, since a process may switch backends. */
-const installInPlace = (saxpby: Saxpby): void => {
+const wasmInPlace = (saxpby: Saxpby): InPlace => {
   const wasm = (): WasmBackendLike | null => (tf.getBackend() === "wasm" ? (tf.backend() as unknown as WasmBackendLike) : null)
-  setInPlace({
+  return {
     writable: (y) => {
       const backend = wasm()
       return backend !== null && y.dtype === "float32" && !y.isDisposed && backend.refCount(y.dataId) === 1
@@ -99,18 +100,21 @@ const installInPlace = (saxpby: Saxpby): void => {
       // Views last: nothing is allocated between taking them and the call.
       saxpby(y.size, alpha, backend.typedArrayFromHeap(x), 1, beta, backend.typedArrayFromHeap(y), 1)
     }
-  })
+  }
 }
 
 /**
- * Replace the wasm backend's BatchMatMul kernel by one that calls sgemm. Batched products with
- * equal or broadcast (size 1) batch dimensions are supported; anything else, and non-float32
- * inputs, go to the original kernel.
+ * tfjs's kernel registry is its own process-wide global, so the replaced kernel is too: this
+ * remembers what was installed there, and a second selection of the backend gets the first one.
  */
 let active: NativeMatMul | null = null
 
+/**
+ * Replace the wasm backend's BatchMatMul kernel by one that calls sgemm, and return the Linalg
+ * that goes with it. Batched products with equal or broadcast (size 1) batch dimensions are
+ * supported; anything else, and non-float32 inputs, go to the original kernel.
+ */
 export const installNativeMatMul = (options: { library?: string; threads?: number } = {}): NativeMatMul | string => {
-  // The kernel is process-wide; a second selection of the backend keeps the first one.
   if (active !== null) return active
   const loaded = load(options.library)
   if (typeof loaded === "string") return loaded
@@ -158,12 +162,12 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
       return out
     }
   })
-  setNativeGemm((a, b, m, k, n) => {
+  const hostGemm = (a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array => {
     const c = new Float32Array(m * n)
     sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1, a, k, b, n, 0, c, n)
     return c
-  })
-  if (loaded.saxpby !== null) installInPlace(loaded.saxpby)
-  active = { library: loaded.library, threads: options.threads ?? null }
+  }
+  const linalg = blasLinalg(hostGemm, loaded.saxpby === null ? null : wasmInPlace(loaded.saxpby))
+  active = { library: loaded.library, threads: options.threads ?? null, linalg }
   return active
 }

@@ -30,7 +30,7 @@ export const codeStatistics = (m: SparseCodingModel, ds: Dataset) =>
         const z = encode(m.encoder, x)
         const stats = {
           max: readTidy(() => tf.max(z, 0)),
-          used: componentUse(z),
+          used: componentUse(z, m.decoder.linalg),
           rows: batch.rows
         }
         z.dispose()

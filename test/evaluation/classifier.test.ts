@@ -4,6 +4,7 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { fitProbe, type LabelledSet, linearProbe, listaProbe, probeAccuracy, probeLoss, softmaxCrossEntropy } from "../../src/models/classifier.js"
+import { tfjsLinalg } from "../../src/models/linalg.js"
 import { type ClassifyPlan, selectExamples, spread } from "../../src/pipeline/evaluation/classify.js"
 import { expectClose, gaussian, leakCheck, seeded, toFlat, useTestBackend } from "../helpers/tf.js"
 
@@ -44,8 +45,8 @@ describe("softmax cross-entropy", () => {
   })
 
   for (const [name, make] of [
-    ["linear", () => linearProbe(seeded(2), 12, 4)],
-    ["LISTA + linear", () => listaProbe(seeded(2), 12, 6, 3, 4)]
+    ["linear", () => linearProbe(seeded(2), 12, 4, tfjsLinalg)],
+    ["LISTA + linear", () => listaProbe(seeded(2), 12, 6, 3, 4, tfjsLinalg)]
   ] as const) {
     it(`${name}: the hand-written gradients match autograd`, () => {
       leakCheck(() => {
@@ -73,7 +74,7 @@ describe("probe training", () => {
       const val = separable(2, 20, classes, dim)
       const test = separable(3, 50, classes, dim)
       const sets = [onDevice(train.x, train.labels, dim), onDevice(val.x, val.labels, dim), onDevice(test.x, test.labels, dim)]
-      const probe = linearProbe(seeded(4), dim, classes)
+      const probe = linearProbe(seeded(4), dim, classes, tfjsLinalg)
       const fit = fitProbe(probe, sets[0], sets[1], { epochs: 100, batchSize: 32, learningRate: 1e-2, order: seeded(5) })
       expect(probeAccuracy(probe, sets[2])).toBe(1)
       expect(fit.valLoss).toHaveLength(100)
@@ -91,7 +92,7 @@ describe("probe training", () => {
       const swapped = truth.labels.map((c) => 1 - c)
       const train = onDevice(truth.x, Int32Array.from(swapped), dim)
       const val = onDevice(truth.x, truth.labels, dim)
-      const probe = linearProbe(seeded(7), dim, classes)
+      const probe = linearProbe(seeded(7), dim, classes, tfjsLinalg)
       // Start from the right answer so that the best epoch is plainly better than the last.
       tf.tidy(() => probe.variables.Wb.assign(tf.tensor2d([1, 0, 0, 1, 0, 0, 0, 0, 0, 0], [dim + 1, classes])))
       const weights: Float32Array[] = []

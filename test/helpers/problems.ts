@@ -7,6 +7,7 @@ import * as fc from "fast-check"
 import { decode, type Decoder, disposeDecoder, makeDecoder } from "../../src/models/decoder.js"
 import type { Energy } from "../../src/models/energy.js"
 import { codeTermsOf } from "../../src/models/terms/registry.js"
+import { tfjsLinalg } from "../../src/models/linalg.js"
 import { gaussian, seeded, sparseCodes } from "./tf.js"
 
 /** The weights of the energy's terms; ν (covariance) is off when absent. */
@@ -211,7 +212,7 @@ export const exactLinearLipschitz = (p: HostProblem): number => {
 export const makeProblem = (spec: ProblemSpec): Problem => {
   const { n, l, d } = spec
   const rng = seeded(spec.seed)
-  const dec = makeDecoder(rng, l, spec.hidden, d)
+  const dec = makeDecoder(rng, l, spec.hidden, d, tfjsLinalg)
   for (const layer of dec.layers) {
     if (layer.b !== null) {
       const size = layer.b.shape[0] as number

@@ -19,6 +19,7 @@ import {
 } from "../../src/models/decoder.js"
 import { disposeLista, encode, listaLossGradients, makeLista } from "../../src/models/encoder.js"
 import { energy, smoothGradient } from "../../src/models/energy.js"
+import { tfjsLinalg } from "../../src/models/linalg.js"
 import { type EnergyWeights, hostEnergy, hostLayers, largestGramEigenvalue, libraryEnergy } from "../helpers/problems.js"
 import { configureFastCheck, expectClose, gaussian, seeded, toFlat, unitNormDictionary, useTestBackend } from "../helpers/tf.js"
 
@@ -95,7 +96,7 @@ const setupArb = (kinds: ReadonlyArray<DecoderKind>) =>
 /** A decoder with random biases, inputs, and codes that are ≥ 0 with about a third exactly 0. */
 const makeSetup = (a: { seed: number; n: number; l: number; d: number; m: number; kind: DecoderKind }): Setup => {
   const rng = seeded(a.seed)
-  const dec = makeDecoder(rng, a.l, hiddenFor(a.kind, a.d, a.m), a.d)
+  const dec = makeDecoder(rng, a.l, hiddenFor(a.kind, a.d, a.m), a.d, tfjsLinalg)
   for (const layer of dec.layers) {
     if (layer.b !== null) layer.b.assign(tf.tensor1d(gaussian(rng, 1, layer.b.shape[0] as number, 0.3)))
   }
@@ -287,7 +288,7 @@ describe("LISTA encoder", () => {
         }),
         ({ seed, n, l, d, steps }) => {
           const rng = seeded(seed)
-          const e = makeLista(rng, d, l, steps)
+          const e = makeLista(rng, d, l, steps, tfjsLinalg)
           e.c.assign(tf.tensor1d(gaussian(rng, 1, l, 0.2)))
           const x = tf.tensor2d(gaussian(rng, n, d), [n, d])
           const target = tf.tensor2d(Float32Array.from(gaussian(rng, n, l), (v) => Math.max(0, v)), [n, l])
@@ -386,7 +387,7 @@ describe("decoder training loss", () => {
 
 /** lipschitz() of the linear term for a dictionary given as the rows of an l×d matrix. */
 const linearLipschitz = (W: ArrayLike<number>, l: number, d: number): number => {
-  const dec = makeDecoder(seeded(1), l, [], d)
+  const dec = makeDecoder(seeded(1), l, [], d, tfjsLinalg)
   dec.layers[0].W.assign(tf.tensor2d(Float32Array.from(W), [l, d]))
   const x = tf.zeros([1, d]) as tf.Tensor2D
   const term = reconstructionTerm(dec, x)

@@ -14,6 +14,7 @@ import type { InferenceMethod, InferenceOptions, InferenceResult } from "../../s
 import { stepSize } from "../../src/models/inference/method.js"
 import { inferenceMethods } from "../../src/models/inference/registry.js"
 import { nonNegativeShrink } from "../../src/models/terms/sparsity.js"
+import { tfjsLinalg } from "../../src/models/linalg.js"
 import {
   type EnergyWeights,
   exactLinearLipschitz,
@@ -323,7 +324,7 @@ const handMade = (W: number[][], x: number[][], z0: number[][], weights: EnergyW
   const l = W.length
   const d = W[0].length
   const n = x.length
-  const dec = makeDecoder(seeded(1), l, [], d)
+  const dec = makeDecoder(seeded(1), l, [], d, tfjsLinalg)
   dec.layers[0].W.assign(tf.tensor2d(W))
   const xt = tf.tensor2d(x)
   const zEnc = tf.tensor2d(z0)

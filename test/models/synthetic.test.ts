@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest"
 import { disposeDecoder, makeDecoder, reconstructionTerm } from "../../src/models/decoder.js"
 import { fista } from "../../src/models/inference/fista.js"
 import { libraryEnergy } from "../helpers/problems.js"
+import { tfjsLinalg } from "../../src/models/linalg.js"
 import { affineToPixels } from "../../src/models/metrics.js"
 import { disposeModel, makeModel, trainStep } from "../../src/models/model.js"
 import type { ModelSettings } from "../../src/models/settings.js"
@@ -37,7 +38,7 @@ describe("synthetic ground truth", () => {
     const atoms = unitNormDictionary(rng, l, d)
     const codes = sparseCodes(rng, n, l, { nonZeros: [2, 3], low: 1, high: 2 })
     const x = Float32Array.from(matMulHost(codes, atoms, n, l, d))
-    const dec = makeDecoder(rng, l, [], d)
+    const dec = makeDecoder(rng, l, [], d, tfjsLinalg)
     dec.layers[0].W.assign(tf.tensor2d(atoms, [l, d]))
     const xt = tf.tensor2d(x, [n, d])
     const zeros = tf.zeros([n, l]) as tf.Tensor2D

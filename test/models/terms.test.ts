@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-core/dist/register_all_gradients.js"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { tfjsLinalg } from "../../src/models/linalg.js"
 import { codeTermKinds } from "../../src/models/terms/registry.js"
 import type { AffineCoefficients, CodeTerm } from "../../src/models/terms/term.js"
 import { configureFastCheck, gaussian, leakCheck, seeded, toFlat, useTestBackend } from "../helpers/tf.js"
@@ -37,7 +38,7 @@ const termsFor = (w: Record<string, number>): CodeTerm[] =>
 const hostGradient = (term: CodeTerm, y: Float32Array, enc: Float32Array, n: number, l: number, rows: Int32Array): Float64Array => {
   const g = new Float32Array(rows.length * l)
   if (term.host.kind === "general") {
-    term.host.addTo(y, enc, n, l, rows, g)
+    term.host.addTo(y, enc, n, l, rows, g, tfjsLinalg)
     return Float64Array.from(g)
   }
   const c: AffineCoefficients = { slope: new Float64Array(l), offset: new Float64Array(l), encoderWeight: 0 }

@@ -1,12 +1,16 @@
 import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-wasm"
+import { Effect, Logger, LogLevel } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { adam, adamStep, makeAdam } from "../../src/models/transforms/adam.js"
 import { applyChain } from "../../src/models/transforms/chain.js"
 import { weightDecay } from "../../src/models/transforms/weight-decay.js"
-import { inPlace, setInPlace } from "../../src/models/in-place.js"
-import { columnSums, hostGemm } from "../../src/models/products.js"
+import { type Linalg, tfjsLinalg } from "../../src/models/linalg.js"
+import { variants } from "../../src/models/variants.js"
+import { Backend, BackendLive } from "../../src/pipeline/backend.js"
 import { installNativeMatMul, type NativeMatMul } from "../../src/pipeline/native-matmul.js"
+import { scopedModel } from "../../src/pipeline/resources.js"
+import { rngFor } from "../../src/pipeline/seeds.js"
 
 /** Products through XNNPACK, taken before the native kernel replaces it. */
 let reference: Array<{ a: number[][]; b: number[][]; tA: boolean; tB: boolean; c: number[][] }> = []
@@ -35,6 +39,9 @@ beforeAll(async () => {
   installed = installNativeMatMul({ threads: 1 })
 })
 
+/** The kernels that go with what loaded. */
+const linalg = (): Linalg => (typeof installed === "string" ? tfjsLinalg : installed.linalg)
+
 const maxDiff = (x: number[][], y: number[][]) => Math.max(...x.flatMap((row, i) => row.map((v, j) => Math.abs(v - y[i][j]))))
 
 describe("native matrix products", () => {
@@ -62,12 +69,9 @@ describe("native matrix products", () => {
     }
   })
 
-  it("register the host product FISTA uses, equal to the tensor one", () => {
-    const gemm = hostGemm()
-    if (typeof installed === "string") {
-      expect(gemm).toBeNull()
-      return
-    }
+  it("give the host product FISTA uses, equal to the tensor one", () => {
+    if (typeof installed === "string") return
+    const gemm = installed.linalg.hostGemm
     expect(gemm).not.toBeNull()
     const a = Float32Array.from({ length: 6 * 4 }, (_, i) => Math.sin(i))
     const b = Float32Array.from({ length: 4 * 3 }, (_, i) => Math.cos(i))
@@ -77,25 +81,20 @@ describe("native matrix products", () => {
   })
 
   it("update Adam's moments and parameters in place as the tensor path does, and never through a shared storage", () => {
-    const ops = inPlace()
-    if (typeof installed === "string") {
-      expect(ops).toBeNull()
-      return
-    }
+    if (typeof installed === "string") return
+    const ops = installed.linalg.inPlace
     expect(ops).not.toBeNull()
-    const make = () => {
+    const make = (kernels: Linalg) => {
       const p = { W: tf.variable(tf.randomNormal([40, 30], 0, 1, "float32", 11)), b: tf.variable(tf.randomNormal([30], 0, 1, "float32", 12)) }
-      return makeAdam(p)
+      return makeAdam(p, kernels)
     }
     const decayed = [weightDecay(0.1, (name) => name === "b"), adam()]
-    const viaTensors = make()
-    const viaBlas = make()
+    const viaTensors = make(tfjsLinalg)
+    const viaBlas = make(installed.linalg)
     const before = tf.memory().numTensors
     for (let step = 0; step < 5; step++) {
       const grads = { W: tf.randomNormal([40, 30], 0, 1, "float32", 20 + step), b: tf.randomNormal([30], 0, 1, "float32", 40 + step) }
-      setInPlace(null)
       applyChain(decayed, viaTensors, grads, 1e-2, { epoch: 0 })
-      setInPlace(ops)
       applyChain(decayed, viaBlas, grads, 1e-2, { epoch: 0 })
       grads.W.dispose()
       grads.b.dispose()
@@ -126,8 +125,18 @@ describe("native matrix products", () => {
 
   it("sum columns through the BLAS as tf.sum does", () => {
     const a = tf.randomNormal([250, 37], 0, 1, "float32", 5) as tf.Tensor2D
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(columnSums(a), tf.sum(a, 0)))).dataSync()[0])
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(linalg().columnSums(a), tf.sum(a, 0)))).dataSync()[0])
     expect(diff).toBeLessThan(1e-4)
     a.dispose()
+  })
+
+  it("reach every part of a model the pipeline makes, through the Backend service", async () => {
+    const { service, parts } = await Effect.gen(function* () {
+      const service = yield* Backend
+      const m = yield* scopedModel({ ...variants["vdl-nl"].settings.mnist, codeDim: 8, hidden: [16] }, 12, rngFor(1, "init"))
+      return { service: service.linalg, parts: [m.decoder.linalg, m.encoder.linalg, m.decoderOptimizer.linalg, m.encoderOptimizer.linalg] }
+    }).pipe(Effect.scoped, Effect.provide(BackendLive("wasm")), Logger.withMinimumLogLevel(LogLevel.None), Effect.runPromise)
+    expect(service).toBe(linalg())
+    for (const part of parts) expect(part).toBe(service)
   })
 })

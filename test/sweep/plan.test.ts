@@ -7,6 +7,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { readArrowIpc } from "../../src/data/table.js"
 import { makeDecoder } from "../../src/models/decoder.js"
+import { tfjsLinalg } from "../../src/models/linalg.js"
 import { codeAtomNorms, codeL1Sum, componentUse, usageWeightedMean } from "../../src/models/norms.js"
 import { variants } from "../../src/models/variants.js"
 import { resolveSettings } from "../../src/pipeline/config.js"
@@ -69,10 +70,10 @@ describe("collapse measures", () => {
     tf.setBackend("cpu")
     const z = tf.tensor2d([[0, 2, 1], [3, 0, 0]])
     expect(codeL1Sum(z)).toBe(6)
-    expect(Array.from(componentUse(z))).toEqual([1, 1, 1])
+    expect(Array.from(componentUse(z, tfjsLinalg))).toEqual([1, 1, 1])
     expect(usageWeightedMean([1, 2, 6], [3, 1, 0])).toBeCloseTo(1.25)
     expect(usageWeightedMean([1, 2], [0, 0])).toBeNaN()
-    const d = makeDecoder({ next: () => 0.75 }, 3, [], 4)
+    const d = makeDecoder({ next: () => 0.75 }, 3, [], 4, tfjsLinalg)
     // Every weight is the same, so each atom (row of W) has norm √4 · w.
     const w = d.layers[0].W.dataSync()[0]
     for (const n of codeAtomNorms(d)) expect(n).toBeCloseTo(2 * Math.abs(w), 5)

@@ -1,6 +1,7 @@
 import type * as tf from "@tensorflow/tfjs-core"
 import type { ReconstructionTerm } from "../decoder.js"
 import type { Energy } from "../energy.js"
+import type { Linalg } from "../linalg.js"
 
 /**
  * How the gradient step η is chosen: a fixed step (the paper's), or 1/L with L the sum of the
@@ -16,6 +17,8 @@ export interface InferenceOptions {
   readonly step: StepRule
   /** Called after each step; for progress and for tests of the iterates. */
   readonly onStep?: (info: InferenceStepInfo) => void
+  /** The products terms use on host arrays; by default plain tfjs. */
+  readonly linalg?: Linalg
 }
 
 export interface InferenceStepInfo {

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import type { ReconstructionTerm } from "../decoder.js"
 import type { Energy } from "../energy.js"
 import { gatherRows } from "../gather-rows.js"
+import { tfjsLinalg } from "../linalg.js"
 import { nonNegativeShrink } from "../terms/sparsity.js"
 import type { AffineCoefficients } from "../terms/term.js"
 import { type InferenceOptions, type InferenceResult, stepSize } from "./method.js"
@@ -137,6 +138,7 @@ export const proximalGradient = (
   const affine = energy.terms.flatMap((t) => (t.host.kind === "affine" ? [t.host] : []))
   const general = energy.terms.flatMap((t) => (t.host.kind === "general" ? [t.host] : []))
   const pass: Pass = { l, y, z, enc, coefficients, eta, threshold: eta * energy.lambda, tol2: options.tol * options.tol, live: new Uint8Array(n).fill(1), stepsPerRow: new Int32Array(n) }
+  const linalg = options.linalg ?? tfjsLinalg
   const rowMomentum = momentum === "restarting" ? new Float64Array(n).fill(1) : null
   let liveRows = Int32Array.from({ length: n }, (_, i) => i)
   let t = 1
@@ -148,7 +150,7 @@ export const proximalGradient = (
     coefficients.offset.fill(0)
     coefficients.encoderWeight = 0
     for (const term of affine) term.accumulate(y, n, l, coefficients)
-    for (const term of general) term.addTo(y, enc, n, l, liveRows, g)
+    for (const term of general) term.addTo(y, enc, n, l, liveRows, g, linalg)
     if (rowMomentum !== null) stepRestarting(pass, liveRows, g, rowMomentum)
     else {
       const tNext = momentum === "shared" ? (1 + Math.sqrt(1 + 4 * t * t)) / 2 : 1

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { gatherRows } from "../gather-rows.js"
-import { hostGemm } from "../products.js"
+import type { Linalg } from "../linalg.js"
 import { readTidy } from "../read.js"
 import { OptionalWeight } from "./fields.js"
 import { termKind } from "./term.js"
@@ -24,8 +24,8 @@ const offDiagonalCovariance = (z: tf.Tensor2D): { centred: tf.Tensor2D; offDiago
 }
 
 /** C = A·B on host arrays, row-major, A m×k and B k×n. */
-const product = (a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array =>
-  hostGemm()?.(a, b, m, k, n) ?? readTidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])))
+const product = (linalg: Linalg, a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array =>
+  linalg.hostGemm?.(a, b, m, k, n) ?? readTidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])))
 
 export const covariance = termKind({
   name: "covariance",
@@ -50,7 +50,7 @@ export const covariance = termKind({
       // much as a product on wasm.
       host: {
         kind: "general",
-        addTo: (y, _zEnc, n, l, liveRows, g) => {
+        addTo: (y, _zEnc, n, l, liveRows, g, linalg) => {
           const mean = new Float64Array(l)
           for (let i = 0, q = 0; i < n; i++) for (let j = 0; j < l; j++, q++) mean[j] += y[q]
           for (let j = 0; j < l; j++) mean[j] /= n
@@ -63,11 +63,11 @@ export const covariance = termKind({
               centredT[j * n + i] = v
             }
           }
-          const cov = product(centredT, centred, l, n, l)
+          const cov = product(linalg, centredT, centred, l, n, l)
           const scale = (4 * nu) / (l * Math.max(n - 1, 1) * Math.max(n - 1, 1))
           for (let j = 0; j < l; j++) for (let k = 0; k < l; k++) cov[j * l + k] = j === k ? 0 : cov[j * l + k] * scale
           const live = liveRows.length === n ? centred : gatherRows(centred, l, liveRows)
-          const step = product(live, cov, liveRows.length, l, l)
+          const step = product(linalg, live, cov, liveRows.length, l, l)
           for (let q = 0; q < step.length; q++) g[q] += step[q]
         }
       }

@@ -1,5 +1,6 @@
 import type * as tf from "@tensorflow/tfjs-core"
 import type { Schema } from "effect"
+import type { Linalg } from "../linalg.js"
 import type { SettingDocs } from "../setting-docs.js"
 
 /**
@@ -34,8 +35,11 @@ export type HostGradient =
     }
   | {
       readonly kind: "general"
-      /** Adds ∂/∂y for the rows listed in liveRows into g (one row of g per live row, in order). */
-      readonly addTo: (y: Float32Array, zEnc: Float32Array, rows: number, codeDim: number, liveRows: Int32Array, g: Float32Array) => void
+      /**
+       * Adds ∂/∂y for the rows listed in liveRows into g (one row of g per live row, in order),
+       * with the model's products (a native BLAS's when one is loaded).
+       */
+      readonly addTo: (y: Float32Array, zEnc: Float32Array, rows: number, codeDim: number, liveRows: Int32Array, g: Float32Array, linalg: Linalg) => void
     }
 
 export interface AffineCoefficients {

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { inPlace } from "../in-place.js"
+import type { Linalg } from "../linalg.js"
 import { variableOf } from "../linear-init.js"
 import type { UpdateTransform } from "./transform.js"
 
@@ -20,18 +20,20 @@ export interface Adam {
   readonly params: Readonly<Record<string, tf.Variable>>
   readonly firstMoment: Readonly<Record<string, tf.Variable>>
   readonly secondMoment: Readonly<Record<string, tf.Variable>>
+  /** Its in-place updates, when the backend has them. */
+  readonly linalg: Linalg
   /** Number of updates applied so far (for bias correction). */
   step: number
 }
 
-export const makeAdam = (params: Record<string, tf.Variable>, settings: AdamSettings = adamDefaults): Adam => {
+export const makeAdam = (params: Record<string, tf.Variable>, linalg: Linalg, settings: AdamSettings = adamDefaults): Adam => {
   const firstMoment: Record<string, tf.Variable> = {}
   const secondMoment: Record<string, tf.Variable> = {}
   for (const [name, p] of Object.entries(params)) {
     firstMoment[name] = variableOf(tf.zerosLike(p))
     secondMoment[name] = variableOf(tf.zerosLike(p))
   }
-  return { settings, params, firstMoment, secondMoment, step: 0 }
+  return { settings, params, firstMoment, secondMoment, linalg, step: 0 }
 }
 
 export const disposeAdam = (a: Adam): void => {
@@ -48,7 +50,7 @@ export const adamStep = (a: Adam, grads: Readonly<Record<string, tf.Tensor>>, le
   const { beta1, beta2, epsilon } = a.settings
   const c1 = 1 - Math.pow(beta1, a.step)
   const c2 = 1 - Math.pow(beta2, a.step)
-  const native = inPlace()
+  const native = a.linalg.inPlace
   tf.tidy(() => {
     for (const [name, g] of Object.entries(grads)) {
       const p = a.params[name]

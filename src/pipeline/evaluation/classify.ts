@@ -2,7 +2,9 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { fitProbe, type LabelledSet, type Probe, probeAccuracy } from "../../models/classifier.js"
 import { gatherRows } from "../../models/gather-rows.js"
+import type { Linalg } from "../../models/linalg.js"
 import type { UniformSource } from "../../models/rng.js"
+import { Backend } from "../backend.js"
 import { Progress } from "../progress.js"
 import { rngFor } from "../seeds.js"
 import { EvaluationError } from "./errors.js"
@@ -91,7 +93,7 @@ export interface Labels {
 export interface Series {
   readonly name: string
   readonly features: Features
-  readonly probe: (init: UniformSource, dim: number, classes: number) => Probe
+  readonly probe: (init: UniformSource, dim: number, classes: number, linalg: Linalg) => Probe
 }
 
 /** One trained probe: repeat r with K examples per class. */
@@ -121,6 +123,7 @@ export const runSeries = (series: Series, labels: Labels, selection: Selection, 
   Effect.scoped(
     Effect.gen(function* () {
       const { dim } = series.features
+      const { linalg } = yield* Backend
       const position = new Int32Array(labels.train.length).fill(-1)
       selection.pool.forEach((row, p) => (position[row] = p))
       const val = yield* Effect.acquireRelease(Effect.sync(() => labelled(series.features.val, dim, labels.val)), (s) => Effect.sync(() => disposeSet(s)))
@@ -132,7 +135,7 @@ export const runSeries = (series: Series, labels: Labels, selection: Selection, 
           const rows = selection.sets[r].get(k) as Int32Array
           const x = gatherRows(series.features.pool, dim, Array.from(rows, (row) => position[row]))
           const outcome = yield* Effect.acquireUseRelease(
-            Effect.sync(() => ({ train: labelled(x, dim, Uint8Array.from(rows, (row) => labels.train[row])), probe: series.probe(rngFor(plan.seed + r, "init"), dim, plan.classes) })),
+            Effect.sync(() => ({ train: labelled(x, dim, Uint8Array.from(rows, (row) => labels.train[row])), probe: series.probe(rngFor(plan.seed + r, "init"), dim, plan.classes, linalg) })),
             ({ train, probe }) =>
               Effect.sync((): ProbeOutcome => {
                 const fit = fitProbe(probe, train, val, {

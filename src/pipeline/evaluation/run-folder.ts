@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises"
 import { basename, join, resolve } from "node:path"
 import type { DataSourceError, IdxFormatError } from "../../data/errors.js"
 import { type ModelSettings, StoredSettings } from "../../models/settings.js"
+import type { Backend } from "../backend.js"
 import { describeShape, readCheckpoint, restoreSnapshot } from "../checkpoint.js"
 import { CheckpointError } from "../errors.js"
 import { type Dataset, mapSplits, type Splits } from "../dataset.js"
@@ -76,7 +77,7 @@ export const readRunFolders = (dirs: ReadonlyArray<string>) =>
   )
 
 /** The run's best-epoch model, released with the scope. */
-export const runModel = (run: RunFolder): Effect.Effect<import("../../models/model.js").SparseCodingModel, CheckpointError, import("effect").Scope.Scope> =>
+export const runModel = (run: RunFolder): Effect.Effect<import("../../models/model.js").SparseCodingModel, CheckpointError, import("effect").Scope.Scope | Backend> =>
   Effect.gen(function* () {
     const file = join(run.dir, "checkpoint.safetensors")
     const snapshot = yield* readCheckpoint(file)
