@@ -15,7 +15,10 @@ import { resolveSettings, SettingsOverrides } from "../src/pipeline/config.js"
 import { dataSummary, type Dataset, loadMnist, mapSplits, type MnistSource, normalizeMnistStage, splitStage, type Splits } from "../src/pipeline/dataset.js"
 import { ConfigError, RunFolderError } from "../src/pipeline/errors.js"
 import { runMain } from "../src/pipeline/main.js"
-import { checkOutputFolder, conflictError, readResumePoint, type ResumePoint, resumeConflict, trainRun } from "../src/pipeline/run.js"
+import { checkOutputFolder } from "../src/pipeline/run/folder.js"
+import { readResumePoint, type ResumePoint } from "../src/pipeline/run/resume.js"
+import { conflictError, resumeConflict } from "../src/pipeline/run/resume-conflict.js"
+import { trainRun } from "../src/pipeline/run/run.js"
 import { backendOption, defaultRunFolder, outOption, overridesFrom, settingsOptions } from "./options.js"
 
 const EMBEDDED_EPOCHS = 20

@@ -13,7 +13,7 @@ import { resolveSettings } from "../src/pipeline/config.js"
 import { dataSummary } from "../src/pipeline/dataset.js"
 import { runMain } from "../src/pipeline/main.js"
 import { badImagesPolicies, buildPatchFile, loadPatchSplits, scaleFloorModes } from "../src/pipeline/patches.js"
-import { trainRun } from "../src/pipeline/run.js"
+import { trainRun } from "../src/pipeline/run/run.js"
 import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, overridesFrom, seedOption, settingsOptions } from "./options.js"
 
 /** Repeated options and comma lists both name several folders. */

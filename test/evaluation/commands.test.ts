@@ -18,7 +18,7 @@ import { BackendLive } from "../../src/pipeline/backend.js"
 import { loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../../src/pipeline/dataset.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { readRunFolders } from "../../src/pipeline/evaluation/run-folder.js"
-import { trainRun } from "../../src/pipeline/run.js"
+import { trainRun } from "../../src/pipeline/run/run.js"
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 

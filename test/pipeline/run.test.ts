@@ -13,7 +13,7 @@ import { readCheckpoint, restoreSnapshot } from "../../src/pipeline/checkpoint.j
 import { loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../../src/pipeline/dataset.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { scopedModel } from "../../src/pipeline/resources.js"
-import { type RunSummary, trainRun } from "../../src/pipeline/run.js"
+import { type RunSummary, trainRun } from "../../src/pipeline/run/run.js"
 import { rngFor } from "../../src/pipeline/seeds.js"
 import { evaluate, trainEpoch } from "../../src/pipeline/train.js"
 

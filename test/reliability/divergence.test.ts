@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
-import { readResumePoint, trainRun } from "../../src/pipeline/run.js"
+import { readResumePoint } from "../../src/pipeline/run/resume.js"
+import { trainRun } from "../../src/pipeline/run/run.js"
 import { env, runCli, smallData, smallSettings } from "./helpers.js"
 
 describe("divergence", () => {

@@ -10,7 +10,8 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
 import { resolveSettings } from "../../src/pipeline/config.js"
-import { readResumePoint, trainRun } from "../../src/pipeline/run.js"
+import { readResumePoint } from "../../src/pipeline/run/resume.js"
+import { trainRun } from "../../src/pipeline/run/run.js"
 import { checkpointFiles, cliData, env, metricsWithoutTimes, runCli, spawnMnist } from "./helpers.js"
 
 const small = ["--model", "sdl", "--code-dim", "16", "--batch-size", "50", "--train-size", "300", "--backend", "wasm", "--seed", "3"]

@@ -12,7 +12,7 @@ import { resolveSettings } from "../../src/pipeline/config.js"
 import { loadMnist, mapSplits, normalizeMnistStage, splitStage } from "../../src/pipeline/dataset.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { scopedModel } from "../../src/pipeline/resources.js"
-import { trainRun } from "../../src/pipeline/run.js"
+import { trainRun } from "../../src/pipeline/run/run.js"
 import { rngFor } from "../../src/pipeline/seeds.js"
 import { evaluate } from "../../src/pipeline/train.js"
 
