@@ -161,8 +161,7 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
     let budget = options.batchLimit ?? Infinity
     // What last.safetensors on disk holds, so that an interruption right after a save does not save again.
     let saved: { epoch: number; batch: number } | null = options.resume === undefined ? null : { epoch: position.epoch, batch: position.batch }
-    const lastPath = out === undefined ? null : join(out, lastCheckpointFile)
-    const bestPath = out === undefined ? null : join(out, bestCheckpointFile)
+    const files = out === undefined ? null : { out, last: join(out, lastCheckpointFile), best: join(out, bestCheckpointFile) }
 
     const progressAt = (p: Position): RunProgress => ({
       seed: options.seed,
@@ -184,7 +183,7 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
       return writeFileAtomic(path, encodeSnapshot(snapshotModel(model, options.model, position.epoch - 1, progressAt(position)))).pipe(Effect.tap(() => Effect.sync(() => (saved = at))))
     }
 
-    const epoch = (epoch: number) =>
+    const runEpoch = (epoch: number) =>
       Effect.gen(function* () {
         const order = rngFor(options.seed, "order", position.orderState)
         const from = position.batch > 0 ? { batch: position.batch, totals: position.totals, seconds: position.seconds } : undefined
@@ -231,17 +230,17 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
             const bestNow = improved ? { epoch, energy: val.energy } : best === null ? null : { epoch: best.epoch, energy: best.energy }
             const snapshot = snapshotModel(model, options.model, epoch, { ...progressAt(position), best: bestNow })
             if (improved) best = { epoch, energy: val.energy, snapshot }
-            if (out === undefined || lastPath === null || bestPath === null) return
+            if (files === null) return
             const bytes = encodeSnapshot(snapshot)
-            yield* writeMetrics(out, { rows, extraColumns })
+            yield* writeMetrics(files.out, { rows, extraColumns })
             if (picturedEpoch(epoch, options.epochs)) {
-              yield* ensureDir(join(out, "columns"))
-              yield* writeFileAtomic(join(out, columnsSnapshotFile(epoch)), atomGrid(columns.images, columns.count, data.train))
+              yield* ensureDir(join(files.out, "columns"))
+              yield* writeFileAtomic(join(files.out, columnsSnapshotFile(epoch)), atomGrid(columns.images, columns.count, data.train))
             }
             // last before best: a kill between the two leaves a last that names itself the best, which a resume repairs.
-            yield* writeFileAtomic(lastPath, bytes)
+            yield* writeFileAtomic(files.last, bytes)
             saved = { epoch: position.epoch, batch: 0 }
-            if (improved) yield* writeFileAtomic(bestPath, bytes)
+            if (improved) yield* writeFileAtomic(files.best, bytes)
           })
         )
         yield* Effect.logInfo(
@@ -255,33 +254,33 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
 
     const epochs = Effect.gen(function* () {
       while (position.epoch < options.epochs && budget > 0) {
-        const finished = yield* epoch(position.epoch)
-        if (!finished && lastPath !== null) {
-          yield* saveWhereStopped(lastPath)
-          yield* Effect.logInfo(`stopped after ${options.batchLimit} batches, at epoch ${position.epoch + 1} batch ${position.batch}; saved ${lastPath}`)
+        const finished = yield* runEpoch(position.epoch)
+        if (!finished && files !== null) {
+          yield* saveWhereStopped(files.last)
+          yield* Effect.logInfo(`stopped after ${options.batchLimit} batches, at epoch ${position.epoch + 1} batch ${position.batch}; saved ${files.last}`)
         }
       }
     })
 
     const whenInterrupted = Effect.suspend(() => {
-      if (lastPath === null) return Effect.void
+      if (files === null) return Effect.void
       const where = position.epoch >= options.epochs ? `after the last epoch (${options.epochs})` : `at epoch ${position.epoch + 1} batch ${position.batch}`
-      return saveWhereStopped(lastPath).pipe(
-        Effect.zipRight(Effect.logWarning(`interrupted ${where}; saved ${lastPath}; resume with --resume ${out}`)),
-        Effect.catchAll((e) => Effect.logError(`interrupted ${where}, and saving ${lastPath} failed: ${e.message}. The previous ${lastCheckpointFile}, if any, is intact`))
+      return saveWhereStopped(files.last).pipe(
+        Effect.zipRight(Effect.logWarning(`interrupted ${where}; saved ${files.last}; resume with --resume ${files.out}`)),
+        Effect.catchAll((e) => Effect.logError(`interrupted ${where}, and saving ${files.last} failed: ${e.message}. The previous ${lastCheckpointFile}, if any, is intact`))
       )
     })
 
     // A new run says at once where it stands, so that a folder it replaces never pairs this
     // run's last.safetensors with the previous run's.
-    if (options.resume === undefined && lastPath !== null) yield* saveWhereStopped(lastPath)
+    if (options.resume === undefined && files !== null) yield* saveWhereStopped(files.last)
 
     const keptOnDisk = () =>
-      lastPath === null
+      files === null
         ? undefined
         : saved === null || (saved.epoch === 0 && saved.batch === 0)
-        ? `Only the starting point is saved (${lastPath}): it diverged in the first epoch.`
-        : `The last good state is kept: ${lastPath} (after epoch ${saved.epoch}${saved.batch > 0 ? ` batch ${saved.batch}` : ""})${best === null ? "" : ` and ${bestPath} (best, epoch ${best.epoch + 1})`}.`
+        ? `Only the starting point is saved (${files.last}): it diverged in the first epoch.`
+        : `The last good state is kept: ${files.last} (after epoch ${saved.epoch}${saved.batch > 0 ? ` batch ${saved.batch}` : ""})${best === null ? "" : ` and ${files.best} (best, epoch ${best.epoch + 1})`}.`
 
     const start: LoopStart = { model, epoch: position.epoch, rows: [...rows] }
     for (const h of hooks) if (h.onStart !== undefined) yield* h.onStart(start)
