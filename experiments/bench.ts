@@ -12,20 +12,18 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { addTotals, averageTotals, type BatchTotals, emptyTotals, type SparseCodingModel, trainStep } from "../src/models/model.js"
-import { reconstructionTerm } from "../src/models/decoder.js"
-import { encode } from "../src/models/encoder.js"
-import { runInference } from "../src/models/model.js"
+import { addTotals, averageTotals, type BatchTotals, emptyTotals, type SparseCodingModel } from "../src/models/model.js"
 import { readTidy } from "../src/models/read.js"
 import { variants } from "../src/models/variants.js"
 import { writeFileAtomic } from "../src/data/atomic-write.js"
 import { Backend, BackendLive } from "../src/pipeline/backend.js"
 import { snapshotModel, writeCheckpoint } from "../src/pipeline/checkpoint.js"
-import { batchStream, type Dataset, mapSplits } from "../src/pipeline/dataset.js"
+import { batchCount, batchStream, type Dataset, mapSplits } from "../src/pipeline/dataset.js"
+import { batchCodes } from "../src/pipeline/evaluation/codes.js"
 import { runMain } from "../src/pipeline/main.js"
 import { loadMnist, normalizeMnistStage, splitStage } from "../src/pipeline/mnist.js"
-import { Progress } from "../src/pipeline/progress.js"
-import { scopedModel, withBatchTensor } from "../src/pipeline/resources.js"
+import { withBatchTensor } from "../src/pipeline/resources.js"
+import { trainingLoop } from "../src/pipeline/run/loop.js"
 import { rngFor } from "../src/pipeline/seeds.js"
 import { evaluate } from "../src/pipeline/train.js"
 import { backendOption, choiceFlags, seedOption } from "./options.js"
@@ -91,49 +89,51 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
   Effect.scoped(
     Effect.gen(function* () {
       const backend = yield* Backend
-      const progress = yield* Progress
       const settings = variants[name].settings.mnist
-      const model = yield* scopedModel(settings, data.train.dim, rngFor(seed, "init"))
-      const order = rngFor(seed, "order")
-      const perEpoch = Math.floor(data.train.rows / settings.batchSize)
-      if (startDir !== null) yield* writeStart(startDir, name, model, data.train.rows, Math.ceil(batches / perEpoch), seed)
-      const bar = yield* progress.bar(`${name} training`, batches)
-      const rss: number[] = [rssMb()]
-      const tensors: number[] = [tf.memory().numTensors]
+      // A fresh shuffle per epoch, the last partial batch dropped, as the torch reference does.
+      const perEpoch = batchCount(data.train, settings.batchSize, true)
+      const epochs = Math.ceil(batches / perEpoch)
+      const rss: number[] = []
+      const tensors: number[] = []
+      const measure = () => {
+        rss.push(rssMb())
+        tensors.push(tf.memory().numTensors)
+      }
       const last: BatchTotals[] = []
       let totals = emptyTotals
       // The region the torch reference times: encoder, FISTA and both updates, without batch
       // assembly, figures and progress.
       let stepSeconds = 0
-      const t0 = performance.now()
+      // Training time alone: the loop's validation between epochs is not part of the benchmark.
+      let seconds = 0
       let done = 0
-      // A fresh shuffle per epoch, the last partial batch dropped, as the torch reference does.
-      while (done < batches) {
-        const take = Math.min(perEpoch, batches - done)
-        yield* batchStream(data.train, settings.batchSize, { kind: "shuffled", rng: order }).pipe(
-          Stream.take(take),
-          Stream.mapEffect((batch) =>
-            withBatchTensor(batch.x, batch.rows, data.train.dim, (x) => {
-              const started = performance.now()
-              const t = trainStep(model, x, 0, (t) => data.train.toPixels(t, batch.indices))
-              stepSeconds += (performance.now() - started) / 1000 - t.figureSeconds
-              return t
-            })
-          ),
-          Stream.runForEach((t) =>
-            Effect.suspend(() => {
-              done += 1
-              totals = addTotals(totals, t)
-              if (done > batches - Math.max(1, Math.floor(batches / 4))) last.push(t)
-              const seconds = (performance.now() - t0) / 1000
-              return bar.update(done, `${fmt(totals.rows / seconds, 0)} rows/s, fista steps ${fmt(t.fistaSteps / t.rows)}`)
-            })
-          )
-        )
-        rss.push(rssMb())
-        tensors.push(tf.memory().numTensors)
-      }
-      const seconds = (performance.now() - t0) / 1000
+      const { model } = yield* trainingLoop(
+        {
+          model: name,
+          settings,
+          epochs,
+          seed,
+          batchLimit: batches,
+          hooks: [
+            {
+              onStart: ({ model }) =>
+                (startDir === null ? Effect.void : writeStart(startDir, name, model, data.train.rows, epochs, seed)).pipe(Effect.tap(() => Effect.sync(measure))),
+              onBatch: (b) =>
+                Effect.sync(() => {
+                  done += 1
+                  totals = addTotals(totals, b.totals)
+                  stepSeconds += b.stepSeconds - b.totals.figureSeconds
+                  if (done > batches - Math.max(1, Math.floor(batches / 4))) last.push(b.totals)
+                  if (b.batch === b.batches || done === batches) {
+                    seconds += b.seconds
+                    measure()
+                  }
+                })
+            }
+          ]
+        },
+        data
+      )
       const tail = averageTotals(last.reduce(addTotals, emptyTotals))
       const val = yield* evaluate(model, data.val)
 
@@ -145,14 +145,11 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
         Stream.take(8),
         Stream.runForEach((batch) =>
           withBatchTensor(batch.x, batch.rows, data.val.dim, (x) => {
-            const zEnc = encode(model.encoder, x)
-            const term = reconstructionTerm(model.decoder, x)
-            const r = runInference(model, term, zEnc)
-            term.dispose()
-            zEnc.dispose()
-            r.codes.dispose()
+            const codes = batchCodes(model, x)
+            codes.encoder.dispose()
+            codes.fista.codes.dispose()
             rowsInferred += batch.rows
-            rowSteps += r.meanSteps * batch.rows
+            rowSteps += codes.fista.meanSteps * batch.rows
           })
         )
       )

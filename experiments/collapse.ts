@@ -12,18 +12,17 @@ import { join } from "node:path"
 import { ensureDir, writeFileAtomic } from "../src/data/atomic-write.js"
 import { linePlotSvg } from "../src/data/plot.js"
 import { type Row, tableToArrowIpc, tableToCsv, tableToMarkdown } from "../src/data/table.js"
-import { reconstructionTerm } from "../src/models/decoder.js"
-import { encode } from "../src/models/encoder.js"
-import { runInference, type SparseCodingModel } from "../src/models/model.js"
+import type { SparseCodingModel, SplitMetrics } from "../src/models/model.js"
 import { codeAtomNorms, codeL1Sum, componentUse, mean, usageWeightedMean } from "../src/models/norms.js"
 import { BackendLive } from "../src/pipeline/backend.js"
 import { batchStream, type Dataset, dataSummary, mapSplits } from "../src/pipeline/dataset.js"
 import { ConfigError } from "../src/pipeline/errors.js"
+import { batchCodes } from "../src/pipeline/evaluation/codes.js"
 import { runMain } from "../src/pipeline/main.js"
 import { loadMnist, normalizeMnistStage, splitStage } from "../src/pipeline/mnist.js"
-import { scopedModel, withBatchTensor } from "../src/pipeline/resources.js"
-import { rngFor } from "../src/pipeline/seeds.js"
-import { evaluate, trainEpoch } from "../src/pipeline/train.js"
+import { withBatchTensor } from "../src/pipeline/resources.js"
+import { trainingLoop } from "../src/pipeline/run/loop.js"
+import { evaluate } from "../src/pipeline/train.js"
 import { backendOption, choiceFlags, defaultRunFolder, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
 import { variantNames } from "../src/models/variants.js"
 
@@ -36,13 +35,10 @@ const codeNorms = (model: SparseCodingModel, ds: Dataset) =>
   batchStream(ds, model.settings.batchSize, { kind: "sequential" }).pipe(
     Stream.mapEffect((batch) =>
       withBatchTensor(batch.x, batch.rows, ds.dim, (x) => {
-        const z = encode(model.encoder, x)
-        const term = reconstructionTerm(model.decoder, x)
-        const solved = runInference(model, term, z)
-        term.dispose()
-        const sums = { encoder: codeL1Sum(z), fista: codeL1Sum(solved.codes), use: componentUse(solved.codes, model.decoder.linalg), rows: batch.rows }
-        z.dispose()
-        solved.codes.dispose()
+        const codes = batchCodes(model, x)
+        const sums = { encoder: codeL1Sum(codes.encoder), fista: codeL1Sum(codes.fista.codes), use: componentUse(codes.fista.codes, model.decoder.linalg), rows: batch.rows }
+        codes.encoder.dispose()
+        codes.fista.codes.dispose()
         return sums
       })
     ),
@@ -82,41 +78,46 @@ const command = Command.make("collapse", options, (o) =>
     yield* ensureDir(out)
     const rows: Row[] = []
     for (const [k, model] of models.entries()) {
-      yield* Effect.scoped(
+      const record = (m: SparseCodingModel, epoch: number, val: SplitMetrics, trainEnergy: number | null) =>
         Effect.gen(function* () {
-          const m = yield* scopedModel({ ...settings[k], epochs: o.epochs }, splits.train.dim, rngFor(o.seed, "init"))
-          const order = rngFor(o.seed, "order")
-          const record = (epoch: number, trainEnergy: number | null) =>
-            Effect.gen(function* () {
-              const val = yield* evaluate(m, splits.val)
-              const norms = yield* codeNorms(m, splits.val)
-              const atoms = codeAtomNorms(m.decoder)
-              const row: Row = {
-                model,
-                epoch,
-                valEncoderCodeL1: norms.encoderL1,
-                valFistaCodeL1: norms.fistaL1,
-                meanAtomNorm: mean(atoms),
-                usedAtomNorm: usageWeightedMean(atoms, norms.use),
-                maxAtomNorm: Math.max(...atoms),
-                trainEnergy,
-                valEnergy: val.energy,
-                valPsnr: val.psnr,
-                valZeroFraction: val.zeroFraction
-              }
-              rows.push(row)
-              yield* Effect.logInfo(
-                `${model} epoch ${epoch}: code ℓ1 ${fmt(norms.fistaL1)} (FISTA) ${fmt(norms.encoderL1)} (encoder) | atom norm ${fmt(mean(atoms))} mean, ${fmt(usageWeightedMean(atoms, norms.use))} weighted by use | ` +
-                  `val psnr ${fmt(val.psnr, 2)} zeros ${fmt(val.zeroFraction)}`
-              )
-            })
-          // Epoch 0 is the initialisation, the point the drift is measured from.
-          yield* record(0, null)
-          for (let epoch = 0; epoch < o.epochs; epoch++) {
-            const trained = yield* trainEpoch(m, splits.train, epoch, order)
-            yield* record(epoch + 1, trained.metrics.energy)
+          const norms = yield* codeNorms(m, splits.val)
+          const atoms = codeAtomNorms(m.decoder)
+          const row: Row = {
+            model,
+            epoch,
+            valEncoderCodeL1: norms.encoderL1,
+            valFistaCodeL1: norms.fistaL1,
+            meanAtomNorm: mean(atoms),
+            usedAtomNorm: usageWeightedMean(atoms, norms.use),
+            maxAtomNorm: Math.max(...atoms),
+            trainEnergy,
+            valEnergy: val.energy,
+            valPsnr: val.psnr,
+            valZeroFraction: val.zeroFraction
           }
+          rows.push(row)
+          yield* Effect.logInfo(
+            `${model} epoch ${epoch}: code ℓ1 ${fmt(norms.fistaL1)} (FISTA) ${fmt(norms.encoderL1)} (encoder) | atom norm ${fmt(mean(atoms))} mean, ${fmt(usageWeightedMean(atoms, norms.use))} weighted by use | ` +
+              `val psnr ${fmt(val.psnr, 2)} zeros ${fmt(val.zeroFraction)}`
+          )
         })
+      yield* Effect.scoped(
+        trainingLoop(
+          {
+            model,
+            settings: { ...settings[k], epochs: o.epochs },
+            epochs: o.epochs,
+            seed: o.seed,
+            hooks: [
+              {
+                // Epoch 0 is the initialisation, the point the drift is measured from.
+                onStart: ({ model: m }) => evaluate(m, splits.val).pipe(Effect.flatMap((val) => record(m, 0, val, null))),
+                onEpoch: (e) => record(e.model, e.epoch + 1, e.val, e.train.energy)
+              }
+            ]
+          },
+          splits
+        )
       )
     }
     yield* writeFileAtomic(join(out, "collapse.arrow"), tableToArrowIpc(rows))

@@ -16,8 +16,10 @@ import { dataSummary, type Dataset, mapSplits, type Splits } from "../src/pipeli
 import { ConfigError, ResumeError } from "../src/pipeline/errors.js"
 import { runMain } from "../src/pipeline/main.js"
 import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../src/pipeline/mnist.js"
-import { checkOutputFolder, conflictError, readResumePoint, type ResumePoint, trainRun } from "../src/pipeline/run.js"
-import { asOptionError, backendOption, choiceFlags, choiceOption, defaultRunFolder, optionFor, outOption, overridesFrom, settingsFromOptions, settingsOptions, typed } from "./options.js"
+import { checkOutputFolder } from "../src/pipeline/run/folder.js"
+import { readResumePoint, type ResumePoint } from "../src/pipeline/run/resume.js"
+import { trainRun } from "../src/pipeline/run/run.js"
+import { asOptionError, backendOption, choiceFlags, choiceOption, defaultRunFolder, optionFor, outOption, overridesFrom, resumeConflictError, settingsFromOptions, settingsOptions, typed } from "./options.js"
 
 const EMBEDDED_EPOCHS = 20
 const DEFAULT_MODEL = "vdl"
@@ -112,22 +114,22 @@ const checkAgainstRun = (o: Parsed, point: ResumePoint, data: typeof DataDescrip
     const differs = <A>(given: Option.Option<A>, was: A, same: (a: A, b: A) => boolean = (a, b) => a === b) => Option.isSome(given) && !same(given.value, was)
     const samePath = (a: string, b: string) => resolve(a) === resolve(b)
     const sourceName = (s: typeof data.mnist) => (s.kind === "dir" ? `--mnist-dir ${s.dir}` : s.kind === "download" ? "--download" : "the embedded digits")
-    if (differs(o.model, point.snapshot.model)) return yield* Effect.fail(conflictError(point, "--model", Option.getOrThrow(o.model), point.snapshot.model))
-    if (differs(o.seed, stored.seed)) return yield* Effect.fail(conflictError(point, "--seed", String(Option.getOrThrow(o.seed)), String(stored.seed)))
-    if (differs(o.trainSize, data.trainSize ?? -1)) return yield* Effect.fail(conflictError(point, "--train-size", String(Option.getOrThrow(o.trainSize)), data.trainSize === null ? "all images" : String(data.trainSize)))
+    if (differs(o.model, point.snapshot.model)) return yield* Effect.fail(resumeConflictError(point, "--model", Option.getOrThrow(o.model), point.snapshot.model))
+    if (differs(o.seed, stored.seed)) return yield* Effect.fail(resumeConflictError(point, "--seed", String(Option.getOrThrow(o.seed)), String(stored.seed)))
+    if (differs(o.trainSize, data.trainSize ?? -1)) return yield* Effect.fail(resumeConflictError(point, "--train-size", String(Option.getOrThrow(o.trainSize)), data.trainSize === null ? "all images" : String(data.trainSize)))
     if (differs(o.mnistDir, data.mnist.kind === "dir" ? data.mnist.dir : "", samePath) || (o.download && data.mnist.kind !== "download")) {
       const given = Option.isSome(o.mnistDir) ? `--mnist-dir ${o.mnistDir.value}` : "--download"
       return yield* Effect.fail(
         new ConfigError({ option: Option.isSome(o.mnistDir) ? "--mnist-dir" : "--download", problem: `the run in ${point.folder} was trained on ${sourceName(data.mnist)}, not ${given}; a resumed run keeps its data. Drop the option to continue it, or start a new run with another --out` })
       )
     }
-    if (Option.isSome(o.backend) && o.backend.value !== stored.backend) return yield* Effect.fail(conflictError(point, "--backend", o.backend.value, stored.backend))
-    if (differs(o.out, point.folder, samePath)) return yield* Effect.fail(conflictError(point, "--out", Option.getOrThrow(o.out), point.folder))
+    if (Option.isSome(o.backend) && o.backend.value !== stored.backend) return yield* Effect.fail(resumeConflictError(point, "--backend", o.backend.value, stored.backend))
+    if (differs(o.out, point.folder, samePath)) return yield* Effect.fail(resumeConflictError(point, "--out", Option.getOrThrow(o.out), point.folder))
     const given = yield* decodeOverrides(yield* overridesFrom(o)).pipe(Effect.mapError(asOptionError))
     const conflict = settingsConflict(point.snapshot.settings, given)
     if (conflict !== null) {
       const { setting } = conflict
-      return yield* Effect.fail(conflictError(point, optionFor(setting), typed(setting, conflict.given), typed(setting, conflict.stored)))
+      return yield* Effect.fail(resumeConflictError(point, optionFor(setting), typed(setting, conflict.given), typed(setting, conflict.stored)))
     }
   })
 

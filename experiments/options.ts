@@ -6,6 +6,7 @@ import { type DataKind, variantNames, variants } from "../src/models/variants.js
 import { backendNames } from "../src/pipeline/backend.js"
 import { resolveSettings } from "../src/pipeline/config.js"
 import { ConfigError, type SettingsError } from "../src/pipeline/errors.js"
+import type { ResumePoint } from "../src/pipeline/run/resume.js"
 
 /**
  * Every option that takes one of a few names, with its names: @effect/cli refuses another value
@@ -117,4 +118,11 @@ export const settingsFromOptions = (model: string, kind: DataKind, o: Partial<Pa
   Effect.gen(function* () {
     const overrides = yield* overridesFrom(o)
     return yield* resolveSettings(model, kind, overrides).pipe(Effect.mapError(asOptionError))
+  })
+
+/** The message for an option that would change the run being resumed. */
+export const resumeConflictError = (point: ResumePoint, option: string, given: string, stored: string) =>
+  new ConfigError({
+    option,
+    problem: `the run in ${point.folder} was trained with ${option} ${stored}, not ${given}; a resumed run keeps its settings (only --epochs may change). Drop ${option} to continue it, or start a new run with another --out`
   })

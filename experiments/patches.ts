@@ -14,7 +14,7 @@ import { runMain } from "../src/pipeline/main.js"
 import { buildPatchFile, scaleFloorModes } from "../src/pipeline/patches/build.js"
 import { loadPatchSplits } from "../src/pipeline/patches/datasets.js"
 import { badImagesPolicies } from "../src/pipeline/patches/unreadable-photos.js"
-import { trainRun } from "../src/pipeline/run.js"
+import { trainRun } from "../src/pipeline/run/run.js"
 import { backendOption, choiceFlags, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
 
 /** Repeated options and comma lists both name several folders. */

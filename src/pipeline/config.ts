@@ -1,4 +1,5 @@
 import { Effect, Either, ParseResult, Schema } from "effect"
+import { canonicalJson } from "../data/canonical-json.js"
 import { type ModelSettings, type SettingName, SettingsOverrides, settingsProblem } from "../models/settings.js"
 import { type DataKind, variantNames, variants } from "../models/variants.js"
 import { SettingsError } from "./errors.js"
@@ -30,10 +31,6 @@ export const resolveSettings = (model: string, kind: DataKind, raw: unknown): Ef
     return settings
   })
 
-/** JSON with sorted keys, for comparing values whatever order their fields were built in. */
-const canonical = (v: unknown): string =>
-  JSON.stringify(v, (_, x) => (x !== null && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x))
-
 /**
  * The first given setting that differs from a run's own: a resumed run continues as it was, so a
  * change of settings is a new run. Epochs are not a setting of the maths and may change.
@@ -44,7 +41,7 @@ export const settingsConflict = (
 ): { readonly setting: SettingName; readonly given: unknown; readonly stored: unknown } | null => {
   for (const setting of Object.keys(given) as SettingName[]) {
     if (setting === "epochs" || given[setting] === undefined) continue
-    if (canonical(stored[setting]) !== canonical(given[setting])) return { setting, given: given[setting], stored: stored[setting] }
+    if (canonicalJson(stored[setting]) !== canonicalJson(given[setting])) return { setting, given: given[setting], stored: stored[setting] }
   }
   return null
 }

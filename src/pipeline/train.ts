@@ -35,11 +35,19 @@ export interface EpochCursor {
   readonly seconds: number
 }
 
-export interface EpochOptions {
+/** One batch's own training step: its sums and the wall time of the step alone. */
+export interface BatchStep {
+  readonly totals: BatchTotals
+  readonly seconds: number
+}
+
+export interface EpochOptions<E = never, R = never> {
   /** Continue a stopped epoch: skip the batches it did and start from their sums. */
   readonly from?: Omit<EpochCursor, "epoch">
+  /** Stop after this many batches of this call, before the end of the epoch if need be. */
+  readonly batches?: number
   /** Called after each batch, inside the same uninterruptible step as the batch itself. */
-  readonly onBatch?: (cursor: EpochCursor) => Effect.Effect<void>
+  readonly onBatch?: (cursor: EpochCursor, step: BatchStep) => Effect.Effect<void, E, R>
 }
 
 /** The first model tensor holding a NaN or an infinity, by its checkpoint name. */
@@ -80,7 +88,7 @@ const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) :
  * batch — the step, the check for divergence, the sums and onBatch — is uninterruptible, so an
  * interruption (Ctrl-C) takes effect between batches and the cursor always matches the weights.
  */
-export const trainEpoch = (model: SparseCodingModel, ds: Dataset, epoch: number, rng: Rng, options: EpochOptions = {}) =>
+export const trainEpoch = <E = never, R = never>(model: SparseCodingModel, ds: Dataset, epoch: number, rng: Rng, options: EpochOptions<E, R> = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const progress = yield* Progress
@@ -91,7 +99,12 @@ export const trainEpoch = (model: SparseCodingModel, ds: Dataset, epoch: number,
       let cursor: EpochCursor = { epoch, ...from }
       const step = (batch: Batch) =>
         Effect.gen(function* () {
-          const t = yield* withBatchTensor(batch.x, batch.rows, ds.dim, (x) => trainStep(model, x, epoch, (p) => ds.toPixels(p, batch.indices)))
+          // The step alone is timed, without the batch's upload: the region a reference implementation times.
+          const { t, stepSeconds } = yield* withBatchTensor(batch.x, batch.rows, ds.dim, (x) => {
+            const stepStarted = performance.now()
+            const t = trainStep(model, x, epoch, (p) => ds.toPixels(p, batch.indices))
+            return { t, stepSeconds: (performance.now() - stepStarted) / 1000 }
+          })
           const term = divergedTerm(t, model)
           if (term !== null) return yield* Effect.fail(new DivergenceError({ epoch, batch: cursor.batch, term }))
           const totals = addTotals(cursor.totals, t)
@@ -102,10 +115,11 @@ export const trainEpoch = (model: SparseCodingModel, ds: Dataset, epoch: number,
             cursor.batch,
             `energy ${fmt(avg.energy)} psnr ${fmt(avg.psnr, 2)} zeros ${fmt(avg.zeroFraction)} fista steps ${fmt(t.fistaSteps / t.rows, 1)} ${fmt(totals.rows / seconds, 0)} rows/s`
           )
-          if (options.onBatch !== undefined) yield* options.onBatch(cursor)
+          if (options.onBatch !== undefined) yield* options.onBatch(cursor, { totals: t, seconds: stepSeconds })
         }).pipe(Effect.uninterruptible, Effect.zipRight(turnEventLoop))
       // The permutation is drawn in full even when resuming, so the generator ends where it would have.
-      yield* batchStream(ds, model.settings.batchSize, { kind: "shuffled", rng }).pipe(Stream.drop(from.batch), Stream.runForEach(step))
+      const batches = batchStream(ds, model.settings.batchSize, { kind: "shuffled", rng }).pipe(Stream.drop(from.batch))
+      yield* (options.batches === undefined ? batches : Stream.take(batches, options.batches)).pipe(Stream.runForEach(step))
       const seconds = (performance.now() - started) / 1000
       return { metrics: averageTotals(cursor.totals), seconds, batches: cursor.batch, samplesPerSecond: cursor.totals.rows / seconds } satisfies EpochResult
     })

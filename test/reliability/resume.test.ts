@@ -13,7 +13,8 @@ import { readArrowIpc, tableToArrowIpc } from "../../src/data/table.js"
 import type { BackendName } from "../../src/pipeline/backend.js"
 import { disposeModel, makeModel, modelTensors } from "../../src/models/model.js"
 import { expectedShapes, readCheckpoint } from "../../src/pipeline/checkpoint.js"
-import { readResumePoint, type RunOptions, trainRun } from "../../src/pipeline/run.js"
+import { readResumePoint } from "../../src/pipeline/run/resume.js"
+import { type RunOptions, trainRun } from "../../src/pipeline/run/run.js"
 import { env, metricsWithoutTimes, smallData, smallSettings } from "../helpers/mnist-runs.js"
 
 const folder = () => mkdtempSync(join(tmpdir(), "resume-"))
@@ -99,7 +100,7 @@ describe("resume within an epoch", () => {
       const stopped = folder()
       const reached = yield* Deferred.make<void>()
       const fiber = yield* Effect.fork(
-        trainRun({ ...options(stopped, 3), onBatch: (c) => (c.epoch === 1 && c.batch === 2 ? Deferred.succeed(reached, undefined).pipe(Effect.zipRight(Effect.yieldNow())) : Effect.void) }, data)
+        trainRun({ ...options(stopped, 3), hooks: [{ onBatch: (b) => (b.epoch === 1 && b.batch === 2 ? Deferred.succeed(reached, undefined).pipe(Effect.zipRight(Effect.yieldNow())) : Effect.void) }] }, data)
       )
       yield* Deferred.await(reached)
       yield* Fiber.interrupt(fiber)
@@ -127,7 +128,8 @@ describe("resume within an epoch", () => {
       // Replay the kill: the folder after 2 epochs, but with the best checkpoint of epoch 1.
       const stopped = folder()
       const aside = join(folder(), "epoch1.safetensors")
-      yield* trainRun({ ...options(stopped, 2), onEpoch: (e) => Effect.sync(() => e === 0 && copyFileSync(join(stopped, "checkpoint.safetensors"), aside)) }, data)
+      // onEpoch of epoch 2 runs before that epoch's files are written: the best file is still epoch 1's.
+      yield* trainRun({ ...options(stopped, 2), hooks: [{ onEpoch: (e) => Effect.sync(() => void (e.epoch === 1 && copyFileSync(join(stopped, "checkpoint.safetensors"), aside))) }] }, data)
       const point = yield* readResumePoint(stopped)
       expect(point.progress.best?.epoch).toBe(1)
       copyFileSync(aside, join(stopped, "checkpoint.safetensors"))

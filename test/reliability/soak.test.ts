@@ -10,7 +10,7 @@ import v8 from "node:v8"
 import { runInNewContext } from "node:vm"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { trainRun } from "../../src/pipeline/run.js"
+import { trainRun } from "../../src/pipeline/run/run.js"
 import { env, smallData, smallSettings } from "../helpers/mnist-runs.js"
 
 // A collection before each reading, so that what is measured is what is still referenced.
@@ -34,12 +34,16 @@ describe("soak", () => {
           epochs: EPOCHS,
           seed: 9,
           out: mkdtempSync(join(tmpdir(), "soak-")),
-          onEpoch: () =>
-            Effect.sync(() => {
-              gc()
-              const m = process.memoryUsage()
-              seen.push({ tensors: tf.memory().numTensors, bytes: tf.memory().numBytes, rss: m.rss, heap: m.heapUsed, external: m.external, wasm: (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? 0 })
-            })
+          hooks: [
+            {
+              onEpoch: () =>
+                Effect.sync(() => {
+                  gc()
+                  const m = process.memoryUsage()
+                  seen.push({ tensors: tf.memory().numTensors, bytes: tf.memory().numBytes, rss: m.rss, heap: m.heapUsed, external: m.external, wasm: (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? 0 })
+                })
+            }
+          ]
         },
         data
       )

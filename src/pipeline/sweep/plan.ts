@@ -5,7 +5,7 @@ import { decodeSettings, type ModelSettings } from "../../models/settings.js"
 import { resolveSettings } from "../config.js"
 import type { MnistSource } from "../mnist.js"
 import { ConfigError, type SettingsError } from "../errors.js"
-import type { RunSummary } from "../run.js"
+import type { RunSummary } from "../run/run.js"
 
 /**
  * What a finished run's summary.json must say for the sweep to count it as the run it asked for:
