@@ -24,6 +24,8 @@ interface Pass {
   readonly tol2: number
   readonly live: Uint8Array
   readonly stepsPerRow: Int32Array
+  /** One row's step z⁺ − z, kept while a per-row extrapolation is decided. */
+  readonly rowStep: Float64Array
 }
 
 /**
@@ -40,41 +42,15 @@ const settle = (s: Pass, i: number, change: number, scale: number, momentumGap: 
   }
 }
 
-/** One step for the live rows with one extrapolation for all, fused: gradient, prox, momentum, test. */
-const stepShared = (s: Pass, liveRows: Int32Array, g: Float32Array, extrapolation: number): void => {
-  const { l, y, z, enc, eta, threshold } = s
-  const { slope, offset, encoderWeight } = s.coefficients
-  for (let p = 0; p < liveRows.length; p++) {
-    const i = liveRows[p]
-    let change = 0
-    let scale = 0
-    let momentumGap = 0
-    const base = i * l
-    const gBase = p * l
-    for (let j = 0; j < l; j++) {
-      const q = base + j
-      const yq = y[q]
-      const old = z[q]
-      momentumGap += (yq - old) * (yq - old)
-      const grad = g[gBase + j] + slope[j] * yq - encoderWeight * enc[q] - offset[j]
-      const proposed = nonNegativeShrink(yq - eta * grad, threshold)
-      const diff = proposed - old
-      change += diff * diff
-      scale += old * old
-      z[q] = proposed
-      y[q] = proposed + extrapolation * diff
-    }
-    settle(s, i, change, scale, momentumGap)
-  }
-}
-
 /**
- * The same step with a momentum sequence per row and the gradient-based adaptive restart of
- * O'Donoghue & Candès (2015): where (y − z⁺)·(z⁺ − z) > 0 the momentum has carried the row uphill,
- * so it takes the plain proximal step from z⁺ and its sequence starts again.
+ * One step for the live rows, fused: gradient, prox, momentum and the convergence test. With one
+ * extrapolation for the batch (FISTA, ISTA at 0) y is written in the same pass. With a momentum
+ * sequence per row (`rowMomentum`) the extrapolation waits for the row's gradient-based restart
+ * test of O'Donoghue & Candès (2015): where (y − z⁺)·(z⁺ − z) > 0 the momentum has carried the row
+ * uphill, so it takes the plain proximal step from z⁺ and its sequence starts again.
  */
-const stepRestarting = (s: Pass, liveRows: Int32Array, g: Float32Array, t: Float64Array): void => {
-  const { l, y, z, enc, eta, threshold } = s
+const step = (s: Pass, liveRows: Int32Array, g: Float32Array, extrapolation: number, rowMomentum: Float64Array | null): void => {
+  const { l, y, z, enc, eta, threshold, rowStep } = s
   const { slope, offset, encoderWeight } = s.coefficients
   for (let p = 0; p < liveRows.length; p++) {
     const i = liveRows[p]
@@ -94,19 +70,23 @@ const stepRestarting = (s: Pass, liveRows: Int32Array, g: Float32Array, t: Float
       const diff = proposed - old
       change += diff * diff
       scale += old * old
-      uphill += (yq - proposed) * diff
       z[q] = proposed
-      // y keeps the step's difference until the row's extrapolation is known.
-      y[q] = diff
+      if (rowMomentum === null) y[q] = proposed + extrapolation * diff
+      else {
+        uphill += (yq - proposed) * diff
+        rowStep[j] = diff
+      }
     }
-    let extrapolation = 0
-    if (uphill > 0) t[i] = 1
-    else {
-      const tNext = (1 + Math.sqrt(1 + 4 * t[i] * t[i])) / 2
-      extrapolation = (t[i] - 1) / tNext
-      t[i] = tNext
+    if (rowMomentum !== null) {
+      let e = 0
+      if (uphill > 0) rowMomentum[i] = 1
+      else {
+        const tNext = (1 + Math.sqrt(1 + 4 * rowMomentum[i] * rowMomentum[i])) / 2
+        e = (rowMomentum[i] - 1) / tNext
+        rowMomentum[i] = tNext
+      }
+      for (let j = 0; j < l; j++) y[base + j] = z[base + j] + e * rowStep[j]
     }
-    for (let j = 0; j < l; j++) y[base + j] = z[base + j] + extrapolation * y[base + j]
     settle(s, i, change, scale, momentumGap)
   }
 }
@@ -137,7 +117,7 @@ export const proximalGradient = (
   const coefficients: AffineCoefficients = { slope: new Float64Array(l), offset: new Float64Array(l), encoderWeight: 0 }
   const affine = energy.terms.flatMap((t) => (t.host.kind === "affine" ? [t.host] : []))
   const general = energy.terms.flatMap((t) => (t.host.kind === "general" ? [t.host] : []))
-  const pass: Pass = { l, y, z, enc, coefficients, eta, threshold: eta * energy.lambda, tol2: options.tol * options.tol, live: new Uint8Array(n).fill(1), stepsPerRow: new Int32Array(n) }
+  const pass: Pass = { l, y, z, enc, coefficients, eta, threshold: eta * energy.lambda, tol2: options.tol * options.tol, live: new Uint8Array(n).fill(1), stepsPerRow: new Int32Array(n), rowStep: new Float64Array(l) }
   const linalg = options.linalg ?? tfjsLinalg
   const rowMomentum = momentum === "restarting" ? new Float64Array(n).fill(1) : null
   let liveRows = Int32Array.from({ length: n }, (_, i) => i)
@@ -151,12 +131,9 @@ export const proximalGradient = (
     coefficients.encoderWeight = 0
     for (const term of affine) term.accumulate(y, n, l, coefficients)
     for (const term of general) term.addTo(y, enc, n, l, liveRows, g, linalg)
-    if (rowMomentum !== null) stepRestarting(pass, liveRows, g, rowMomentum)
-    else {
-      const tNext = momentum === "shared" ? (1 + Math.sqrt(1 + 4 * t * t)) / 2 : 1
-      stepShared(pass, liveRows, g, momentum === "shared" ? (t - 1) / tNext : 0)
-      t = tNext
-    }
+    const tNext = momentum === "shared" ? (1 + Math.sqrt(1 + 4 * t * t)) / 2 : 1
+    step(pass, liveRows, g, momentum === "shared" ? (t - 1) / tNext : 0, rowMomentum)
+    t = tNext
     iterations = k + 1
     liveRows = liveRows.filter((i) => pass.live[i] === 1)
     options.onStep?.({ step: iterations, liveRows: liveRows.length, codes: z, live: pass.live })
