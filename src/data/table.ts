@@ -1,19 +1,26 @@
-import { Float64, Table, Type, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow"
+import { Bool, type DataType, Float64, Int32, Table, Type, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow"
 
 /** One row of a metrics table: missing keys and `null` both mean "no value". */
-export type Row = Record<string, number | string | null>
+export type Row = Record<string, number | string | boolean | null>
+
+/**
+ * The Arrow type of a number column. Counts and indices are "int32" so that a reader (pandas,
+ * polars) sees integers rather than floats; numbers are "float64" unless a writer says otherwise.
+ */
+export type NumberColumnType = "float64" | "int32"
 
 /**
  * Conventions shared by the writers, chosen so that nothing is lost silently:
- * - A column holds numbers or strings, never both (mixing is a bug upstream and throws).
+ * - A column holds numbers, strings or booleans, never two of them (mixing is a bug upstream and throws).
  * - A column with no values at all is a number column of nulls.
+ * - Booleans are Arrow Bool columns, and `true`/`false` in CSV and Markdown.
  * - NaN and ±Infinity are numbers, not nulls: Arrow keeps them as is; CSV and
  *   Markdown write `NaN`, `Infinity`, `-Infinity`. `null` is an empty cell.
  */
 
 const has = (row: Row, key: string): boolean => Object.prototype.hasOwnProperty.call(row, key)
 
-const cell = (row: Row, key: string): number | string | null => (has(row, key) ? row[key] ?? null : null)
+const cell = (row: Row, key: string): number | string | boolean | null => (has(row, key) ? row[key] ?? null : null)
 
 /**
  * Column order: as given, else the order keys are first seen across rows.
@@ -37,7 +44,7 @@ const columnsOf = (rows: readonly Row[], columns?: readonly string[]): string[] 
   return names
 }
 
-type Kind = "number" | "string"
+type Kind = "number" | "string" | "boolean"
 
 const kindOf = (rows: readonly Row[], column: string): Kind => {
   let kind: Kind | undefined
@@ -45,12 +52,12 @@ const kindOf = (rows: readonly Row[], column: string): Kind => {
     const v = cell(row, column)
     if (v === null) return
     const k = typeof v
-    if (k !== "number" && k !== "string") {
-      throw new TypeError(`table: column ${JSON.stringify(column)}, row ${i}: expected a number, string or null, got ${k}`)
+    if (k !== "number" && k !== "string" && k !== "boolean") {
+      throw new TypeError(`table: column ${JSON.stringify(column)}, row ${i}: expected a number, string, boolean or null, got ${k}`)
     }
     if (kind !== undefined && kind !== k) {
       throw new TypeError(
-        `table: column ${JSON.stringify(column)} mixes numbers and strings (row ${i} is a ${k}); ` +
+        `table: column ${JSON.stringify(column)} mixes ${kind}s and ${k}s (row ${i} is a ${k}); ` +
           "give each column one type"
       )
     }
@@ -59,16 +66,30 @@ const kindOf = (rows: readonly Row[], column: string): Kind => {
   return kind ?? "number"
 }
 
+const arrowType = (kind: Kind, numberType: NumberColumnType): DataType =>
+  kind === "string" ? new Utf8() : kind === "boolean" ? new Bool() : numberType === "int32" ? new Int32() : new Float64()
+
 /**
- * Arrow IPC *file* format bytes (Float64 and Utf8 columns, all nullable).
+ * Arrow IPC *file* format bytes, all columns nullable: numbers as Float64, or Int32 where
+ * `numberTypes` says so (a non-integer value there throws), strings as Utf8, booleans as Bool.
  * Arrow counts rows per column, so rows without any column read back as no rows.
  */
-export const tableToArrowIpc = (rows: readonly Row[], columns?: readonly string[]): Uint8Array => {
+export const tableToArrowIpc = (
+  rows: readonly Row[],
+  columns?: readonly string[],
+  numberTypes: Readonly<Record<string, NumberColumnType>> = {}
+): Uint8Array => {
   const names = columnsOf(rows, columns)
   const vectors = Object.fromEntries(
     names.map((name) => {
       const values = rows.map((row) => cell(row, name))
-      return [name, kindOf(rows, name) === "number" ? vectorFromArray(values, new Float64()) : vectorFromArray(values, new Utf8())]
+      const numberType = Object.hasOwn(numberTypes, name) ? numberTypes[name] : "float64"
+      const kind = kindOf(rows, name)
+      if (kind === "number" && numberType === "int32") {
+        const bad = values.findIndex((v) => v !== null && !(Number.isInteger(v) && Math.abs(v as number) <= 0x7fffffff))
+        if (bad >= 0) throw new TypeError(`table: column ${JSON.stringify(name)} is written as Int32 but row ${bad} holds ${String(values[bad])}, not a 32-bit integer`)
+      }
+      return [name, vectorFromArray(values, arrowType(kind, numberType))]
     })
   )
   // The object of vectors would list integer-like names first; select restores the order.
@@ -82,9 +103,11 @@ export interface ReadTable {
 }
 
 /**
- * Reads Arrow IPC bytes (file or stream format). Besides the writer's
- * Float64/Utf8 it accepts other numeric columns (64-bit integers become
- * numbers); other types throw rather than come back mangled.
+ * Reads Arrow IPC bytes (file or stream format): numeric columns of any width
+ * as numbers (64-bit integers too), Utf8 as strings, Bool as booleans. Files
+ * written before booleans and integers had their own types (every number
+ * column Float64) read as they always did. Other types throw rather than come
+ * back mangled.
  *
  * JavaScript objects list integer-like keys ("0", "2024") before all others,
  * so a row's key order can differ from the file's; pass `columns` on to the
@@ -98,13 +121,16 @@ export const readArrowIpcTable = (bytes: Uint8Array): ReadTable => {
     if (typeId === Type.Utf8 || typeId === Type.LargeUtf8) {
       return [field.name, (i: number) => vector.get(i) as string | null] as const
     }
+    if (typeId === Type.Bool) {
+      return [field.name, (i: number) => vector.get(i) as boolean | null] as const
+    }
     if (typeId === Type.Float || typeId === Type.Int) {
       return [field.name, (i: number) => {
         const v = vector.get(i) as number | bigint | null
         return typeof v === "bigint" ? Number(v) : v
       }] as const
     }
-    throw new TypeError(`table: column ${JSON.stringify(field.name)} has Arrow type ${field.type}, which is not a number or string`)
+    throw new TypeError(`table: column ${JSON.stringify(field.name)} has Arrow type ${field.type}, which is not a number, string or boolean`)
   })
   const rows: Row[] = []
   for (let i = 0; i < table.numRows; i++) {
@@ -136,7 +162,7 @@ export const tableToCsv = (rows: readonly Row[], columns?: readonly string[]): s
       names
         .map((name) => {
           const v = cell(row, name)
-          return v === null ? "" : typeof v === "number" ? String(v) : v === "" ? '""' : csvField(v)
+          return v === null ? "" : typeof v === "number" || typeof v === "boolean" ? String(v) : v === "" ? '""' : csvField(v)
         })
         .join(",")
     )
@@ -171,7 +197,7 @@ export const tableToMarkdown = (
   const body = rows.map((row) =>
     names.map((name) => {
       const v = cell(row, name)
-      return v === null ? "" : typeof v === "number" ? formatNumber(v) : markdownText(v)
+      return v === null ? "" : typeof v === "number" ? formatNumber(v) : typeof v === "boolean" ? String(v) : markdownText(v)
     })
   )
   const header = names.map(markdownText)

@@ -7,8 +7,15 @@ import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../data/s
 import { type BatchTotals, modelTensors, type SparseCodingModel } from "../models/model.js"
 import { type ModelSettings, StoredSettings } from "../models/settings.js"
 import { CheckpointError } from "./errors.js"
+import { InputSpace, inputSpaceProblem } from "./normalization.js"
 
-export const checkpointFormat = "sparse-vdl/1"
+/**
+ * The format written. Version 2 numbers epochs from 1, as summary.json and metrics.arrow do
+ * (`epochsDone`, and the epochs in `progress`), and records the input space (`input`: image
+ * shape and normalisation). Version 1 numbered them from 0 (`epoch`) and is still read.
+ */
+export const checkpointFormat = "sparse-vdl/2"
+const firstFormat = "sparse-vdl/1"
 
 /**
  * Where a run stands, beyond its tensors: everything a resume needs to continue as if it had
@@ -41,13 +48,15 @@ export interface Snapshot {
   readonly model: string
   readonly settings: ModelSettings
   readonly inputDim: number
-  /** The last finished epoch, 0-based (−1 before the first one ends). */
+  /** The last finished epoch, 0-based (−1 before the first one ends); the file stores epochs done, epoch + 1. */
   readonly epoch: number
   readonly adamSteps: { readonly encoder: number; readonly decoder: number }
   readonly progress?: RunProgress
+  /** The images the model was trained on and their normalisation; absent from checkpoints before format 2. */
+  readonly input?: InputSpace
 }
 
-export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number, progress?: RunProgress): Snapshot => {
+export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number, progress?: RunProgress, input?: InputSpace): Snapshot => {
   const tensors: Record<string, NamedArray> = {}
   for (const [name, v] of Object.entries(modelTensors(m))) {
     tensors[name] = { shape: v.shape, data: Float32Array.from(v.dataSync() as Float32Array) }
@@ -59,7 +68,8 @@ export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number
     inputDim: m.inputDim,
     epoch,
     adamSteps: { encoder: m.encoderOptimizer.step, decoder: m.decoderOptimizer.step },
-    ...(progress === undefined ? {} : { progress })
+    ...(progress === undefined ? {} : { progress }),
+    ...(input === undefined ? {} : { input })
   }
 }
 
@@ -135,6 +145,13 @@ const dataDigest = (tensors: Readonly<Record<string, NamedArray>>): string => {
   return hash.digest("hex")
 }
 
+/** Progress with its epochs shifted by `by`: +1 from memory (0-based) to a format-2 file, −1 back. */
+const shiftEpochs = (p: RunProgress, by: 1 | -1): RunProgress => ({
+  ...p,
+  next: { epoch: p.next.epoch + by, batch: p.next.batch },
+  best: p.best === null ? null : { epoch: p.best.epoch + by, energy: p.best.energy }
+})
+
 export const encodeSnapshot = (s: Snapshot): Uint8Array =>
   encodeSafetensors(s.tensors, {
     format: checkpointFormat,
@@ -142,9 +159,10 @@ export const encodeSnapshot = (s: Snapshot): Uint8Array =>
     model: s.model,
     settings: JSON.stringify(s.settings),
     inputDim: String(s.inputDim),
-    epoch: String(s.epoch),
+    epochsDone: String(s.epoch + 1),
     adamSteps: JSON.stringify(s.adamSteps),
-    ...(s.progress === undefined ? {} : { progress: JSON.stringify(s.progress) })
+    ...(s.progress === undefined ? {} : { progress: JSON.stringify(shiftEpochs(s.progress, 1)) }),
+    ...(s.input === undefined ? {} : { input: JSON.stringify(s.input) })
   })
 
 export const writeCheckpoint = (path: string, s: Snapshot) => writeFileAtomic(path, encodeSnapshot(s))
@@ -211,17 +229,29 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
   Either.gen(function* () {
     const decoded = yield* decodeSafetensors(bytes, path).pipe(Either.mapLeft((e) => new CheckpointError({ file: path, problem: `${e.problem}. It is damaged or not a checkpoint; use another one, or start a new run` })))
     const { tensors, metadata } = decoded
-    if (metadata.format !== checkpointFormat) {
-      return yield* Either.left(new CheckpointError({ file: path, problem: `its format is ${metadata.format ?? "unknown"}, expected ${checkpointFormat}. Use a checkpoint written by experiments/mnist.ts, or start a new run` }))
+    if (metadata.format !== checkpointFormat && metadata.format !== firstFormat) {
+      return yield* Either.left(new CheckpointError({ file: path, problem: `its format is ${metadata.format ?? "unknown"}, expected ${checkpointFormat} or ${firstFormat}. Use a checkpoint written by experiments/mnist.ts, or start a new run` }))
     }
+    const numberedFromOne = metadata.format === checkpointFormat
     if (typeof metadata.model !== "string" || metadata.model === "") {
       return yield* Either.left(new CheckpointError({ file: path, problem: "its metadata names no model: the file is damaged. Use another checkpoint, or start a new run" }))
     }
     const settings: ModelSettings = yield* metadataField(StoredSettings, "settings", metadata.settings, path)
     const adamSteps = yield* metadataField(AdamStepsSchema, "adamSteps", metadata.adamSteps, path)
     const inputDim = yield* metadataField(PositiveInt, "inputDim", metadata.inputDim, path)
-    const epoch = yield* metadataField(Schema.Int.pipe(Schema.greaterThanOrEqualTo(-1)), "epoch", metadata.epoch, path)
-    const progress = metadata.progress === undefined ? undefined : yield* metadataField(ProgressSchema, "progress", metadata.progress, path)
+    const epoch = numberedFromOne
+      ? (yield* metadataField(Count, "epochsDone", metadata.epochsDone, path)) - 1
+      : yield* metadataField(Schema.Int.pipe(Schema.greaterThanOrEqualTo(-1)), "epoch", metadata.epoch, path)
+    const stored = metadata.progress === undefined ? undefined : yield* metadataField(ProgressSchema, "progress", metadata.progress, path)
+    if (numberedFromOne && stored !== undefined && (stored.next.epoch < 1 || (stored.best !== null && stored.best.epoch < 1))) {
+      return yield* Either.left(new CheckpointError({ file: path, problem: "its progress metadata numbers an epoch 0, but this format numbers epochs from 1: the file is damaged. Use another checkpoint, or start a new run" }))
+    }
+    const progress = stored === undefined || !numberedFromOne ? stored : shiftEpochs(stored, -1)
+    const input = metadata.input === undefined ? undefined : yield* metadataField(InputSpace, "input", metadata.input, path)
+    if (input !== undefined) {
+      const problem = inputSpaceProblem(input, inputDim)
+      if (problem !== null) return yield* Either.left(new CheckpointError({ file: path, problem: `its input metadata ${problem}: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+    }
     const expected = expectedShapes(settings, inputDim)
     for (const [name, shape] of Object.entries(expected)) {
       const t = tensors[name]
@@ -236,7 +266,7 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
     if (metadata.dataSha256 !== undefined && metadata.dataSha256 !== dataDigest(tensors)) {
       return yield* Either.left(new CheckpointError({ file: path, problem: "its tensor data does not match the SHA-256 recorded when it was written: the file is damaged. Use another checkpoint, or start a new run" }))
     }
-    return { tensors, model: metadata.model, settings, inputDim, epoch, adamSteps, ...(progress === undefined ? {} : { progress }) }
+    return { tensors, model: metadata.model, settings, inputDim, epoch, adamSteps, ...(progress === undefined ? {} : { progress }), ...(input === undefined ? {} : { input }) }
   })
 
 export const readCheckpoint = (path: string): Effect.Effect<Snapshot, CheckpointError> =>

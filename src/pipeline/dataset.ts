@@ -6,6 +6,7 @@ import type * as tf from "@tensorflow/tfjs-core"
 import { Chunk, Effect, Option, Stream } from "effect"
 import type { Rng } from "../data/random.js"
 import { gatherRows } from "../models/gather-rows.js"
+import type { InputSpace, Normalization } from "./normalization.js"
 
 /**
  * A data set ready for the model: rows of the model's input space, and the map back to pixels
@@ -21,7 +22,17 @@ export interface Dataset {
   readonly width: number
   readonly labels: Uint8Array | null
   readonly toPixels: (x: tf.Tensor2D, indices: Int32Array) => tf.Tensor2D
+  /**
+   * What toPixels undoes, as data: a run records it in its checkpoints so that a loaded model
+   * normalises new images the same way. A data set without it trains, but its checkpoints say
+   * nothing about their inputs, and a loaded model must then be told (loadModel's `input`).
+   */
+  readonly normalization?: Normalization
 }
+
+/** The input space a data set's checkpoints record, when it knows its normalisation. */
+export const inputSpaceOf = (ds: Dataset): InputSpace | undefined =>
+  ds.normalization === undefined ? undefined : { height: ds.height, width: ds.width, normalization: ds.normalization }
 
 export interface Batch {
   readonly x: Float32Array

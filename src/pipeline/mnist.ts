@@ -7,6 +7,7 @@ import { loadMnistDir } from "../data/mnist/idx-folder.js"
 import { MNIST_MEAN, MNIST_STD, normalizeMnist } from "../data/mnist/normalize.js"
 import { splitMnist } from "../data/mnist/split.js"
 import type { Dataset, Splits } from "./dataset.js"
+import { mnistNormalization } from "./normalization.js"
 
 /** Where MNIST comes from: a folder of IDX files, a checksum-verified download, or the embedded digits. */
 export type MnistSource = { readonly kind: "dir"; readonly dir: string } | { readonly kind: "download"; readonly cacheDir?: string } | { readonly kind: "embedded" }
@@ -41,5 +42,6 @@ export const normalizeMnistStage =
     height: 28,
     width: 28,
     labels: split.labels,
-    toPixels: mnistToPixels
+    toPixels: mnistToPixels,
+    normalization: mnistNormalization
   })

@@ -5,15 +5,17 @@ import { type PatchFile, type PatchFileError, type PatchSplit, readPatchFile } f
 import { gatherRows } from "../../models/gather-rows.js"
 import { lcnToPixels } from "../../models/lcn.js"
 import type { Dataset, Splits } from "../dataset.js"
+import { lcnOfPatchMetadata, type Normalization } from "../normalization.js"
 import { PatchDataError } from "./errors.js"
 
 /**
  * One split as a Dataset. Its toPixels undoes the LCN with the μ and s of the rows it is given
  * (gathered on the host per batch, so the maps never have to fit in the backend's memory).
  */
-export const patchDataset = (name: string, split: PatchSplit, size: number): Dataset => {
+export const patchDataset = (name: string, split: PatchSplit, size: number, normalization?: Normalization): Dataset => {
   const dim = size * size
   return {
+    ...(normalization === undefined ? {} : { normalization }),
     name,
     x: split.patch,
     rows: split.rows,
@@ -51,10 +53,11 @@ export const patchSplits = (file: PatchFile, trainSize?: number): Effect.Effect<
       }
     }
     const train = firstRows(file.splits.train, trainSize, file.dim)
+    const lcn = lcnOfPatchMetadata(file.metadata) ?? undefined
     return {
-      train: patchDataset("train", train, file.size),
-      val: patchDataset("val", file.splits.val, file.size),
-      test: patchDataset("test", file.splits.test, file.size)
+      train: patchDataset("train", train, file.size, lcn),
+      val: patchDataset("val", file.splits.val, file.size, lcn),
+      test: patchDataset("test", file.splits.test, file.size, lcn)
     }
   })
 

@@ -23,7 +23,7 @@ export const writePictures = (out: string, m: Parameters<typeof decoderColumns>[
     const atomImages = deep ? decoderAtoms(m, stats.max) : columns.images
     if (deep) yield* writeFileAtomic(join(out, "decoder-atoms.png"), atomGrid(atomImages, m.settings.codeDim, ds))
     const atoms = atomTable(atomImages, ds, stats)
-    yield* writeFileAtomic(join(out, "atoms.arrow"), tableToArrowIpc(atoms.rows, [...atomTableColumns]))
+    yield* writeFileAtomic(join(out, "atoms.arrow"), tableToArrowIpc(atoms.rows, [...atomTableColumns], { component: "int32" }))
     yield* writeFileAtomic(join(out, "atoms.csv"), tableToCsv(atoms.rows, [...atomTableColumns]))
     const pairs = yield* reconstructionPairs(m, ds, 32)
     yield* writeFileAtomic(

@@ -7,7 +7,7 @@ import type { ModelSettings } from "../../models/settings.js"
 import { columnShapeFigures, picturedEpoch } from "../atom-report.js"
 import { Backend } from "../backend.js"
 import { encodeSnapshot, type RunProgress, snapshotModel } from "../checkpoint.js"
-import { batchCount, type Dataset } from "../dataset.js"
+import { batchCount, type Dataset, inputSpaceOf } from "../dataset.js"
 import { DivergenceError } from "../errors.js"
 import { decoderColumns } from "../pictures.js"
 import type { Composition } from "../../models/composition.js"
@@ -19,8 +19,8 @@ import { bestCheckpointFile, columnsSnapshotFile, lastCheckpointFile } from "./l
 import { isBuiltInColumn, metricColumns, writeMetrics } from "./metrics-table.js"
 import { type Best, type Position, type RestoredRun, type ResumePoint, resumeState } from "./resume.js"
 
-/** Figures a hook adds to an epoch's row of metrics.arrow, by column name. */
-export type EpochColumns = Readonly<Record<string, number | null>>
+/** Figures a hook adds to an epoch's row of metrics.arrow, by column name (a boolean makes a Bool column). */
+export type EpochColumns = Readonly<Record<string, number | boolean | null>>
 
 /** What onStart sees: the model, about to be trained, and the run so far. */
 export interface LoopStart {
@@ -168,6 +168,7 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
     // What last.safetensors on disk holds, so that an interruption right after a save does not save again.
     let saved: { epoch: number; batch: number } | null = options.resume === undefined ? null : { epoch: position.epoch, batch: position.batch }
     const files = out === undefined ? null : { out, last: join(out, lastCheckpointFile), best: join(out, bestCheckpointFile) }
+    const input = inputSpaceOf(data.train)
 
     const progressAt = (p: Position): RunProgress => ({
       seed: options.seed,
@@ -186,7 +187,7 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
     const saveWhereStopped = (path: string) => {
       const at = { epoch: position.epoch, batch: position.batch }
       if (saved !== null && saved.epoch === at.epoch && saved.batch === at.batch) return Effect.void
-      return writeFileAtomic(path, encodeSnapshot(snapshotModel(model, options.model, position.epoch - 1, progressAt(position)))).pipe(Effect.tap(() => Effect.sync(() => (saved = at))))
+      return writeFileAtomic(path, encodeSnapshot(snapshotModel(model, options.model, position.epoch - 1, progressAt(position), input))).pipe(Effect.tap(() => Effect.sync(() => (saved = at))))
     }
 
     const runEpoch = (epoch: number) =>
@@ -234,7 +235,7 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
             trainSeconds += trained.seconds
             position = { epoch: epoch + 1, batch: 0, totals: emptyTotals, seconds: 0, orderState: order.state() }
             const bestNow = improved ? { epoch, energy: val.energy } : best === null ? null : { epoch: best.epoch, energy: best.energy }
-            const snapshot = snapshotModel(model, options.model, epoch, { ...progressAt(position), best: bestNow })
+            const snapshot = snapshotModel(model, options.model, epoch, { ...progressAt(position), best: bestNow }, input)
             if (improved) best = { epoch, energy: val.energy, snapshot }
             if (files === null) return
             const bytes = encodeSnapshot(snapshot)

@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { writeFileAtomic } from "../../data/atomic-write.js"
-import { readArrowIpcTable, type Row, tableToArrowIpc, tableToCsv } from "../../data/table.js"
+import { type NumberColumnType, readArrowIpcTable, type Row, tableToArrowIpc, tableToCsv } from "../../data/table.js"
 import type { SplitMetrics } from "../../models/model.js"
 import { atomShapeColumnNames } from "../atom-report.js"
 import { MetricsFileError } from "../errors.js"
@@ -49,10 +49,17 @@ export interface MetricsTable {
   readonly extraColumns: readonly string[]
 }
 
-/** metrics.arrow and metrics.csv in `out`: the built-in columns, then those of the hooks. */
+/** The built-in columns that are counts: integers in metrics.arrow, not floats. */
+const integerColumns: Readonly<Record<string, NumberColumnType>> = { epoch: "int32" }
+
+/**
+ * metrics.arrow and metrics.csv in `out`: the built-in columns, then those of the hooks (a hook's
+ * boolean column is an Arrow Bool column). Files of earlier versions, every column Float64, read
+ * the same.
+ */
 export const writeMetrics = (out: string, table: MetricsTable) => {
   const columns = [...metricsColumnNames, ...table.extraColumns]
-  return writeFileAtomic(join(out, metricsFile), tableToArrowIpc(table.rows, columns)).pipe(
+  return writeFileAtomic(join(out, metricsFile), tableToArrowIpc(table.rows, columns, integerColumns)).pipe(
     Effect.zipRight(writeFileAtomic(join(out, metricsCsvFile), tableToCsv(table.rows, columns)))
   )
 }
@@ -62,7 +69,7 @@ const errnoCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.cod
 /**
  * Reads a metrics.arrow written by a run and checks that it has every column a run writes, as
  * numbers, with epochs numbered 1, 2, …: a resume continues the table, and a table of another
- * shape would be continued into nonsense. Columns added by hooks are kept, as numbers or nulls.
+ * shape would be continued into nonsense. Columns added by hooks are kept, as numbers, booleans or nulls.
  */
 export const readMetrics = (path: string): Effect.Effect<MetricsTable, MetricsFileError> =>
   Effect.gen(function* () {
@@ -91,8 +98,10 @@ export const readMetrics = (path: string): Effect.Effect<MetricsTable, MetricsFi
       for (const c of [...metricsColumnNames, ...extraColumns]) {
         const v = table.columns.includes(c) ? r[c] : null
         const nullable = c.endsWith("HiddenZeroFraction") || laterColumns.has(c) || !builtIn.has(c)
-        if (typeof v === "string" || (v === null && !nullable)) {
-          return yield* fail(`column ${c} holds ${v === null ? "an empty value" : `the text ${JSON.stringify(v)}`} in row ${i + 1}, where a run writes a number. Restore the file written by the run, or start a new run`)
+        const allowed = typeof v === "number" || (typeof v === "boolean" && !builtIn.has(c)) || (v === null && nullable)
+        if (!allowed) {
+          const held = v === null ? "an empty value" : typeof v === "string" ? `the text ${JSON.stringify(v)}` : `the value ${String(v)}`
+          return yield* fail(`column ${c} holds ${held} in row ${i + 1}, where a run writes a number. Restore the file written by the run, or start a new run`)
         }
         row[c] = v
       }

@@ -1,0 +1,147 @@
+/**
+ * Data of one's own as Datasets: rows of pixels (an Arrow file's vector column, a folder of
+ * images) split by a seeded permutation into train, validation and test, and normalised with
+ * statistics of the training rows, recorded so that the run's checkpoints carry them.
+ */
+import { Data, Effect } from "effect"
+import { type ImageShape, readGrayPixels } from "../data/image-rows.js"
+import { type ImageReadError, listImages } from "../data/images.js"
+import { readVectorFile, type VectorFileError } from "../data/vector-file.js"
+import type { Dataset, Splits } from "./dataset.js"
+import { normalizeRows, type RowFreeNormalization, rowFreeToPixels } from "./normalization.js"
+import { rngFor } from "./seeds.js"
+
+/** Own data that cannot be trained on as given. */
+export class OwnDataError extends Data.TaggedError("OwnDataError")<{
+  readonly source: string
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `data ${this.source}: ${this.problem}`
+  }
+}
+
+/** Rows of pixels (0..1 for PSNR to mean what it says) of height × width images, and where they came from. */
+export interface PixelRows {
+  /** A short description for logs and the run's summary. */
+  readonly source: string
+  readonly x: Float32Array
+  readonly rows: number
+  readonly height: number
+  readonly width: number
+}
+
+export const normalizationModes = ["global", "per-feature", "none"] as const
+export type NormalizationMode = (typeof normalizationModes)[number]
+
+export interface OwnSplitOptions {
+  readonly seed: number
+  /** Shares of the rows held out for validation and test; the rest trains. */
+  readonly valFraction: number
+  readonly testFraction: number
+  /**
+   * "global": (p − mean)/std with the mean and std of every training value; "per-feature": each
+   * input value with its own (a value constant on the training rows is only centred); "none".
+   */
+  readonly normalize: NormalizationMode
+}
+
+/** A feature whose training std is below this is only centred: dividing by it would blow up the other splits. */
+const FLAT_FEATURE_STD = 1e-3
+
+/** The normalisation's statistics, from the training rows only. */
+const fitNormalization = (mode: NormalizationMode, x: Float32Array, dim: number, source: string): Effect.Effect<RowFreeNormalization, OwnDataError> => {
+  if (mode === "none") return Effect.succeed({ kind: "none" })
+  const rows = x.length / dim
+  if (mode === "global") {
+    let sum = 0
+    for (let i = 0; i < x.length; i++) sum += x[i]
+    const mean = sum / x.length
+    let sq = 0
+    for (let i = 0; i < x.length; i++) sq += (x[i] - mean) ** 2
+    const std = Math.sqrt(sq / x.length)
+    return std > 0 ? Effect.succeed({ kind: "global", mean, std }) : Effect.fail(new OwnDataError({ source, problem: `every training value is ${mean}: there is nothing to learn. Check the data` }))
+  }
+  const mean = new Float64Array(dim)
+  const sq = new Float64Array(dim)
+  for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) mean[j] += x[r * dim + j] / rows
+  for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) sq[j] += (x[r * dim + j] - mean[j]) ** 2
+  const std = Array.from(sq, (s) => {
+    const v = Math.sqrt(s / rows)
+    return v < FLAT_FEATURE_STD ? 1 : v
+  })
+  return Effect.succeed({ kind: "per-feature", mean: Array.from(mean), std })
+}
+
+const pick = (x: Float32Array, dim: number, indices: ReadonlyArray<number>): Float32Array => {
+  const out = new Float32Array(indices.length * dim)
+  indices.forEach((r, i) => out.set(x.subarray(r * dim, (r + 1) * dim), i * dim))
+  return out
+}
+
+/**
+ * Train, validation and test splits of pixel rows: a seeded permutation (the run's seed, its
+ * "split" stream) sends round(rows·testFraction) rows to test, round(rows·valFraction) to
+ * validation and the rest to train; each split must get at least one row.
+ */
+export const ownDataSplits = (data: PixelRows, options: OwnSplitOptions): Effect.Effect<Splits<Dataset>, OwnDataError> =>
+  Effect.gen(function* () {
+    const dim = data.height * data.width
+    const fail = (problem: string) => Effect.fail(new OwnDataError({ source: data.source, problem }))
+    if (data.x.length !== data.rows * dim) return yield* fail(`${data.x.length} values are not ${data.rows} rows of ${data.height}×${data.width}`)
+    for (const [name, f] of [["validation", options.valFraction], ["test", options.testFraction]] as const) {
+      if (!(f > 0 && f < 1)) return yield* fail(`the ${name} fraction ${f} is not between 0 and 1 (exclusive); pass --${name === "validation" ? "val" : "test"}-fraction 0.1, say`)
+    }
+    const test = Math.round(data.rows * options.testFraction)
+    const val = Math.round(data.rows * options.valFraction)
+    const train = data.rows - test - val
+    if (test < 1 || val < 1 || train < 1) {
+      return yield* fail(`${data.rows} rows split as ${train} train / ${val} validation / ${test} test leave a split empty; use more rows or other --val-fraction and --test-fraction`)
+    }
+    const order = rngFor(options.seed, "split").permutation(data.rows)
+    const parts = { train: order.slice(0, train), val: order.slice(train, train + val), test: order.slice(train + val) }
+    const trainX = pick(data.x, dim, parts.train)
+    const normalization = yield* fitNormalization(options.normalize, trainX, dim, data.source)
+    const toPixels = rowFreeToPixels(normalization)
+    const space = { height: data.height, width: data.width, normalization }
+    const dataset = (name: keyof typeof parts, x: Float32Array): Dataset => ({
+      name,
+      x: normalizeRows(space, x, parts[name].length).x,
+      rows: parts[name].length,
+      dim,
+      height: data.height,
+      width: data.width,
+      labels: null,
+      toPixels: (values) => toPixels(values),
+      normalization
+    })
+    return { train: dataset("train", trainX), val: dataset("val", pick(data.x, dim, parts.val)), test: dataset("test", pick(data.x, dim, parts.test)) }
+  })
+
+/** The vectors of an Arrow file's column as pixel rows (their image shape from the file's metadata). */
+export const arrowRows = (path: string, column?: string): Effect.Effect<PixelRows, VectorFileError> =>
+  readVectorFile(path, column).pipe(Effect.map((f) => ({ source: `${path} (column ${f.column})`, x: f.x, rows: f.rows, height: f.height, width: f.width })))
+
+/**
+ * The JPEG and PNG images of a folder as grey pixel rows: each resized to cover `size` and
+ * centre-cropped when it is given; otherwise every image must have the first one's size.
+ */
+export const imageFolderRows = (dir: string, size?: ImageShape): Effect.Effect<PixelRows, ImageReadError | OwnDataError> =>
+  Effect.gen(function* () {
+    const paths = yield* listImages(dir)
+    const first = yield* readGrayPixels(paths[0], size)
+    const dim = first.height * first.width
+    const x = new Float32Array(paths.length * dim)
+    x.set(first.pixels, 0)
+    for (const [i, path] of paths.entries()) {
+      if (i === 0) continue
+      const image = yield* readGrayPixels(path, size)
+      if (image.height !== first.height || image.width !== first.width) {
+        return yield* Effect.fail(
+          new OwnDataError({ source: dir, problem: `${path} is ${image.width}×${image.height} but ${paths[0]} is ${first.width}×${first.height}; every image must have one size, or pass --size N to resize them all to N×N` })
+        )
+      }
+      x.set(image.pixels, i * dim)
+    }
+    return { source: `images in ${dir}`, x, rows: paths.length, height: first.height, width: first.width }
+  })
