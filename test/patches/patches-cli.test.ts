@@ -36,7 +36,7 @@ describe("experiments/patches.ts", () => {
     expect(t.status, t.stderr).toBe(0)
     expect(t.stderr).toMatch(/data: 300 train \/ 60 val \/ 60 test rows of 784 values/)
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
-    expect(summary).toMatchObject({ model: "vdl", epochs: 1, settings: { codeDim: 16, energy: { lambda: 0.01, beta: 10, gamma: 5 } } })
+    expect(summary).toMatchObject({ model: "vdl", epochs: 1, settings: { codeDim: 16, lambda: 0.01, beta: 10, gamma: 5 } })
     expect(summary.data).toMatchObject({ train: 300, val: 60, test: 60, patchFile: data })
     expect(summary.val.psnr).toBeGreaterThan(5)
     // 16 atoms of 28×28 at zoom 2 in a 4×4 grid, one pixel apart: a 229-pixel square.
