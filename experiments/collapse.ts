@@ -18,12 +18,12 @@ import { BackendLive } from "../src/pipeline/backend.js"
 import { batchStream, type Dataset, dataSummary, mapSplits } from "../src/pipeline/dataset.js"
 import { ConfigError } from "../src/pipeline/errors.js"
 import { batchCodes } from "../src/pipeline/evaluation/codes.js"
-import { runMain } from "../src/pipeline/main.js"
+import { commandCli, runCli } from "../src/cli/entry.js"
 import { loadMnist, normalizeMnistStage, splitStage } from "../src/pipeline/mnist.js"
 import { withBatchTensor } from "../src/pipeline/resources.js"
 import { trainingLoop } from "../src/pipeline/run/loop.js"
 import { evaluate } from "../src/pipeline/train.js"
-import { backendOption, choiceFlags, defaultRunFolder, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
+import { backendOption, defaultRunFolder, seedOption, settingsFromOptions, settingsOptions } from "../src/cli/options.js"
 import { variantNames } from "../src/models/variants.js"
 
 /**
@@ -151,4 +151,4 @@ const command = Command.make("collapse", options, (o) =>
   }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
 )
 
-runMain(Command.run(command, { name: "collapse", version: "0.1.0" })(process.argv), { choices: choiceFlags })
+runCli(commandCli(command, "collapse"))

@@ -12,7 +12,7 @@ import type { SparseCodingModel } from "../src/models/model.js"
 import { variants } from "../src/models/variants.js"
 import { BackendLive } from "../src/pipeline/backend.js"
 import type { Dataset } from "../src/pipeline/dataset.js"
-import { runMain } from "../src/pipeline/main.js"
+import { commandCli, runCli } from "../src/cli/entry.js"
 import { trainingLoop } from "../src/pipeline/run/loop.js"
 import { rngFor } from "../src/pipeline/seeds.js"
 
@@ -106,4 +106,4 @@ const command = Command.make(
     ).pipe(Effect.provide(BackendLive()))
 )
 
-runMain(Command.run(command, { name: "custom-pipeline", version: "0.1.0" })(process.argv))
+runCli(commandCli(command, "custom-pipeline"))

@@ -1,42 +1,8 @@
 /**
- * One self-contained HTML page comparing trained runs: settings, metrics, training curves,
- * decoder pictures and reconstructions, and the denoising and classification results found in
- * the run folders (their denoise/ and classify/ outputs) or in the folders given with --results.
+ * One self-contained HTML page comparing trained runs; the command `sparse-vdl report`.
  *   npx tsx experiments/report.ts RUN... --out report.html [--results DIR...]
  */
-import { Command, Options } from "@effect/cli"
-import { Effect } from "effect"
-import { dirname, resolve } from "node:path"
-import { ensureDir, writeFileAtomic } from "../src/data/atomic-write.js"
-import { findResults, renderReport } from "../src/pipeline/evaluation/report.js"
-import { readRunFolders } from "../src/pipeline/evaluation/run-folder.js"
-import { runMain } from "../src/pipeline/main.js"
-import { runsArgs } from "./evaluation-options.js"
+import { commandCli, runCli } from "../src/cli/entry.js"
+import { reportCommand } from "../src/cli/report.js"
 
-const options = {
-  out: Options.text("out").pipe(Options.withDescription("the HTML file to write (default report.html)"), Options.withDefault("report.html")),
-  results: Options.text("results").pipe(
-    Options.withDescription("a folder written by experiments/denoise.ts or classify.ts (or one holding denoise/ and classify/); repeat for several"),
-    Options.repeated
-  ),
-  title: Options.text("title").pipe(Options.withDescription("page title (default names the runs)"), Options.optional)
-}
-
-const command = Command.make("report", { runs: runsArgs, ...options }, (o) =>
-  Effect.gen(function* () {
-    const runs = yield* readRunFolders(o.runs)
-    const results = yield* findResults(runs, o.results)
-    const html = yield* renderReport({ runs, results, ...(o.title._tag === "Some" ? { title: o.title.value } : {}) })
-    const out = resolve(o.out)
-    yield* ensureDir(dirname(out))
-    yield* writeFileAtomic(out, html)
-    yield* Effect.logInfo(
-      `wrote ${out} (${(html.length / 1024).toFixed(0)} KiB): ${runs.length} run${runs.length > 1 ? "s" : ""}, ` +
-        `${results.denoise.length} denoising rows, ${results.classify.length} classification rows`
-    )
-  })
-)
-
-const cli = Command.run(command, { name: "report", version: "0.1.0" })
-
-runMain(cli(process.argv))
+runCli(commandCli(reportCommand, "report"))

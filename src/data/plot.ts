@@ -1,5 +1,5 @@
 import { Data, Effect } from "effect"
-import { View, parse, type Spec } from "vega"
+import type { Spec } from "vega"
 
 /** A line plot could not be drawn; `problem` names the series and point at fault. */
 export class PlotError extends Data.TaggedError("PlotError")<{
@@ -135,6 +135,11 @@ export const linePlotSvg = (plot: LinePlot): Effect.Effect<string, PlotError> =>
   Effect.gen(function* () {
     const problem = check(plot)
     if (problem !== undefined) return yield* new PlotError({ title: plot.title, problem })
+    // Vega is loaded on first use: it is large, and a program that draws no plot need not load it.
+    const { View, parse } = yield* Effect.tryPromise({
+      try: () => import("vega"),
+      catch: (cause) => new PlotError({ title: plot.title, problem: `the package vega cannot be loaded (${String(cause)}); reinstall the dependencies (npm ci)` })
+    })
     return yield* Effect.acquireUseRelease(
       Effect.try({
         try: () => new View(parse(specOf(plot)), { renderer: "none" }),

@@ -6,7 +6,7 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { type Linalg, tfjsLinalg } from "../models/linalg.js"
 import { BackendError } from "./errors.js"
-import { installNativeMatMul } from "./native-matmul.js"
+import { installNativeMatMul, NativeBlasError } from "./native-matmul.js"
 
 /** The backends in order of preference: the fastest that loads wins. */
 export const backendNames = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const
@@ -98,41 +98,48 @@ export const parseBackendName = (raw: string): Effect.Effect<BackendName, Backen
 
 /**
  * On wasm, matrix products go to the machine's BLAS when one loads (SPARSE_VDL_BLAS=off keeps
- * XNNPACK; SPARSE_VDL_BLAS=/path/to/libblas.so picks a library; SPARSE_VDL_BLAS_THREADS sets
- * its threads, default every core: a sweep gives each of its runs 1, so that runs in parallel do
- * not oversubscribe the cores).
+ * XNNPACK; SPARSE_VDL_BLAS=/path/to/libblas.so picks a library, and one that does not load is
+ * an error rather than a quiet fall-back, since the person asked for it; SPARSE_VDL_BLAS_THREADS
+ * sets its threads, default every core: a sweep gives each of its runs 1, so that runs in
+ * parallel do not oversubscribe the cores).
  */
-const accelerate = (name: BackendName): Effect.Effect<{ readonly matmul: string; readonly linalg: Linalg }> =>
-  Effect.sync(() => {
+const accelerate = (name: BackendName): Effect.Effect<{ readonly matmul: string; readonly linalg: Linalg }, NativeBlasError> =>
+  Effect.gen(function* () {
     if (name !== "wasm") return { matmul: "backend kernels", linalg: tfjsLinalg }
     const setting = process.env.SPARSE_VDL_BLAS
-    if (setting === "off") return { matmul: "XNNPACK (native BLAS off: SPARSE_VDL_BLAS=off)", linalg: tfjsLinalg }
+    if (setting === "off") return { matmul: "XNNPACK (SPARSE_VDL_BLAS=off)", linalg: tfjsLinalg }
     const threads = Number(process.env.SPARSE_VDL_BLAS_THREADS ?? availableParallelism())
-    const installed = installNativeMatMul({ ...(setting ? { library: setting } : {}), threads: Number.isInteger(threads) && threads > 0 ? threads : 1 })
-    return typeof installed === "string"
-      ? { matmul: `XNNPACK (no native BLAS: ${installed})`, linalg: tfjsLinalg }
-      : { matmul: `native BLAS ${installed.library}, ${installed.threads ?? "default"} thread(s)`, linalg: installed.linalg }
+    const explicit = setting !== undefined && setting !== ""
+    const installed = installNativeMatMul({ ...(explicit ? { library: setting } : {}), threads: Number.isInteger(threads) && threads > 0 ? threads : 1 })
+    if (typeof installed === "string") {
+      if (explicit) return yield* Effect.fail(new NativeBlasError({ library: setting, problem: installed }))
+      yield* Effect.logDebug(`no native BLAS: ${installed}`)
+      return { matmul: "XNNPACK (no native BLAS found)", linalg: tfjsLinalg }
+    }
+    return { matmul: `native BLAS ${installed.library}, ${installed.threads ?? "default"} thread(s)`, linalg: installed.linalg }
   })
 
 /**
- * Load the requested backend, or the fastest one that loads, and log the choice with the reason
- * each faster one was skipped.
+ * Load the requested backend, or the fastest one that loads, and log the choice in one short
+ * line; why each faster one was skipped goes to the debug level (--log-level debug) and into
+ * the returned info.
  */
-export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInfo, BackendError> =>
+export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInfo, BackendError | NativeBlasError> =>
   Effect.gen(function* () {
     if (requested !== undefined) {
       yield* tryLoad(requested).pipe(Effect.mapError((problem) => new BackendError({ backend: requested, problem })))
       const { matmul, linalg } = yield* accelerate(requested)
-      yield* Effect.logInfo(`backend: ${requested} (chosen with --backend); matrix products: ${matmul}`)
+      yield* Effect.logInfo(`backend: ${requested} (as requested); matrix products: ${matmul}`)
       return { name: requested, matmul, linalg, skipped: [] }
     }
     const skipped: Array<{ name: BackendName; reason: string }> = []
     for (const name of backendNames) {
       const loaded = yield* Effect.either(tryLoad(name))
       if (loaded._tag === "Right") {
-        const why = skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")
+        for (const s of skipped) yield* Effect.logDebug(`backend ${s.name} skipped: ${s.reason}`)
         const { matmul, linalg } = yield* accelerate(name)
-        yield* Effect.logInfo(`backend: ${name}${why ? ` (skipped ${why})` : ""}; matrix products: ${matmul}`)
+        const passed = skipped.length === 0 ? "" : ` (${skipped.map((s) => s.name).join(", ")} not available; --log-level debug says why)`
+        yield* Effect.logInfo(`backend: ${name}${passed}; matrix products: ${matmul}`)
         return { name, matmul, linalg, skipped }
       }
       skipped.push({ name, reason: loaded.left })
@@ -140,5 +147,5 @@ export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInf
     return yield* Effect.fail(new BackendError({ backend: "any", problem: skipped.map((s) => `${s.name}: ${s.reason}`).join("; ") }))
   })
 
-export const BackendLive = (requested?: BackendName): Layer.Layer<Backend, BackendError> =>
+export const BackendLive = (requested?: BackendName): Layer.Layer<Backend, BackendError | NativeBlasError> =>
   Layer.effect(Backend, selectBackend(requested))

@@ -34,6 +34,42 @@ export interface Dataset {
 export const inputSpaceOf = (ds: Dataset): InputSpace | undefined =>
   ds.normalization === undefined ? undefined : { height: ds.height, width: ds.width, normalization: ds.normalization }
 
+/** How rows of one's own become a Dataset; every field has a default. */
+export interface RowsOptions {
+  /** Shown in logs and messages; default "rows". */
+  readonly name?: string
+  /** Image shape for pictures; default a square when dim is a square number, else one row of dim pixels. */
+  readonly height?: number
+  readonly width?: number
+  /** One class label per row, for classification; default none. */
+  readonly labels?: Uint8Array
+  /** The map from the rows to pixels in [0, 1] that PSNR and pictures use; default: the rows are pixels already. */
+  readonly toPixels?: (x: tf.Tensor2D, indices: Int32Array) => tf.Tensor2D
+  /** How the rows were made from pixels, recorded in checkpoints; default none when toPixels is not given, else unrecorded. */
+  readonly normalization?: Normalization
+}
+
+/**
+ * A data set from a flat array of rows (row-major, `dim` values each). Throws a RangeError naming
+ * the mismatch when the array, the shape or the labels do not fit together.
+ */
+export const datasetFromRows = (x: Float32Array, dim: number, options: RowsOptions = {}): Dataset => {
+  const name = options.name ?? "rows"
+  if (!(Number.isInteger(dim) && dim > 0)) throw new RangeError(`datasetFromRows(${name}): dim ${dim} is not a positive whole number; pass the number of values per row`)
+  if (x.length === 0 || x.length % dim !== 0) {
+    throw new RangeError(`datasetFromRows(${name}): ${x.length} values are not a whole, non-zero number of rows of ${dim}; pass rows × dim values, row after row`)
+  }
+  const rows = x.length / dim
+  const side = Math.round(Math.sqrt(dim))
+  const height = options.height ?? (side * side === dim ? side : 1)
+  const width = options.width ?? dim / height
+  if (height * width !== dim) throw new RangeError(`datasetFromRows(${name}): an image of ${height} × ${width} pixels does not hold ${dim} values; give height and width whose product is dim`)
+  const labels = options.labels ?? null
+  if (labels !== null && labels.length !== rows) throw new RangeError(`datasetFromRows(${name}): ${labels.length} labels for ${rows} rows; give one label per row`)
+  const normalization = options.normalization ?? (options.toPixels === undefined ? ({ kind: "none" } as const) : undefined)
+  return { name, x, rows, dim, height, width, labels, toPixels: options.toPixels ?? ((t) => t.clone()), ...(normalization === undefined ? {} : { normalization }) }
+}
+
 export interface Batch {
   readonly x: Float32Array
   readonly indices: Int32Array

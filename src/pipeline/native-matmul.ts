@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { Data } from "effect"
 import { createRequire } from "node:module"
 import { blasLinalg, type InPlace, type Linalg } from "../models/linalg.js"
 
@@ -13,6 +14,16 @@ export interface NativeMatMul {
   readonly threads: number | null
   /** The products and in-place updates the maths is to be handed: tf.matMul is native now. */
   readonly linalg: Linalg
+}
+
+/** The BLAS that SPARSE_VDL_BLAS names cannot be used for the products. */
+export class NativeBlasError extends Data.TaggedError("NativeBlasError")<{
+  readonly library: string
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `SPARSE_VDL_BLAS=${this.library} cannot be used: ${this.problem}. Set it to the path of a BLAS library with cblas_sgemm (OpenBLAS: apt-get install libopenblas0-pthread), unset it to take the first BLAS found, or set SPARSE_VDL_BLAS=off to keep XNNPACK.`
+  }
 }
 
 type Sgemm = (

@@ -7,7 +7,7 @@ import { NodeContext } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { join } from "node:path"
-import { mnistCli } from "../../experiments/mnist.js"
+import { mnistCli } from "../../src/cli/train.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { quiet } from "./mnist-runs.js"
 

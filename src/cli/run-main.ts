@@ -1,8 +1,10 @@
 import { HelpDoc, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
-import { plainLogger } from "./logging.js"
-import { ProgressLive } from "./progress.js"
+import { plainLogger } from "../pipeline/logging.js"
+import { type Progress, ProgressLive } from "../pipeline/progress.js"
+
+const withoutAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
 
 /** The shell's convention for a process ended by a signal: 128 + its number. */
 const signalExitCode = { SIGINT: 130, SIGTERM: 143 } as const
@@ -39,7 +41,7 @@ export const commandLineError = (
   argv: ReadonlyArray<string> = process.argv.slice(2),
   choices: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
 ): string => {
-  const text = "error" in e ? HelpDoc.toAnsiText(e.error).replace(/\u001b\[[0-9;]*m/g, "").trim().replace(/ is not a integer$/, " is not an integer") : ""
+  const text = "error" in e ? withoutAnsi(HelpDoc.toAnsiText(e.error)).trim().replace(/ is not a integer$/, " is not an integer") : ""
   const value = /^'(.*)' is not an? /.exec(text)?.[1]
   let option: string | undefined
   // A choice refused says only "Expected one of the following cases: …": the option is the one
@@ -69,22 +71,34 @@ export const commandLineError = (
  * signal exits with 128 + the signal's number, after whatever its interruption handlers save.
  */
 export const runMain = <E, A>(
-  program: Effect.Effect<A, E, NodeContext.NodeContext | import("./progress.js").Progress>,
-  cli: { readonly choices?: ReadonlyMap<string, ReadonlyArray<string>> } = {}
+  program: Effect.Effect<A, E, NodeContext.NodeContext | Progress>,
+  cli: {
+    readonly choices?: ReadonlyMap<string, ReadonlyArray<string>>
+    /** The arguments as the command parsed them, for naming the option of a refused value. */
+    readonly args?: ReadonlyArray<string>
+  } = {}
 ) => {
   const signals = watchSignals()
   // @effect/cli prints its own bare reason for a refused command line through Console.error
   // ("'abc' is not a integer") before failing; the handler below says it once, naming the option.
-  // Nothing else here writes through Console.error.
-  const withoutCliErrorEcho = <R>(effect: Effect.Effect<A, E, R>) =>
-    Console.consoleWith((console) => Console.withConsole(effect, { ...console, error: () => Effect.void }))
-  return withoutCliErrorEcho(program).pipe(
+  // Nothing else here writes through Console.error. Its help goes through Console.log with
+  // terminal colours, which a pipe or a file would keep as escape codes.
+  const plainOutput = !process.stdout.isTTY
+  const withCliConsole = <R>(effect: Effect.Effect<A, E, R>) =>
+    Console.consoleWith((console) =>
+      Console.withConsole(effect, {
+        ...console,
+        error: () => Effect.void,
+        log: (...args) => console.log(...(plainOutput ? args.map((a) => (typeof a === "string" ? withoutAnsi(a) : a)) : args))
+      })
+    )
+  return withCliConsole(program).pipe(
     Effect.tapErrorCause((cause) =>
       Effect.sync(() => {
         if (Cause.isInterruptedOnly(cause)) return
         const failure = Cause.failureOption(cause)
         const text = Option.isSome(failure) && ValidationError.isValidationError(failure.value)
-          ? commandLineError(failure.value, process.argv.slice(2), cli.choices)
+          ? commandLineError(failure.value, cli.args ?? process.argv.slice(2), cli.choices)
           : Option.isSome(failure)
           ? `error: ${failure.value instanceof Error || (typeof failure.value === "object" && failure.value !== null && "message" in failure.value) ? (failure.value as { message: string }).message : String(failure.value)}`
           : `unexpected error:\n${Cause.pretty(cause)}`

@@ -1,12 +1,12 @@
 import { Options } from "@effect/cli"
 import { Effect, Option } from "effect"
-import { type ModelSettings, type SettingName, settingDocs, settingNames } from "../src/models/settings.js"
-import type { SettingDoc } from "../src/models/setting-docs.js"
-import { type DataKind, variantNames, variants } from "../src/models/variants.js"
-import { backendNames } from "../src/pipeline/backend.js"
-import { resolveSettings } from "../src/pipeline/config.js"
-import { ConfigError, type SettingsError } from "../src/pipeline/errors.js"
-import type { ResumePoint } from "../src/pipeline/run/resume.js"
+import { type ModelSettings, type SettingName, settingDocs, settingNames } from "../models/settings.js"
+import type { SettingDoc } from "../models/setting-docs.js"
+import { type DataKind, variantNames, variants } from "../models/variants.js"
+import { backendNames } from "../pipeline/backend.js"
+import { resolveSettings } from "../pipeline/config.js"
+import { ConfigError, type SettingsError } from "../pipeline/errors.js"
+import type { ResumePoint } from "../pipeline/run/resume.js"
 
 /**
  * Every option that takes one of a few names, with its names: @effect/cli refuses another value

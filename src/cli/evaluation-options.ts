@@ -1,7 +1,7 @@
 import { Args, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
-import { EvaluationError } from "../src/pipeline/evaluation/errors.js"
-import { parseNumberList } from "../src/pipeline/evaluation/outputs.js"
+import { EvaluationError } from "../pipeline/evaluation/errors.js"
+import { parseNumberList } from "../pipeline/evaluation/outputs.js"
 
 /** The options every evaluation command shares. */
 export const runsArgs = Args.text({ name: "run" }).pipe(

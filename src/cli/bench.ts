@@ -1,0 +1,323 @@
+/**
+ * Throughput benchmark of training and inference at the paper's MNIST settings, optionally side
+ * by side with the PyTorch reference (../shared/bench/torch_reference.py) on the same machine.
+ *   npx tsx experiments/bench.ts --mnist-dir ../shared/data/mnist --batches 220 --vs-torch
+ * Prints a table, then one JSON line per model (and per torch run) on stdout.
+ */
+import { Command, Options } from "@effect/cli"
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Option, Stream } from "effect"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { addTotals, averageTotals, type BatchTotals, emptyTotals, type SparseCodingModel } from "../models/model.js"
+import { readTidy } from "../models/read.js"
+import { variants } from "../models/variants.js"
+import { writeFileAtomic } from "../data/atomic-write.js"
+import { Backend, BackendLive } from "../pipeline/backend.js"
+import { snapshotModel, writeCheckpoint } from "../pipeline/checkpoint.js"
+import { batchCount, batchStream, type Dataset, mapSplits } from "../pipeline/dataset.js"
+import { batchCodes } from "../pipeline/evaluation/codes.js"
+import { loadMnist, normalizeMnistStage, splitStage } from "../pipeline/mnist.js"
+import { withBatchTensor } from "../pipeline/resources.js"
+import { trainingLoop } from "../pipeline/run/loop.js"
+import { rngFor } from "../pipeline/seeds.js"
+import { evaluate } from "../pipeline/train.js"
+import { backendOption, seedOption } from "./options.js"
+
+const rssMb = () => process.memoryUsage().rss / 2 ** 20
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024
+
+/** Seconds per call of a plain matMul of the given shape, and its GFLOP/s. */
+const plainMatMul = (n: number, k: number, m: number) => {
+  const a = tf.randomUniform([n, k]) as tf.Tensor2D
+  const b = tf.randomUniform([k, m]) as tf.Tensor2D
+  const run = () => readTidy(() => tf.matMul(a, b))
+  for (let i = 0; i < 3; i++) run()
+  const reps = Math.max(5, Math.min(200, Math.round(2e9 / (2 * n * k * m))))
+  const t0 = performance.now()
+  for (let i = 0; i < reps; i++) run()
+  const seconds = (performance.now() - t0) / 1000 / reps
+  a.dispose()
+  b.dispose()
+  return { shape: `${n}x${k}x${m}`, gflops: (2 * n * k * m) / seconds / 1e9 }
+}
+
+/** Multiply-adds per live row and FISTA step: the decoder products of the gradient. */
+const flopsPerRowStep = (l: number, hidden: ReadonlyArray<number>, d: number): number => {
+  if (hidden.length === 0) return 2 * l * l // Gram form: one row of z·G
+  const widths = [l, ...hidden]
+  let f = 0
+  for (let k = 0; k + 1 < widths.length; k++) f += 2 * 2 * widths[k] * widths[k + 1] // forward and back
+  const m = hidden[hidden.length - 1]
+  f += m < 2 * d ? 2 * m * m : 2 * 2 * m * d
+  return f
+}
+
+const fmt = (x: number, digits = 1) => x.toFixed(digits)
+
+/** The median, to 0.1 (speeds are printed that way). */
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const h = s.length >> 1
+  return Number((s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2).toFixed(1))
+}
+
+/** A temporary folder removed when the command ends. */
+const scratchDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "bench-start-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+/**
+ * Our starting point for the reference (experiments/torch_energy.py --start): the initial weights
+ * and the shuffle of every epoch the run will take, drawn from a second copy of the order stream.
+ */
+const writeStart = (dir: string, name: string, model: SparseCodingModel, rows: number, epochs: number, seed: number) =>
+  Effect.gen(function* () {
+    yield* writeCheckpoint(join(dir, "start.safetensors"), snapshotModel(model, name, -1))
+    const order = rngFor(seed, "order")
+    const perms = new Int32Array(rows * epochs)
+    for (let e = 0; e < epochs; e++) perms.set(order.permutation(rows), e * rows)
+    yield* writeFileAtomic(join(dir, "order.i32"), new Uint8Array(perms.buffer))
+  })
+
+const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batches: number, seed: number, startDir: string | null) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const backend = yield* Backend
+      const settings = variants[name].settings.mnist
+      // A fresh shuffle per epoch, the last partial batch dropped, as the torch reference does.
+      const perEpoch = batchCount(data.train, settings.batchSize, true)
+      const epochs = Math.ceil(batches / perEpoch)
+      const rss: number[] = []
+      const tensors: number[] = []
+      const measure = () => {
+        rss.push(rssMb())
+        tensors.push(tf.memory().numTensors)
+      }
+      const last: BatchTotals[] = []
+      let totals = emptyTotals
+      // The region the torch reference times: encoder, FISTA and both updates, without batch
+      // assembly, figures and progress.
+      let stepSeconds = 0
+      // Training time alone: the loop's validation between epochs is not part of the benchmark.
+      let seconds = 0
+      let done = 0
+      const { model } = yield* trainingLoop(
+        {
+          model: name,
+          settings,
+          epochs,
+          seed,
+          batchLimit: batches,
+          hooks: [
+            {
+              onStart: ({ model }) =>
+                (startDir === null ? Effect.void : writeStart(startDir, name, model, data.train.rows, epochs, seed)).pipe(Effect.tap(() => Effect.sync(measure))),
+              onBatch: (b) =>
+                Effect.sync(() => {
+                  done += 1
+                  totals = addTotals(totals, b.totals)
+                  stepSeconds += b.stepSeconds - b.totals.figureSeconds
+                  if (done > batches - Math.max(1, Math.floor(batches / 4))) last.push(b.totals)
+                  if (b.batch === b.batches || done === batches) {
+                    seconds += b.seconds
+                    measure()
+                  }
+                })
+            }
+          ]
+        },
+        data
+      )
+      const tail = averageTotals(last.reduce(addTotals, emptyTotals))
+      const val = yield* evaluate(model, data.val)
+
+      // Inference alone on a fixed dictionary: FISTA on validation batches with the trained model.
+      let rowsInferred = 0
+      let rowSteps = 0
+      const i0 = performance.now()
+      yield* batchStream(data.val, settings.batchSize, { kind: "sequential" }).pipe(
+        Stream.take(8),
+        Stream.runForEach((batch) =>
+          withBatchTensor(batch.x, batch.rows, data.val.dim, (x) => {
+            const codes = batchCodes(model, x)
+            codes.encoder.dispose()
+            codes.fista.codes.dispose()
+            rowsInferred += batch.rows
+            rowSteps += codes.fista.meanSteps * batch.rows
+          })
+        )
+      )
+      const inferSeconds = (performance.now() - i0) / 1000
+      const perRow = flopsPerRowStep(settings.codeDim, settings.hidden, data.train.dim)
+      const achieved = (totals.fistaSteps * perRow) / totals.fistaSeconds / 1e9
+      const l = settings.codeDim
+      const reference =
+        settings.hidden.length === 0
+          ? [plainMatMul(settings.batchSize, l, l)]
+          : [plainMatMul(settings.batchSize, l, settings.hidden[0]), plainMatMul(settings.batchSize, settings.hidden[0], settings.hidden[0]), plainMatMul(settings.batchSize, settings.hidden[0], l)]
+      return {
+        model: name,
+        backend: backend.name,
+        batches,
+        batchSize: settings.batchSize,
+        seconds: Number(seconds.toFixed(3)),
+        samplesPerSecond: Number(((batches * settings.batchSize) / seconds).toFixed(1)),
+        stepSamplesPerSecond: Number(((batches * settings.batchSize) / stepSeconds).toFixed(1)),
+        fistaShare: Number((totals.fistaSeconds / seconds).toFixed(3)),
+        meanFistaSteps: Number(tail.meanFistaSteps.toFixed(2)),
+        energy: Number(tail.energy.toFixed(5)),
+        trainPsnr: Number(tail.psnr.toFixed(3)),
+        zeroFraction: Number(tail.zeroFraction.toFixed(4)),
+        valPsnr: Number(val.psnr.toFixed(3)),
+        valZeroFraction: Number(val.zeroFraction.toFixed(4)),
+        valEnergy: Number(val.energy.toFixed(5)),
+        inferenceRowsPerSecond: Number((rowsInferred / inferSeconds).toFixed(1)),
+        inferenceMeanSteps: Number((rowSteps / Math.max(rowsInferred, 1)).toFixed(2)),
+        fistaGflops: Number(achieved.toFixed(2)),
+        plainMatMulGflops: reference.map((r) => ({ shape: r.shape, gflops: Number(r.gflops.toFixed(2)) })),
+        peakRssMb: Number(peakRssMb().toFixed(1)),
+        rssMbByEpoch: rss.map((r) => Number(r.toFixed(1))),
+        tensorsByEpoch: tensors
+      }
+    })
+  )
+
+type TorchResult = { threads: number; samples_per_second: number; energy?: number; start?: string; psnr_fista: number; zero_fraction: number; mean_fista_steps: number; val_psnr_encoder: number; val_zero_fraction_encoder: number }
+
+/**
+ * The reference's settings tried. Its --threads sets torch's own threads; the OpenBLAS it calls
+ * for products has threads of its own, every core unless OPENBLAS_NUM_THREADS says otherwise, so
+ * "--threads 1" alone uses both cores of an idle machine.
+ */
+const torchSettings = [
+  { label: "torch-1t-blas1", threads: 1, blasThreads: 1 },
+  { label: "torch-1t", threads: 1, blasThreads: null },
+  { label: "torch-2t", threads: 2, blasThreads: null }
+] as const
+
+type TorchSetting = (typeof torchSettings)[number]
+
+/**
+ * The reference run unchanged, for its speed; or through experiments/torch_energy.py from our
+ * starting point (startDir), for its energy and metrics.
+ */
+const runTorch = (script: string, mnistDir: string, model: string, batches: number, setting: TorchSetting, startDir: string | null = null) =>
+  Effect.gen(function* () {
+    yield* Effect.logInfo(`torch reference${startDir === null ? "" : " from our starting point, with its energy recorded"}: ${model}, ${batches} batches, ${setting.label}`)
+    const args = [script, "--mnist", mnistDir, "--model", model, "--batches", String(batches), "--threads", String(setting.threads), "--json"]
+    const env = setting.blasThreads === null ? process.env : { ...process.env, OPENBLAS_NUM_THREADS: String(setting.blasThreads) }
+    const argv = startDir === null ? args : [fileURLToPath(new URL("../../experiments/torch_energy.py", import.meta.url)), script, "--start", startDir, ...args.slice(1)]
+    const r = spawnSync("/usr/bin/python3", argv, { encoding: "utf8", maxBuffer: 1 << 24, env })
+    if (r.status !== 0) return yield* Effect.fail(new Error(`torch reference failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y python3-torch libopenblas0-pthread`))
+    return { ...(JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as TorchResult), label: setting.label }
+  })
+
+export const benchCommand = Command.make(
+  "bench",
+  {
+    model: Options.text("model").pipe(Options.withDescription("comma-separated models (default vdl,vdl-nl)"), Options.withDefault("vdl,vdl-nl")),
+    batches: Options.integer("batches").pipe(Options.withDescription("training batches per model (220 = one epoch of full MNIST; default 40)"), Options.withDefault(40)),
+    mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder of MNIST IDX files; default the embedded digits"), Options.optional),
+    vsTorch: Options.boolean("vs-torch").pipe(Options.withDescription("also run ../shared/bench/torch_reference.py with the same model and batches, at 1 thread with OpenBLAS on 1 thread, at 1 and at 2 threads with OpenBLAS on every core, and print the ratios (needs --mnist-dir)")),
+    torchScript: Options.text("torch-script").pipe(Options.withDescription("path of the torch reference (default ../shared/bench/torch_reference.py)"), Options.withDefault("../shared/bench/torch_reference.py")),
+    repeat: Options.integer("repeat").pipe(
+      Options.withDescription("run each model (and each setting of the reference) this many times, alternating, and report the median speeds (default 1)"),
+      Options.withDefault(1)
+    ),
+    seed: seedOption,
+    backend: backendOption
+  },
+  (o) =>
+    Effect.gen(function* () {
+      if (o.repeat < 1) return yield* Effect.fail(new Error(`--repeat: ${o.repeat} is not allowed: give a whole number of runs, 1 or more`))
+      const models = o.model.split(",").map((m) => m.trim())
+      for (const m of models) if (variants[m] === undefined) return yield* Effect.fail(new Error(`--model: unknown model ${m}; choose from ${Object.keys(variants).join(", ")}`))
+      const source = Option.match(o.mnistDir, { onNone: () => ({ kind: "embedded" as const }), onSome: (dir) => ({ kind: "dir" as const, dir }) })
+      const raw = yield* loadMnist(source)
+      const data = mapSplits(splitStage(o.seed)(raw), (s, name) => normalizeMnistStage(name)(s))
+      yield* Effect.logInfo(`data: ${raw.source}; ${data.train.rows} training rows, ${data.val.rows} validation rows`)
+      const backend = yield* Backend
+      const rows: Array<Record<string, unknown>> = []
+      for (const m of models) {
+        if (o.vsTorch) {
+          if (Option.isNone(o.mnistDir)) return yield* Effect.fail(new Error("--vs-torch needs --mnist-dir: the torch reference reads IDX files"))
+          if (!existsSync(o.torchScript)) return yield* Effect.fail(new Error(`--torch-script: ${o.torchScript} not found`))
+          // Without the authors' split file each side draws its own validation set, and a shared
+          // starting point would feed the reference shuffles of a different training set.
+          if (raw.validationIndices === undefined) {
+            return yield* Effect.fail(new Error(`--vs-torch needs the authors' split, ${join(o.mnistDir.value, "validation-indices.txt")}, which is missing: without it ours and the reference train on different images. Copy it beside the IDX files (../shared/data/mnist has one), or run without --vs-torch`))
+          }
+        }
+        const startDir = o.vsTorch ? yield* scratchDir : null
+        // Repeats alternate ours and the reference's settings, so that a slow spell of a shared
+        // machine hits both; speeds are the medians, results come from the first (runs are
+        // deterministic).
+        const oursRuns: Array<Effect.Effect.Success<ReturnType<typeof benchModel>>> = []
+        const torchRuns: Array<Array<TorchResult & { label: string }>> = torchSettings.map(() => [])
+        for (let r = 0; r < o.repeat; r++) {
+          const run = yield* benchModel(m, data, o.batches, o.seed, r === 0 ? startDir : null)
+          oursRuns.push(run)
+          if (o.repeat > 1) yield* Effect.logInfo(`${m} run ${r + 1}/${o.repeat}: ${run.stepSamplesPerSecond} samples/s (step), ${run.samplesPerSecond} (whole loop)`)
+          if (o.vsTorch && Option.isSome(o.mnistDir)) {
+            for (const [i, setting] of torchSettings.entries()) torchRuns[i].push(yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, setting))
+          }
+        }
+        const runsOf = (f: (r: (typeof oursRuns)[number]) => number) => oursRuns.map(f)
+        const ours = {
+          ...oursRuns[0],
+          stepSamplesPerSecond: median(runsOf((r) => r.stepSamplesPerSecond)),
+          samplesPerSecond: median(runsOf((r) => r.samplesPerSecond)),
+          ...(o.repeat > 1 ? { repeats: o.repeat, stepSamplesPerSecondRuns: runsOf((r) => r.stepSamplesPerSecond) } : {})
+        }
+        rows.push(ours)
+        console.log(JSON.stringify(ours))
+        if (o.vsTorch && Option.isSome(o.mnistDir) && startDir !== null) {
+          const torch = torchRuns.map((runs) => ({
+            ...runs[0],
+            samples_per_second: median(runs.map((t) => t.samples_per_second)),
+            ...(o.repeat > 1 ? { samplesPerSecondRuns: runs.map((t) => t.samples_per_second) } : {})
+          }))
+          for (const t of torch) console.log(JSON.stringify({ model: m, backend: t.label, ...t }))
+          const best = torch.reduce((a, b) => (b.samples_per_second > a.samples_per_second ? b : a))
+          const bestRuns = torchRuns[torch.indexOf(best)]
+          // Results are compared from the same starting point: with its own random draws the
+          // reference lands elsewhere (seed to seed, its energy after one epoch moves by ~1%).
+          const same = yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, torchSettings[0], startDir)
+          console.log(JSON.stringify({ model: m, backend: `${same.label}-our-start`, ...same }))
+          const ratio = {
+            model: m,
+            comparison: `ours (${backend.matmul}) / torch at its fastest setting, ${best.label}`,
+            // Like for like: the reference's samples_per_second times the same region as ours.
+            throughputRatio: Number((ours.stepSamplesPerSecond / best.samples_per_second).toFixed(3)),
+            wholeLoopRatio: Number((ours.samplesPerSecond / best.samples_per_second).toFixed(3)),
+            ratioBySetting: Object.fromEntries(torch.map((t) => [t.label, Number((ours.stepSamplesPerSecond / t.samples_per_second).toFixed(3))])),
+            ...(o.repeat > 1 ? { pairedRatios: oursRuns.map((r, i) => Number((r.stepSamplesPerSecond / bestRuns[i].samples_per_second).toFixed(3))) } : {}),
+            sameStart: {
+              energy: { ours: ours.energy, torch: same.energy ?? NaN },
+              energyRelativeDiff: Number(((ours.energy - (same.energy ?? NaN)) / (same.energy ?? NaN)).toFixed(4)),
+              trainPsnrDiff: Number((ours.trainPsnr - same.psnr_fista).toFixed(3)),
+              valPsnrDiff: Number((ours.valPsnr - same.val_psnr_encoder).toFixed(3)),
+              valZeroFractionDiff: Number((ours.valZeroFraction - same.val_zero_fraction_encoder).toFixed(4)),
+              meanFistaSteps: { ours: ours.meanFistaSteps, torch: same.mean_fista_steps }
+            },
+            ownDraws: {
+              trainPsnrDiff: Number((ours.trainPsnr - best.psnr_fista).toFixed(3)),
+              valPsnrDiff: Number((ours.valPsnr - best.val_psnr_encoder).toFixed(3)),
+              valZeroFractionDiff: Number((ours.valZeroFraction - best.val_zero_fraction_encoder).toFixed(4))
+            }
+          }
+          rows.push({ model: m, backend: best.label, stepSamplesPerSecond: best.samples_per_second, meanFistaSteps: best.mean_fista_steps, trainPsnr: best.psnr_fista, valPsnr: best.val_psnr_encoder, valZeroFraction: best.val_zero_fraction_encoder })
+          rows.push({ model: m, backend: `${same.label}-our-start`, meanFistaSteps: same.mean_fista_steps, energy: same.energy, trainPsnr: same.psnr_fista, valPsnr: same.val_psnr_encoder, valZeroFraction: same.val_zero_fraction_encoder })
+          console.log(JSON.stringify(ratio))
+        }
+      }
+      const cols = ["model", "backend", "stepSamplesPerSecond", "samplesPerSecond", "meanFistaSteps", "energy", "trainPsnr", "valPsnr", "valZeroFraction", "fistaGflops", "peakRssMb"]
+      const table = [cols.join(" | "), cols.map(() => "---").join(" | "), ...rows.map((r) => cols.map((c) => (r[c] === undefined ? "" : typeof r[c] === "object" ? JSON.stringify(r[c]) : String(r[c]))).join(" | "))]
+      process.stderr.write(`\n${table.join("\n")}\n`)
+    }).pipe(Effect.scoped, Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+).pipe(Command.withDescription("throughput benchmark of training and inference, optionally beside the PyTorch reference"))

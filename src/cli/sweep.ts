@@ -1,0 +1,93 @@
+/**
+ * Train every combination of models and λ values on MNIST, each as its own run of
+ * experiments/mnist.ts, then write a summary table and the paper's main figure (PSNR against
+ * the fraction of zero code entries, one curve per variant).
+ *   npx tsx experiments/sweep.ts --model sdl,vdl --lambda 0.005,0.01,0.02 --epochs 1 --parallel 2 --out runs/sweep
+ * Runs go on this machine (--parallel K at once) or, with --queue redis://HOST:PORT, on a job
+ * queue that workers on any number of machines take from (experiments/worker.ts). Any other
+ * option is one of experiments/mnist.ts and is given to every run. Starting the same sweep again
+ * skips the runs that finished.
+ */
+import { Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
+import { readFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { type MnistSource } from "../pipeline/mnist.js"
+import { ConfigError } from "../pipeline/errors.js"
+import { SweepFailedError } from "../pipeline/sweep/errors.js"
+import { runLocal } from "../pipeline/sweep/local.js"
+import { passthroughArgs, planSweep } from "../pipeline/sweep/plan.js"
+import { DEFAULT_QUEUE_NAME, submitToQueue } from "../pipeline/sweep/queue.js"
+import { writeSweepReport } from "../pipeline/sweep/report.js"
+import { trainProcess } from "./train-process.js"
+import { asOptionError, backendOption, defaultRunFolder, overridesFrom, seedOption, settingsOptions } from "./options.js"
+
+/** mnist.ts trains this long on the embedded digits when no --epochs is given; the sweep agrees. */
+const EMBEDDED_EPOCHS = 20
+
+const { lambda: _perRun, ...sharedSettings } = settingsOptions("mnist")
+
+const options = {
+  models: Options.text("model").pipe(Options.withDescription("comma-separated models (default sdl,vdl,sdl-nl,vdl-nl)"), Options.withDefault("sdl,vdl,sdl-nl,vdl-nl")),
+  lambdas: Options.text("lambda").pipe(Options.withDescription("comma-separated sparsity weights λ (default 0.005,0.01,0.02)"), Options.withDefault("0.005,0.01,0.02")),
+  epochs: Options.integer("epochs").pipe(
+    Options.withDescription(`training epochs of every run (default ${EMBEDDED_EPOCHS} on the embedded digits, each model's preset on a data folder)`),
+    Options.optional
+  ),
+  parallel: Options.integer("parallel").pipe(Options.withDescription("runs at once on this machine (default 1; ignored with --queue)"), Options.withDefault(1)),
+  out: Options.text("out").pipe(Options.withDescription("sweep folder: one run folder per combination, the summary and the figure (default runs/sweep-<date>-<time>; give it to resume a sweep)"), Options.optional),
+  queue: Options.text("queue").pipe(Options.withDescription("redis://HOST:PORT of a job queue: submit the runs there for workers (experiments/worker.ts) and wait for them; the run folders must be on a path the workers share"), Options.optional),
+  queueName: Options.text("queue-name").pipe(Options.withDescription(`name of the queue on that Redis server (default ${DEFAULT_QUEUE_NAME})`), Options.withDefault(DEFAULT_QUEUE_NAME)),
+  // The rest are experiments/mnist.ts's own, checked here and handed to every run as typed.
+  mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder with the MNIST IDX files (default: the embedded digits)"), Options.optional),
+  download: Options.boolean("download").pipe(Options.withDescription("full MNIST, downloaded and cached")),
+  trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
+  seed: seedOption,
+  backend: backendOption,
+  ...sharedSettings
+}
+
+/** The sweep's own options, which it turns into each run's; all take a value. */
+const OWN = ["--model", "--lambda", "--epochs", "--parallel", "--out", "--queue", "--queue-name"]
+
+const list = (option: string, text: string) => text.split(",").map((w) => w.trim()).filter((w) => w !== "")
+
+const numbers = (option: string, text: string) =>
+  Effect.forEach(list(option, text), (w) => {
+    const x = Number(w)
+    return Number.isFinite(x) && x >= 0 ? Effect.succeed(x) : Effect.fail(new ConfigError({ option, problem: `${JSON.stringify(w)} is not a non-negative number` }))
+  })
+
+/**
+ * The sweep command; `typed` is the command line after the command's name, whose options other
+ * than the sweep's own go to every run as they were typed.
+ */
+export const sweepCommand = (typed: ReadonlyArray<string>) =>
+  Command.make("sweep", options, (o) =>
+    Effect.gen(function* () {
+      if (o.parallel < 1) return yield* Effect.fail(new ConfigError({ option: "--parallel", problem: `${o.parallel} runs at once runs nothing; pass 1 or more` }))
+      if (Option.isSome(o.mnistDir) && o.download) return yield* Effect.fail(new ConfigError({ option: "--download", problem: "give either --mnist-dir or --download, not both" }))
+      const source: MnistSource = Option.isSome(o.mnistDir) ? { kind: "dir", dir: resolve(o.mnistDir.value) } : o.download ? { kind: "download" } : { kind: "embedded" }
+      const out = resolve(Option.getOrElse(o.out, () => defaultRunFolder("sweep")))
+      const runs = yield* planSweep({
+        models: list("--model", o.models),
+        lambdas: yield* numbers("--lambda", o.lambdas),
+        epochs: Option.getOrElse(o.epochs, () => (source.kind === "embedded" ? EMBEDDED_EPOCHS : ("preset" as const))),
+        out,
+        seed: o.seed,
+        source,
+        trainSize: Option.getOrNull(o.trainSize),
+        backend: Option.getOrNull(o.backend),
+        overrides: yield* overridesFrom({ ...o, lambda: Option.none() }),
+        passthrough: passthroughArgs(typed, OWN, ["--mnist-dir"])
+      }).pipe(Effect.catchTag("SettingsError", (e) => Effect.fail(asOptionError(e))))
+      const outcomes = Option.isSome(o.queue)
+        ? yield* submitToQueue(runs, { url: o.queue.value, name: o.queueName })
+        : yield* runLocal(runs, { parallel: o.parallel, command: trainProcess(process.cwd()) })
+      const files = yield* writeSweepReport(out, outcomes)
+      process.stdout.write(readFileSync(join(out, "summary.md"), "utf8"))
+      yield* Effect.logInfo(`sweep: wrote ${files.join(", ")}`)
+      const failures = outcomes.flatMap((x) => (x.status === "failed" ? [x.error] : []))
+      if (failures.length > 0) return yield* Effect.fail(new SweepFailedError({ failures, total: outcomes.length }))
+    })
+  ).pipe(Command.withDescription("train every combination of models and λ, here or on a job queue, and write the summary and the PSNR-against-sparsity figure"))

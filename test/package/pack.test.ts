@@ -1,0 +1,63 @@
+/**
+ * The package as a user gets it: packed by npm, installed from the tarball into a fresh project,
+ * a program compiled there against its declarations under the strictest compiler options, then
+ * run with plain node (no TypeScript loader), training VDL for two epochs and writing a run folder.
+ */
+import { execFile } from "node:child_process"
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { beforeAll, describe, expect, it } from "vitest"
+import { ensureBuilt, repoRoot } from "./built.js"
+
+const run = (file: string, args: ReadonlyArray<string>, cwd: string) =>
+  promisify(execFile)(file, args, { cwd, maxBuffer: 1 << 26, env: { ...process.env, npm_config_update_notifier: "false" } }).catch((e: { message: string; stdout?: string; stderr?: string }) => {
+    throw new Error(`${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`)
+  })
+
+/** The version this repository's own install has, so that npm finds it in its cache. */
+const installed = (name: string): string => (createRequire(join(repoRoot, "package.json"))(`${name}/package.json`) as { version: string }).version
+
+describe("the packed package in a fresh project", () => {
+  beforeAll(ensureBuilt, 300_000)
+
+  it("installs, type-checks under strict options, and trains with plain node", async () => {
+    const root = mkdtempSync(join(tmpdir(), "pack-"))
+    // The build above is what is packed: prepack would only build it again.
+    const packed = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", root, "--json"], repoRoot)
+    const [{ filename, files }] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
+    const paths = files.map((f) => f.path)
+    for (const f of ["package.json", "LICENSE", "README.md", "dist/index.js", "dist/index.d.ts", "dist/promise.js", "dist/cli/bin.js", "experiments/torch_energy.py"]) expect(paths, f).toContain(f)
+    expect(paths.filter((p) => p.startsWith("src/") || p.startsWith("test/"))).toEqual([])
+
+    const project = join(root, "consumer")
+    mkdirSync(project)
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2))
+    // Optional packages (the native tfjs builds, which download libtensorflow, and the FFI used
+    // for a native BLAS) are left out: the consumer runs on the wasm backend.
+    await run(
+      "npm",
+      [
+        "install", "--no-audit", "--no-fund", "--prefer-offline", "--omit=optional", "--ignore-scripts",
+        join(root, filename),
+        `effect@${installed("effect")}`,
+        `@tensorflow/tfjs-core@${installed("@tensorflow/tfjs-core")}`,
+        `@types/node@${installed("@types/node")}`
+      ],
+      project
+    )
+    for (const f of ["main.ts", "tsconfig.json"]) copyFileSync(join(__dirname, "consumer", f), join(project, f))
+    await run(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], project)
+
+    const runDir = join(root, "run")
+    const { stdout } = await run(process.execPath, [join("out", "main.js"), runDir], project)
+    const report = JSON.parse(stdout.trim().split("\n").pop()!) as { psnr: number; meanImagePsnr: number; epochs: number; liveTensors: number; files: string[] }
+    expect(report.epochs).toBe(2)
+    expect(report.psnr).toBeGreaterThan(report.meanImagePsnr + 3)
+    expect(report.liveTensors).toBe(0)
+    expect(report.files).toEqual(["summary.json", "metrics.arrow", "checkpoint.safetensors", "last.safetensors"])
+    expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"))).toMatchObject({ model: "vdl", epochs: 2 })
+  }, 600_000)
+})
