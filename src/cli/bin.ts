@@ -9,11 +9,14 @@ import { Command } from "@effect/cli"
 import { benchCommand } from "./bench.js"
 import { classifyCommand } from "./classify.js"
 import { denoiseCommand } from "./denoise.js"
+import { encodeCommand } from "./encode.js"
 import { commandCli, logLevelFirst, runCli } from "./entry.js"
+import { exportTorchCommand } from "./export-torch.js"
 import { patchesCommand } from "./patches.js"
 import { reportCommand } from "./report.js"
 import { sweepCommand } from "./sweep.js"
 import { trainCommand } from "./train.js"
+import { trainDataCommand } from "./train-data.js"
 import { workerCommand } from "./worker.js"
 
 /** What was typed after the first occurrence of a command's name: the sweep hands it on to its runs. */
@@ -27,7 +30,9 @@ const program = Command.make("sparse-vdl").pipe(
   Command.withSubcommands([
     trainCommand("train"),
     patchesCommand,
-    // encode: the command of experiments/encode.ts (another branch), once it is in src/cli/encode.ts.
+    trainDataCommand,
+    encodeCommand,
+    exportTorchCommand,
     denoiseCommand,
     classifyCommand,
     reportCommand,

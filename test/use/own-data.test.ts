@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import sharp from "sharp"
-import { trainDataCli } from "../../experiments/train-data.js"
+import { trainDataCli } from "../../src/cli/train-data.js"
 import { makeRng } from "../../src/data/random.js"
 import { ownDataSplits } from "../../src/pipeline/own-data.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"

@@ -1,0 +1,85 @@
+/**
+ * Train a variant on data of one's own and write the usual run folder: the vectors of an Arrow
+ * IPC file (a FixedSizeList<Float32>[d] column of pixel rows in [0, 1], with an optional image
+ * shape as `shape: "28,28"` in the column's or the schema's metadata) or the images of a folder
+ * (grey; all one size, or resized with --size). A seeded split holds out validation and test
+ * rows, and the normalisation fitted on the training rows is stored in the checkpoints.
+ *   npx tsx experiments/train-data.ts --arrow data.arrow --column pixels --model vdl --epochs 10
+ *   npx tsx experiments/train-data.ts --images faces/ --size 32 --code-dim 64 --out runs/faces
+ */
+import { Command, Options } from "@effect/cli"
+import { commandCli } from "./entry.js"
+import { Effect, Option } from "effect"
+import { BackendLive } from "../pipeline/backend.js"
+import { dataSummary } from "../pipeline/dataset.js"
+import { ConfigError } from "../pipeline/errors.js"
+import { arrowRows, imageFolderRows, normalizationModes, ownDataSplits } from "../pipeline/own-data.js"
+import { checkOutputFolder } from "../pipeline/run/folder.js"
+import { trainRun } from "../pipeline/run/run.js"
+import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
+
+const DEFAULT_EPOCHS = 20
+
+const fraction = (name: string, what: string) =>
+  Options.float(name).pipe(Options.withDescription(`share of the rows held out for ${what} (default 0.1)`), Options.withDefault(0.1))
+
+const options = {
+  arrow: Options.file("arrow").pipe(Options.withDescription("an Arrow IPC file with a FixedSizeList<Float32>[d] column of pixel rows in [0, 1]"), Options.optional),
+  column: Options.text("column").pipe(Options.withDescription("the vector column of --arrow (default: its only FixedSizeList column)"), Options.optional),
+  images: Options.directory("images").pipe(Options.withDescription("a folder of JPEG/PNG images, made grey; all of one size unless --size is given"), Options.optional),
+  size: Options.integer("size").pipe(Options.withDescription("with --images: scale each image to cover N×N and cut out the centre"), Options.optional),
+  valFraction: fraction("val-fraction", "validation"),
+  testFraction: fraction("test-fraction", "test"),
+  normalize: choiceOption("normalize", normalizationModes).pipe(
+    Options.withDescription("global (default: (p − mean)/std over every training value), per-feature (each input value with its own mean and std) or none"),
+    Options.withDefault("global" as const)
+  ),
+  model: modelOption,
+  // Optional rather than defaulted: as a setting, a given number of epochs is one of the overrides.
+  epochs: Options.integer("epochs").pipe(Options.withDescription(`training epochs (default ${DEFAULT_EPOCHS})`), Options.optional),
+  out: outOption,
+  seed: seedOption,
+  backend: backendOption,
+  ...settingsOptions("mnist")
+}
+
+export const trainDataCommand = Command.make("train-data", options, (o) =>
+  Effect.gen(function* () {
+    if (Option.isSome(o.arrow) === Option.isSome(o.images)) {
+      return yield* Effect.fail(new ConfigError({ option: "--arrow", problem: "give the data as exactly one of --arrow FILE or --images DIR" }))
+    }
+    const epochs = Option.getOrElse(o.epochs, () => DEFAULT_EPOCHS)
+    if (epochs < 1) return yield* Effect.fail(new ConfigError({ option: "--epochs", problem: `${epochs} is not allowed: give a whole number of epochs, 1 or more` }))
+    if (Option.isSome(o.size) && o.size.value < 1) return yield* Effect.fail(new ConfigError({ option: "--size", problem: `${o.size.value} is not allowed: give a side of 1 pixel or more` }))
+    if (Option.isSome(o.size) && Option.isSome(o.arrow)) return yield* Effect.fail(new ConfigError({ option: "--size", problem: "it resizes images; an Arrow file's rows are used as they are. Drop --size" }))
+    const settings = yield* settingsFromOptions(o.model, "mnist", o)
+    const out = Option.getOrElse(o.out, () => defaultRunFolder(o.model))
+    const folder = yield* checkOutputFolder(out)
+    if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it`)
+    const size = Option.map(o.size, (n) => ({ height: n, width: n }))
+    const rows = Option.isSome(o.arrow) ? yield* arrowRows(o.arrow.value, Option.getOrUndefined(o.column)) : yield* imageFolderRows(Option.getOrThrow(o.images), Option.getOrUndefined(size))
+    const splits = yield* ownDataSplits(rows, { seed: o.seed, valFraction: o.valFraction, testFraction: o.testFraction, normalize: o.normalize })
+    yield* Effect.logInfo(`data: ${rows.source}, ${rows.height}×${rows.width}, normalisation ${o.normalize}`)
+    yield* dataSummary(splits)
+    if (splits.train.rows < settings.batchSize) {
+      return yield* Effect.fail(new ConfigError({ option: "--batch-size", problem: `a batch of ${settings.batchSize} is more than the ${splits.train.rows} training rows, so an epoch would have no batch; lower --batch-size or use more rows` }))
+    }
+    const data = Option.isSome(o.arrow)
+      ? { arrow: { file: o.arrow.value, column: Option.getOrNull(o.column) } }
+      : { images: { dir: Option.getOrThrow(o.images), size: Option.getOrNull(o.size) } }
+    return yield* trainRun(
+      {
+        model: o.model,
+        settings: { ...settings, epochs },
+        epochs,
+        seed: o.seed,
+        out,
+        describe: { source: rows.source, ...data, split: { valFraction: o.valFraction, testFraction: o.testFraction, seed: o.seed }, normalize: o.normalize }
+      },
+      splits
+    ).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+  })
+).pipe(Command.withDescription("train a variant on data of your own (an Arrow file of vectors or a folder of images) and write a run folder"))
+
+/** The command line as a function of argv, for running it in-process (tests) as well as from a shell. */
+export const trainDataCli = commandCli(trainDataCommand, "train-data")
