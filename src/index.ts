@@ -168,6 +168,38 @@ export {
   type DataLoadError
 } from "./pipeline/evaluation/run-folder.js"
 
+// Using a trained model
+
+/**
+ * A trained model from a run folder or a checkpoint, as a scoped resource: encode, infer,
+ * reconstruct and denoise rows of pixels or image files, the stored normalisation applied and undone.
+ */
+export {
+  loadModel,
+  useModel,
+  type LoadedModel,
+  type LoadOptions,
+  type CodeSource,
+  type ReconstructOptions,
+  type DenoiseOptions,
+  type Denoised
+} from "./pipeline/use/loaded-model.js"
+/** A model that cannot be loaded, or input it cannot take. */
+export { LoadModelError, ModelInputError } from "./pipeline/use/errors.js"
+/** The input space a checkpoint records: image shape and the normalisation from pixels to model inputs. */
+export { Normalization, InputSpace, mnistNormalization, normalizeRows, pixelShapeOf } from "./pipeline/normalization.js"
+/** A trained model in PyTorch's layout (each nn.Linear weight out × in, the transpose of ours). */
+export { exportTorch, torchTensors } from "./pipeline/use/torch-export.js"
+
+// Data of one's own
+
+/** Rows of pixels from an Arrow file's vector column or a folder of images, as seeded, normalised splits. */
+export { ownDataSplits, arrowRows, imageFolderRows, normalizationModes, OwnDataError, type PixelRows, type OwnSplitOptions, type NormalizationMode } from "./pipeline/own-data.js"
+/** Arrow IPC files of vectors: read a FixedSizeList<Float32> column; write codes as one. */
+export { readVectorFile, codeTableToArrowIpc, VectorFileError, type VectorFile, type RowNames } from "./data/vector-file.js"
+/** Image files as grey pixel rows of a given shape. */
+export { readImageRows, readGrayPixels, expandImagePaths, type ImageShape } from "./data/image-rows.js"
+
 // Checkpoints
 
 /** Checkpoints in safetensors: a model's snapshot, written atomically, read back and restored into a model. */

@@ -12,7 +12,7 @@
  *
  * @packageDocumentation
  */
-import { Cause, Effect, Exit, Layer, Logger, LogLevel } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Scope } from "effect"
 import type { SplitMetrics } from "./models/model.js"
 import type { ModelSettings, SettingsOverrides } from "./models/settings.js"
 import type { DataKind } from "./models/variants.js"
@@ -25,6 +25,7 @@ import { restoreSnapshot } from "./pipeline/checkpoint.js"
 import { trainingLoop } from "./pipeline/run/loop.js"
 import { type RunSummary, trainRun } from "./pipeline/run/run.js"
 import { evaluate } from "./pipeline/train.js"
+import { type Denoised, type DenoiseOptions, type LoadedModel, loadModel as effectLoadModel, type ReconstructOptions } from "./pipeline/use/loaded-model.js"
 
 /** What {@link train} needs; only model, data, epochs and seed are required. */
 export interface TrainOptions {
@@ -125,4 +126,73 @@ export const train = (options: TrainOptions): Promise<TrainSummary> => {
   )
 }
 
-// loadModel(dir) with encode, infer, reconstruct and denoise comes from src/pipeline/loaded-model.ts (another branch) and is wrapped here.
+export interface LoadModelOptions {
+  /** A tfjs backend to use instead of the fastest that loads. */
+  readonly backend?: BackendName
+  /** Log lines on stderr: "info", "warning" (the default), or "none". */
+  readonly log?: "info" | "warning" | "none"
+}
+
+/**
+ * A trained model in memory, for code without Effect: every method takes rows of pixels in [0, 1]
+ * (row-major, one image per row) and resolves to rows. `close()` releases its tensors.
+ */
+export interface PromiseModel {
+  readonly variant: string
+  readonly settings: ModelSettings
+  readonly codeDim: number
+  /** The pixels of one input row and of one reconstruction row. */
+  readonly pixelShape: LoadedModel["pixelShape"]
+  readonly outputShape: LoadedModel["outputShape"]
+  /** The encoder's codes, rows × codeDim. */
+  readonly encode: (pixels: Float32Array) => Promise<Float32Array>
+  /** Codes by the model's inference on its energy, warm-started from the encoder's. */
+  readonly infer: (pixels: Float32Array) => Promise<Float32Array>
+  /** D(codes) in pixels. */
+  readonly reconstruct: (pixels: Float32Array, options?: ReconstructOptions) => Promise<Float32Array>
+  /** The inputs with Gaussian noise added in the model's input space, and their reconstructions. */
+  readonly denoise: (pixels: Float32Array, options: DenoiseOptions) => Promise<Denoised>
+  /** Image files as input rows: grey, scaled to cover pixelShape and centre-cropped. */
+  readonly readImages: (paths: ReadonlyArray<string>) => Promise<Float32Array>
+  readonly close: () => Promise<void>
+}
+
+/** Loads a model from a run folder (its best epoch) or a checkpoint file; see the Effect loadModel. */
+export const loadModel = async (path: string, options: LoadModelOptions = {}): Promise<PromiseModel> => {
+  const runtime = ManagedRuntime.make(
+    Layer.mergeAll(BackendLive(options.backend), ProgressSilent).pipe(
+      Layer.provide(Logger.minimumLogLevel(logLevels[options.log ?? "warning"])),
+      Layer.provide(plainLogger)
+    )
+  )
+  const scope = await runtime.runPromise(Scope.make())
+  const run = <A, E>(effect: Effect.Effect<A, E, Backend>): Promise<A> =>
+    runtime.runPromiseExit(effect).then((exit) => {
+      if (Exit.isSuccess(exit)) return exit.value
+      throw Cause.squash(exit.cause)
+    })
+  const close = async () => {
+    await runtime.runPromise(Scope.close(scope, Exit.void))
+    await runtime.dispose()
+  }
+  let loaded: LoadedModel
+  try {
+    loaded = await run(Scope.extend(effectLoadModel(path), scope))
+  } catch (e) {
+    await close()
+    throw e
+  }
+  return {
+    variant: loaded.variant,
+    settings: loaded.settings,
+    codeDim: loaded.codeDim,
+    pixelShape: loaded.pixelShape,
+    outputShape: loaded.outputShape,
+    encode: (pixels) => run(loaded.encode(pixels)),
+    infer: (pixels) => run(loaded.infer(pixels)),
+    reconstruct: (pixels, o) => run(loaded.reconstruct(pixels, o)),
+    denoise: (pixels, o) => run(loaded.denoise(pixels, o)),
+    readImages: (paths) => run(loaded.readImages(paths)),
+    close
+  }
+}

@@ -5,7 +5,6 @@
  */
 import { Effect } from "effect"
 import { stat } from "node:fs/promises"
-import sharp from "sharp"
 import { ImageReadError, listImages } from "./images.js"
 
 export interface ImageShape {
@@ -33,6 +32,8 @@ const failure = (path: string, cause: unknown) =>
 export const readGrayPixels = (path: string, size?: ImageShape): Effect.Effect<GrayPixels, ImageReadError> =>
   Effect.tryPromise({
     try: async () => {
+      // Loaded on first use, so that importing the library does not load the native decoder.
+      const { default: sharp } = await import("sharp")
       let image = sharp(path, { failOn: "error" }).autoOrient()
       if (size !== undefined) image = image.resize(size.width, size.height, { fit: "cover", position: "centre", kernel: "linear" })
       const { data, info } = await image.removeAlpha().toColourspace("srgb").raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true })

@@ -5,7 +5,6 @@
 import { Data, Effect } from "effect"
 import { readdir, stat } from "node:fs/promises"
 import { extname, join } from "node:path"
-import sharp from "sharp"
 import type { Rng } from "./random.js"
 
 /** An image that cannot be decoded, or a folder that cannot serve as a source of images. */
@@ -67,6 +66,8 @@ export const listImages = (dir: string): Effect.Effect<string[], ImageReadError>
 export const readGrayImage = (path: string, shorterSide = 256): Effect.Effect<GrayImage, ImageReadError> =>
   Effect.tryPromise({
     try: async () => {
+      // Loaded on first use: a program that never decodes a photo does not load the native decoder.
+      const { default: sharp } = await import("sharp")
       const { data, info } = await sharp(path, { failOn: "error" })
         .autoOrient()
         .resize(shorterSide, shorterSide, { fit: "outside", kernel: "linear" })

@@ -53,9 +53,11 @@ describe("the packed package in a fresh project", () => {
 
     const runDir = join(root, "run")
     const { stdout } = await run(process.execPath, [join("out", "main.js"), runDir], project)
-    const report = JSON.parse(stdout.trim().split("\n").pop()!) as { psnr: number; meanImagePsnr: number; epochs: number; liveTensors: number; files: string[] }
+    const report = JSON.parse(stdout.trim().split("\n").pop()!) as { psnr: number; freshPsnr: number; codes: number; meanImagePsnr: number; epochs: number; liveTensors: number; files: string[] }
     expect(report.epochs).toBe(2)
     expect(report.psnr).toBeGreaterThan(report.meanImagePsnr + 3)
+    expect(report.freshPsnr).toBeGreaterThan(report.meanImagePsnr + 3)
+    expect(report.codes).toBe(100 * 32)
     expect(report.liveTensors).toBe(0)
     expect(report.files).toEqual(["summary.json", "metrics.arrow", "checkpoint.safetensors", "last.safetensors"])
     expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"))).toMatchObject({ model: "vdl", epochs: 2 })

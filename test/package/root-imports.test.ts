@@ -70,8 +70,8 @@ describe("the library's root", () => {
   })
 
   it("while the program loads them: the check sees a package when it is loaded", async () => {
-    const loaded = await loadedBy(join(repoRoot, "dist", "cli", "patches.js"))
+    const loaded = await loadedBy(join(repoRoot, "dist", "cli", "worker.js"))
     expect(loaded).toContain("@effect/cli")
-    expect(loaded).toContain("sharp")
+    expect(loaded).toContain("bullmq")
   })
 })

@@ -1,13 +1,14 @@
 /**
  * A program of a project that depends on sparse-vdl, compiled there with the strictest options
  * and run by plain node (test/package/pack.test.ts copies this folder into a fresh project). It trains VDL through
- * the Promise facade on rows drawn from a known sparse dictionary and checks the outcome itself.
+ * the Promise facade on rows drawn from a known sparse dictionary, loads the run folder back, encodes
+ * and reconstructs rows it has never seen, and checks the outcome itself.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { type Dataset, datasetFromRows } from "sparse-vdl"
-import { train } from "sparse-vdl/promise"
+import { loadModel, train } from "sparse-vdl/promise"
 
 const out = process.argv[2]
 if (out === undefined) throw new Error("usage: node main.js RUN_FOLDER")
@@ -61,8 +62,23 @@ const summary = await train({
   log: "warning"
 })
 
+/** New rows, drawn after training: the loaded model encodes and reconstructs them. */
+const fresh = rowsOf(100, "fresh")
+const model = await loadModel(out)
+const codes = await model.encode(fresh.x)
+const reconstructed = await model.reconstruct(fresh.x)
+await model.close()
+let freshPsnr = 0
+for (let i = 0; i < fresh.rows; i++) {
+  let se = 0
+  for (let p = 0; p < dim; p++) se += (fresh.x[i * dim + p]! - reconstructed[i * dim + p]!) ** 2
+  freshPsnr += 10 * Math.log10(1 / Math.max(se / dim, 1e-12)) / fresh.rows
+}
+
 const report = {
   psnr: summary.test.psnr,
+  freshPsnr,
+  codes: codes.length,
   meanImagePsnr,
   epochs: summary.epochs,
   backend: summary.backend,
@@ -74,7 +90,9 @@ console.log(JSON.stringify(report))
 // exceptions would print its own minified source around the message.
 const problems = [
   ...(summary.test.psnr > meanImagePsnr + 3 ? [] : [`test PSNR ${summary.test.psnr} dB is not 3 dB above the mean image's ${meanImagePsnr} dB`]),
-  ...(report.liveTensors === 0 ? [] : [`${report.liveTensors} tensors are still allocated after training`])
+  ...(freshPsnr > meanImagePsnr + 3 ? [] : [`the loaded model's PSNR on new rows, ${freshPsnr} dB, is not 3 dB above the mean image's ${meanImagePsnr} dB`]),
+  ...(codes.length === fresh.rows * 32 ? [] : [`encode gave ${codes.length} values for ${fresh.rows} rows of 32 codes`]),
+  ...(report.liveTensors === 0 ? [] : [`${report.liveTensors} tensors are still allocated after training and loading`])
 ]
 for (const p of problems) console.error(p)
 if (problems.length > 0) process.exitCode = 1
