@@ -159,21 +159,32 @@ const anchorOf = (heading: string): string =>
     .replace(/[^\p{L}\p{N}\s_-]/gu, "")
     .replace(/\s/g, "-")
 
-const anchorsOf = (markdown: string): Set<string> => {
-  const anchors = new Set<string>()
+/** A page's lines outside its fenced code blocks. */
+const proseLines = (markdown: string): string[] => {
   let inFence = false
-  for (const line of readFileSync(markdown, "utf8").split("\n")) {
-    if (/^\s*```/.test(line)) inFence = !inFence
-    const heading = /^#{1,6}\s+(.*)$/.exec(line)
-    if (!inFence && heading !== null) anchors.add(anchorOf(heading[1]))
-  }
-  return anchors
+  return readFileSync(markdown, "utf8")
+    .split("\n")
+    .filter((line) => {
+      if (/^\s*```/.test(line)) {
+        inFence = !inFence
+        return false
+      }
+      return !inFence
+    })
 }
+
+const anchorsOf = (markdown: string): Set<string> =>
+  new Set(
+    proseLines(markdown).flatMap((line) => {
+      const heading = /^#{1,6}\s+(.*)$/.exec(line)
+      return heading === null ? [] : [anchorOf(heading[1])]
+    })
+  )
 
 describe("links of the README and docs/", () => {
   for (const markdown of documents()) {
     it(`${relative(repoRoot, markdown)}: every relative link reaches a file of the repository`, () => {
-      const text = readFileSync(markdown, "utf8").replace(/```[\s\S]*?```/g, "")
+      const text = proseLines(markdown).join("\n")
       const broken: string[] = []
       for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
         if (/^[a-z]+:/i.test(target)) continue
