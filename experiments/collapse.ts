@@ -3,7 +3,8 @@
  * and the mean norm of the decoder's atoms (the columns of A the codes multiply), for each model,
  * with the usual training and evaluation stages. Without a regulariser ("noreg") the codes
  * collapse and the atoms that still carry the reconstruction grow; VDL's variance hinge keeps the
- * codes up, while its unconstrained decoder grows more slowly (README: numbers of the default run).
+ * codes up, while its unconstrained decoder grows more slowly (numbers of the default run in
+ * docs/collapse.md).
  *   npx tsx experiments/collapse.ts [--model noreg,vdl] [--epochs 10] [--train-size N] [--out DIR]
  */
 import { Command, Options } from "@effect/cli"

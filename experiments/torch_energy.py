@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""The PyTorch reference (../shared/bench/torch_reference.py) run unchanged, with the energy of
-its FISTA codes recorded as well: the reference prints no energy, and the benchmark compares it.
+"""An independent PyTorch implementation of the training loop (the benchmark's --torch-script)
+run unchanged, with the energy of its FISTA codes recorded as well: the reference prints no
+energy, and the benchmark compares it.
 
     python3 experiments/torch_energy.py PATH/torch_reference.py [--start DIR] --mnist DIR --model vdl --batches 220 --json
 
-Prints the reference's JSON line with "energy" added: F(Z*) per row (SPEC section 2, with the
-l1 term) over the last quarter of the batches, as `npm run bench` reports ours. Computing it costs
-a decoder pass per batch inside the reference's timed region, so take speeds from a plain run.
+Prints the reference's JSON line with "energy" added: F(Z*) per row, the l1 term included
+(docs/method.md, The energy), over the last quarter of the batches, as `npm run bench` reports
+ours. Computing it costs a decoder pass per batch inside the reference's timed region, so take
+speeds from a plain run.
 
 --start DIR makes the reference start where ours starts, so that the two runs differ only in how
 they compute, not in their random draws: DIR/start.safetensors holds our initial weights (input-

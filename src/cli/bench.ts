@@ -1,7 +1,8 @@
 /**
  * Throughput benchmark of training and inference at the paper's MNIST settings, optionally side
- * by side with the PyTorch reference (../shared/bench/torch_reference.py) on the same machine.
- *   npx tsx experiments/bench.ts --mnist-dir ../shared/data/mnist --batches 220 --vs-torch
+ * by side with an independent PyTorch implementation of the same training loop on the same
+ * machine (docs/benchmarks.md says what that script must offer).
+ *   npx tsx experiments/bench.ts --mnist-dir path/to/mnist --batches 220 --vs-torch --torch-script path/to/torch_reference.py
  * Prints a table, then one JSON line per model (and per torch run) on stdout.
  */
 import { Command, Options } from "@effect/cli"
@@ -223,8 +224,8 @@ export const benchCommand = Command.make(
     model: Options.text("model").pipe(Options.withDescription("comma-separated models (default vdl,vdl-nl)"), Options.withDefault("vdl,vdl-nl")),
     batches: Options.integer("batches").pipe(Options.withDescription("training batches per model (220 = one epoch of full MNIST; default 40)"), Options.withDefault(40)),
     mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder of MNIST IDX files; default the embedded digits"), Options.optional),
-    vsTorch: Options.boolean("vs-torch").pipe(Options.withDescription("also run ../shared/bench/torch_reference.py with the same model and batches, at 1 thread with OpenBLAS on 1 thread, at 1 and at 2 threads with OpenBLAS on every core, and print the ratios (needs --mnist-dir)")),
-    torchScript: Options.text("torch-script").pipe(Options.withDescription("path of the torch reference (default ../shared/bench/torch_reference.py)"), Options.withDefault("../shared/bench/torch_reference.py")),
+    vsTorch: Options.boolean("vs-torch").pipe(Options.withDescription("also run the PyTorch implementation given by --torch-script with the same model and batches, at 1 thread with OpenBLAS on 1 thread, at 1 and at 2 threads with OpenBLAS on every core, and print the ratios (needs --mnist-dir)")),
+    torchScript: Options.text("torch-script").pipe(Options.withDescription("path of an independent PyTorch implementation of the same training loop, for --vs-torch (docs/benchmarks.md says what it must offer)"), Options.withDefault("../shared/bench/torch_reference.py")),
     repeat: Options.integer("repeat").pipe(
       Options.withDescription("run each model (and each setting of the reference) this many times, alternating, and report the median speeds (default 1)"),
       Options.withDefault(1)
@@ -246,11 +247,11 @@ export const benchCommand = Command.make(
       for (const m of models) {
         if (o.vsTorch) {
           if (Option.isNone(o.mnistDir)) return yield* Effect.fail(new Error("--vs-torch needs --mnist-dir: the torch reference reads IDX files"))
-          if (!existsSync(o.torchScript)) return yield* Effect.fail(new Error(`--torch-script: ${o.torchScript} not found`))
+          if (!existsSync(o.torchScript)) return yield* Effect.fail(new Error(`--torch-script: ${o.torchScript} not found; give the path of the PyTorch implementation to compare with (docs/benchmarks.md)`))
           // Without the authors' split file each side draws its own validation set, and a shared
           // starting point would feed the reference shuffles of a different training set.
           if (raw.validationIndices === undefined) {
-            return yield* Effect.fail(new Error(`--vs-torch needs the authors' split, ${join(o.mnistDir.value, "validation-indices.txt")}, which is missing: without it ours and the reference train on different images. Copy it beside the IDX files (../shared/data/mnist has one), or run without --vs-torch`))
+            return yield* Effect.fail(new Error(`--vs-torch needs the authors' split, ${join(o.mnistDir.value, "validation-indices.txt")}, which is missing: without it ours and the reference train on different images. Put the authors' file beside the IDX files, or run without --vs-torch`))
           }
         }
         const startDir = o.vsTorch ? yield* scratchDir : null

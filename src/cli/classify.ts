@@ -1,5 +1,5 @@
 /**
- * Low-data classification on MNIST (SPEC §7): a linear classifier on K labelled training images
+ * Low-data classification on MNIST: a linear classifier on K labelled training images
  * per class, selected by validation loss, reported as test top-1 accuracy over several repeats;
  * on each run's encoder codes and FISTA codes, beside two baselines that use no run: raw pixels,
  * and a randomly initialised LISTA with a linear layer trained end to end.

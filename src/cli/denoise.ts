@@ -1,5 +1,5 @@
 /**
- * Denoising (SPEC §7) of trained runs on their test set: Gaussian noise of each level σ in the
+ * Denoising of trained runs on their test set: Gaussian noise of each level σ in the
  * model's input space, then the PSNR against the clean image of the reconstructions from the
  * encoder's codes and from full FISTA inference, beside the PSNR of the noisy input itself and
  * the sparsity of clean and noisy codes. Writes a table, a plot of PSNR against σ and pictures.

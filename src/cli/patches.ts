@@ -1,6 +1,6 @@
 /**
- * Natural-image patches (SPEC §6): build the data set from folders of photos, then train a
- * variant on it with the paper's patch settings (SPEC §5) and write the usual run folder.
+ * Natural-image patches: build the data set from folders of photos, then train a variant on it
+ * with the paper's patch settings and write the usual run folder (docs/patches.md).
  *   npx tsx experiments/patches.ts build --images DIR [--test-images DIR] --out FILE
  *   npx tsx experiments/patches.ts train --data FILE --model vdl [--epochs N] [--out DIR]
  *   npx tsx experiments/patches.ts build --help

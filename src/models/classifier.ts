@@ -6,7 +6,7 @@ import { linearWeight, variableOf } from "./linear-init.js"
 import type { UniformSource } from "./rng.js"
 
 /**
- * Classifiers on top of fixed features (SPEC §7, low-data classification): a linear layer on
+ * Classifiers on top of fixed features, for low-data classification: a linear layer on
  * codes or pixels, or a LISTA encoder with a linear layer trained end to end. Gradients are
  * written by hand with explicit transposes: autograd would route them through matMul's transpose
  * flags, the slow path on the wasm backend.
@@ -88,7 +88,7 @@ export const linearProbe = (rng: UniformSource, dim: number, classes: number, li
   }
 }
 
-/** A randomly initialised LISTA encoder (SPEC §1) followed by a linear layer, trained as one. */
+/** A randomly initialised LISTA encoder followed by a linear layer, trained as one. */
 export const listaProbe = (rng: UniformSource, dim: number, codeDim: number, steps: number, classes: number, linalg: Linalg): Probe => {
   const encoder = makeLista(rng, dim, codeDim, steps, linalg)
   const head = affineWeight(rng, codeDim, classes)

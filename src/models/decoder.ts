@@ -119,7 +119,7 @@ export interface DecoderGradients {
 }
 
 /**
- * Reconstruction, loss mean((x − D(z))²) over pixels and rows (SPEC §3 step 2) and its gradients
+ * Reconstruction, the decoder's loss mean((x − D(z))²) over pixels and rows, and its gradients
  * with respect to the decoder's parameters. Must run inside a tidy.
  */
 export const decoderLossGradients = (

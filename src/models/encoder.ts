@@ -4,7 +4,7 @@ import type { Linalg } from "./linalg.js"
 import type { UniformSource } from "./rng.js"
 
 /**
- * LISTA encoder with non-negative codes (SPEC §1): b = xW + c, z⁰ = ReLU(b),
+ * LISTA encoder with non-negative codes: b = xW + c, z⁰ = ReLU(b),
  * zᵗ = ReLU(b + zᵗ⁻¹S) for t = 1..T. Row-vector convention: W is d×l, S is l×l.
  */
 export interface Lista {

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 
 /**
- * Local contrast normalisation of natural-image crops (SPEC §6), on typed arrays, and its inverse
+ * Local contrast normalisation of natural-image crops (docs/method.md, Data), on typed arrays, and its inverse
  * on tensors. Nothing here reads files: callers hand in pixels in [0, 1].
  *
  * Geometry: a 52×52 crop, a 13×13 Gaussian applied without padding twice, so the local mean is

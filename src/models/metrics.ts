@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 
 /**
- * PSNR per image in pixel space (SPEC §7): 10·log₁₀(1/MSE) with MSE over pixels, an MSE of 0
+ * PSNR per image in pixel space: 10·log₁₀(1/MSE) with MSE over pixels, an MSE of 0
  * counted as 1e-4 (40 dB). Both inputs are already mapped back to pixels in [0, 1].
  */
 export const psnrPerImage = (pixels: tf.Tensor2D, reconstruction: tf.Tensor2D): tf.Tensor1D =>

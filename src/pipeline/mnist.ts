@@ -31,7 +31,7 @@ export const splitStage =
 
 const mnistToPixels = (x: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => tf.add(tf.mul(x, MNIST_STD), MNIST_MEAN))
 
-/** Pixels to [0, 1], then (x − 0.1307)/0.3081 (SPEC §6). */
+/** Pixels to [0, 1], then (x − 0.1307)/0.3081. */
 export const normalizeMnistStage =
   (name: string) =>
   (split: MnistSplit): Dataset => ({

@@ -49,7 +49,7 @@ export const codeStatistics = (m: SparseCodingModel, ds: Dataset) =>
 
 /**
  * The atoms D(cⱼeⱼ) − D(0) of a (possibly non-linear) decoder, with cⱼ the largest activation of
- * component j (SPEC §7); for a linear decoder they are the columns scaled by cⱼ.
+ * component j; for a linear decoder they are the columns scaled by cⱼ.
  */
 export const decoderAtoms = (m: SparseCodingModel, maxActivation: Float32Array): Float32Array =>
   readTidy(() => {

@@ -125,7 +125,7 @@ export const trainEpoch = <E = never, R = never>(model: SparseCodingModel, ds: D
     })
   )
 
-/** Amortised figures on a data set with the encoder's codes (SPEC §3): the evaluation stage. */
+/** Amortised figures on a data set with the encoder's codes: the evaluation stage. */
 export const evaluate = (model: SparseCodingModel, ds: Dataset) =>
   batchStream(ds, model.settings.batchSize, { kind: "sequential" }).pipe(
     Stream.mapEffect((batch) =>

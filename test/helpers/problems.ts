@@ -1,6 +1,6 @@
 /**
  * Small random inference problems for the property tests, and a plain-JS float64 reference of
- * the energy F (SPEC §2) that shares no code with src/.
+ * the energy F (docs/method.md, The energy) that shares no code with src/.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import * as fc from "fast-check"
@@ -104,7 +104,7 @@ export interface HostEnergy {
   readonly total: number
 }
 
-/** F(Z) of SPEC §2 in float64. */
+/** F(Z) in float64. */
 export const hostEnergy = (p: HostProblem, z: ArrayLike<number>): HostEnergy => {
   const { n, l, d, weights: w } = p
   const out = hostDecode(p.layers, z, n)

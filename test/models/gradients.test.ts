@@ -127,7 +127,7 @@ const withSetup = <T>(a: Parameters<typeof makeSetup>[0], body: (s: Setup) => T)
   }
 }
 
-/** (1/d) Σ ‖x − D(z)‖², the reconstruction term of SPEC §2. */
+/** (1/d) Σ ‖x − D(z)‖², the reconstruction term of the energy. */
 const reconstructionEnergy = (layers: ReadonlyArray<LayerParams>, x: tf.Tensor2D, z: tf.Tensor2D, d: number): tf.Scalar =>
   tf.div(tf.sum(tf.square(tf.sub(x, forward(layers, z)))), d)
 

@@ -105,7 +105,7 @@ interface KktReport {
   readonly where: string
 }
 
-/** KKT residuals of SPEC §8 for the rows selected by `rows`. */
+/** KKT residuals for the rows selected by `rows`. */
 const kktResiduals = (p: Problem, codes: Float32Array, rows: (i: number) => boolean): KktReport => {
   const g = gradientAt(p, codes)
   const { n, l } = p.spec
@@ -306,7 +306,7 @@ describe.each(methods)("%s: KKT conditions at convergence", (_, method) => {
         withProblem(spec, (p) => {
           const { codes, converged, eta, trace } = converge(method, p, 1000)
           fc.pre(converged.every(Boolean))
-          // The hinge couples the rows: a row frozen early (SPEC §2 freezes for good) was at a
+          // The hinge couples the rows: a row frozen early (rows freeze for good) was at a
           // stationary point of the batch statistics of its time, which the rows still moving then
           // changed. The rows that froze at the last step met the final statistics: they must
           // satisfy KKT. (The early-frozen case is pinned down by a hand-made problem below.)
@@ -360,11 +360,11 @@ describe("fista: KKT at convergence, the smallest counterexamples found (early s
     }
   })
 
-  it("with β > 0 a row frozen at zero in step 1 stays frozen even once the hinge lets go: SPEC §2's rule, not an optimum (N = 2, l = d = 1)", () => {
+  it("with β > 0 a row frozen at zero in step 1 stays frozen even once the hinge lets go: the freezing rule, not an optimum (N = 2, l = d = 1)", () => {
     // Row 1 starts at 0; at step 1 the hinge (σ = 0.07 ≪ τ) pushes it down harder than the
     // reconstruction pulls it up, so it does not move and is frozen for good. Row 0 then grows
     // to ≈ 0.95, the hinge switches off (σ > τ), and row 1 is left at 0 with ∂f/∂z = −2 < −λ.
-    // SPEC §2 freezes rows for good, and with β > 0 the rows are coupled, so early stopping can
+    // Rows freeze for good, and with β > 0 the rows are coupled, so early stopping can
     // leave a frozen row where KKT fails. This pins the behaviour down, so a change to it is seen.
     const p = handMade([[1]], [[1], [1]], [[0.1], [0]], { lambda: 0.1, beta: 10, tau: 0.5, gamma: 0 })
     try {
@@ -463,7 +463,7 @@ describe.each(methods)("%s: iterates non-negative, frozen rows frozen, early sto
                     }
                     continue
                   }
-                  // The rule of SPEC §2: frozen when ‖z_old − z‖ < tol‖z_old‖, or when the row did not move.
+                  // The freezing rule: frozen when ‖z_old − z‖ < tol‖z_old‖, or when the row did not move.
                   const change = rowDistance(z, previous, i, l)
                   const scale = rowNorm(previous, i, l)
                   const ratio = scale > 0 ? change / scale : change === 0 ? 0 : Infinity

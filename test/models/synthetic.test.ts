@@ -1,5 +1,5 @@
 /**
- * Synthetic ground truth (SPEC §8, last item): data made from a known unit-norm dictionary and
+ * Synthetic ground truth: data made from a known unit-norm dictionary and
  * sparse non-negative codes. Inference must recover the codes, and training must recover the
  * atoms up to permutation and scale.
  */

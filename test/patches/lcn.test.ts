@@ -20,8 +20,8 @@ const N = CROP_SIZE
 const P = PATCH_SIZE
 
 /**
- * SPEC §6 written out directly, in float64, with none of the library's shortcuts: a 2-D 13×13
- * kernel from its formula, full 2-D sums, explicit index arithmetic.
+ * The LCN of docs/method.md written out directly, in float64, with none of the library's
+ * shortcuts: a 2-D 13×13 kernel from its formula, full 2-D sums, explicit index arithmetic.
  */
 const reference = (pixels: ArrayLike<number>, level: number | null = null) => {
   const kernel: number[][] = []
@@ -70,7 +70,7 @@ const expectMatchesReference = (pixels: Float32Array, level: number | null = nul
   return { got, want }
 }
 
-describe("LCN (SPEC §6)", () => {
+describe("LCN", () => {
   it("has the paper's geometry: 52×52 crop, 40×40 μ, 28×28 patch, kernel summing to 1", () => {
     const out = localContrastNormalize(new Float32Array(N * N).fill(0.5))
     expect([out.patch.length, out.mean.length, out.scale.length]).toEqual([784, 784, 784])

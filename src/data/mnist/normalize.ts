@@ -1,4 +1,4 @@
-/** MNIST pixels to the model's input space (SPEC §6), and the pixel statistics that map it back. */
+/** MNIST pixels to the model's input space, and the pixel statistics that map it back. */
 
 /** The usual MNIST pixel statistics (on [0,1] pixels), as in torchvision's examples. */
 export const MNIST_MEAN = 0.1307

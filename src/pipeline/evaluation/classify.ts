@@ -9,7 +9,7 @@ import { Progress } from "../progress.js"
 import { rngFor } from "../seeds.js"
 import { EvaluationError } from "./errors.js"
 
-/** What a low-data classification study runs (SPEC §7). */
+/** What a low-data classification study runs (docs/method.md, Metrics). */
 export interface ClassifyPlan {
   /** K, labelled training examples per class. */
   readonly perClass: ReadonlyArray<number>

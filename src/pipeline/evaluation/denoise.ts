@@ -16,7 +16,7 @@ import { batchCodes, type CodeKind, codeKinds, evenBatches } from "./codes.js"
  */
 export const standardNoise = (seed: number, size: number): Float32Array => normalArray(rngFor(seed, "noise"), size)
 
-/** x + σ·noise, in the model's input space (SPEC §7: normalised for MNIST, after LCN for patches). */
+/** x + σ·noise, in the model's input space: normalised for MNIST, after LCN for patches. */
 export const addNoise = (x: Float32Array, noise: Float32Array, sigma: number): Float32Array => {
   const out = new Float32Array(x.length)
   for (let i = 0; i < x.length; i++) out[i] = x[i] + sigma * noise[i]
@@ -80,7 +80,7 @@ interface PassTotals {
 }
 
 /**
- * Denoising (SPEC §7) with one model on one data set: for each level σ, the input plus σ·noise is
+ * Denoising with one model on one data set: for each level σ, the input plus σ·noise is
  * encoded (and inferred by FISTA), decoded, and compared with the clean image in pixel space.
  * The clean input is one more pass, at σ = 0, for the ceiling and the clean codes' sparsity.
  */

@@ -233,7 +233,7 @@ const metricsSection = (runs: ReadonlyArray<RunFolder>): string => {
     ["edge-like atoms", (r) => (r.summary.atomShapes as Record<string, unknown> | null | undefined)?.edgeLikeFraction]
   ]
   return (
-    `<section id="metrics"><h2>Metrics</h2><p class="note">Best epoch's model, encoder codes (amortised inference), as in SPEC §3.</p>` +
+    `<section id="metrics"><h2>Metrics</h2><p class="note">Best epoch's model, encoder codes (amortised inference), as in training's model selection.</p>` +
     htmlTable({ header: ["run", ...columns.map(([c]) => c)], rows: runs.map((r) => [r.name, ...columns.map(([, get]) => formatNumber(get(r)))]) }) +
     `</section>`
   )

@@ -1,5 +1,5 @@
 /**
- * Natural-image patches (SPEC §6) as pipeline stages: photos → resized grey images → random
+ * Natural-image patches (docs/method.md, Data) as pipeline stages: photos → resized grey images → random
  * crops → LCN → std filter → rows with a split → columnar batches for the patch file.
  */
 import { Chunk, Effect, Option, Stream } from "effect"
@@ -10,7 +10,7 @@ import { CROP_SIZE, keepPatch, type LcnPatch, makeLcn, PATCH_DIM, STD_THRESHOLD 
 import { PatchBuildError } from "./errors.js"
 import { type UnreadablePhotos, unreadablePhotos } from "./unreadable-photos.js"
 
-/** Shorter side of every photo after resizing (SPEC §6). */
+/** Shorter side of every photo after resizing. */
 export const SHORTER_SIDE = 256
 
 /** One kept patch and where it came from. */

@@ -13,7 +13,7 @@ const tileCount = (n: number) => Math.ceil(Math.sqrt(n))
 export const atomGrid = (images: Float32Array, count: number, ds: Dataset) =>
   imageGridPng(images, { height: ds.height, width: ds.width, scaling: "per-image-symmetric", zoom: 2, count, columns: tileCount(count) })
 
-/** The pictures of SPEC §7 for a trained model, as PNG files in the run folder, and the atom table. */
+/** The pictures of a trained model (docs/runs.md), as PNG files in the run folder, and the atom table. */
 export const writePictures = (out: string, m: Parameters<typeof decoderColumns>[0], ds: Dataset) =>
   Effect.gen(function* () {
     const columns = decoderColumns(m)

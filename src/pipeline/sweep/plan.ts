@@ -149,7 +149,7 @@ export type RunState =
   | { readonly finished: true; readonly summary: FinishedSummary }
   | { readonly finished: false; readonly reason: string }
 
-/** Whether `out` holds a finished run of exactly `expected` (SPEC: a summary.json that matches). */
+/** Whether `out` holds a finished run of exactly `expected`: a summary.json that matches. */
 export const runState = (out: string, expected: ExpectedRun): Effect.Effect<RunState> =>
   Effect.promise(async (): Promise<RunState> => {
     let text: string
