@@ -93,6 +93,8 @@ export type { UniformSource } from "./models/rng.js"
 export { rngFor, type SeedUse } from "./pipeline/seeds.js"
 /** A seeded generator whose state can be saved and restored. */
 export type { Rng } from "./data/random.js"
+/** The ℓ2 norm of each code component's atom (a row of the decoder's first weight), whose growth is the collapse the regularisers prevent. */
+export { codeAtomNorms } from "./models/norms.js"
 /** PSNR per image in pixel space, and the affine map back to pixels. */
 export { psnrPerImage, affineToPixels, type ToPixels } from "./models/metrics.js"
 

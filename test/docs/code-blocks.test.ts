@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, relative, resolve, sep } from "node:path"
 import ts from "typescript"
 import { beforeAll, describe, expect, it } from "vitest"
+import { ensureBuilt } from "../package/built.js"
 
 const repoRoot = resolve(__dirname, "..", "..")
 const blockDir = join(repoRoot, ".cache", "doc-blocks")
@@ -107,7 +108,9 @@ const run = (() => {
 describe("code blocks of the README and docs/", () => {
   const diagnostics = new Map<string, string[]>()
 
-  beforeAll(() => {
+  // The blocks import "sparse-vdl", which resolves by the package's self-reference to dist/.
+  beforeAll(async () => {
+    await ensureBuilt()
     rmSync(blockDir, { recursive: true, force: true })
     mkdirSync(blockDir, { recursive: true })
     for (const block of allBlocks) writeFileSync(block.file, moduleOf(block))
@@ -128,7 +131,7 @@ describe("code blocks of the README and docs/", () => {
       if (source === undefined) diagnostics.set(block.file, [`${relative(repoRoot, block.file)} is not in the program`])
       else diagnostics.set(block.file, [...global, ...[...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)].map(format)])
     }
-  }, 120_000)
+  }, 420_000)
 
   it("finds the blocks: the README's quick start and every page's examples", () => {
     expect(allBlocks.filter((b) => b.markdown.endsWith("README.md")).length).toBeGreaterThan(0)

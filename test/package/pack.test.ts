@@ -1,7 +1,8 @@
 /**
  * The package as a user gets it: packed by npm, installed from the tarball into a fresh project,
  * a program compiled there against its declarations under the strictest compiler options, then
- * run with plain node (no TypeScript loader), training VDL for two epochs and writing a run folder.
+ * run with plain node (no TypeScript loader), training VDL for two epochs and writing a run folder;
+ * and the README's first TypeScript block, the quick start a reader copies, compiled and run the same way.
  */
 import { execFile } from "node:child_process"
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
@@ -16,6 +17,13 @@ const run = (file: string, args: ReadonlyArray<string>, cwd: string) =>
   promisify(execFile)(file, args, { cwd, maxBuffer: 1 << 26, env: { ...process.env, npm_config_update_notifier: "false" } }).catch((e: { message: string; stdout?: string; stderr?: string }) => {
     throw new Error(`${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`)
   })
+
+/** The README's first ```ts block, as a reader copies it. */
+const readmeQuickStart = (): string => {
+  const block = /^```ts\n([\s\S]*?)^```$/m.exec(readFileSync(join(repoRoot, "README.md"), "utf8"))
+  if (block === null) throw new Error("README.md has no ```ts block: the quick start is its first")
+  return block[1]!
+}
 
 /** The version this repository's own install has, so that npm finds it in its cache. */
 const installed = (name: string): string => (createRequire(join(repoRoot, "package.json"))(`${name}/package.json`) as { version: string }).version
@@ -61,5 +69,12 @@ describe("the packed package in a fresh project", () => {
     expect(report.liveTensors).toBe(0)
     expect(report.files).toEqual(["summary.json", "metrics.arrow", "checkpoint.safetensors", "last.safetensors"])
     expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"))).toMatchObject({ model: "vdl", epochs: 2 })
+
+    // The quick start, verbatim, under the same strict options; execFile rejects unless it exits 0.
+    writeFileSync(join(project, "quickstart.mts"), readmeQuickStart())
+    writeFileSync(join(project, "tsconfig.quickstart.json"), JSON.stringify({ extends: "./tsconfig.json", files: ["quickstart.mts"] }))
+    await run(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.quickstart.json"], project)
+    const quick = await run(process.execPath, [join("out", "quickstart.mjs")], project)
+    expect(quick.stdout).toMatch(/validation PSNR \d+\.\d+ dB/)
   }, 600_000)
 })
