@@ -3,8 +3,10 @@
  * docs/*.md is type-checked with the project's compiler settings and, unless its fence line marks
  * it `// fragment`, run to its end with tsx. A fragment is type-checked inside a wrapper: its
  * `import` and `declare` lines at the top of a module, the rest as the body of a generator given
- * to Effect.gen. Relative imports are resolved from the Markdown file's folder, as the reader
- * sees them. Every relative link of the same pages must point at a file of the repository, and
+ * to Effect.gen. A block imports the package as a reader's project does, by name ("sparse-vdl",
+ * "sparse-vdl/promise"), never by a path into the sources; inside the repository the name resolves
+ * by the package's self-reference to dist/, so dist/ is built from the current sources first.
+ * Every relative link of the same pages must point at a file of the repository, and
  * an anchor at one of its headings.
  */
 import { spawn } from "node:child_process"
@@ -57,17 +59,12 @@ const blocksOf = (markdown: string): Block[] => {
   return blocks
 }
 
-/** A relative import as written on the page, rewritten for the block's file under .cache/doc-blocks. */
-const rebase = (block: Block, code: string): string =>
-  code.replace(/((?:from|import)\s*)(["'])(\.{1,2}\/[^"']+)\2/g, (_all, keyword: string, quote: string, specifier: string) => {
-    const target = resolve(dirname(block.markdown), specifier)
-    const fromBlock = relative(dirname(block.file), target).split(sep).join("/")
-    return `${keyword}${quote}${fromBlock.startsWith(".") ? fromBlock : `./${fromBlock}`}${quote}`
-  })
+/** The modules a block imports by a path rather than a package name. */
+const pathImports = (code: string): string[] => [...code.matchAll(/(?:from|import)\s*["'](\.{1,2}\/[^"']+|\/[^"']+)["']/g)].map((m) => m[1]!)
 
 /** The module a block becomes: a program as it is, a fragment inside its wrapper. */
 const moduleOf = (block: Block): string => {
-  const code = rebase(block, block.code)
+  const code = block.code
   if (!block.fragment) return code
   const lines = code.split("\n")
   const top = lines.filter((l) => /^(import|declare)\s/.test(l))
@@ -139,6 +136,9 @@ describe("code blocks of the README and docs/", () => {
   })
 
   for (const block of allBlocks) {
+    it(`${block.where} imports packages, not paths`, () => {
+      expect(pathImports(block.code)).toEqual([])
+    })
     it(`${block.where} type-checks${block.fragment ? " (a fragment)" : ""}`, () => {
       expect(diagnostics.get(block.file), `the module written to ${relative(repoRoot, block.file)}`).toEqual([])
     })
