@@ -50,12 +50,19 @@ export interface EpochOptions<E = never, R = never> {
   readonly onBatch?: (cursor: EpochCursor, step: BatchStep) => Effect.Effect<void, E, R>
 }
 
-/** The first model tensor holding a NaN or an infinity, by its checkpoint name. */
+const holdsNonFinite = (v: tf.Tensor): boolean => tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(v))).dataSync()[0] !== 0)
+
+/**
+ * The first model tensor holding a NaN or an infinity, by its checkpoint name. It runs after every
+ * batch, so it reads one sum per tensor (a NaN or an infinity makes the sum non-finite) and looks
+ * element by element only at a tensor whose sum is not finite, where finite values too large to
+ * add up could be the cause.
+ */
 const firstNonFiniteTensor = (m: SparseCodingModel): string | null => {
   const entries = Object.entries(modelTensors(m))
-  const flags = tf.tidy(() => tf.stack(entries.map(([, v]) => tf.cast(tf.any(tf.logicalNot(tf.isFinite(v))), "float32"))).dataSync())
-  const bad = flags.findIndex((f) => f !== 0)
-  return bad < 0 ? null : entries[bad][0]
+  const sums = tf.tidy(() => tf.stack(entries.map(([, v]) => tf.sum(v))).dataSync())
+  const bad = entries.find(([, v], i) => !Number.isFinite(sums[i]) && holdsNonFinite(v))
+  return bad === undefined ? null : bad[0]
 }
 
 /**
