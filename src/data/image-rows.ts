@@ -1,21 +1,14 @@
 /**
- * Image files as rows of grey pixels in [0, 1], for a model's input or a data set of one's own:
- * decoded with sharp, turned the way their EXIF orientation says, grey as the Rec. 601 luma of
- * sRGB (as src/data/images.ts makes the patch photos).
+ * Image files as rows of grey pixels in [0, 1], for a model's input or a data set of one's own,
+ * decoded as the patch photos are (decodeGray of src/data/images.ts).
  */
 import { Effect } from "effect"
 import { stat } from "node:fs/promises"
-import { ImageReadError, listImages } from "./images.js"
+import { decodeGray, type GrayImage, ImageReadError, listImages } from "./images.js"
 
 export interface ImageShape {
   readonly height: number
   readonly width: number
-}
-
-/** Grey pixels of one image, row-major. */
-export interface GrayPixels extends ImageShape {
-  readonly path: string
-  readonly pixels: Float32Array
 }
 
 const failure = (path: string, cause: unknown) =>
@@ -29,21 +22,9 @@ const failure = (path: string, cause: unknown) =>
  * it covers size.height × size.width and the centre is cut out, so a photo of any shape becomes
  * an input of that shape; without, it keeps its own size.
  */
-export const readGrayPixels = (path: string, size?: ImageShape): Effect.Effect<GrayPixels, ImageReadError> =>
+export const readGrayPixels = (path: string, size?: ImageShape): Effect.Effect<GrayImage, ImageReadError> =>
   Effect.tryPromise({
-    try: async () => {
-      // Loaded on first use, so that importing the library does not load the native decoder.
-      const { default: sharp } = await import("sharp")
-      let image = sharp(path, { failOn: "error" }).autoOrient()
-      if (size !== undefined) image = image.resize(size.width, size.height, { fit: "cover", position: "centre", kernel: "linear" })
-      const { data, info } = await image.removeAlpha().toColourspace("srgb").raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true })
-      const { width, height, channels } = info
-      const pixels = new Float32Array(width * height)
-      for (let i = 0, p = 0; i < pixels.length; i++, p += channels) {
-        pixels[i] = channels >= 3 ? (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) / 255 : data[p] / 255
-      }
-      return { path, width, height, pixels }
-    },
+    try: () => decodeGray(path, size === undefined ? undefined : { ...size, fit: "cover" }),
     catch: (cause) => failure(path, cause)
   })
 

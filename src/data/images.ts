@@ -65,30 +65,31 @@ export const listImages = (dir: string): Effect.Effect<string[], ImageReadError>
  */
 export const readGrayImage = (path: string, shorterSide = 256): Effect.Effect<GrayImage, ImageReadError> =>
   Effect.tryPromise({
-    try: async () => {
-      // Loaded on first use: a program that never decodes a photo does not load the native decoder.
-      const { default: sharp } = await import("sharp")
-      const { data, info } = await sharp(path, { failOn: "error" })
-        .autoOrient()
-        .resize(shorterSide, shorterSide, { fit: "outside", kernel: "linear" })
-        .removeAlpha()
-        .toColourspace("srgb")
-        .raw({ depth: "uchar" })
-        .toBuffer({ resolveWithObject: true })
-      const { width, height, channels } = info
-      const pixels = new Float32Array(width * height)
-      if (channels >= 3) {
-        for (let i = 0, p = 0; i < pixels.length; i++, p += channels) {
-          pixels[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) / 255
-        }
-      } else {
-        for (let i = 0, p = 0; i < pixels.length; i++, p += channels) pixels[i] = data[p] / 255
-      }
-      return { path, width, height, pixels }
-    },
+    try: () => decodeGray(path, { width: shorterSide, height: shorterSide, fit: "outside" }),
     catch: (cause) =>
       new ImageReadError({ path, problem: `${reason(cause)}; the file is not a readable JPEG or PNG (remove it from the folder or convert it)` })
   })
+
+/**
+ * A JPEG or PNG as grey pixels in [0, 1]: turned the way its EXIF orientation says, resized
+ * bilinearly when `resize` is given ("outside": until it covers the box; "cover": the same, then
+ * the centre cut out), grey as the Rec. 601 luma of its sRGB values, kept in float.
+ */
+export const decodeGray = async (path: string, resize?: { readonly width: number; readonly height: number; readonly fit: "outside" | "cover" }): Promise<GrayImage> => {
+  // Loaded on first use: a program that never decodes a photo does not load the native decoder.
+  const { default: sharp } = await import("sharp")
+  let image = sharp(path, { failOn: "error" }).autoOrient()
+  if (resize !== undefined) image = image.resize(resize.width, resize.height, { fit: resize.fit, kernel: "linear" })
+  const { data, info } = await image.removeAlpha().toColourspace("srgb").raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true })
+  const { width, height, channels } = info
+  const pixels = new Float32Array(width * height)
+  if (channels >= 3) {
+    for (let i = 0, p = 0; i < pixels.length; i++, p += channels) pixels[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) / 255
+  } else {
+    for (let i = 0, p = 0; i < pixels.length; i++, p += channels) pixels[i] = data[p] / 255
+  }
+  return { path, width, height, pixels }
+}
 
 /** A uniformly random top-left corner of a size×size crop inside the image. */
 export const randomCropPosition = (image: { readonly width: number; readonly height: number }, size: number, rng: Rng) => {

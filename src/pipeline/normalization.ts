@@ -8,6 +8,7 @@ import { Schema } from "effect"
 import { MNIST_MEAN, MNIST_STD } from "../data/mnist/normalize.js"
 import { gatherRows } from "../models/gather-rows.js"
 import { CROP_SIZE, lcnToPixels, makeLcn, PATCH_SIZE } from "../models/lcn.js"
+import { affineToPixels } from "../models/metrics.js"
 
 /**
  * How pixels p become model inputs x:
@@ -95,7 +96,7 @@ export const rowFreeToPixels = (n: RowFreeNormalization): ((values: tf.Tensor2D)
     case "none":
       return (values) => tf.clone(values)
     case "global":
-      return (values) => tf.tidy(() => tf.add(tf.mul(values, n.std), n.mean))
+      return affineToPixels(n.mean, n.std)
     case "per-feature": {
       const mean = Float32Array.from(n.mean)
       const std = Float32Array.from(n.std)

@@ -7,6 +7,7 @@ import { Data, Effect } from "effect"
 import { type ImageShape, readGrayPixels } from "../data/image-rows.js"
 import { type ImageReadError, listImages } from "../data/images.js"
 import { readVectorFile, type VectorFileError } from "../data/vector-file.js"
+import { gatherRows } from "../models/gather-rows.js"
 import type { Dataset, Splits } from "./dataset.js"
 import { normalizeRows, type RowFreeNormalization, rowFreeToPixels } from "./normalization.js"
 import { rngFor } from "./seeds.js"
@@ -73,12 +74,6 @@ const fitNormalization = (mode: NormalizationMode, x: Float32Array, dim: number,
   return Effect.succeed({ kind: "per-feature", mean: Array.from(mean), std })
 }
 
-const pick = (x: Float32Array, dim: number, indices: ReadonlyArray<number>): Float32Array => {
-  const out = new Float32Array(indices.length * dim)
-  indices.forEach((r, i) => out.set(x.subarray(r * dim, (r + 1) * dim), i * dim))
-  return out
-}
-
 /**
  * Train, validation and test splits of pixel rows: a seeded permutation (the run's seed, its
  * "split" stream) sends round(rows·testFraction) rows to test, round(rows·valFraction) to
@@ -100,7 +95,7 @@ export const ownDataSplits = (data: PixelRows, options: OwnSplitOptions): Effect
     }
     const order = rngFor(options.seed, "split").permutation(data.rows)
     const parts = { train: order.slice(0, train), val: order.slice(train, train + val), test: order.slice(train + val) }
-    const trainX = pick(data.x, dim, parts.train)
+    const trainX = gatherRows(data.x, dim, parts.train)
     const normalization = yield* fitNormalization(options.normalize, trainX, dim, data.source)
     const toPixels = rowFreeToPixels(normalization)
     const space = { height: data.height, width: data.width, normalization }
@@ -115,7 +110,7 @@ export const ownDataSplits = (data: PixelRows, options: OwnSplitOptions): Effect
       toPixels: (values) => toPixels(values),
       normalization
     })
-    return { train: dataset("train", trainX), val: dataset("val", pick(data.x, dim, parts.val)), test: dataset("test", pick(data.x, dim, parts.test)) }
+    return { train: dataset("train", trainX), val: dataset("val", gatherRows(data.x, dim, parts.val)), test: dataset("test", gatherRows(data.x, dim, parts.test)) }
   })
 
 /** The vectors of an Arrow file's column as pixel rows (their image shape from the file's metadata). */

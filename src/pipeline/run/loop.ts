@@ -234,6 +234,8 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
             for (const name of Object.keys(row)) if (!isBuiltInColumn(name) && !extraColumns.includes(name)) extraColumns.push(name)
             trainSeconds += trained.seconds
             position = { epoch: epoch + 1, batch: 0, totals: emptyTotals, seconds: 0, orderState: order.state() }
+            // A host copy of every tensor: made only for the best epoch in memory or for the files.
+            if (files === null && !improved) return
             const bestNow = improved ? { epoch, energy: val.energy } : best === null ? null : { epoch: best.epoch, energy: best.energy }
             const snapshot = snapshotModel(model, options.model, epoch, { ...progressAt(position), best: bestNow }, input)
             if (improved) best = { epoch, energy: val.energy, snapshot }
