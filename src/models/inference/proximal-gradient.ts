@@ -112,8 +112,8 @@ export const proximalGradient = (
   const eta = stepSize(options.step, reconstruction, n, l, energy)
   const z = Float32Array.from(z0.dataSync() as Float32Array)
   const y = Float32Array.from(z)
-  const encoderTerms = energy.terms.length > 0
-  const enc = encoderTerms ? Float32Array.from(zEnc.dataSync() as Float32Array) : new Float32Array(n * l)
+  // The encoder's prediction, for the terms that read it; without terms nothing does.
+  const enc = energy.terms.length > 0 ? Float32Array.from(zEnc.dataSync() as Float32Array) : new Float32Array(n * l)
   const coefficients: AffineCoefficients = { slope: new Float64Array(l), offset: new Float64Array(l), encoderWeight: 0 }
   const affine = energy.terms.flatMap((t) => (t.host.kind === "affine" ? [t.host] : []))
   const general = energy.terms.flatMap((t) => (t.host.kind === "general" ? [t.host] : []))
