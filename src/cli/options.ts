@@ -5,7 +5,7 @@ import type { SettingDoc } from "../models/setting-docs.js"
 import { type DataKind, variantNames, variants } from "../models/variants.js"
 import { backendNames } from "../pipeline/backend.js"
 import { resolveSettings } from "../pipeline/config.js"
-import { ConfigError, type SettingsError } from "../pipeline/errors.js"
+import { BackendError, ConfigError, DivergenceError, SettingsError } from "../pipeline/errors.js"
 import type { ResumePoint } from "../pipeline/run/resume.js"
 
 /**
@@ -35,6 +35,19 @@ export const typed = (setting: string, value: unknown): string => {
 
 /** A library error about a setting, as the option that sets it. */
 export const asOptionError = (e: SettingsError): ConfigError => new ConfigError({ option: optionFor(e.setting), problem: e.problem })
+
+/**
+ * The library's errors name settings by their fields and say nothing of flags; this is how a
+ * person at the command line reads them: settings as their options. Undefined for other errors.
+ */
+export const commandLineMessage = (e: unknown): string | undefined =>
+  e instanceof SettingsError
+    ? asOptionError(e).message
+    : e instanceof DivergenceError
+    ? e.describe(optionFor)
+    : e instanceof BackendError
+    ? `${e.message} The option is --backend.`
+    : undefined
 
 /** How a preset value reads in --help: the value for each variant, or one value shared by all. */
 const presetDefault = (kind: DataKind, setting: SettingName): string => {

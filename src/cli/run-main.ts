@@ -3,6 +3,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { plainLogger } from "../pipeline/logging.js"
 import { type Progress, ProgressLive } from "../pipeline/progress.js"
+import { commandLineMessage } from "./options.js"
 
 const withoutAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
 
@@ -99,6 +100,8 @@ export const runMain = <E, A>(
         const failure = Cause.failureOption(cause)
         const text = Option.isSome(failure) && ValidationError.isValidationError(failure.value)
           ? commandLineError(failure.value, cli.args ?? process.argv.slice(2), cli.choices)
+          : Option.isSome(failure) && commandLineMessage(failure.value) !== undefined
+          ? `error: ${commandLineMessage(failure.value)}`
           : Option.isSome(failure)
           ? `error: ${failure.value instanceof Error || (typeof failure.value === "object" && failure.value !== null && "message" in failure.value) ? (failure.value as { message: string }).message : String(failure.value)}`
           : `unexpected error:\n${Cause.pretty(cause)}`

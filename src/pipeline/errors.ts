@@ -6,7 +6,7 @@ export class BackendError extends Data.TaggedError("BackendError")<{
   readonly problem: string
 }> {
   override get message(): string {
-    return `backend ${this.backend} cannot be used: ${this.problem}. Pass --backend with one that loads (wasm and cpu always do), or omit it to pick the fastest automatically.`
+    return `backend ${this.backend} cannot be used: ${this.problem}. Ask for one that loads (wasm and cpu always do), or for none to pick the fastest automatically.`
   }
 }
 
@@ -48,10 +48,15 @@ export class DivergenceError extends Data.TaggedError("DivergenceError")<{
   readonly kept?: string
 }> {
   override get message(): string {
+    return this.describe((setting) => setting)
+  }
+
+  /** The message with each setting it advises on written as `name` writes it (a command line: its option). */
+  describe(name: (setting: "decoderLr" | "encoderLr" | "eta") => string): string {
     const where = this.batch === null ? `epoch ${this.epoch + 1}, validation` : `epoch ${this.epoch + 1}, batch ${this.batch + 1}`
     return (
       `training diverged at ${where}: NaN or infinity in ${this.term}. ` +
-      `Lower the learning rates (--decoder-lr, --encoder-lr) or the FISTA step (--eta), or pass --eta lipschitz.` +
+      `Lower the learning rates (${name("decoderLr")}, ${name("encoderLr")}) or the FISTA step (${name("eta")}), or set ${name("eta")} to lipschitz.` +
       (this.kept === undefined ? "" : ` ${this.kept}`)
     )
   }

@@ -8,6 +8,7 @@ import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { join } from "node:path"
 import { mnistCli } from "../../src/cli/train.js"
+import { commandLineMessage } from "../../src/cli/options.js"
 import { ProgressSilent } from "../../src/pipeline/progress.js"
 import { quiet } from "./mnist-runs.js"
 
@@ -87,6 +88,7 @@ export const runCli = (...args: string[]) =>
       if (Exit.isSuccess(exit)) return { ok: true as const, message: "" }
       const failure = Cause.failureOption(exit.cause)
       const value = Option.getOrUndefined(failure) as { _tag?: string; message?: string } | undefined
-      return { ok: false as const, tag: value?._tag ?? "defect", message: value?.message ?? Cause.pretty(exit.cause) }
+      // As the program prints it: library errors with their settings named as options.
+      return { ok: false as const, tag: value?._tag ?? "defect", message: commandLineMessage(value) ?? value?.message ?? Cause.pretty(exit.cause) }
     })
   )

@@ -31,7 +31,7 @@ describe("divergence", () => {
       expect(failed._tag).toBe("DivergenceError")
       expect(failed.message).toBe(
         "training diverged at epoch 2, batch 1: NaN or infinity in the model tensor decoder.W1 after the update. " +
-          "Lower the learning rates (--decoder-lr, --encoder-lr) or the FISTA step (--eta), or pass --eta lipschitz. " +
+          "Lower the learning rates (decoderLr, encoderLr) or the FISTA step (eta), or set eta to lipschitz. " +
           `The last good state is kept: ${join(out, "last.safetensors")} (after epoch 1) and ${join(out, "checkpoint.safetensors")} (best, epoch 1).`
       )
       expect(readFileSync(join(out, "last.safetensors")).equals(before.last)).toBe(true)
@@ -47,7 +47,7 @@ describe("divergence", () => {
     Effect.gen(function* () {
       const out = (name: string) => join(mkdtempSync(join(tmpdir(), "diverge-")), name)
       const common = ["--model", "vdl", "--code-dim", "16", "--batch-size", "50", "--train-size", "200", "--epochs", "2", "--backend", "wasm"]
-      const tail = (dir: string) => `Lower the learning rates (--decoder-lr, --encoder-lr) or the FISTA step (--eta), or pass --eta lipschitz. Only the starting point is saved (${join(dir, "last.safetensors")}): it diverged in the first epoch.`
+      const tail = (dir: string) => `Lower the learning rates (--decoder-lr, --encoder-lr) or the FISTA step (--eta), or set --eta to lipschitz. Only the starting point is saved (${join(dir, "last.safetensors")}): it diverged in the first epoch.`
       const codes = out("codes")
       expect(yield* runCli(...common, "--gamma", "0", "--eta", "1e6", "--out", codes)).toEqual({
         ok: false,

@@ -112,7 +112,7 @@ describe("resume within an epoch", () => {
       expect(point.snapshot.epoch).toBe(0)
       // Epoch 2 has begun: a total of 1 would have to undo it.
       const early = yield* Effect.flip(resume(stopped, 1))
-      expect(early.message).toBe(`option --epochs: the run in ${stopped} has already started 2 epochs; pass a total of at least 2`)
+      expect(early.message).toBe(`setting epochs: the run in ${stopped} has already started 2 epochs; ask for a total of at least 2`)
 
       yield* resume(stopped, 3)
       expect(yield* outcome(stopped)).toStrictEqual(yield* outcome(straight))

@@ -7,7 +7,7 @@ import type { WriteError } from "../../data/write-error.js"
 import { emptyTotals, type SparseCodingModel } from "../../models/model.js"
 import type { ModelSettings } from "../../models/settings.js"
 import { describeShape, encodeSnapshot, readCheckpoint, restoreSnapshot, type RunProgress, type Snapshot } from "../checkpoint.js"
-import { CheckpointError, ConfigError, type MetricsFileError, ResumeError } from "../errors.js"
+import { CheckpointError, SettingsError, type MetricsFileError, ResumeError } from "../errors.js"
 import type { EpochCursor } from "../train.js"
 import { bestCheckpointFile, lastCheckpointFile, metricsFile } from "./layout.js"
 import { readMetrics } from "./metrics-table.js"
@@ -89,7 +89,7 @@ export interface ResumeTarget {
  * Checks a resume point against the run it is to continue, then brings back the model, the
  * metrics rows of the finished epochs, and the best epoch's snapshot.
  */
-export const resumeState = (point: ResumePoint, options: ResumeTarget, model: SparseCodingModel): Effect.Effect<RestoredRun, ResumeError | CheckpointError | ConfigError | MetricsFileError | WriteError> =>
+export const resumeState = (point: ResumePoint, options: ResumeTarget, model: SparseCodingModel): Effect.Effect<RestoredRun, ResumeError | CheckpointError | SettingsError | MetricsFileError | WriteError> =>
   Effect.gen(function* () {
     const { folder, snapshot, progress } = point
     const fail = (problem: string) => Effect.fail(new ResumeError({ folder, problem }))
@@ -107,7 +107,7 @@ export const resumeState = (point: ResumePoint, options: ResumeTarget, model: Sp
     }
     const started = progress.next.epoch + (progress.next.batch > 0 ? 1 : 0)
     if (options.epochs < started) {
-      return yield* Effect.fail(new ConfigError({ option: "--epochs", problem: `the run in ${folder} has already ${progress.next.batch > 0 ? "started" : "finished"} ${started} epochs; pass a total of at least ${started}` }))
+      return yield* Effect.fail(new SettingsError({ setting: "epochs", problem: `the run in ${folder} has already ${progress.next.batch > 0 ? "started" : "finished"} ${started} epochs; ask for a total of at least ${started}` }))
     }
     yield* restoreSnapshot(model, snapshot, lastPath)
     const finished = progress.next.epoch
