@@ -29,7 +29,7 @@ export { variants, variantNames, type Variant, type DataKind } from "./models/va
 /** The parts a training step uses, built from the settings: energy terms, inference method, update chains. */
 export { compositionOf, type Composition } from "./models/composition.js"
 /** An energy term on the codes, and the helper that declares one with its settings fields. */
-export { termKind, type CodeTerm, type TermKind, type HostGradient, type AffineCoefficients } from "./models/terms/term.js"
+export { termKind, columnMoments, type CodeTerm, type TermKind, type HostGradient, type AffineCoefficients, type ColumnMoments } from "./models/terms/term.js"
 /** Every registered code term, in the order their settings appear. */
 export { codeTermKinds, codeTermsOf } from "./models/terms/registry.js"
 /** The variance hinge on each code component's batch standard deviation (β, τ). */

@@ -11,7 +11,7 @@ import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { tfjsLinalg } from "../../src/models/linalg.js"
 import { codeTermKinds } from "../../src/models/terms/registry.js"
-import type { AffineCoefficients, CodeTerm } from "../../src/models/terms/term.js"
+import { type AffineCoefficients, type CodeTerm, columnMoments } from "../../src/models/terms/term.js"
 import { configureFastCheck, gaussian, leakCheck, seeded, toFlat, useTestBackend } from "../helpers/tf.js"
 import { between } from "../helpers/between.js"
 
@@ -42,7 +42,7 @@ const hostGradient = (term: CodeTerm, y: Float32Array, enc: Float32Array, n: num
     return Float64Array.from(g)
   }
   const c: AffineCoefficients = { slope: new Float64Array(l), offset: new Float64Array(l), encoderWeight: 0 }
-  term.host.accumulate(y, n, l, c)
+  term.host.accumulate(columnMoments(y, n, l), l, c)
   const out = new Float64Array(rows.length * l)
   rows.forEach((i, p) => {
     for (let j = 0; j < l; j++) out[p * l + j] = c.slope[j] * y[i * l + j] - c.encoderWeight * enc[i * l + j] - c.offset[j]

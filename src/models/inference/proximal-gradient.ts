@@ -4,7 +4,7 @@ import type { Energy } from "../energy.js"
 import { gatherRows } from "../gather-rows.js"
 import { tfjsLinalg } from "../linalg.js"
 import { nonNegativeShrink } from "../terms/sparsity.js"
-import type { AffineCoefficients } from "../terms/term.js"
+import { type AffineCoefficients, columnMoments } from "../terms/term.js"
 import { type InferenceOptions, type InferenceResult, stepSize } from "./method.js"
 
 /**
@@ -26,6 +26,14 @@ interface Pass {
   readonly stepsPerRow: Int32Array
   /** One row's step z⁺ − z, kept while a per-row extrapolation is decided. */
   readonly rowStep: Float64Array
+  /**
+   * The column moments of y kept up to date inside the pass, for the affine terms: the live rows'
+   * share summed as their new y is written, the frozen rows' share added once, when they freeze.
+   */
+  readonly liveSum: Float64Array
+  readonly liveSumOfSquares: Float64Array
+  readonly frozenSum: Float64Array
+  readonly frozenSumOfSquares: Float64Array
 }
 
 /**
@@ -37,8 +45,16 @@ const settle = (s: Pass, i: number, change: number, scale: number, momentumGap: 
   s.stepsPerRow[i] += 1
   if ((change === 0 && momentumGap === 0) || (change > 0 && change < s.tol2 * scale)) {
     s.live[i] = 0
-    const base = i * s.l
-    for (let j = 0; j < s.l; j++) s.y[base + j] = s.z[base + j]
+    const { y, z, liveSum, liveSumOfSquares, frozenSum, frozenSumOfSquares } = s
+    for (let j = 0, q = i * s.l; j < s.l; j++, q++) {
+      const leaving = y[q]
+      liveSum[j] -= leaving
+      liveSumOfSquares[j] -= leaving * leaving
+      const kept = z[q]
+      frozenSum[j] += kept
+      frozenSumOfSquares[j] += kept * kept
+      y[q] = kept
+    }
   }
 }
 
@@ -50,8 +66,10 @@ const settle = (s: Pass, i: number, change: number, scale: number, momentumGap: 
  * uphill, so it takes the plain proximal step from z⁺ and its sequence starts again.
  */
 const step = (s: Pass, liveRows: Int32Array, g: Float32Array, extrapolation: number, rowMomentum: Float64Array | null): void => {
-  const { l, y, z, enc, eta, threshold, rowStep } = s
+  const { l, y, z, enc, eta, threshold, rowStep, liveSum, liveSumOfSquares } = s
   const { slope, offset, encoderWeight } = s.coefficients
+  liveSum.fill(0)
+  liveSumOfSquares.fill(0)
   for (let p = 0; p < liveRows.length; p++) {
     const i = liveRows[p]
     let change = 0
@@ -71,8 +89,12 @@ const step = (s: Pass, liveRows: Int32Array, g: Float32Array, extrapolation: num
       change += diff * diff
       scale += old * old
       z[q] = proposed
-      if (rowMomentum === null) y[q] = proposed + extrapolation * diff
-      else {
+      if (rowMomentum === null) {
+        const next = proposed + extrapolation * diff
+        y[q] = next
+        liveSum[j] += next
+        liveSumOfSquares[j] += next * next
+      } else {
         uphill += (yq - proposed) * diff
         rowStep[j] = diff
       }
@@ -85,7 +107,12 @@ const step = (s: Pass, liveRows: Int32Array, g: Float32Array, extrapolation: num
         e = (rowMomentum[i] - 1) / tNext
         rowMomentum[i] = tNext
       }
-      for (let j = 0; j < l; j++) y[base + j] = z[base + j] + e * rowStep[j]
+      for (let j = 0; j < l; j++) {
+        const next = z[base + j] + e * rowStep[j]
+        y[base + j] = next
+        liveSum[j] += next
+        liveSumOfSquares[j] += next * next
+      }
     }
     settle(s, i, change, scale, momentumGap)
   }
@@ -117,7 +144,12 @@ export const proximalGradient = (
   const coefficients: AffineCoefficients = { slope: new Float64Array(l), offset: new Float64Array(l), encoderWeight: 0 }
   const affine = energy.terms.flatMap((t) => (t.host.kind === "affine" ? [t.host] : []))
   const general = energy.terms.flatMap((t) => (t.host.kind === "general" ? [t.host] : []))
-  const pass: Pass = { l, y, z, enc, coefficients, eta, threshold: eta * energy.lambda, tol2: options.tol * options.tol, live: new Uint8Array(n).fill(1), stepsPerRow: new Int32Array(n), rowStep: new Float64Array(l) }
+  const pass: Pass = {
+    l, y, z, enc, coefficients, eta, threshold: eta * energy.lambda, tol2: options.tol * options.tol, live: new Uint8Array(n).fill(1), stepsPerRow: new Int32Array(n), rowStep: new Float64Array(l),
+    liveSum: new Float64Array(l), liveSumOfSquares: new Float64Array(l), frozenSum: new Float64Array(l), frozenSumOfSquares: new Float64Array(l)
+  }
+  // Every row is live at the start; from then on the pass keeps the moments.
+  const moments = columnMoments(y, n, l)
   const linalg = options.linalg ?? tfjsLinalg
   const rowMomentum = momentum === "restarting" ? new Float64Array(n).fill(1) : null
   let liveRows = Int32Array.from({ length: n }, (_, i) => i)
@@ -129,10 +161,14 @@ export const proximalGradient = (
     coefficients.slope.fill(0)
     coefficients.offset.fill(0)
     coefficients.encoderWeight = 0
-    for (const term of affine) term.accumulate(y, n, l, coefficients)
+    for (const term of affine) term.accumulate(moments, l, coefficients)
     for (const term of general) term.addTo(y, enc, n, l, liveRows, g, linalg)
     const tNext = momentum === "shared" ? (1 + Math.sqrt(1 + 4 * t * t)) / 2 : 1
     step(pass, liveRows, g, momentum === "shared" ? (t - 1) / tNext : 0, rowMomentum)
+    for (let j = 0; j < l; j++) {
+      moments.sum[j] = pass.frozenSum[j] + pass.liveSum[j]
+      moments.sumOfSquares[j] = pass.frozenSumOfSquares[j] + pass.liveSumOfSquares[j]
+    }
     t = tNext
     iterations = k + 1
     liveRows = liveRows.filter((i) => pass.live[i] === 1)

@@ -21,7 +21,7 @@ export const encoderDistance = termKind({
           lipschitz: (_rows, codeDim) => (2 * gamma) / codeDim,
           host: {
             kind: "affine",
-            accumulate: (_y, _rows, codeDim, c) => {
+            accumulate: (_moments, codeDim, c) => {
               const weight = (2 * gamma) / codeDim
               for (let j = 0; j < codeDim; j++) c.slope[j] += weight
               c.encoderWeight += weight

@@ -22,16 +22,16 @@ export interface CodeTerm {
 
 /**
  * How a term's gradient enters inference's fused pass over the iterates. Most terms are affine in
- * each entry once the batch statistics of the step are known: ∂/∂yᵢⱼ = slopeⱼ·yᵢⱼ − offsetⱼ −
- * encoderWeight·eᵢⱼ. Such a term only fills those coefficients, and the pass applies them while it
- * takes the step, so it costs no sweep of its own over the batch. Any other term adds its
- * gradient into the live rows' buffer.
+ * each entry once the batch's column moments are known: ∂/∂yᵢⱼ = slopeⱼ·yᵢⱼ − offsetⱼ −
+ * encoderWeight·eᵢⱼ. Such a term only fills those coefficients from the moments, which inference
+ * keeps up to date inside its own pass (frozen rows' share once, when they freeze), so the term
+ * costs no sweep over the batch. Any other term adds its gradient into the live rows' buffer.
  */
 export type HostGradient =
   | {
       readonly kind: "affine"
-      /** Adds this step's coefficients; y is the whole batch (frozen rows at their final value). */
-      readonly accumulate: (y: Float32Array, rows: number, codeDim: number, coefficients: AffineCoefficients) => void
+      /** Adds this step's coefficients, from the moments of the whole batch (frozen rows at their final value). */
+      readonly accumulate: (moments: ColumnMoments, codeDim: number, coefficients: AffineCoefficients) => void
     }
   | {
       readonly kind: "general"
@@ -41,6 +41,27 @@ export type HostGradient =
        */
       readonly addTo: (y: Float32Array, zEnc: Float32Array, rows: number, codeDim: number, liveRows: Int32Array, g: Float32Array, linalg: Linalg) => void
     }
+
+/** Per column j of the batch y (N×l): Σᵢ yᵢⱼ and Σᵢ yᵢⱼ², in float64. */
+export interface ColumnMoments {
+  readonly rows: number
+  readonly sum: Float64Array
+  readonly sumOfSquares: Float64Array
+}
+
+/** The moments of y (N×l) in one pass; inference keeps them incrementally instead. */
+export const columnMoments = (y: Float32Array, rows: number, codeDim: number): ColumnMoments => {
+  const sum = new Float64Array(codeDim)
+  const sumOfSquares = new Float64Array(codeDim)
+  for (let i = 0, q = 0; i < rows; i++) {
+    for (let j = 0; j < codeDim; j++, q++) {
+      const v = y[q]
+      sum[j] += v
+      sumOfSquares[j] += v * v
+    }
+  }
+  return { rows, sum, sumOfSquares }
+}
 
 export interface AffineCoefficients {
   readonly slope: Float64Array

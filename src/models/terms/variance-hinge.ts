@@ -24,8 +24,6 @@ export const varianceHinge = termKind({
   },
   make: ({ beta, tau }) => {
     if (beta === 0) return null
-    let sums = new Float64Array(0)
-    let squares = new Float64Array(0)
     return {
       name: "variance",
       value: (z) => tf.mul(tf.sum(tf.square(tf.relu(tf.sub(tau, columnStd(z))))), beta) as tf.Scalar,
@@ -45,28 +43,11 @@ export const varianceHinge = termKind({
       // Per column the gradient is sⱼ(yᵢⱼ − μⱼ) with sⱼ = −2β(τ − σⱼ)/((N−1)σⱼ) while 0 < σⱼ < τ.
       host: {
         kind: "affine",
-        accumulate: (y, n, l, c) => {
-          if (sums.length !== l) {
-            sums = new Float64Array(l)
-            squares = new Float64Array(l)
-          } else {
-            sums.fill(0)
-            squares.fill(0)
-          }
-          // Locals for the pass over the batch: the closure's reassignable slots are slower to read.
-          const sum = sums
-          const sumSq = squares
-          for (let i = 0, q = 0; i < n; i++) {
-            for (let j = 0; j < l; j++, q++) {
-              const v = y[q]
-              sum[j] += v
-              sumSq[j] += v * v
-            }
-          }
+        accumulate: ({ rows: n, sum, sumOfSquares }, l, c) => {
           const dof = Math.max(n - 1, 1)
           for (let j = 0; j < l; j++) {
             const mean = sum[j] / n
-            const std = Math.sqrt(Math.max(0, sumSq[j] - n * mean * mean) / dof)
+            const std = Math.sqrt(Math.max(0, sumOfSquares[j] - n * mean * mean) / dof)
             const s = std > 0 && std < tau ? (-2 * beta * (tau - std)) / (dof * std) : 0
             c.slope[j] += s
             c.offset[j] += s * mean
