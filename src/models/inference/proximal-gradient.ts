@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { ReconstructionTerm } from "../decoder.js"
 import type { Energy } from "../energy.js"
-import { gatherRows } from "../gather-rows.js"
+import { gatherRowsInto } from "../gather-rows.js"
 import { tfjsLinalg } from "../linalg.js"
 import { nonNegativeShrink } from "../terms/sparsity.js"
 import { type AffineCoefficients, columnMoments } from "../terms/term.js"
@@ -152,11 +152,15 @@ export const proximalGradient = (
   const moments = columnMoments(y, n, l)
   const linalg = options.linalg ?? tfjsLinalg
   const rowMomentum = momentum === "restarting" ? new Float64Array(n).fill(1) : null
-  let liveRows = Int32Array.from({ length: n }, (_, i) => i)
+  // The live rows' indices, compacted in place as rows freeze, and one buffer for their iterates:
+  // a typed array's filter, and a fresh gather every step, cost more than the small steps they serve.
+  const rowIndices = Int32Array.from({ length: n }, (_, i) => i)
+  let liveRows = rowIndices
+  const gathered = new Float32Array(n * l)
   let t = 1
   let iterations = 0
   for (let k = 0; k < options.maxSteps && liveRows.length > 0; k++) {
-    const g = reconstruction.gradientRows(liveRows.length === n ? y : gatherRows(y, l, liveRows), liveRows)
+    const g = reconstruction.gradientRows(liveRows.length === n ? y : gatherRowsInto(y, l, liveRows, gathered), liveRows)
     // Terms see the whole batch: frozen rows still count in its statistics, at their final value.
     coefficients.slope.fill(0)
     coefficients.offset.fill(0)
@@ -171,7 +175,9 @@ export const proximalGradient = (
     }
     t = tNext
     iterations = k + 1
-    liveRows = liveRows.filter((i) => pass.live[i] === 1)
+    let stillLive = 0
+    for (let p = 0; p < liveRows.length; p++) if (pass.live[liveRows[p]] === 1) rowIndices[stillLive++] = liveRows[p]
+    liveRows = rowIndices.subarray(0, stillLive)
     options.onStep?.({ step: iterations, liveRows: liveRows.length, codes: z, live: pass.live })
   }
   let total = 0
