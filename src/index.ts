@@ -27,7 +27,7 @@ export { variants, variantNames, type Variant, type DataKind } from "./models/va
 // What a model is made of
 
 /** The parts a training step uses, built from the settings: energy terms, inference method, update chains. */
-export { compositionOf, type Composition } from "./models/composition.js"
+export { compositionOf, compositionNames, compositionDifference, type Composition, type CompositionNames } from "./models/composition.js"
 /** An energy term on the codes, and the helper that declares one with its settings fields. */
 export { termKind, columnMoments, type CodeTerm, type TermKind, type HostGradient, type AffineCoefficients, type ColumnMoments } from "./models/terms/term.js"
 /** Every registered code term, in the order their settings appear. */

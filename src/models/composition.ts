@@ -35,3 +35,33 @@ export const compositionOf = (s: ModelSettings): Composition => ({
   ],
   encoderUpdate: [weightDecay(s.encoderBiasDecay, (name) => name === "c", "encoder bias decay"), adam()]
 })
+
+/**
+ * The names that identify a composition: its terms, inference method and update chains. A
+ * checkpoint records them, so that a model trained with a composition of its own is not loaded or
+ * resumed as the one its settings alone would build.
+ */
+export interface CompositionNames {
+  readonly terms: ReadonlyArray<string>
+  readonly inference: string
+  readonly decoderUpdate: ReadonlyArray<string>
+  readonly encoderUpdate: ReadonlyArray<string>
+}
+
+export const compositionNames = (c: Composition): CompositionNames => ({
+  terms: c.energy.terms.map((t) => t.name),
+  inference: c.inference.name,
+  decoderUpdate: c.decoderUpdate.map((t) => t.name),
+  encoderUpdate: c.encoderUpdate.map((t) => t.name)
+})
+
+/** Where two compositions differ, as a phrase ("terms [variance, ridge] against [variance]"), or null. */
+export const compositionDifference = (recorded: CompositionNames, built: CompositionNames): string | null => {
+  const list = (names: ReadonlyArray<string>) => `[${names.join(", ")}]`
+  const parts: string[] = []
+  if (list(recorded.terms) !== list(built.terms)) parts.push(`terms ${list(recorded.terms)} against ${list(built.terms)}`)
+  if (recorded.inference !== built.inference) parts.push(`inference ${recorded.inference} against ${built.inference}`)
+  if (list(recorded.decoderUpdate) !== list(built.decoderUpdate)) parts.push(`decoder update ${list(recorded.decoderUpdate)} against ${list(built.decoderUpdate)}`)
+  if (list(recorded.encoderUpdate) !== list(built.encoderUpdate)) parts.push(`encoder update ${list(recorded.encoderUpdate)} against ${list(built.encoderUpdate)}`)
+  return parts.length === 0 ? null : parts.join("; ")
+}

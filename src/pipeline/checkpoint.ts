@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises"
 import { writeFileAtomic } from "../data/atomic-write.js"
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../data/safetensors.js"
 import { type BatchTotals, modelTensors, type SparseCodingModel } from "../models/model.js"
+import { type Composition, compositionDifference, compositionNames, type CompositionNames } from "../models/composition.js"
 import { type ModelSettings, StoredSettings } from "../models/settings.js"
 import { CheckpointError } from "./errors.js"
 import { InputSpace, inputSpaceProblem } from "./normalization.js"
@@ -54,6 +55,8 @@ export interface Snapshot {
   readonly progress?: RunProgress
   /** The images the model was trained on and their normalisation; absent from checkpoints before format 2. */
   readonly input?: InputSpace
+  /** What the model was made of; absent from older checkpoints, whose models are their settings' composition. */
+  readonly composition?: CompositionNames
 }
 
 export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number, progress?: RunProgress, input?: InputSpace): Snapshot => {
@@ -69,7 +72,8 @@ export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number
     epoch,
     adamSteps: { encoder: m.encoderOptimizer.step, decoder: m.decoderOptimizer.step },
     ...(progress === undefined ? {} : { progress }),
-    ...(input === undefined ? {} : { input })
+    ...(input === undefined ? {} : { input }),
+    composition: compositionNames(m.composition)
   }
 }
 
@@ -108,6 +112,12 @@ const sameShape = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => a.leng
 /** Copy a snapshot's values into a model of the same shape. */
 export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string): Effect.Effect<void, CheckpointError> =>
   Effect.gen(function* () {
+    const differs = compositionMismatch(s, m.composition)
+    if (differs !== null) {
+      return yield* Effect.fail(
+        new CheckpointError({ file, problem: `its model was made of other pieces than this one (${differs}). Build this model with the composition it was trained with (loadModel's and trainingLoop's composition option), or start a new run` })
+      )
+    }
     const target = modelTensors(m)
     for (const [name, v] of Object.entries(target)) {
       const saved = s.tensors[name]
@@ -162,12 +172,28 @@ export const encodeSnapshot = (s: Snapshot): Uint8Array =>
     epochsDone: String(s.epoch + 1),
     adamSteps: JSON.stringify(s.adamSteps),
     ...(s.progress === undefined ? {} : { progress: JSON.stringify(shiftEpochs(s.progress, 1)) }),
-    ...(s.input === undefined ? {} : { input: JSON.stringify(s.input) })
+    ...(s.input === undefined ? {} : { input: JSON.stringify(s.input) }),
+    ...(s.composition === undefined ? {} : { composition: JSON.stringify(s.composition) })
   })
 
 export const writeCheckpoint = (path: string, s: Snapshot) => writeFileAtomic(path, encodeSnapshot(s))
 
 // What a checkpoint's metadata must hold: a file that decodes is one a model can be built from.
+
+const CompositionNamesSchema = Schema.Struct({
+  terms: Schema.Array(Schema.String),
+  inference: Schema.String,
+  decoderUpdate: Schema.Array(Schema.String),
+  encoderUpdate: Schema.Array(Schema.String)
+})
+
+/**
+ * The model built to take a snapshot must be made of what the snapshot's was: a checkpoint of a
+ * model trained with a composition of its own says so, and is refused by one built from its
+ * settings alone. Null when they agree, or when the checkpoint records none (older files).
+ */
+export const compositionMismatch = (s: Snapshot, built: Composition): string | null =>
+  s.composition === undefined ? null : compositionDifference(s.composition, compositionNames(built))
 const Count = Schema.Int.pipe(Schema.nonNegative())
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 const Finite = Schema.Number.pipe(Schema.finite())
@@ -252,6 +278,7 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
       const problem = inputSpaceProblem(input, inputDim)
       if (problem !== null) return yield* Either.left(new CheckpointError({ file: path, problem: `its input metadata ${problem}: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
     }
+    const composition = metadata.composition === undefined ? undefined : yield* metadataField(CompositionNamesSchema, "composition", metadata.composition, path)
     const expected = expectedShapes(settings, inputDim)
     for (const [name, shape] of Object.entries(expected)) {
       const t = tensors[name]
@@ -266,7 +293,10 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
     if (metadata.dataSha256 !== undefined && metadata.dataSha256 !== dataDigest(tensors)) {
       return yield* Either.left(new CheckpointError({ file: path, problem: "its tensor data does not match the SHA-256 recorded when it was written: the file is damaged. Use another checkpoint, or start a new run" }))
     }
-    return { tensors, model: metadata.model, settings, inputDim, epoch, adamSteps, ...(progress === undefined ? {} : { progress }), ...(input === undefined ? {} : { input }) }
+    return {
+      tensors, model: metadata.model, settings, inputDim, epoch, adamSteps,
+      ...(progress === undefined ? {} : { progress }), ...(input === undefined ? {} : { input }), ...(composition === undefined ? {} : { composition })
+    }
   })
 
 export const readCheckpoint = (path: string): Effect.Effect<Snapshot, CheckpointError> =>

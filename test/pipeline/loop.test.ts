@@ -12,7 +12,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { makeRng } from "../../src/data/random.js"
 import { readArrowIpcTable, type Row } from "../../src/data/table.js"
-import type { SparseCodingModel } from "../../src/models/model.js"
+import { type Composition, compositionOf } from "../../src/models/composition.js"
+import { disposeModel, makeModel, type SparseCodingModel } from "../../src/models/model.js"
+import type { CodeTerm } from "../../src/models/terms/term.js"
+import { readCheckpoint, restoreSnapshot } from "../../src/pipeline/checkpoint.js"
 import type { ModelSettings } from "../../src/models/settings.js"
 import { variants } from "../../src/models/variants.js"
 import { BackendLive } from "../../src/pipeline/backend.js"
@@ -132,6 +135,37 @@ describe("training loop", () => {
       const resumed = readTable(stopped)
       expect(resumed.columns).toEqual(readTable(straight).columns)
       expect(withoutTimes(resumed.rows)).toStrictEqual(withoutTimes(readTable(straight).rows))
+    }).pipe(Effect.provide(env))
+  )
+
+  it.effect("a checkpoint records the composition: a model of other pieces is refused, naming them, and the same pieces resume and load", () =>
+    Effect.gen(function* () {
+      const data = randomData()
+      const base = compositionOf(settings)
+      const ridge: CodeTerm = {
+        name: "ridge",
+        value: (z) => tf.mul(tf.sum(tf.square(z)), 0.01) as tf.Scalar,
+        gradient: (z) => tf.mul(z, 0.02) as tf.Tensor2D,
+        lipschitz: () => 0.02,
+        host: { kind: "affine", accumulate: (_moments, codeDim, c) => { for (let j = 0; j < codeDim; j++) c.slope[j] += 0.02 } }
+      }
+      const own: Composition = { ...base, energy: { ...base.energy, terms: [...base.energy.terms, ridge] } }
+      const out = mkdtempSync(join(tmpdir(), "loop-"))
+      yield* Effect.scoped(trainingLoop(options(1, { out, composition: own }), data))
+      const point = yield* readResumePoint(out)
+      expect(point.snapshot.composition?.terms).toEqual([...base.energy.terms.map((t) => t.name), "ridge"])
+
+      const refused = yield* Effect.flip(Effect.scoped(trainingLoop(options(2, { out, resume: point }), data)))
+      expect(refused.message).toContain(`terms [${[...base.energy.terms.map((t) => t.name), "ridge"].join(", ")}] against [${base.energy.terms.map((t) => t.name).join(", ")}]`)
+      yield* Effect.scoped(trainingLoop(options(2, { out, resume: point, composition: own }), data))
+
+      const best = yield* readCheckpoint(join(out, "checkpoint.safetensors"))
+      const plain = makeModel(best.settings, best.inputDim, rngFor(0, "init"))
+      const same = makeModel(best.settings, best.inputDim, rngFor(0, "init"), { composition: own })
+      expect((yield* Effect.flip(restoreSnapshot(plain, best, "checkpoint.safetensors")))._tag).toBe("CheckpointError")
+      yield* restoreSnapshot(same, best, "checkpoint.safetensors")
+      disposeModel(plain)
+      disposeModel(same)
     }).pipe(Effect.provide(env))
   )
 

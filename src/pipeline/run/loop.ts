@@ -107,7 +107,7 @@ export interface LoopOptions<E = never, R = never> {
   readonly hooks?: ReadonlyArray<TrainingHooks<E, R>>
   /**
    * What the model is made of, when not what the settings name (a term of one's own, another
-   * update chain). Checkpoints record the settings only: resume such a run with the same composition.
+   * update chain). Checkpoints record its pieces' names; a resume or a load must build the same.
    */
   readonly composition?: Composition
 }

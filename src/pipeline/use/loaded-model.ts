@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, type Scope } from "effect"
 import { type ImageShape, readImageRows } from "../../data/image-rows.js"
 import type { ImageReadError } from "../../data/images.js"
+import type { Composition } from "../../models/composition.js"
 import { decode } from "../../models/decoder.js"
 import { encode } from "../../models/encoder.js"
 import { psnrSum } from "../../models/metrics.js"
@@ -32,6 +33,12 @@ export interface LoadOptions {
    * format 2) and is not a 784-wide MNIST one; a recorded one is replaced by this.
    */
   readonly input?: InputSpace
+  /**
+   * What the model is made of, for one trained with a composition of its own (its checkpoint
+   * records the pieces' names, and a model built from the settings alone is refused); by default
+   * the settings' composition.
+   */
+  readonly composition?: Composition
 }
 
 export interface ReconstructOptions {
@@ -96,7 +103,7 @@ export const loadModel = (path: string, options: LoadOptions = {}): Effect.Effec
   Effect.gen(function* () {
     const { file, snapshot, input } = yield* readModelCheckpoint(path, options.input)
     // The initialisation is overwritten at once; its seed does not matter.
-    const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"))
+    const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"), options.composition)
     yield* restoreSnapshot(model, snapshot, file)
     return useModel(model, snapshot.model, input, file)
   })
