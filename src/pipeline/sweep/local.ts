@@ -53,9 +53,9 @@ export const runLocal = (runs: ReadonlyArray<RunRequest>, options: { readonly pa
       pending,
       (run) =>
         Effect.gen(function* () {
-          running += 1
           const go = yield* continuation(run)
           if (go.note !== null) yield* Effect.logInfo(`sweep: ${run.name}: ${go.note}`)
+          running += 1
           yield* Effect.logInfo(`sweep: started ${run.name}${go.from === null ? "" : `, continuing its stopped run at ${go.from}`} (${status()})`)
           const started = performance.now()
           const result = yield* Effect.either(spawnRun(go.run, options.command))

@@ -2,6 +2,7 @@ import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from "bullm
 import { Cause, Effect, Either, Exit, Fiber, Runtime, type Scope } from "effect"
 import { Redis } from "ioredis"
 import { createHash } from "node:crypto"
+import { mkdir } from "node:fs/promises"
 import { hostname } from "node:os"
 import { dirname, join, resolve, sep } from "node:path"
 import { QueueError, SweepRunError } from "./errors.js"
@@ -147,6 +148,8 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
         yield* Effect.logWarning(`sweep: ${path} is outside the sweep folder ${root}; workers read it only if given --input-root ${path} (or a folder above it) and see it at that path`)
       }
       const client = yield* redisConnection(target.url)
+      // The workers' --root: it must exist before they start.
+      yield* Effect.tryPromise({ try: () => mkdir(root, { recursive: true }), catch: (e) => new QueueError({ url: shown, problem: `cannot make the sweep folder ${root} (${reason(e)})` }) })
       const queue = yield* Effect.acquireRelease(
         Effect.sync(() => new Queue(target.name, { connection: client })),
         (q) => Effect.promise(() => q.close().catch(() => undefined))
