@@ -5,14 +5,16 @@
  * run.log of one that fails. The server requires a password (redis://default:PASSWORD@…), which
  * no log or message may show.
  */
+import { Field, FixedSizeList, Float32, makeData, RecordBatch, Schema, Struct, Table, tableToIPC } from "apache-arrow"
 import { Queue } from "bullmq"
 import { Effect, Either, Logger } from "effect"
 import { Redis } from "ioredis"
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { toJob } from "../../src/pipeline/sweep/job.js"
+import { resolveSettings } from "../../src/pipeline/config.js"
+import { type RunJob, toJob } from "../../src/pipeline/sweep/job.js"
 import type { RunOutcome } from "../../src/pipeline/sweep/local.js"
 import { planSweep, type SweepSpec } from "../../src/pipeline/sweep/plan.js"
 import { submitToQueue } from "../../src/pipeline/sweep/queue.js"
@@ -22,6 +24,17 @@ import { testRedis, type TestRedis } from "./redis.js"
 const PASSWORD = "s3cret-pw"
 const fixture = join(repoRoot, "test", "fixtures", "mnist-small")
 const TIMEOUT_MS = 240_000
+
+/** An Arrow file of `rows` vectors of 4×4 pixels in [0, 1], as train-data --arrow reads. */
+const writeVectors = (path: string, rows: number) => {
+  const dim = 16
+  const values = Float32Array.from({ length: rows * dim }, (_, i) => (Math.sin(i * 0.37) + 1) / 2)
+  const type = new FixedSizeList(dim, new Field("item", new Float32(), false))
+  const schema = new Schema([new Field("pixels", type, false, new Map([["shape", "4,4"]]))])
+  const column = makeData({ type, length: rows, nullCount: 0, child: makeData({ type: new Float32(), length: values.length, data: values }) })
+  const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows, nullCount: 0, children: [column] }))
+  writeFileSync(path, tableToIPC(new Table([batch]), "file"))
+}
 
 /** Log lines of an effect run here, kept to be read rather than printed. */
 const collecting = (lines: string[]) => Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => lines.push(Array.isArray(message) ? message.join(" ") : String(message))))
@@ -64,6 +77,19 @@ describe("the worker and jobs pushed straight into the queue", () => {
     // A batch larger than the 16 training digits: the run starts and fails.
     const [tooBig] = await Effect.runPromise(planSweep(spec(0.02, 250)))
     const { job } = Either.getOrThrow(toJob(good, root))
+    // A run on a vector file of one's own (train-data), as a plan of runs may queue it.
+    mkdirSync(join(root, "data"), { recursive: true })
+    writeVectors(join(root, "data", "vectors.arrow"), 60)
+    const dataSettings = await Effect.runPromise(resolveSettings("sdl", "mnist", { codeDim: 4, batchSize: 4 }))
+    const dataJob: typeof RunJob.Encoded = {
+      name: "own-data",
+      model: "sdl",
+      lambda: dataSettings.lambda,
+      command: "train-data",
+      out: "own-data",
+      args: ["--arrow", join("data", "vectors.arrow"), "--model", "sdl", "--epochs", "1", "--code-dim", "4", "--batch-size", "4", "--backend", "wasm"],
+      expected: { model: "sdl", seed: 31, epochs: 1, settings: { ...dataSettings, epochs: 1 }, data: { _tag: "file", path: join("data", "vectors.arrow"), rows: 60 }, backend: "wasm" }
+    }
     const failing = Either.getOrThrow(toJob(tooBig, root)).job
 
     const hostile: Record<string, readonly [unknown, RegExp]> = {
@@ -82,12 +108,13 @@ describe("the worker and jobs pushed straight into the queue", () => {
       // Retries allowed, to show that a refusal does not use them.
       for (const [id, [data]] of Object.entries(hostile)) await queue.add(id, data, { jobId: id, attempts: 3 })
       await queue.add("good", job, { jobId: "good", attempts: 1 })
+      await queue.add("own-data", dataJob, { jobId: "own-data", attempts: 1 })
       await queue.add("too-big", { ...failing, name: "too-big", out: "too-big" }, { jobId: "too-big", attempts: 1 })
 
       // The submitter's side of a failed run, and its messages: no password in them either.
       const submitterLog: string[] = []
       const submitted = Effect.runPromise(submitToQueue([tooBig], { url: redis.url, name: queueName }, { root }).pipe(Effect.provide(collecting(submitterLog))))
-      const expectedJobs = Object.keys(hostile).length + 3
+      const expectedJobs = Object.keys(hostile).length + 4
       const deadline = Date.now() + 30_000
       while ((await queue.getJobCountByTypes("waiting", "prioritized")) < expectedJobs) {
         if (Date.now() > deadline) throw new Error(`the submitter did not add its job:\n${submitterLog.join("\n")}`)
@@ -110,6 +137,11 @@ describe("the worker and jobs pushed straight into the queue", () => {
       const ran = (await queue.getJob("good"))!
       expect(await ran.getState(), ran.failedReason).toBe("completed")
       expect(existsSync(join(root, "sdl-lambda0.01", "summary.json"))).toBe(true)
+      const own = (await queue.getJob("own-data"))!
+      expect(await own.getState(), own.failedReason).toBe("completed")
+      const ownSummary = JSON.parse(readFileSync(join(root, "own-data", "summary.json"), "utf8"))
+      expect(ownSummary.data).toMatchObject({ arrow: { file: join(root, "data", "vectors.arrow") } })
+      expect(ownSummary.data.train + ownSummary.data.val + ownSummary.data.test).toBe(60)
 
       const bad = (await queue.getJob("too-big"))!
       expect(await bad.getState()).toBe("failed")
@@ -125,7 +157,7 @@ describe("the worker and jobs pushed straight into the queue", () => {
       // Nothing outside the root: only the two folders the test made are in its folder.
       expect(readdirSync(base).sort()).toEqual(["outside", "root"])
       expect(readdirSync(outside)).toEqual([])
-      expect(readdirSync(root).sort()).toEqual(["data", "link", "sdl-lambda0.01", "sdl-lambda0.02", "too-big"])
+      expect(readdirSync(root).sort()).toEqual(["data", "link", "own-data", "sdl-lambda0.01", "sdl-lambda0.02", "too-big"])
 
       // The password is in no output; the URL is shown masked.
       const shown = redis.url.replace(`:${PASSWORD}@`, ":***@")
