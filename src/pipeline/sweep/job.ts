@@ -165,7 +165,13 @@ export interface Confinement {
 
 /** A folder to confine paths to; it must exist (a worker given a mistyped mount must not create it). */
 export const confinement = (path: string): Effect.Effect<Confinement, string> =>
-  Effect.tryPromise({ try: () => realpath(resolve(path)), catch: (e) => `${resolve(path)} cannot be used (${(e as { code?: string }).code ?? String(e)}); give an existing folder` }).pipe(
+  Effect.tryPromise({
+    try: () => realpath(resolve(path)),
+    catch: (e) => {
+      const code = (e as { code?: string }).code
+      return code === "ENOENT" ? `${resolve(path)} does not exist; give an existing folder (the sweep folder as this machine sees it)` : `${resolve(path)} cannot be used (${code ?? String(e)})`
+    }
+  }).pipe(
     Effect.map((real) => ({ path: resolve(path), real }))
   )
 

@@ -8,7 +8,7 @@ import { ConfigError, type SettingsError } from "../errors.js"
 import type { RunSummary } from "../run/run.js"
 import type { ExpectedData, ExpectedRun, JobCommand } from "./job.js"
 
-export { type ExpectedData, type ExpectedRun, type JobCommand } from "./job.js"
+export type { ExpectedData, ExpectedRun, JobCommand } from "./job.js"
 
 /**
  * One run of a sweep: a model at one λ, run as its own process (`command`) with `args`, writing

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto"
 import { mkdir } from "node:fs/promises"
 import { hostname } from "node:os"
 import { dirname, join, resolve, sep } from "node:path"
+import { ConfigError } from "../errors.js"
 import { QueueError, SweepRunError } from "./errors.js"
 import { checkJob, type Confinement, confinement, decodeJob, type JobCommand, JobRefused, type OptionTable, toJob } from "./job.js"
 import { describeResult, inPlanOrder, type RunOutcome, splitFinished } from "./local.js"
@@ -296,7 +297,7 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<never>()
       const shown = maskUrl(target.url)
-      const place = (path: string, option: string) => Effect.mapError(confinement(path), (problem) => new QueueError({ url: shown, problem: `${option} ${path}: ${problem}` }))
+      const place = (path: string, option: string) => Effect.mapError(confinement(path), (problem) => new ConfigError({ option, problem }))
       const root = yield* place(options.root, "--root")
       const inputRoots: Confinement[] = yield* Effect.forEach(options.inputRoots ?? [], (r) => place(r, "--input-root"))
       const client = yield* redisConnection(target.url)
