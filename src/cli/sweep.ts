@@ -4,7 +4,8 @@
  * the fraction of zero code entries, one curve per variant).
  *   npx tsx experiments/sweep.ts --model sdl,vdl --lambda 0.005,0.01,0.02 --epochs 1 --parallel 2 --out runs/sweep
  * Runs go on this machine (--parallel K at once) or, with --queue redis://HOST:PORT, on a job
- * queue that workers on any number of machines take from (experiments/worker.ts). Any other
+ * queue that workers on any number of machines take from (experiments/worker.ts --root OUT); the
+ * jobs name their folders and paths relative to --out. Any other
  * option is one of experiments/mnist.ts and is given to every run. Starting the same sweep again
  * skips the runs that finished.
  */
@@ -36,7 +37,10 @@ const options = {
   ),
   parallel: Options.integer("parallel").pipe(Options.withDescription("runs at once on this machine (default 1; ignored with --queue)"), Options.withDefault(1)),
   out: Options.text("out").pipe(Options.withDescription("sweep folder: one run folder per combination, the summary and the figure (default runs/sweep-<date>-<time>; give it to resume a sweep)"), Options.optional),
-  queue: Options.text("queue").pipe(Options.withDescription("redis://HOST:PORT of a job queue: submit the runs there for workers (experiments/worker.ts) and wait for them; the run folders must be on a path the workers share"), Options.optional),
+  queue: Options.text("queue").pipe(
+    Options.withDescription("redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) of a job queue: submit the runs there for workers (sparse-vdl worker --root, given this --out as the workers see it) and wait for them"),
+    Options.optional
+  ),
   queueName: Options.text("queue-name").pipe(Options.withDescription(`name of the queue on that Redis server (default ${DEFAULT_QUEUE_NAME})`), Options.withDefault(DEFAULT_QUEUE_NAME)),
   // The rest are experiments/mnist.ts's own, checked here and handed to every run as typed.
   mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder with the MNIST IDX files (default: the embedded digits)"), Options.optional),
@@ -82,7 +86,7 @@ export const sweepCommand = (typed: ReadonlyArray<string>) =>
         passthrough: passthroughArgs(typed, OWN, ["--mnist-dir"])
       }).pipe(Effect.catchTag("SettingsError", (e) => Effect.fail(asOptionError(e))))
       const outcomes = Option.isSome(o.queue)
-        ? yield* submitToQueue(runs, { url: o.queue.value, name: o.queueName })
+        ? yield* submitToQueue(runs, { url: o.queue.value, name: o.queueName }, { root: out })
         : yield* runLocal(runs, { parallel: o.parallel, command: trainProcess(process.cwd()) })
       const files = yield* writeSweepReport(out, outcomes)
       process.stdout.write(readFileSync(join(out, "summary.md"), "utf8"))

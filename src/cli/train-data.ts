@@ -43,6 +43,9 @@ const options = {
   ...settingsOptions("mnist")
 }
 
+/** The command's options; a queued job may pass only these (src/pipeline/sweep/job.ts). */
+export { options as trainDataOptions }
+
 export const trainDataCommand = Command.make("train-data", options, (o) =>
   Effect.gen(function* () {
     if (Option.isSome(o.arrow) === Option.isSome(o.images)) {

@@ -49,6 +49,9 @@ const options = {
   ...settingsOptions("mnist")
 }
 
+/** The command's options; a queued job may pass only these (src/pipeline/sweep/job.ts). */
+export { options as trainOptions }
+
 type Parsed = Command.Command.ParseConfig<typeof options>
 
 const positive = (option: string, value: Option.Option<number>, least: number, what: string) =>

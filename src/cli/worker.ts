@@ -1,20 +1,30 @@
 /**
- * A sweep worker: takes runs from the job queue that `experiments/sweep.ts --queue URL` fills and
- * trains each as its own run of experiments/mnist.ts, on this machine. Start as many as you like,
- * on any machine that reaches the Redis server and sees the sweep folder at the same path.
- *   npx tsx experiments/worker.ts --queue redis://127.0.0.1:6379 [--concurrency 1] [--exit-when-idle]
- * Ctrl-C puts the worker's current runs back on the queue; a worker that dies without warning
- * loses its jobs to the others after --lock-seconds.
+ * A sweep worker: takes runs from the job queue that `sparse-vdl sweep --queue URL` fills and
+ * trains each as its own run of `sparse-vdl train` (or `train-data`), on this machine. Start as
+ * many as you like, on any machine that reaches the Redis server and sees the sweep folder.
+ *   sparse-vdl worker --queue redis://[USER:PASSWORD@]HOST:6379 --root /mnt/cluster/sweep [--concurrency 1] [--exit-when-idle]
+ * Every run folder and every path a job names must lie under --root (data also under an
+ * --input-root); a job that names anything else, or an option its command does not take, fails
+ * at once with the reason. Ctrl-C puts the worker's current runs back on the queue; a worker that
+ * dies without warning loses its jobs to the others after --lock-seconds, and they continue from
+ * their last.safetensors.
  */
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { ConfigError } from "../pipeline/errors.js"
 import { DEFAULT_QUEUE_NAME, runWorker } from "../pipeline/sweep/queue.js"
-import { programRoot, trainProcess } from "./train-process.js"
+import { programRoot, runCommandOptions, trainProcess } from "./train-process.js"
 
 const options = {
-  queue: Options.text("queue").pipe(Options.withDescription("redis://HOST:PORT[/DB] of the job queue")),
+  queue: Options.text("queue").pipe(Options.withDescription("redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) of the job queue")),
   queueName: Options.text("queue-name").pipe(Options.withDescription(`name of the queue on that Redis server (default ${DEFAULT_QUEUE_NAME})`), Options.withDefault(DEFAULT_QUEUE_NAME)),
+  root: Options.directory("root").pipe(
+    Options.withDescription("the sweep folder (the submitter's --out) as this machine sees it: every run folder a job names is made under it, and a job naming any other place is refused")
+  ),
+  inputRoots: Options.directory("input-root").pipe(
+    Options.withDescription("a folder jobs may also read data from (--mnist-dir, --arrow, --images); repeat for several. Default: data only from under --root"),
+    Options.repeated
+  ),
   concurrency: Options.integer("concurrency").pipe(Options.withDescription("runs at once on this worker (default 1)"), Options.withDefault(1)),
   lockSeconds: Options.float("lock-seconds").pipe(
     Options.withDescription("how long a job stays with a worker that stopped answering before another takes it (default 30)"),
@@ -32,10 +42,13 @@ export const workerCommand = Command.make("worker", options, (o) =>
       {
         // The worker's own copy of the project runs the job, from its root.
         command: trainProcess(programRoot),
+        commandOptions: runCommandOptions,
+        root: o.root,
+        inputRoots: o.inputRoots,
         concurrency: o.concurrency,
         lockMs: Math.round(o.lockSeconds * 1000),
         exitWhenIdle: o.exitWhenIdle
       }
     )
   })
-).pipe(Command.withDescription("take sweep runs from a job queue and train them on this machine"))
+).pipe(Command.withDescription("take sweep runs from a job queue and train them on this machine, in run folders under --root"))

@@ -42,8 +42,14 @@ const summaryFor = (run: RunRequest, psnr: number, zeros: number) => ({
   meanFistaSteps: 20,
   seed: run.expected.seed,
   settings: run.expected.settings,
-  data: { train: 500, val: 714, test: 1429, source: "embedded", mnist: run.expected.data.mnist, trainSize: run.expected.data.trainSize }
+  data: { train: 500, val: 714, test: 1429, source: "embedded", ...mnistData(run) }
 })
+
+const mnistData = (run: RunRequest) => {
+  const data = run.expected.data
+  if (data._tag !== "mnist") throw new Error(`${run.name} is not an MNIST run`)
+  return { mnist: data.mnist, trainSize: data.trainSize }
+}
 
 describe("variants added for the baselines and the ablation", () => {
   it.effect("WDL and WDL-NL swap unit norm for decoder weight decay; noreg is VDL without any regulariser", () =>

@@ -55,9 +55,13 @@ export interface TestRedis {
   readonly stop: () => Promise<void>
 }
 
-export const testRedis = async (): Promise<TestRedis> => {
+/**
+ * `password`: a server of its own (whatever the variable says) that requires it, for the user
+ * "default": its URL is redis://default:PASSWORD@127.0.0.1:PORT.
+ */
+export const testRedis = async (options: { readonly password?: string } = {}): Promise<TestRedis> => {
   const given = process.env[REDIS_URL_VARIABLE]
-  if (given !== undefined && given !== "") {
+  if (given !== undefined && given !== "" && options.password === undefined) {
     if (!(await answers(given))) throw new Error(`${REDIS_URL_VARIABLE}=${given} but no Redis server answers there; start it, or unset the variable to let the test start its own`)
     return { url: given, stop: async () => {} }
   }
@@ -66,8 +70,9 @@ export const testRedis = async (): Promise<TestRedis> => {
     throw new Error(`the queue tests need a Redis server: install redis-server (Debian: apt-get install -y redis-server) or set ${REDIS_URL_VARIABLE} to the URL of a running one`)
   }
   const port = await freePort()
-  const url = `redis://127.0.0.1:${port}`
-  const server: ChildProcess = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" })
+  const url = options.password === undefined ? `redis://127.0.0.1:${port}` : `redis://default:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
+  const auth = options.password === undefined ? [] : ["--requirepass", options.password]
+  const server: ChildProcess = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...auth], { stdio: "ignore" })
   const deadline = Date.now() + 10_000
   while (!(await answers(url))) {
     if (server.exitCode !== null || Date.now() > deadline) {

@@ -89,9 +89,10 @@ describe("experiments/sweep.ts", () => {
     const submitter = spawnCommand("experiments/sweep.ts", [...RUN_OPTIONS, ...queueArgs, "--out", queueOut])
     started.push(submitter)
     await submitter.waitFor(/runs on queue/, 60_000)
+    expect(submitter.output()).toContain(`start workers with: sparse-vdl worker --queue ${redis.url} --queue-name ${queueName} --root ${queueOut}`)
 
     // The first worker takes a job and is killed once its run process has started.
-    const doomed = spawnCommand("experiments/worker.ts", [...queueArgs, "--lock-seconds", "2"])
+    const doomed = spawnCommand("experiments/worker.ts", [...queueArgs, "--root", queueOut, "--lock-seconds", "2"])
     started.push(doomed)
     await doomed.waitFor(/worker: started (\S+)/, 60_000)
     const victim = /worker: started (\S+)/.exec(doomed.output())![1]
@@ -101,7 +102,7 @@ describe("experiments/sweep.ts", () => {
     doomed.child.kill("SIGKILL")
     await doomed.exited
 
-    const survivor = spawnCommand("experiments/worker.ts", [...queueArgs, "--lock-seconds", "2", "--exit-when-idle"])
+    const survivor = spawnCommand("experiments/worker.ts", [...queueArgs, "--root", queueOut, "--lock-seconds", "2", "--exit-when-idle"])
     started.push(survivor)
     expect((await submitter.exited).code, submitter.output()).toBe(0)
     expect((await survivor.exited).code, survivor.output()).toBe(0)

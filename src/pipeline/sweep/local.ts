@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import type { SweepRunError } from "./errors.js"
 import { type FinishedSummary, type RunRequest, runState } from "./plan.js"
-import { type RunCommand, spawnRun } from "./process.js"
+import { continuation, type RunCommand, type RunLauncher, spawnRun } from "./process.js"
 
 /** What became of one run of a sweep. */
 export type RunOutcome =
@@ -38,9 +38,10 @@ export const inPlanOrder = (runs: ReadonlyArray<RunRequest>, outcomes: ReadonlyA
 
 /**
  * Every run as its own process on this machine, at most `parallel` at once, with a line of
- * overall progress as each starts and ends. A failed run does not stop the others.
+ * overall progress as each starts and ends. A failed run does not stop the others; a run whose
+ * folder holds its own stopped state continues from it (process.ts continuation).
  */
-export const runLocal = (runs: ReadonlyArray<RunRequest>, options: { readonly parallel: number; readonly command: RunCommand }) =>
+export const runLocal = (runs: ReadonlyArray<RunRequest>, options: { readonly parallel: number; readonly command: RunCommand | RunLauncher }) =>
   Effect.gen(function* () {
     const { skipped, pending } = yield* splitFinished(runs)
     const total = runs.length
@@ -52,10 +53,12 @@ export const runLocal = (runs: ReadonlyArray<RunRequest>, options: { readonly pa
       pending,
       (run) =>
         Effect.gen(function* () {
+          const go = yield* continuation(run)
+          if (go.note !== null) yield* Effect.logInfo(`sweep: ${run.name}: ${go.note}`)
           running += 1
-          yield* Effect.logInfo(`sweep: started ${run.name} (${status()})`)
+          yield* Effect.logInfo(`sweep: started ${run.name}${go.from === null ? "" : `, continuing its stopped run at ${go.from}`} (${status()})`)
           const started = performance.now()
-          const result = yield* Effect.either(spawnRun(run, options.command))
+          const result = yield* Effect.either(spawnRun(go.run, options.command))
           running -= 1
           done += 1
           const seconds = ((performance.now() - started) / 1000).toFixed(0)

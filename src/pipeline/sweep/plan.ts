@@ -6,30 +6,24 @@ import { resolveSettings } from "../config.js"
 import type { MnistSource } from "../mnist.js"
 import { ConfigError, type SettingsError } from "../errors.js"
 import type { RunSummary } from "../run/run.js"
+import type { ExpectedData, ExpectedRun, JobCommand } from "./job.js"
+
+export type { ExpectedData, ExpectedRun, JobCommand } from "./job.js"
 
 /**
- * What a finished run's summary.json must say for the sweep to count it as the run it asked for:
- * the same model, seed, epochs, fully resolved settings and data. A folder left by an interrupted
- * run, or by a run with other settings, does not match and is run again.
+ * One run of a sweep: a model at one λ, run as its own process (`command`) with `args`, writing
+ * to `out`. On the queue it travels as a job (job.ts RunJob): `out` and the paths in `args`
+ * relative to the sweep's root, checked again by the worker.
  */
-export interface ExpectedRun {
-  readonly model: string
-  readonly seed: number
-  readonly epochs: number
-  readonly settings: ModelSettings
-  readonly data: { readonly mnist: MnistSource; readonly trainSize: number | null }
-  /** null: whichever backend the run picked. */
-  readonly backend: string | null
-}
-
-/** One run of a sweep: a model at one λ, run as its own process with `args`, writing to `out`. */
 export interface RunRequest {
   readonly name: string
   readonly model: string
   readonly lambda: number
-  /** Absolute, so that a worker started elsewhere writes to the same shared folder. */
+  /** The command that runs it; absent: "train" (MNIST). "train-data" trains on a vector or image file. */
+  readonly command?: JobCommand
+  /** Absolute, the run's folder on this machine; a job carries it relative to the sweep's root. */
   readonly out: string
-  /** The arguments of the run command (experiments/mnist.ts), --out included. */
+  /** The arguments of the run command (sparse-vdl train or train-data), --out included. */
   readonly args: ReadonlyArray<string>
   readonly expected: ExpectedRun
 }
@@ -83,6 +77,7 @@ export const planSweep = (spec: SweepSpec): Effect.Effect<ReadonlyArray<RunReque
           name,
           model,
           lambda,
+          command: "train",
           out,
           args: ["--model", model, "--lambda", String(lambda), "--epochs", String(epochs), "--out", out, ...spec.passthrough],
           expected: {
@@ -90,7 +85,7 @@ export const planSweep = (spec: SweepSpec): Effect.Effect<ReadonlyArray<RunReque
             seed: spec.seed,
             epochs,
             settings: { ...settings, epochs },
-            data: { mnist: spec.source, trainSize: spec.trainSize },
+            data: { _tag: "mnist", mnist: spec.source, trainSize: spec.trainSize },
             backend: spec.backend
           }
         })
@@ -142,7 +137,22 @@ export const firstDifference = (expected: unknown, actual: unknown, path = ""): 
 export type FinishedSummary = RunSummary & {
   readonly seed: number
   readonly settings: ModelSettings
-  readonly data: { readonly mnist?: unknown; readonly trainSize?: unknown }
+  readonly data: {
+    readonly mnist?: unknown
+    readonly trainSize?: unknown
+    readonly train?: number
+    readonly val?: number
+    readonly test?: number
+    readonly arrow?: { readonly file?: unknown }
+    readonly images?: { readonly dir?: unknown }
+  }
+}
+
+/** The data a summary records, in the form of what was expected, so that the two compare field by field. */
+const recordedData = (expected: ExpectedData, data: FinishedSummary["data"] | undefined): unknown => {
+  if (expected._tag === "mnist") return { _tag: "mnist", mnist: data?.mnist, trainSize: data?.trainSize }
+  const rows = data === undefined ? undefined : (data.train ?? 0) + (data.val ?? 0) + (data.test ?? 0)
+  return { _tag: "file", path: data?.arrow?.file ?? data?.images?.dir, ...(expected.rows === undefined ? {} : { rows }) }
 }
 
 export type RunState =
@@ -170,7 +180,7 @@ export const runState = (out: string, expected: ExpectedRun): Effect.Effect<RunS
       epochs: summary.epochs,
       // A summary of the first format holds its settings grouped; read as today's, they still match.
       settings: Either.getOrElse(decodeSettings(summary.settings), () => summary.settings),
-      data: { mnist: summary.data?.mnist, trainSize: summary.data?.trainSize },
+      data: recordedData(expected.data, summary.data),
       backend: expected.backend === null ? null : summary.backend
     }
     const diff = firstDifference(expected, actual)

@@ -5,8 +5,11 @@ import { createRequire } from "node:module"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
+import { canonicalJson } from "../../data/canonical-json.js"
+import { readResumePoint } from "../run/resume.js"
 import { SweepRunError } from "./errors.js"
-import { type FinishedSummary, type RunRequest, runState } from "./plan.js"
+import type { JobCommand } from "./job.js"
+import { firstDifference, type FinishedSummary, type RunRequest, runState } from "./plan.js"
 
 /** How a run is started: the program and what comes before the run's own arguments. */
 export interface RunCommand {
@@ -14,6 +17,12 @@ export interface RunCommand {
   readonly prefix: ReadonlyArray<string>
   readonly cwd: string
 }
+
+/** The program for each kind of run (train or train-data); a single RunCommand serves every run. */
+export type RunLauncher = (command: JobCommand) => RunCommand
+
+export const commandFor = (launcher: RunCommand | RunLauncher, run: RunRequest): RunCommand =>
+  typeof launcher === "function" ? launcher(run.command ?? "train") : launcher
 
 const here = import.meta.url
 const require = createRequire(here)
@@ -53,8 +62,9 @@ const STOP_GRACE_MS = 10_000
  * read back its summary. The process gets the log file itself, not a pipe, so that what it prints
  * last is kept even if this process is killed first. Interrupting the effect stops the process.
  */
-export const spawnRun = (run: RunRequest, command: RunCommand): Effect.Effect<FinishedSummary, SweepRunError> =>
+export const spawnRun = (run: RunRequest, launcher: RunCommand | RunLauncher): Effect.Effect<FinishedSummary, SweepRunError> =>
   Effect.gen(function* () {
+    const command = commandFor(launcher, run)
     const log = join(run.out, LOG_FILE)
     const fd = yield* Effect.try({
       try: () => {
@@ -98,4 +108,39 @@ export const spawnRun = (run: RunRequest, command: RunCommand): Effect.Effect<Fi
       return yield* Effect.fail(new SweepRunError({ run: run.name, problem: `it exited normally but ${state.reason}`, log }))
     }
     return state.summary
+  })
+
+/**
+ * A run to continue rather than start again: its folder holds the last.safetensors of this very
+ * run (model, seed, settings, data and backend as requested), left by a process that was stopped
+ * or killed. Then the run gets --resume, so that it goes on from where that state stands; the
+ * train command given the folder without it would start from epoch 1 and replace it. Anything
+ * else in the folder (another run's state, no state, a damaged file) means a fresh start, with
+ * the reason. train-data cannot resume, so its runs start again.
+ */
+export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: RunRequest; readonly from: string | null; readonly note: string | null }> =>
+  Effect.gen(function* () {
+    const fresh = (note: string | null) => ({ run, from: null, note })
+    if ((run.command ?? "train") !== "train" || run.expected.data._tag !== "mnist") return fresh(null)
+    const read = yield* Effect.either(readResumePoint(run.out))
+    if (read._tag === "Left") {
+      return fresh(read.left._tag === "ResumeError" && /has no last\.safetensors|does not exist/.test(read.left.message) ? null : `its folder's state cannot be continued (${read.left.message}); starting afresh`)
+    }
+    const { snapshot, progress } = read.right
+    const expected = run.expected
+    const data = expected.data as Extract<typeof expected.data, { _tag: "mnist" }>
+    const differs =
+      snapshot.model !== expected.model
+        ? `it is a run of ${snapshot.model}`
+        : progress.seed !== expected.seed
+        ? `its seed is ${progress.seed}`
+        : canonicalJson({ ...snapshot.settings, epochs: 0 }) !== canonicalJson({ ...expected.settings, epochs: 0 })
+        ? `its settings differ (${firstDifference({ ...expected.settings, epochs: 0 }, { ...snapshot.settings, epochs: 0 }, "settings")})`
+        : firstDifference({ mnist: data.mnist, trainSize: data.trainSize }, { mnist: progress.describe.mnist, trainSize: progress.describe.trainSize }, "data")
+    const backend = expected.backend !== null && progress.backend !== expected.backend ? `it ran on ${progress.backend}` : undefined
+    const epochs = progress.next.epoch > expected.epochs ? `it is past epoch ${expected.epochs}` : undefined
+    const reason = differs ?? backend ?? epochs
+    if (reason !== undefined) return fresh(`its folder holds the last.safetensors of another run (${reason}); starting afresh, replacing it`)
+    const from = `epoch ${progress.next.epoch + 1} batch ${progress.next.batch}`
+    return { run: { ...run, args: [...run.args, "--resume", run.out] }, from, note: null }
   })

@@ -1,15 +1,22 @@
-import { type Job, Queue, WaitingError, Worker } from "bullmq"
-import { Cause, Effect, Exit, Fiber, Runtime, type Scope } from "effect"
+import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from "bullmq"
+import { Cause, Effect, Either, Exit, Fiber, Runtime, type Scope } from "effect"
 import { Redis } from "ioredis"
 import { createHash } from "node:crypto"
+import { mkdir } from "node:fs/promises"
 import { hostname } from "node:os"
-import { join } from "node:path"
+import { dirname, join, resolve, sep } from "node:path"
+import { ConfigError } from "../errors.js"
 import { QueueError, SweepRunError } from "./errors.js"
+import { checkJob, type Confinement, confinement, decodeJob, type JobCommand, JobRefused, type OptionTable, toJob } from "./job.js"
 import { describeResult, inPlanOrder, type RunOutcome, splitFinished } from "./local.js"
 import { type FinishedSummary, type RunRequest, runState } from "./plan.js"
-import { LOG_FILE, type RunCommand, spawnRun } from "./process.js"
+import { continuation, LOG_FILE, type RunCommand, type RunLauncher, spawnRun } from "./process.js"
+import { maskUrl, redisOptions } from "./redis-url.js"
 
-/** A queue on a Redis server: the URL (redis://host:port[/db]) and the queue's name on it. */
+/**
+ * A queue on a Redis server: the URL (redis://[USER:PASSWORD@]HOST:PORT[/DB], or rediss:// for
+ * TLS; see redis-url.ts) and the queue's name on it.
+ */
 export interface QueueTarget {
   readonly url: string
   readonly name: string
@@ -22,8 +29,11 @@ const JOB_ATTEMPTS = 2
 
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
+/** A server's or client's message with the password cut out, should it ever hold it. */
+const hidePassword = (text: string, password: string | undefined): string => (password === undefined || password === "" ? text : text.split(password).join("***"))
+
 const attempt = <A>(url: string, what: string, run: () => Promise<A>) =>
-  Effect.tryPromise({ try: run, catch: (e) => new QueueError({ url, problem: `${what}: ${reason(e)}` }) })
+  Effect.tryPromise({ try: run, catch: (e) => new QueueError({ url: maskUrl(url), problem: `${what}: ${hidePassword(reason(e), redisOptions(url).pipe(Either.map((o) => o.password), Either.getOrUndefined))}` }) })
 
 /**
  * A Redis connection for BullMQ, after a quick check that the server answers: by default the
@@ -31,14 +41,17 @@ const attempt = <A>(url: string, what: string, run: () => Promise<A>) =>
  */
 const redisConnection = (url: string): Effect.Effect<Redis, QueueError, Scope.Scope> =>
   Effect.gen(function* () {
-    if (!/^rediss?:\/\//.test(url)) {
-      return yield* Effect.fail(new QueueError({ url, problem: "not a Redis URL; write it as redis://HOST:PORT (optionally /DB), e.g. redis://127.0.0.1:6379" }))
-    }
+    const shown = maskUrl(url)
+    const target = yield* Either.mapLeft(redisOptions(url), (problem) => new QueueError({ url: shown, problem }))
+    // The error the client saw: a refused password closes the connection, and connect() then says only that.
+    let seen: unknown = undefined
     yield* Effect.acquireUseRelease(
       Effect.sync(() => {
-        const probe = new Redis(url, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null })
-        // connect() rejects with the same error; the listener keeps ioredis from printing it too.
-        probe.on("error", () => {})
+        const probe = new Redis({ ...target, lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+        // connect() rejects too; the listener keeps ioredis from printing the error itself.
+        probe.on("error", (e) => {
+          seen ??= e
+        })
         return probe
       }),
       (probe) =>
@@ -47,17 +60,21 @@ const redisConnection = (url: string): Effect.Effect<Redis, QueueError, Scope.Sc
             await probe.connect()
             await probe.ping()
           },
-          catch: (e) =>
-            new QueueError({
-              url,
-              problem: `no Redis server answers (${reason(e)}). Start one (Debian: apt-get install redis-server; redis-server --port 6379 --bind 127.0.0.1) or pass --queue with the URL of a running one`
+          catch: (thrown) => {
+            const e = seen ?? thrown
+            return new QueueError({
+              url: shown,
+              problem: /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(reason(e))
+                ? `the server refused the connection's user name or password (${hidePassword(reason(e), target.password)}); give them in the URL as redis://USER:PASSWORD@HOST:PORT`
+                : `no Redis server answers (${hidePassword(reason(e), target.password)}). Start one (Debian: apt-get install redis-server; redis-server --port 6379 --bind 127.0.0.1) or pass --queue with the URL of a running one`
             })
+          }
         }),
       (probe) => Effect.sync(() => probe.disconnect())
     )
     // BullMQ's blocking commands need maxRetriesPerRequest null.
     return yield* Effect.acquireRelease(
-      Effect.sync(() => new Redis(url, { maxRetriesPerRequest: null })),
+      Effect.sync(() => new Redis({ ...target, maxRetriesPerRequest: null })),
       (client) => Effect.promise(() => client.quit().catch(() => client.disconnect()))
     )
   })
@@ -66,8 +83,40 @@ const redisConnection = (url: string): Effect.Effect<Redis, QueueError, Scope.Sc
  * A job's id names the run and everything that defines it, so that submitting the same sweep
  * again finds the jobs already queued, and a changed setting makes a new job.
  */
-export const jobId = (run: RunRequest): string =>
-  `${run.name}.${createHash("sha256").update(JSON.stringify({ args: run.args, out: run.out, expected: run.expected })).digest("hex").slice(0, 12)}`
+export const jobId = (run: { readonly name: string; readonly command?: string; readonly args: ReadonlyArray<string>; readonly out: string; readonly expected: unknown }): string =>
+  `${run.name.replace(/[^A-Za-z0-9._+-]/g, "_")}.${createHash("sha256").update(JSON.stringify({ command: run.command ?? "train", args: run.args, out: run.out, expected: run.expected })).digest("hex").slice(0, 12)}`
+
+/** The deepest folder that holds every run's folder: the root the jobs are relative to when none is given. */
+const commonRoot = (runs: ReadonlyArray<RunRequest>): string => {
+  const parts = runs.map((r) => dirname(resolve(r.out)).split(sep))
+  const first = parts[0] ?? [sep]
+  let n = first.length
+  for (const p of parts) {
+    let i = 0
+    while (i < n && i < p.length && p[i] === first[i]) i++
+    n = i
+  }
+  return first.slice(0, n).join(sep) || sep
+}
+
+/** The command line a worker needs for these jobs: the queue, the root, and the folders of inputs outside it. */
+export const workerCommandLine = (target: QueueTarget, root: string, inputRoots: ReadonlyArray<string>): string =>
+  [
+    "sparse-vdl worker",
+    `--queue ${maskUrl(target.url)}`,
+    ...(target.name === DEFAULT_QUEUE_NAME ? [] : [`--queue-name ${target.name}`]),
+    `--root ${root}`,
+    ...inputRoots.map((r) => `--input-root ${r}`)
+  ].join(" ")
+
+export interface SubmitOptions {
+  /**
+   * The folder the jobs' run folders and paths are relative to: the sweep's --out, which every
+   * worker is given as --root (the same shared folder, mounted anywhere). Default: the deepest
+   * folder holding every run folder.
+   */
+  readonly root?: string
+}
 
 interface WorkerProgress {
   readonly worker?: string
@@ -82,19 +131,34 @@ const QUIET_STATUS_MS = 30_000
  * queue for the same run are waited on rather than added twice; finished or failed ones from an
  * earlier submission are replaced.
  */
-export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarget) =>
+export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarget, options: SubmitOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const { skipped, pending } = yield* splitFinished(runs)
       if (pending.length === 0) return inPlanOrder(runs, skipped)
+      const root = resolve(options.root ?? commonRoot(pending))
+      const shown = maskUrl(target.url)
+      const jobs = new Map<RunRequest, ReturnType<typeof toJob> extends Either.Either<infer R, unknown> ? R : never>()
+      for (const run of pending) {
+        const made = toJob(run, root)
+        if (Either.isLeft(made)) return yield* Effect.fail(new QueueError({ url: shown, problem: `run ${run.name} cannot go on the queue: ${made.left}` }))
+        jobs.set(run, made.right)
+      }
+      const outside = [...new Set([...jobs.values()].flatMap((j) => j.outside))]
+      for (const path of outside) {
+        yield* Effect.logWarning(`sweep: ${path} is outside the sweep folder ${root}; workers read it only if given --input-root ${path} (or a folder above it) and see it at that path`)
+      }
       const client = yield* redisConnection(target.url)
+      // The workers' --root: it must exist before they start.
+      yield* Effect.tryPromise({ try: () => mkdir(root, { recursive: true }), catch: (e) => new QueueError({ url: shown, problem: `cannot make the sweep folder ${root} (${reason(e)})` }) })
       const queue = yield* Effect.acquireRelease(
         Effect.sync(() => new Queue(target.name, { connection: client })),
         (q) => Effect.promise(() => q.close().catch(() => undefined))
       )
       const ids = new Map<string, RunRequest>()
       for (const run of pending) {
-        const id = jobId(run)
+        const { job } = jobs.get(run)!
+        const id = jobId(job)
         ids.set(id, run)
         const existing = yield* attempt(target.url, `reading job ${id}`, () => queue.getJob(id))
         if (existing !== undefined) {
@@ -106,12 +170,13 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
           yield* attempt(target.url, `replacing job ${id}`, () => existing.remove())
         }
         yield* attempt(target.url, `adding job ${id}`, () =>
-          queue.add(run.name, run, { jobId: id, attempts: JOB_ATTEMPTS, removeOnComplete: false, removeOnFail: false })
+          queue.add(run.name, job, { jobId: id, attempts: JOB_ATTEMPTS, removeOnComplete: false, removeOnFail: false })
         )
       }
       yield* Effect.logInfo(
-        `sweep: ${pending.length} of ${runs.length} runs on queue "${target.name}" at ${target.url}; ` +
-          `start workers with: npx tsx experiments/worker.ts --queue ${target.url}${target.name === DEFAULT_QUEUE_NAME ? "" : ` --queue-name ${target.name}`}`
+        `sweep: ${pending.length} of ${runs.length} runs on queue "${target.name}" at ${shown}; ` +
+          `start workers with: ${workerCommandLine(target, root, outside)}` +
+          " (--root: this sweep folder as the worker's machine sees it)"
       )
       const outcomes: RunOutcome[] = [...skipped]
       const seen = new Map<string, { readonly state: string; readonly worker: string | undefined; readonly failures: number }>()
@@ -140,7 +205,8 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
           }
           if (state === "failed") {
             ids.delete(id)
-            const error = new SweepRunError({ run: run.name, problem: `its job failed ${job.attemptsMade} times, last: ${job.failedReason}`, log: join(run.out, LOG_FILE) })
+            const tries = job.attemptsMade === 1 ? "once" : `${job.attemptsMade} times`
+            const error = new SweepRunError({ run: run.name, problem: `its job failed ${tries}, last: ${job.failedReason}`, log: join(run.out, LOG_FILE) })
             outcomes.push({ run, status: "failed", error })
             yield* Effect.logWarning(`sweep: ${run.name} failed (${outcomes.length}/${runs.length} done): ${job.failedReason}`)
             changed = true
@@ -176,7 +242,14 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
   )
 
 export interface WorkerOptions {
-  readonly command: RunCommand
+  /** The program of each kind of run (train, train-data). */
+  readonly command: RunCommand | RunLauncher
+  /** The options each kind of run takes; a job with any other is refused (job.ts optionTable). */
+  readonly commandOptions: Readonly<Record<JobCommand, OptionTable>>
+  /** Every run folder lies under this folder (the sweep's folder as this machine sees it); it must exist. */
+  readonly root: string
+  /** Folders jobs may also read data from (--mnist-dir, --arrow, --images), besides the root. */
+  readonly inputRoots?: ReadonlyArray<string>
   /** Runs at once on this worker. */
   readonly concurrency: number
   /**
@@ -190,17 +263,22 @@ export interface WorkerOptions {
 
 const workerName = (): string => `${hostname()}:${process.pid}`
 
-/** One job: nothing to do if a worker sharing the folder finished it already, else the run. */
-const processRun = (run: RunRequest, command: RunCommand) =>
+/**
+ * One job: nothing to do if a worker sharing the folder finished it already; the run continued
+ * from its last.safetensors if a worker that was stopped or killed left it there; else the run.
+ */
+const processRun = (run: RunRequest, command: RunCommand | RunLauncher) =>
   Effect.gen(function* () {
     const state = yield* runState(run.out, run.expected)
     if (state.finished) {
       yield* Effect.logInfo(`worker: ${run.name} is finished already (${describeResult(state.summary)})`)
       return state.summary
     }
-    yield* Effect.logInfo(`worker: started ${run.name}`)
+    const go = yield* continuation(run)
+    if (go.note !== null) yield* Effect.logInfo(`worker: ${run.name}: ${go.note}`)
+    yield* Effect.logInfo(`worker: started ${run.name}${go.from === null ? "" : ` (continuing from its last.safetensors at ${go.from})`}`)
     const started = performance.now()
-    const summary = yield* spawnRun(run, command)
+    const summary = yield* spawnRun(go.run, command)
     yield* Effect.logInfo(`worker: finished ${run.name} in ${((performance.now() - started) / 1000).toFixed(0)} s: ${describeResult(summary)}`)
     return summary
   })
@@ -209,7 +287,8 @@ const IDLE_CHECK_MS = 1000
 
 /**
  * A worker: takes jobs from the queue and runs each as its own process, writing to the run folder
- * the job names (a folder all workers and the submitter share). Stopping it (SIGINT, SIGTERM)
+ * the job names under `root` (a folder all workers and the submitter share). Every job is decoded
+ * and checked first (job.ts); one that does not pass fails at once with the reason, unretried. Stopping it (SIGINT, SIGTERM)
  * stops its runs and puts their jobs back on the queue for another worker; a worker killed
  * outright loses its lock and BullMQ's stalled-job check does the same after `lockMs`.
  */
@@ -217,11 +296,29 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
   Effect.scoped(
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<never>()
+      const shown = maskUrl(target.url)
+      const place = (path: string, option: string) => Effect.mapError(confinement(path), (problem) => new ConfigError({ option, problem }))
+      const root = yield* place(options.root, "--root")
+      const inputRoots: Confinement[] = yield* Effect.forEach(options.inputRoots ?? [], (r) => place(r, "--input-root"))
       const client = yield* redisConnection(target.url)
       const me = workerName()
       const running = new Map<string, Fiber.RuntimeFiber<FinishedSummary, SweepRunError>>()
+      /** The job's payload decoded and checked against this worker's root and the command's options. */
+      const admit = (job: Job) =>
+        Effect.gen(function* () {
+          const id = job.id ?? job.name
+          const decoded = yield* decodeJob(job.data, id)
+          return yield* checkJob(decoded, id, { root, inputRoots }, options.commandOptions)
+        })
       const processor = async (job: Job, token?: string): Promise<FinishedSummary> => {
-        const run = job.data as RunRequest
+        const admitted = await Runtime.runPromise(runtime)(Effect.either(admit(job)))
+        if (Either.isLeft(admitted)) {
+          const refusal: JobRefused = admitted.left
+          await Runtime.runPromise(runtime)(Effect.logWarning(`worker: ${refusal.message}`))
+          // Not retried: the same payload would be refused again.
+          throw new UnrecoverableError(refusal.message)
+        }
+        const run: RunRequest = admitted.right
         await job.updateProgress({ worker: me } satisfies WorkerProgress)
         const fiber = Runtime.runFork(runtime)(processRun(run, options.command))
         running.set(job.id!, fiber)
@@ -256,7 +353,10 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
           })
       )
       worker.on("error", (e) => Runtime.runSync(runtime)(Effect.logWarning(`worker: queue error: ${reason(e)}`)))
-      yield* Effect.logInfo(`worker ${me}: taking jobs from queue "${target.name}" at ${target.url}, ${options.concurrency} at a time`)
+      yield* Effect.logInfo(
+        `worker ${me}: taking jobs from queue "${target.name}" at ${shown}, ${options.concurrency} at a time, run folders under ${root.path}` +
+          (inputRoots.length === 0 ? "" : `, data also from ${inputRoots.map((r) => r.path).join(", ")}`)
+      )
       if (!options.exitWhenIdle) return yield* Effect.never
       const queue = yield* Effect.acquireRelease(
         Effect.sync(() => new Queue(target.name, { connection: client })),

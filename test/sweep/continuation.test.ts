@@ -1,0 +1,62 @@
+/**
+ * Continue, not restart: a run folder that holds the last.safetensors of the very run asked for
+ * is continued with --resume; the state of another run (other settings, another seed) is not, and
+ * the run starts afresh saying why. The train command itself, given such a folder without
+ * --resume, would start from epoch 1 and replace it.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { planSweep, type SweepSpec } from "../../src/pipeline/sweep/plan.js"
+import { continuation } from "../../src/pipeline/sweep/process.js"
+import { repoRoot, runCli } from "../helpers/commands.js"
+
+const fixture = join(repoRoot, "test", "fixtures", "mnist-small")
+
+describe("a stopped run's folder", () => {
+  it.effect("is continued when its state is of the same run, and started afresh otherwise", () =>
+    Effect.gen(function* () {
+      const root = mkdtempSync(join(tmpdir(), "continuation-"))
+      const spec: SweepSpec = {
+        models: ["sdl"],
+        lambdas: [0.01],
+        epochs: 2,
+        out: root,
+        seed: 31,
+        source: { kind: "dir", dir: fixture },
+        trainSize: null,
+        backend: "wasm",
+        overrides: { codeDim: 8, batchSize: 4 },
+        passthrough: ["--mnist-dir", fixture, "--code-dim", "8", "--batch-size", "4", "--backend", "wasm"]
+      }
+      const [run] = yield* planSweep(spec)
+      expect((yield* continuation(run)).from).toBeNull()
+      // A run of one epoch stands, as far as its state says, where a 2-epoch run killed after its first would.
+      const once = yield* runCli(...run.args.map((w, i) => (run.args[i - 1] === "--epochs" ? "1" : w)))
+      expect(once.ok, once.ok ? "" : once.message).toBe(true)
+      rmSync(join(run.out, "summary.json"))
+      expect(existsSync(join(run.out, "last.safetensors"))).toBe(true)
+
+      const same = yield* continuation(run)
+      expect(same).toMatchObject({ from: "epoch 2 batch 0", note: null })
+      expect(same.run.args.slice(-2)).toEqual(["--resume", run.out])
+
+      const [otherLambda] = yield* planSweep({ ...spec, lambdas: [0.02] })
+      const other = yield* continuation({ ...otherLambda, out: run.out })
+      expect(other.from).toBeNull()
+      expect(other.run.args).toEqual(otherLambda.args)
+      expect(other.note).toMatch(/holds the last\.safetensors of another run \(its settings differ \(settings\.lambda is 0\.01, requested 0\.02\)\); starting afresh/)
+      const reseeded = yield* continuation({ ...run, expected: { ...run.expected, seed: 7 } })
+      expect(reseeded.note).toMatch(/its seed is 31/)
+      // train-data cannot resume: its runs start again.
+      expect((yield* continuation({ ...run, command: "train-data" })).from).toBeNull()
+
+      // Continued, the run finishes its second epoch only.
+      const resumed = yield* runCli(...same.run.args)
+      expect(resumed.ok, resumed.ok ? "" : resumed.message).toBe(true)
+      expect(existsSync(join(run.out, "summary.json"))).toBe(true)
+    })
+  , 120_000)
+})
