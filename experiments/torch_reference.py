@@ -5,7 +5,10 @@
 It is written from the mathematics (docs/method.md) in plain PyTorch, sharing no code with the
 TypeScript implementation: a LISTA encoder, a linear or one-hidden-layer decoder, FISTA on the
 energy with per-row freezing, warm-started from the encoder, then one Adam step for the decoder
-and one for the encoder per batch, at the paper's MNIST settings.
+and one for the encoder per batch, at the paper's MNIST settings. Inference takes its gradients
+from autograd on the whole batch at every step, frozen rows masked (ours drops them from the
+decoder's work): the straightforward PyTorch form, and the cost profile of the independent
+implementation the published comparisons were first made against.
 
     python3 experiments/torch_reference.py --mnist DIR --model vdl --batches 220 --threads 1 --json
 
@@ -138,10 +141,11 @@ def smooth_energy(z, dec, x, p, z_enc):
 def fista(dec, x, z_enc, p, max_steps=None, tol=None):
     """FISTA on F over Z >= 0, warm-started at the encoder's codes, with the decoder fixed.
 
-    A row stops when its relative change ||z_new - z|| / ||z|| falls below tol (or when it takes a
-    step from z itself and does not move: a row held at 0); frozen rows keep their value, and the
-    variance term, which couples the rows, still sees them. Gradients come from autograd, on the
-    live rows only for the row-wise terms. Returns the codes and the steps each row took.
+    Each step takes the gradient of smooth_energy by autograd, on the whole batch, then the
+    non-negative soft threshold and the batch's momentum. A row stops when its relative change
+    ||z_new - z|| / ||z|| falls below tol (or when it steps from z itself and does not move: a row
+    held at 0); from then on it is masked: it keeps its value, and the variance term, which couples
+    the rows, still sees it. Returns the codes and the number of steps each row took.
     """
     max_steps = p["max_steps"] if max_steps is None else max_steps
     tol = p["tol"] if tol is None else tol
@@ -151,38 +155,28 @@ def fista(dec, x, z_enc, p, max_steps=None, tol=None):
     z = z_enc.clone()
     y = z.clone()
     steps = torch.zeros(n, dtype=torch.long)
-    live = torch.arange(n)
+    live = torch.ones(n, dtype=torch.bool)
     t = 1.0
     for _ in range(max_steps):
-        if live.numel() == 0:
+        if not bool(live.any()):
             break
-        all_live = live.numel() == n
-        y_live = (y if all_live else y[live]).detach().requires_grad_(True)
-        batch = y_live if all_live else y.index_put((live,), y_live)
-        f = (reconstruction_term(y_live, dec, x if all_live else x[live])
-             + variance_term(batch, p)
-             + encoder_term(y_live, z_enc if all_live else z_enc[live], p))
-        (grad,) = torch.autograd.grad(f, y_live)
+        y = y.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(smooth_energy(y, dec, x, p, z_enc), y)
         with torch.no_grad():
-            y_live = y_live.detach()
-            old = z if all_live else z[live]
-            new = torch.clamp_min(y_live - eta * grad - threshold, 0)
-            diff = new - old
+            y = y.detach()
+            new = torch.clamp_min(y - eta * grad - threshold, 0)
+            diff = new - z
             t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
-            y_new = new + ((t - 1) / t_next) * diff
+            y_next = new + ((t - 1) / t_next) * diff
             t = t_next
             change = diff.pow(2).sum(dim=1)
-            scale = old.pow(2).sum(dim=1)
-            from_z = (y_live - old).pow(2).sum(dim=1) == 0
-            done = ((change == 0) & from_z) | ((change > 0) & (change < tol * tol * scale))
-            y_new[done] = new[done]
-            if all_live:
-                z, y = new, y_new
-            else:
-                z[live] = new
-                y[live] = y_new
-            steps[live] += 1
-            live = live[~done]
+            scale = z.pow(2).sum(dim=1)
+            from_z = (y - z).pow(2).sum(dim=1) == 0
+            done = live & (((change == 0) & from_z) | ((change > 0) & (change < tol * tol * scale)))
+            steps += live.long()
+            z = torch.where(live.unsqueeze(1), new, z)
+            live = live & ~done
+            y = torch.where(live.unsqueeze(1), y_next, z)
     return z, steps
 
 
