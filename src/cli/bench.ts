@@ -1,8 +1,9 @@
 /**
  * Throughput benchmark of training and inference at the paper's MNIST settings, optionally side
- * by side with an independent PyTorch implementation of the same training loop on the same
- * machine (docs/benchmarks.md says what that script must offer).
- *   npx tsx experiments/bench.ts --mnist-dir path/to/mnist --batches 220 --vs-torch --torch-script path/to/torch_reference.py
+ * by side with a PyTorch implementation of the same training loop on the same machine: by default
+ * our own, experiments/torch_reference.py, shipped with the package (docs/benchmarks.md says what
+ * another script must offer to take its place).
+ *   npx tsx experiments/bench.ts --mnist-dir path/to/mnist --batches 220 --vs-torch
  * Prints a table, then one JSON line per model (and per torch run) on stdout.
  */
 import { Command, Options } from "@effect/cli"
@@ -72,11 +73,19 @@ const scratchDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
 
+/** The PyTorch implementation shipped with the package, the default --torch-script. */
+export const shippedTorchReference = fileURLToPath(new URL("../../experiments/torch_reference.py", import.meta.url))
+
+/** The wrapper that starts a reference from our starting point and records its energy. */
+const torchEnergyScript = fileURLToPath(new URL("../../experiments/torch_energy.py", import.meta.url))
+
 /**
  * Our starting point for the reference (experiments/torch_energy.py --start): the initial weights
  * and the shuffle of every epoch the run will take, drawn from a second copy of the order stream.
+ * The training loop draws its shuffles from the same stream (rngFor(seed, "order")), so a run
+ * started with this seed visits the rows in the order written.
  */
-const writeStart = (dir: string, name: string, model: SparseCodingModel, rows: number, epochs: number, seed: number) =>
+export const writeStart = (dir: string, name: string, model: SparseCodingModel, rows: number, epochs: number, seed: number) =>
   Effect.gen(function* () {
     yield* writeCheckpoint(join(dir, "start.safetensors"), snapshotModel(model, name, -1))
     const order = rngFor(seed, "order")
@@ -85,7 +94,13 @@ const writeStart = (dir: string, name: string, model: SparseCodingModel, rows: n
     yield* writeFileAtomic(join(dir, "order.i32"), new Uint8Array(perms.buffer))
   })
 
-const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batches: number, seed: number, startDir: string | null) =>
+/**
+ * One run of ours. `compareBatches` (at most `batches`) is where the reference stops when it runs
+ * fewer batches (--torch-batches): the figures of our first `compareBatches` batches, taken the
+ * same way (the last quarter of them; validation after the last), are kept in `atCompare` so
+ * that the two are compared over the same batches from the same start.
+ */
+const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batches: number, seed: number, startDir: string | null, compareBatches: number = batches) =>
   Effect.scoped(
     Effect.gen(function* () {
       const backend = yield* Backend
@@ -100,6 +115,10 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
         tensors.push(tf.memory().numTensors)
       }
       const last: BatchTotals[] = []
+      const lastCompared: BatchTotals[] = []
+      let valCompared: Effect.Effect.Success<ReturnType<typeof evaluate>> | null = null
+      // Validation at compareBatches runs inside the loop; its time is kept out of the loop's.
+      let compareSeconds = 0
       let totals = emptyTotals
       // The region the torch reference times: encoder, FISTA and both updates, without batch
       // assembly, figures and progress.
@@ -119,14 +138,23 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
               onStart: ({ model }) =>
                 (startDir === null ? Effect.void : writeStart(startDir, name, model, data.train.rows, epochs, seed)).pipe(Effect.tap(() => Effect.sync(measure))),
               onBatch: (b) =>
-                Effect.sync(() => {
+                Effect.gen(function* () {
                   done += 1
                   totals = addTotals(totals, b.totals)
                   stepSeconds += b.stepSeconds - b.totals.figureSeconds
                   if (done > batches - Math.max(1, Math.floor(batches / 4))) last.push(b.totals)
-                  if (b.batch === b.batches || done === batches) {
-                    seconds += b.seconds
+                  if (done <= compareBatches && done > compareBatches - Math.max(1, Math.floor(compareBatches / 4))) lastCompared.push(b.totals)
+                  const epochEnds = b.batch === b.batches || done === batches
+                  if (epochEnds) {
+                    seconds += b.seconds - compareSeconds
+                    compareSeconds = 0
                     measure()
+                  }
+                  if (done === compareBatches && compareBatches < batches) {
+                    const t0 = performance.now()
+                    valCompared = yield* evaluate(b.model, data.val)
+                    // The epoch's clock runs on through it unless the epoch has just ended.
+                    if (!epochEnds) compareSeconds += (performance.now() - t0) / 1000
                   }
                 })
             }
@@ -136,6 +164,8 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
       )
       const tail = averageTotals(last.reduce(addTotals, emptyTotals))
       const val = yield* evaluate(model, data.val)
+      const compared = averageTotals(lastCompared.reduce(addTotals, emptyTotals))
+      const comparedVal = valCompared ?? val
 
       // Inference alone on a fixed dictionary: FISTA on validation batches with the trained model.
       let rowsInferred = 0
@@ -183,7 +213,16 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
         plainMatMulGflops: reference.map((r) => ({ shape: r.shape, gflops: Number(r.gflops.toFixed(2)) })),
         peakRssMb: Number(peakRssMb().toFixed(1)),
         rssMbByEpoch: rss.map((r) => Number(r.toFixed(1))),
-        tensorsByEpoch: tensors
+        tensorsByEpoch: tensors,
+        atCompare: {
+          batches: compareBatches,
+          meanFistaSteps: Number(compared.meanFistaSteps.toFixed(2)),
+          energy: Number(compared.energy.toFixed(5)),
+          trainPsnr: Number(compared.psnr.toFixed(3)),
+          zeroFraction: Number(compared.zeroFraction.toFixed(4)),
+          valPsnr: Number(comparedVal.psnr.toFixed(3)),
+          valZeroFraction: Number(comparedVal.zeroFraction.toFixed(4))
+        }
       }
     })
   )
@@ -212,7 +251,7 @@ const runTorch = (script: string, mnistDir: string, model: string, batches: numb
     yield* Effect.logInfo(`torch reference${startDir === null ? "" : " from our starting point, with its energy recorded"}: ${model}, ${batches} batches, ${setting.label}`)
     const args = [script, "--mnist", mnistDir, "--model", model, "--batches", String(batches), "--threads", String(setting.threads), "--json"]
     const env = setting.blasThreads === null ? process.env : { ...process.env, OPENBLAS_NUM_THREADS: String(setting.blasThreads) }
-    const argv = startDir === null ? args : [fileURLToPath(new URL("../../experiments/torch_energy.py", import.meta.url)), script, "--start", startDir, ...args.slice(1)]
+    const argv = startDir === null ? args : [torchEnergyScript, script, "--start", startDir, ...args.slice(1)]
     const r = spawnSync("/usr/bin/python3", argv, { encoding: "utf8", maxBuffer: 1 << 24, env })
     if (r.status !== 0) return yield* Effect.fail(new Error(`torch reference failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y python3-torch libopenblas0-pthread`))
     return { ...(JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as TorchResult), label: setting.label }
@@ -224,8 +263,15 @@ export const benchCommand = Command.make(
     model: Options.text("model").pipe(Options.withDescription("comma-separated models (default vdl,vdl-nl)"), Options.withDefault("vdl,vdl-nl")),
     batches: Options.integer("batches").pipe(Options.withDescription("training batches per model (220 = one epoch of full MNIST; default 40)"), Options.withDefault(40)),
     mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder of MNIST IDX files; default the embedded digits"), Options.optional),
-    vsTorch: Options.boolean("vs-torch").pipe(Options.withDescription("also run the PyTorch implementation given by --torch-script with the same model and batches, at 1 thread with OpenBLAS on 1 thread, at 1 and at 2 threads with OpenBLAS on every core, and print the ratios (needs --mnist-dir)")),
-    torchScript: Options.text("torch-script").pipe(Options.withDescription("path of an independent PyTorch implementation of the same training loop, for --vs-torch (docs/benchmarks.md says what it must offer)"), Options.withDefault("../shared/bench/torch_reference.py")),
+    vsTorch: Options.boolean("vs-torch").pipe(Options.withDescription("also run the PyTorch implementation (--torch-script) with the same model, at 1 thread with OpenBLAS on 1 thread, at 1 and at 2 threads with OpenBLAS on every core, and print the ratios (needs --mnist-dir and PyTorch)")),
+    torchScript: Options.text("torch-script").pipe(
+      Options.withDescription("the PyTorch implementation of the same training loop for --vs-torch; default our own, experiments/torch_reference.py, shipped with the package (docs/benchmarks.md says what another must offer)"),
+      Options.optional
+    ),
+    torchBatches: Options.integer("torch-batches").pipe(
+      Options.withDescription("training batches for the PyTorch runs (default: --batches); speeds are per sample, and results from the same start are compared over the reference's batches"),
+      Options.optional
+    ),
     repeat: Options.integer("repeat").pipe(
       Options.withDescription("run each model (and each setting of the reference) this many times, alternating, and report the median speeds (default 1)"),
       Options.withDefault(1)
@@ -237,6 +283,9 @@ export const benchCommand = Command.make(
     Effect.gen(function* () {
       if (o.repeat < 1) return yield* Effect.fail(new Error(`--repeat: ${o.repeat} is not allowed: give a whole number of runs, 1 or more`))
       const models = o.model.split(",").map((m) => m.trim())
+      const torchScript = Option.getOrElse(o.torchScript, () => shippedTorchReference)
+      const torchBatches = Option.getOrElse(o.torchBatches, () => o.batches)
+      if (torchBatches < 1 || torchBatches > o.batches) return yield* Effect.fail(new Error(`--torch-batches: ${torchBatches} is not allowed: give a whole number from 1 to --batches (${o.batches}), so that ours covers the reference's batches`))
       for (const m of models) if (variants[m] === undefined) return yield* Effect.fail(new Error(`--model: unknown model ${m}; choose from ${Object.keys(variants).join(", ")}`))
       const source = Option.match(o.mnistDir, { onNone: () => ({ kind: "embedded" as const }), onSome: (dir) => ({ kind: "dir" as const, dir }) })
       const raw = yield* loadMnist(source)
@@ -247,7 +296,7 @@ export const benchCommand = Command.make(
       for (const m of models) {
         if (o.vsTorch) {
           if (Option.isNone(o.mnistDir)) return yield* Effect.fail(new Error("--vs-torch needs --mnist-dir: the torch reference reads IDX files"))
-          if (!existsSync(o.torchScript)) return yield* Effect.fail(new Error(`--torch-script: ${o.torchScript} not found; give the path of the PyTorch implementation to compare with (docs/benchmarks.md)`))
+          if (!existsSync(torchScript)) return yield* Effect.fail(new Error(`--torch-script: ${torchScript} not found; give the path of the PyTorch implementation to compare with, or omit it for our own (docs/benchmarks.md)`))
           // Without the authors' split file each side draws its own validation set, and a shared
           // starting point would feed the reference shuffles of a different training set.
           if (raw.validationIndices === undefined) {
@@ -261,11 +310,11 @@ export const benchCommand = Command.make(
         const oursRuns: Array<Effect.Effect.Success<ReturnType<typeof benchModel>>> = []
         const torchRuns: Array<Array<TorchResult & { label: string }>> = torchSettings.map(() => [])
         for (let r = 0; r < o.repeat; r++) {
-          const run = yield* benchModel(m, data, o.batches, o.seed, r === 0 ? startDir : null)
+          const run = yield* benchModel(m, data, o.batches, o.seed, r === 0 ? startDir : null, torchBatches)
           oursRuns.push(run)
           if (o.repeat > 1) yield* Effect.logInfo(`${m} run ${r + 1}/${o.repeat}: ${run.stepSamplesPerSecond} samples/s (step), ${run.samplesPerSecond} (whole loop)`)
           if (o.vsTorch && Option.isSome(o.mnistDir)) {
-            for (const [i, setting] of torchSettings.entries()) torchRuns[i].push(yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, setting))
+            for (const [i, setting] of torchSettings.entries()) torchRuns[i].push(yield* runTorch(torchScript, o.mnistDir.value, m, torchBatches, setting))
           }
         }
         const runsOf = (f: (r: (typeof oursRuns)[number]) => number) => oursRuns.map(f)
@@ -288,7 +337,9 @@ export const benchCommand = Command.make(
           const bestRuns = torchRuns[torch.indexOf(best)]
           // Results are compared from the same starting point: with its own random draws the
           // reference lands elsewhere (seed to seed, its energy after one epoch moves by ~1%).
-          const same = yield* runTorch(o.torchScript, o.mnistDir.value, m, o.batches, torchSettings[0], startDir)
+          const same = yield* runTorch(torchScript, o.mnistDir.value, m, torchBatches, torchSettings[0], startDir)
+          // With --torch-batches below --batches, ours is read at the reference's last batch.
+          const at = ours.atCompare
           console.log(JSON.stringify({ model: m, backend: `${same.label}-our-start`, ...same }))
           const ratio = {
             model: m,
@@ -298,18 +349,21 @@ export const benchCommand = Command.make(
             wholeLoopRatio: Number((ours.samplesPerSecond / best.samples_per_second).toFixed(3)),
             ratioBySetting: Object.fromEntries(torch.map((t) => [t.label, Number((ours.stepSamplesPerSecond / t.samples_per_second).toFixed(3))])),
             ...(o.repeat > 1 ? { pairedRatios: oursRuns.map((r, i) => Number((r.stepSamplesPerSecond / bestRuns[i].samples_per_second).toFixed(3))) } : {}),
+            torchScript,
+            torchBatches,
             sameStart: {
-              energy: { ours: ours.energy, torch: same.energy ?? NaN },
-              energyRelativeDiff: Number(((ours.energy - (same.energy ?? NaN)) / (same.energy ?? NaN)).toFixed(4)),
-              trainPsnrDiff: Number((ours.trainPsnr - same.psnr_fista).toFixed(3)),
-              valPsnrDiff: Number((ours.valPsnr - same.val_psnr_encoder).toFixed(3)),
-              valZeroFractionDiff: Number((ours.valZeroFraction - same.val_zero_fraction_encoder).toFixed(4)),
-              meanFistaSteps: { ours: ours.meanFistaSteps, torch: same.mean_fista_steps }
+              batches: torchBatches,
+              energy: { ours: at.energy, torch: same.energy ?? NaN },
+              energyRelativeDiff: Number(((at.energy - (same.energy ?? NaN)) / (same.energy ?? NaN)).toFixed(4)),
+              trainPsnrDiff: Number((at.trainPsnr - same.psnr_fista).toFixed(3)),
+              valPsnrDiff: Number((at.valPsnr - same.val_psnr_encoder).toFixed(3)),
+              valZeroFractionDiff: Number((at.valZeroFraction - same.val_zero_fraction_encoder).toFixed(4)),
+              meanFistaSteps: { ours: at.meanFistaSteps, torch: same.mean_fista_steps }
             },
             ownDraws: {
-              trainPsnrDiff: Number((ours.trainPsnr - best.psnr_fista).toFixed(3)),
-              valPsnrDiff: Number((ours.valPsnr - best.val_psnr_encoder).toFixed(3)),
-              valZeroFractionDiff: Number((ours.valZeroFraction - best.val_zero_fraction_encoder).toFixed(4))
+              trainPsnrDiff: Number((at.trainPsnr - best.psnr_fista).toFixed(3)),
+              valPsnrDiff: Number((at.valPsnr - best.val_psnr_encoder).toFixed(3)),
+              valZeroFractionDiff: Number((at.valZeroFraction - best.val_zero_fraction_encoder).toFixed(4))
             }
           }
           rows.push({ model: m, backend: best.label, stepSamplesPerSecond: best.samples_per_second, meanFistaSteps: best.mean_fista_steps, trainPsnr: best.psnr_fista, valPsnr: best.val_psnr_encoder, valZeroFraction: best.val_zero_fraction_encoder })
