@@ -81,6 +81,14 @@ export const datasetFromRows = (x: Float32Array, dim: number, options: RowsOptio
 export type GatherRows = (indices: Int32Array) => Float32Array
 
 const GATHER = Symbol("gather rows")
+const ORDER = Symbol("epoch order")
+
+/**
+ * A training epoch's order of the first `rows` rows: a permutation of 0..rows-1 drawn from rng,
+ * all of it at once (so that a resumed epoch, which redraws it from the same state, gets the same
+ * order and leaves the generator where the whole epoch would have).
+ */
+export type EpochOrder = (rows: number, rng: Rng) => Int32Array
 
 /**
  * A data set whose rows are made on demand by `gather` (for each batch) instead of held as one
@@ -88,12 +96,23 @@ const GATHER = Symbol("gather rows")
  * want every row at once. `gather` is a hidden property, so a spread copy ({ ...ds, x }) is an
  * ordinary data set of the x it is given (and spreading reads x, building it).
  */
-export const datasetFromGather = (fields: Omit<Dataset, "x">, gather: GatherRows): Dataset => {
+export const datasetFromGather = (fields: Omit<Dataset, "x">, gather: GatherRows, order?: EpochOrder): Dataset => {
   let x: Float32Array | undefined
   const ds = { ...fields } as Dataset
   Object.defineProperty(ds, "x", { enumerable: true, get: () => (x ??= gather(Int32Array.from({ length: fields.rows }, (_, i) => i))) })
   Object.defineProperty(ds, GATHER, { enumerable: false, value: gather })
+  if (order !== undefined) Object.defineProperty(ds, ORDER, { enumerable: false, value: order })
   return ds
+}
+
+/**
+ * A training epoch's order of a data set's rows: a uniformly random permutation of all of them
+ * (rng.permutation), or, for a data set that says otherwise (a patch file read from disk, whose
+ * order keeps reads local), its own seeded permutation.
+ */
+export const epochOrder = (ds: Dataset, rng: Rng): Int32Array => {
+  const order = (ds as { [ORDER]?: EpochOrder })[ORDER]
+  return order !== undefined ? order(ds.rows, rng) : Int32Array.from(rng.permutation(ds.rows))
 }
 
 /** The rows `indices` of a data set in its input space, as a fresh array: from its gather when it has one, else copied from x. */
@@ -128,7 +147,7 @@ export const firstRows = (ds: Dataset, rows: number | undefined): Dataset => {
   if (gather === undefined) return { ...ds, rows, x: ds.x.subarray(0, rows * ds.dim), labels }
   // Every field but x, read without building x: the first rows gather from the same rows.
   const fields = Object.fromEntries(Object.keys(ds).filter((k) => k !== "x").map((k) => [k, ds[k as keyof Dataset]])) as unknown as Omit<Dataset, "x">
-  return datasetFromGather({ ...fields, rows, labels }, gather)
+  return datasetFromGather({ ...fields, rows, labels }, gather, (ds as { [ORDER]?: EpochOrder })[ORDER])
 }
 
 /**
@@ -142,7 +161,7 @@ export const batchStream = (
 ): Stream.Stream<Batch> => {
   const count = order.kind === "shuffled" ? Math.floor(ds.rows / batchSize) : Math.ceil(ds.rows / batchSize)
   return Stream.suspend(() => {
-    const perm = order.kind === "shuffled" ? Int32Array.from(order.rng.permutation(ds.rows)) : null
+    const perm = order.kind === "shuffled" ? epochOrder(ds, order.rng) : null
     return Stream.unfoldChunk(0, (b) => {
       if (b >= count) return Option.none()
       const start = b * batchSize
