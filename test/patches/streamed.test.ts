@@ -2,8 +2,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-cpu"
-import { Chunk, Effect, Either, Stream } from "effect"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { Chunk, Deferred, Effect, Either, Fiber, Stream } from "effect"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { openPatchWriter, type PatchRows, readPatchFile } from "../../src/data/patch-file.js"
@@ -12,6 +12,10 @@ import { gatherRows } from "../../src/models/gather-rows.js"
 import { batchStream, epochOrder, firstRows } from "../../src/pipeline/dataset.js"
 import { loadPatchSplits } from "../../src/pipeline/patches/datasets.js"
 import { openStreamedPatchFile, windowedOrder } from "../../src/pipeline/patches/streamed.js"
+import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
+import { readResumePoint } from "../../src/pipeline/run/resume.js"
+import { type RunOptions, trainRun } from "../../src/pipeline/run/run.js"
+import { env, metricsWithoutTimes, smallSettings } from "../helpers/mnist-runs.js"
 
 const dim = 784
 const dir = mkdtempSync(join(tmpdir(), "patch-stream-"))
@@ -148,5 +152,31 @@ describe("streamed patch files", () => {
       const missing = yield* Effect.either(loadPatchSplits(join(dir, "nope.arrow"), undefined, { reading: "stream" }))
       expect(Either.isLeft(missing) && missing.left.message).toMatch(/nope\.arrow: it does not exist/)
     })
+  )
+
+  it.effect("a run on a streamed file stopped in an epoch and resumed matches a straight run, bit for bit", () =>
+    Effect.gen(function* () {
+      yield* Effect.promise(() => written)
+      const { splits } = yield* loadPatchSplits(path, undefined, { reading: "stream", window: 2 })
+      const options = (out: string): RunOptions => ({ model: "vdl", settings: { ...smallSettings("vdl"), batchSize: 20, epochs: 3 }, epochs: 3, seed: 5, out })
+      const outcome = (out: string) =>
+        Effect.gen(function* () {
+          const last = yield* readCheckpoint(join(out, "last.safetensors"))
+          return { rows: metricsWithoutTimes(out), summary: JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).test, weights: Object.fromEntries(Object.entries(last.tensors).map(([k, v]) => [k, Array.from(v.data)])) }
+        })
+      const straight = mkdtempSync(join(dir, "straight-"))
+      yield* trainRun(options(straight), splits)
+      const stopped = mkdtempSync(join(dir, "stopped-"))
+      const reached = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(trainRun({ ...options(stopped), hooks: [{ onBatch: (b) => (b.epoch === 1 && b.batch === 2 ? Deferred.succeed(reached, undefined).pipe(Effect.zipRight(Effect.yieldNow())) : Effect.void) }] }, splits))
+      yield* Deferred.await(reached)
+      yield* Fiber.interrupt(fiber)
+      const point = yield* readResumePoint(stopped)
+      expect(point.progress.next.epoch).toBe(1)
+      expect(point.progress.next.batch).toBeGreaterThanOrEqual(2)
+      const again = yield* loadPatchSplits(path, undefined, { reading: "stream", window: 2 })
+      yield* trainRun({ ...options(stopped), resume: point }, again.splits)
+      expect(yield* outcome(stopped)).toEqual(yield* outcome(straight))
+    }).pipe(Effect.provide(env("wasm")))
   )
 })
