@@ -7,6 +7,7 @@
  */
 import { Command } from "@effect/cli"
 import { benchCommand } from "./bench.js"
+import { benchDataCommand } from "./bench-data.js"
 import { classifyCommand } from "./classify.js"
 import { denoiseCommand } from "./denoise.js"
 import { encodeCommand } from "./encode.js"
@@ -38,7 +39,8 @@ const program = Command.make("sparse-vdl").pipe(
     reportCommand,
     sweepCommand(typedAfter("sweep")),
     workerCommand,
-    benchCommand
+    benchCommand,
+    benchDataCommand
   ])
 )
 

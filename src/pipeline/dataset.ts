@@ -15,6 +15,10 @@ import type { InputSpace, Normalization } from "./normalization.js"
  */
 export interface Dataset {
   readonly name: string
+  /**
+   * rows × dim values, row-major. A data set kept compactly (datasetFromGather: MNIST as bytes)
+   * builds it on first read and keeps it; batches never read it (see rowsAt).
+   */
   readonly x: Float32Array
   readonly rows: number
   readonly dim: number
@@ -70,6 +74,53 @@ export const datasetFromRows = (x: Float32Array, dim: number, options: RowsOptio
   return { name, x, rows, dim, height, width, labels, toPixels: options.toPixels ?? ((t) => t.clone()), ...(normalization === undefined ? {} : { normalization }) }
 }
 
+/**
+ * Rows kept in some compact form (MNIST's pixel bytes, say) and turned into the model's input
+ * space only when asked: the rows `indices`, as a fresh row-major array of indices.length × dim.
+ */
+export type GatherRows = (indices: Int32Array) => Float32Array
+
+const GATHER = Symbol("gather rows")
+const ORDER = Symbol("epoch order")
+
+/**
+ * A training epoch's order of the first `rows` rows: a permutation of 0..rows-1 drawn from rng,
+ * all of it at once (so that a resumed epoch, which redraws it from the same state, gets the same
+ * order and leaves the generator where the whole epoch would have).
+ */
+export type EpochOrder = (rows: number, rng: Rng) => Int32Array
+
+/**
+ * A data set whose rows are made on demand by `gather` (for each batch) instead of held as one
+ * Float32Array: its `x` is built from gather on first read and then kept, for the consumers that
+ * want every row at once. `gather` is a hidden property, so a spread copy ({ ...ds, x }) is an
+ * ordinary data set of the x it is given (and spreading reads x, building it).
+ */
+export const datasetFromGather = (fields: Omit<Dataset, "x">, gather: GatherRows, order?: EpochOrder): Dataset => {
+  let x: Float32Array | undefined
+  const ds = { ...fields } as Dataset
+  Object.defineProperty(ds, "x", { enumerable: true, get: () => (x ??= gather(Int32Array.from({ length: fields.rows }, (_, i) => i))) })
+  Object.defineProperty(ds, GATHER, { enumerable: false, value: gather })
+  if (order !== undefined) Object.defineProperty(ds, ORDER, { enumerable: false, value: order })
+  return ds
+}
+
+/**
+ * A training epoch's order of a data set's rows: a uniformly random permutation of all of them
+ * (rng.permutation), or, for a data set that says otherwise (a patch file read from disk, whose
+ * order keeps reads local), its own seeded permutation.
+ */
+export const epochOrder = (ds: Dataset, rng: Rng): Int32Array => {
+  const order = (ds as { [ORDER]?: EpochOrder })[ORDER]
+  return order !== undefined ? order(ds.rows, rng) : Int32Array.from(rng.permutation(ds.rows))
+}
+
+/** The rows `indices` of a data set in its input space, as a fresh array: from its gather when it has one, else copied from x. */
+export const rowsAt = (ds: Dataset, indices: Int32Array): Float32Array => {
+  const gather = (ds as { [GATHER]?: GatherRows })[GATHER]
+  return gather !== undefined ? gather(indices) : gatherRows(ds.x, ds.dim, indices)
+}
+
 export interface Batch {
   readonly x: Float32Array
   readonly indices: Int32Array
@@ -89,10 +140,15 @@ export const mapSplits = <A, B>(s: Splits<A>, f: (a: A, name: keyof Splits<A>) =
 })
 
 /** The first `rows` rows of a data set (all of them when rows is undefined or larger). */
-export const firstRows = (ds: Dataset, rows: number | undefined): Dataset =>
-  rows === undefined || rows >= ds.rows
-    ? ds
-    : { ...ds, rows, x: ds.x.subarray(0, rows * ds.dim), labels: ds.labels === null ? null : ds.labels.subarray(0, rows) }
+export const firstRows = (ds: Dataset, rows: number | undefined): Dataset => {
+  if (rows === undefined || rows >= ds.rows) return ds
+  const labels = ds.labels === null ? null : ds.labels.subarray(0, rows)
+  const gather = (ds as { [GATHER]?: GatherRows })[GATHER]
+  if (gather === undefined) return { ...ds, rows, x: ds.x.subarray(0, rows * ds.dim), labels }
+  // Every field but x, read without building x: the first rows gather from the same rows.
+  const fields = Object.fromEntries(Object.keys(ds).filter((k) => k !== "x").map((k) => [k, ds[k as keyof Dataset]])) as unknown as Omit<Dataset, "x">
+  return datasetFromGather({ ...fields, rows, labels }, gather, (ds as { [ORDER]?: EpochOrder })[ORDER])
+}
 
 /**
  * Mini-batches as a stream: in a fresh seeded order, the last partial batch dropped (as in
@@ -105,13 +161,13 @@ export const batchStream = (
 ): Stream.Stream<Batch> => {
   const count = order.kind === "shuffled" ? Math.floor(ds.rows / batchSize) : Math.ceil(ds.rows / batchSize)
   return Stream.suspend(() => {
-    const perm = order.kind === "shuffled" ? Int32Array.from(order.rng.permutation(ds.rows)) : null
+    const perm = order.kind === "shuffled" ? epochOrder(ds, order.rng) : null
     return Stream.unfoldChunk(0, (b) => {
       if (b >= count) return Option.none()
       const start = b * batchSize
       const end = Math.min(start + batchSize, ds.rows)
       const indices = perm !== null ? perm.subarray(start, end) : Int32Array.from({ length: end - start }, (_, i) => start + i)
-      return Option.some([Chunk.of({ x: gatherRows(ds.x, ds.dim, indices), indices, rows: indices.length }), b + 1] as const)
+      return Option.some([Chunk.of({ x: rowsAt(ds, indices), indices, rows: indices.length }), b + 1] as const)
     })
   })
 }

@@ -1,12 +1,12 @@
 /** MNIST as pipeline stages: load it from where it is, split it, and normalise each split into a Dataset. */
 import * as tf from "@tensorflow/tfjs-core"
-import type { MnistData, MnistSplit } from "../data/mnist/data.js"
+import { type MnistData, type MnistSplit, selectedImagesOf } from "../data/mnist/data.js"
 import { downloadMnist } from "../data/mnist/download.js"
 import { loadEmbeddedMnist } from "../data/mnist/embedded.js"
 import { loadMnistDir } from "../data/mnist/idx-folder.js"
-import { MNIST_MEAN, MNIST_STD, normalizeMnist } from "../data/mnist/normalize.js"
+import { MNIST_MEAN, MNIST_STD, normalizeMnistRows } from "../data/mnist/normalize.js"
 import { splitMnist } from "../data/mnist/split.js"
-import type { Dataset, Splits } from "./dataset.js"
+import { type Dataset, datasetFromGather, type Splits } from "./dataset.js"
 import { mnistNormalization } from "./normalization.js"
 
 /** Where MNIST comes from: a folder of IDX files, a checksum-verified download, or the embedded digits. */
@@ -31,17 +31,30 @@ export const splitStage =
 
 const mnistToPixels = (x: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => tf.add(tf.mul(x, MNIST_STD), MNIST_MEAN))
 
-/** Pixels to [0, 1], then (x − 0.1307)/0.3081. */
+/**
+ * Pixels to [0, 1], then (x − 0.1307)/0.3081. The data set keeps the split's pixel bytes (a
+ * quarter of the floats; for a split of splitMnist, the bytes of the images it was selected from,
+ * not a copy) and normalises the rows of each batch when the batch is gathered: the same table,
+ * so the same floats as normalising everything at once. Its x, for consumers that read every
+ * row, is built on first read.
+ */
 export const normalizeMnistStage =
   (name: string) =>
-  (split: MnistSplit): Dataset => ({
-    name,
-    x: normalizeMnist(split.images),
-    rows: split.count,
-    dim: 784,
-    height: 28,
-    width: 28,
-    labels: split.labels,
-    toPixels: mnistToPixels,
-    normalization: mnistNormalization
-  })
+  (split: MnistSplit): Dataset => {
+    const selected = selectedImagesOf(split)
+    const gather =
+      selected === undefined
+        ? (indices: Int32Array) => normalizeMnistRows(split.images, indices)
+        : (indices: Int32Array) =>
+            normalizeMnistRows(
+              selected.images,
+              indices.map((i) => {
+                if (!(i >= 0 && i < split.count)) throw new RangeError(`${name}: row ${i} is outside 0..${split.count - 1}`)
+                return selected.indices[i]
+              })
+            )
+    return datasetFromGather(
+      { name, rows: split.count, dim: 784, height: 28, width: 28, labels: split.labels, toPixels: mnistToPixels, normalization: mnistNormalization },
+      gather
+    )
+  }

@@ -1,4 +1,5 @@
 /** MNIST pixels to the model's input space, and the pixel statistics that map it back. */
+import { MNIST_PIXELS } from "./data.js"
 
 /** The usual MNIST pixel statistics (on [0,1] pixels), as in torchvision's examples. */
 export const MNIST_MEAN = 0.1307
@@ -11,5 +12,20 @@ const NORMALIZED = Float32Array.from({ length: 256 }, (_, p) => (p / 255 - MNIST
 export const normalizeMnist = (images: Uint8Array): Float32Array => {
   const out = new Float32Array(images.length)
   for (let i = 0; i < images.length; i++) out[i] = NORMALIZED[images[i]]
+  return out
+}
+
+/**
+ * Images `indices` (0-based, into `images`, 784 bytes each) normalised as normalizeMnist does,
+ * into a new array: the same floats, from the same table, for only the rows a batch needs.
+ */
+export const normalizeMnistRows = (images: Uint8Array, indices: ArrayLike<number>): Float32Array => {
+  const out = new Float32Array(indices.length * MNIST_PIXELS)
+  for (let i = 0; i < indices.length; i++) {
+    const from = indices[i] * MNIST_PIXELS
+    if (!(from >= 0 && from + MNIST_PIXELS <= images.length)) throw new RangeError(`normalizeMnistRows: image ${indices[i]} is outside 0..${images.length / MNIST_PIXELS - 1}`)
+    const at = i * MNIST_PIXELS
+    for (let p = 0; p < MNIST_PIXELS; p++) out[at + p] = NORMALIZED[images[from + p]]
+  }
   return out
 }

@@ -1,6 +1,6 @@
 /** Train / validation / test splits of MnistData: the authors' validation indices, or a seeded draw. */
 import { makeRng } from "../random.js"
-import { MNIST_PIXELS, type MnistData, type MnistSplit } from "./data.js"
+import { MNIST_PIXELS, type MnistData, type MnistSplit, selectedSplit } from "./data.js"
 
 /** Full MNIST holds out 5,000 of its 60,000 training images; other sets keep the proportion. */
 const VALIDATION_FRACTION = 5000 / 60000
@@ -54,6 +54,21 @@ export const selectExamples = (split: MnistSplit, indices: readonly number[]): M
   return { images, labels, count: indices.length }
 }
 
+/**
+ * The given examples as a split that refers to `split`'s images until its own are read (then
+ * copied as selectExamples copies them): the same split, without a second copy of the pixels
+ * for a pipeline that gathers its batches from the selection.
+ */
+const selectLazily = (split: MnistSplit, indices: readonly number[]): MnistSplit => {
+  const selected = Int32Array.from(indices)
+  const labels = new Uint8Array(selected.length)
+  for (const [k, i] of indices.entries()) {
+    if (!(Number.isInteger(i) && i >= 0 && i < split.count)) throw new RangeError(`example index ${i} is outside 0..${split.count - 1}`)
+    labels[k] = split.labels[i]
+  }
+  return selectedSplit({ images: split.images, indices: selected }, labels, () => selectExamples(split, indices).images)
+}
+
 const firstN = (split: MnistSplit, n: number | undefined): MnistSplit =>
   n === undefined || n >= split.count
     ? split
@@ -67,6 +82,9 @@ const firstN = (split: MnistSplit, n: number | undefined): MnistSplit =>
  * `seed` picks the validation images; both parts are then kept in index order, so the result
  * depends only on the seed and the data. Sizes that are not non-negative integers throw a
  * RangeError (a programming error); sizes above what is available keep everything.
+ *
+ * Train and validation refer to data.train's images until their own `images` are first read
+ * (see selectedSplit): the pipeline gathers its batches through the selection and never copies.
  */
 export const splitMnist = (data: MnistData, seed: number, sizes: SplitSizes = {}): MnistSplits => {
   checkSize("val", sizes.val)
@@ -93,8 +111,8 @@ export const splitMnist = (data: MnistData, seed: number, sizes: SplitSizes = {}
   const keptTrain = sizes.train === undefined ? trainIndices : trainIndices.slice(0, sizes.train)
 
   return {
-    train: selectExamples(data.train, keptTrain),
-    val: selectExamples(data.train, valIndices),
+    train: selectLazily(data.train, keptTrain),
+    val: selectLazily(data.train, valIndices),
     test: firstN(data.test, sizes.test),
     trainIndices: keptTrain,
     valIndices,
