@@ -103,6 +103,11 @@ export { psnrPerImage, affineToPixels, type ToPixels } from "./models/metrics.js
 /** A data set in the model's input space with its map back to pixels; splits, batches and rows of one's own. */
 export {
   datasetFromRows,
+  datasetFromGather,
+  epochOrder,
+  rowsAt,
+  type GatherRows,
+  type EpochOrder,
   mapSplits,
   firstRows,
   batchStream,
@@ -119,6 +124,8 @@ export { loadMnist, splitStage, normalizeMnistStage, type MnistSource } from "./
 export type { MnistData, MnistSplit } from "./data/mnist/data.js"
 /** A patch file (experiments/patches.ts build) read as train, validation and test data sets. */
 export { loadPatchSplits, patchSplits, patchDataset } from "./pipeline/patches/datasets.js"
+/** A patch file read from disk record batch by record batch, for sets too large to hold whole. */
+export { openStreamedPatchFile, windowedOrder, type StreamedPatchFile, type StreamedSplit } from "./pipeline/patches/streamed.js"
 /** The reader of a patch file and its contents. */
 export { readPatchFile, type PatchFile, type PatchSplit, type SplitName } from "./data/patch-file.js"
 

@@ -5,7 +5,7 @@ import { encode } from "../models/encoder.js"
 import { componentUse } from "../models/norms.js"
 import type { SparseCodingModel } from "../models/model.js"
 import { readTidy } from "../models/read.js"
-import { batchStream, type Dataset } from "./dataset.js"
+import { batchStream, type Dataset, rowsAt } from "./dataset.js"
 import { withBatchTensor } from "./resources.js"
 
 /**
@@ -62,7 +62,8 @@ export const decoderAtoms = (m: SparseCodingModel, maxActivation: Float32Array):
 export const reconstructionPairs = (m: SparseCodingModel, ds: Dataset, count: number) => {
   const rows = Math.min(count, ds.rows)
   const indices = Int32Array.from({ length: rows }, (_, i) => i)
-  return withBatchTensor(ds.x.subarray(0, rows * ds.dim), rows, ds.dim, (x) => ({
+  // rowsAt, not ds.x: a data set that gathers its rows (bytes, a streamed file) is not built whole.
+  return withBatchTensor(rowsAt(ds, indices), rows, ds.dim, (x) => ({
     inputs: readTidy(() => ds.toPixels(x, indices)),
     reconstructions: readTidy(() => ds.toPixels(decode(m.decoder, encode(m.encoder, x)), indices)),
     count: rows
