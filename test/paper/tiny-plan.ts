@@ -1,7 +1,6 @@
 /**
  * A tiny version of the paper's plan for the tests: the embedded digits, 300 training images,
- * 16 code components, one epoch, two linear variants at two λ and the no-regularisation
- * ablation, one patch variant on a file of 200 patches from generated photos, and evaluations
+ * 16 code components, one epoch, SDL at two λ and VDL at one, one patch variant on a file of 200 patches from generated photos, and evaluations
  * on a hundred images. Seconds per step, not minutes.
  */
 import { join } from "node:path"
@@ -34,8 +33,8 @@ export const tinySpec = (out: string, images: string | null): PaperSpec => ({
   images,
   backend: "wasm",
   sizes: tinySizes,
-  lambdas: { mnist: { sdl: [0.005, 0.01], vdl: [0.02, 0.05] }, patches: images === null ? {} : { vdl: [0.01] } },
-  defaultModels: ["noreg"],
+  lambdas: { mnist: { sdl: [0.005, 0.01], vdl: [0.02] }, patches: images === null ? {} : { vdl: [0.01] } },
+  defaultModels: [],
   extraArgs: ["--code-dim", "16", "--batch-size", "50"],
   overrides: { codeDim: 16, batchSize: 50 }
 })

@@ -57,7 +57,7 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
             }).pipe(Effect.either)
           )
 
-    const trainOnce = (step: TrainStep): Effect.Effect<{ ok: boolean; problem?: string }> =>
+    const trainOnce = (step: TrainStep): Effect.Effect<{ ok: boolean; problem?: string; seconds?: number }> =>
       Effect.gen(function* () {
         if (queueOutcomes !== null && step.program === "train") {
           const all = yield* queueOutcomes
@@ -66,8 +66,14 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
           return mine === undefined || mine.status === "failed" ? { ok: false, problem: mine?.status === "failed" ? mine.error.message : "the queue lost it" } : { ok: true }
         }
         const request = yield* resumeOrFresh(step)
-        const [outcome] = yield* permits.withPermits(1)(runLocal([request], { parallel: 1, command: options.programs[step.program] }))
-        return (outcome as RunOutcome).status === "failed" ? { ok: false, problem: (outcome as Extract<RunOutcome, { status: "failed" }>).error.message } : { ok: true }
+        const { outcome, seconds } = yield* permits.withPermits(1)(
+          Effect.gen(function* () {
+            const started = performance.now()
+            const [outcome] = yield* runLocal([request], { parallel: 1, command: options.programs[step.program] })
+            return { outcome: outcome as RunOutcome, seconds: (performance.now() - started) / 1000 }
+          })
+        )
+        return outcome.status === "failed" ? { ok: false, problem: outcome.error.message, seconds } : { ok: true, seconds }
       })
 
     const runStep = (step: Step): Effect.Effect<StepOutcome> =>
@@ -85,27 +91,27 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
             yield* setAsideStale(step)
           }
           const r = yield* trainOnce(step)
-          return { step, status: r.ok ? "ran" : "failed", ...(r.problem === undefined ? {} : { problem: r.problem }), seconds: seconds() } satisfies StepOutcome
+          return { step, status: r.ok ? "ran" : "failed", ...(r.problem === undefined ? {} : { problem: r.problem }), seconds: r.seconds ?? seconds() } satisfies StepOutcome
         }
         const state = processStepState(step)
         if (state.done) return { step, status: "skipped", seconds: 0 } satisfies StepOutcome
         if (state.reason !== "it has not run yet") yield* Effect.logInfo(`paper: ${step.id} runs again: ${state.reason}`)
-        const r = yield* permits.withPermits(1)(
+        const { r, took } = yield* permits.withPermits(1)(
           Effect.gen(function* () {
             yield* Effect.logInfo(`paper: started ${describeStep(step)}`)
-            return yield* Effect.either(runProcessStep(step, options.programs))
+            const began = performance.now()
+            const r = yield* Effect.either(runProcessStep(step, options.programs))
+            return { r, took: (performance.now() - began) / 1000 }
           })
         )
         return r._tag === "Right"
-          ? ({ step, status: "ran", seconds: seconds() } satisfies StepOutcome)
-          : ({ step, status: "failed", problem: r.left.message, seconds: seconds() } satisfies StepOutcome)
+          ? ({ step, status: "ran", seconds: took } satisfies StepOutcome)
+          : ({ step, status: "failed", problem: r.left.message, seconds: took } satisfies StepOutcome)
       }).pipe(
         Effect.tap((o) => note(o)),
         Effect.tap((o) => Deferred.succeed(results.get(step.id) as Deferred.Deferred<StepOutcome>, o))
       )
 
-    const done = plan.steps.filter((s) => s.deps.length === 0).length
     yield* Effect.logInfo(`paper: ${total} steps (${plan.steps.filter((s) => s.kind === "train").length} training runs), at most ${options.parallel} at once${options.queue === undefined ? "" : `; MNIST runs on queue ${options.queue.name} at ${options.queue.url}`}`)
-    void done
     return yield* Effect.forEach(plan.steps, runStep, { concurrency: "unbounded" })
   })
