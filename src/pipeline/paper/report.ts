@@ -4,7 +4,7 @@
  * self-contained HTML page and summary.md.
  */
 import { Effect } from "effect"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { ensureDir, writeFileAtomic } from "../../data/atomic-write.js"
 import { linePlotSvg, type LineSeries } from "../../data/plot.js"
@@ -96,9 +96,13 @@ export const gatherResults = (plan: PaperPlan, outcomes: ReadonlyArray<StepOutco
     for (const r of readRows(join(dir, "classify", "classify.arrow"))) {
       classify.push({ series: `${t.request.name} ${r.features === "fista" ? "FISTA" : "encoder"}`, run: t.request.name, model: t.request.model, lambda: t.request.lambda, features: r.features, perClass: r.perClass, repeats: r.repeats, accuracyMean: r.accuracyMean, accuracyStd: r.accuracyStd, accuracyMin: r.accuracyMin, accuracyMax: r.accuracyMax })
     }
-    for (const [file, title] of [["decoder-columns.png", "decoder columns"], ["decoder-atoms.png", "decoder atoms D(cⱼeⱼ) − D(0)"]] as const) {
-      if (existsSync(join(dir, file))) pictures.push({ run: t.request.name, dataset: t.dataset, file: join(dir, file), title })
-    }
+    // A linear decoder's atoms are its columns; a multi-layer decoder's are D(cⱼeⱼ) − D(0), one per
+    // code component (its output layer's columns, 1,024 or 2,048 of them, stay in the run folder).
+    const atoms = join(dir, "decoder-atoms.png")
+    const picture = existsSync(atoms)
+      ? { file: atoms, title: "decoder atoms D(cⱼeⱼ) − D(0)" }
+      : { file: join(dir, "decoder-columns.png"), title: "decoder columns" }
+    if (existsSync(picture.file)) pictures.push({ run: t.request.name, dataset: t.dataset, ...picture })
   }
   const baselines = plan.steps.find((s): s is ProcessStep => s.id === BASELINES)
   if (baselines !== undefined) {
@@ -259,6 +263,9 @@ figcaption code { font-size: 0.95em; word-break: break-all; }
 .failed { color: #b00; }
 `
 
+/** Pictures larger than this are linked from summary.md but not embedded in the page. */
+const MAX_EMBEDDED_BYTES = 2 * 1024 * 1024
+
 export interface ReportFiles {
   readonly html: string
   readonly markdown: string
@@ -315,7 +322,12 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
     const collapseMd = g.collapse.length === 0 ? "" : tableToMarkdown(g.collapse, ["model", "epoch", "valFistaCodeL1", "valEncoderCodeL1", "meanAtomNorm", "usedAtomNorm", "valPsnr", "valZeroFraction"], { digits: 4 })
 
     const pictureHtml = g.pictures
-      .map((p) => `<figure><img src="data:image/png;base64,${readFileSync(p.file).toString("base64")}" alt="${escapeHtml(`${p.run}: ${p.title}`)}">${caption(`${datasetTitle[p.dataset]}, ${p.run}: ${p.title} (each scaled to its own max |value|, 0 is mid-grey)`)}</figure>`)
+      .map((p) => {
+        const title = `${datasetTitle[p.dataset]}, ${p.run}: ${p.title} (each scaled to its own max |value|, 0 is mid-grey)`
+        // The page stays mailable: a picture too large to embed is named instead.
+        if (statSync(p.file).size > MAX_EMBEDDED_BYTES) return `<figure><p class="note">${escapeHtml(p.file)} (too large to embed)</p>${caption(title)}</figure>`
+        return `<figure><img src="data:image/png;base64,${readFileSync(p.file).toString("base64")}" alt="${escapeHtml(`${p.run}: ${p.title}`)}">${caption(title)}</figure>`
+      })
       .join("\n")
     const failureHtml =
       failures.length === 0
