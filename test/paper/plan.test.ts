@@ -4,13 +4,16 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type PaperSpec, photoFolders, planPaper, type ProcessStep, processSteps, type TrainStep, trainSteps } from "../../src/pipeline/paper/plan.js"
 import { mnistLambdas, mnistSweepModels, patchLambdas, patchModels, scales } from "../../src/pipeline/paper/scale.js"
 import { processStepState, resumeOrFresh, stampFile, trainStepState } from "../../src/pipeline/paper/steps.js"
 import { svgWithFooter } from "../../src/pipeline/paper/provenance.js"
+import { trainRun } from "../../src/pipeline/run/run.js"
+import { cliData, env } from "../helpers/mnist-runs.js"
+import { tinySpec } from "./tiny-plan.js"
 
 const spec = (out: string, over: Partial<PaperSpec> = {}): PaperSpec => ({
   scale: "quick",
@@ -145,4 +148,25 @@ describe("the paper's plan", () => {
     expect(out).toContain("commit: abc &amp; &lt;def&gt;</text>")
     expect(out.endsWith("</g></svg>")).toBe(true)
   })
+})
+
+describe("an interrupted run of the plan", () => {
+  it.effect("resumes from its last.safetensors when it is the planned run, and starts afresh otherwise", () =>
+    Effect.gen(function* () {
+      const out = mkdtempSync(join(tmpdir(), "paper-resume-"))
+      const plan = yield* planPaper(tinySpec(out, null))
+      const [step, other] = trainSteps(plan)
+      const e = step.request.expected
+      const data = yield* cliData(300, e.seed)
+      yield* trainRun({ model: e.model, settings: e.settings, epochs: e.epochs, seed: e.seed, out: step.request.out, describe: { source: "embedded", mnist: { kind: "embedded" }, trainSize: 300 } }, data)
+      // What an interruption after the last epoch leaves: the saved state, no summary.
+      rmSync(join(step.request.out, "summary.json"))
+      expect((yield* trainStepState(step)).done).toBe(false)
+      expect((yield* resumeOrFresh(step)).args).toEqual(["--resume", step.request.out, "--epochs", String(e.epochs)])
+      // The same folder planned for another λ is not continued.
+      const elsewhere = { ...other, request: { ...other.request, out: step.request.out } }
+      expect((yield* resumeOrFresh(elsewhere)).args).toEqual(other.request.args)
+    }).pipe(Effect.provide(env())),
+    120_000
+  )
 })
