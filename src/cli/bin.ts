@@ -13,6 +13,7 @@ import { denoiseCommand } from "./denoise.js"
 import { encodeCommand } from "./encode.js"
 import { commandCli, logLevelFirst, runCli } from "./entry.js"
 import { exportTorchCommand } from "./export-torch.js"
+import { paperCommand } from "./paper.js"
 import { patchesCommand } from "./patches.js"
 import { reportCommand } from "./report.js"
 import { sweepCommand } from "./sweep.js"
@@ -40,7 +41,8 @@ const program = Command.make("sparse-vdl").pipe(
     sweepCommand(typedAfter("sweep")),
     workerCommand,
     benchCommand,
-    benchDataCommand
+    benchDataCommand,
+    paperCommand(process.argv)
   ])
 )
 

