@@ -9,7 +9,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type PaperSpec, photoFolders, planPaper, type ProcessStep, processSteps, type TrainStep, trainSteps } from "../../src/pipeline/paper/plan.js"
 import { mnistLambdas, mnistSweepModels, patchLambdas, patchModels, scales } from "../../src/pipeline/paper/scale.js"
-import { processStepState, resumeOrFresh, stampFile, trainStepState } from "../../src/pipeline/paper/steps.js"
+import { processStepState, stampFile, trainStepState } from "../../src/pipeline/paper/steps.js"
+import { continuation } from "../../src/pipeline/sweep/process.js"
 import { svgWithFooter } from "../../src/pipeline/paper/provenance.js"
 import { trainRun } from "../../src/pipeline/run/run.js"
 import { cliData, env } from "../helpers/mnist-runs.js"
@@ -32,7 +33,7 @@ const finish = (step: TrainStep) => {
   const e = step.request.expected
   writeFileSync(
     join(step.request.out, "summary.json"),
-    JSON.stringify({ model: e.model, seed: e.seed, epochs: e.epochs, settings: e.settings, data: e.data, backend: "wasm", val: { psnr: 20, zeroFraction: 0.9 } })
+    JSON.stringify({ model: e.model, seed: e.seed, epochs: e.epochs, settings: e.settings, data: e.data._tag === "mnist" ? { mnist: e.data.mnist, trainSize: e.data.trainSize } : { patchFile: e.data.path }, backend: "wasm", val: { psnr: 20, zeroFraction: 0.9 } })
   )
 }
 
@@ -136,7 +137,7 @@ describe("the paper's plan", () => {
       expect((yield* trainStepState(patch)).reason).toMatch(/rebuilt/)
 
       // A run folder without a resumable state starts afresh.
-      expect((yield* resumeOrFresh(second)).args).toEqual(second.request.args)
+      expect((yield* continuation(second.request)).from).toBeNull()
     })
   )
 
@@ -162,10 +163,10 @@ describe("an interrupted run of the plan", () => {
       // What an interruption after the last epoch leaves: the saved state, no summary.
       rmSync(join(step.request.out, "summary.json"))
       expect((yield* trainStepState(step)).done).toBe(false)
-      expect((yield* resumeOrFresh(step)).args).toEqual(["--resume", step.request.out, "--epochs", String(e.epochs)])
+      expect((yield* continuation(step.request)).run.args).toEqual([...step.request.args, "--resume", step.request.out])
       // The same folder planned for another λ is not continued.
       const elsewhere = { ...other, request: { ...other.request, out: step.request.out } }
-      expect((yield* resumeOrFresh(elsewhere)).args).toEqual(other.request.args)
+      expect((yield* continuation(elsewhere.request)).run.args).toEqual(other.request.args)
     }).pipe(Effect.provide(env())),
     120_000
   )

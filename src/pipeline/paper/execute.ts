@@ -8,7 +8,7 @@ import { runLocal } from "../sweep/local.js"
 import { submitToQueue, type QueueTarget } from "../sweep/queue.js"
 import type { RunOutcome } from "../sweep/local.js"
 import type { PaperPlan, Step, TrainStep } from "./plan.js"
-import { type PaperPrograms, processStepState, resumeOrFresh, runProcessStep, setAsideStale, trainStepState } from "./steps.js"
+import { type PaperPrograms, processStepState, runProcessStep, setAsideStale, trainStepState } from "./steps.js"
 
 export type StepStatus = "ran" | "skipped" | "failed" | "blocked"
 
@@ -52,8 +52,8 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
         ? null
         : yield* Effect.cached(
             Effect.gen(function* () {
-              const requests = yield* Effect.forEach(queued, resumeOrFresh)
-              return yield* submitToQueue(requests, options.queue as QueueTarget)
+              // A worker continues a run interrupted before from its last.safetensors (sweep/process.ts continuation).
+              return yield* submitToQueue(queued.map((s) => s.request), options.queue as QueueTarget)
             }).pipe(Effect.either)
           )
 
@@ -65,7 +65,8 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
           const mine = all.right.find((o) => o.run.name === step.request.name)
           return mine === undefined || mine.status === "failed" ? { ok: false, problem: mine?.status === "failed" ? mine.error.message : "the queue lost it" } : { ok: true }
         }
-        const request = yield* resumeOrFresh(step)
+        // runLocal continues an interrupted run of the same plan from its last.safetensors.
+        const request = step.request
         const { outcome, seconds } = yield* permits.withPermits(1)(
           Effect.gen(function* () {
             const started = performance.now()

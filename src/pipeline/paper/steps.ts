@@ -9,9 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, s
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { writeFileAtomic } from "../../data/atomic-write.js"
-import { lastCheckpointFile } from "../run/layout.js"
-import { readResumePoint } from "../run/resume.js"
-import { firstDifference, type RunRequest, runState } from "../sweep/plan.js"
+import { firstDifference, runState } from "../sweep/plan.js"
 import type { RunCommand } from "../sweep/process.js"
 import type { ProcessStep, ProgramName, TrainStep } from "./plan.js"
 
@@ -83,33 +81,6 @@ export const trainStepState = (step: TrainStep) =>
     const stale = step.newerThan.find((f) => (mtime(f) ?? 0) > at)
     if (stale !== undefined) return { done: false, reason: `${stale} was rebuilt after it ran`, stale: true } as const
     return { done: true, reason: "done" } as const
-  })
-
-/**
- * The run's arguments for this start: `--resume` when its folder holds the saved state of an
- * interrupted run of the same model, seed, settings and data, so that it continues where it
- * stopped; the fresh arguments otherwise (the run then replaces what is there).
- */
-export const resumeOrFresh = (step: TrainStep): Effect.Effect<RunRequest> =>
-  Effect.gen(function* () {
-    const { request } = step
-    // Only MNIST runs can resume (patches train has no --resume); a finished one is not started at all.
-    if (step.program !== "train" || !existsSync(join(request.out, lastCheckpointFile)) || existsSync(join(request.out, "summary.json"))) return request
-    const point = yield* Effect.either(readResumePoint(request.out))
-    if (point._tag === "Left") return request
-    const { snapshot, progress } = point.right
-    const { epochs: _a, ...wanted } = request.expected.settings
-    const { epochs: _b, ...stored } = snapshot.settings
-    const describe = progress.describe as { mnist?: unknown; trainSize?: unknown }
-    const same =
-      snapshot.model === request.expected.model &&
-      progress.seed === request.expected.seed &&
-      (request.expected.backend === null || progress.backend === request.expected.backend) &&
-      firstDifference(wanted, stored) === undefined &&
-      firstDifference(request.expected.data, { mnist: describe.mnist, trainSize: describe.trainSize }) === undefined
-    if (!same) return request
-    yield* Effect.logInfo(`paper: ${step.id} was interrupted at epoch ${progress.next.epoch + 1}; it resumes`)
-    return { ...request, args: ["--resume", request.out, "--epochs", String(request.expected.epochs)] }
   })
 
 /** A summary.json older than the data it was trained on is set aside, so that the run is made again. */
