@@ -58,6 +58,19 @@ const flopsPerRowStep = (l: number, hidden: ReadonlyArray<number>, d: number): n
   return f
 }
 
+/**
+ * Multiply-adds per training row of the rest of a step, counted as 2 flops each: the encoder's
+ * LISTA pass (W, then S once per step) forward and its gradients (twice the forward), and the
+ * decoder's forward pass on Z* with its weight gradients (twice the forward).
+ */
+const updateFlopsPerRow = (l: number, hidden: ReadonlyArray<number>, d: number, listaSteps: number): number => {
+  const encoderForward = 2 * d * l + listaSteps * 2 * l * l
+  const widths = [l, ...hidden, d]
+  let decoderForward = 0
+  for (let k = 0; k + 1 < widths.length; k++) decoderForward += 2 * widths[k] * widths[k + 1]
+  return 3 * encoderForward + 3 * decoderForward
+}
+
 const fmt = (x: number, digits = 1) => x.toFixed(digits)
 
 /** The median, to 0.1 (speeds are printed that way). */
@@ -100,11 +113,19 @@ export const writeStart = (dir: string, name: string, model: SparseCodingModel, 
  * same way (the last quarter of them; validation after the last), are kept in `atCompare` so
  * that the two are compared over the same batches from the same start.
  */
-const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batches: number, seed: number, startDir: string | null, compareBatches: number = batches) =>
+const benchModel = (
+  name: string,
+  data: { train: Dataset; val: Dataset },
+  batches: number,
+  seed: number,
+  startDir: string | null,
+  compareBatches: number = batches,
+  shape: { readonly batchSize?: number; readonly codeDim?: number } = {}
+) =>
   Effect.scoped(
     Effect.gen(function* () {
       const backend = yield* Backend
-      const settings = variants[name].settings.mnist
+      const settings = { ...variants[name].settings.mnist, ...shape }
       // A fresh shuffle per epoch, the last partial batch dropped, as the torch reference does.
       const perEpoch = batchCount(data.train, settings.batchSize, true)
       const epochs = Math.ceil(batches / perEpoch)
@@ -186,6 +207,7 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
       const inferSeconds = (performance.now() - i0) / 1000
       const perRow = flopsPerRowStep(settings.codeDim, settings.hidden, data.train.dim)
       const achieved = (totals.fistaSteps * perRow) / totals.fistaSeconds / 1e9
+      const stepFlops = totals.fistaSteps * perRow + batches * settings.batchSize * updateFlopsPerRow(settings.codeDim, settings.hidden, data.train.dim, settings.listaSteps)
       const l = settings.codeDim
       const reference =
         settings.hidden.length === 0
@@ -196,6 +218,7 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
         backend: backend.name,
         batches,
         batchSize: settings.batchSize,
+        codeDim: settings.codeDim,
         seconds: Number(seconds.toFixed(3)),
         samplesPerSecond: Number(((batches * settings.batchSize) / seconds).toFixed(1)),
         stepSamplesPerSecond: Number(((batches * settings.batchSize) / stepSeconds).toFixed(1)),
@@ -210,6 +233,7 @@ const benchModel = (name: string, data: { train: Dataset; val: Dataset }, batche
         inferenceRowsPerSecond: Number((rowsInferred / inferSeconds).toFixed(1)),
         inferenceMeanSteps: Number((rowSteps / Math.max(rowsInferred, 1)).toFixed(2)),
         fistaGflops: Number(achieved.toFixed(2)),
+        stepGflops: Number((stepFlops / stepSeconds / 1e9).toFixed(2)),
         plainMatMulGflops: reference.map((r) => ({ shape: r.shape, gflops: Number(r.gflops.toFixed(2)) })),
         peakRssMb: Number(peakRssMb().toFixed(1)),
         rssMbByEpoch: rss.map((r) => Number(r.toFixed(1))),
@@ -257,6 +281,20 @@ const runTorch = (script: string, mnistDir: string, model: string, batches: numb
     return { ...(JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as TorchResult), label: setting.label }
   })
 
+const shippedSklearnReference = fileURLToPath(new URL("../../experiments/sklearn_reference.py", import.meta.url))
+
+/**
+ * One epoch of scikit-learn's MiniBatchDictionaryLearning on the same split, with OpenBLAS on the
+ * threads it finds (as a user runs it).
+ */
+const runSklearn = (mnistDir: string, atoms: number, batch: number) =>
+  Effect.gen(function* () {
+    yield* Effect.logInfo(`scikit-learn MiniBatchDictionaryLearning: ${atoms} atoms, batch ${batch}, one epoch`)
+    const r = spawnSync("/usr/bin/python3", [shippedSklearnReference, "--mnist", mnistDir, "--atoms", String(atoms), "--batch", String(batch), "--json"], { encoding: "utf8", maxBuffer: 1 << 24 })
+    if (r.status !== 0) return yield* Effect.fail(new Error(`the scikit-learn run failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y python3-sklearn`))
+    return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { seconds: number; samples_per_second: number; val_psnr: number; val_zero_fraction: number }
+  })
+
 export const benchCommand = Command.make(
   "bench",
   {
@@ -272,6 +310,11 @@ export const benchCommand = Command.make(
       Options.withDescription("training batches for the PyTorch runs (default: --batches); speeds are per sample, and results from the same start are compared over the reference's batches"),
       Options.optional
     ),
+    batchSize: Options.integer("batch-size").pipe(Options.withDescription("rows per batch instead of the preset's 250 (for how cost grows; not with --vs-torch)"), Options.optional),
+    codeDim: Options.integer("code-dim").pipe(Options.withDescription("code size l instead of the preset's 128 (for how cost grows; not with --vs-torch)"), Options.optional),
+    vsSklearn: Options.boolean("vs-sklearn").pipe(
+      Options.withDescription("also time one epoch of scikit-learn's MiniBatchDictionaryLearning on the same training split (experiments/sklearn_reference.py; needs --mnist-dir and python3-sklearn)")
+    ),
     repeat: Options.integer("repeat").pipe(
       Options.withDescription("run each model (and each setting of the reference) this many times, alternating, and report the median speeds (default 1)"),
       Options.withDefault(1)
@@ -285,6 +328,11 @@ export const benchCommand = Command.make(
       const models = o.model.split(",").map((m) => m.trim())
       const torchScript = Option.getOrElse(o.torchScript, () => shippedTorchReference)
       const torchBatches = Option.getOrElse(o.torchBatches, () => o.batches)
+      const shape = { ...Option.match(o.batchSize, { onNone: () => ({}), onSome: (batchSize) => ({ batchSize }) }), ...Option.match(o.codeDim, { onNone: () => ({}), onSome: (codeDim) => ({ codeDim }) }) }
+      for (const [option, value] of [["--batch-size", shape.batchSize], ["--code-dim", shape.codeDim]] as const) {
+        if (value !== undefined && value < 1) return yield* Effect.fail(new Error(`${option}: ${value} is not allowed: give a whole number, 1 or more`))
+      }
+      if (o.vsTorch && Object.keys(shape).length > 0) return yield* Effect.fail(new Error("--batch-size and --code-dim change the model the reference would not: run them without --vs-torch"))
       if (torchBatches < 1 || torchBatches > o.batches) return yield* Effect.fail(new Error(`--torch-batches: ${torchBatches} is not allowed: give a whole number from 1 to --batches (${o.batches}), so that ours covers the reference's batches`))
       for (const m of models) if (variants[m] === undefined) return yield* Effect.fail(new Error(`--model: unknown model ${m}; choose from ${Object.keys(variants).join(", ")}`))
       const source = Option.match(o.mnistDir, { onNone: () => ({ kind: "embedded" as const }), onSome: (dir) => ({ kind: "dir" as const, dir }) })
@@ -310,7 +358,7 @@ export const benchCommand = Command.make(
         const oursRuns: Array<Effect.Effect.Success<ReturnType<typeof benchModel>>> = []
         const torchRuns: Array<Array<TorchResult & { label: string }>> = torchSettings.map(() => [])
         for (let r = 0; r < o.repeat; r++) {
-          const run = yield* benchModel(m, data, o.batches, o.seed, r === 0 ? startDir : null, torchBatches)
+          const run = yield* benchModel(m, data, o.batches, o.seed, r === 0 ? startDir : null, torchBatches, shape)
           oursRuns.push(run)
           if (o.repeat > 1) yield* Effect.logInfo(`${m} run ${r + 1}/${o.repeat}: ${run.stepSamplesPerSecond} samples/s (step), ${run.samplesPerSecond} (whole loop)`)
           if (o.vsTorch && Option.isSome(o.mnistDir)) {
@@ -371,7 +419,13 @@ export const benchCommand = Command.make(
           console.log(JSON.stringify(ratio))
         }
       }
-      const cols = ["model", "backend", "stepSamplesPerSecond", "samplesPerSecond", "meanFistaSteps", "energy", "trainPsnr", "valPsnr", "valZeroFraction", "fistaGflops", "peakRssMb"]
+      if (o.vsSklearn) {
+        if (Option.isNone(o.mnistDir)) return yield* Effect.fail(new Error("--vs-sklearn needs --mnist-dir: the scikit-learn run reads IDX files"))
+        const sk = yield* runSklearn(o.mnistDir.value, Option.getOrElse(o.codeDim, () => 128), Option.getOrElse(o.batchSize, () => 250))
+        console.log(JSON.stringify({ model: "sklearn-minibatch-dl", ...sk }))
+        rows.push({ model: "sklearn-minibatch-dl", backend: "scikit-learn", samplesPerSecond: sk.samples_per_second, valPsnr: sk.val_psnr, valZeroFraction: sk.val_zero_fraction })
+      }
+      const cols = ["model", "backend", "stepSamplesPerSecond", "samplesPerSecond", "meanFistaSteps", "energy", "trainPsnr", "valPsnr", "valZeroFraction", "fistaGflops", "stepGflops", "peakRssMb"]
       const table = [cols.join(" | "), cols.map(() => "---").join(" | "), ...rows.map((r) => cols.map((c) => (r[c] === undefined ? "" : typeof r[c] === "object" ? JSON.stringify(r[c]) : String(r[c]))).join(" | "))]
       process.stderr.write(`\n${table.join("\n")}\n`)
     }).pipe(Effect.scoped, Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
