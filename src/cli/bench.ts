@@ -27,7 +27,9 @@ import { withBatchTensor } from "../pipeline/resources.js"
 import { trainingLoop } from "../pipeline/run/loop.js"
 import { rngFor } from "../pipeline/seeds.js"
 import { evaluate } from "../pipeline/train.js"
-import { backendOption, seedOption } from "./options.js"
+import { backendOption, choiceOption, seedOption } from "./options.js"
+import { inferenceNames } from "../models/inference/registry.js"
+import type { ModelSettings } from "../models/settings.js"
 
 const rssMb = () => process.memoryUsage().rss / 2 ** 20
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024
@@ -120,7 +122,7 @@ const benchModel = (
   seed: number,
   startDir: string | null,
   compareBatches: number = batches,
-  shape: { readonly batchSize?: number; readonly codeDim?: number } = {}
+  shape: { readonly batchSize?: number; readonly codeDim?: number; readonly inference?: ModelSettings["inference"] } = {}
 ) =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -312,6 +314,7 @@ export const benchCommand = Command.make(
     ),
     batchSize: Options.integer("batch-size").pipe(Options.withDescription("rows per batch instead of the preset's 250 (for how cost grows; not with --vs-torch)"), Options.optional),
     codeDim: Options.integer("code-dim").pipe(Options.withDescription("code size l instead of the preset's 128 (for how cost grows; not with --vs-torch)"), Options.optional),
+    inference: choiceOption("inference", inferenceNames).pipe(Options.withDescription("inference method instead of the preset's"), Options.optional),
     vsSklearn: Options.boolean("vs-sklearn").pipe(
       Options.withDescription("also time one epoch of scikit-learn's MiniBatchDictionaryLearning on the same training split (experiments/sklearn_reference.py; needs --mnist-dir and python3-sklearn)")
     ),
@@ -328,11 +331,15 @@ export const benchCommand = Command.make(
       const models = o.model.split(",").map((m) => m.trim())
       const torchScript = Option.getOrElse(o.torchScript, () => shippedTorchReference)
       const torchBatches = Option.getOrElse(o.torchBatches, () => o.batches)
-      const shape = { ...Option.match(o.batchSize, { onNone: () => ({}), onSome: (batchSize) => ({ batchSize }) }), ...Option.match(o.codeDim, { onNone: () => ({}), onSome: (codeDim) => ({ codeDim }) }) }
+      const shape = {
+        ...Option.match(o.batchSize, { onNone: () => ({}), onSome: (batchSize) => ({ batchSize }) }),
+        ...Option.match(o.codeDim, { onNone: () => ({}), onSome: (codeDim) => ({ codeDim }) }),
+        ...Option.match(o.inference, { onNone: () => ({}), onSome: (inference) => ({ inference }) })
+      }
       for (const [option, value] of [["--batch-size", shape.batchSize], ["--code-dim", shape.codeDim]] as const) {
         if (value !== undefined && value < 1) return yield* Effect.fail(new Error(`${option}: ${value} is not allowed: give a whole number, 1 or more`))
       }
-      if (o.vsTorch && Object.keys(shape).length > 0) return yield* Effect.fail(new Error("--batch-size and --code-dim change the model the reference would not: run them without --vs-torch"))
+      if (o.vsTorch && (shape.batchSize !== undefined || shape.codeDim !== undefined)) return yield* Effect.fail(new Error("--batch-size and --code-dim change the model the reference would not: run them without --vs-torch"))
       if (torchBatches < 1 || torchBatches > o.batches) return yield* Effect.fail(new Error(`--torch-batches: ${torchBatches} is not allowed: give a whole number from 1 to --batches (${o.batches}), so that ours covers the reference's batches`))
       for (const m of models) if (variants[m] === undefined) return yield* Effect.fail(new Error(`--model: unknown model ${m}; choose from ${Object.keys(variants).join(", ")}`))
       const source = Option.match(o.mnistDir, { onNone: () => ({ kind: "embedded" as const }), onSome: (dir) => ({ kind: "dir" as const, dir }) })

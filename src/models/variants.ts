@@ -55,8 +55,12 @@ const paper = {
     name: "sdl-nl",
     description: "one-hidden-layer decoder, unit-norm columns in both layers, weight decay on the hidden bias",
     settings: {
+      // FISTA with adaptive restart reaches the paper's tolerance in 35–45 % fewer steps here and
+      // lands on the same model: full MNIST, 5 epochs, seed 7, final training energy 0.27063
+      // against the paper's FISTA's 0.27051 (+0.04 %), validation PSNR 17.020 against 17.022 dB.
+      // On patches it is unmeasured, so they keep the paper's FISTA.
       mnist: preset({ ...mnist, hidden: [1024], lambda: 0.01, beta: 0, tau: 0.5, gamma: 1,
-        eta: 1, decoderLr: 1e-3, encoderLr: 1e-4, unitNormAtoms: true, hiddenBiasDecay: 1e-3 }),
+        eta: 1, decoderLr: 1e-3, encoderLr: 1e-4, unitNormAtoms: true, hiddenBiasDecay: 1e-3, inference: "fista-restart" }),
       patches: preset({ ...patches, hidden: [2048], lambda: 0.01, beta: 0, tau: 0.5, gamma: 1,
         eta: 0.5, decoderLr: 1e-3, encoderLr: 1e-4, unitNormAtoms: true, hiddenBiasDecay: 0.01 })
     }
@@ -105,7 +109,8 @@ export const variants: Readonly<Record<string, Variant>> = {
   "wdl-nl": {
     name: "wdl-nl",
     description: `one-hidden-layer decoder, weight decay ${WEIGHT_DECAY} on its weights instead of unit-norm columns, weight decay on the hidden bias`,
-    settings: derived(paper["sdl-nl"], weightDecayed)
+    // The paper's FISTA: the restart was measured on SDL-NL only.
+    settings: derived(paper["sdl-nl"], (s) => ({ ...weightDecayed(s), inference: "fista" }))
   },
   // VDL with β = 0 and nothing else changed: the ablation that shows what the hinge prevents.
   noreg: {
