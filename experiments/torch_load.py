@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from torch_lista import Lista
+
 
 def read_safetensors(path):
     """The tensors (float32 only) and the metadata of a safetensors file."""
@@ -38,23 +40,6 @@ def read_safetensors(path):
         values = np.frombuffer(body[begin:end], dtype="<f4").reshape(entry["shape"])
         tensors[name] = torch.from_numpy(values.copy())
     return tensors, metadata
-
-
-class Lista(nn.Module):
-    """The LISTA encoder with non-negative codes: z0 = ReLU(W x + c), z_t = ReLU(W x + c + S z_{t-1})."""
-
-    def __init__(self, input_dim, code_dim, steps):
-        super().__init__()
-        self.W = nn.Linear(input_dim, code_dim)
-        self.S = nn.Linear(code_dim, code_dim, bias=False)
-        self.steps = steps
-
-    def forward(self, x):
-        b = self.W(x)
-        z = torch.relu(b)
-        for _ in range(self.steps):
-            z = torch.relu(b + self.S(z))
-        return z
 
 
 def decoder(code_dim, hidden, input_dim):

@@ -36,6 +36,9 @@ import time
 import torch
 from torch import nn
 
+# A module-level name, which experiments/torch_energy.py replaces; shared with experiments/torch_load.py.
+from torch_lista import Lista
+
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 # The paper's MNIST settings (src/models/variants.ts). Common to all: batch 250, LISTA T = 3,
@@ -63,24 +66,6 @@ SETTINGS["noreg"] = dict(SETTINGS["vdl"], beta=0.0)
 
 # ---------------------------------------------------------------------------------------------
 # Model
-
-class Lista(nn.Module):
-    """Non-negative LISTA: b = W x + c, z = ReLU(b), then `steps` times z = ReLU(b + S z)."""
-
-    def __init__(self, d, l, steps=3):
-        super().__init__()
-        self.steps = steps
-        self.W = nn.Linear(d, l)
-        self.S = nn.Linear(l, l, bias=False)
-        nn.init.zeros_(self.W.bias)
-
-    def forward(self, x):
-        b = self.W(x)
-        z = torch.relu(b)
-        for _ in range(self.steps):
-            z = torch.relu(b + self.S(z))
-        return z
-
 
 def make_decoder(d, l, hidden):
     """The linear dictionary (hidden empty or 0) or Linear, ReLU, ..., Linear without output bias."""

@@ -1,11 +1,13 @@
 import { Options } from "@effect/cli"
 import { Effect, Option } from "effect"
+import { resolve } from "node:path"
 import { type ModelSettings, type SettingName, settingDocs, settingNames } from "../models/settings.js"
 import type { SettingDoc } from "../models/setting-docs.js"
 import { type DataKind, variantNames, variants } from "../models/variants.js"
 import { backendNames } from "../pipeline/backend.js"
 import { resolveSettings } from "../pipeline/config.js"
 import { BackendError, ConfigError, DivergenceError, SettingsError } from "../pipeline/errors.js"
+import type { MnistSource } from "../pipeline/mnist.js"
 import type { ResumePoint } from "../pipeline/run/resume.js"
 
 /**
@@ -120,6 +122,15 @@ export const backendOption = choiceOption("backend", backendNames).pipe(
   Options.optional
 )
 export const outOption = Options.text("out").pipe(Options.withDescription("run folder (default runs/<model>-<date>-<time>)"), Options.optional)
+
+/** --download of the commands that hand MNIST to their runs (sweep, paper); --mnist-dir is each one's own. */
+export const downloadOption = Options.boolean("download").pipe(Options.withDescription("full MNIST, downloaded and cached"))
+
+/** The MNIST of --mnist-dir (made absolute, for runs started elsewhere) or --download, not both; else the embedded digits. */
+export const mnistSourceFrom = (mnistDir: Option.Option<string>, download: boolean): Effect.Effect<MnistSource, ConfigError> =>
+  Option.isSome(mnistDir) && download
+    ? Effect.fail(new ConfigError({ option: "--download", problem: "give either --mnist-dir or --download, not both" }))
+    : Effect.succeed(Option.isSome(mnistDir) ? { kind: "dir", dir: resolve(mnistDir.value) } : download ? { kind: "download" } : { kind: "embedded" })
 
 export const defaultRunFolder = (model: string): string => {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import { BackendLive } from "../pipeline/backend.js"
 import { dataSummary, mapSplits } from "../pipeline/dataset.js"
 import { ConfigError } from "../pipeline/errors.js"
-import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../pipeline/mnist.js"
+import { loadMnist, normalizeMnistStage, splitStage } from "../pipeline/mnist.js"
 import { collapseExperiment } from "../pipeline/paper/collapse.js"
 import { executePlan } from "../pipeline/paper/execute.js"
 import { planPaper, type ProgramName } from "../pipeline/paper/plan.js"
@@ -22,10 +22,10 @@ import { writePaperReport } from "../pipeline/paper/report.js"
 import { scales } from "../pipeline/paper/scale.js"
 import { PaperFailedError, type PaperPrograms } from "../pipeline/paper/steps.js"
 import { tsxScriptCommand, type RunCommand } from "../pipeline/sweep/process.js"
-import { DEFAULT_QUEUE_NAME } from "../pipeline/sweep/queue.js"
 import { variantNames } from "../models/variants.js"
 import { programVersion } from "./entry.js"
-import { backendOption, choiceOption, defaultRunFolder, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
+import { backendOption, choiceOption, defaultRunFolder, downloadOption, mnistSourceFrom, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
+import { queueNameOption } from "./queue-options.js"
 import { programRoot } from "./train-process.js"
 
 const fromSources = import.meta.url.endsWith(".ts")
@@ -72,9 +72,9 @@ const options = {
     Options.withDescription("redis://HOST:PORT of a job queue: the MNIST training runs go there for `sparse-vdl worker`s (the folder must be on a path they share); the rest runs here"),
     Options.optional
   ),
-  queueName: Options.text("queue-name").pipe(Options.withDescription(`name of the queue on that Redis server (default ${DEFAULT_QUEUE_NAME})`), Options.withDefault(DEFAULT_QUEUE_NAME)),
+  queueName: queueNameOption,
   mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder of the MNIST IDX files (the real run: full MNIST); default the 10,000 embedded digits"), Options.optional),
-  download: Options.boolean("download").pipe(Options.withDescription("full MNIST, downloaded and cached")),
+  download: downloadOption,
   images: Options.directory("images").pipe(
     Options.withDescription("photos for the natural-image patches: a folder with train/ (val/) and test/ as BSDS500, or one folder of photos; without it the plan has no patch runs"),
     Options.optional
@@ -116,8 +116,7 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
   Command.make("paper", options, (o) =>
     Effect.gen(function* () {
       if (o.parallel < 1) return yield* Effect.fail(new ConfigError({ option: "--parallel", problem: `${o.parallel} processes at once runs nothing; pass 1 or more` }))
-      if (Option.isSome(o.mnistDir) && o.download) return yield* Effect.fail(new ConfigError({ option: "--download", problem: "give either --mnist-dir or --download, not both" }))
-      const mnist: MnistSource = Option.isSome(o.mnistDir) ? { kind: "dir", dir: resolve(o.mnistDir.value) } : o.download ? { kind: "download" } : { kind: "embedded" }
+      const mnist = yield* mnistSourceFrom(o.mnistDir, o.download)
       const out = resolve(Option.getOrElse(o.out, () => defaultRunFolder(`paper-${o.scale}`)))
       if (mnist.kind === "embedded") yield* Effect.logWarning("paper: no --mnist-dir: MNIST runs use the 10,000 embedded digits; the paper's protocol is full MNIST (--mnist-dir or --download)")
       if (Option.isNone(o.images)) yield* Effect.logWarning("paper: no --images: the plan has no natural-image patch runs")

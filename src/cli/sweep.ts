@@ -13,15 +13,15 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { type MnistSource } from "../pipeline/mnist.js"
 import { ConfigError } from "../pipeline/errors.js"
 import { SweepFailedError } from "../pipeline/sweep/errors.js"
 import { runLocal } from "../pipeline/sweep/local.js"
 import { passthroughArgs, planSweep } from "../pipeline/sweep/plan.js"
-import { DEFAULT_QUEUE_NAME, submitToQueue } from "../pipeline/sweep/queue.js"
+import { submitToQueue } from "../pipeline/sweep/queue.js"
 import { writeSweepReport } from "../pipeline/sweep/report.js"
 import { trainProcess } from "./train-process.js"
-import { asOptionError, backendOption, defaultRunFolder, overridesFrom, seedOption, settingsOptions } from "./options.js"
+import { asOptionError, backendOption, defaultRunFolder, downloadOption, mnistSourceFrom, overridesFrom, seedOption, settingsOptions } from "./options.js"
+import { queueNameOption } from "./queue-options.js"
 
 /** mnist.ts trains this long on the embedded digits when no --epochs is given; the sweep agrees. */
 const EMBEDDED_EPOCHS = 20
@@ -41,10 +41,10 @@ const options = {
     Options.withDescription("redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) of a job queue: submit the runs there for workers (sparse-vdl worker --root, given this --out as the workers see it) and wait for them"),
     Options.optional
   ),
-  queueName: Options.text("queue-name").pipe(Options.withDescription(`name of the queue on that Redis server (default ${DEFAULT_QUEUE_NAME})`), Options.withDefault(DEFAULT_QUEUE_NAME)),
+  queueName: queueNameOption,
   // The rest are experiments/mnist.ts's own, checked here and handed to every run as typed.
   mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder with the MNIST IDX files (default: the embedded digits)"), Options.optional),
-  download: Options.boolean("download").pipe(Options.withDescription("full MNIST, downloaded and cached")),
+  download: downloadOption,
   trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
   seed: seedOption,
   backend: backendOption,
@@ -70,8 +70,7 @@ export const sweepCommand = (typed: ReadonlyArray<string>) =>
   Command.make("sweep", options, (o) =>
     Effect.gen(function* () {
       if (o.parallel < 1) return yield* Effect.fail(new ConfigError({ option: "--parallel", problem: `${o.parallel} runs at once runs nothing; pass 1 or more` }))
-      if (Option.isSome(o.mnistDir) && o.download) return yield* Effect.fail(new ConfigError({ option: "--download", problem: "give either --mnist-dir or --download, not both" }))
-      const source: MnistSource = Option.isSome(o.mnistDir) ? { kind: "dir", dir: resolve(o.mnistDir.value) } : o.download ? { kind: "download" } : { kind: "embedded" }
+      const source = yield* mnistSourceFrom(o.mnistDir, o.download)
       const out = resolve(Option.getOrElse(o.out, () => defaultRunFolder("sweep")))
       const runs = yield* planSweep({
         models: list("--model", o.models),

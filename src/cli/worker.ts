@@ -12,12 +12,13 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { ConfigError } from "../pipeline/errors.js"
-import { DEFAULT_QUEUE_NAME, runWorker } from "../pipeline/sweep/queue.js"
+import { runWorker } from "../pipeline/sweep/queue.js"
+import { queueNameOption } from "./queue-options.js"
 import { programRoot, runCommandOptions, trainProcess } from "./train-process.js"
 
 const options = {
   queue: Options.text("queue").pipe(Options.withDescription("redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) of the job queue")),
-  queueName: Options.text("queue-name").pipe(Options.withDescription(`name of the queue on that Redis server (default ${DEFAULT_QUEUE_NAME})`), Options.withDefault(DEFAULT_QUEUE_NAME)),
+  queueName: queueNameOption,
   root: Options.directory("root").pipe(
     Options.withDescription("the sweep folder (the submitter's --out) as this machine sees it: every run folder a job names is made under it, and a job naming any other place is refused")
   ),

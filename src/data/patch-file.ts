@@ -22,11 +22,11 @@ import {
   vectorFromArray
 } from "apache-arrow"
 import { Data, Effect, type Scope } from "effect"
-import { open } from "node:fs/promises"
+import { type FileHandle, open } from "node:fs/promises"
 import { type AtomicFile, openFileAtomic } from "./atomic-write.js"
 import type { WriteError } from "./write-error.js"
 
-const SPLIT_NAMES = ["train", "val", "test"] as const
+export const SPLIT_NAMES = ["train", "val", "test"] as const
 export type SplitName = (typeof SPLIT_NAMES)[number]
 
 /** A patch file that cannot be read as one: missing, not Arrow, or with other columns. */
@@ -39,7 +39,8 @@ export class PatchFileError extends Data.TaggedError("PatchFileError")<{
   }
 }
 
-const REBUILD = "build one with `npx tsx experiments/patches.ts build --images DIR --out FILE`"
+/** The end of every problem with a patch file: how to make a good one. */
+export const REBUILD = "build one with `npx tsx experiments/patches.ts build --images DIR --out FILE`"
 
 /** Rows to append: `count` patches, each map `count × dim` values row-major. */
 export interface PatchRows {
@@ -163,7 +164,7 @@ export interface PatchFile {
 }
 
 /** The first way the file's schema differs from a patch file's, or null if it does not. */
-const schemaProblem = (schema: Schema): string | null => {
+export const patchSchemaProblem = (schema: Schema): string | null => {
   const field = (name: string) => schema.fields.find((f) => f.name === name)
   const first = field("patch")
   const dim = first?.type instanceof FixedSizeList ? first.type.listSize : 784
@@ -225,12 +226,30 @@ const newSplit = (rowsHint: number, dim: number): SplitBuilder => {
 }
 
 /** A FixedSizeList column's values for rows [0, length) of one batch, as a view. */
-const listValues = (batch: RecordBatch, name: string, dim: number): Float32Array => {
+export const listValues = (batch: RecordBatch, name: string, dim: number): Float32Array => {
   const data = batch.getChild(name)!.data[0]
   const child = data.children[0]
   const values = child.values as Float32Array
   const start = child.offset + data.offset * dim
   return values.subarray(start, start + data.length * dim)
+}
+
+/** The file's Arrow reader, opened (schema read); a PatchFileError if the file is not Arrow IPC. */
+export const openPatchReader = async (handle: FileHandle, path: string) => {
+  try {
+    const reader = await RecordBatchReader.from(handle)
+    await reader.open()
+    return reader
+  } catch (cause) {
+    throw new PatchFileError({ file: path, problem: `it is not an Arrow IPC file (${cause instanceof Error ? cause.message : String(cause)}); ${REBUILD}` })
+  }
+}
+
+/** Throws a PatchFileError if a column of the record batch has null rows. */
+export const checkNoNulls = (batch: RecordBatch, path: string): void => {
+  for (const name of [...MAP_COLUMNS, "source", "top", "left", "split"]) {
+    if (batch.getChild(name)!.nullCount > 0) throw new PatchFileError({ file: path, problem: `column "${name}" has empty (null) rows; ${REBUILD}` })
+  }
 }
 
 /**
@@ -251,15 +270,9 @@ export const readPatchFile = (path: string): Effect.Effect<PatchFile, PatchFileE
     (handle) =>
       Effect.tryPromise({
         try: async () => {
-          let reader
-          try {
-            reader = await RecordBatchReader.from(handle)
-            await reader.open()
-          } catch (cause) {
-            throw new PatchFileError({ file: path, problem: `it is not an Arrow IPC file (${cause instanceof Error ? cause.message : String(cause)}); ${REBUILD}` })
-          }
+          const reader = await openPatchReader(handle, path)
           const schema = reader.schema
-          const problem = schemaProblem(schema)
+          const problem = patchSchemaProblem(schema)
           if (problem !== null) throw new PatchFileError({ file: path, problem: `it is not a patch file: ${problem}; ${REBUILD}` })
           const dim = (schema.fields.find((f) => f.name === "patch")!.type as FixedSizeList).listSize
           const metadata = Object.fromEntries(schema.metadata)
@@ -269,9 +282,7 @@ export const readPatchFile = (path: string): Effect.Effect<PatchFile, PatchFileE
           }
           const builders = Object.fromEntries(SPLIT_NAMES.map((s) => [s, newSplit(hint(s), dim)])) as Record<SplitName, SplitBuilder>
           for await (const batch of reader) {
-            for (const name of [...MAP_COLUMNS, "source", "top", "left", "split"]) {
-              if (batch.getChild(name)!.nullCount > 0) throw new PatchFileError({ file: path, problem: `column "${name}" has empty (null) rows; ${REBUILD}` })
-            }
+            checkNoNulls(batch, path)
             const maps = MAP_COLUMNS.map((c) => listValues(batch, c, dim))
             const source = batch.getChild("source")!
             const top = batch.getChild("top")!.toArray() as Int32Array

@@ -92,3 +92,12 @@ export const runCli = (...args: string[]) =>
       return { ok: false as const, tag: value?._tag ?? "defect", message: commandLineMessage(value) ?? value?.message ?? Cause.pretty(exit.cause) }
     })
   )
+
+/** Waits until `ok()` holds, checking every 100 ms; fails after `timeoutMs` naming `what`. */
+export const until = async (what: string, ok: () => boolean, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

@@ -9,9 +9,10 @@ import { Effect } from "effect"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { planSweep, type SweepSpec } from "../../src/pipeline/sweep/plan.js"
+import { planSweep } from "../../src/pipeline/sweep/plan.js"
 import { continuation } from "../../src/pipeline/sweep/process.js"
 import { repoRoot, runCli } from "../helpers/commands.js"
+import { tinySweep } from "./tiny-sweep.js"
 
 const fixture = join(repoRoot, "test", "fixtures", "mnist-small")
 
@@ -19,18 +20,7 @@ describe("a stopped run's folder", () => {
   it.effect("is continued when its state is of the same run, and started afresh otherwise", () =>
     Effect.gen(function* () {
       const root = mkdtempSync(join(tmpdir(), "continuation-"))
-      const spec: SweepSpec = {
-        models: ["sdl"],
-        lambdas: [0.01],
-        epochs: 2,
-        out: root,
-        seed: 31,
-        source: { kind: "dir", dir: fixture },
-        trainSize: null,
-        backend: "wasm",
-        overrides: { codeDim: 8, batchSize: 4 },
-        passthrough: ["--mnist-dir", fixture, "--code-dim", "8", "--batch-size", "4", "--backend", "wasm"]
-      }
+      const spec = tinySweep(root, fixture, { epochs: 2 })
       const [run] = yield* planSweep(spec)
       expect((yield* continuation(run)).from).toBeNull()
       // A run of one epoch stands, as far as its state says, where a 2-epoch run killed after its first would.

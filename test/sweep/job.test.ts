@@ -11,23 +11,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { runCommandOptions } from "../../src/cli/train-process.js"
 import { checkJob, confinement, decodeJob, type RunJob, toJob, type WorkerPlaces } from "../../src/pipeline/sweep/job.js"
-import { planSweep, type SweepSpec } from "../../src/pipeline/sweep/plan.js"
+import { planSweep } from "../../src/pipeline/sweep/plan.js"
 import { jobId, workerCommandLine } from "../../src/pipeline/sweep/queue.js"
 import { maskUrl, redisOptions } from "../../src/pipeline/sweep/redis-url.js"
+import { tinySweep } from "./tiny-sweep.js"
 
-const spec = (root: string, over: Partial<SweepSpec> = {}): SweepSpec => ({
-  models: ["sdl"],
-  lambdas: [0.01],
-  epochs: 1,
-  out: root,
-  seed: 31,
-  source: { kind: "dir", dir: join(root, "data", "mnist") },
-  trainSize: null,
-  backend: "wasm",
-  overrides: { codeDim: 8 },
-  passthrough: ["--mnist-dir", join(root, "data", "mnist"), "--code-dim", "8", "--backend", "wasm"],
-  ...over
-})
+const spec = (root: string) => tinySweep(root, join(root, "data", "mnist"), { batchSize: null })
 
 const plannedJob = (root: string) =>
   Effect.gen(function* () {

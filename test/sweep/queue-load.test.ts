@@ -15,12 +15,13 @@ import { Redis } from "ioredis"
 import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { RunOutcome } from "../../src/pipeline/sweep/local.js"
 import { planSweep, type RunRequest, type SweepSpec } from "../../src/pipeline/sweep/plan.js"
 import { submitToQueue } from "../../src/pipeline/sweep/queue.js"
-import { repoRoot, type Spawned, spawnCommand } from "../helpers/commands.js"
-import { testRedis, type TestRedis } from "./redis.js"
+import { repoRoot, spawnCommand, until } from "../helpers/commands.js"
+import { redisForTests } from "./redis.js"
+import { tinySweep } from "./tiny-sweep.js"
 
 const WORKERS = 3
 const LAMBDAS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5]
@@ -32,14 +33,6 @@ const collecting = (lines: string[]) => Logger.replace(Logger.defaultLogger, Log
 
 const count = (text: string, pattern: RegExp): number => text.match(new RegExp(pattern.source, "gm"))?.length ?? 0
 
-const until = async (what: string, ok: () => boolean, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
 const readLog = (run: RunRequest): string => {
   try {
     return readFileSync(join(run.out, "run.log"), "utf8")
@@ -49,32 +42,14 @@ const readLog = (run: RunRequest): string => {
 }
 
 describe("the queue under load", () => {
-  let redis: TestRedis
-  const started: Spawned[] = []
-  beforeAll(async () => {
-    redis = await testRedis()
-  })
-  afterAll(async () => {
-    for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL")
-    await redis?.stop()
-  })
+  const redis = redisForTests()
+  const { started } = redis
 
   it("30 jobs on 3 workers, one killed mid-run: every job finishes exactly once and the killed run continues from its last.safetensors", async () => {
     const root = mkdtempSync(join(tmpdir(), "queue-load-"))
     const mnistDir = join(root, "data", "mnist-small")
     cpSync(join(repoRoot, "test", "fixtures", "mnist-small"), mnistDir, { recursive: true })
-    const tiny: SweepSpec = {
-      models: MODELS,
-      lambdas: LAMBDAS,
-      epochs: 2,
-      out: root,
-      seed: 31,
-      source: { kind: "dir", dir: mnistDir },
-      trainSize: null,
-      backend: "wasm",
-      overrides: { codeDim: 8, batchSize: 4 },
-      passthrough: ["--mnist-dir", mnistDir, "--code-dim", "8", "--batch-size", "4", "--backend", "wasm"]
-    }
+    const tiny = tinySweep(root, mnistDir, { models: MODELS, lambdas: LAMBDAS, epochs: 2 })
     const long: SweepSpec = {
       ...tiny,
       models: ["sdl"],

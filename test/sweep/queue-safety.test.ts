@@ -12,14 +12,15 @@ import { Redis } from "ioredis"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { resolveSettings } from "../../src/pipeline/config.js"
 import { type RunJob, toJob } from "../../src/pipeline/sweep/job.js"
 import type { RunOutcome } from "../../src/pipeline/sweep/local.js"
-import { planSweep, type SweepSpec } from "../../src/pipeline/sweep/plan.js"
+import { planSweep } from "../../src/pipeline/sweep/plan.js"
 import { submitToQueue } from "../../src/pipeline/sweep/queue.js"
-import { repoRoot, type Spawned, spawnCommand } from "../helpers/commands.js"
-import { testRedis, type TestRedis } from "./redis.js"
+import { repoRoot, spawnCommand } from "../helpers/commands.js"
+import { redisForTests } from "./redis.js"
+import { tinySweep } from "./tiny-sweep.js"
 
 const PASSWORD = "s3cret-pw"
 const fixture = join(repoRoot, "test", "fixtures", "mnist-small")
@@ -40,15 +41,8 @@ const writeVectors = (path: string, rows: number) => {
 const collecting = (lines: string[]) => Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => lines.push(Array.isArray(message) ? message.join(" ") : String(message))))
 
 describe("the worker and jobs pushed straight into the queue", () => {
-  let redis: TestRedis
-  const started: Spawned[] = []
-  beforeAll(async () => {
-    redis = await testRedis({ password: PASSWORD })
-  })
-  afterAll(async () => {
-    for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL")
-    await redis?.stop()
-  })
+  const redis = redisForTests({ password: PASSWORD })
+  const { started } = redis
 
   it("refuses hostile jobs with the reason, writes nothing outside its root, runs a proper job and names the log of a failed one", async () => {
     expect(redis.url).toContain(`default:${PASSWORD}@`)
@@ -61,18 +55,7 @@ describe("the worker and jobs pushed straight into the queue", () => {
     symlinkSync(outside, join(root, "link"))
     const queueName = `safety-${process.pid}-${Date.now()}`
 
-    const spec = (lambda: number, batchSize: number): SweepSpec => ({
-      models: ["sdl"],
-      lambdas: [lambda],
-      epochs: 1,
-      out: root,
-      seed: 31,
-      source: { kind: "dir", dir: mnistDir },
-      trainSize: null,
-      backend: "wasm",
-      overrides: { codeDim: 8, batchSize },
-      passthrough: ["--mnist-dir", mnistDir, "--code-dim", "8", "--batch-size", String(batchSize), "--backend", "wasm"]
-    })
+    const spec = (lambda: number, batchSize: number) => tinySweep(root, mnistDir, { lambdas: [lambda], batchSize })
     const [good] = await Effect.runPromise(planSweep(spec(0.01, 4)))
     // A batch larger than the 16 training digits: the run starts and fails.
     const [tooBig] = await Effect.runPromise(planSweep(spec(0.02, 250)))

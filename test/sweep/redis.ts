@@ -8,6 +8,8 @@ import { accessSync, constants } from "node:fs"
 import { createServer } from "node:net"
 import { delimiter, join } from "node:path"
 import { Redis } from "ioredis"
+import { afterAll, beforeAll } from "vitest"
+import type { Spawned } from "../helpers/commands.js"
 
 export const REDIS_URL_VARIABLE = "SPARSE_VDL_TEST_REDIS_URL"
 
@@ -89,5 +91,29 @@ export const testRedis = async (options: { readonly password?: string } = {}): P
         server.once("exit", () => resolve())
         server.kill("SIGTERM")
       })
+  }
+}
+
+/**
+ * A describe block's Redis server (testRedis, started before its first test) and the processes its
+ * tests start (push them to `started`): after its last test those still running are killed and
+ * the server is stopped. Read `url` inside the tests.
+ */
+export const redisForTests = (options: { readonly password?: string } = {}): { readonly url: string; readonly started: Spawned[] } => {
+  let server: TestRedis | undefined
+  const started: Spawned[] = []
+  beforeAll(async () => {
+    server = await testRedis(options)
+  })
+  afterAll(async () => {
+    for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL")
+    await server?.stop()
+  })
+  return {
+    get url(): string {
+      if (server === undefined) throw new Error("the test Redis server starts before the first test: read its url inside a test")
+      return server.url
+    },
+    started
   }
 }

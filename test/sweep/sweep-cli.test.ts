@@ -9,21 +9,13 @@ import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Queue } from "bullmq"
 import { Redis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { readArrowIpc } from "../../src/data/table.js"
-import { type Spawned, spawnCommand } from "../helpers/commands.js"
-import { testRedis, type TestRedis } from "./redis.js"
+import { spawnCommand, until } from "../helpers/commands.js"
+import { redisForTests } from "./redis.js"
 
 /** Tiny runs: one batch of training, 8 code components. */
 const RUN_OPTIONS = ["--model", "sdl,vdl", "--lambda", "0.01", "--epochs", "1", "--train-size", "250", "--code-dim", "8", "--backend", "wasm"]
-
-const until = async (what: string, ok: () => boolean, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 /** Processes whose parent is `pid` and whose command line holds `part`, from /proc (Linux, where these tests run). */
 const childrenOf = (pid: number, part: string): number[] =>
@@ -51,15 +43,8 @@ const localOut = join(root, "local")
 const queueOut = join(root, "queue")
 
 describe("experiments/sweep.ts", () => {
-  let redis: TestRedis
-  const started: Spawned[] = []
-  beforeAll(async () => {
-    redis = await testRedis()
-  })
-  afterAll(async () => {
-    for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL")
-    await redis?.stop()
-  })
+  const redis = redisForTests()
+  const { started } = redis
 
   it("runs every combination locally, two at once, writes the summary and figure, and skips finished runs when started again", async () => {
     const first = spawnCommand("experiments/sweep.ts", [...RUN_OPTIONS, "--parallel", "2", "--out", localOut])

@@ -8,11 +8,11 @@
 import { Effect } from "effect"
 import { existsSync, readdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import type { SettingsOverrides } from "../../models/settings.js"
+import type { ModelSettings, SettingsOverrides } from "../../models/settings.js"
 import { resolveSettings } from "../config.js"
 import { ConfigError, type SettingsError } from "../errors.js"
 import type { MnistSource } from "../mnist.js"
-import { type RunRequest, runName } from "../sweep/plan.js"
+import { type ExpectedData, type RunRequest, runName } from "../sweep/plan.js"
 import { mnistDefaultModels, mnistLambdas, mnistSweepModels, patchLambdas, type Scale, scaleSettings, type ScaleSettings } from "./scale.js"
 
 /** The programs a plan starts, by the name of their command. */
@@ -186,8 +186,50 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
       newerThan: []
     })
 
+    /**
+     * One training run of the plan, into <out>/<dataset>/<name>: `lead` (the command's words and
+     * data file) before the model, λ, epochs and seed, `dataArgs` after them, then the backend,
+     * the extra arguments and --out; `data` is what its summary must record as trained on.
+     */
+    const trainStep = (o: {
+      readonly dataset: Dataset
+      readonly role: TrainStep["role"]
+      readonly program: TrainStep["program"]
+      readonly model: string
+      readonly lambda: number
+      readonly settings: ModelSettings
+      readonly epochs: number
+      readonly lead: ReadonlyArray<string>
+      readonly dataArgs: ReadonlyArray<string>
+      readonly data: ExpectedData
+      readonly deps: ReadonlyArray<string>
+      readonly newerThan: ReadonlyArray<string>
+    }): TrainStep => {
+      const name = runName(o.model, o.lambda)
+      const out = join(root, o.dataset, name)
+      return {
+        kind: "train",
+        id: `${o.dataset}/${name}`,
+        dataset: o.dataset,
+        role: o.role,
+        program: o.program,
+        deps: o.deps,
+        newerThan: o.newerThan,
+        request: {
+          name,
+          model: o.model,
+          lambda: o.lambda,
+          out,
+          args: [
+            ...o.lead, "--model", o.model, "--lambda", String(o.lambda), "--epochs", String(o.epochs), "--seed", String(spec.seed),
+            ...o.dataArgs, ...backendArgs, ...extra, "--out", out
+          ],
+          expected: { model: o.model, seed: spec.seed, epochs: o.epochs, settings: { ...o.settings, epochs: o.epochs }, data: o.data, backend: spec.backend }
+        }
+      }
+    }
+
     // MNIST: the four variants at several λ, then the baselines at their preset λ.
-    const mnistRoot = join(root, "mnist")
     const mnistRuns: Array<{ model: string; lambda: number; role: "sweep" | "default" }> = []
     for (const [model, ls] of Object.entries(lambdas.mnist)) for (const lambda of ls) mnistRuns.push({ model, lambda, role: "sweep" })
     for (const model of spec.defaultModels ?? mnistDefaultModels) {
@@ -195,77 +237,52 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
       mnistRuns.push({ model, lambda: preset.lambda, role: "default" })
     }
     const trainSteps: TrainStep[] = []
+    const trainSize = sizes.mnist.trainSize
+    const mnistData: ExpectedData = {
+      _tag: "mnist",
+      mnist: spec.mnist.kind === "dir" ? { kind: "dir", dir: resolve(spec.mnist.dir) } : spec.mnist.kind === "download" ? { kind: "download" } : spec.mnist,
+      trainSize
+    }
     for (const { model, lambda, role } of mnistRuns) {
-      const settings = yield* resolveSettings(model, "mnist", { ...overrides, lambda })
-      const name = runName(model, lambda)
-      const out = join(mnistRoot, name)
-      const trainSize = sizes.mnist.trainSize
-      trainSteps.push({
-        kind: "train",
-        id: `mnist/${name}`,
-        dataset: "mnist",
-        role,
-        program: "train",
-        deps: [],
-        newerThan: [],
-        request: {
-          name,
+      trainSteps.push(
+        trainStep({
+          dataset: "mnist",
+          role,
+          program: "train",
           model,
           lambda,
-          out,
-          args: [
-            "--model", model, "--lambda", String(lambda), "--epochs", String(epochs.mnist), "--seed", String(spec.seed),
-            ...mnistArgs(spec.mnist), ...(trainSize === null ? [] : ["--train-size", String(trainSize)]), ...backendArgs, ...extra,
-            "--out", out
-          ],
-          expected: {
-            model,
-            seed: spec.seed,
-            epochs: epochs.mnist,
-            settings: { ...settings, epochs: epochs.mnist },
-            data: { _tag: "mnist", mnist: spec.mnist.kind === "dir" ? { kind: "dir", dir: resolve(spec.mnist.dir) } : spec.mnist.kind === "download" ? { kind: "download" } : spec.mnist, trainSize },
-            backend: spec.backend
-          }
-        }
-      })
+          settings: yield* resolveSettings(model, "mnist", { ...overrides, lambda }),
+          epochs: epochs.mnist,
+          lead: [],
+          dataArgs: [...mnistArgs(spec.mnist), ...(trainSize === null ? [] : ["--train-size", String(trainSize)])],
+          data: mnistData,
+          deps: [],
+          newerThan: []
+        })
+      )
     }
 
     // Patches: each variant at its λ, on the file built above.
-    const patchRoot = join(root, "patches")
     if (patchFile !== null) {
       for (const [model, ls] of Object.entries(lambdas.patches)) {
         for (const lambda of ls) {
-          const settings = yield* resolveSettings(model, "patches", { ...overrides, lambda })
-          const name = runName(model, lambda)
-          const out = join(patchRoot, name)
-          trainSteps.push({
-            kind: "train",
-            id: `patches/${name}`,
-            dataset: "patches",
-            role: "sweep",
-            program: "patches",
-            deps: [PATCH_BUILD],
-            newerThan: [patchFile],
-            request: {
-              name,
+          trainSteps.push(
+            trainStep({
+              dataset: "patches",
+              role: "sweep",
+              program: "patches",
               model,
               lambda,
-              out,
-              args: [
-                "train", "--data", patchFile, "--model", model, "--lambda", String(lambda), "--epochs", String(epochs.patches),
-                "--seed", String(spec.seed), ...backendArgs, ...extra, "--out", out
-              ],
-              expected: {
-                model,
-                seed: spec.seed,
-                epochs: epochs.patches,
-                settings: { ...settings, epochs: epochs.patches },
-                // A patch run records the patch file it trained on, as given on its command line.
-                data: { _tag: "file", path: patchFile },
-                backend: spec.backend
-              }
-            }
-          })
+              settings: yield* resolveSettings(model, "patches", { ...overrides, lambda }),
+              epochs: epochs.patches,
+              lead: ["train", "--data", patchFile],
+              dataArgs: [],
+              // A patch run records the patch file it trained on, as given on its command line.
+              data: { _tag: "file", path: patchFile },
+              deps: [PATCH_BUILD],
+              newerThan: [patchFile]
+            })
+          )
         }
       }
     }

@@ -4,13 +4,11 @@
  * are there and newer than what they were made from.
  */
 import { Data, Effect } from "effect"
-import { spawn } from "node:child_process"
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from "node:fs"
-import { hostname } from "node:os"
+import { existsSync, readFileSync, renameSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { writeFileAtomic } from "../../data/atomic-write.js"
 import { firstDifference, runState } from "../sweep/plan.js"
-import type { RunCommand } from "../sweep/process.js"
+import { type RunCommand, spawnIntoLog } from "../sweep/process.js"
 import type { ProcessStep, ProgramName, TrainStep } from "./plan.js"
 
 /** How each program of the plan is started. */
@@ -90,59 +88,14 @@ export const setAsideStale = (step: TrainStep) =>
     if (existsSync(summary)) renameSync(summary, join(step.request.out, "summary.stale.json"))
   })
 
-const STOP_GRACE_MS = 10_000
-
-const logTail = (path: string, lines = 8): string => {
-  try {
-    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n    ")
-  } catch {
-    return "(the log cannot be read)"
-  }
-}
-
 /**
  * One process step: the program with the step's arguments, its output appended to the step's
  * log, then the stamp that marks it done. Interrupting the effect stops the process.
  */
 export const runProcessStep = (step: ProcessStep, programs: PaperPrograms): Effect.Effect<void, PaperStepError> =>
   Effect.gen(function* () {
-    const command = programs[step.program]
     const log = logFile(step)
-    const fd = yield* Effect.try({
-      try: () => {
-        mkdirSync(step.out, { recursive: true })
-        const fd = openSync(log, "a")
-        writeSync(fd, `--- ${new Date().toISOString()} on ${hostname()} (pid ${process.pid}): ${[command.executable, ...command.prefix, ...step.args].join(" ")}\n`)
-        return fd
-      },
-      catch: (e) => new PaperStepError({ step: step.id, problem: `cannot write its folder (${e instanceof Error ? e.message : String(e)})`, log })
-    })
-    const exit = yield* Effect.async<{ code: number | null; signal: NodeJS.Signals | null }, PaperStepError>((resume) => {
-      const child = spawn(command.executable, [...command.prefix, ...step.args], {
-        cwd: command.cwd,
-        stdio: ["ignore", fd, fd],
-        env: { SPARSE_VDL_BLAS_THREADS: "1", ...process.env, SPARSE_VDL_PARENT_PID: String(process.pid) }
-      })
-      let exited = false
-      child.once("error", (e) => {
-        exited = true
-        resume(Effect.fail(new PaperStepError({ step: step.id, problem: `cannot start ${command.executable} (${e.message})`, log })))
-      })
-      child.once("exit", (code, signal) => {
-        exited = true
-        resume(Effect.succeed({ code, signal }))
-      })
-      return Effect.async<void>((stopped) => {
-        if (exited) return stopped(Effect.void)
-        child.once("exit", () => stopped(Effect.void))
-        child.kill("SIGTERM")
-        setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS).unref()
-      })
-    }).pipe(Effect.ensuring(Effect.sync(() => closeSync(fd))))
-    if (exit.code !== 0) {
-      const how = exit.signal !== null ? `it was stopped by ${exit.signal}` : `it exited with code ${exit.code}`
-      return yield* Effect.fail(new PaperStepError({ step: step.id, problem: `${how}; the log ends:\n    ${logTail(log)}\n `, log }))
-    }
+    yield* spawnIntoLog(programs[step.program], step.args, step.out, log, (problem) => new PaperStepError({ step: step.id, problem, log }))
     const missing = step.outputs.find((f) => !existsSync(join(step.out, f)))
     if (missing !== undefined) return yield* Effect.fail(new PaperStepError({ step: step.id, problem: `it exited normally but wrote no ${missing}`, log }))
     yield* writeFileAtomic(stampFile(step), JSON.stringify({ step: step.id, args: step.args, finished: new Date().toISOString() }, null, 2) + "\n").pipe(

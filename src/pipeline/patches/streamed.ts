@@ -14,16 +14,13 @@
  * a resumed epoch redraws it exactly), but a mini-batch mixes rows of `window` record batches
  * (each about 2,048 rows of a few photos) rather than of the whole file.
  */
-import { Field, FixedSizeList, Float32, Int32, type RecordBatch, RecordBatchReader, type Schema, Table, tableToIPC, Utf8 } from "apache-arrow"
+import { FixedSizeList, type RecordBatch, RecordBatchReader, Table, tableToIPC } from "apache-arrow"
 import { Effect } from "effect"
 import { closeSync, fstatSync, openSync, readSync } from "node:fs"
 import { open } from "node:fs/promises"
-import { PatchFileError, type SplitName } from "../../data/patch-file.js"
+import { checkNoNulls, listValues, openPatchReader, patchSchemaProblem, PatchFileError, REBUILD, SPLIT_NAMES, type SplitName } from "../../data/patch-file.js"
 import type { Rng } from "../../data/random.js"
 import { type EpochOrder, type GatherRows } from "../dataset.js"
-
-const SPLIT_NAMES = ["train", "val", "test"] as const satisfies readonly SplitName[]
-const REBUILD = "build one with `npx tsx experiments/patches.ts build --images DIR --out FILE`"
 
 /** Record batches decoded at a time by default: a window of 8 × 2,048 rows, about 155 MB. */
 export const DEFAULT_WINDOW = 8
@@ -57,43 +54,13 @@ export interface StreamedPatchFile {
   readonly reads: () => number
 }
 
-const listValues = (batch: RecordBatch, name: string, dim: number): Float32Array => {
-  const data = batch.getChild(name)!.data[0]
-  const child = data.children[0]
-  const start = child.offset + data.offset * dim
-  return (child.values as Float32Array).subarray(start, start + data.length * dim)
-}
-
-const expectedTypes = (dim: number): Record<string, string> => {
-  const map = String(new FixedSizeList(dim, new Field("item", new Float32(), false)))
-  return { patch: map, mean: map, scale: map, source: String(new Utf8()), top: String(new Int32()), left: String(new Int32()), split: String(new Utf8()) }
-}
-
-const schemaProblem = (schema: Schema): string | null => {
-  const patch = schema.fields.find((f) => f.name === "patch")
-  const dim = patch?.type instanceof FixedSizeList ? patch.type.listSize : 784
-  for (const [name, type] of Object.entries(expectedTypes(dim))) {
-    const got = schema.fields.find((f) => f.name === name)
-    if (got === undefined) return `it has no column "${name}" (its columns: ${schema.fields.map((f) => `"${f.name}"`).join(", ") || "none"})`
-    if (String(got.type) !== type) return `column "${name}" is ${got.type}, expected ${type}`
-  }
-  const size = Math.round(Math.sqrt(dim))
-  return size * size === dim ? null : `patches have ${dim} values, which is not a square image`
-}
-
 /** Schema, footer blocks and the file's size, through Arrow's asynchronous file reader. */
 const readFooter = (path: string) =>
   Effect.tryPromise({
     try: async () => {
       const handle = await open(path, "r")
       try {
-        let reader
-        try {
-          reader = await RecordBatchReader.from(handle)
-          await reader.open()
-        } catch (cause) {
-          throw new PatchFileError({ file: path, problem: `it is not an Arrow IPC file (${cause instanceof Error ? cause.message : String(cause)}); ${REBUILD}` })
-        }
+        const reader = await openPatchReader(handle, path)
         if (!reader.isFile()) throw new PatchFileError({ file: path, problem: `it is an Arrow IPC stream, not a file with a footer, so it cannot be read a record batch at a time; ${REBUILD}` })
         const footer = reader.footer
         if (footer === null) throw new PatchFileError({ file: path, problem: `it has no Arrow file footer; ${REBUILD}` })
@@ -122,7 +89,7 @@ const readFooter = (path: string) =>
 export const openStreamedPatchFile = (path: string, cacheBatches = DEFAULT_WINDOW + 1): Effect.Effect<StreamedPatchFile, PatchFileError> =>
   Effect.gen(function* () {
     const { schema, blocks } = yield* readFooter(path)
-    const problem = schemaProblem(schema)
+    const problem = patchSchemaProblem(schema)
     if (problem !== null) return yield* Effect.fail(new PatchFileError({ file: path, problem: `it is not a patch file: ${problem}; ${REBUILD}` }))
     const dim = (schema.fields.find((f) => f.name === "patch")!.type as FixedSizeList).listSize
     // A record batch alone is read as an IPC stream of the schema's message and the batch's.
@@ -158,9 +125,7 @@ export const openStreamedPatchFile = (path: string, cacheBatches = DEFAULT_WINDO
       try: () => {
         for (let i = 0; i < blocks.length; i++) {
           const batch = decode(i)
-          for (const name of ["patch", "mean", "scale", "source", "top", "left", "split"]) {
-            if (batch.getChild(name)!.nullCount > 0) throw new PatchFileError({ file: path, problem: `column "${name}" has empty (null) rows; ${REBUILD}` })
-          }
+          checkNoNulls(batch, path)
           const split = batch.getChild("split")!
           for (let r = 0; r < batch.numRows; r++) {
             const name = split.get(r) as string

@@ -212,14 +212,8 @@ export interface WorkerPlaces {
 }
 
 /** A job made into the run this worker starts: every path absolute, the arguments checked, --out added. */
-export interface CheckedRun {
-  readonly name: string
-  readonly model: string
-  readonly lambda: number
+export interface CheckedRun extends RunRequest {
   readonly command: JobCommand
-  readonly out: string
-  readonly args: ReadonlyArray<string>
-  readonly expected: ExpectedRun
 }
 
 /**
@@ -290,13 +284,20 @@ const underRoot = (root: string, path: string): string => {
   return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? path : rel
 }
 
-/** The parts of a run a job is made from (a RunRequest of plan.ts). */
-export interface JobSource {
+/**
+ * One run of a sweep (or of the paper's plan): a model at one λ, run as its own process
+ * (`command`) with `args`, writing to `out`. On the queue it travels as a job (RunJob): `out` and
+ * the paths in `args` relative to the sweep's root, checked again by the worker.
+ */
+export interface RunRequest {
   readonly name: string
   readonly model: string
   readonly lambda: number
+  /** The command that runs it; absent: "train" (MNIST). "train-data" trains on a vector or image file. */
   readonly command?: JobCommand
+  /** Absolute, the run's folder on this machine; a job carries it relative to the sweep's root. */
   readonly out: string
+  /** The arguments of the run command (sparse-vdl train or train-data), --out included. */
   readonly args: ReadonlyArray<string>
   readonly expected: ExpectedRun
 }
@@ -308,7 +309,7 @@ export interface JobSource {
  * root: the workers must be given their folders as --input-root. Fails if the run's folder is not
  * inside the root.
  */
-export const toJob = (run: JobSource, root: string): Either.Either<{ readonly job: typeof RunJob.Encoded; readonly outside: ReadonlyArray<string> }, string> => {
+export const toJob = (run: RunRequest, root: string): Either.Either<{ readonly job: typeof RunJob.Encoded; readonly outside: ReadonlyArray<string> }, string> => {
   const top = resolve(root)
   const out = relative(top, resolve(run.out))
   if (out === "" || out.startsWith("..") || isAbsolute(out)) return Either.left(`its folder ${run.out} is not inside the sweep's root ${top}`)

@@ -6,27 +6,9 @@ import { resolveSettings } from "../config.js"
 import type { MnistSource } from "../mnist.js"
 import { ConfigError, type SettingsError } from "../errors.js"
 import type { RunSummary } from "../run/run.js"
-import type { ExpectedData, ExpectedRun, JobCommand } from "./job.js"
+import type { ExpectedData, ExpectedRun, RunRequest } from "./job.js"
 
-export type { ExpectedData, ExpectedRun, JobCommand } from "./job.js"
-
-/**
- * One run of a sweep: a model at one λ, run as its own process (`command`) with `args`, writing
- * to `out`. On the queue it travels as a job (job.ts RunJob): `out` and the paths in `args`
- * relative to the sweep's root, checked again by the worker.
- */
-export interface RunRequest {
-  readonly name: string
-  readonly model: string
-  readonly lambda: number
-  /** The command that runs it; absent: "train" (MNIST). "train-data" trains on a vector or image file. */
-  readonly command?: JobCommand
-  /** Absolute, the run's folder on this machine; a job carries it relative to the sweep's root. */
-  readonly out: string
-  /** The arguments of the run command (sparse-vdl train or train-data), --out included. */
-  readonly args: ReadonlyArray<string>
-  readonly expected: ExpectedRun
-}
+export type { ExpectedData, ExpectedRun, JobCommand, RunRequest } from "./job.js"
 
 export interface SweepSpec {
   readonly models: ReadonlyArray<string>

@@ -54,39 +54,46 @@ const logTail = (path: string, lines = 10): string => {
   }
 }
 
-/** How long a run asked to stop may take to write its last files before it is killed. */
+/** How long a process asked to stop may take to write its last files before it is killed. */
 const STOP_GRACE_MS = 10_000
 
 /**
- * Run one sweep run as its own process, its output appended to run.log in the run folder, and
- * read back its summary. The process gets the log file itself, not a pipe, so that what it prints
- * last is kept even if this process is killed first. Interrupting the effect stops the process.
+ * Start `command` with `args` as its own process, its output appended to `log` (the folder `dir`
+ * made first, and a line naming the command written before the output), and wait for it to exit.
+ * The process gets the log file itself, not a pipe, so that what it prints last is kept even if
+ * this process is killed first. Fails with `fail(problem)` when the folder cannot be written, the
+ * process cannot start, or it does not exit with code 0 (the problem then quotes the log's end).
+ * Interrupting the effect stops the process. Sweep runs and the paper's other steps start here.
  */
-export const spawnRun = (run: RunRequest, launcher: RunCommand | RunLauncher): Effect.Effect<FinishedSummary, SweepRunError> =>
+export const spawnIntoLog = <E>(
+  command: RunCommand,
+  args: ReadonlyArray<string>,
+  dir: string,
+  log: string,
+  fail: (problem: string) => E
+): Effect.Effect<void, E> =>
   Effect.gen(function* () {
-    const command = commandFor(launcher, run)
-    const log = join(run.out, LOG_FILE)
     const fd = yield* Effect.try({
       try: () => {
-        mkdirSync(run.out, { recursive: true })
+        mkdirSync(dir, { recursive: true })
         const fd = openSync(log, "a")
-        writeSync(fd, `--- ${new Date().toISOString()} on ${hostname()} (pid ${process.pid}): ${[command.executable, ...command.prefix, ...run.args].join(" ")}\n`)
+        writeSync(fd, `--- ${new Date().toISOString()} on ${hostname()} (pid ${process.pid}): ${[command.executable, ...command.prefix, ...args].join(" ")}\n`)
         return fd
       },
-      catch: (e) => new SweepRunError({ run: run.name, problem: `cannot write its folder (${e instanceof Error ? e.message : String(e)})`, log })
+      catch: (e) => fail(`cannot write its folder (${e instanceof Error ? e.message : String(e)})`)
     })
-    const exit = yield* Effect.async<{ code: number | null; signal: NodeJS.Signals | null }, SweepRunError>((resume) => {
-      const child = spawn(command.executable, [...command.prefix, ...run.args], {
+    const exit = yield* Effect.async<{ code: number | null; signal: NodeJS.Signals | null }, E>((resume) => {
+      const child = spawn(command.executable, [...command.prefix, ...args], {
         cwd: command.cwd,
         stdio: ["ignore", fd, fd],
-        // Runs go side by side (--parallel, or several workers on a machine): one BLAS thread
-        // each unless the person says otherwise, instead of every run taking every core.
+        // Processes go side by side (--parallel, or several workers on a machine): one BLAS thread
+        // each unless the person says otherwise, instead of every process taking every core.
         env: { SPARSE_VDL_BLAS_THREADS: "1", ...process.env, SPARSE_VDL_PARENT_PID: String(process.pid) }
       })
       let exited = false
       child.once("error", (e) => {
         exited = true
-        resume(Effect.fail(new SweepRunError({ run: run.name, problem: `cannot start ${command.executable} (${e.message})`, log })))
+        resume(Effect.fail(fail(`cannot start ${command.executable} (${e.message})`)))
       })
       child.once("exit", (code, signal) => {
         exited = true
@@ -101,12 +108,21 @@ export const spawnRun = (run: RunRequest, launcher: RunCommand | RunLauncher): E
     }).pipe(Effect.ensuring(Effect.sync(() => closeSync(fd))))
     if (exit.code !== 0) {
       const how = exit.signal !== null ? `it was stopped by ${exit.signal}` : `it exited with code ${exit.code}`
-      return yield* Effect.fail(new SweepRunError({ run: run.name, problem: `${how}; the log ends:\n    ${logTail(log)}\n `, log }))
+      return yield* Effect.fail(fail(`${how}; the log ends:\n    ${logTail(log)}\n `))
     }
+  })
+
+/**
+ * Run one sweep run as its own process (spawnIntoLog), its output appended to run.log in the run
+ * folder, and read back its summary. Interrupting the effect stops the process.
+ */
+export const spawnRun = (run: RunRequest, launcher: RunCommand | RunLauncher): Effect.Effect<FinishedSummary, SweepRunError> =>
+  Effect.gen(function* () {
+    const log = join(run.out, LOG_FILE)
+    const fail = (problem: string) => new SweepRunError({ run: run.name, problem, log })
+    yield* spawnIntoLog(commandFor(launcher, run), run.args, run.out, log, fail)
     const state = yield* runState(run.out, run.expected)
-    if (!state.finished) {
-      return yield* Effect.fail(new SweepRunError({ run: run.name, problem: `it exited normally but ${state.reason}`, log }))
-    }
+    if (!state.finished) return yield* Effect.fail(fail(`it exited normally but ${state.reason}`))
     return state.summary
   })
 
