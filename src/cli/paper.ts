@@ -62,7 +62,7 @@ const typedCommand = (argv: ReadonlyArray<string>): string => {
 
 const options = {
   scale: choiceOption("scale", scales).pipe(
-    Options.withDescription("full (default): the paper's sizes, 200 epochs on MNIST and 100 on patches; quick: small data, few epochs, fewer K and seeds, about 10 minutes on 2 cores"),
+    Options.withDescription("full (default): the paper's sizes, 200 epochs on MNIST and 100 on patches; medium: full MNIST at 20 epochs (SDL-NL and WDL-NL 5), 50,000 patches at 5, full evaluations, sized for about 2 hours on 2 cores; quick: small data, few epochs, fewer K and seeds, about 5 minutes on 2 cores"),
     Options.withDefault("full" as const)
   ),
   epochs: Options.integer("epochs").pipe(Options.withDescription("training epochs of every run (default: the scale's; full: the paper's 200 on MNIST, 100 on patches)"), Options.optional),

@@ -54,13 +54,14 @@ describe("the paper's plan", () => {
         const patches = runs.filter((r) => r.dataset === "patches")
         for (const model of patchModels) expect(patches.filter((r) => r.request.model === model).map((r) => r.request.lambda)).toEqual([...patchLambdas[scale][model]])
         expect(patches.every((r) => r.deps.includes("patch-build") && r.request.args.includes(plan.patchFile as string))).toBe(true)
-        // Epochs: the paper's at full scale, a few at quick; --epochs replaces both.
-        expect(plan.epochs.mnist).toBe(scale === "full" ? 200 : 2)
-        expect(plan.epochs.patches).toBe(scale === "full" ? 100 : 2)
+        // Epochs: the paper's at full scale, 20 at medium (5 for the slow SDL-NL and WDL-NL), a few at quick; --epochs replaces them all.
+        expect(plan.epochs.mnist).toBe({ full: 200, medium: 20, quick: 2 }[scale])
+        expect(plan.epochs.patches).toBe({ full: 100, medium: 5, quick: 2 }[scale])
         for (const r of mnist) {
-          expect(r.request.expected.epochs).toBe(plan.epochs.mnist)
+          const epochs = scale === "medium" && ["sdl-nl", "wdl-nl"].includes(r.request.model) ? 5 : plan.epochs.mnist
+          expect(r.request.expected.epochs).toBe(epochs)
           expect(r.request.expected.settings.lambda).toBe(r.request.lambda)
-          expect(r.request.args).toEqual(expect.arrayContaining(["--mnist-dir", "/data/mnist", "--epochs", String(plan.epochs.mnist)]))
+          expect(r.request.args).toEqual(expect.arrayContaining(["--mnist-dir", "/data/mnist", "--epochs", String(epochs)]))
         }
         // Every run is denoised, every MNIST run classified, each after its run; one baseline step.
         const steps = processSteps(plan)
@@ -72,12 +73,14 @@ describe("the paper's plan", () => {
         const denoise = steps.find((s) => s.kind === "denoise") as ProcessStep
         expect(denoise.args.join(" ")).toContain("--sigma 0.5,1,1.5,2")
         const classify = steps.find((s) => s.kind === "classify") as ProcessStep
-        expect(classify.args.join(" ")).toContain(scale === "full" ? "--per-class 1,2,5,10,20,50,100 --seeds 5" : "--per-class 1,10,100 --seeds 2")
+        expect(classify.args.join(" ")).toContain(scale === "quick" ? "--per-class 1,10,100 --seeds 2" : "--per-class 1,2,5,10,20,50,100 --seeds 5")
       }
       const fewer = yield* planPaper(spec("/tmp/paper", { epochs: 7, images: null }))
       expect(fewer.epochs).toEqual({ mnist: 7, patches: 7, collapse: 4 })
       expect(trainSteps(fewer).some((r) => r.dataset === "patches")).toBe(false)
       expect(processSteps(fewer).some((s) => s.kind === "patch-build")).toBe(false)
+      const medium = yield* planPaper(spec("/tmp/paper", { scale: "medium", epochs: 7 }))
+      expect(new Set(trainSteps(medium).map((r) => r.request.expected.epochs))).toEqual(new Set([7]))
     })
   )
 

@@ -13,7 +13,7 @@ import { resolveSettings } from "../config.js"
 import { ConfigError, type SettingsError } from "../errors.js"
 import type { MnistSource } from "../mnist.js"
 import { type ExpectedData, type RunRequest, runName } from "../sweep/plan.js"
-import { mnistDefaultModels, mnistLambdas, mnistSweepModels, patchLambdas, type Scale, scaleSettings, type ScaleSettings } from "./scale.js"
+import { mnistDefaultModels, mnistEpochsOf, mnistLambdas, mnistSweepModels, patchLambdas, type Scale, scaleSettings, type ScaleSettings } from "./scale.js"
 
 /** The programs a plan starts, by the name of their command. */
 export type ProgramName = "train" | "patches" | "denoise" | "classify" | "collapse"
@@ -252,7 +252,7 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
           model,
           lambda,
           settings: yield* resolveSettings(model, "mnist", { ...overrides, lambda }),
-          epochs: epochs.mnist,
+          epochs: mnistEpochsOf(sizes, model, spec.epochs),
           lead: [],
           dataArgs: [...mnistArgs(spec.mnist), ...(trainSize === null ? [] : ["--train-size", String(trainSize)])],
           data: mnistData,

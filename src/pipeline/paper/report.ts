@@ -13,6 +13,7 @@ import { writeTable } from "../evaluation/outputs.js"
 import type { StepOutcome } from "./execute.js"
 import { BASELINES, COLLAPSE, type Dataset, type PaperPlan, type ProcessStep, type TrainStep } from "./plan.js"
 import { type Provenance, provenanceLines, svgWithFooter } from "./provenance.js"
+import { mnistEpochsOf } from "./scale.js"
 
 const readRows = (path: string): Row[] => {
   try {
@@ -302,9 +303,10 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
     const planLines: string[][] = []
     for (const dataset of ["mnist", "patches"] as const) {
       const table = plan.lambdas[dataset]
-      for (const [model, ls] of Object.entries(table)) planLines.push([datasetTitle[dataset], model, ls.join(", "), String(plan.epochs[dataset])])
+      const epochsOf = (model: string) => String(dataset === "mnist" ? mnistEpochsOf(plan.sizes, model, plan.spec.epochs) : plan.epochs.patches)
+      for (const [model, ls] of Object.entries(table)) planLines.push([datasetTitle[dataset], model, ls.join(", "), epochsOf(model)])
       if (dataset === "mnist") {
-        for (const r of g.runs.filter((x) => x.dataset === "mnist" && x.role === "default")) planLines.push([datasetTitle.mnist, String(r.model), `${r.lambda} (preset)`, String(plan.epochs.mnist)])
+        for (const r of g.runs.filter((x) => x.dataset === "mnist" && x.role === "default")) planLines.push([datasetTitle.mnist, String(r.model), `${r.lambda} (preset)`, epochsOf(String(r.model))])
       }
     }
     const planHeader = ["data", "model", "λ", "epochs"]
