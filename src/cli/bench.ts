@@ -255,6 +255,14 @@ const benchModel = (
 
 type TorchResult = { threads: number; samples_per_second: number; energy?: number; start?: string; psnr_fista: number; zero_fraction: number; mean_fista_steps: number; val_psnr_encoder: number; val_zero_fraction_encoder: number }
 
+/** A Python script of the comparison under Debian's python3; its result is the JSON object on its last line. */
+const runPython = <A>(argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv, what: string, packages: string) =>
+  Effect.gen(function* () {
+    const r = spawnSync("/usr/bin/python3", argv, { encoding: "utf8", maxBuffer: 1 << 24, env })
+    if (r.status !== 0) return yield* Effect.fail(new Error(`${what} failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y ${packages}`))
+    return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as A
+  })
+
 /**
  * The reference's settings tried. Its --threads sets torch's own threads; the OpenBLAS it calls
  * for products has threads of its own, every core unless OPENBLAS_NUM_THREADS says otherwise, so
@@ -278,9 +286,8 @@ const runTorch = (script: string, mnistDir: string, model: string, batches: numb
     const args = [script, "--mnist", mnistDir, "--model", model, "--batches", String(batches), "--threads", String(setting.threads), "--json"]
     const env = setting.blasThreads === null ? process.env : { ...process.env, OPENBLAS_NUM_THREADS: String(setting.blasThreads) }
     const argv = startDir === null ? args : [torchEnergyScript, script, "--start", startDir, ...args.slice(1)]
-    const r = spawnSync("/usr/bin/python3", argv, { encoding: "utf8", maxBuffer: 1 << 24, env })
-    if (r.status !== 0) return yield* Effect.fail(new Error(`torch reference failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y python3-torch libopenblas0-pthread`))
-    return { ...(JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as TorchResult), label: setting.label }
+    const result = yield* runPython<TorchResult>(argv, env, "torch reference", "python3-torch libopenblas0-pthread")
+    return { ...result, label: setting.label }
   })
 
 const shippedSklearnReference = fileURLToPath(new URL("../../experiments/sklearn_reference.py", import.meta.url))
@@ -292,9 +299,12 @@ const shippedSklearnReference = fileURLToPath(new URL("../../experiments/sklearn
 const runSklearn = (mnistDir: string, atoms: number, batch: number) =>
   Effect.gen(function* () {
     yield* Effect.logInfo(`scikit-learn MiniBatchDictionaryLearning: ${atoms} atoms, batch ${batch}, one epoch`)
-    const r = spawnSync("/usr/bin/python3", [shippedSklearnReference, "--mnist", mnistDir, "--atoms", String(atoms), "--batch", String(batch), "--json"], { encoding: "utf8", maxBuffer: 1 << 24 })
-    if (r.status !== 0) return yield* Effect.fail(new Error(`the scikit-learn run failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y python3-sklearn`))
-    return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { seconds: number; samples_per_second: number; val_psnr: number; val_zero_fraction: number }
+    return yield* runPython<{ seconds: number; samples_per_second: number; val_psnr: number; val_zero_fraction: number }>(
+      [shippedSklearnReference, "--mnist", mnistDir, "--atoms", String(atoms), "--batch", String(batch), "--json"],
+      process.env,
+      "the scikit-learn run",
+      "python3-sklearn"
+    )
   })
 
 export const benchCommand = Command.make(
