@@ -73,8 +73,6 @@ const updateFlopsPerRow = (l: number, hidden: ReadonlyArray<number>, d: number, 
   return 3 * encoderForward + 3 * decoderForward
 }
 
-const fmt = (x: number, digits = 1) => x.toFixed(digits)
-
 /** The median, to 0.1 (speeds are printed that way). */
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b)

@@ -7,6 +7,9 @@ import { type DataKind, variantNames, variants } from "../models/variants.js"
 import { backendNames } from "../pipeline/backend.js"
 import { resolveSettings } from "../pipeline/config.js"
 import { BackendError, ConfigError, DivergenceError, SettingsError } from "../pipeline/errors.js"
+import { EvaluationError } from "../pipeline/evaluation/errors.js"
+import { OwnDataError } from "../pipeline/own-data.js"
+import { PatchBuildError } from "../pipeline/patches/errors.js"
 import type { MnistSource } from "../pipeline/mnist.js"
 import type { ResumePoint } from "../pipeline/run/resume.js"
 
@@ -25,7 +28,7 @@ const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCas
 
 /** The command-line flag of a setting (or "--model" for the variant), for messages. */
 export const optionFor = (setting: string): string =>
-  setting in settingDocs ? `--${settingDocs[setting as SettingName].flag ?? kebab(setting)}` : setting === "model" ? "--model" : setting
+  setting in settingDocs ? `--${settingDocs[setting as SettingName].flag ?? kebab(setting)}` : /^[a-z][A-Za-z]*$/.test(setting) ? `--${kebab(setting)}` : setting
 
 /** A setting's value as it is typed on a command line. */
 export const typed = (setting: string, value: unknown): string => {
@@ -49,6 +52,8 @@ export const commandLineMessage = (e: unknown): string | undefined =>
     ? e.describe(optionFor)
     : e instanceof BackendError
     ? `${e.message} The option is --backend.`
+    : (e instanceof EvaluationError || e instanceof OwnDataError || e instanceof PatchBuildError) && e.fields !== undefined
+    ? `${e.message} (${e.fields.length === 1 ? "option" : "options"} ${e.fields.map(optionFor).join(", ")})`
     : undefined
 
 /** How a preset value reads in --help: the value for each variant, or one value shared by all. */
@@ -112,11 +117,17 @@ export const overridesFrom = (o: Partial<Parsed>): Effect.Effect<Partial<Record<
     return out
   })
 
-export const modelOption = choiceOption("model", variantNames() as [string, ...string[]]).pipe(
-  Options.withDescription(`default vdl. ${variantNames().map((n) => `${n}: ${variants[n].description}`).join("; ")}`),
-  Options.withDefault("vdl")
+export const DEFAULT_MODEL = "vdl"
+export const DEFAULT_SEED = 31
+const modelChoice = choiceOption("model", variantNames() as [string, ...string[]]).pipe(
+  Options.withDescription(`default ${DEFAULT_MODEL}. ${variantNames().map((n) => `${n}: ${variants[n].description}`).join("; ")}`)
 )
-export const seedOption = Options.integer("seed").pipe(Options.withDescription("one seed for data split and order, initialisation and noise (default 31)"), Options.withDefault(31))
+const seedChoice = Options.integer("seed").pipe(Options.withDescription(`one seed for data split and order, initialisation and noise (default ${DEFAULT_SEED})`))
+export const modelOption = modelChoice.pipe(Options.withDefault(DEFAULT_MODEL))
+export const seedOption = seedChoice.pipe(Options.withDefault(DEFAULT_SEED))
+/** For commands that resume: optional rather than defaulted, so that a resume can tell a given option from a default. */
+export const resumableModelOption = modelChoice.pipe(Options.optional)
+export const resumableSeedOption = seedChoice.pipe(Options.optional)
 export const backendOption = choiceOption("backend", backendNames).pipe(
   Options.withDescription(`compute backend; default: the fastest that loads, in the order listed`),
   Options.optional
@@ -150,3 +161,7 @@ export const resumeConflictError = (point: ResumePoint, option: string, given: s
     option,
     problem: `the run in ${point.folder} was trained with ${option} ${stored}, not ${given}; a resumed run keeps its settings (only --epochs may change). Drop ${option} to continue it, or start a new run with another --out`
   })
+
+/** A count given below its least value, refused naming the option. */
+export const atLeast = (option: string, value: Option.Option<number>, least: number, what: string): Effect.Effect<void, ConfigError> =>
+  Option.isSome(value) && value.value < least ? Effect.fail(new ConfigError({ option, problem: `${value.value} is not allowed: ${what}` })) : Effect.void

@@ -9,7 +9,6 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { basename, relative, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
 import { BackendLive } from "../pipeline/backend.js"
 import { dataSummary, mapSplits } from "../pipeline/dataset.js"
 import { ConfigError } from "../pipeline/errors.js"
@@ -21,37 +20,25 @@ import { codeVersion, commandLine, type Provenance } from "../pipeline/paper/pro
 import { writePaperReport } from "../pipeline/paper/report.js"
 import { scales } from "../pipeline/paper/scale.js"
 import { PaperFailedError, type PaperPrograms } from "../pipeline/paper/steps.js"
-import { tsxScriptCommand, type RunCommand } from "../pipeline/sweep/process.js"
+import type { RunCommand } from "../pipeline/sweep/process.js"
 import { variantNames } from "../models/variants.js"
 import { programVersion } from "./entry.js"
 import { backendOption, choiceOption, defaultRunFolder, downloadOption, mnistSourceFrom, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
 import { queueNameOption } from "./queue-options.js"
-import { programRoot } from "./train-process.js"
-
-const fromSources = import.meta.url.endsWith(".ts")
+import { programCommand, programRoot, trainProcess } from "./train-process.js"
 
 /** The scripts of experiments/ under tsx from a checkout; `sparse-vdl <command>` from the built package. */
 const scriptOf: Record<ProgramName, readonly [script: string, words: ReadonlyArray<string>]> = {
-  train: ["mnist", ["train"]],
   patches: ["patches", ["patches"]],
   denoise: ["denoise", ["denoise"]],
   classify: ["classify", ["classify"]],
   collapse: ["collapse", ["paper", "collapse"]]
 }
 
-export const paperPrograms = (cwd: string): PaperPrograms =>
-  Object.fromEntries(
-    Object.entries(scriptOf).map(([name, [script, words]]): [string, RunCommand] => [
-      name,
-      fromSources
-        ? tsxScriptCommand(fileURLToPath(new URL(`../../experiments/${script}.ts`, import.meta.url)), cwd)
-        : {
-            executable: process.execPath,
-            prefix: ["--import", new URL("../pipeline/sweep/exit-with-parent.js", import.meta.url).href, fileURLToPath(new URL("./bin.js", import.meta.url)), ...words],
-            cwd
-          }
-    ])
-  ) as unknown as PaperPrograms
+export const paperPrograms = (cwd: string): PaperPrograms => ({
+  ...(Object.fromEntries(Object.entries(scriptOf).map(([name, [script, words]]) => [name, programCommand(`${script}.ts`, [], words, cwd)])) as Record<ProgramName, RunCommand>),
+  runs: trainProcess(cwd)
+})
 
 /** How the person started this: `sparse-vdl …` from the package, `npx tsx experiments/paper.ts …` from a checkout. */
 const typedCommand = (argv: ReadonlyArray<string>): string => {
@@ -69,7 +56,7 @@ const options = {
   out: Options.text("out").pipe(Options.withDescription("the plan's folder: runs, evaluations, tables, figures, report.html, summary.md (default runs/paper-<scale>-<date>-<time>; give it again to resume)"), Options.optional),
   parallel: Options.integer("parallel").pipe(Options.withDescription("processes at once on this machine (default 1)"), Options.withDefault(1)),
   queue: Options.text("queue").pipe(
-    Options.withDescription("redis://HOST:PORT of a job queue: the MNIST training runs go there for `sparse-vdl worker`s (the folder must be on a path they share); the rest runs here"),
+    Options.withDescription("redis://HOST:PORT of a job queue: the training runs (MNIST and patches) go there for `sparse-vdl worker`s, given this --out as their --root (a folder they share); the rest runs here"),
     Options.optional
   ),
   queueName: queueNameOption,

@@ -3,18 +3,24 @@
  * with the paper's patch settings and write the usual run folder (docs/patches.md).
  *   npx tsx experiments/patches.ts build --images DIR [--test-images DIR] --out FILE
  *   npx tsx experiments/patches.ts train --data FILE --model vdl [--epochs N] [--out DIR]
+ *   npx tsx experiments/patches.ts train --resume DIR [--epochs N]
  *   npx tsx experiments/patches.ts build --help
  */
 import { Command, Options } from "@effect/cli"
-import { Effect, Option } from "effect"
+import { Effect, Either, Option, Schema } from "effect"
 import { writeFileAtomic } from "../data/atomic-write.js"
 import { BackendLive } from "../pipeline/backend.js"
 import { dataSummary } from "../pipeline/dataset.js"
 import { buildPatchFile, scaleFloorModes } from "../pipeline/patches/build.js"
 import { loadPatchSplits } from "../pipeline/patches/datasets.js"
 import { badImagesPolicies } from "../pipeline/patches/unreadable-photos.js"
+import { ConfigError, ResumeError } from "../pipeline/errors.js"
+import { readResumePoint } from "../pipeline/run/resume.js"
 import { trainRun } from "../pipeline/run/run.js"
-import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
+import {
+  atLeast, backendOption, choiceOption, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, outOption, resumableModelOption, resumableSeedOption, resumeConflictError, seedOption, settingsFromOptions, settingsOptions
+} from "./options.js"
+import { checkCommonAgainstRun, continueRun, differs, samePath } from "./resume.js"
 
 /** Repeated options and comma lists both name several folders. */
 const folders = (values: readonly string[]): string[] =>
@@ -65,45 +71,88 @@ const build = Command.make(
     })
 ).pipe(Command.withDescription("build an Arrow file of LCN patches (patch, local mean, local scale, source photo, crop corner, split) from folders of photos"))
 
-const train = Command.make(
-  "train",
-  {
-    data: Options.file("data").pipe(Options.withDescription("patch file written by `build`")),
-    model: modelOption,
-    epochs: Options.integer("epochs").pipe(Options.withDescription("training epochs (default: the preset's, 100 for patches)"), Options.optional),
-    trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training patches"), Options.optional),
-    out: outOption,
-    seed: seedOption,
-    backend: backendOption,
-    ...settingsOptions("patches")
-  },
-  (o) =>
-    Effect.gen(function* () {
-      const settings = yield* settingsFromOptions(o.model, "patches", o)
-      const epochs = Option.getOrElse(o.epochs, () => settings.epochs)
-      const { file, splits } = yield* loadPatchSplits(o.data, Option.getOrUndefined(o.trainSize))
-      yield* Effect.logInfo(`data: ${o.data} (${file.size}×${file.size} LCN patches)`)
-      yield* dataSummary(splits)
-      const out = Option.getOrElse(o.out, () => defaultRunFolder(`patches-${o.model}`))
-      return yield* trainRun(
-        {
-          model: o.model,
-          settings: { ...settings, epochs },
-          epochs,
-          seed: o.seed,
-          out,
-          describe: {
-            source: `patch file ${o.data}`,
-            patchFile: o.data,
-            trainSize: Option.getOrNull(o.trainSize),
-            build: file.metadata,
-            psnr: "pixel space: each patch and reconstruction mapped back with its stored local mean μ and scale s, pixels = (x·s + μ)·0.259 + 0.457"
-          }
-        },
-        splits
-      ).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
-    })
-).pipe(Command.withDescription("train a variant on a patch file with the paper's patch settings and write a run folder"))
+const trainOptions = {
+  data: Options.file("data").pipe(Options.withDescription("patch file written by `build` (not with --resume: a resumed run keeps its file)"), Options.optional),
+  model: resumableModelOption,
+  epochs: Options.integer("epochs").pipe(Options.withDescription("training epochs (default: the preset's, 100 for patches); with --resume, the new total"), Options.optional),
+  trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training patches"), Options.optional),
+  out: outOption,
+  seed: resumableSeedOption,
+  backend: backendOption,
+  resume: Options.text("resume").pipe(
+    Options.withDescription("continue the run in this folder from its last.safetensors, with its own settings and patch file; only --epochs (the new total) may be given besides"),
+    Options.optional
+  ),
+  ...settingsOptions("patches")
+}
+
+/** The options of `patches train`; a queued job may pass only these (src/pipeline/sweep/job.ts). */
+export { trainOptions as patchesTrainOptions }
+
+type TrainParsed = Command.Command.ParseConfig<typeof trainOptions>
+
+/** What a patch run records about its data, and reads back to resume. */
+const PatchDataDescription = Schema.Struct({ patchFile: Schema.String, trainSize: Schema.NullOr(Schema.Int) })
+
+const loadPatches = (data: string, trainSize: number | null) =>
+  Effect.gen(function* () {
+    const { file, splits } = yield* loadPatchSplits(data, trainSize ?? undefined)
+    yield* Effect.logInfo(`data: ${data} (${file.size}×${file.size} LCN patches)`)
+    yield* dataSummary(splits)
+    return { file, splits }
+  })
+
+const freshPatchRun = (o: TrainParsed) =>
+  Effect.gen(function* () {
+    if (Option.isNone(o.data)) return yield* Effect.fail(new ConfigError({ option: "--data", problem: "give the patch file to train on (written by `patches build`), or --resume DIR to continue a run" }))
+    const data = o.data.value
+    const model = Option.getOrElse(o.model, () => DEFAULT_MODEL)
+    const seed = Option.getOrElse(o.seed, () => DEFAULT_SEED)
+    const settings = yield* settingsFromOptions(model, "patches", o)
+    const epochs = Option.getOrElse(o.epochs, () => settings.epochs)
+    const trainSize = Option.getOrNull(o.trainSize)
+    const { file, splits } = yield* loadPatches(data, trainSize)
+    const out = Option.getOrElse(o.out, () => defaultRunFolder(`patches-${model}`))
+    return yield* trainRun(
+      {
+        model,
+        settings: { ...settings, epochs },
+        epochs,
+        seed,
+        out,
+        describe: {
+          source: `patch file ${data}`,
+          patchFile: data,
+          trainSize,
+          build: file.metadata,
+          psnr: "pixel space: each patch and reconstruction mapped back with its stored local mean μ and scale s, pixels = (x·s + μ)·0.259 + 0.457"
+        }
+      },
+      splits
+    ).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+  })
+
+const resumePatchRun = (o: TrainParsed, folder: string) =>
+  Effect.gen(function* () {
+    const point = yield* readResumePoint(folder)
+    const recorded = yield* Schema.decodeUnknownEither(PatchDataDescription)(point.progress.describe).pipe(
+      Either.mapLeft(() => new ResumeError({ folder, problem: "its last.safetensors does not name a patch file (it was not written by `patches train`). Start a new run, or resume it with the command that wrote it" }))
+    )
+    yield* checkCommonAgainstRun(o, point)
+    if (differs(o.data, recorded.patchFile, samePath)) return yield* Effect.fail(resumeConflictError(point, "--data", Option.getOrThrow(o.data), recorded.patchFile))
+    if (differs(o.trainSize, recorded.trainSize ?? -1)) {
+      return yield* Effect.fail(resumeConflictError(point, "--train-size", String(Option.getOrThrow(o.trainSize)), recorded.trainSize === null ? "all patches" : String(recorded.trainSize)))
+    }
+    return yield* continueRun(point, o.epochs, () => Effect.map(loadPatches(recorded.patchFile, recorded.trainSize), ({ splits }) => splits))
+  })
+
+const train = Command.make("train", trainOptions, (o) =>
+  Effect.gen(function* () {
+    yield* atLeast("--epochs", o.epochs, 1, "give a whole number of epochs, 1 or more")
+    yield* atLeast("--train-size", o.trainSize, 1, "give a number of training patches, 1 or more")
+    return Option.isSome(o.resume) ? yield* resumePatchRun(o, o.resume.value) : yield* freshPatchRun(o)
+  })
+).pipe(Command.withDescription("train a variant on a patch file with the paper's patch settings and write a run folder; --resume DIR continues a stopped run"))
 
 export const patchesCommand = Command.make("patches").pipe(
   Command.withDescription("build a patch data set from photos, or train on one"),

@@ -6,10 +6,7 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Either, Option, Schema } from "effect"
-import { resolve } from "node:path"
-import { variantNames, variants } from "../models/variants.js"
-import { BackendLive, parseBackendName } from "../pipeline/backend.js"
-import { decodeOverrides, settingsConflict } from "../pipeline/config.js"
+import { BackendLive } from "../pipeline/backend.js"
 import { dataSummary, type Dataset, mapSplits, type Splits } from "../pipeline/dataset.js"
 import { ConfigError, ResumeError } from "../pipeline/errors.js"
 import { commandCli } from "./entry.js"
@@ -17,18 +14,13 @@ import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "..
 import { checkOutputFolder } from "../pipeline/run/folder.js"
 import { readResumePoint, type ResumePoint } from "../pipeline/run/resume.js"
 import { trainRun } from "../pipeline/run/run.js"
-import { asOptionError, backendOption, choiceOption, defaultRunFolder, optionFor, outOption, overridesFrom, resumeConflictError, settingsFromOptions, settingsOptions, typed } from "./options.js"
+import { atLeast, backendOption, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, outOption, resumableModelOption, resumableSeedOption, resumeConflictError, settingsFromOptions, settingsOptions } from "./options.js"
+import { checkCommonAgainstRun, continueRun, differs, samePath } from "./resume.js"
 
 const EMBEDDED_EPOCHS = 20
-const DEFAULT_MODEL = "vdl"
-const DEFAULT_SEED = 31
 
 const options = {
-  // Optional rather than defaulted, so that a resume can tell a given option from a default.
-  model: choiceOption("model", variantNames() as [string, ...string[]]).pipe(
-    Options.withDescription(`default ${DEFAULT_MODEL}. ${variantNames().map((n) => `${n}: ${variants[n].description}`).join("; ")}`),
-    Options.optional
-  ),
+  model: resumableModelOption,
   epochs: Options.integer("epochs").pipe(
     Options.withDescription(`training epochs (default ${EMBEDDED_EPOCHS} on the embedded digits, the paper's 200 on a data folder); with --resume, the new total`),
     Options.optional
@@ -40,7 +32,7 @@ const options = {
   download: Options.boolean("download").pipe(Options.withDescription("download full MNIST (checksum-verified, cached in ~/.cache/sparse-vdl) instead of the embedded digits")),
   trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
   out: outOption,
-  seed: Options.integer("seed").pipe(Options.withDescription(`one seed for data split and order, initialisation and noise (default ${DEFAULT_SEED})`), Options.optional),
+  seed: resumableSeedOption,
   backend: backendOption,
   resume: Options.text("resume").pipe(
     Options.withDescription("continue the run in this folder from its last.safetensors, with its own settings and data; only --epochs (the new total) may be given besides"),
@@ -54,14 +46,11 @@ export { options as trainOptions }
 
 type Parsed = Command.Command.ParseConfig<typeof options>
 
-const positive = (option: string, value: Option.Option<number>, least: number, what: string) =>
-  Option.isSome(value) && value.value < least ? Effect.fail(new ConfigError({ option, problem: `${value.value} is not allowed: ${what}` })) : Effect.void
-
 /** The option values the maths cannot use, refused before any data is read. */
 const checkCounts = (o: Parsed) =>
   Effect.all([
-    positive("--epochs", o.epochs, 1, "give a whole number of epochs, 1 or more"),
-    positive("--train-size", o.trainSize, 1, "give a number of training images, 1 or more (and at least one batch)")
+    atLeast("--epochs", o.epochs, 1, "give a whole number of epochs, 1 or more"),
+    atLeast("--train-size", o.trainSize, 1, "give a number of training images, 1 or more (and at least one batch)")
   ])
 
 const loadSplits = (source: MnistSource, seed: number, trainSize: number | null, batchSize: number) =>
@@ -111,26 +100,14 @@ const fresh = (o: Parsed) =>
 /** Every option given besides --resume and --epochs must agree with the run being resumed. */
 const checkAgainstRun = (o: Parsed, point: ResumePoint, data: typeof DataDescription.Type) =>
   Effect.gen(function* () {
-    const stored = point.progress
-    const differs = <A>(given: Option.Option<A>, was: A, same: (a: A, b: A) => boolean = (a, b) => a === b) => Option.isSome(given) && !same(given.value, was)
-    const samePath = (a: string, b: string) => resolve(a) === resolve(b)
+    yield* checkCommonAgainstRun(o, point)
     const sourceName = (s: typeof data.mnist) => (s.kind === "dir" ? `--mnist-dir ${s.dir}` : s.kind === "download" ? "--download" : "the embedded digits")
-    if (differs(o.model, point.snapshot.model)) return yield* Effect.fail(resumeConflictError(point, "--model", Option.getOrThrow(o.model), point.snapshot.model))
-    if (differs(o.seed, stored.seed)) return yield* Effect.fail(resumeConflictError(point, "--seed", String(Option.getOrThrow(o.seed)), String(stored.seed)))
     if (differs(o.trainSize, data.trainSize ?? -1)) return yield* Effect.fail(resumeConflictError(point, "--train-size", String(Option.getOrThrow(o.trainSize)), data.trainSize === null ? "all images" : String(data.trainSize)))
     if (differs(o.mnistDir, data.mnist.kind === "dir" ? data.mnist.dir : "", samePath) || (o.download && data.mnist.kind !== "download")) {
       const given = Option.isSome(o.mnistDir) ? `--mnist-dir ${o.mnistDir.value}` : "--download"
       return yield* Effect.fail(
         new ConfigError({ option: Option.isSome(o.mnistDir) ? "--mnist-dir" : "--download", problem: `the run in ${point.folder} was trained on ${sourceName(data.mnist)}, not ${given}; a resumed run keeps its data. Drop the option to continue it, or start a new run with another --out` })
       )
-    }
-    if (Option.isSome(o.backend) && o.backend.value !== stored.backend) return yield* Effect.fail(resumeConflictError(point, "--backend", o.backend.value, stored.backend))
-    if (differs(o.out, point.folder, samePath)) return yield* Effect.fail(resumeConflictError(point, "--out", Option.getOrThrow(o.out), point.folder))
-    const given = yield* decodeOverrides(yield* overridesFrom(o)).pipe(Effect.mapError(asOptionError))
-    const conflict = settingsConflict(point.snapshot.settings, given)
-    if (conflict !== null) {
-      const { setting } = conflict
-      return yield* Effect.fail(resumeConflictError(point, optionFor(setting), typed(setting, conflict.given), typed(setting, conflict.stored)))
     }
   })
 
@@ -141,16 +118,7 @@ const resumeRun = (o: Parsed, folder: string) =>
       Either.mapLeft(() => new ResumeError({ folder, problem: "its last.safetensors does not say which MNIST data it was trained on (it was not written by experiments/mnist.ts). Start a new run" }))
     )
     yield* checkAgainstRun(o, point, data)
-    const backend = yield* parseBackendName(point.progress.backend)
-    const epochs = Option.getOrElse(o.epochs, () => point.progress.epochs)
-    const settings = { ...point.snapshot.settings, epochs }
-    const { next } = point.progress
-    yield* Effect.logInfo(`resuming ${folder} (${point.snapshot.model}) at epoch ${next.epoch + 1} batch ${next.batch}, for ${epochs} epochs in all`)
-    const { splits } = yield* loadSplits(data.mnist, point.progress.seed, data.trainSize, settings.batchSize)
-    return yield* trainRun(
-      { model: point.snapshot.model, settings, epochs, seed: point.progress.seed, out: folder, describe: point.progress.describe, resume: point },
-      splits
-    ).pipe(Effect.provide(BackendLive(backend)))
+    return yield* continueRun(point, o.epochs, (settings) => Effect.map(loadSplits(data.mnist, point.progress.seed, data.trainSize, settings.batchSize), ({ splits }) => splits))
   })
 
 /** The command, named as the program calls it: `train` under sparse-vdl, `mnist` as experiments/mnist.ts. */

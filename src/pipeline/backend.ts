@@ -121,7 +121,7 @@ const accelerate = (name: BackendName): Effect.Effect<{ readonly matmul: string;
 
 /**
  * Load the requested backend, or the fastest one that loads, and log the choice in one short
- * line; why each faster one was skipped goes to the debug level (--log-level debug) and into
+ * line; why each faster one was skipped goes to the debug log level and into
  * the returned info.
  */
 export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInfo, BackendError | NativeBlasError> =>
@@ -138,7 +138,7 @@ export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInf
       if (loaded._tag === "Right") {
         for (const s of skipped) yield* Effect.logDebug(`backend ${s.name} skipped: ${s.reason}`)
         const { matmul, linalg } = yield* accelerate(name)
-        const passed = skipped.length === 0 ? "" : ` (${skipped.map((s) => s.name).join(", ")} not available; --log-level debug says why)`
+        const passed = skipped.length === 0 ? "" : ` (${skipped.map((s) => s.name).join(", ")} not available; the debug log says why)`
         yield* Effect.logInfo(`backend: ${name}${passed}; matrix products: ${matmul}`)
         return { name, matmul, linalg, skipped }
       }

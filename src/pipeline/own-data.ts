@@ -16,6 +16,8 @@ import { rngFor } from "./seeds.js"
 export class OwnDataError extends Data.TaggedError("OwnDataError")<{
   readonly source: string
   readonly problem: string
+  /** The option fields the fix is in, for a front end to name them its own way. */
+  readonly fields?: ReadonlyArray<string>
 }> {
   override get message(): string {
     return `data ${this.source}: ${this.problem}`
@@ -82,16 +84,16 @@ const fitNormalization = (mode: NormalizationMode, x: Float32Array, dim: number,
 export const ownDataSplits = (data: PixelRows, options: OwnSplitOptions): Effect.Effect<Splits<Dataset>, OwnDataError> =>
   Effect.gen(function* () {
     const dim = data.height * data.width
-    const fail = (problem: string) => Effect.fail(new OwnDataError({ source: data.source, problem }))
+    const fail = (problem: string, fields?: ReadonlyArray<string>) => Effect.fail(new OwnDataError({ source: data.source, problem, fields }))
     if (data.x.length !== data.rows * dim) return yield* fail(`${data.x.length} values are not ${data.rows} rows of ${data.height}×${data.width}`)
     for (const [name, f] of [["validation", options.valFraction], ["test", options.testFraction]] as const) {
-      if (!(f > 0 && f < 1)) return yield* fail(`the ${name} fraction ${f} is not between 0 and 1 (exclusive); pass --${name === "validation" ? "val" : "test"}-fraction 0.1, say`)
+      if (!(f > 0 && f < 1)) return yield* fail(`the ${name} fraction ${f} is not between 0 and 1 (exclusive); set ${name === "validation" ? "valFraction" : "testFraction"} to 0.1, say`, [name === "validation" ? "valFraction" : "testFraction"])
     }
     const test = Math.round(data.rows * options.testFraction)
     const val = Math.round(data.rows * options.valFraction)
     const train = data.rows - test - val
     if (test < 1 || val < 1 || train < 1) {
-      return yield* fail(`${data.rows} rows split as ${train} train / ${val} validation / ${test} test leave a split empty; use more rows or other --val-fraction and --test-fraction`)
+      return yield* fail(`${data.rows} rows split as ${train} train / ${val} validation / ${test} test leave a split empty; use more rows or other valFraction and testFraction`, ["valFraction", "testFraction"])
     }
     const order = rngFor(options.seed, "split").permutation(data.rows)
     const parts = { train: order.slice(0, train), val: order.slice(train, train + val), test: order.slice(train + val) }

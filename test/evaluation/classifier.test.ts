@@ -5,6 +5,7 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { fitProbe, type LabelledSet, linearProbe, listaProbe, probeAccuracy, probeLoss, softmaxCrossEntropy } from "../../src/models/classifier.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
+import { commandLineMessage } from "../../src/cli/options.js"
 import { type ClassifyPlan, selectExamples, spread } from "../../src/pipeline/evaluation/classify.js"
 import { expectClose, gaussian, leakCheck, seeded, toFlat, useTestBackend } from "../helpers/tf.js"
 
@@ -147,10 +148,13 @@ describe("example selection", () => {
     expect([...(a.sets[0].get(5) as Int32Array)]).not.toEqual([...(a.sets[1].get(5) as Int32Array)])
   })
 
-  it("refuses a K larger than a class, naming the class and the option", () => {
+  it("refuses a K larger than a class, naming the class and the option: the field in code, the flag at the command line", () => {
     const result = Effect.runSync(Effect.either(selectExamples(labels, { ...plan, perClass: [50] })))
     expect(result._tag).toBe("Left")
-    if (result._tag === "Left") expect(result.left.message).toMatch(/class \d has 20 training examples.*--per-class/)
+    if (result._tag === "Left") {
+      expect(result.left.message).toMatch(/class \d has 20 training examples.*perClass$/)
+      expect(commandLineMessage(result.left)).toMatch(/perClass \(option --per-class\)$/)
+    }
   })
 
   it("reports mean and sample standard deviation", () => {

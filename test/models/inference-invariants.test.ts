@@ -26,7 +26,7 @@ import {
   type ProblemSpec,
   withProblem
 } from "../helpers/problems.js"
-import { configureFastCheck, leakCheck, seeded, toFlat, useTestBackend } from "../helpers/tf.js"
+import { configureFastCheck, seeded, toFlat, useTestBackend } from "../helpers/tf.js"
 import { between } from "../helpers/between.js"
 
 useTestBackend()

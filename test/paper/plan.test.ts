@@ -53,7 +53,8 @@ describe("the paper's plan", () => {
         expect(mnist.filter((r) => r.role === "default").map((r) => r.request.name)).toEqual(["wdl-lambda0.005", "wdl-nl-lambda0.01", "noreg-lambda0.02"])
         const patches = runs.filter((r) => r.dataset === "patches")
         for (const model of patchModels) expect(patches.filter((r) => r.request.model === model).map((r) => r.request.lambda)).toEqual([...patchLambdas[scale][model]])
-        expect(patches.every((r) => r.deps.includes("patch-build") && r.request.args.includes(plan.patchFile as string))).toBe(true)
+        expect(patches.every((r) => r.deps.includes("patch-build") && r.request.command === "patches-train" && r.request.args.includes(plan.patchFile as string))).toBe(true)
+        expect(runs.filter((r) => r.dataset === "mnist").every((r) => r.request.command === "train")).toBe(true)
         // Epochs: the paper's at full scale, 20 at medium (5 for the slow SDL-NL and WDL-NL), a few at quick; --epochs replaces them all.
         expect(plan.epochs.mnist).toBe({ full: 200, medium: 20, quick: 2 }[scale])
         expect(plan.epochs.patches).toBe({ full: 100, medium: 5, quick: 2 }[scale])

@@ -43,6 +43,11 @@ describe("the options a job may pass", () => {
     expect(data.get("--normalize")).toEqual({ takesValue: true, path: null })
     expect(data.has("--resume")).toBe(false)
     expect(data.has("--mnist-dir")).toBe(false)
+    const patches = runCommandOptions["patches-train"]
+    expect(patches.get("--data")).toEqual({ takesValue: true, path: "input" })
+    expect(patches.get("--resume")).toEqual({ takesValue: true, path: "output" })
+    expect(patches.get("--lambda")).toEqual({ takesValue: true, path: null })
+    expect(patches.has("--mnist-dir")).toBe(false)
   })
 })
 
@@ -71,7 +76,7 @@ describe("a job as the submitter makes it", () => {
     ["a missing field", ({ expected: _, ...j }: Record<string, unknown>) => j, /: expected: is missing$/],
     ["a field of the wrong form", (j: Record<string, unknown>) => ({ ...j, expected: 3 }), /: expected: has the wrong form \(actual 3\)$/],
     ["an unknown field", (j: Record<string, unknown>) => ({ ...j, shell: "rm -rf /" }), /shell: is not a field of a job/],
-    ["an unknown command", (j: Record<string, unknown>) => ({ ...j, command: "bash" }), /: command: must be "train" or "train-data", not "bash"$/],
+    ["an unknown command", (j: Record<string, unknown>) => ({ ...j, command: "bash" }), /: command: must be one of "train", "train-data", "patches-train", not "bash"$/],
     ["a settings value of the wrong type", (j: Record<string, unknown>) => ({ ...j, expected: { ...(j.expected as object), settings: { codeDim: "8" } } }), /expected\.settings\.codeDim: Expected number/],
     ["a name with a line break", (j: Record<string, unknown>) => ({ ...j, name: "a\nb" }), /name: it holds a control character/],
     ["not an object", () => "just text", /the payload: has the wrong form \(actual "just text"\)$/]
@@ -135,6 +140,8 @@ describe("the worker's check of a job", () => {
       expect(yield* refusal({ args: ["--mnist-dir", "link"] })).toMatch(/args \(--mnist-dir\): "link" leads outside/)
       expect(yield* refusal({ command: "train-data", args: ["--arrow", "../x.arrow"] })).toMatch(/args \(--arrow\): "\.\.\/x\.arrow" leads outside/)
       expect(yield* refusal({ command: "train-data", args: ["--mnist-dir", "data"] })).toMatch(/--mnist-dir is not an option of train-data/)
+      expect(yield* refusal({ command: "patches-train", args: ["--data", "../p.arrow"] })).toMatch(/args \(--data\): "\.\.\/p\.arrow" leads outside/)
+      expect(yield* refusal({ command: "patches-train", args: ["--mnist-dir", "data"] })).toMatch(/--mnist-dir is not an option of patches-train/)
       // An input root lets data be read from there, and only read: the run folder stays under the root.
       const reading = { ...places, inputRoots: [yield* confinement(outside)] }
       const run = yield* checkJob({ ...job, args: ["--mnist-dir", outside] }, "j", reading, runCommandOptions)

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import sharp from "sharp"
+import { commandLineMessage } from "../../src/cli/options.js"
 import { trainDataCli } from "../../src/cli/train-data.js"
 import { makeRng } from "../../src/data/random.js"
 import { ownDataSplits } from "../../src/pipeline/own-data.js"
@@ -151,7 +152,8 @@ describe("training on one's own data", () => {
       const again = yield* ownDataSplits({ source: "bars", x, rows: 100, height: 8, width: 8 }, { seed: 3, valFraction: 0.2, testFraction: 0.1, normalize: "global" })
       expect(again.test.x).toEqual(splits.test.x)
       const refused = yield* Effect.flip(ownDataSplits({ source: "bars", x, rows: 100, height: 8, width: 8 }, { seed: 3, valFraction: 0, testFraction: 0.1, normalize: "none" }))
-      expect(refused.message).toBe("data bars: the validation fraction 0 is not between 0 and 1 (exclusive); pass --val-fraction 0.1, say")
+      expect(refused.message).toBe("data bars: the validation fraction 0 is not between 0 and 1 (exclusive); set valFraction to 0.1, say")
+      expect(commandLineMessage(refused)).toBe(`${refused.message} (option --val-fraction)`)
     })
   )
 })

@@ -49,7 +49,8 @@ export const selectExamples = (labels: Uint8Array, plan: ClassifyPlan): Effect.E
       return yield* Effect.fail(
         new EvaluationError({
           what: "classification",
-          problem: `class ${scarce} has ${byClass[scarce].length} training examples, fewer than the ${largest} per class asked for; lower the largest value of --per-class`
+          problem: `class ${scarce} has ${byClass[scarce].length} training examples, fewer than the ${largest} per class asked for; lower the largest value of perClass`,
+          fields: ["perClass"]
         })
       )
     }

@@ -14,6 +14,8 @@ export class RunFolderReadError extends Data.TaggedError("RunFolderReadError")<{
 export class EvaluationError extends Data.TaggedError("EvaluationError")<{
   readonly what: string
   readonly problem: string
+  /** The option fields the fix is in, for a front end to name them its own way. */
+  readonly fields?: ReadonlyArray<string>
 }> {
   override get message(): string {
     return `${this.what}: ${this.problem}`

@@ -23,7 +23,7 @@ export interface StepOutcome {
 export interface ExecuteOptions {
   readonly parallel: number
   readonly programs: PaperPrograms
-  /** MNIST training runs go to this job queue instead of running here. */
+  /** Training runs (MNIST and patches) go to this job queue instead of running here. */
   readonly queue?: QueueTarget
 }
 
@@ -45,22 +45,25 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
         else yield* Effect.logWarning(`paper: ${describeStep(o.step)} ${o.status === "failed" ? "failed" : "cannot run"}: ${o.problem} ${where}`)
       })
 
-    // With a queue, every MNIST run is submitted at once; each run's step waits for its own outcome.
-    const queued = plan.steps.filter((s): s is TrainStep => s.kind === "train" && s.program === "train")
-    const queueOutcomes =
-      options.queue === undefined
-        ? null
-        : yield* Effect.cached(
-            Effect.gen(function* () {
-              // A worker continues a run interrupted before from its last.safetensors (sweep/process.ts continuation).
-              return yield* submitToQueue(queued.map((s) => s.request), options.queue as QueueTarget)
-            }).pipe(Effect.either)
-          )
+    // With a queue, the training runs of a data set are submitted at once, when the first of them
+    // is due (the patch runs after the patch file is built: a worker refuses a job whose input it
+    // cannot find); each run's step waits for its own outcome. The jobs' paths are relative to the
+    // plan's folder, the one --root every worker is given.
+    const submission = (dataset: TrainStep["dataset"]) =>
+      Effect.cached(
+        // A worker continues a run interrupted before from its last.safetensors (sweep/process.ts continuation).
+        submitToQueue(
+          plan.steps.filter((s): s is TrainStep => s.kind === "train" && s.dataset === dataset).map((s) => s.request),
+          options.queue as QueueTarget,
+          { root: plan.spec.out }
+        ).pipe(Effect.either)
+      )
+    const queueOutcomes = options.queue === undefined ? null : { mnist: yield* submission("mnist"), patches: yield* submission("patches") }
 
     const trainOnce = (step: TrainStep): Effect.Effect<{ ok: boolean; problem?: string; seconds?: number }> =>
       Effect.gen(function* () {
-        if (queueOutcomes !== null && step.program === "train") {
-          const all = yield* queueOutcomes
+        if (queueOutcomes !== null) {
+          const all = yield* queueOutcomes[step.dataset]
           if (all._tag === "Left") return { ok: false, problem: all.left.message }
           const mine = all.right.find((o) => o.run.name === step.request.name)
           return mine === undefined || mine.status === "failed" ? { ok: false, problem: mine?.status === "failed" ? mine.error.message : "the queue lost it" } : { ok: true }
@@ -70,7 +73,7 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
         const { outcome, seconds } = yield* permits.withPermits(1)(
           Effect.gen(function* () {
             const started = performance.now()
-            const [outcome] = yield* runLocal([request], { parallel: 1, command: options.programs[step.program] })
+            const [outcome] = yield* runLocal([request], { parallel: 1, command: options.programs.runs })
             return { outcome: outcome as RunOutcome, seconds: (performance.now() - started) / 1000 }
           })
         )

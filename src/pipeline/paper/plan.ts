@@ -13,10 +13,10 @@ import { resolveSettings } from "../config.js"
 import { ConfigError, type SettingsError } from "../errors.js"
 import type { MnistSource } from "../mnist.js"
 import { type ExpectedData, type RunRequest, runName } from "../sweep/plan.js"
-import { mnistDefaultModels, mnistEpochsOf, mnistLambdas, mnistSweepModels, patchLambdas, type Scale, scaleSettings, type ScaleSettings } from "./scale.js"
+import { mnistDefaultModels, mnistEpochsOf, mnistLambdas, patchLambdas, type Scale, scaleSettings, type ScaleSettings } from "./scale.js"
 
-/** The programs a plan starts, by the name of their command. */
-export type ProgramName = "train" | "patches" | "denoise" | "classify" | "collapse"
+/** The programs of the steps that are not training runs, by the name of their command. */
+export type ProgramName = "patches" | "denoise" | "classify" | "collapse"
 
 export type Dataset = "mnist" | "patches"
 
@@ -27,7 +27,7 @@ export interface TrainStep {
   readonly dataset: Dataset
   /** "sweep": one of several λ of its model; "default": the model at its preset λ. */
   readonly role: "sweep" | "default"
-  readonly program: "train" | "patches"
+  /** The run, with its command (MNIST `train` or `patches-train`), as the sweep's runner and the queue take it. */
   readonly request: RunRequest
   readonly deps: ReadonlyArray<string>
   /** Files the run's summary.json must be newer than to count as done (the patch file it trains on). */
@@ -194,7 +194,7 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
     const trainStep = (o: {
       readonly dataset: Dataset
       readonly role: TrainStep["role"]
-      readonly program: TrainStep["program"]
+      readonly command: NonNullable<RunRequest["command"]>
       readonly model: string
       readonly lambda: number
       readonly settings: ModelSettings
@@ -212,11 +212,11 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
         id: `${o.dataset}/${name}`,
         dataset: o.dataset,
         role: o.role,
-        program: o.program,
         deps: o.deps,
         newerThan: o.newerThan,
         request: {
           name,
+          command: o.command,
           model: o.model,
           lambda: o.lambda,
           out,
@@ -248,7 +248,7 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
         trainStep({
           dataset: "mnist",
           role,
-          program: "train",
+          command: "train",
           model,
           lambda,
           settings: yield* resolveSettings(model, "mnist", { ...overrides, lambda }),
@@ -270,12 +270,12 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
             trainStep({
               dataset: "patches",
               role: "sweep",
-              program: "patches",
+              command: "patches-train",
               model,
               lambda,
               settings: yield* resolveSettings(model, "patches", { ...overrides, lambda }),
               epochs: epochs.patches,
-              lead: ["train", "--data", patchFile],
+              lead: ["--data", patchFile],
               dataArgs: [],
               // A patch run records the patch file it trained on, as given on its command line.
               data: { _tag: "file", path: patchFile },

@@ -8,11 +8,11 @@ import { existsSync, readFileSync, renameSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { writeFileAtomic } from "../../data/atomic-write.js"
 import { firstDifference, runState } from "../sweep/plan.js"
-import { type RunCommand, spawnIntoLog } from "../sweep/process.js"
+import { type RunCommand, type RunLauncher, spawnIntoLog } from "../sweep/process.js"
 import type { ProcessStep, ProgramName, TrainStep } from "./plan.js"
 
-/** How each program of the plan is started. */
-export type PaperPrograms = Readonly<Record<ProgramName, RunCommand>>
+/** How each program of the plan is started: the training runs by their command, the other steps by their program. */
+export type PaperPrograms = Readonly<Record<ProgramName, RunCommand>> & { readonly runs: RunLauncher }
 
 /** One step did not finish; its log says why. */
 export class PaperStepError extends Data.TaggedError("PaperStepError")<{

@@ -91,7 +91,7 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
       const unreadable = unreadablePhotos(o.badImages ?? "error")
       const sets = yield* imageSets(o.images, o.testImages, sizes, rngs.heldOut, unreadable)
       yield* Effect.logInfo(
-        `photos: ${sets.trainVal.length} for train/validation, ${sets.test.length} for test (${sets.testFrom === "held out" ? "held out from --images" : sets.testFrom === "folders" ? "from --test-images" : "none"})` +
+        `photos: ${sets.trainVal.length} for train/validation, ${sets.test.length} for test (${sets.testFrom === "held out" ? "held out from the photos" : sets.testFrom === "folders" ? "from the test folders" : "none"})` +
           (sets.duplicatesDropped > 0 ? `; ${sets.duplicatesDropped} duplicate photo(s) ignored` : "")
       )
       const total = sizes.train + sizes.val + sizes.test

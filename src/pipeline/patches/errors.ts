@@ -3,6 +3,8 @@ import { Data } from "effect"
 /** The data set cannot be built from what was given; `problem` says why and what to change. */
 export class PatchBuildError extends Data.TaggedError("PatchBuildError")<{
   readonly problem: string
+  /** The option fields the fix is in, for a front end to name them its own way. */
+  readonly fields?: ReadonlyArray<string>
 }> {
   override get message(): string {
     return `cannot build the patch data set: ${this.problem}`

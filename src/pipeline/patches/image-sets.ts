@@ -94,7 +94,7 @@ export const imageSets = (
     if (sizes.test === 0) return { trainVal: all, test: [], testFrom: "none", duplicatesDropped: trainVal.dropped } satisfies ImageSets
     const held = Math.max(1, Math.round((all.length * sizes.test) / (sizes.train + sizes.val + sizes.test)))
     if (all.length - held < 1) {
-      return yield* Effect.fail(new PatchBuildError({ problem: `${all.length} photo(s) cannot be split into train/validation and test photos; pass --test-images DIR, add photos, or pass --test 0` }))
+      return yield* Effect.fail(new PatchBuildError({ problem: `${all.length} photo(s) cannot be split into train/validation and test photos; give test folders (testImages), add photos, or set test to 0`, fields: ["testImages", "test"] }))
     }
     const order = shuffled(all, rng)
     // Sorted back so the listing in the log and metadata is stable and easy to scan.

@@ -25,8 +25,8 @@ export const readResumePoint = (folder: string): Effect.Effect<ResumePoint, Resu
   Effect.gen(function* () {
     const fail = (problem: string) => Effect.fail(new ResumeError({ folder, problem }))
     const info = yield* Effect.promise(() => stat(folder).then((s) => s, () => null))
-    if (info === null) return yield* fail("the folder does not exist. Pass the folder of a run written by experiments/mnist.ts")
-    if (!info.isDirectory()) return yield* fail("it is a file, not a folder. Pass the folder of a run written by experiments/mnist.ts")
+    if (info === null) return yield* fail("the folder does not exist. Pass the folder of a training run")
+    if (!info.isDirectory()) return yield* fail("it is a file, not a folder. Pass the folder of a training run")
     const lastPath = join(folder, lastCheckpointFile)
     const hasLast = yield* Effect.promise(() => stat(lastPath).then(() => true, () => false))
     if (!hasLast) {

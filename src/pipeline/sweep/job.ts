@@ -10,10 +10,16 @@ import { realpath } from "node:fs/promises"
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
 import { ModelSettings } from "../../models/settings.js"
 
-/** The command a run is: `train` (MNIST, src/cli/train.ts) or `train-data` (a vector or image file, src/cli/train-data.ts). */
-export type JobCommand = "train" | "train-data"
+/**
+ * The command a run is: `train` (MNIST, src/cli/train.ts), `train-data` (a vector or image file,
+ * src/cli/train-data.ts) or `patches-train` (a patch file, `patches train` in src/cli/patches.ts).
+ */
+export const jobCommands = ["train", "train-data", "patches-train"] as const
+export type JobCommand = (typeof jobCommands)[number]
 export const JobCommand = Schema.String.pipe(
-  Schema.filter((s): s is JobCommand => s === "train" || s === "train-data", { message: (issue) => `must be "train" or "train-data", not ${JSON.stringify(issue.actual)}` })
+  Schema.filter((s): s is JobCommand => (jobCommands as ReadonlyArray<string>).includes(s), {
+    message: (issue) => `must be one of ${jobCommands.map((c) => JSON.stringify(c)).join(", ")}, not ${JSON.stringify(issue.actual)}`
+  })
 )
 
 const PositiveInt = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))
@@ -293,11 +299,11 @@ export interface RunRequest {
   readonly name: string
   readonly model: string
   readonly lambda: number
-  /** The command that runs it; absent: "train" (MNIST). "train-data" trains on a vector or image file. */
+  /** The command that runs it; absent: "train" (MNIST). "train-data" trains on a vector or image file, "patches-train" on a patch file. */
   readonly command?: JobCommand
   /** Absolute, the run's folder on this machine; a job carries it relative to the sweep's root. */
   readonly out: string
-  /** The arguments of the run command (sparse-vdl train or train-data), --out included. */
+  /** The arguments of the run command (sparse-vdl train, train-data or patches train), --out included. */
   readonly args: ReadonlyArray<string>
   readonly expected: ExpectedRun
 }

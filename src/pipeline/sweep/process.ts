@@ -3,7 +3,7 @@ import { spawn } from "node:child_process"
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs"
 import { createRequire } from "node:module"
 import { hostname } from "node:os"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { canonicalJson } from "../../data/canonical-json.js"
 import { readResumePoint } from "../run/resume.js"
@@ -18,7 +18,7 @@ export interface RunCommand {
   readonly cwd: string
 }
 
-/** The program for each kind of run (train or train-data); a single RunCommand serves every run. */
+/** The program for each kind of run (train, train-data or patches-train); a single RunCommand serves every run. */
 export type RunLauncher = (command: JobCommand) => RunCommand
 
 export const commandFor = (launcher: RunCommand | RunLauncher, run: RunRequest): RunCommand =>
@@ -137,14 +137,19 @@ export const spawnRun = (run: RunRequest, launcher: RunCommand | RunLauncher): E
 export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: RunRequest; readonly from: string | null; readonly note: string | null }> =>
   Effect.gen(function* () {
     const fresh = (note: string | null) => ({ run, from: null, note })
-    if ((run.command ?? "train") !== "train" || run.expected.data._tag !== "mnist") return fresh(null)
+    const command = run.command ?? "train"
+    const expectedData = run.expected.data
+    const resumable = (command === "train" && expectedData._tag === "mnist") || (command === "patches-train" && expectedData._tag === "file")
+    if (!resumable) return fresh(null)
     const read = yield* Effect.either(readResumePoint(run.out))
     if (read._tag === "Left") {
       return fresh(read.left._tag === "ResumeError" && /has no last\.safetensors|does not exist/.test(read.left.message) ? null : `its folder's state cannot be continued (${read.left.message}); starting afresh`)
     }
     const { snapshot, progress } = read.right
     const expected = run.expected
-    const data = expected.data as Extract<typeof expected.data, { _tag: "mnist" }>
+    const data = expected.data
+    const trainSizeArg = run.args.indexOf("--train-size")
+    const recorded = progress.describe as { readonly mnist?: unknown; readonly patchFile?: unknown; readonly trainSize?: unknown }
     const differs =
       snapshot.model !== expected.model
         ? `it is a run of ${snapshot.model}`
@@ -152,7 +157,11 @@ export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: Run
         ? `its seed is ${progress.seed}`
         : canonicalJson({ ...snapshot.settings, epochs: 0 }) !== canonicalJson({ ...expected.settings, epochs: 0 })
         ? `its settings differ (${firstDifference({ ...expected.settings, epochs: 0 }, { ...snapshot.settings, epochs: 0 }, "settings")})`
-        : firstDifference({ mnist: data.mnist, trainSize: data.trainSize }, { mnist: progress.describe.mnist, trainSize: progress.describe.trainSize }, "data")
+        : data._tag === "mnist"
+        ? firstDifference({ mnist: data.mnist, trainSize: data.trainSize }, { mnist: recorded.mnist, trainSize: recorded.trainSize }, "data")
+        : typeof recorded.patchFile !== "string" || resolve(recorded.patchFile) !== resolve(data.path)
+        ? `it was trained on ${String(recorded.patchFile)}, not ${data.path}`
+        : firstDifference({ trainSize: trainSizeArg < 0 ? null : Number(run.args[trainSizeArg + 1]) }, { trainSize: recorded.trainSize }, "data")
     const backend = expected.backend !== null && progress.backend !== expected.backend ? `it ran on ${progress.backend}` : undefined
     const epochs = progress.next.epoch > expected.epochs ? `it is past epoch ${expected.epochs}` : undefined
     const reason = differs ?? backend ?? epochs
