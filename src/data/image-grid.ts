@@ -111,8 +111,9 @@ export const rowsGridPng = (sets: readonly Float32Array[], opts: GridOptions): U
   const pngW = columns * groupW + (columns + 1) * groupPad
   const pngH = gridRows * tileH + (gridRows + 1) * groupPad
 
-  const png = new PNG({ width: pngW, height: pngH, colorType: 2, inputColorType: 6 })
+  const png = new PNG({ width: pngW, height: pngH, inputColorType: 6 })
   const data = png.data
+  let coloured = false
   for (let p = 0; p < data.length; p += 4) {
     data[p] = data[p + 1] = data[p + 2] = padValue
     data[p + 3] = 255
@@ -130,6 +131,7 @@ export const rowsGridPng = (sets: readonly Float32Array[], opts: GridOptions): U
         for (let x = 0; x < tileW; x++, p += 4) {
           const g = grey[srcRow + Math.floor(x / zoom)]
           if (g < 0) {
+            coloured = true
             data[p] = NON_FINITE_RGB[0]
             data[p + 1] = NON_FINITE_RGB[1]
             data[p + 2] = NON_FINITE_RGB[2]
@@ -140,7 +142,9 @@ export const rowsGridPng = (sets: readonly Float32Array[], opts: GridOptions): U
       }
     }
   }
-  return new Uint8Array(PNG.sync.write(png, { colorType: 2, inputColorType: 6 }))
+  // Grey unless a non-finite value is marked in colour: a third of the bytes for the same pixels.
+  const colorType = coloured ? 2 : 0
+  return new Uint8Array(PNG.sync.write(png, { colorType, inputColorType: 6 }))
 }
 
 /** A plain grid of `count` images, e.g. decoder columns. */

@@ -41,7 +41,7 @@ export const atomTable = (images: Float32Array, ds: Pick<Dataset, "height" | "wi
       orientedness: shapes === null ? null : shapes.orientedness[j],
       orientationDegrees: shapes === null ? null : shapes.orientation[j],
       localisation: shapes === null ? null : shapes.localisation[j],
-      edgeLike: shapes === null ? null : isEdgeLike(shapes, j) ? 1 : 0
+      edgeLike: shapes === null ? null : isEdgeLike(shapes, j)
     })
   }
   return { rows, summary: shapes === null ? null : { ...summariseAtomShapes(shapes), thresholds: edgeLikeThresholds } }

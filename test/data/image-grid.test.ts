@@ -68,6 +68,13 @@ describe("imageGridPng", () => {
     expect(png.grey(5, 3)).toBe(128) // empty cell
   })
 
+  it("is written as an 8-bit grey PNG, and as colour only when a non-finite value is marked", () => {
+    const finite = PNG.sync.read(Buffer.from(imageGridPng(new Float32Array([0, 1, -1, 0.5]), { count: 1, height: 2, width: 2, scaling: "per-image-symmetric", pad: 0 })))
+    const marked = PNG.sync.read(Buffer.from(imageGridPng(new Float32Array([NaN, 1, -1, 0.5]), { count: 1, height: 2, width: 2, scaling: "per-image-symmetric", pad: 0 })))
+    expect([finite.colorType, finite.depth]).toEqual([0, 8])
+    expect(marked.colorType).toBe(2)
+  })
+
   it("draws non-finite values in red", () => {
     const png = decode(imageGridPng(new Float32Array([NaN, 1, Infinity, -1]), { count: 1, height: 2, width: 2, scaling: "per-image-symmetric", pad: 0 }))
     expect(png.at(0, 0)).toEqual([...NON_FINITE_RGB, 255])

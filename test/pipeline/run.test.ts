@@ -51,11 +51,11 @@ describe("training run", () => {
       for (const a of atoms) {
         expect(a.usage).toBeGreaterThanOrEqual(0)
         expect(a.usage).toBeLessThanOrEqual(1)
-        expect([0, 1]).toContain(a.edgeLike)
+        expect(typeof a.edgeLike).toBe("boolean")
         // An unused component has no atom (cⱼ = 0), so no shape either.
         if (a.maxActivation === 0) expect(a.atomNorm).toBe(0)
       }
-      expect(written.atomShapes.edgeLikeFraction).toBeCloseTo(atoms.filter((a) => a.edgeLike === 1).length / 16, 6)
+      expect(written.atomShapes.edgeLikeFraction).toBeCloseTo(atoms.filter((a) => a.edgeLike === true).length / 16, 6)
       expect(readFileSync(join(out, "metrics.csv"), "utf8").trim().split("\n")).toHaveLength(3)
 
       // The checkpoint is the best epoch: a fresh model restored from it evaluates as the summary says.
