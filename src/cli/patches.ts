@@ -18,9 +18,9 @@ import { ConfigError, ResumeError } from "../pipeline/errors.js"
 import { readResumePoint } from "../pipeline/run/resume.js"
 import { trainRun } from "../pipeline/run/run.js"
 import {
-  atLeast, backendOption, choiceOption, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, outOption, resumableModelOption, resumableSeedOption, resumeConflictError, seedOption, settingsFromOptions, settingsOptions
+  atLeast, choiceOption, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, seedOption, settingsFromOptions, settingsOptions
 } from "./options.js"
-import { checkCommonAgainstRun, continueRun, differs, samePath } from "./resume.js"
+import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
 
 /** Repeated options and comma lists both name several folders. */
 const folders = (values: readonly string[]): string[] =>
@@ -73,16 +73,9 @@ const build = Command.make(
 
 const trainOptions = {
   data: Options.file("data").pipe(Options.withDescription("patch file written by `build` (not with --resume: a resumed run keeps its file)"), Options.optional),
-  model: resumableModelOption,
   epochs: Options.integer("epochs").pipe(Options.withDescription("training epochs (default: the preset's, 100 for patches); with --resume, the new total"), Options.optional),
   trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training patches"), Options.optional),
-  out: outOption,
-  seed: resumableSeedOption,
-  backend: backendOption,
-  resume: Options.text("resume").pipe(
-    Options.withDescription("continue the run in this folder from its last.safetensors, with its own settings and patch file; only --epochs (the new total) may be given besides"),
-    Options.optional
-  ),
+  ...resumableRunOptions("patch file"),
   ...settingsOptions("patches")
 }
 

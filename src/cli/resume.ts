@@ -4,6 +4,7 @@
  * settings, backend and folder (each command adds the checks of its own data); then the run goes
  * on from its last.safetensors on the data it records.
  */
+import { Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { resolve } from "node:path"
 import type { ModelSettings } from "../models/settings.js"
@@ -12,7 +13,23 @@ import { decodeOverrides, settingsConflict } from "../pipeline/config.js"
 import type { Dataset, Splits } from "../pipeline/dataset.js"
 import type { ResumePoint } from "../pipeline/run/resume.js"
 import { trainRun } from "../pipeline/run/run.js"
-import { asOptionError, optionFor, overridesFrom, resumeConflictError, typed } from "./options.js"
+import { asOptionError, backendOption, optionFor, outOption, overridesFrom, resumableModelOption, resumableSeedOption, resumeConflictError, typed } from "./options.js"
+
+/**
+ * The options of a training command that a resume checks or takes: model and seed optional rather
+ * than defaulted, so that a resume can tell a given option from a default. `keeps` names the data
+ * a resumed run keeps.
+ */
+export const resumableRunOptions = (keeps: string) => ({
+  model: resumableModelOption,
+  out: outOption,
+  seed: resumableSeedOption,
+  backend: backendOption,
+  resume: Options.text("resume").pipe(
+    Options.withDescription(`continue the run in this folder from its last.safetensors, with its own settings and ${keeps}; only --epochs (the new total) may be given besides`),
+    Options.optional
+  )
+})
 
 /** The options a training command shares; settings are the command's settings options. */
 export interface ResumableOptions {

@@ -14,13 +14,13 @@ import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "..
 import { checkOutputFolder } from "../pipeline/run/folder.js"
 import { readResumePoint, type ResumePoint } from "../pipeline/run/resume.js"
 import { trainRun } from "../pipeline/run/run.js"
-import { atLeast, backendOption, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, outOption, resumableModelOption, resumableSeedOption, resumeConflictError, settingsFromOptions, settingsOptions } from "./options.js"
-import { checkCommonAgainstRun, continueRun, differs, samePath } from "./resume.js"
+import { atLeast, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions } from "./options.js"
+import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
 
 const EMBEDDED_EPOCHS = 20
 
 const options = {
-  model: resumableModelOption,
+  ...resumableRunOptions("data"),
   epochs: Options.integer("epochs").pipe(
     Options.withDescription(`training epochs (default ${EMBEDDED_EPOCHS} on the embedded digits, the paper's 200 on a data folder); with --resume, the new total`),
     Options.optional
@@ -31,13 +31,6 @@ const options = {
   ),
   download: Options.boolean("download").pipe(Options.withDescription("download full MNIST (checksum-verified, cached in ~/.cache/sparse-vdl) instead of the embedded digits")),
   trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
-  out: outOption,
-  seed: resumableSeedOption,
-  backend: backendOption,
-  resume: Options.text("resume").pipe(
-    Options.withDescription("continue the run in this folder from its last.safetensors, with its own settings and data; only --epochs (the new total) may be given besides"),
-    Options.optional
-  ),
   ...settingsOptions("mnist")
 }
 
