@@ -146,7 +146,8 @@ export interface ReconstructionTerm {
   readonly gradient: (z: tf.Tensor2D) => tf.Tensor2D
   /**
    * The same gradient for a subset of the batch's rows (FISTA's live rows): y holds
-   * rows.length × l values, row p being row rows[p] of the batch. Returns rows.length × l values.
+   * rows.length × l values, row p being row rows[p] of the batch. Returns rows.length × l values,
+   * which the next call may overwrite.
    */
   readonly gradientRows: (y: Float32Array, rows: Int32Array) => Float32Array
   /** Upper bound on the Lipschitz constant of the gradient (exact for a linear decoder). */
@@ -213,11 +214,17 @@ const linearTerm = (W: tf.Variable, x: tf.Tensor2D, { matMulBT, hostGemm: gemm }
   const l = gram.shape[0]
   const targetHost = target.dataSync() as Float32Array
   const gramHost = gemm === null ? null : (gram.dataSync() as Float32Array)
+  // One buffer for every step's product: a fresh array per step is garbage at FISTA's pace. The
+  // caller reads each step's gradient before it asks for the next.
+  const products = gemm === null ? null : new Float32Array(x.shape[0] * l)
   return {
     gradient: (z) => tf.tidy(() => tf.mul(tf.sub(tf.matMul(z, gram), target), 2 / d) as tf.Tensor2D),
     gradientRows: (y, rows) => {
+      const size = rows.length * l
       const product =
-        gemm !== null && gramHost !== null ? gemm(y.subarray(0, rows.length * l), gramHost, rows.length, l, l) : readTidy(() => tf.matMul(tf.tensor2d(y, [rows.length, l]), gram))
+        gemm !== null && gramHost !== null && products !== null
+          ? gemm(y.subarray(0, size), gramHost, rows.length, l, l, products.subarray(0, size))
+          : readTidy(() => tf.matMul(tf.tensor2d(y, [rows.length, l]), gram))
       const c = 2 / d
       for (let p = 0; p < rows.length; p++) {
         const base = rows[p] * l

@@ -173,8 +173,8 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
       return out
     }
   })
-  const hostGemm = (a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array => {
-    const c = new Float32Array(m * n)
+  const hostGemm = (a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array => {
+    const c = out ?? new Float32Array(m * n)
     sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1, a, k, b, n, 0, c, n)
     return c
   }
