@@ -332,7 +332,7 @@ describe("bad run folders to resume", () => {
         "ResumeError",
         `cannot resume the run in ${dir}: it has checkpoint.safetensors but no last.safetensors: it was written by a version that could not resume. Start a new run`
       )
-      yield* refused("--resume a folder that does not exist", resume(join(root, "nowhere")), "ResumeError", `cannot resume the run in ${join(root, "nowhere")}: the folder does not exist. Pass the folder of a run written by experiments/mnist.ts`)
+      yield* refused("--resume a folder that does not exist", resume(join(root, "nowhere")), "ResumeError", `cannot resume the run in ${join(root, "nowhere")}: the folder does not exist. Pass the folder of a training run`)
 
       const conflict = (option: string, stored: string, given: string) =>
         `option ${option}: the run in ${base} was trained with ${option} ${stored}, not ${given}; a resumed run keeps its settings (only --epochs may change). Drop ${option} to continue it, or start a new run with another --out`
