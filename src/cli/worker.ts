@@ -23,7 +23,7 @@ const options = {
     Options.withDescription("the sweep folder (the submitter's --out) as this machine sees it: every run folder a job names is made under it, and a job naming any other place is refused")
   ),
   inputRoots: Options.directory("input-root").pipe(
-    Options.withDescription("a folder jobs may also read data from (--mnist-dir, --arrow, --images); repeat for several. Default: data only from under --root"),
+    Options.withDescription("a folder jobs may also read data from (--mnist-dir, --arrow, --images, --data); repeat for several. Default: data only from under --root"),
     Options.repeated
   ),
   concurrency: Options.integer("concurrency").pipe(Options.withDescription("runs at once on this worker (default 1)"), Options.withDefault(1)),
