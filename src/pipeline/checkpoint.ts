@@ -230,7 +230,7 @@ const ProgressSchema = Schema.Struct({
 const AdamStepsSchema = Schema.Struct({ encoder: Count, decoder: Count })
 
 const metadataField = <A, I>(schema: Schema.Schema<A, I>, key: string, raw: string | undefined, file: string): Either.Either<A, CheckpointError> => {
-  if (raw === undefined) return Either.left(new CheckpointError({ file, problem: `its metadata has no ${key}: it was not written by this program, or is damaged. Use a checkpoint written by experiments/mnist.ts, or start a new run` }))
+  if (raw === undefined) return Either.left(new CheckpointError({ file, problem: `its metadata has no ${key}: it was not written by this program, or is damaged. Use a checkpoint written by a training run of this program, or start a new run` }))
   let json: unknown
   try {
     json = JSON.parse(raw)
@@ -256,7 +256,7 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
     const decoded = yield* decodeSafetensors(bytes, path).pipe(Either.mapLeft((e) => new CheckpointError({ file: path, problem: `${e.problem}. It is damaged or not a checkpoint; use another one, or start a new run` })))
     const { tensors, metadata } = decoded
     if (metadata.format !== checkpointFormat && metadata.format !== firstFormat) {
-      return yield* Either.left(new CheckpointError({ file: path, problem: `its format is ${metadata.format ?? "unknown"}, expected ${checkpointFormat} or ${firstFormat}. Use a checkpoint written by experiments/mnist.ts, or start a new run` }))
+      return yield* Either.left(new CheckpointError({ file: path, problem: `its format is ${metadata.format ?? "unknown"}, expected ${checkpointFormat} or ${firstFormat}. Use a checkpoint written by a training run of this program, or start a new run` }))
     }
     const numberedFromOne = metadata.format === checkpointFormat
     if (typeof metadata.model !== "string" || metadata.model === "") {

@@ -139,7 +139,7 @@ describe("evaluation commands", () => {
   it("names the problem and the fix when a folder is not a run or an option is wrong", async () => {
     const notRun = await Effect.runPromise(Effect.either(readRunFolders([runA, root])))
     expect(notRun._tag).toBe("Left")
-    if (notRun._tag === "Left") expect(notRun.left.message).toMatch(/run folder .*: summary\.json cannot be read .*experiments\/mnist\.ts/)
+    if (notRun._tag === "Left") expect(notRun.left.message).toMatch(/run folder .*: summary\.json cannot be read .*is this the folder of a training run/)
     const badSigma = await Effect.runPromise(Effect.either(numberList("sigma", "1,two", (x) => x >= 0, "noise levels ≥ 0")))
     expect(badSigma._tag).toBe("Left")
     if (badSigma._tag === "Left") expect(badSigma.left.message).toBe('option --sigma: "1,two" is not a comma-separated list of noise levels ≥ 0')

@@ -43,7 +43,7 @@ const readJson = (folder: string, file: string) =>
     catch: (e) =>
       new RunFolderReadError({
         folder,
-        problem: `${file} cannot be read (${e instanceof Error ? e.message : String(e)}); is this a folder written by experiments/mnist.ts, and has its run finished?`
+        problem: `${file} cannot be read (${e instanceof Error ? e.message : String(e)}); is this the folder of a training run, and has the run finished?`
       })
   })
 
