@@ -187,9 +187,9 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
     })
 
     /**
-     * One training run of the plan, into <out>/<dataset>/<name>: `lead` (the command's words and
-     * data file) before the model, λ, epochs and seed, `dataArgs` after them, then the backend,
-     * the extra arguments and --out; `data` is what its summary must record as trained on.
+     * One training run of the plan, into <out>/<dataset>/<name>, run by `command`: `lead` (the
+     * data file option) before the model, λ, epochs and seed, `dataArgs` after them, then the
+     * backend, the extra arguments and --out; `data` is what its summary must record as trained on.
      */
     const trainStep = (o: {
       readonly dataset: Dataset
