@@ -44,6 +44,7 @@ export { sparsity, nonNegativeShrink } from "./models/terms/sparsity.js"
 export { inferenceMethods, inferenceNames, inferenceByName, type InferenceName } from "./models/inference/registry.js"
 /** An inference method, and the helper that declares one. */
 export { inferenceMethod, type InferenceMethod, type InferenceOptions, type InferenceResult, type InferenceStepInfo, type StepRule } from "./models/inference/method.js"
+export type { FusedPass } from "./models/inference/fused-step.js"
 /** FISTA, the paper's inference. */
 export { fista } from "./models/inference/fista.js"
 /** ISTA: proximal gradient without momentum, monotone. */
@@ -82,7 +83,7 @@ export {
 /** Matrix products and in-place updates the maths runs on: tfjs's own, or a native BLAS. */
 export { tfjsLinalg, type Linalg, type HostGemm, type InPlace } from "./models/linalg.js"
 /** The decoder (layers of weights stored input × output) and its reconstruction term. */
-export type { Decoder, DecoderLayer, ReconstructionTerm } from "./models/decoder.js"
+export type { Decoder, DecoderLayer, GradientParts, ReconstructionTerm } from "./models/decoder.js"
 /** The LISTA encoder. */
 export type { Lista } from "./models/encoder.js"
 /** The energy a model's inference minimises: λ and the code terms. */

@@ -141,6 +141,12 @@ export const decoderLossGradients = (
  * batch x and a decoder frozen during inference. Whatever depends only on x and the weights is
  * computed once here instead of at every FISTA step.
  */
+/** A gradient c·(P − T) left in parts: P in the caller's buffer, by live row; T by batch row. */
+export interface GradientParts {
+  readonly target: Float32Array
+  readonly scale: number
+}
+
 export interface ReconstructionTerm {
   /** ∂/∂z of the reconstruction term. */
   readonly gradient: (z: tf.Tensor2D) => tf.Tensor2D
@@ -150,6 +156,12 @@ export interface ReconstructionTerm {
    * which the next call may overwrite.
    */
   readonly gradientRows: (y: Float32Array, rows: Int32Array) => Float32Array
+  /**
+   * gradientRows without its last pass, where the gradient is c·(P − T[rows[p]]) rounded to
+   * float32: writes the product P of the live rows into `product` and answers T (N×l) and c, so
+   * that inference folds that pass into its own. Optional; gradientRows is the reference.
+   */
+  readonly gradientInParts?: (y: Float32Array, rows: Int32Array, product: Float32Array) => GradientParts
   /** Upper bound on the Lipschitz constant of the gradient (exact for a linear decoder). */
   readonly lipschitz: () => number
   readonly dispose: () => void
@@ -232,6 +244,15 @@ const linearTerm = (W: tf.Variable, x: tf.Tensor2D, { matMulBT, hostGemm: gemm }
       }
       return product
     },
+    ...(gemm !== null && gramHost !== null
+      ? {
+          gradientInParts: (y: Float32Array, rows: Int32Array, product: Float32Array): GradientParts => {
+            const size = rows.length * l
+            gemm(y.subarray(0, size), gramHost, rows.length, l, l, product.subarray(0, size))
+            return { target: targetHost, scale: 2 / d }
+          }
+        }
+      : {}),
     lipschitz: () => (2 / d) * largestEigenvalue(gram),
     dispose: () => {
       gram.dispose()

@@ -2,6 +2,7 @@ import type * as tf from "@tensorflow/tfjs-core"
 import type { ReconstructionTerm } from "../decoder.js"
 import type { Energy } from "../energy.js"
 import type { Linalg } from "../linalg.js"
+import type { FusedPass } from "./fused-step.js"
 
 /**
  * How the gradient step η is chosen: a fixed step (the paper's), or 1/L with L the sum of the
@@ -19,6 +20,11 @@ export interface InferenceOptions {
   readonly onStep?: (info: InferenceStepInfo) => void
   /** The products terms use on host arrays; by default plain tfjs. */
   readonly linalg?: Linalg
+  /**
+   * Where the per-entry pass runs: by default the WebAssembly SIMD kernel wherever it applies.
+   * "javascript" forces the reference pass; both give bit-identical iterates.
+   */
+  readonly fusedPass?: FusedPass
 }
 
 export interface InferenceStepInfo {
