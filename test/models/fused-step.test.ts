@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { assembleKernel } from "../../scripts/kernel-source.js"
 import { disposeDecoder, makeDecoder, reconstructionTerm } from "../../src/models/decoder.js"
 import { fista } from "../../src/models/inference/fista.js"
+import { fistaRestart } from "../../src/models/inference/fista-restart.js"
 import { type FusedPass, fusedStep, javascriptStep, type Pass, type StepParameters, wasmStepApplies } from "../../src/models/inference/fused-step.js"
 import { wasmBase64 } from "../../src/models/inference/kernels/fused-step.wasm.js"
 import { type Linalg, tfjsLinalg } from "../../src/models/linalg.js"
@@ -32,7 +33,7 @@ interface State {
   readonly l: number
   readonly seed: number
   readonly steps: number
-  readonly parameters: Omit<StepParameters, "rowMomentum">
+  readonly parameters: StepParameters
   /** Rows frozen before the first step (they stay out of the live list). */
   readonly frozen: ReadonlyArray<boolean>
   /** Whether the gradient comes in parts c·(P − T). */
@@ -49,16 +50,17 @@ const state: fc.Arbitrary<State> = fc
     threshold: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.5, noNaN: true })),
     tol: fc.oneof(fc.constant(0), fc.double({ min: 1e-4, max: 2, noNaN: true })),
     extrapolation: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
+    restarting: fc.boolean(),
     frozen: fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }),
     scale: fc.oneof(fc.constant(null), fc.double({ min: 1e-3, max: 3, noNaN: true }))
   })
-  .map(({ n, half, seed, steps, eta, threshold, tol, extrapolation, frozen, scale }) => ({
-    n, l: 2 * half, seed, steps, parameters: { eta, threshold, tol2: tol * tol, extrapolation }, frozen: frozen.slice(0, n), scale
+  .map(({ n, half, seed, steps, eta, threshold, tol, extrapolation, restarting, frozen, scale }) => ({
+    n, l: 2 * half, seed, steps, parameters: { eta, threshold, tol2: tol * tol, extrapolation, restarting }, frozen: frozen.slice(0, n), scale
   }))
 
 /** Everything the pass writes, copied out. */
 const snapshot = (p: Pass) => ({
-  y: Array.from(p.y), z: Array.from(p.z), live: Array.from(p.live), steps: Array.from(p.stepsPerRow),
+  y: Array.from(p.y), z: Array.from(p.z), live: Array.from(p.live), steps: Array.from(p.stepsPerRow), momentum: Array.from(p.rowMomentum),
   liveSum: Array.from(p.liveSum), liveSumOfSquares: Array.from(p.liveSumOfSquares),
   frozenSum: Array.from(p.frozenSum), frozenSumOfSquares: Array.from(p.frozenSumOfSquares)
 })
@@ -66,7 +68,7 @@ const snapshot = (p: Pass) => ({
 /** Runs s.steps passes from the state the seed draws, on the kernel asked for. */
 const run = (s: State, kind: FusedPass) => {
   const { n, l } = s
-  const fused = fusedStep(n, l, false, kind)
+  const fused = fusedStep(n, l, kind)
   try {
     const { pass } = fused
     const rng = seeded(s.seed)
@@ -77,6 +79,7 @@ const run = (s: State, kind: FusedPass) => {
     pass.coefficients.slope.set(gaussian(rng, 1, l))
     pass.coefficients.offset.set(gaussian(rng, 1, l))
     pass.coefficients.encoderWeight = rng.next()
+    pass.rowMomentum.set(Array.from({ length: n }, () => 1 + 3 * rng.next()))
     const target = gaussian(rng, n, l)
     let live = 0
     for (let i = 0; i < n; i++) {
@@ -86,7 +89,7 @@ const run = (s: State, kind: FusedPass) => {
     let liveRows = pass.rowIndices.subarray(0, live)
     for (let k = 0; k < s.steps && liveRows.length > 0; k++) {
       const product = gaussian(rng, liveRows.length, l)
-      const parameters = { ...s.parameters, rowMomentum: null }
+      const { parameters } = s
       if (s.scale === null) fused.step(liveRows, product, parameters)
       else if (fused.productBuffer !== null) {
         fused.productBuffer.set(product)
@@ -107,12 +110,12 @@ const run = (s: State, kind: FusedPass) => {
 }
 
 describe("the WebAssembly kernel of inference's pass", () => {
-  it("applies here, to FISTA and ISTA on an even code size", () => {
-    expect(wasmStepApplies(128, false)).toBe(true)
-    expect(wasmStepApplies(127, false)).toBe(false)
-    expect(wasmStepApplies(128, true)).toBe(false)
-    expect(fusedStep(4, 6, false).kind).toBe("wasm-simd")
-    expect(fusedStep(4, 6, false, "javascript").kind).toBe("javascript")
+  it("applies here, on an even code size", () => {
+    expect(wasmStepApplies(128)).toBe(true)
+    expect(wasmStepApplies(127)).toBe(false)
+    expect(fusedStep(4, 6).kind).toBe("wasm-simd")
+    expect(fusedStep(4, 7).kind).toBe("javascript")
+    expect(fusedStep(4, 6, "javascript").kind).toBe("javascript")
   })
 
   it("gives the JavaScript pass's iterates, moments and frozen rows bit for bit", () => {
@@ -124,7 +127,10 @@ describe("the WebAssembly kernel of inference's pass", () => {
     )
   })
 
-  it("gives the same FISTA codes and step counts on a VDL energy, with the gradient in parts", () => {
+  it.each([
+    ["FISTA", fista],
+    ["FISTA with restart", fistaRestart]
+  ])("gives the same codes and step counts through %s on a VDL energy, with the gradient in parts", (_, method) => {
     const n = 40
     const l = 16
     const d = 30
@@ -138,7 +144,7 @@ describe("the WebAssembly kernel of inference's pass", () => {
       if (linalg.hostGemm !== null) expect(reconstruction.gradientInParts).toBeDefined()
       const energy = libraryEnergy({ lambda: 0.05, beta: 2, tau: 1, gamma: 0.5 })
       const infer = (fusedPass: FusedPass) => {
-        const result = fista.infer(reconstruction, zEnc, zEnc, energy, { maxSteps: 200, tol: 1e-4, step: { kind: "fixed", eta: 0.05 }, linalg, fusedPass })
+        const result = method.infer(reconstruction, zEnc, zEnc, energy, { maxSteps: 200, tol: 1e-4, step: { kind: "fixed", eta: 0.05 }, linalg, fusedPass })
         const codes = Array.from(result.codes.dataSync())
         result.codes.dispose()
         return { codes, steps: Array.from(result.stepsPerRow), iterations: result.iterations }

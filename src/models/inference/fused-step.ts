@@ -5,8 +5,8 @@ import { wasmBase64 } from "./kernels/fused-step.wasm.js"
 
 /**
  * Where inference's per-entry pass runs: a WebAssembly SIMD kernel (the default wherever it
- * applies) or plain JavaScript. Both give bit-identical iterates; the kernel takes FISTA and ISTA
- * on an even code size, and restarting momentum always runs in JavaScript.
+ * applies) or plain JavaScript. Both give bit-identical iterates; the kernel takes an even code
+ * size.
  */
 export type FusedPass = "wasm-simd" | "javascript"
 
@@ -29,16 +29,18 @@ export interface Pass {
   readonly frozenSumOfSquares: Float64Array
   /** Backing for the live rows' indices, which inference compacts in place as rows freeze. */
   readonly rowIndices: Int32Array
+  /** Each row's momentum sequence tₖ, for restarting momentum. */
+  readonly rowMomentum: Float64Array
 }
 
 export interface StepParameters {
   readonly eta: number
   readonly threshold: number
   readonly tol2: number
-  /** FISTA's extrapolation for the batch this step (0 for ISTA); ignored with rowMomentum. */
+  /** FISTA's extrapolation for the batch this step (0 for ISTA); ignored when restarting. */
   readonly extrapolation: number
-  /** One momentum sequence per row, restarted when it points uphill; null for a shared one. */
-  readonly rowMomentum: Float64Array | null
+  /** One momentum sequence per row (pass.rowMomentum), restarted when it points uphill. */
+  readonly restarting: boolean
 }
 
 /** A pass over the live rows: gradient, prox, momentum and the convergence test, fused. */
@@ -90,7 +92,8 @@ const settle = (s: Pass, i: number, change: number, scale: number, momentumGap: 
  */
 export const javascriptStep = (s: Pass, liveRows: Int32Array, g: Float32Array, parameters: StepParameters, rowStep: Float64Array): void => {
   const { l, y, z, enc, liveSum, liveSumOfSquares } = s
-  const { eta, threshold, tol2, extrapolation, rowMomentum } = parameters
+  const { eta, threshold, tol2, extrapolation } = parameters
+  const rowMomentum = parameters.restarting ? s.rowMomentum : null
   const { slope, offset, encoderWeight } = s.coefficients
   liveSum.fill(0)
   liveSumOfSquares.fill(0)
@@ -148,7 +151,7 @@ const javascriptFused = (n: number, l: number): FusedStep => {
     coefficients: { slope: new Float64Array(l), offset: new Float64Array(l), encoderWeight: 0 },
     live: new Uint8Array(n), stepsPerRow: new Int32Array(n),
     liveSum: new Float64Array(l), liveSumOfSquares: new Float64Array(l), frozenSum: new Float64Array(l), frozenSumOfSquares: new Float64Array(l),
-    rowIndices: new Int32Array(n)
+    rowIndices: new Int32Array(n), rowMomentum: new Float64Array(n)
   }
   const rowStep = new Float64Array(l)
   return { kind: "javascript", pass, productBuffer: null, step: (liveRows, g, parameters) => javascriptStep(pass, liveRows, g, parameters, rowStep), release: () => {} }
@@ -189,26 +192,27 @@ const kernelModule = (): object | null => {
   return compiled ?? null
 }
 
-/** Whether the WebAssembly kernel can run a pass of this shape and momentum here. */
-export const wasmStepApplies = (l: number, rowMomentum: boolean): boolean => !rowMomentum && l % 2 === 0 && kernelModule() !== null
+/** Whether the WebAssembly kernel can run a pass of this code size here. */
+export const wasmStepApplies = (l: number): boolean => l % 2 === 0 && kernelModule() !== null
 
 const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedStep => {
   const kernel = idle.pop() ?? (new api.Instance(module).exports as KernelExports)
-  // Layout: six float64 column arrays, then y, z, enc, g and a target (n×l float32 each), then the row
-  // indices and step counts (int32) and the live flags (bytes). Every array starts 16-aligned.
+  // Layout: seven float64 column arrays and the rows' momenta, then y, z, enc, g and a target (n×l
+  // float32 each), then the row indices and step counts (int32) and the live flags (bytes). Every
+  // array starts 16-aligned.
   const f64 = 8 * l
   const f32 = 4 * n * l
   const align = (bytes: number) => Math.ceil(bytes / 16) * 16
   const offsets: number[] = []
   let end = 0
-  for (const bytes of [f64, f64, f64, f64, f64, f64, f32, f32, f32, f32, f32, 4 * n, 4 * n, n]) {
+  for (const bytes of [f64, f64, f64, f64, f64, f64, f64, 8 * n, f32, f32, f32, f32, f32, 4 * n, 4 * n, n]) {
     offsets.push(end)
     end += align(bytes)
   }
   const { memory } = kernel
   if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536))
   const { buffer } = memory
-  const [slopeAt, offsetAt, liveSumAt, liveSqAt, frozenSumAt, frozenSqAt, yAt, zAt, encAt, gAt, targetAt, rowsAt, stepsAt, liveAt] = offsets
+  const [slopeAt, offsetAt, liveSumAt, liveSqAt, frozenSumAt, frozenSqAt, rowStepAt, momentumAt, yAt, zAt, encAt, gAt, targetAt, rowsAt, stepsAt, liveAt] = offsets
   // The memory is reused from call to call, so everything is set here.
   new Uint8Array(buffer, 0, end).fill(0)
   const pass: Pass = {
@@ -218,7 +222,7 @@ const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedSte
     live: new Uint8Array(buffer, liveAt, n), stepsPerRow: new Int32Array(buffer, stepsAt, n),
     liveSum: new Float64Array(buffer, liveSumAt, l), liveSumOfSquares: new Float64Array(buffer, liveSqAt, l),
     frozenSum: new Float64Array(buffer, frozenSumAt, l), frozenSumOfSquares: new Float64Array(buffer, frozenSqAt, l),
-    rowIndices: new Int32Array(buffer, rowsAt, n)
+    rowIndices: new Int32Array(buffer, rowsAt, n), rowMomentum: new Float64Array(buffer, momentumAt, n)
   }
   const g = new Float32Array(buffer, gAt, n * l)
   const target = new Float32Array(buffer, targetAt, n * l)
@@ -228,7 +232,7 @@ const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedSte
     kind: "wasm-simd",
     pass,
     productBuffer: g,
-    step: (liveRows, gradient, { eta, threshold, tol2, extrapolation }, parts) => {
+    step: (liveRows, gradient, { eta, threshold, tol2, extrapolation, restarting }, parts) => {
       if (gradient.buffer !== buffer || gradient.byteOffset !== gAt) g.set(gradient.subarray(0, liveRows.length * l))
       if (parts !== undefined && parts.target !== targetCopied) {
         target.set(parts.target.subarray(0, n * l))
@@ -237,7 +241,7 @@ const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedSte
       kernel.step(
         liveRows.byteOffset, liveRows.length, gAt, yAt, zAt, encAt, slopeAt, offsetAt, liveSumAt, liveSqAt, frozenSumAt, frozenSqAt,
         liveAt, stepsAt, l, eta, threshold, pass.coefficients.encoderWeight, extrapolation, tol2,
-        parts === undefined ? 0 : 1, targetAt, parts?.scale ?? 1
+        parts === undefined ? 0 : 1, targetAt, parts?.scale ?? 1, restarting ? momentumAt : 0, rowStepAt
       )
     },
     release: () => {
@@ -250,7 +254,7 @@ const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedSte
  * The state and the pass for an inference call on n rows of l entries: the kernel asked for (by
  * default the WebAssembly one wherever it applies), else JavaScript.
  */
-export const fusedStep = (n: number, l: number, rowMomentum: boolean, requested: FusedPass = "wasm-simd"): FusedStep => {
-  const module = requested === "wasm-simd" && wasmStepApplies(l, rowMomentum) ? kernelModule() : null
+export const fusedStep = (n: number, l: number, requested: FusedPass = "wasm-simd"): FusedStep => {
+  const module = requested === "wasm-simd" && wasmStepApplies(l) ? kernelModule() : null
   return module === null || wasmApi === undefined ? javascriptFused(n, l) : wasmFused(n, l, module, wasmApi)
 }

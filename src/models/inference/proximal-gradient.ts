@@ -33,7 +33,7 @@ export const proximalGradient = (
 ): InferenceResult => {
   const [n, l] = z0.shape
   const eta = stepSize(options.step, reconstruction, n, l, energy)
-  const fused = fusedStep(n, l, momentum === "restarting", options.fusedPass)
+  const fused = fusedStep(n, l, options.fusedPass)
   try {
     const { pass } = fused
     const { y, z, enc, coefficients } = pass
@@ -49,7 +49,8 @@ export const proximalGradient = (
     // Every row is live at the start; from then on the pass keeps the moments.
     const moments = columnMoments(y, n, l)
     const linalg = options.linalg ?? tfjsLinalg
-    const rowMomentum = momentum === "restarting" ? new Float64Array(n).fill(1) : null
+    const restarting = momentum === "restarting"
+    if (restarting) pass.rowMomentum.fill(1)
     // The live rows' indices, compacted in place as rows freeze, and one buffer for their iterates:
     // a typed array's filter, and a fresh gather every step, cost more than the small steps they serve.
     const rowIndices = pass.rowIndices
@@ -73,7 +74,7 @@ export const proximalGradient = (
       for (const term of affine) term.accumulate(moments, l, coefficients)
       for (const term of general) term.addTo(y, enc, n, l, liveRows, g, linalg)
       const tNext = momentum === "shared" ? (1 + Math.sqrt(1 + 4 * t * t)) / 2 : 1
-      fused.step(liveRows, g, { eta, threshold, tol2, extrapolation: momentum === "shared" ? (t - 1) / tNext : 0, rowMomentum }, parts)
+      fused.step(liveRows, g, { eta, threshold, tol2, extrapolation: momentum === "shared" ? (t - 1) / tNext : 0, restarting }, parts)
       for (let j = 0; j < l; j++) {
         moments.sum[j] = pass.frozenSum[j] + pass.liveSum[j]
         moments.sumOfSquares[j] = pass.frozenSumOfSquares[j] + pass.liveSumOfSquares[j]

@@ -10,14 +10,17 @@
   ;; per live row, in order); f64 arrays of l: slope, offset and the four column-moment sums;
   ;; rows: the live rows' indices (i32); live (u8) and steps (i32) per row. l must be even. With
   ;; inParts, g holds the decoder's product P and target its n×l target T: the gradient is c·(P − T).
+  ;; With momentum (the address of one float64 per row, else 0) each row extrapolates with its own
+  ;; sequence, restarted where (y − z⁺)·(z⁺ − z) > 0, and rowStep holds l float64 for that.
   (func (export "step")
     (param $rows i32) (param $nLive i32) (param $g i32) (param $y i32) (param $z i32) (param $enc i32)
     (param $slope i32) (param $offset i32) (param $liveSum i32) (param $liveSq i32)
     (param $frozenSum i32) (param $frozenSq i32) (param $live i32) (param $steps i32) (param $l i32)
     (param $eta f64) (param $threshold f64) (param $encoderWeight f64) (param $extrapolation f64) (param $tol2 f64)
     (param $inParts i32) (param $target i32) (param $gradientScale f64)
+    (param $momentum i32) (param $rowStep i32)
     (local $p i32) (local $i i32) (local $j i32) (local $rowBytes i32) (local $at i32) (local $gAt i32) (local $col i32)
-    (local $change f64) (local $scale f64) (local $gap f64)
+    (local $change f64) (local $scale f64) (local $gap f64) (local $uphill f64) (local $m f64) (local $tNext f64) (local $e2 v128)
     (local $yq v128) (local $old v128) (local $d v128) (local $grad v128) (local $proposed v128) (local $next v128)
     (local $t v128) (local $gradientScale2 v128) (local $leaving v128) (local $kept v128)
     (local $eta2 v128) (local $threshold2 v128) (local $encoderWeight2 v128) (local $extrapolation2 v128) (local $zero v128)
@@ -38,6 +41,7 @@
         (local.set $change (f64.const 0))
         (local.set $scale (f64.const 0))
         (local.set $gap (f64.const 0))
+        (local.set $uphill (f64.const 0))
         (local.set $j (i32.const 0))
         (block $colsDone
           (loop $eachPair
@@ -81,14 +85,54 @@
             (local.set $t (f64x2.mul (local.get $old) (local.get $old)))
             (local.set $scale (f64.add (f64.add (local.get $scale) (f64x2.extract_lane 0 (local.get $t))) (f64x2.extract_lane 1 (local.get $t))))
             (v128.store64_lane align=4 0 (i32.add (local.get $z) (local.get $at)) (f32x4.demote_f64x2_zero (local.get $proposed)))
-            (local.set $next (f64x2.add (local.get $proposed) (f64x2.mul (local.get $extrapolation2) (local.get $d))))
-            (v128.store64_lane align=4 0 (i32.add (local.get $y) (local.get $at)) (f32x4.demote_f64x2_zero (local.get $next)))
-            (v128.store (i32.add (local.get $liveSum) (local.get $col))
-              (f64x2.add (v128.load (i32.add (local.get $liveSum) (local.get $col))) (local.get $next)))
-            (v128.store (i32.add (local.get $liveSq) (local.get $col))
-              (f64x2.add (v128.load (i32.add (local.get $liveSq) (local.get $col))) (f64x2.mul (local.get $next) (local.get $next))))
+            (if (local.get $momentum)
+              ;; a momentum sequence per row: keep the step and the restart test's sum for below
+              (then
+                (local.set $t (f64x2.mul (f64x2.sub (local.get $yq) (local.get $proposed)) (local.get $d)))
+                (local.set $uphill (f64.add (f64.add (local.get $uphill) (f64x2.extract_lane 0 (local.get $t))) (f64x2.extract_lane 1 (local.get $t))))
+                (v128.store (i32.add (local.get $rowStep) (local.get $col)) (local.get $d)))
+              (else
+                (local.set $next (f64x2.add (local.get $proposed) (f64x2.mul (local.get $extrapolation2) (local.get $d))))
+                (v128.store64_lane align=4 0 (i32.add (local.get $y) (local.get $at)) (f32x4.demote_f64x2_zero (local.get $next)))
+                (v128.store (i32.add (local.get $liveSum) (local.get $col))
+                  (f64x2.add (v128.load (i32.add (local.get $liveSum) (local.get $col))) (local.get $next)))
+                (v128.store (i32.add (local.get $liveSq) (local.get $col))
+                  (f64x2.add (v128.load (i32.add (local.get $liveSq) (local.get $col))) (f64x2.mul (local.get $next) (local.get $next))))))
             (local.set $j (i32.add (local.get $j) (i32.const 2)))
             (br $eachPair)))
+        ;; the row's own extrapolation, restarted where the momentum carried it uphill
+        (if (local.get $momentum)
+          (then
+            (local.set $m (f64.load (i32.add (local.get $momentum) (i32.shl (local.get $i) (i32.const 3)))))
+            (if (f64.gt (local.get $uphill) (f64.const 0))
+              (then
+                (f64.store (i32.add (local.get $momentum) (i32.shl (local.get $i) (i32.const 3))) (f64.const 1))
+                (local.set $e2 (local.get $zero)))
+              (else
+                (local.set $tNext
+                  (f64.div
+                    (f64.add (f64.const 1)
+                      (f64.sqrt (f64.add (f64.const 1) (f64.mul (f64.mul (f64.const 4) (local.get $m)) (local.get $m)))))
+                    (f64.const 2)))
+                (local.set $e2 (f64x2.splat (f64.div (f64.sub (local.get $m) (f64.const 1)) (local.get $tNext))))
+                (f64.store (i32.add (local.get $momentum) (i32.shl (local.get $i) (i32.const 3))) (local.get $tNext))))
+            (local.set $j (i32.const 0))
+            (block $extrapolated
+              (loop $eachStepPair
+                (br_if $extrapolated (i32.ge_u (local.get $j) (local.get $l)))
+                (local.set $at (i32.add (i32.mul (local.get $i) (local.get $rowBytes)) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $col (i32.shl (local.get $j) (i32.const 3)))
+                (local.set $next
+                  (f64x2.add
+                    (f64x2.promote_low_f32x4 (v128.load64_zero align=4 (i32.add (local.get $z) (local.get $at))))
+                    (f64x2.mul (local.get $e2) (v128.load (i32.add (local.get $rowStep) (local.get $col))))))
+                (v128.store64_lane align=4 0 (i32.add (local.get $y) (local.get $at)) (f32x4.demote_f64x2_zero (local.get $next)))
+                (v128.store (i32.add (local.get $liveSum) (local.get $col))
+                  (f64x2.add (v128.load (i32.add (local.get $liveSum) (local.get $col))) (local.get $next)))
+                (v128.store (i32.add (local.get $liveSq) (local.get $col))
+                  (f64x2.add (v128.load (i32.add (local.get $liveSq) (local.get $col))) (f64x2.mul (local.get $next) (local.get $next))))
+                (local.set $j (i32.add (local.get $j) (i32.const 2)))
+                (br $eachStepPair)))))
         ;; settle: count the step, then freeze a row at a fixed point or within tolerance
         (i32.store (i32.add (local.get $steps) (i32.shl (local.get $i) (i32.const 2)))
           (i32.add (i32.load (i32.add (local.get $steps) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 1)))
