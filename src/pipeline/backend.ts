@@ -4,9 +4,14 @@ import { existsSync, readdirSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { wasmKernelLoads } from "../models/inference/fused-step.js"
 import { type Linalg, tfjsLinalg } from "../models/linalg.js"
 import { BackendError } from "./errors.js"
 import { installNativeMatMul, NativeBlasError } from "./native-matmul.js"
+
+/** Where inference's per-entry pass runs, for the log. */
+const inferencePass = (): string =>
+  wasmKernelLoads() ? "inference pass: WebAssembly SIMD" : "inference pass: JavaScript (this runtime lacks WebAssembly SIMD)"
 
 /** The backends in order of preference: the fastest that loads wins. */
 export const backendNames = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const
@@ -129,7 +134,7 @@ export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInf
     if (requested !== undefined) {
       yield* tryLoad(requested).pipe(Effect.mapError((problem) => new BackendError({ backend: requested, problem })))
       const { matmul, linalg } = yield* accelerate(requested)
-      yield* Effect.logInfo(`backend: ${requested} (as requested); matrix products: ${matmul}`)
+      yield* Effect.logInfo(`backend: ${requested} (as requested); matrix products: ${matmul}; ${inferencePass()}`)
       return { name: requested, matmul, linalg, skipped: [] }
     }
     const skipped: Array<{ name: BackendName; reason: string }> = []
@@ -139,7 +144,7 @@ export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInf
         for (const s of skipped) yield* Effect.logDebug(`backend ${s.name} skipped: ${s.reason}`)
         const { matmul, linalg } = yield* accelerate(name)
         const passed = skipped.length === 0 ? "" : ` (${skipped.map((s) => s.name).join(", ")} not available; the debug log says why)`
-        yield* Effect.logInfo(`backend: ${name}${passed}; matrix products: ${matmul}`)
+        yield* Effect.logInfo(`backend: ${name}${passed}; matrix products: ${matmul}; ${inferencePass()}`)
         return { name, matmul, linalg, skipped }
       }
       skipped.push({ name, reason: loaded.left })

@@ -192,6 +192,9 @@ const kernelModule = (): object | null => {
   return compiled ?? null
 }
 
+/** Whether this runtime runs the WebAssembly kernel (it needs WebAssembly SIMD). */
+export const wasmKernelLoads = (): boolean => kernelModule() !== null
+
 /** Whether the WebAssembly kernel can run a pass of this code size here. */
 export const wasmStepApplies = (l: number): boolean => l % 2 === 0 && kernelModule() !== null
 
