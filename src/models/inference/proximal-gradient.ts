@@ -20,8 +20,9 @@ export type Momentum = "none" | "shared" | "restarting"
  * The iterates live in host memory and everything but the decoder's products is one fused pass
  * over them: on the wasm backend an elementwise op costs about as much as the whole l×l product,
  * so a dozen tensor ops per step would dominate. That pass runs as a WebAssembly SIMD kernel where
- * it applies, with the iterates in the kernel's memory (fused-step.ts). Frozen rows drop out of the decoder's work; terms
- * that couple rows still see them in the batch statistics, at their final value.
+ * it applies, with the iterates in the kernel's memory (fused-step.ts). Frozen rows drop out of
+ * the decoder's work; terms that couple rows still see them in the batch statistics, at their
+ * final value.
  */
 export const proximalGradient = (
   momentum: Momentum,
