@@ -136,17 +136,17 @@ export const decoderLossGradients = (
   return { reconstruction: output, hidden, loss, grads: { W: dW, b: db } }
 }
 
-/**
- * The reconstruction term (1/d)Σᵢ‖xᵢ − D(zᵢ)‖² of the energy as an operator on codes, for a
- * batch x and a decoder frozen during inference. Whatever depends only on x and the weights is
- * computed once here instead of at every FISTA step.
- */
 /** A gradient c·(P − T) left in parts: P in the caller's buffer, by live row; T by batch row. */
 export interface GradientParts {
   readonly target: Float32Array
   readonly scale: number
 }
 
+/**
+ * The reconstruction term (1/d)Σᵢ‖xᵢ − D(zᵢ)‖² of the energy as an operator on codes, for a
+ * batch x and a decoder frozen during inference. Whatever depends only on x and the weights is
+ * computed once here instead of at every FISTA step.
+ */
 export interface ReconstructionTerm {
   /** ∂/∂z of the reconstruction term. */
   readonly gradient: (z: tf.Tensor2D) => tf.Tensor2D
@@ -229,31 +229,37 @@ const linearTerm = (W: tf.Variable, x: tf.Tensor2D, { matMulBT, hostGemm: gemm }
   // One buffer for every step's product: a fresh array per step is garbage at FISTA's pace. The
   // caller reads each step's gradient before it asks for the next.
   const products = gemm === null ? null : new Float32Array(x.shape[0] * l)
+  const c = 2 / d
+  // The live rows' y·G into `out` through the host BLAS; null without one.
+  const hostProduct =
+    gemm === null || gramHost === null
+      ? null
+      : (y: Float32Array, rows: Int32Array, out: Float32Array): Float32Array => {
+          const size = rows.length * l
+          return gemm(y.subarray(0, size), gramHost, rows.length, l, l, out.subarray(0, size))
+        }
   return {
-    gradient: (z) => tf.tidy(() => tf.mul(tf.sub(tf.matMul(z, gram), target), 2 / d) as tf.Tensor2D),
+    gradient: (z) => tf.tidy(() => tf.mul(tf.sub(tf.matMul(z, gram), target), c) as tf.Tensor2D),
     gradientRows: (y, rows) => {
-      const size = rows.length * l
       const product =
-        gemm !== null && gramHost !== null && products !== null
-          ? gemm(y.subarray(0, size), gramHost, rows.length, l, l, products.subarray(0, size))
+        hostProduct !== null && products !== null
+          ? hostProduct(y, rows, products)
           : readTidy(() => tf.matMul(tf.tensor2d(y, [rows.length, l]), gram))
-      const c = 2 / d
       for (let p = 0; p < rows.length; p++) {
         const base = rows[p] * l
         for (let j = 0, q = p * l; j < l; j++, q++) product[q] = c * (product[q] - targetHost[base + j])
       }
       return product
     },
-    ...(gemm !== null && gramHost !== null
-      ? {
+    ...(hostProduct === null
+      ? {}
+      : {
           gradientInParts: (y: Float32Array, rows: Int32Array, product: Float32Array): GradientParts => {
-            const size = rows.length * l
-            gemm(y.subarray(0, size), gramHost, rows.length, l, l, product.subarray(0, size))
-            return { target: targetHost, scale: 2 / d }
+            hostProduct(y, rows, product)
+            return { target: targetHost, scale: c }
           }
-        }
-      : {}),
-    lipschitz: () => (2 / d) * largestEigenvalue(gram),
+        }),
+    lipschitz: () => c * largestEigenvalue(gram),
     dispose: () => {
       gram.dispose()
       target.dispose()

@@ -60,14 +60,17 @@ export const proximalGradient = (
     const gathered = new Float32Array(n * l)
     // A gradient the decoder leaves in parts lets the kernel take its last pass; terms that add
     // into the gradient rows need them whole.
-    const productBuffer = fused.productBuffer ?? gathered
-    const inParts = general.length === 0 && fused.productBuffer !== null ? reconstruction.gradientInParts : undefined
+    const { productBuffer } = fused
+    const { gradientInParts } = reconstruction
+    const inParts =
+      general.length === 0 && productBuffer !== null && gradientInParts !== undefined
+        ? (input: Float32Array, rows: Int32Array) => ({ g: productBuffer, parts: gradientInParts(input, rows, productBuffer) })
+        : null
     let t = 1
     let iterations = 0
     for (let k = 0; k < options.maxSteps && liveRows.length > 0; k++) {
       const input = liveRows.length === n ? y : gatherRowsInto(y, l, liveRows, gathered)
-      const parts = inParts?.(input, liveRows, productBuffer)
-      const g = parts === undefined ? reconstruction.gradientRows(input, liveRows) : productBuffer
+      const { g, parts } = inParts?.(input, liveRows) ?? { g: reconstruction.gradientRows(input, liveRows), parts: undefined }
       // Terms see the whole batch: frozen rows still count in its statistics, at their final value.
       coefficients.slope.fill(0)
       coefficients.offset.fill(0)
