@@ -40,7 +40,7 @@ export { encoderDistance } from "./models/terms/encoder-distance.js"
 export { covariance } from "./models/terms/covariance.js"
 /** λ‖z‖₁ and its non-negative proximal step. */
 export { sparsity, nonNegativeShrink } from "./models/terms/sparsity.js"
-/** The inference methods by name: fista, ista and fista-restart. */
+/** The inference methods by name: fista, ista, fista-restart and fista-adaptive. */
 export { inferenceMethods, inferenceNames, inferenceByName, type InferenceName } from "./models/inference/registry.js"
 /** An inference method, and the helper that declares one. */
 export { inferenceMethod, type InferenceMethod, type InferenceOptions, type InferenceResult, type InferenceStepInfo, type StepRule } from "./models/inference/method.js"
@@ -51,6 +51,8 @@ export { fista } from "./models/inference/fista.js"
 export { ista } from "./models/inference/ista.js"
 /** FISTA with adaptive restart per row (O'Donoghue & Candès). */
 export { fistaRestart } from "./models/inference/fista-restart.js"
+/** FISTA with restart and a step per row fitted to its local curvature. */
+export { fistaAdaptive } from "./models/inference/fista-adaptive.js"
 /** Runs a chain of update transforms on a set of gradients. */
 export { applyChain } from "./models/transforms/chain.js"
 /** An update transform: one step of a parameter update chain. */

@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { assembleKernel } from "../../scripts/kernel-source.js"
 import { disposeDecoder, makeDecoder, reconstructionTerm } from "../../src/models/decoder.js"
 import { fista } from "../../src/models/inference/fista.js"
+import { fistaAdaptive } from "../../src/models/inference/fista-adaptive.js"
 import { fistaRestart } from "../../src/models/inference/fista-restart.js"
 import { type FusedPass, fusedStep, javascriptStep, type Pass, type StepParameters, wasmStepApplies } from "../../src/models/inference/fused-step.js"
 import { wasmBase64 } from "../../src/models/inference/kernels/fused-step.wasm.js"
@@ -51,16 +52,21 @@ const state: fc.Arbitrary<State> = fc
     tol: fc.oneof(fc.constant(0), fc.double({ min: 1e-4, max: 2, noNaN: true })),
     extrapolation: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
     restarting: fc.boolean(),
+    adaptive: fc.oneof(
+      fc.constant(null),
+      fc.record({ lambda: fc.double({ min: 0, max: 1, noNaN: true }), growth: fc.double({ min: 1, max: 2, noNaN: true }), etaMax: fc.double({ min: 1e-3, max: 4, noNaN: true }), etaMin: fc.double({ min: 0, max: 0.5, noNaN: true }) })
+    ),
     frozen: fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }),
     scale: fc.oneof(fc.constant(null), fc.double({ min: 1e-3, max: 3, noNaN: true }))
   })
-  .map(({ n, half, seed, steps, eta, threshold, tol, extrapolation, restarting, frozen, scale }) => ({
-    n, l: 2 * half, seed, steps, parameters: { eta, threshold, tol2: tol * tol, extrapolation, restarting }, frozen: frozen.slice(0, n), scale
+  .map(({ n, half, seed, steps, eta, threshold, tol, extrapolation, restarting, adaptive, frozen, scale }) => ({
+    n, l: 2 * half, seed, steps, parameters: { eta, threshold, tol2: tol * tol, extrapolation, restarting, adaptive }, frozen: frozen.slice(0, n), scale
   }))
 
 /** Everything the pass writes, copied out. */
 const snapshot = (p: Pass) => ({
   y: Array.from(p.y), z: Array.from(p.z), live: Array.from(p.live), steps: Array.from(p.stepsPerRow), momentum: Array.from(p.rowMomentum),
+  rowEta: Array.from(p.rowEta), previousGradient: Array.from(p.previousGradient), previousY: Array.from(p.previousY),
   liveSum: Array.from(p.liveSum), liveSumOfSquares: Array.from(p.liveSumOfSquares),
   frozenSum: Array.from(p.frozenSum), frozenSumOfSquares: Array.from(p.frozenSumOfSquares)
 })
@@ -80,6 +86,11 @@ const run = (s: State, kind: FusedPass) => {
     pass.coefficients.offset.set(gaussian(rng, 1, l))
     pass.coefficients.encoderWeight = rng.next()
     pass.rowMomentum.set(Array.from({ length: n }, () => 1 + 3 * rng.next()))
+    // Some rows start as if past their first step, so that the adaptive step's secant applies at once.
+    pass.rowEta.set(Array.from({ length: n }, () => 2 * rng.next()))
+    pass.stepsPerRow.set(Array.from({ length: n }, () => (rng.next() < 0.5 ? 0 : 1)))
+    pass.previousGradient.set(gaussian(rng, n, l))
+    pass.previousY.set(gaussian(rng, n, l).map(nonNegative))
     const target = gaussian(rng, n, l)
     let live = 0
     for (let i = 0; i < n; i++) {
@@ -129,7 +140,8 @@ describe("the WebAssembly kernel of inference's pass", () => {
 
   it.each([
     ["FISTA", fista],
-    ["FISTA with restart", fistaRestart]
+    ["FISTA with restart", fistaRestart],
+    ["FISTA with restart and an adaptive step", fistaAdaptive]
   ])("gives the same codes and step counts through %s on a VDL energy, with the gradient in parts", (_, method) => {
     const n = 40
     const l = 16

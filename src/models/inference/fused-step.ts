@@ -31,6 +31,28 @@ export interface Pass {
   readonly rowIndices: Int32Array
   /** Each row's momentum sequence tₖ, for restarting momentum. */
   readonly rowMomentum: Float64Array
+  /** Each row's step, for an adaptive step. */
+  readonly rowEta: Float64Array
+  /** The gradient and the point of each row's last step, for the adaptive step's curvature estimate. */
+  readonly previousGradient: Float32Array
+  readonly previousY: Float32Array
+}
+
+/**
+ * A step per row fitted to the curvature the row meets: after each step, L̂ = ‖∇f(y) − ∇f(y′)‖ /
+ * ‖y − y′‖ from this step's gradient and the last one's. Where η·L̂ > 1 the step was longer than
+ * the local 1/L̂, so the row's η becomes 1/L̂ and its momentum restarts; elsewhere η grows by
+ * `growth`, up to 1/L̂ and `etaMax`. The new step applies from the row's next step on. A step
+ * never falls below `etaMin`: across a kink of a ReLU decoder the secant can be far steeper than
+ * the curvature on either side, and a tiny step would pass the convergence test, which reads the
+ * change of z, without the row being near a fixed point.
+ */
+export interface AdaptiveStep {
+  /** λ, for each row's threshold η·λ. */
+  readonly lambda: number
+  readonly growth: number
+  readonly etaMax: number
+  readonly etaMin: number
 }
 
 export interface StepParameters {
@@ -41,6 +63,8 @@ export interface StepParameters {
   readonly extrapolation: number
   /** One momentum sequence per row (pass.rowMomentum), restarted when it points uphill. */
   readonly restarting: boolean
+  /** A step per row (pass.rowEta) in place of eta and threshold, or null. */
+  readonly adaptive: AdaptiveStep | null
 }
 
 /** A pass over the live rows: gradient, prox, momentum and the convergence test, fused. */
@@ -92,8 +116,9 @@ const settle = (s: Pass, i: number, change: number, scale: number, momentumGap: 
  */
 export const javascriptStep = (s: Pass, liveRows: Int32Array, g: Float32Array, parameters: StepParameters, rowStep: Float64Array): void => {
   const { l, y, z, enc, liveSum, liveSumOfSquares } = s
-  const { eta, threshold, tol2, extrapolation } = parameters
+  const { tol2, extrapolation, adaptive } = parameters
   const rowMomentum = parameters.restarting ? s.rowMomentum : null
+  const { rowEta, previousGradient, previousY } = s
   const { slope, offset, encoderWeight } = s.coefficients
   liveSum.fill(0)
   liveSumOfSquares.fill(0)
@@ -103,6 +128,10 @@ export const javascriptStep = (s: Pass, liveRows: Int32Array, g: Float32Array, p
     let scale = 0
     let momentumGap = 0
     let uphill = 0
+    let curvature = 0
+    let distance = 0
+    const eta = adaptive === null ? parameters.eta : rowEta[i]
+    const threshold = adaptive === null ? parameters.threshold : eta * adaptive.lambda
     const base = i * l
     const gBase = p * l
     for (let j = 0; j < l; j++) {
@@ -111,6 +140,14 @@ export const javascriptStep = (s: Pass, liveRows: Int32Array, g: Float32Array, p
       const old = z[q]
       momentumGap += (yq - old) * (yq - old)
       const grad = g[gBase + j] + slope[j] * yq - encoderWeight * enc[q] - offset[j]
+      if (adaptive !== null) {
+        const dg = grad - previousGradient[q]
+        curvature += dg * dg
+        const dy = yq - previousY[q]
+        distance += dy * dy
+        previousGradient[q] = grad
+        previousY[q] = yq
+      }
       const proposed = nonNegativeShrink(yq - eta * grad, threshold)
       const diff = proposed - old
       change += diff * diff
@@ -125,6 +162,13 @@ export const javascriptStep = (s: Pass, liveRows: Int32Array, g: Float32Array, p
         uphill += (yq - proposed) * diff
         rowStep[j] = diff
       }
+    }
+    if (adaptive !== null && s.stepsPerRow[i] > 0 && distance > 0) {
+      const ratio = eta * Math.sqrt(curvature / distance)
+      if (ratio > 1) {
+        rowEta[i] = Math.max(eta / ratio, adaptive.etaMin)
+        uphill = 1
+      } else rowEta[i] = Math.min(eta * adaptive.growth, eta / ratio, adaptive.etaMax)
     }
     if (rowMomentum !== null) {
       let e = 0
@@ -151,7 +195,8 @@ const javascriptFused = (n: number, l: number): FusedStep => {
     coefficients: { slope: new Float64Array(l), offset: new Float64Array(l), encoderWeight: 0 },
     live: new Uint8Array(n), stepsPerRow: new Int32Array(n),
     liveSum: new Float64Array(l), liveSumOfSquares: new Float64Array(l), frozenSum: new Float64Array(l), frozenSumOfSquares: new Float64Array(l),
-    rowIndices: new Int32Array(n), rowMomentum: new Float64Array(n)
+    rowIndices: new Int32Array(n), rowMomentum: new Float64Array(n),
+    rowEta: new Float64Array(n), previousGradient: new Float32Array(n * l), previousY: new Float32Array(n * l)
   }
   const rowStep = new Float64Array(l)
   return { kind: "javascript", pass, productBuffer: null, step: (liveRows, g, parameters) => javascriptStep(pass, liveRows, g, parameters, rowStep), release: () => {} }
@@ -200,22 +245,23 @@ export const wasmStepApplies = (l: number): boolean => l % 2 === 0 && kernelModu
 
 const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedStep => {
   const kernel = idle.pop() ?? (new api.Instance(module).exports as KernelExports)
-  // Layout: seven float64 column arrays and the rows' momenta, then y, z, enc, g and a target (n×l
-  // float32 each), then the row indices and step counts (int32) and the live flags (bytes). Every
-  // array starts 16-aligned.
+  // Layout: seven float64 column arrays, the rows' momenta and steps, then y, z, enc, g, a target,
+  // the previous gradient and the previous y (n×l float32 each), then the row indices and step
+  // counts (int32) and the live flags (bytes). Every array starts 16-aligned.
   const f64 = 8 * l
   const f32 = 4 * n * l
   const align = (bytes: number) => Math.ceil(bytes / 16) * 16
   const offsets: number[] = []
   let end = 0
-  for (const bytes of [f64, f64, f64, f64, f64, f64, f64, 8 * n, f32, f32, f32, f32, f32, 4 * n, 4 * n, n]) {
+  for (const bytes of [f64, f64, f64, f64, f64, f64, f64, 8 * n, 8 * n, f32, f32, f32, f32, f32, f32, f32, 4 * n, 4 * n, n]) {
     offsets.push(end)
     end += align(bytes)
   }
   const { memory } = kernel
   if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536))
   const { buffer } = memory
-  const [slopeAt, offsetAt, liveSumAt, liveSqAt, frozenSumAt, frozenSqAt, rowStepAt, momentumAt, yAt, zAt, encAt, gAt, targetAt, rowsAt, stepsAt, liveAt] = offsets
+  const [slopeAt, offsetAt, liveSumAt, liveSqAt, frozenSumAt, frozenSqAt, rowStepAt, momentumAt, rowEtaAt, yAt, zAt, encAt, gAt, targetAt, previousGradientAt, previousYAt, rowsAt, stepsAt, liveAt] =
+    offsets
   // The memory is reused from call to call, so everything is set here.
   new Uint8Array(buffer, 0, end).fill(0)
   const pass: Pass = {
@@ -225,7 +271,9 @@ const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedSte
     live: new Uint8Array(buffer, liveAt, n), stepsPerRow: new Int32Array(buffer, stepsAt, n),
     liveSum: new Float64Array(buffer, liveSumAt, l), liveSumOfSquares: new Float64Array(buffer, liveSqAt, l),
     frozenSum: new Float64Array(buffer, frozenSumAt, l), frozenSumOfSquares: new Float64Array(buffer, frozenSqAt, l),
-    rowIndices: new Int32Array(buffer, rowsAt, n), rowMomentum: new Float64Array(buffer, momentumAt, n)
+    rowIndices: new Int32Array(buffer, rowsAt, n), rowMomentum: new Float64Array(buffer, momentumAt, n),
+    rowEta: new Float64Array(buffer, rowEtaAt, n),
+    previousGradient: new Float32Array(buffer, previousGradientAt, n * l), previousY: new Float32Array(buffer, previousYAt, n * l)
   }
   const g = new Float32Array(buffer, gAt, n * l)
   const target = new Float32Array(buffer, targetAt, n * l)
@@ -235,7 +283,7 @@ const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedSte
     kind: "wasm-simd",
     pass,
     productBuffer: g,
-    step: (liveRows, gradient, { eta, threshold, tol2, extrapolation, restarting }, parts) => {
+    step: (liveRows, gradient, { eta, threshold, tol2, extrapolation, restarting, adaptive }, parts) => {
       if (gradient.buffer !== buffer || gradient.byteOffset !== gAt) g.set(gradient.subarray(0, liveRows.length * l))
       if (parts !== undefined && parts.target !== targetCopied) {
         target.set(parts.target.subarray(0, n * l))
@@ -244,7 +292,8 @@ const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedSte
       kernel.step(
         liveRows.byteOffset, liveRows.length, gAt, yAt, zAt, encAt, slopeAt, offsetAt, liveSumAt, liveSqAt, frozenSumAt, frozenSqAt,
         liveAt, stepsAt, l, eta, threshold, pass.coefficients.encoderWeight, extrapolation, tol2,
-        parts === undefined ? 0 : 1, targetAt, parts?.scale ?? 1, restarting ? momentumAt : 0, rowStepAt
+        parts === undefined ? 0 : 1, targetAt, parts?.scale ?? 1, restarting ? momentumAt : 0, rowStepAt,
+        adaptive === null ? 0 : rowEtaAt, previousGradientAt, previousYAt, adaptive?.lambda ?? 0, adaptive?.growth ?? 1, adaptive?.etaMax ?? 0, adaptive?.etaMin ?? 0
       )
     },
     release: () => {

@@ -4,7 +4,7 @@ import type { Energy } from "../energy.js"
 import { gatherRowsInto } from "../gather-rows.js"
 import { tfjsLinalg } from "../linalg.js"
 import { columnMoments } from "../terms/term.js"
-import { fusedStep } from "./fused-step.js"
+import { type AdaptiveStep, fusedStep } from "./fused-step.js"
 import { type InferenceOptions, type InferenceResult, stepSize } from "./method.js"
 
 /**
@@ -12,6 +12,17 @@ import { type InferenceOptions, type InferenceResult, stepSize } from "./method.
  * the whole batch (FISTA), or with one per row that restarts when the momentum points uphill.
  */
 export type Momentum = "none" | "shared" | "restarting"
+
+/**
+ * A step per row that follows the curvature the row meets (fused-step.ts, AdaptiveStep): it grows
+ * by `growth` per step up to `maxFactor` times the starting η, and falls to 1/L̂ where η·L̂ > 1,
+ * but not below `minFactor` times it.
+ */
+export interface StepAdaptation {
+  readonly growth: number
+  readonly maxFactor: number
+  readonly minFactor: number
+}
 
 /**
  * Proximal gradient on F over z ≥ 0 with a warm start z0, per-row early stopping and frozen rows
@@ -30,7 +41,8 @@ export const proximalGradient = (
   zEnc: tf.Tensor2D,
   z0: tf.Tensor2D,
   energy: Energy,
-  options: InferenceOptions
+  options: InferenceOptions,
+  adaptation: StepAdaptation | null = null
 ): InferenceResult => {
   const [n, l] = z0.shape
   const eta = stepSize(options.step, reconstruction, n, l, energy)
@@ -52,6 +64,8 @@ export const proximalGradient = (
     const linalg = options.linalg ?? tfjsLinalg
     const restarting = momentum === "restarting"
     if (restarting) pass.rowMomentum.fill(1)
+    const adaptive: AdaptiveStep | null = adaptation === null ? null : { lambda: energy.lambda, growth: adaptation.growth, etaMax: adaptation.maxFactor * eta, etaMin: adaptation.minFactor * eta }
+    if (adaptive !== null) pass.rowEta.fill(eta)
     // The live rows' indices, compacted in place as rows freeze, and one buffer for their iterates:
     // a typed array's filter, and a fresh gather every step, cost more than the small steps they serve.
     const rowIndices = pass.rowIndices
@@ -78,7 +92,7 @@ export const proximalGradient = (
       for (const term of affine) term.accumulate(moments, l, coefficients)
       for (const term of general) term.addTo(y, enc, n, l, liveRows, g, linalg)
       const tNext = momentum === "shared" ? (1 + Math.sqrt(1 + 4 * t * t)) / 2 : 1
-      fused.step(liveRows, g, { eta, threshold, tol2, extrapolation: momentum === "shared" ? (t - 1) / tNext : 0, restarting }, parts)
+      fused.step(liveRows, g, { eta, threshold, tol2, extrapolation: momentum === "shared" ? (t - 1) / tNext : 0, restarting, adaptive }, parts)
       for (let j = 0; j < l; j++) {
         moments.sum[j] = pass.frozenSum[j] + pass.liveSum[j]
         moments.sumOfSquares[j] = pass.frozenSumOfSquares[j] + pass.liveSumOfSquares[j]

@@ -12,6 +12,10 @@
   ;; inParts, g holds the decoder's product P and target its n×l target T: the gradient is c·(P − T).
   ;; With momentum (the address of one float64 per row, else 0) each row extrapolates with its own
   ;; sequence, restarted where (y − z⁺)·(z⁺ − z) > 0, and rowStep holds l float64 for that.
+  ;; With rowEta (the address of one float64 per row, else 0) each row takes its own step η and
+  ;; threshold η·λ; prevGrad and prevY (n×l f32) keep the row's last gradient and point, from which
+  ;; the curvature L̂ = ‖Δ∇f‖/‖Δy‖ sets the row's next η: 1/L̂ with a restart where η·L̂ > 1,
+  ;; else min(growth·η, 1/L̂, etaMax); never below etaMin.
   (func (export "step")
     (param $rows i32) (param $nLive i32) (param $g i32) (param $y i32) (param $z i32) (param $enc i32)
     (param $slope i32) (param $offset i32) (param $liveSum i32) (param $liveSq i32)
@@ -19,10 +23,12 @@
     (param $eta f64) (param $threshold f64) (param $encoderWeight f64) (param $extrapolation f64) (param $tol2 f64)
     (param $inParts i32) (param $target i32) (param $gradientScale f64)
     (param $momentum i32) (param $rowStep i32)
+    (param $rowEta i32) (param $prevGrad i32) (param $prevY i32) (param $lambda f64) (param $growth f64) (param $etaMax f64) (param $etaMin f64)
     (local $p i32) (local $i i32) (local $j i32) (local $rowBytes i32) (local $at i32) (local $gAt i32) (local $col i32)
     (local $change f64) (local $scale f64) (local $gap f64) (local $uphill f64) (local $m f64) (local $tNext f64) (local $e2 v128)
     (local $yq v128) (local $old v128) (local $d v128) (local $grad v128) (local $proposed v128) (local $next v128)
     (local $t v128) (local $gradientScale2 v128) (local $leaving v128) (local $kept v128)
+    (local $curv f64) (local $dist f64) (local $etaRow f64) (local $ratio f64)
     (local $eta2 v128) (local $threshold2 v128) (local $encoderWeight2 v128) (local $extrapolation2 v128) (local $zero v128)
     (local.set $eta2 (f64x2.splat (local.get $eta)))
     (local.set $threshold2 (f64x2.splat (local.get $threshold)))
@@ -42,6 +48,13 @@
         (local.set $scale (f64.const 0))
         (local.set $gap (f64.const 0))
         (local.set $uphill (f64.const 0))
+        (local.set $curv (f64.const 0))
+        (local.set $dist (f64.const 0))
+        (if (local.get $rowEta)
+          (then
+            (local.set $etaRow (f64.load (i32.add (local.get $rowEta) (i32.shl (local.get $i) (i32.const 3)))))
+            (local.set $eta2 (f64x2.splat (local.get $etaRow)))
+            (local.set $threshold2 (f64x2.splat (f64.mul (local.get $etaRow) (local.get $lambda))))))
         (local.set $j (i32.const 0))
         (block $colsDone
           (loop $eachPair
@@ -72,6 +85,20 @@
                     (f64x2.mul (v128.load (i32.add (local.get $slope) (local.get $col))) (local.get $yq)))
                   (f64x2.mul (local.get $encoderWeight2) (f64x2.promote_low_f32x4 (v128.load64_zero align=4 (i32.add (local.get $enc) (local.get $at))))))
                 (v128.load (i32.add (local.get $offset) (local.get $col)))))
+            ;; the adaptive step's secant: the change of gradient and of point since the row's last step
+            (if (local.get $rowEta)
+              (then
+                (local.set $t (f64x2.sub (local.get $grad)
+                  (f64x2.promote_low_f32x4 (v128.load64_zero align=4 (i32.add (local.get $prevGrad) (local.get $at))))))
+                (local.set $t (f64x2.mul (local.get $t) (local.get $t)))
+                (local.set $curv (f64.add (f64.add (local.get $curv) (f64x2.extract_lane 0 (local.get $t))) (f64x2.extract_lane 1 (local.get $t))))
+                (local.set $t (f64x2.sub (local.get $yq)
+                  (f64x2.promote_low_f32x4 (v128.load64_zero align=4 (i32.add (local.get $prevY) (local.get $at))))))
+                (local.set $t (f64x2.mul (local.get $t) (local.get $t)))
+                (local.set $dist (f64.add (f64.add (local.get $dist) (f64x2.extract_lane 0 (local.get $t))) (f64x2.extract_lane 1 (local.get $t))))
+                (v128.store64_lane align=4 0 (i32.add (local.get $prevGrad) (local.get $at)) (f32x4.demote_f64x2_zero (local.get $grad)))
+                (v128.store64_lane align=4 0 (i32.add (local.get $prevY) (local.get $at))
+                  (v128.load64_zero align=4 (i32.add (local.get $y) (local.get $at))))))
             ;; max(y − η·grad − threshold, 0), where NaN gives 0 as in JavaScript's v > 0 ? v : 0
             (local.set $proposed
               (f64x2.sub
@@ -100,6 +127,22 @@
                   (f64x2.add (v128.load (i32.add (local.get $liveSq) (local.get $col))) (f64x2.mul (local.get $next) (local.get $next))))))
             (local.set $j (i32.add (local.get $j) (i32.const 2)))
             (br $eachPair)))
+        ;; the row's next step from the curvature it met; a step that was too long restarts the momentum
+        (if (i32.and (i32.ne (local.get $rowEta) (i32.const 0))
+              (i32.and (i32.gt_s (i32.load (i32.add (local.get $steps) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 0))
+                       (f64.gt (local.get $dist) (f64.const 0))))
+          (then
+            (local.set $ratio (f64.mul (local.get $etaRow) (f64.sqrt (f64.div (local.get $curv) (local.get $dist)))))
+            (if (f64.gt (local.get $ratio) (f64.const 1))
+              (then
+                (f64.store (i32.add (local.get $rowEta) (i32.shl (local.get $i) (i32.const 3)))
+                  (f64.max (f64.div (local.get $etaRow) (local.get $ratio)) (local.get $etaMin)))
+                (local.set $uphill (f64.const 1)))
+              (else
+                (f64.store (i32.add (local.get $rowEta) (i32.shl (local.get $i) (i32.const 3)))
+                  (f64.min
+                    (f64.min (f64.mul (local.get $etaRow) (local.get $growth)) (f64.div (local.get $etaRow) (local.get $ratio)))
+                    (local.get $etaMax)))))))
         ;; the row's own extrapolation, restarted where the momentum carried it uphill
         (if (local.get $momentum)
           (then
