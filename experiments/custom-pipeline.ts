@@ -10,11 +10,11 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import type { SparseCodingModel } from "../src/models/model.js"
 import { variants } from "../src/models/variants.js"
-import { BackendLive } from "../src/pipeline/backend.js"
-import type { Dataset } from "../src/pipeline/dataset.js"
+import { BackendLive } from "../src/pipeline/backend/backend.js"
+import type { Dataset } from "../src/pipeline/sources/dataset.js"
 import { commandCli, runCli } from "../src/cli/entry.js"
-import { trainingLoop } from "../src/pipeline/run/loop.js"
-import { rngFor } from "../src/pipeline/seeds.js"
+import { trainingLoop } from "../src/pipeline/train/loop.js"
+import { rngFor } from "../src/pipeline/train/seeds.js"
 
 const dim = 64
 const atoms = 24

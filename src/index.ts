@@ -20,7 +20,7 @@ export { ModelSettings, SettingsOverrides, type SettingName, settingDocs, settin
 /** The documentation beside each setting: its help text, command-line flag and kind of value. */
 export type { SettingDoc, SettingDocs } from "./models/setting-docs.js"
 /** A preset's settings with overrides applied and checked; fails with a SettingsError naming the setting. */
-export { resolveSettings, decodeOverrides, settingsConflict } from "./pipeline/config.js"
+export { resolveSettings, decodeOverrides, settingsConflict } from "./pipeline/train/config.js"
 /** The paper's variants (sdl, vdl, sdl-nl, vdl-nl, wdl, wdl-nl, noreg), each with its MNIST and patch presets. */
 export { variants, variantNames, type Variant, type DataKind } from "./models/variants.js"
 
@@ -93,7 +93,7 @@ export { energyOf, type Energy } from "./models/energy.js"
 /** A source of uniform numbers for initialisation, and the seeded generator the pipeline derives from a seed. */
 export type { UniformSource } from "./models/rng.js"
 /** The generator of a seed for one use (split, init, order, noise). */
-export { rngFor, type SeedUse } from "./pipeline/seeds.js"
+export { rngFor, type SeedUse } from "./pipeline/train/seeds.js"
 /** A seeded generator whose state can be saved and restored. */
 export type { Rng } from "./data/random.js"
 /** The ℓ2 norm of each code component's atom (a row of the decoder's first weight), whose growth is the collapse the regularisers prevent. */
@@ -120,9 +120,9 @@ export {
   type RowsOptions,
   type Batch,
   type Splits
-} from "./pipeline/dataset.js"
+} from "./pipeline/sources/dataset.js"
 /** MNIST from a folder of IDX files, a checked download or the embedded digits; its split and normalisation. */
-export { loadMnist, splitStage, normalizeMnistStage, type MnistSource } from "./pipeline/mnist.js"
+export { loadMnist, splitStage, normalizeMnistStage, type MnistSource } from "./pipeline/sources/mnist.js"
 /** MNIST as loaded: pixels 0..255 and labels of each split. */
 export type { MnistData, MnistSplit } from "./data/mnist/data.js"
 /** A patch file (experiments/patches.ts build) read as train, validation and test data sets. */
@@ -145,17 +145,17 @@ export {
   type BatchEvent,
   type EpochEvent,
   type EpochColumns
-} from "./pipeline/run/loop.js"
+} from "./pipeline/train/loop.js"
 /** A whole run: the loop, then the best epoch evaluated, pictures and summary.json in the run folder. */
-export { trainRun, type RunOptions, type RunSummary } from "./pipeline/run/run.js"
+export { trainRun, type RunOptions, type RunSummary } from "./pipeline/train/run.js"
 /** Where a stopped run stands, read from its last.safetensors, for LoopOptions.resume. */
-export { readResumePoint, type ResumePoint, type Best } from "./pipeline/run/resume.js"
+export { readResumePoint, type ResumePoint, type Best } from "./pipeline/train/resume.js"
 /** One row of metrics.arrow or of an evaluation table. */
 export type { Row } from "./data/table.js"
 /** One epoch of training, and the evaluation of a model on a data set with the encoder's codes. */
-export { trainEpoch, evaluate, type EpochOptions, type EpochCursor, type BatchStep, type EpochResult } from "./pipeline/train.js"
+export { trainEpoch, evaluate, type EpochOptions, type EpochCursor, type BatchStep, type EpochResult } from "./pipeline/train/epoch.js"
 /** A model released with the scope, and a batch as a tensor released after use. */
-export { scopedModel, withBatchTensor } from "./pipeline/resources.js"
+export { scopedModel, withBatchTensor } from "./pipeline/backend/resources.js"
 
 // Evaluation
 
@@ -199,14 +199,14 @@ export {
 /** A model that cannot be loaded, or input it cannot take. */
 export { LoadModelError, ModelInputError } from "./pipeline/use/errors.js"
 /** The input space a checkpoint records: image shape and the normalisation from pixels to model inputs. */
-export { Normalization, InputSpace, mnistNormalization, normalizeRows, pixelShapeOf } from "./pipeline/normalization.js"
+export { Normalization, InputSpace, mnistNormalization, normalizeRows, pixelShapeOf } from "./pipeline/sources/normalization.js"
 /** A trained model in PyTorch's layout (each nn.Linear weight out × in, the transpose of ours). */
 export { exportTorch, torchTensors } from "./pipeline/use/torch-export.js"
 
 // Data of one's own
 
 /** Rows of pixels from an Arrow file's vector column or a folder of images, as seeded, normalised splits. */
-export { ownDataSplits, arrowRows, imageFolderRows, normalizationModes, OwnDataError, type PixelRows, type OwnSplitOptions, type NormalizationMode } from "./pipeline/own-data.js"
+export { ownDataSplits, arrowRows, imageFolderRows, normalizationModes, OwnDataError, type PixelRows, type OwnSplitOptions, type NormalizationMode } from "./pipeline/sources/own-data.js"
 /** Arrow IPC files of vectors: read a FixedSizeList<Float32> column; write codes as one. */
 export { readVectorFile, codeTableToArrowIpc, VectorFileError, type VectorFile, type RowNames } from "./data/vector-file.js"
 /** Image files as grey pixel rows of a given shape. */
@@ -225,16 +225,16 @@ export {
   checkpointFormat,
   type Snapshot,
   type RunProgress
-} from "./pipeline/checkpoint.js"
+} from "./pipeline/train/checkpoint.js"
 /** A named array of a safetensors file. */
 export type { NamedArray } from "./data/safetensors.js"
 
 // Layers
 
 /** The compute backend as an Effect service: the fastest tfjs backend that loads, with its matrix products. */
-export { Backend, BackendLive, selectBackend, backendNames, type BackendInfo, type BackendName } from "./pipeline/backend.js"
+export { Backend, BackendLive, selectBackend, backendNames, type BackendInfo, type BackendName } from "./pipeline/backend/backend.js"
 /** Progress of long work: bars on a terminal, log lines elsewhere, or nothing. */
-export { Progress, ProgressLive, ProgressSilent, type ProgressBar, type ProgressService } from "./pipeline/progress.js"
+export { Progress, ProgressLive, ProgressSilent, type ProgressBar, type ProgressService } from "./pipeline/train/progress.js"
 /** Plain "[hh:mm:ss] message" log lines on stderr. */
 export { plainLogger } from "./pipeline/logging.js"
 
@@ -243,7 +243,7 @@ export { plainLogger } from "./pipeline/logging.js"
 /** The pipeline's typed errors: each message names the thing at fault and the fix. */
 export { BackendError, SettingsError, ConfigError, DivergenceError, ResumeError, CheckpointError, MetricsFileError } from "./pipeline/errors.js"
 /** The BLAS named by SPARSE_VDL_BLAS could not be loaded. */
-export { NativeBlasError } from "./pipeline/native-matmul.js"
+export { NativeBlasError } from "./pipeline/backend/native-matmul.js"
 /** Data that cannot be read: a missing source, a malformed IDX file, a failed checksum. */
 export { DataSourceError, IdxFormatError, ChecksumError } from "./data/errors.js"
 /** A file that could not be written. */

@@ -12,10 +12,10 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { variants } from "../models/variants.js"
-import { BackendLive } from "../pipeline/backend.js"
+import { BackendLive } from "../pipeline/backend/backend.js"
 import { buildPatchFile } from "../pipeline/patches/build.js"
 import { loadPatchSplits, type PatchReading } from "../pipeline/patches/datasets.js"
-import { trainingLoop } from "../pipeline/run/loop.js"
+import { trainingLoop } from "../pipeline/train/loop.js"
 import { backendOption, choiceOption, modelOption, seedOption } from "./options.js"
 
 const peakRssMb = () => Number((process.resourceUsage().maxRSS / 1024).toFixed(1))

@@ -6,7 +6,7 @@ import { Command } from "@effect/cli"
 import type { NodeContext } from "@effect/platform-node"
 import type { Effect } from "effect"
 import { createRequire } from "node:module"
-import type { Progress } from "../pipeline/progress.js"
+import type { Progress } from "../pipeline/train/progress.js"
 import { choiceFlags } from "./options.js"
 import { runMain } from "./run-main.js"
 

@@ -9,14 +9,14 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Either, Option, Schema } from "effect"
 import { writeFileAtomic } from "../data/atomic-write.js"
-import { BackendLive } from "../pipeline/backend.js"
-import { dataSummary } from "../pipeline/dataset.js"
+import { BackendLive } from "../pipeline/backend/backend.js"
+import { dataSummary } from "../pipeline/sources/dataset.js"
 import { buildPatchFile, scaleFloorModes } from "../pipeline/patches/build.js"
 import { loadPatchSplits } from "../pipeline/patches/datasets.js"
 import { badImagesPolicies } from "../pipeline/patches/unreadable-photos.js"
 import { ConfigError, ResumeError } from "../pipeline/errors.js"
-import { readResumePoint } from "../pipeline/run/resume.js"
-import { trainRun } from "../pipeline/run/run.js"
+import { readResumePoint } from "../pipeline/train/resume.js"
+import { trainRun } from "../pipeline/train/run.js"
 import {
   atLeast, choiceOption, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, seedOption, settingsFromOptions, settingsOptions
 } from "./options.js"
@@ -79,7 +79,7 @@ const trainOptions = {
   ...settingsOptions("patches")
 }
 
-/** The options of `patches train`; a queued job may pass only these (src/pipeline/sweep/job.ts). */
+/** The options of `patches train`; a queued job may pass only these (src/pipeline/jobs/job.ts). */
 export { trainOptions as patchesTrainOptions }
 
 type TrainParsed = Command.Command.ParseConfig<typeof trainOptions>

@@ -2,7 +2,7 @@ import { HelpDoc, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { plainLogger } from "../pipeline/logging.js"
-import { type Progress, ProgressLive } from "../pipeline/progress.js"
+import { type Progress, ProgressLive } from "../pipeline/train/progress.js"
 import { commandLineMessage } from "./options.js"
 
 const withoutAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")

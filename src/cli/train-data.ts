@@ -10,12 +10,12 @@
 import { Command, Options } from "@effect/cli"
 import { commandCli } from "./entry.js"
 import { Effect, Option } from "effect"
-import { BackendLive } from "../pipeline/backend.js"
-import { dataSummary } from "../pipeline/dataset.js"
+import { BackendLive } from "../pipeline/backend/backend.js"
+import { dataSummary } from "../pipeline/sources/dataset.js"
 import { ConfigError } from "../pipeline/errors.js"
-import { arrowRows, imageFolderRows, normalizationModes, ownDataSplits } from "../pipeline/own-data.js"
-import { checkOutputFolder } from "../pipeline/run/folder.js"
-import { trainRun } from "../pipeline/run/run.js"
+import { arrowRows, imageFolderRows, normalizationModes, ownDataSplits } from "../pipeline/sources/own-data.js"
+import { checkOutputFolder } from "../pipeline/train/folder.js"
+import { trainRun } from "../pipeline/train/run.js"
 import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
 
 const DEFAULT_EPOCHS = 20
@@ -43,7 +43,7 @@ const options = {
   ...settingsOptions("mnist")
 }
 
-/** The command's options; a queued job may pass only these (src/pipeline/sweep/job.ts). */
+/** The command's options; a queued job may pass only these (src/pipeline/jobs/job.ts). */
 export { options as trainDataOptions }
 
 export const trainDataCommand = Command.make("train-data", options, (o) =>

@@ -6,8 +6,8 @@
  * which a queue worker checks every job's arguments against.
  */
 import { fileURLToPath } from "node:url"
-import { type JobCommand, type OptionTable, optionTable } from "../pipeline/sweep/job.js"
-import { type RunCommand, type RunLauncher, tsxScriptCommand } from "../pipeline/sweep/process.js"
+import { type JobCommand, type OptionTable, optionTable } from "../pipeline/jobs/job.js"
+import { type RunCommand, type RunLauncher, tsxScriptCommand } from "../pipeline/jobs/process.js"
 import { patchesTrainOptions } from "./patches.js"
 import { trainDataOptions } from "./train-data.js"
 import { trainOptions } from "./train.js"
@@ -36,7 +36,7 @@ export const programCommand = (script: string, scriptWords: ReadonlyArray<string
   return {
     executable: process.execPath,
     // The same guard tsxScriptCommand loads: the run stops when its starter dies.
-    prefix: ["--import", new URL("../pipeline/sweep/exit-with-parent.js", import.meta.url).href, fileURLToPath(new URL("./bin.js", import.meta.url)), ...words],
+    prefix: ["--import", new URL("../pipeline/jobs/exit-with-parent.js", import.meta.url).href, fileURLToPath(new URL("./bin.js", import.meta.url)), ...words],
     cwd
   }
 }

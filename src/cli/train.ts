@@ -6,14 +6,14 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Either, Option, Schema } from "effect"
-import { BackendLive } from "../pipeline/backend.js"
-import { dataSummary, type Dataset, mapSplits, type Splits } from "../pipeline/dataset.js"
+import { BackendLive } from "../pipeline/backend/backend.js"
+import { dataSummary, type Dataset, mapSplits, type Splits } from "../pipeline/sources/dataset.js"
 import { ConfigError, ResumeError } from "../pipeline/errors.js"
 import { commandCli } from "./entry.js"
-import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../pipeline/mnist.js"
-import { checkOutputFolder } from "../pipeline/run/folder.js"
-import { readResumePoint, type ResumePoint } from "../pipeline/run/resume.js"
-import { trainRun } from "../pipeline/run/run.js"
+import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../pipeline/sources/mnist.js"
+import { checkOutputFolder } from "../pipeline/train/folder.js"
+import { readResumePoint, type ResumePoint } from "../pipeline/train/resume.js"
+import { trainRun } from "../pipeline/train/run.js"
 import { atLeast, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions } from "./options.js"
 import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
 
@@ -34,7 +34,7 @@ const options = {
   ...settingsOptions("mnist")
 }
 
-/** The command's options; a queued job may pass only these (src/pipeline/sweep/job.ts). */
+/** The command's options; a queued job may pass only these (src/pipeline/jobs/job.ts). */
 export { options as trainOptions }
 
 type Parsed = Command.Command.ParseConfig<typeof options>

@@ -12,7 +12,7 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { ConfigError } from "../pipeline/errors.js"
-import { runWorker } from "../pipeline/sweep/queue.js"
+import { runWorker } from "../pipeline/jobs/queue.js"
 import { queueNameOption } from "./queue-options.js"
 import { programRoot, runCommandOptions, trainProcess } from "./train-process.js"
 

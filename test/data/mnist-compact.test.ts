@@ -5,8 +5,8 @@ import { MNIST_PIXELS, type MnistData, selectedImagesOf } from "../../src/data/m
 import { normalizeMnist, normalizeMnistRows } from "../../src/data/mnist/normalize.js"
 import { makeRng } from "../../src/data/random.js"
 import { gatherRows } from "../../src/models/gather-rows.js"
-import { batchStream, firstRows, rowsAt } from "../../src/pipeline/dataset.js"
-import { normalizeMnistStage, splitStage } from "../../src/pipeline/mnist.js"
+import { batchStream, firstRows, rowsAt } from "../../src/pipeline/sources/dataset.js"
+import { normalizeMnistStage, splitStage } from "../../src/pipeline/sources/mnist.js"
 
 const data = (count: number, validationIndices?: number[]): MnistData => {
   const rng = makeRng(5)

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { numberList } from "../../src/cli/evaluation-options.js"
 import { readArrowIpc } from "../../src/data/table.js"
 import { readRunFolders } from "../../src/pipeline/evaluation/run-folder.js"
-import { trainRun } from "../../src/pipeline/run/run.js"
+import { trainRun } from "../../src/pipeline/train/run.js"
 import { runToEnd } from "../helpers/commands.js"
 import { env, smallData, smallSettings } from "../helpers/mnist-runs.js"
 

@@ -15,7 +15,7 @@ import { choiceFlags, optionFor, typed } from "../../src/cli/options.js"
 import { type SettingName, settingDocs, settingNames } from "../../src/models/settings.js"
 import { variants } from "../../src/models/variants.js"
 import { commandLineError } from "../../src/cli/run-main.js"
-import { ProgressSilent } from "../../src/pipeline/progress.js"
+import { ProgressSilent } from "../../src/pipeline/train/progress.js"
 
 const help = spawnSync(process.execPath, ["--import", "tsx", "experiments/mnist.ts", "--help"], { encoding: "utf8", timeout: 120_000 }).stdout.replace(/\u001b\[[0-9;]*m/g, "")
 const shownFlags = new Set(help.match(/--[a-z][a-z-]*/g) ?? [])

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { join } from "node:path"
 import { mnistCli } from "../../src/cli/train.js"
 import { commandLineMessage } from "../../src/cli/options.js"
-import { ProgressSilent } from "../../src/pipeline/progress.js"
+import { ProgressSilent } from "../../src/pipeline/train/progress.js"
 import { quiet } from "./mnist-runs.js"
 
 export const repoRoot = join(__dirname, "..", "..")

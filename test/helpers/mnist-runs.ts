@@ -9,10 +9,10 @@ import { join } from "node:path"
 import { readArrowIpc } from "../../src/data/table.js"
 import type { ModelSettings } from "../../src/models/settings.js"
 import { variants } from "../../src/models/variants.js"
-import { type BackendName, BackendLive } from "../../src/pipeline/backend.js"
-import { mapSplits } from "../../src/pipeline/dataset.js"
-import { loadMnist, normalizeMnistStage, splitStage } from "../../src/pipeline/mnist.js"
-import { ProgressSilent } from "../../src/pipeline/progress.js"
+import { type BackendName, BackendLive } from "../../src/pipeline/backend/backend.js"
+import { mapSplits } from "../../src/pipeline/sources/dataset.js"
+import { loadMnist, normalizeMnistStage, splitStage } from "../../src/pipeline/sources/mnist.js"
+import { ProgressSilent } from "../../src/pipeline/train/progress.js"
 
 export const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
 

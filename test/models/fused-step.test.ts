@@ -16,7 +16,7 @@ import { fistaRestart } from "../../src/models/inference/fista-restart.js"
 import { type FusedPass, fusedStep, javascriptStep, type Pass, type StepParameters, wasmStepApplies } from "../../src/models/inference/fused-step.js"
 import { wasmBase64 } from "../../src/models/inference/kernels/fused-step.wasm.js"
 import { type Linalg, tfjsLinalg } from "../../src/models/linalg.js"
-import { installNativeMatMul } from "../../src/pipeline/native-matmul.js"
+import { installNativeMatMul } from "../../src/pipeline/backend/native-matmul.js"
 import { libraryEnergy } from "../helpers/problems.js"
 import { configureFastCheck, gaussian, seeded, setTestBackend } from "../helpers/tf.js"
 

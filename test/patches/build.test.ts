@@ -10,7 +10,7 @@ import { readPatchFile } from "../../src/data/patch-file.js"
 import { makeLcn, STD_THRESHOLD } from "../../src/models/lcn.js"
 import { type BuildOptions, buildPatchFile } from "../../src/pipeline/patches/build.js"
 import { loadPatchSplits } from "../../src/pipeline/patches/datasets.js"
-import { ProgressSilent } from "../../src/pipeline/progress.js"
+import { ProgressSilent } from "../../src/pipeline/train/progress.js"
 import { expectClose, useTestBackend } from "../helpers/tf.js"
 import { flat, texture, writePhotos } from "../helpers/photos.js"
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import { variants } from "../../src/models/variants.js"
-import { parseBackendName, selectBackend } from "../../src/pipeline/backend.js"
+import { parseBackendName, selectBackend } from "../../src/pipeline/backend/backend.js"
 import { inferenceMethods } from "../../src/models/inference/registry.js"
 import { decodeSettings, ModelSettings, settingDocs, settingNames } from "../../src/models/settings.js"
 import { codeTermKinds } from "../../src/models/terms/registry.js"
-import { resolveSettings } from "../../src/pipeline/config.js"
+import { resolveSettings } from "../../src/pipeline/train/config.js"
 
 describe("settings", () => {
   it.effect("a preset with no overrides is the paper's setting", () =>

@@ -7,10 +7,10 @@ import { applyChain } from "../../src/models/transforms/chain.js"
 import { weightDecay } from "../../src/models/transforms/weight-decay.js"
 import { type Linalg, tfjsLinalg } from "../../src/models/linalg.js"
 import { variants } from "../../src/models/variants.js"
-import { Backend, BackendLive } from "../../src/pipeline/backend.js"
-import { installNativeMatMul, type NativeMatMul } from "../../src/pipeline/native-matmul.js"
-import { scopedModel } from "../../src/pipeline/resources.js"
-import { rngFor } from "../../src/pipeline/seeds.js"
+import { Backend, BackendLive } from "../../src/pipeline/backend/backend.js"
+import { installNativeMatMul, type NativeMatMul } from "../../src/pipeline/backend/native-matmul.js"
+import { scopedModel } from "../../src/pipeline/backend/resources.js"
+import { rngFor } from "../../src/pipeline/train/seeds.js"
 
 /** Products through XNNPACK, taken before the native kernel replaces it. */
 let reference: Array<{ a: number[][]; b: number[][]; tA: boolean; tB: boolean; c: number[][] }> = []

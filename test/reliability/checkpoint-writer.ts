@@ -12,8 +12,8 @@ import { writeFileAtomic } from "../../src/data/atomic-write.js"
 import { makeModel, trainStep } from "../../src/models/model.js"
 import { normalArray } from "../../src/models/rng.js"
 import { variants } from "../../src/models/variants.js"
-import { encodeSnapshot, snapshotModel } from "../../src/pipeline/checkpoint.js"
-import { rngFor } from "../../src/pipeline/seeds.js"
+import { encodeSnapshot, snapshotModel } from "../../src/pipeline/train/checkpoint.js"
+import { rngFor } from "../../src/pipeline/train/seeds.js"
 
 const folder = process.argv[2]
 if (folder === undefined) throw new Error("usage: checkpoint-writer.ts FOLDER")

@@ -10,8 +10,8 @@ import { cpSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { mnistCli } from "../../src/cli/train.js"
-import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
-import { ProgressSilent } from "../../src/pipeline/progress.js"
+import { readCheckpoint } from "../../src/pipeline/train/checkpoint.js"
+import { ProgressSilent } from "../../src/pipeline/train/progress.js"
 
 const fixture = join(__dirname, "..", "fixtures", "run-format-1")
 /** dataSha256 of last.safetensors after the first release resumed the fixture to --epochs 2 (on cpu). */

@@ -15,8 +15,8 @@ import { join } from "node:path"
 import { readIdxFile } from "../../src/data/idx.js"
 import { loadMnistDir } from "../../src/data/mnist/idx-folder.js"
 import { disposeModel, makeModel } from "../../src/models/model.js"
-import { readCheckpoint, restoreSnapshot } from "../../src/pipeline/checkpoint.js"
-import { rngFor } from "../../src/pipeline/seeds.js"
+import { readCheckpoint, restoreSnapshot } from "../../src/pipeline/train/checkpoint.js"
+import { rngFor } from "../../src/pipeline/train/seeds.js"
 
 export interface FuzzCase {
   readonly id: number

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeRng } from "../../src/data/random.js"
-import { readCheckpoint } from "../../src/pipeline/checkpoint.js"
+import { readCheckpoint } from "../../src/pipeline/train/checkpoint.js"
 import { repoRoot } from "../helpers/commands.js"
 import { checkpointFiles } from "../helpers/mnist-runs.js"
 

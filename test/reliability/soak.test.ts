@@ -10,7 +10,7 @@ import v8 from "node:v8"
 import { runInNewContext } from "node:vm"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { trainRun } from "../../src/pipeline/run/run.js"
+import { trainRun } from "../../src/pipeline/train/run.js"
 import { env, smallData, smallSettings } from "../helpers/mnist-runs.js"
 
 // A collection before each reading, so that what is measured is what is still referenced.

@@ -10,11 +10,11 @@ import { makeDecoder } from "../../src/models/decoder.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
 import { codeAtomNorms, codeL1Sum, componentUse, usageWeightedMean } from "../../src/models/norms.js"
 import { variants } from "../../src/models/variants.js"
-import { resolveSettings } from "../../src/pipeline/config.js"
-import type { RunOutcome } from "../../src/pipeline/sweep/local.js"
-import { firstDifference, passthroughArgs, planSweep, type RunRequest, runName, runState, type SweepSpec } from "../../src/pipeline/sweep/plan.js"
-import { jobId } from "../../src/pipeline/sweep/queue.js"
-import { summaryRows, tradeoffSeries, writeSweepReport } from "../../src/pipeline/sweep/report.js"
+import { resolveSettings } from "../../src/pipeline/train/config.js"
+import type { RunOutcome } from "../../src/pipeline/jobs/local.js"
+import { firstDifference, passthroughArgs, planSweep, type RunRequest, runName, runState, type SweepSpec } from "../../src/pipeline/jobs/plan.js"
+import { jobId } from "../../src/pipeline/jobs/queue.js"
+import { summaryRows, tradeoffSeries, writeSweepReport } from "../../src/pipeline/jobs/report.js"
 
 const spec = (over: Partial<SweepSpec> = {}): SweepSpec => ({
   models: ["sdl", "vdl"],

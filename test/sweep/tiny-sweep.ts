@@ -3,7 +3,7 @@
  * 8 code components, on wasm, seed 31; by default one run, sdl at λ 0.01, of one epoch of batches
  * of 4 (batchSize null: the preset's, and no --batch-size).
  */
-import type { SweepSpec } from "../../src/pipeline/sweep/plan.js"
+import type { SweepSpec } from "../../src/pipeline/jobs/plan.js"
 
 export interface TinySweep {
   readonly models?: ReadonlyArray<string>

@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
 import { CROP_SIZE, PATCH_OFFSET, PATCH_SIZE } from "../../src/models/lcn.js"
-import { type InputSpace, lcnNormalization, lcnOfPatchMetadata, mnistNormalization, normalizeRows } from "../../src/pipeline/normalization.js"
+import { type InputSpace, lcnNormalization, lcnOfPatchMetadata, mnistNormalization, normalizeRows } from "../../src/pipeline/sources/normalization.js"
 import { maxAbsDiff, seeded, useTestBackend } from "../helpers/tf.js"
 
 useTestBackend()

@@ -4,8 +4,8 @@ import { Effect } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { Dataset } from "../../src/pipeline/dataset.js"
-import { trainRun } from "../../src/pipeline/run/run.js"
+import type { Dataset } from "../../src/pipeline/sources/dataset.js"
+import { trainRun } from "../../src/pipeline/train/run.js"
 import { smallData, smallSettings } from "../helpers/mnist-runs.js"
 
 /** A data set's rows back in pixels, as a person would hand them to a loaded model. */

@@ -4,9 +4,9 @@ import { fitProbe, type LabelledSet, type Probe, probeAccuracy } from "../../mod
 import { gatherRows } from "../../models/gather-rows.js"
 import type { Linalg } from "../../models/linalg.js"
 import type { UniformSource } from "../../models/rng.js"
-import { Backend } from "../backend.js"
-import { Progress } from "../progress.js"
-import { rngFor } from "../seeds.js"
+import { Backend } from "../backend/backend.js"
+import { Progress } from "../train/progress.js"
+import { rngFor } from "../train/seeds.js"
 import { EvaluationError } from "./errors.js"
 
 /** What a low-data classification study runs (docs/method.md, Metrics). */

@@ -4,7 +4,7 @@ import { reconstructionTerm } from "../../models/decoder.js"
 import { encode } from "../../models/encoder.js"
 import type { InferenceResult } from "../../models/inference/method.js"
 import { runInference, type SparseCodingModel } from "../../models/model.js"
-import { Progress } from "../progress.js"
+import { Progress } from "../train/progress.js"
 
 /** The two kinds of codes every evaluation reports side by side. */
 export const codeKinds = ["encoder", "fista"] as const

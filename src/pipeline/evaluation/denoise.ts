@@ -4,9 +4,9 @@ import { decode } from "../../models/decoder.js"
 import type { SparseCodingModel } from "../../models/model.js"
 import { psnrSum, zeroCount } from "../../models/metrics.js"
 import { normalArray } from "../../models/rng.js"
-import type { Dataset } from "../dataset.js"
-import { Progress } from "../progress.js"
-import { rngFor } from "../seeds.js"
+import type { Dataset } from "../sources/dataset.js"
+import { Progress } from "../train/progress.js"
+import { rngFor } from "../train/seeds.js"
 import { batchCodes, type CodeKind, codeKinds, evenBatches } from "./codes.js"
 
 /**

@@ -12,11 +12,11 @@ import { type Row, tableToArrowIpc, tableToCsv, tableToMarkdown } from "../../da
 import type { SparseCodingModel, SplitMetrics } from "../../models/model.js"
 import { codeAtomNorms, codeL1Sum, componentUse, mean, usageWeightedMean } from "../../models/norms.js"
 import type { ModelSettings } from "../../models/settings.js"
-import { batchStream, type Dataset, type Splits } from "../dataset.js"
+import { batchStream, type Dataset, type Splits } from "../sources/dataset.js"
 import { batchCodes } from "../evaluation/codes.js"
-import { withBatchTensor } from "../resources.js"
-import { trainingLoop } from "../run/loop.js"
-import { evaluate } from "../train.js"
+import { withBatchTensor } from "../backend/resources.js"
+import { trainingLoop } from "../train/loop.js"
+import { evaluate } from "../train/epoch.js"
 
 /**
  * The norm stage: on a data set, the mean ℓ1 norm of the encoder's codes and of the FISTA codes

@@ -4,9 +4,9 @@
  * runs go to the workers), and a failed step stops only the steps that need it.
  */
 import { Deferred, Effect } from "effect"
-import { runLocal } from "../sweep/local.js"
-import { submitToQueue, type QueueTarget } from "../sweep/queue.js"
-import type { RunOutcome } from "../sweep/local.js"
+import { runLocal } from "../jobs/local.js"
+import { submitToQueue, type QueueTarget } from "../jobs/queue.js"
+import type { RunOutcome } from "../jobs/local.js"
 import type { PaperPlan, Step, TrainStep } from "./plan.js"
 import { type PaperPrograms, processStepState, runProcessStep, setAsideStale, trainStepState } from "./steps.js"
 

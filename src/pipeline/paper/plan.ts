@@ -9,10 +9,10 @@ import { Effect } from "effect"
 import { existsSync, readdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import type { ModelSettings, SettingsOverrides } from "../../models/settings.js"
-import { resolveSettings } from "../config.js"
+import { resolveSettings } from "../train/config.js"
 import { ConfigError, type SettingsError } from "../errors.js"
-import type { MnistSource } from "../mnist.js"
-import { type ExpectedData, type RunRequest, runName } from "../sweep/plan.js"
+import type { MnistSource } from "../sources/mnist.js"
+import { type ExpectedData, type RunRequest, runName } from "../jobs/plan.js"
 import { mnistDefaultModels, mnistEpochsOf, mnistLambdas, patchLambdas, type Scale, scaleSettings, type ScaleSettings } from "./scale.js"
 
 /** The programs of the steps that are not training runs, by the name of their command. */

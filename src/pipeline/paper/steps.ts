@@ -7,8 +7,8 @@ import { Data, Effect } from "effect"
 import { existsSync, readFileSync, renameSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { writeFileAtomic } from "../../data/atomic-write.js"
-import { firstDifference, runState } from "../sweep/plan.js"
-import { type RunCommand, type RunLauncher, spawnIntoLog } from "../sweep/process.js"
+import { firstDifference, runState } from "../jobs/plan.js"
+import { type RunCommand, type RunLauncher, spawnIntoLog } from "../jobs/process.js"
 import type { ProcessStep, ProgramName, TrainStep } from "./plan.js"
 
 /** How each program of the plan is started: the training runs by their command, the other steps by their program. */

@@ -20,7 +20,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs"
 import { open } from "node:fs/promises"
 import { checkNoNulls, listValues, openPatchReader, patchSchemaProblem, PatchFileError, REBUILD, SPLIT_NAMES, type SplitName } from "../../data/patch-file.js"
 import type { Rng } from "../../data/random.js"
-import type { EpochOrder } from "../dataset.js"
+import type { EpochOrder } from "../sources/dataset.js"
 
 /** Record batches decoded at a time by default: a window of 8 × 2,048 rows, about 155 MB. */
 export const DEFAULT_WINDOW = 8

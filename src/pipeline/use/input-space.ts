@@ -3,8 +3,8 @@
  * recorded, what its run's description implies.
  */
 import { Effect, Either, Schema } from "effect"
-import type { Snapshot } from "../checkpoint.js"
-import { InputSpace, inputSpaceProblem, lcnOfPatchMetadata, mnistNormalization } from "../normalization.js"
+import type { Snapshot } from "../train/checkpoint.js"
+import { InputSpace, inputSpaceProblem, lcnOfPatchMetadata, mnistNormalization } from "../sources/normalization.js"
 import { LoadModelError } from "./errors.js"
 
 /** An input space and, when it was inferred for a checkpoint that does not record one, a phrase saying from what. */

@@ -2,10 +2,10 @@
 import { Effect } from "effect"
 import { stat } from "node:fs/promises"
 import { join } from "node:path"
-import { readCheckpoint, type Snapshot } from "../checkpoint.js"
+import { readCheckpoint, type Snapshot } from "../train/checkpoint.js"
 import type { CheckpointError } from "../errors.js"
-import type { InputSpace } from "../normalization.js"
-import { bestCheckpointFile } from "../run/layout.js"
+import type { InputSpace } from "../sources/normalization.js"
+import { bestCheckpointFile } from "../train/layout.js"
 import { LoadModelError } from "./errors.js"
 import { resolveInputSpace } from "./input-space.js"
 

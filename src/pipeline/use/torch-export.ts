@@ -5,8 +5,8 @@
 import { Effect } from "effect"
 import { writeFileAtomic } from "../../data/atomic-write.js"
 import { encodeSafetensors, type NamedArray } from "../../data/safetensors.js"
-import type { Snapshot } from "../checkpoint.js"
-import type { InputSpace } from "../normalization.js"
+import type { Snapshot } from "../train/checkpoint.js"
+import type { InputSpace } from "../sources/normalization.js"
 import { readModelCheckpoint } from "./read-model.js"
 
 export const torchExportFormat = "sparse-vdl-torch/1"

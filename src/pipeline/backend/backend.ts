@@ -4,9 +4,9 @@ import { existsSync, readdirSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import { wasmKernelLoads } from "../models/inference/fused-step.js"
-import { type Linalg, tfjsLinalg } from "../models/linalg.js"
-import { BackendError } from "./errors.js"
+import { wasmKernelLoads } from "../../models/inference/fused-step.js"
+import { type Linalg, tfjsLinalg } from "../../models/linalg.js"
+import { BackendError } from "../errors.js"
 import { installNativeMatMul, NativeBlasError } from "./native-matmul.js"
 
 /** Where inference's per-entry pass runs, for the log. */

@@ -3,9 +3,9 @@ import { join } from "node:path"
 import { writeFileAtomic } from "../../data/atomic-write.js"
 import { imageGridPng, pairsGridPng } from "../../data/image-grid.js"
 import { tableToArrowIpc, tableToCsv } from "../../data/table.js"
-import { atomTable, atomTableColumns } from "../atom-report.js"
-import type { Dataset } from "../dataset.js"
-import { codeStatistics, decoderAtoms, decoderColumns, reconstructionPairs } from "../pictures.js"
+import { atomTable, atomTableColumns } from "../report/atom-report.js"
+import type { Dataset } from "../sources/dataset.js"
+import { codeStatistics, decoderAtoms, decoderColumns, reconstructionPairs } from "../report/pictures.js"
 
 const tileCount = (n: number) => Math.ceil(Math.sqrt(n))
 

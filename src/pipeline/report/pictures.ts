@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Stream } from "effect"
-import { decode } from "../models/decoder.js"
-import { encode } from "../models/encoder.js"
-import { componentUse } from "../models/norms.js"
-import type { SparseCodingModel } from "../models/model.js"
-import { readTidy } from "../models/read.js"
-import { batchStream, type Dataset, rowsAt } from "./dataset.js"
-import { withBatchTensor } from "./resources.js"
+import { decode } from "../../models/decoder.js"
+import { encode } from "../../models/encoder.js"
+import { componentUse } from "../../models/norms.js"
+import type { SparseCodingModel } from "../../models/model.js"
+import { readTidy } from "../../models/read.js"
+import { batchStream, type Dataset, rowsAt } from "../sources/dataset.js"
+import { withBatchTensor } from "../backend/resources.js"
 
 /**
  * The decoder's output atoms as images: the rows of its last weight (the columns of A for a

@@ -1,11 +1,11 @@
 /** MNIST as pipeline stages: load it from where it is, split it, and normalise each split into a Dataset. */
 import * as tf from "@tensorflow/tfjs-core"
-import { type MnistData, type MnistSplit, selectedImagesOf } from "../data/mnist/data.js"
-import { downloadMnist } from "../data/mnist/download.js"
-import { loadEmbeddedMnist } from "../data/mnist/embedded.js"
-import { loadMnistDir } from "../data/mnist/idx-folder.js"
-import { MNIST_MEAN, MNIST_STD, normalizeMnistRows } from "../data/mnist/normalize.js"
-import { splitMnist } from "../data/mnist/split.js"
+import { type MnistData, type MnistSplit, selectedImagesOf } from "../../data/mnist/data.js"
+import { downloadMnist } from "../../data/mnist/download.js"
+import { loadEmbeddedMnist } from "../../data/mnist/embedded.js"
+import { loadMnistDir } from "../../data/mnist/idx-folder.js"
+import { MNIST_MEAN, MNIST_STD, normalizeMnistRows } from "../../data/mnist/normalize.js"
+import { splitMnist } from "../../data/mnist/split.js"
 import { type Dataset, datasetFromGather, type Splits } from "./dataset.js"
 import { mnistNormalization } from "./normalization.js"
 

@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { writeFileAtomic } from "../../data/atomic-write.js"
 import { type NumberColumnType, readArrowIpcTable, type Row, tableToArrowIpc, tableToCsv } from "../../data/table.js"
 import type { SplitMetrics } from "../../models/model.js"
-import { atomShapeColumnNames } from "../atom-report.js"
+import { atomShapeColumnNames } from "../report/atom-report.js"
 import { MetricsFileError } from "../errors.js"
 import { metricsCsvFile, metricsFile } from "./layout.js"
 

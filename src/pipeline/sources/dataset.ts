@@ -4,8 +4,8 @@
  */
 import type * as tf from "@tensorflow/tfjs-core"
 import { Chunk, Effect, Option, Stream } from "effect"
-import type { Rng } from "../data/random.js"
-import { gatherRows } from "../models/gather-rows.js"
+import type { Rng } from "../../data/random.js"
+import { gatherRows } from "../../models/gather-rows.js"
 import type { InputSpace, Normalization } from "./normalization.js"
 
 /**

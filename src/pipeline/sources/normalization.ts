@@ -5,10 +5,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Schema } from "effect"
-import { MNIST_MEAN, MNIST_STD } from "../data/mnist/normalize.js"
-import { gatherRows } from "../models/gather-rows.js"
-import { CROP_SIZE, lcnToPixels, makeLcn, PATCH_SIZE } from "../models/lcn.js"
-import { affineToPixels } from "../models/metrics.js"
+import { MNIST_MEAN, MNIST_STD } from "../../data/mnist/normalize.js"
+import { gatherRows } from "../../models/gather-rows.js"
+import { CROP_SIZE, lcnToPixels, makeLcn, PATCH_SIZE } from "../../models/lcn.js"
+import { affineToPixels } from "../../models/metrics.js"
 
 /**
  * How pixels p become model inputs x:

@@ -1,6 +1,6 @@
-import { atomShapes, edgeLikeThresholds, isEdgeLike, summariseAtomShapes } from "../models/atom-shape.js"
-import type { Row } from "../data/table.js"
-import type { Dataset } from "./dataset.js"
+import { atomShapes, edgeLikeThresholds, isEdgeLike, summariseAtomShapes } from "../../models/atom-shape.js"
+import type { Row } from "../../data/table.js"
+import type { Dataset } from "../sources/dataset.js"
 import type { CodeStatistics } from "./pictures.js"
 
 /** The per-epoch columns of metrics.arrow that describe the shapes in decoder-columns.png. */

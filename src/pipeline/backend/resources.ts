@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
-import type { Composition } from "../models/composition.js"
-import { disposeModel, makeModel } from "../models/model.js"
-import type { UniformSource } from "../models/rng.js"
-import type { ModelSettings } from "../models/settings.js"
+import type { Composition } from "../../models/composition.js"
+import { disposeModel, makeModel } from "../../models/model.js"
+import type { UniformSource } from "../../models/rng.js"
+import type { ModelSettings } from "../../models/settings.js"
 import { Backend } from "./backend.js"
 
 /**

@@ -1,8 +1,8 @@
 import { Effect, Either, ParseResult, Schema } from "effect"
-import { canonicalJson } from "../data/canonical-json.js"
-import { type ModelSettings, type SettingName, SettingsOverrides, settingsProblem } from "../models/settings.js"
-import { type DataKind, variantNames, variants } from "../models/variants.js"
-import { SettingsError } from "./errors.js"
+import { canonicalJson } from "../../data/canonical-json.js"
+import { type ModelSettings, type SettingName, SettingsOverrides, settingsProblem } from "../../models/settings.js"
+import { type DataKind, variantNames, variants } from "../../models/variants.js"
+import { SettingsError } from "../errors.js"
 
 /** The first thing decoding refused, as the setting it is about. */
 export const settingsIssue = (e: ParseResult.ParseError): SettingsError => {

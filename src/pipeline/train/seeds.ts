@@ -1,4 +1,4 @@
-import { makeRng, type Rng } from "../data/random.js"
+import { makeRng, type Rng } from "../../data/random.js"
 
 /**
  * One seed drives a run; each use (initialisation, data order, noise) gets its own stream derived

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Data } from "effect"
 import { createRequire } from "node:module"
-import { blasLinalg, type InPlace, type Linalg } from "../models/linalg.js"
+import { blasLinalg, type InPlace, type Linalg } from "../../models/linalg.js"
 
 /**
  * Matrix products through the machine's BLAS (OpenBLAS, MKL, BLIS or Accelerate), called with

@@ -4,13 +4,13 @@
  * statistics of the training rows, recorded so that the run's checkpoints carry them.
  */
 import { Data, Effect } from "effect"
-import { type ImageShape, readGrayPixels } from "../data/image-rows.js"
-import { type ImageReadError, listImages } from "../data/images.js"
-import { readVectorFile, type VectorFileError } from "../data/vector-file.js"
-import { gatherRows } from "../models/gather-rows.js"
+import { type ImageShape, readGrayPixels } from "../../data/image-rows.js"
+import { type ImageReadError, listImages } from "../../data/images.js"
+import { readVectorFile, type VectorFileError } from "../../data/vector-file.js"
+import { gatherRows } from "../../models/gather-rows.js"
 import type { Dataset, Splits } from "./dataset.js"
 import { normalizeRows, type RowFreeNormalization, rowFreeToPixels } from "./normalization.js"
-import { rngFor } from "./seeds.js"
+import { rngFor } from "../train/seeds.js"
 
 /** Own data that cannot be trained on as given. */
 export class OwnDataError extends Data.TaggedError("OwnDataError")<{

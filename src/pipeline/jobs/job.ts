@@ -24,7 +24,7 @@ export const JobCommand = Schema.String.pipe(
 
 const PositiveInt = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))
 
-/** The MNIST data a run was trained on, as the train command records it (src/pipeline/mnist.ts MnistSource). */
+/** The MNIST data a run was trained on, as the train command records it (src/pipeline/sources/mnist.ts MnistSource). */
 export const MnistSourceSchema = Schema.Union(
   Schema.Struct({ kind: Schema.Literal("dir"), dir: Schema.String }),
   Schema.Struct({ kind: Schema.Literal("download") }),

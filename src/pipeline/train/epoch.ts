@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Stream } from "effect"
-import type { Rng } from "../data/random.js"
+import type { Rng } from "../../data/random.js"
 import {
   addTotals,
   averageTotals,
@@ -11,11 +11,11 @@ import {
   type SparseCodingModel,
   type SplitMetrics,
   trainStep
-} from "../models/model.js"
-import { type Batch, batchCount, batchStream, type Dataset } from "./dataset.js"
-import { DivergenceError } from "./errors.js"
+} from "../../models/model.js"
+import { type Batch, batchCount, batchStream, type Dataset } from "../sources/dataset.js"
+import { DivergenceError } from "../errors.js"
 import { Progress } from "./progress.js"
-import { withBatchTensor } from "./resources.js"
+import { withBatchTensor } from "../backend/resources.js"
 
 export interface EpochResult {
   readonly metrics: SplitMetrics
