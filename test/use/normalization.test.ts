@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
 import { CROP_SIZE, PATCH_OFFSET, PATCH_SIZE } from "../../src/models/lcn.js"
-import { type InputSpace, lcnNormalization, lcnOfPatchMetadata, mnistNormalization, normalizeRows } from "../../src/pipeline/sources/normalization.js"
+import { type InputSpace, lcnNormalization, lcnOfPatchMetadata, mnistNormalization, pixelsToInputSpace } from "../../src/pipeline/sources/normalization.js"
 import { maxAbsDiff, seeded, useTestBackend } from "../helpers/tf.js"
 
 useTestBackend()
@@ -13,7 +13,7 @@ const uniform = (n: number, seed: number) => {
 }
 
 const backToPixels = (space: InputSpace, pixels: Float32Array, rows: number) => {
-  const normalized = normalizeRows(space, pixels, rows)
+  const normalized = pixelsToInputSpace(space, pixels, rows)
   const dim = space.height * space.width
   return {
     x: normalized.x,

@@ -6,6 +6,8 @@ import { linePlotSvg, type LineSeries } from "../../data/plot.js"
 import type { Row } from "../../data/table.js"
 import { codeKindLabel, type CodeKind } from "./codes.js"
 import { readTableIfPresent } from "./outputs.js"
+import { accuracyBySeries, asNumber, formatCell, percent } from "../report/cells.js"
+import { escapeHtml, htmlPage, htmlTable, imageFigure, figcaption, pngDataUri, type SvgFigures, svgFigures } from "../report/html.js"
 import type { RunFolder } from "./run-folder.js"
 
 /**
@@ -13,9 +15,6 @@ import type { RunFolder } from "./run-folder.js"
  * the denoising and classification results found for them. Pictures are embedded as data: URIs
  * and plots as inline SVG, so the page can be mailed or archived as one file.
  */
-
-const escapeHtml = (text: string): string =>
-  text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;")
 
 const readBytes = (path: string) =>
   Effect.promise(async () => {
@@ -35,57 +34,12 @@ const readJsonIfPresent = (path: string) =>
     }
   })
 
-const pngUri = (bytes: Uint8Array) => `data:image/png;base64,${Buffer.from(bytes).toString("base64")}`
-
-let svgCounter = 0
-
-/**
- * Vega's SVG may define ids (clip paths, gradients); several plots inline in one page would
- * share them, and each plot would then clip with the first one's shapes.
- */
-const uniqueIds = (svg: string): string => {
-  const prefix = `p${++svgCounter}-`
-  return svg
-    .replace(/^<\?xml[^>]*>\s*/, "")
-    .replace(/\sid="([^"]+)"/g, ` id="${prefix}$1"`)
-    .replace(/url\(#([^)]+)\)/g, `url(#${prefix}$1)`)
-    .replace(/href="#([^"]+)"/g, `href="#${prefix}$1"`)
-}
-
 /** A plot, or a short note saying why it is missing: a report should not fail for one bad curve. */
-const plot = (spec: Parameters<typeof linePlotSvg>[0]) =>
+const plot = (figures: SvgFigures, spec: Parameters<typeof linePlotSvg>[0]) =>
   linePlotSvg(spec).pipe(
-    Effect.map((svg) => `<figure class="plot">${uniqueIds(svg)}</figure>`),
+    Effect.map((svg) => figures.figure(svg, { className: "plot" })),
     Effect.catchAll((e) => Effect.succeed(`<p class="note">${escapeHtml(e.message)}</p>`))
   )
-
-const formatNumber = (v: unknown, digits = 4): string => {
-  if (v === null || v === undefined) return "–"
-  if (typeof v === "number") {
-    if (!Number.isFinite(v)) return String(v)
-    if (Number.isInteger(v)) return String(v)
-    return String(Number(v.toPrecision(digits)))
-  }
-  if (typeof v === "boolean") return v ? "yes" : "no"
-  if (Array.isArray(v)) return v.length === 0 ? "none" : v.join(", ")
-  return String(v)
-}
-
-interface Table {
-  readonly header: ReadonlyArray<string>
-  readonly rows: ReadonlyArray<ReadonlyArray<string>>
-  /** Row indices to highlight. */
-  readonly marked?: ReadonlySet<number>
-  readonly caption?: string
-}
-
-const htmlTable = (t: Table): string => {
-  const head = `<tr>${t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`
-  const body = t.rows
-    .map((r, i) => `<tr${t.marked?.has(i) ? ' class="differs"' : ""}>${r.map((c, j) => (j === 0 ? `<th scope="row">${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join("")}</tr>`)
-    .join("\n")
-  return `<table>${t.caption ? `<caption>${escapeHtml(t.caption)}</caption>` : ""}<thead>${head}</thead><tbody>${body}</tbody></table>`
-}
 
 // ---------------------------------------------------------------------------------------------
 // What is read from the run folders
@@ -108,7 +62,7 @@ const runAssets = (run: RunFolder) =>
     const pictures: Array<{ title: string; uri: string }> = []
     for (const [file, title] of pictureFiles) {
       const bytes = yield* readBytes(join(run.dir, file))
-      if (bytes !== null) pictures.push({ title, uri: pngUri(bytes) })
+      if (bytes !== null) pictures.push({ title, uri: pngDataUri(bytes) })
     }
     return { run, curves: metrics?.rows ?? [], pictures } satisfies RunAssets
   })
@@ -161,7 +115,7 @@ export const findResults = (runs: ReadonlyArray<RunFolder>, extraDirs: ReadonlyA
           const bytes = yield* readBytes(join(dir, m.examples))
           if (bytes === null) continue
           exampleSeen.add(m.dir)
-          examples.push({ run: run.name, uri: pngUri(bytes), columns: (manifest?.exampleColumns ?? []) as string[] })
+          examples.push({ run: run.name, uri: pngDataUri(bytes), columns: (manifest?.exampleColumns ?? []) as string[] })
           used = true
         }
         if (used) sources.push(join(dir, "denoise.arrow"))
@@ -212,7 +166,7 @@ const settingRows: ReadonlyArray<readonly [string, (r: RunFolder) => unknown]> =
 ]
 
 const settingsSection = (runs: ReadonlyArray<RunFolder>): string => {
-  const rows = settingRows.map(([name, get]) => [name, ...runs.map((r) => formatNumber(get(r)))])
+  const rows = settingRows.map(([name, get]) => [name, ...runs.map((r) => formatCell(get(r)))])
   const marked = new Set(rows.flatMap((r, i) => (runs.length > 1 && new Set(r.slice(1)).size > 1 ? [i] : [])))
   return `<section id="settings"><h2>Settings</h2><p class="note">Rows where the runs differ are highlighted.</p>${htmlTable({ header: ["", ...runs.map((r) => r.name)], rows, marked })}</section>`
 }
@@ -234,12 +188,12 @@ const metricsSection = (runs: ReadonlyArray<RunFolder>): string => {
   ]
   return (
     `<section id="metrics"><h2>Metrics</h2><p class="note">Best epoch's model, encoder codes (amortised inference), as in training's model selection.</p>` +
-    htmlTable({ header: ["run", ...columns.map(([c]) => c)], rows: runs.map((r) => [r.name, ...columns.map(([, get]) => formatNumber(get(r)))]) }) +
+    htmlTable({ header: ["run", ...columns.map(([c]) => c)], rows: runs.map((r) => [r.name, ...columns.map(([, get]) => formatCell(get(r)))]) }) +
     `</section>`
   )
 }
 
-const curvesSection = (assets: ReadonlyArray<RunAssets>) =>
+const curvesSection = (assets: ReadonlyArray<RunAssets>, figures: SvgFigures) =>
   Effect.gen(function* () {
     const series = (key: string): LineSeries[] =>
       assets.flatMap(({ run, curves }) => {
@@ -257,7 +211,7 @@ const curvesSection = (assets: ReadonlyArray<RunAssets>) =>
     const parts: string[] = []
     for (const [key, title, yLabel] of panels) {
       const s = series(key)
-      if (s.length > 0) parts.push(yield* plot({ title, xLabel: "epoch", yLabel, series: s, width: 480, height: 260 }))
+      if (s.length > 0) parts.push(yield* plot(figures, { title, xLabel: "epoch", yLabel, series: s, width: 480, height: 260 }))
     }
     return `<section id="curves"><h2>Training curves</h2>${parts.length > 0 ? `<div class="plots">${parts.join("\n")}</div>` : `<p class="note">No metrics.arrow found in the run folders.</p>`}</section>`
   })
@@ -270,45 +224,43 @@ const picturesSection = (assets: ReadonlyArray<RunAssets>): string =>
         `<div class="run-pictures"><h3>${escapeHtml(run.name)}</h3><div class="figures">` +
         (pictures.length === 0
           ? `<p class="note">No pictures in ${escapeHtml(run.dir)}.</p>`
-          : pictures.map((p) => `<figure><img src="${p.uri}" alt="${escapeHtml(`${run.name}: ${p.title}`)}"><figcaption>${escapeHtml(p.title)}</figcaption></figure>`).join("")) +
+          : pictures.map((p) => imageFigure(p.uri, `${run.name}: ${p.title}`, figcaption(p.title))).join("")) +
         `</div></div>`
     )
     .join("\n") +
   `</section>`
 
-const num = (v: unknown) => (typeof v === "number" ? v : NaN)
-
-const denoiseSection = (results: Results, runs: ReadonlyArray<RunFolder>) =>
+const denoiseSection = (results: Results, runs: ReadonlyArray<RunFolder>, figures: SvgFigures) =>
   Effect.gen(function* () {
     if (results.denoise.length === 0) {
       return `<section id="denoising"><h2>Denoising</h2><p class="note">No denoising results were found for these runs. Run <code>npx tsx experiments/denoise.ts RUN...</code>, or pass <code>--results</code> the folder it wrote.</p></section>`
     }
     const rows = results.denoise
-    const sigmas = [...new Set(rows.map((r) => num(r.sigma)))].sort((a, b) => a - b)
+    const sigmas = [...new Set(rows.map((r) => asNumber(r.sigma)))].sort((a, b) => a - b)
     const lines: string[][] = []
     const series: LineSeries[] = []
     const first = rows.filter((r) => r.codes === "encoder" && r.run === rows[0].run)
-    lines.push(["noisy input", "–", ...sigmas.map((s) => formatNumber(num(first.find((r) => num(r.sigma) === s)?.noisyPsnr), 4))])
+    lines.push(["noisy input", "–", ...sigmas.map((s) => formatCell(asNumber(first.find((r) => asNumber(r.sigma) === s)?.noisyPsnr), 4))])
     for (const run of runs) {
       for (const kind of ["encoder", "fista"] as const) {
-        const mine = rows.filter((r) => r.run === run.name && r.codes === kind).sort((a, b) => num(a.sigma) - num(b.sigma))
+        const mine = rows.filter((r) => r.run === run.name && r.codes === kind).sort((a, b) => asNumber(a.sigma) - asNumber(b.sigma))
         if (mine.length === 0) continue
         const name = `${run.name} ${codeKindLabel[kind]}`
-        lines.push([name, formatNumber(num(mine[0].cleanPsnr), 4), ...sigmas.map((s) => formatNumber(num(mine.find((r) => num(r.sigma) === s)?.denoisedPsnr), 4))])
-        series.push({ name, x: mine.map((r) => num(r.sigma)), y: mine.map((r) => num(r.denoisedPsnr)) })
+        lines.push([name, formatCell(asNumber(mine[0].cleanPsnr), 4), ...sigmas.map((s) => formatCell(asNumber(mine.find((r) => asNumber(r.sigma) === s)?.denoisedPsnr), 4))])
+        series.push({ name, x: mine.map((r) => asNumber(r.sigma)), y: mine.map((r) => asNumber(r.denoisedPsnr)) })
       }
     }
-    if (first.length > 0) series.push({ name: "noisy input", x: first.map((r) => num(r.sigma)), y: first.map((r) => num(r.noisyPsnr)) })
+    if (first.length > 0) series.push({ name: "noisy input", x: first.map((r) => asNumber(r.sigma)), y: first.map((r) => asNumber(r.noisyPsnr)) })
     const detailHeader = ["run", "codes", "σ", "noisy PSNR", "denoised PSNR", "clean PSNR", "clean zero fraction", "noisy zero fraction", "FISTA steps", "images"]
     const detail = rows.map((r) => [
-      String(r.run), codeKindLabel[r.codes as CodeKind] ?? String(r.codes), formatNumber(r.sigma), formatNumber(r.noisyPsnr), formatNumber(r.denoisedPsnr), formatNumber(r.cleanPsnr),
-      formatNumber(r.cleanZeroFraction), formatNumber(r.noisyZeroFraction), formatNumber(r.meanFistaSteps), formatNumber(r.images)
+      String(r.run), codeKindLabel[r.codes as CodeKind] ?? String(r.codes), formatCell(r.sigma), formatCell(r.noisyPsnr), formatCell(r.denoisedPsnr), formatCell(r.cleanPsnr),
+      formatCell(r.cleanZeroFraction), formatCell(r.noisyZeroFraction), formatCell(r.meanFistaSteps), formatCell(r.images)
     ])
-    const chart = yield* plot({ title: "Denoising: PSNR against the clean image", xLabel: "noise σ (normalised input space)", yLabel: "PSNR (dB)", series })
+    const chart = yield* plot(figures, { title: "Denoising: PSNR against the clean image", xLabel: "noise σ (normalised input space)", yLabel: "PSNR (dB)", series })
     const pictures = results.denoiseExamples
       .map(
         (e) =>
-          `<figure><img src="${e.uri}" alt="${escapeHtml(`${e.run}: clean, noisy and denoised test images`)}"><figcaption>${escapeHtml(e.run)}: one test image per row; tiles left to right: ${escapeHtml(e.columns.join(" | "))}</figcaption></figure>`
+          imageFigure(e.uri, `${e.run}: clean, noisy and denoised test images`, figcaption(`${e.run}: one test image per row; tiles left to right: ${e.columns.join(" | ")}`))
       )
       .join("\n")
     return (
@@ -320,40 +272,31 @@ const denoiseSection = (results: Results, runs: ReadonlyArray<RunFolder>) =>
     )
   })
 
-const classifySection = (results: Results) =>
+const classifySection = (results: Results, figures: SvgFigures) =>
   Effect.gen(function* () {
     if (results.classify.length === 0) {
       return `<section id="classification"><h2>Low-data classification</h2><p class="note">No classification results were found for these runs. Run <code>npx tsx experiments/classify.ts RUN...</code>, or pass <code>--results</code> the folder it wrote.</p></section>`
     }
     const rows = results.classify
-    const ks = [...new Set(rows.map((r) => num(r.perClass)))].sort((a, b) => a - b)
-    const names = [...new Set(rows.map((r) => String(r.series)))]
-    const percent = (v: unknown) => (typeof v === "number" ? (100 * v).toFixed(1) : "–")
-    const lines = names.map((name) => [
-      name,
-      ...ks.map((k) => {
-        const r = rows.find((x) => x.series === name && num(x.perClass) === k)
-        return r === undefined ? "–" : `${percent(r.accuracyMean)} ± ${percent(r.accuracyStd)}`
-      })
-    ])
-    const series: LineSeries[] = names.map((name) => {
-      const mine = rows.filter((x) => x.series === name).sort((a, b) => num(a.perClass) - num(b.perClass))
-      return { name, x: mine.map((x) => num(x.perClass)), y: mine.map((x) => 100 * num(x.accuracyMean)) }
+    const { perClass: ks, lines } = accuracyBySeries(rows)
+    const series: LineSeries[] = lines.map(([name]) => {
+      const mine = rows.filter((x) => x.series === name).sort((a, b) => asNumber(a.perClass) - asNumber(b.perClass))
+      return { name, x: mine.map((x) => asNumber(x.perClass)), y: mine.map((x) => 100 * asNumber(x.accuracyMean)) }
     })
-    const chart = yield* plot({ title: "Low-data classification: test accuracy", xLabel: "labelled examples per class", yLabel: "test top-1 accuracy (%)", logX: true, series })
+    const chart = yield* plot(figures, { title: "Low-data classification: test accuracy", xLabel: "labelled examples per class", yLabel: "test top-1 accuracy (%)", logX: true, series })
     const s = results.classifySettings
     const how =
       s === null
         ? ""
-        : ` A linear classifier (cross-entropy, Adam lr ${formatNumber(s.learningRate)}, ${formatNumber(s.epochs)} epochs, batches of ${formatNumber(s.batchSize)}), the epoch of lowest validation loss kept; mean ± standard deviation over ${formatNumber(s.repeats)} repeats.`
-    const epochs = s === null ? null : num(s.epochs)
-    const atLast = epochs === null ? 0 : rows.filter((r) => num(r.bestEpochMean) === epochs).length
+        : ` A linear classifier (cross-entropy, Adam lr ${formatCell(s.learningRate)}, ${formatCell(s.epochs)} epochs, batches of ${formatCell(s.batchSize)}), the epoch of lowest validation loss kept; mean ± standard deviation over ${formatCell(s.repeats)} repeats.`
+    const epochs = s === null ? null : asNumber(s.epochs)
+    const atLast = epochs === null ? 0 : rows.filter((r) => asNumber(r.bestEpochMean) === epochs).length
     const budget =
       atLast === 0
         ? ""
         : `<p class="note">In ${atLast} of ${rows.length} settings every repeat had its lowest validation loss at the last epoch: those classifiers were still improving when the epoch budget ran out.</p>`
     const detail = rows.map((r) => [
-      String(r.series), formatNumber(r.perClass), formatNumber(r.repeats), percent(r.accuracyMean), percent(r.accuracyStd), percent(r.accuracyMin), percent(r.accuracyMax), formatNumber(r.bestEpochMean, 3)
+      String(r.series), formatCell(r.perClass), formatCell(r.repeats), percent(r.accuracyMean), percent(r.accuracyStd), percent(r.accuracyMin), percent(r.accuracyMax), formatCell(r.bestEpochMean, 3)
     ])
     return (
       `<section id="classification"><h2>Low-data classification</h2><p class="note">Test top-1 accuracy (%) by labelled examples per class.${escapeHtml(how)}</p>` +
@@ -365,38 +308,13 @@ const classifySection = (results: Results) =>
     )
   })
 
+// What this page adds to the shared style: plots side by side, pictures scaled to the page.
 const style = `
-body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1400px; padding: 0 16px; color: #222; }
-h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 4px; margin-top: 2em; }
-table { border-collapse: collapse; margin: 12px 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-th[scope=row], thead th:first-child { text-align: left; white-space: nowrap; }
-thead th { background: #f0f0f0; }
-tr.differs { background: #fff3c4; }
-.note { color: #555; font-size: 0.9em; }
+h1 { font-size: 1.6em; }
 .plots { display: flex; flex-wrap: wrap; gap: 12px; }
-figure { margin: 8px; } figure img { image-rendering: pixelated; max-width: 100%; border: 1px solid #ddd; }
-figcaption { font-size: 0.85em; color: #444; max-width: 760px; }
+figure img { max-width: 100%; }
+figcaption { max-width: 760px; }
 .figures { display: flex; flex-wrap: wrap; align-items: flex-start; }
-.broken { outline: 3px solid red; }
-#image-warning { color: #b00; font-weight: bold; }
-`
-
-// Flags any picture the browser could not decode, on the page and for headless checks.
-const imageCheck = `
-window.addEventListener("load", () => {
-  const images = Array.from(document.images);
-  const broken = images.filter((img) => !img.complete || img.naturalWidth === 0);
-  broken.forEach((img) => img.classList.add("broken"));
-  document.body.dataset.images = String(images.length);
-  document.body.dataset.brokenImages = String(broken.length);
-  if (broken.length > 0) {
-    const p = document.createElement("p");
-    p.id = "image-warning";
-    p.textContent = broken.length + " of " + images.length + " pictures could not be shown.";
-    document.body.prepend(p);
-  }
-});
 `
 
 export interface ReportInput {
@@ -408,35 +326,26 @@ export interface ReportInput {
 export const renderReport = (input: ReportInput) =>
   Effect.gen(function* () {
     const assets = yield* Effect.forEach(input.runs, runAssets)
+    const figures = svgFigures("p")
     const title = input.title ?? `Sparse coding runs: ${input.runs.map((r) => r.name).join(", ")}`
     const runList = input.runs.map((r) => `<li><b>${escapeHtml(r.name)}</b> (${escapeHtml(r.model)}): <code>${escapeHtml(r.dir)}</code></li>`).join("")
     const sources = input.results.sources.length === 0 ? "" : `<p class="note">Evaluation results read from: ${input.results.sources.map((s) => `<code>${escapeHtml(s)}</code>`).join(", ")}</p>`
     const sections = [
       settingsSection(input.runs),
       metricsSection(input.runs),
-      yield* curvesSection(assets),
+      yield* curvesSection(assets, figures),
       picturesSection(assets),
-      yield* denoiseSection(input.results, input.runs),
-      yield* classifySection(input.results)
+      yield* denoiseSection(input.results, input.runs, figures),
+      yield* classifySection(input.results, figures)
     ]
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${style}</style>
-<script>${imageCheck}</script>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
+    return htmlPage({
+      title,
+      style,
+      body: `<h1>${escapeHtml(title)}</h1>
 <p class="note">Generated ${escapeHtml(new Date().toISOString())}.</p>
 <ul>${runList}</ul>
 ${sources}
 <nav><a href="#settings">settings</a> · <a href="#metrics">metrics</a> · <a href="#curves">training curves</a> · <a href="#pictures">pictures</a> · <a href="#denoising">denoising</a> · <a href="#classification">classification</a></nav>
-${sections.join("\n")}
-</body>
-</html>
-`
+${sections.join("\n")}`
+    })
   })
-

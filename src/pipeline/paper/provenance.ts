@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process"
+import { escapeHtml } from "../report/html.js"
 
 /** What made a figure: the command line and the code it ran, printed under every figure. */
 export interface Provenance {
@@ -28,8 +29,6 @@ export const codeVersion = (root: string, version: string): string => {
 
 export const provenanceLines = (p: Provenance): string[] => [`command: ${p.command}`, `commit: ${p.commit}`]
 
-const escapeXml = (text: string) => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;")
-
 /**
  * The figure with its provenance as a footer inside the SVG, so that the file carries it when it
  * travels alone: the canvas grows by a line per entry, long lines are cut into pieces.
@@ -53,7 +52,7 @@ export const svgWithFooter = (svg: string, lines: ReadonlyArray<string>, maxChar
     .replace(/\sviewBox="([\d.-]+) ([\d.-]+) ([\d.]+) [\d.]+"/, (_m, x, y, w) => ` viewBox="${x} ${y} ${w} ${newHeight}"`)
   const footer =
     `<g class="provenance"><rect x="0" y="${height}" width="${width}" height="${extra}" fill="white"/>` +
-    pieces.map((p, i) => `<text x="8" y="${height + 14 + i * lineHeight}" font-family="monospace" font-size="10" fill="#555">${escapeXml(p)}</text>`).join("") +
+    pieces.map((p, i) => `<text x="8" y="${height + 14 + i * lineHeight}" font-family="monospace" font-size="10" fill="#555">${escapeHtml(p)}</text>`).join("") +
     `</g>`
   return svg.replace(root[0], newRoot).replace(/<\/svg>\s*$/, `${footer}</svg>`)
 }

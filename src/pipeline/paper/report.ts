@@ -10,6 +10,8 @@ import { ensureDir, writeFileAtomic } from "../../data/atomic-write.js"
 import { linePlotSvg, type LineSeries } from "../../data/plot.js"
 import { readArrowIpcTable, type Row, tableToMarkdown } from "../../data/table.js"
 import { writeTable } from "../evaluation/outputs.js"
+import { accuracyBySeries, asNumber, formatCell } from "../report/cells.js"
+import { escapeHtml, htmlPage, htmlTable, imageFigure, pngDataUri, svgFigures } from "../report/html.js"
 import type { StepOutcome } from "./execute.js"
 import { BASELINES, COLLAPSE, type Dataset, type PaperPlan, type ProcessStep, type TrainStep } from "./plan.js"
 import { type Provenance, provenanceLines, svgWithFooter } from "./provenance.js"
@@ -29,16 +31,6 @@ const readJson = (path: string): Record<string, unknown> | null => {
   } catch {
     return null
   }
-}
-
-const escapeHtml = (text: string): string => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;")
-
-const num = (v: unknown) => (typeof v === "number" ? v : NaN)
-
-const fmt = (v: unknown, digits = 4): string => {
-  if (v === null || v === undefined) return "–"
-  if (typeof v === "number") return Number.isFinite(v) ? (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(digits)))) : String(v)
-  return String(v)
 }
 
 const datasetTitle: Record<Dataset, string> = { mnist: "MNIST", patches: "natural-image patches" }
@@ -137,7 +129,7 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
     for (const dataset of ["mnist", "patches"] as const) {
       const done = g.runs.filter((r) => r.dataset === dataset && r.status === "finished")
       const series: LineSeries[] = byModel(done).map((model) => {
-        const pts = done.filter((r) => r.model === model).map((r) => ({ x: num(r.valZeroFraction), y: num(r.valPsnr) })).sort((a, b) => a.x - b.x)
+        const pts = done.filter((r) => r.model === model).map((r) => ({ x: asNumber(r.valZeroFraction), y: asNumber(r.valPsnr) })).sort((a, b) => a.x - b.x)
         return { name: model.toUpperCase(), x: pts.map((p) => p.x), y: pts.map((p) => p.y) }
       })
       if (series.length > 0) {
@@ -151,11 +143,11 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
       const dn = g.denoise.filter((r) => r.dataset === dataset && r.codes === "encoder")
       if (dn.length > 0) {
         const curves: LineSeries[] = [...new Set(dn.map((r) => String(r.run)))].map((run) => {
-          const mine = dn.filter((r) => r.run === run).sort((a, b) => num(a.sigma) - num(b.sigma))
-          return { name: run, x: mine.map((r) => num(r.sigma)), y: mine.map((r) => num(r.denoisedPsnr)) }
+          const mine = dn.filter((r) => r.run === run).sort((a, b) => asNumber(a.sigma) - asNumber(b.sigma))
+          return { name: run, x: mine.map((r) => asNumber(r.sigma)), y: mine.map((r) => asNumber(r.denoisedPsnr)) }
         })
-        const first = dn.filter((r) => r.run === dn[0].run).sort((a, b) => num(a.sigma) - num(b.sigma))
-        curves.push({ name: "noisy input", x: first.map((r) => num(r.sigma)), y: first.map((r) => num(r.noisyPsnr)) })
+        const first = dn.filter((r) => r.run === dn[0].run).sort((a, b) => asNumber(a.sigma) - asNumber(b.sigma))
+        curves.push({ name: "noisy input", x: first.map((r) => asNumber(r.sigma)), y: first.map((r) => asNumber(r.noisyPsnr)) })
         yield* add(`denoise-psnr-${dataset}.svg`, `${datasetTitle[dataset]}: denoising PSNR against the noise level`, {
           title: `${datasetTitle[dataset]}: denoising (test set, encoder codes of the noisy input)`,
           xLabel: "noise σ (normalised input space)",
@@ -167,8 +159,8 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
     const cl = g.classify.filter((r) => r.features !== "fista")
     if (cl.length > 0) {
       const series: LineSeries[] = [...new Set(cl.map((r) => String(r.series)))].map((name) => {
-        const mine = cl.filter((r) => r.series === name).sort((a, b) => num(a.perClass) - num(b.perClass))
-        return { name, x: mine.map((r) => num(r.perClass)), y: mine.map((r) => 100 * num(r.accuracyMean)) }
+        const mine = cl.filter((r) => r.series === name).sort((a, b) => asNumber(a.perClass) - asNumber(b.perClass))
+        return { name, x: mine.map((r) => asNumber(r.perClass)), y: mine.map((r) => 100 * asNumber(r.accuracyMean)) }
       })
       yield* add("classify-accuracy.svg", "MNIST: low-data classification, test accuracy against labelled examples per class", {
         title: "Low-data classification on MNIST (encoder codes and baselines; mean over seeds)",
@@ -182,8 +174,8 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
       const models = byModel(g.collapse)
       const series = (key: string, label: string) =>
         models.map((m) => {
-          const mine = g.collapse.filter((r) => r.model === m && Number.isFinite(num(r[key])))
-          return { name: `${m} (${label})`, x: mine.map((r) => num(r.epoch)), y: mine.map((r) => num(r[key])) }
+          const mine = g.collapse.filter((r) => r.model === m && Number.isFinite(asNumber(r[key])))
+          return { name: `${m} (${label})`, x: mine.map((r) => asNumber(r.epoch)), y: mine.map((r) => asNumber(r[key])) }
         }).filter((s) => s.x.length > 0)
       yield* add("collapse-code-l1.svg", "The collapse: mean code ℓ1 norm by epoch", {
         title: "Mean code ℓ1 norm (validation) by epoch",
@@ -203,7 +195,7 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
 
 /** Denoising as one line per run and code kind, one column per σ. */
 const denoiseWide = (rows: ReadonlyArray<Row>): { header: string[]; lines: string[][] } => {
-  const sigmas = [...new Set(rows.map((r) => num(r.sigma)))].sort((a, b) => a - b)
+  const sigmas = [...new Set(rows.map((r) => asNumber(r.sigma)))].sort((a, b) => a - b)
   const header = ["data", "run", "codes", "clean", ...sigmas.map((s) => `σ ${s}`)]
   const lines: string[][] = []
   const keys = [...new Set(rows.map((r) => `${r.dataset}|${r.run}|${r.codes}`))]
@@ -211,55 +203,24 @@ const denoiseWide = (rows: ReadonlyArray<Row>): { header: string[]; lines: strin
     const noisy = rows.filter((r) => r.dataset === dataset && r.codes === "encoder")
     if (noisy.length === 0) continue
     const firstRun = noisy[0].run
-    lines.push([dataset, "noisy input", "–", "–", ...sigmas.map((s) => fmt(num(noisy.find((r) => r.run === firstRun && num(r.sigma) === s)?.noisyPsnr)))])
+    lines.push([dataset, "noisy input", "–", "–", ...sigmas.map((s) => formatCell(asNumber(noisy.find((r) => r.run === firstRun && asNumber(r.sigma) === s)?.noisyPsnr)))])
     for (const key of keys.filter((k) => k.startsWith(`${dataset}|`))) {
       const [, run, codes] = key.split("|")
       const mine = rows.filter((r) => r.dataset === dataset && r.run === run && r.codes === codes)
-      lines.push([dataset, run, codes === "fista" ? "FISTA" : "encoder", fmt(mine[0]?.cleanPsnr), ...sigmas.map((s) => fmt(mine.find((r) => num(r.sigma) === s)?.denoisedPsnr))])
+      lines.push([dataset, run, codes === "fista" ? "FISTA" : "encoder", formatCell(mine[0]?.cleanPsnr), ...sigmas.map((s) => formatCell(mine.find((r) => asNumber(r.sigma) === s)?.denoisedPsnr))])
     }
   }
   return { header, lines }
 }
 
-/** Classification as one line per series, one "mean ± std" column per K (in %). */
-const classifyWide = (rows: ReadonlyArray<Row>): { header: string[]; lines: string[][] } => {
-  const ks = [...new Set(rows.map((r) => num(r.perClass)))].sort((a, b) => a - b)
-  const pct = (v: unknown) => (typeof v === "number" ? (100 * v).toFixed(1) : "–")
-  const names = [...new Set(rows.map((r) => String(r.series)))]
-  return {
-    header: ["series", ...ks.map((k) => `K = ${k}`)],
-    lines: names.map((n) => [n, ...ks.map((k) => {
-      const r = rows.find((x) => x.series === n && num(x.perClass) === k)
-      return r === undefined ? "–" : `${pct(r.accuracyMean)} ± ${pct(r.accuracyStd)}`
-    })])
-  }
-}
-
 const mdTable = (header: ReadonlyArray<string>, lines: ReadonlyArray<ReadonlyArray<string>>) =>
   [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...lines.map((l) => `| ${l.join(" | ")} |`)].join("\n")
 
-const htmlTable = (header: ReadonlyArray<string>, lines: ReadonlyArray<ReadonlyArray<string>>, caption?: string) =>
-  `<table>${caption === undefined ? "" : `<caption>${escapeHtml(caption)}</caption>`}<thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>` +
-  lines.map((l) => `<tr>${l.map((c, i) => (i === 0 ? `<th scope="row">${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join("")}</tr>`).join("") +
-  `</tbody></table>`
-
-let ids = 0
-/** Vega's ids made unique per figure, so that several inline SVGs do not share clip paths. */
-const inlineSvg = (svg: string) => {
-  const p = `f${++ids}-`
-  return svg.replace(/^<\?xml[^>]*>\s*/, "").replace(/\sid="([^"]+)"/g, ` id="${p}$1"`).replace(/url\(#([^)]+)\)/g, `url(#${p}$1)`).replace(/href="#([^"]+)"/g, `href="#${p}$1"`)
-}
-
+// What this page adds to the shared style: figures side by side, captions wide enough for a command line.
 const style = `
-body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1400px; padding: 0 16px; color: #222; }
-h2 { border-bottom: 1px solid #ccc; padding-bottom: 4px; margin-top: 2em; }
-table { border-collapse: collapse; margin: 12px 0; font-size: 0.85em; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-th[scope=row], thead th:first-child { text-align: left; white-space: nowrap; }
-thead th { background: #f0f0f0; }
-.note { color: #555; font-size: 0.9em; }
-figure { margin: 8px; display: inline-block; vertical-align: top; } figure img { image-rendering: pixelated; border: 1px solid #ddd; }
-figcaption { font-size: 0.8em; color: #444; max-width: 860px; }
+table { font-size: 0.85em; }
+figure { display: inline-block; vertical-align: top; }
+figcaption { font-size: 0.8em; max-width: 860px; }
 figcaption code { font-size: 0.95em; word-break: break-all; }
 .failed { color: #b00; }
 `
@@ -288,9 +249,10 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
       `<figcaption>${escapeHtml(title)}<br>command: <code>${escapeHtml(prov.command)}</code><br>commit: <code>${escapeHtml(prov.commit)}</code></figcaption>`
     const mdCaption = `command \`${prov.command}\`, commit \`${prov.commit}\``
     const figure = (file: string) => figures.find((f) => f.file === file)
+    const svgs = svgFigures()
     const figHtml = (file: string) => {
       const f = figure(file)
-      return f === undefined ? "" : `<figure>${inlineSvg(f.svg)}${caption(f.title)}</figure>`
+      return f === undefined ? "" : svgs.figure(f.svg, { captionHtml: caption(f.title) })
     }
     const figMd = (file: string) => {
       const f = figure(file)
@@ -316,11 +278,12 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
       `denoising σ ${s.denoise.sigmas.join(", ")} on ${s.denoise.limit === null ? "all" : `the first ${s.denoise.limit}`} test images; ` +
       `classification K ${s.classify.perClass.join(", ")}, ${s.classify.seeds} seeds, ${s.classify.epochs} epochs; collapse ${s.collapse.models.join(" vs ")}, ${plan.epochs.collapse} epochs`
     const runLines = g.runs.map((r) => [
-      String(r.run), String(r.dataset), String(r.model), fmt(r.lambda), String(r.status), fmt(r.epochs), fmt(r.valPsnr), fmt(r.valZeroFraction), fmt(r.valHiddenZeroFraction), fmt(r.testPsnr), fmt(r.testZeroFraction)
+      String(r.run), String(r.dataset), String(r.model), formatCell(r.lambda), String(r.status), formatCell(r.epochs), formatCell(r.valPsnr), formatCell(r.valZeroFraction), formatCell(r.valHiddenZeroFraction), formatCell(r.testPsnr), formatCell(r.testZeroFraction)
     ])
     const runHeader = ["run", "data", "model", "λ", "status", "epochs", "val PSNR", "val zeros", "val hidden zeros", "test PSNR", "test zeros"]
     const dw = denoiseWide(g.denoise)
-    const cw = classifyWide(g.classify)
+    const accuracy = accuracyBySeries(g.classify)
+    const cw = { header: ["series", ...accuracy.perClass.map((k) => `K = ${k}`)], lines: accuracy.lines }
     const collapseMd = g.collapse.length === 0 ? "" : tableToMarkdown(g.collapse, ["model", "epoch", "valFistaCodeL1", "valEncoderCodeL1", "meanAtomNorm", "usedAtomNorm", "valPsnr", "valZeroFraction"], { digits: 4 })
 
     const pictureHtml = g.pictures
@@ -328,7 +291,7 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
         const title = `${datasetTitle[p.dataset]}, ${p.run}: ${p.title} (each scaled to its own max |value|, 0 is mid-grey)`
         // The page stays mailable: a picture too large to embed is named instead.
         if (statSync(p.file).size > MAX_EMBEDDED_BYTES) return `<figure><p class="note">${escapeHtml(p.file)} (too large to embed)</p>${caption(title)}</figure>`
-        return `<figure><img src="data:image/png;base64,${readFileSync(p.file).toString("base64")}" alt="${escapeHtml(`${p.run}: ${p.title}`)}">${caption(title)}</figure>`
+        return imageFigure(pngDataUri(readFileSync(p.file)), `${p.run}: ${p.title}`, caption(title))
       })
       .join("\n")
     const failureHtml =
@@ -336,28 +299,25 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
         ? ""
         : `<section id="failures"><h2 class="failed">Steps that did not finish</h2><ul>${failures.map((f) => `<li><b>${escapeHtml(f.step.id)}</b>: ${escapeHtml(f.problem ?? f.status)}</li>`).join("")}</ul></section>`
 
-    const html = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sparse coding with variance regularisation: the paper's experiments (${escapeHtml(plan.spec.scale)})</title>
-<style>${style}</style></head>
-<body>
-<h1>Sparse coding with variance regularisation: the paper's experiments</h1>
+    const html = htmlPage({
+      title: `Sparse coding with variance regularisation: the paper's experiments (${plan.spec.scale})`,
+      style,
+      body: `<h1>Sparse coding with variance regularisation: the paper's experiments</h1>
 <p class="note">Generated ${escapeHtml(prov.generated)} by <code>${escapeHtml(prov.command)}</code> at commit <code>${escapeHtml(prov.commit)}</code>.
 ${counts("ran")} steps ran, ${counts("skipped")} were done already, ${failures.length} did not finish.</p>
 <nav><a href="#plan">plan</a> · <a href="#sparsity">PSNR against sparsity</a> · <a href="#runs">runs</a> · <a href="#denoising">denoising</a> · <a href="#classification">classification</a> · <a href="#collapse">collapse</a> · <a href="#atoms">atoms</a></nav>
 ${failureHtml}
-<section id="plan"><h2>The plan</h2><p class="note">${escapeHtml(sizesText)}</p>${htmlTable(planHeader, planLines)}</section>
+<section id="plan"><h2>The plan</h2><p class="note">${escapeHtml(sizesText)}</p>${htmlTable({ header: planHeader, rows: planLines })}</section>
 <section id="sparsity"><h2>PSNR against sparsity</h2><p class="note">The paper compares the variants at matched sparsity: each point is one λ, its validation PSNR (encoder codes) against its fraction of zero code entries.</p>
 ${figHtml("psnr-vs-sparsity-mnist.svg")}${figHtml("psnr-vs-sparsity-patches.svg")}</section>
-<section id="runs"><h2>Runs</h2>${htmlTable(runHeader, runLines)}</section>
+<section id="runs"><h2>Runs</h2>${htmlTable({ header: runHeader, rows: runLines })}</section>
 <section id="denoising"><h2>Denoising</h2><p class="note">PSNR (dB) against the clean test image of the reconstruction from the codes of the noisy input (Gaussian noise of std σ in normalised input space); "clean" is the reconstruction of the clean input.</p>
-${htmlTable(dw.header, dw.lines)}${figHtml("denoise-psnr-mnist.svg")}${figHtml("denoise-psnr-patches.svg")}</section>
+${htmlTable({ header: dw.header, rows: dw.lines })}${figHtml("denoise-psnr-mnist.svg")}${figHtml("denoise-psnr-patches.svg")}</section>
 <section id="classification"><h2>Low-data classification (MNIST)</h2><p class="note">Test top-1 accuracy (%), mean ± standard deviation over ${s.classify.seeds} seeds, of a linear classifier on K labelled training images per class, selected by validation loss.</p>
-${htmlTable(cw.header, cw.lines)}${figHtml("classify-accuracy.svg")}</section>
+${htmlTable({ header: cw.header, rows: cw.lines })}${figHtml("classify-accuracy.svg")}</section>
 <section id="collapse"><h2>The collapse without a regulariser</h2>${figHtml("collapse-code-l1.svg")}${figHtml("collapse-atom-norm.svg")}</section>
-<section id="atoms"><h2>Atoms</h2>${pictureHtml || `<p class="note">No run has finished yet.</p>`}</section>
-</body></html>
-`
+<section id="atoms"><h2>Atoms</h2>${pictureHtml || `<p class="note">No run has finished yet.</p>`}</section>`
+    })
     const md = [
       `# Sparse coding with variance regularisation: the paper's experiments (${plan.spec.scale})`,
       "",

@@ -106,7 +106,7 @@ export const rowFreeToPixels = (n: RowFreeNormalization): ((values: tf.Tensor2D)
 }
 
 /** Pixel rows (rows × pixel values, 0..1) into the model's input space of `space`. */
-export const normalizeRows = (space: InputSpace, pixels: Float32Array, rows: number): NormalizedRows => {
+export const pixelsToInputSpace = (space: InputSpace, pixels: Float32Array, rows: number): NormalizedRows => {
   const n = space.normalization
   if (n.kind === "lcn") {
     const dim = n.patch * n.patch

@@ -9,7 +9,7 @@ import { type ImageReadError, listImages } from "../../data/images.js"
 import { readVectorFile, type VectorFileError } from "../../data/vector-file.js"
 import { gatherRows } from "../../models/gather-rows.js"
 import type { Dataset, Splits } from "./dataset.js"
-import { normalizeRows, type RowFreeNormalization, rowFreeToPixels } from "./normalization.js"
+import { pixelsToInputSpace, type RowFreeNormalization, rowFreeToPixels } from "./normalization.js"
 import { rngFor } from "../train/seeds.js"
 
 /** Own data that cannot be trained on as given. */
@@ -103,7 +103,7 @@ export const ownDataSplits = (data: PixelRows, options: OwnSplitOptions): Effect
     const space = { height: data.height, width: data.width, normalization }
     const dataset = (name: keyof typeof parts, x: Float32Array): Dataset => ({
       name,
-      x: normalizeRows(space, x, parts[name].length).x,
+      x: pixelsToInputSpace(space, x, parts[name].length).x,
       rows: parts[name].length,
       dim,
       height: data.height,

@@ -18,7 +18,7 @@ import { restoreSnapshot } from "../train/checkpoint.js"
 import type { CheckpointError } from "../errors.js"
 import { batchCodes, evenBatches } from "../evaluation/codes.js"
 import { addNoise, standardNoise } from "../evaluation/denoise.js"
-import { type InputSpace, type NormalizedRows, normalizeRows, pixelShapeOf } from "../sources/normalization.js"
+import { type InputSpace, type NormalizedRows, pixelsToInputSpace, pixelShapeOf } from "../sources/normalization.js"
 import { scopedModel } from "../backend/resources.js"
 import { rngFor } from "../train/seeds.js"
 import { type LoadModelError, ModelInputError } from "./errors.js"
@@ -124,7 +124,7 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
       }
       const bad = pixels.findIndex((v) => !Number.isFinite(v))
       if (bad >= 0) return fail(`row ${Math.floor(bad / pixelDim)} holds ${pixels[bad]} at pixel ${bad % pixelDim}; pass finite pixel values in [0, 1]`)
-      return Effect.succeed(normalizeRows(space, pixels, pixels.length / pixelDim))
+      return Effect.succeed(pixelsToInputSpace(space, pixels, pixels.length / pixelDim))
     })
 
   /** Each batch of rows (x in the model's input space) through `step`, whose outputs of `width` values per row are gathered. */
