@@ -37,7 +37,7 @@ describe("the packed package in a fresh project", () => {
     const packed = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", root, "--json"], repoRoot)
     const [{ filename, files }] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
     const paths = files.map((f) => f.path)
-    for (const f of ["package.json", "LICENSE", "README.md", "dist/index.js", "dist/index.d.ts", "dist/promise.js", "dist/cli/bin.js", "experiments/torch_energy.py", "experiments/torch_lista.py", "experiments/torch_load.py", "experiments/torch_reference.py", "experiments/sklearn_reference.py"]) expect(paths, f).toContain(f)
+    for (const f of ["package.json", "LICENSE", "README.md", "dist/index.js", "dist/index.d.ts", "dist/promise.js", "dist/models/index.js", "dist/data/index.js", "dist/pipeline/index.js", "dist/cli/bin.js", "experiments/torch_energy.py", "experiments/torch_lista.py", "experiments/torch_load.py", "experiments/torch_reference.py", "experiments/sklearn_reference.py"]) expect(paths, f).toContain(f)
     expect(paths.filter((p) => p.startsWith("src/") || p.startsWith("test/"))).toEqual([])
 
     const project = join(root, "consumer")

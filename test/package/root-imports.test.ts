@@ -69,6 +69,14 @@ describe("the library's root", () => {
     for (const name of commandLineOnly) expect(loaded, name).not.toContain(name)
   })
 
+  for (const area of ["models", "data", "pipeline"]) {
+    it(`and neither does sparse-vdl/${area}`, async () => {
+      const loaded = await loadedBy(join(repoRoot, "dist", area, "index.js"))
+      expect(loaded).toContain(area === "data" ? "apache-arrow" : "@tensorflow/tfjs-core")
+      for (const name of commandLineOnly) expect(loaded, name).not.toContain(name)
+    })
+  }
+
   it("while the program loads them: the check sees a package when it is loaded", async () => {
     const loaded = await loadedBy(join(repoRoot, "dist", "cli", "worker.js"))
     expect(loaded).toContain("@effect/cli")

@@ -123,7 +123,9 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
     const footer = provenanceLines(prov)
     const add = (file: string, title: string, spec: Parameters<typeof linePlotSvg>[0]) =>
       linePlotSvg(spec).pipe(
-        Effect.map((svg) => void figures.push({ file, title, svg: svgWithFooter(svg, footer) })),
+        Effect.map((svg) => {
+          figures.push({ file, title, svg: svgWithFooter(svg, footer) })
+        }),
         Effect.catchAll((e) => Effect.logWarning(`paper: no figure ${file}: ${e.message}`))
       )
     for (const dataset of ["mnist", "patches"] as const) {
@@ -326,7 +328,7 @@ ${htmlTable({ header: cw.header, rows: cw.lines })}${figHtml("classify-accuracy.
       ...(failures.length === 0 ? [] : ["## Steps that did not finish", "", ...failures.map((f) => `- **${f.step.id}**: ${(f.problem ?? f.status).split("\n")[0]}`), ""]),
       "## The plan",
       "",
-      sizesText + ".",
+      `${sizesText}.`,
       "",
       mdTable(planHeader, planLines),
       "",
