@@ -4,7 +4,7 @@
  * it `// fragment`, run to its end with tsx. A fragment is type-checked inside a wrapper: its
  * `import` and `declare` lines at the top of a module, the rest as the body of a generator given
  * to Effect.gen. A block imports the package as a reader's project does, by name ("sparse-vdl",
- * "sparse-vdl/promise"), never by a path into the sources; inside the repository the name resolves
+ * "sparse-vdl/pipeline", "sparse-vdl/promise" ...), never by a path into the sources; inside the repository the name resolves
  * by the package's self-reference to dist/, so dist/ is built from the current sources first.
  * Every relative link of the same pages must point at a file of the repository, and
  * an anchor at one of its headings.
