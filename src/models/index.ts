@@ -86,7 +86,7 @@ export {
   type SplitMetrics
 } from "./model.js"
 /** The matrix products the maths runs on: tfjs's own, or a native BLAS the pipeline's backend supplies. */
-export { tfjsLinalg, type Linalg } from "./linalg.js"
+export { tfjsLinalg, type Linalg, type HostGemm, type InPlace } from "./linalg.js"
 /** The decoder (layers of weights stored input × output) and its reconstruction term. */
 export type { Decoder, DecoderLayer, GradientParts, ReconstructionTerm } from "./decoder.js"
 /** The LISTA encoder. */
