@@ -102,3 +102,7 @@ export interface DataSource {
   /** Loads the data; the request has been checked against `reads` and `uses`. */
   readonly load: (request: SourceRequest) => Effect.Effect<LoadedSource, SourceLoadError, FileSystem.FileSystem>
 }
+
+/** What a run records about a registered source's data (summary.json's data.dataSource), to load it again. */
+export const RecordedSource = Schema.Struct({ name: Schema.String, request: SourceRequest })
+export type RecordedSource = typeof RecordedSource.Type
