@@ -121,6 +121,9 @@ export const classifyCommand = Command.make("classify", { runs: runsArgs, ...opt
       const labels: Labels = { train: yield* needLabels(data.train, first), val: yield* needLabels(val, first), test: yield* needLabels(test, first) }
       // As many classes as the labels number: 10 for MNIST, the class folders of a labelled folder.
       const plan: ClassifyPlan = { ...studyPlan, classes: 1 + Math.max(...[labels.train, labels.val, labels.test].map((l) => l.reduce((a, b) => Math.max(a, b), 0))) }
+      if (plan.classes < 2) {
+        return yield* Effect.fail(new EvaluationError({ what: `classification of ${first.name}`, problem: "every image of its data has the one label 0; classification needs two classes or more" }))
+      }
       const selection = yield* selectExamples(labels.train, plan)
       yield* Effect.logInfo(
         `classification on ${data.train.rows} train / ${val.rows} val / ${test.rows} test images; ${selection.pool.length} training images are used by ${repeats} repeats of K = ${plan.perClass.join(", ")}`
