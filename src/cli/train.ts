@@ -28,7 +28,7 @@ const EMBEDDED_EPOCHS = 20
 const options = {
   ...resumableRunOptions("data"),
   epochs: Options.integer("epochs").pipe(
-    Options.withDescription(`training epochs (default ${EMBEDDED_EPOCHS} on the embedded digits, the paper's 200 on a data folder); with --resume, the new total`),
+    Options.withDescription(`training epochs (default ${EMBEDDED_EPOCHS} on the embedded digits or another --source, the paper's 200 on an MNIST folder); with --resume, the new total`),
     Options.optional
   ),
   mnistDir: Options.directory("mnist-dir").pipe(
