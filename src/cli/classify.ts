@@ -22,7 +22,7 @@ import { EvaluationError } from "../pipeline/evaluation/errors.js"
 import { shortNumber, writeTable } from "../pipeline/evaluation/outputs.js"
 import { loadRunsData, readRunFolders, type RunFolder, runModel } from "../pipeline/evaluation/run-folder.js"
 import { backendOption, choiceOption, seedOption } from "./options.js"
-import { evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "./evaluation-options.js"
+import { dataPathOption, evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "./evaluation-options.js"
 
 const summaryColumns = [
   "series", "run", "model", "features", "perClass", "repeats", "accuracyMean", "accuracyStd", "accuracyMin", "accuracyMax", "bestEpochMean", "seconds", "runDir"
@@ -50,7 +50,7 @@ const options = {
   testLimit: Options.integer("test-limit").pipe(Options.withDescription("use only the first N test images (for a quick look; default all)"), Options.optional),
   out: evalOutOption("classify"),
   mnistDir: mnistDirOption,
-  data: Options.text("data").pipe(Options.withDescription("the data (folder or file) to use instead of the one each run of a registered source (train --source) recorded"), Options.optional),
+  data: dataPathOption,
   backend: backendOption
 }
 
