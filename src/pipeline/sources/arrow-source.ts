@@ -4,7 +4,7 @@ import { arrowRows, normalizationModes } from "./own-data.js"
 import { splitOwnRows } from "./own-rows.js"
 import type { DataSource } from "./source.js"
 
-export const arrowSource: DataSource = {
+export const arrowSource = {
   name: "arrow",
   description: "an Arrow IPC file with a FixedSizeList<Float32>[d] column of pixel rows in [0, 1], no labels",
   reads: { what: "file", required: true, help: "an Arrow IPC file of pixel rows (--column picks the column when it has several)" },
@@ -18,4 +18,4 @@ export const arrowSource: DataSource = {
       const rows = yield* arrowRows(request.data as string, request.column)
       return { splits: yield* splitOwnRows(rows, request), describe: `${rows.source}, ${rows.height}×${rows.width}` }
     })
-}
+} satisfies DataSource

@@ -5,7 +5,7 @@ import { splitOwnRows } from "./own-rows.js"
 import { normalizationModes } from "./own-data.js"
 import type { DataSource } from "./source.js"
 
-export const imageFolderSource: DataSource = {
+export const imageFolderSource = {
   name: "images",
   description: "a folder of JPEG/PNG images, made grey, no labels; all of one size unless resized with --size",
   reads: { what: "folder", required: true, help: "a folder of JPEG/PNG images (its subfolders are not read)" },
@@ -20,4 +20,4 @@ export const imageFolderSource: DataSource = {
       const rows = yield* imageFolderRows(request.data as string, size)
       return { splits: yield* splitOwnRows(rows, request), describe: `${rows.source}, ${rows.height}×${rows.width}` }
     })
-}
+} satisfies DataSource

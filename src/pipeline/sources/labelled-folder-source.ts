@@ -9,7 +9,7 @@ import { normalizationModes } from "./own-data.js"
 import { splitOwnRows } from "./own-rows.js"
 import type { DataSource } from "./source.js"
 
-export const labelledFolderSource: DataSource = {
+export const labelledFolderSource = {
   name: "labelled-images",
   description: "a folder with one subfolder of JPEG/PNG images per class, made grey, labelled by subfolder (classes in sorted order of their names)",
   reads: { what: "folder", required: true, help: "a folder with one subfolder per class: FOLDER/CLASS/IMAGE.png" },
@@ -30,4 +30,4 @@ export const labelledFolderSource: DataSource = {
         classes: images.classes
       }
     })
-}
+} satisfies DataSource

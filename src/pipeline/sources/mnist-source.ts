@@ -7,7 +7,7 @@ import { mnistNormalization } from "./normalization.js"
 import { OwnDataError } from "./own-data.js"
 import type { DataSource } from "./source.js"
 
-export const mnistSource: DataSource = {
+export const mnistSource = {
   name: "mnist",
   description: "MNIST digits, 28×28 with labels: a folder of the four IDX files, --download, or the 10,000 digits embedded in the package",
   reads: { what: "folder", required: false, help: "a folder of the four MNIST IDX files (.gz or raw); none: the embedded digits" },
@@ -29,4 +29,4 @@ export const mnistSource: DataSource = {
       }))
     )
   }
-}
+} satisfies DataSource

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { loadPatchSplits } from "../patches/datasets.js"
 import type { DataSource } from "./source.js"
 
-export const patchSource: DataSource = {
+export const patchSource = {
   name: "patches",
   description: "natural-image patches, LCN-normalised, no labels: a patch file written by `patches build`",
   reads: { what: "file", required: true, help: "a patch file (Arrow) written by `sparse-vdl patches build`" },
@@ -16,4 +16,4 @@ export const patchSource: DataSource = {
     loadPatchSplits(request.data as string, request.trainSize).pipe(
       Effect.map(({ file, splits }) => ({ splits, describe: `patch file ${file.path} (${file.size}×${file.size} LCN patches)` }))
     )
-}
+} satisfies DataSource

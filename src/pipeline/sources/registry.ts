@@ -9,7 +9,7 @@ import { labelledFolderSource } from "./labelled-folder-source.js"
 import { mnistSource } from "./mnist-source.js"
 import { OwnDataError } from "./own-data.js"
 import { patchSource } from "./patch-source.js"
-import type { DataSource, LoadedSource, RequestField, SourceLoadError, SourceRequest } from "./source.js"
+import type { DataSource, LoadedSource, RequestField, SourceRequest } from "./source.js"
 
 export const dataSources = {
   mnist: mnistSource,
@@ -21,11 +21,14 @@ export const dataSources = {
 
 export type SourceName = keyof typeof dataSources
 
+/** Everything loading a registered source can fail with: each source's own errors, and a request it refuses. */
+export type SourceLoadError = { readonly [K in SourceName]: Effect.Effect.Error<ReturnType<(typeof dataSources)[K]["load"]>> }[SourceName] | OwnDataError
+
 /** The registered sources' names, the default (mnist) first. */
 export const sourceNames = Object.keys(dataSources) as [SourceName, ...SourceName[]]
 
 /** A source by name, or an error that lists the names there are. */
-export const dataSource = (name: string): Effect.Effect<DataSource, OwnDataError> =>
+export const dataSource = (name: string): Effect.Effect<DataSource<SourceLoadError>, OwnDataError> =>
   Object.hasOwn(dataSources, name)
     ? Effect.succeed(dataSources[name as SourceName])
     : Effect.fail(new OwnDataError({ source: name, problem: `there is no data source of this name; choose one of ${sourceNames.join(", ")}`, fields: ["source"] }))
@@ -35,7 +38,7 @@ export const dataSource = (name: string): Effect.Effect<DataSource, OwnDataError
  * given to an Arrow file, say, is not silently ignored), and a missing `data` where the source
  * needs one.
  */
-export const requestProblem = (source: DataSource, request: SourceRequest): OwnDataError | null => {
+export const requestProblem = (source: DataSource<unknown>, request: SourceRequest): OwnDataError | null => {
   if (request.data === undefined && source.reads.required) {
     return new OwnDataError({ source: source.name, problem: `it reads ${source.reads.help}; give it as data`, fields: ["data"] })
   }
@@ -59,4 +62,4 @@ export const loadSource = (name: string, request: SourceRequest) =>
     const problem = requestProblem(source, request)
     if (problem !== null) return yield* Effect.fail(problem)
     return yield* source.load(request)
-  }) as Effect.Effect<LoadedSource, SourceLoadError, import("@effect/platform").FileSystem.FileSystem>
+  }) satisfies Effect.Effect<LoadedSource, SourceLoadError, import("@effect/platform").FileSystem.FileSystem>

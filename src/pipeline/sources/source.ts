@@ -7,16 +7,10 @@
  */
 import type { FileSystem } from "@effect/platform"
 import { type Effect, Schema } from "effect"
-import type { DataSourceError, IdxFormatError } from "../../data/errors.js"
-import type { ImageReadError } from "../../data/images.js"
-import type { LabelledFolderError } from "../../data/labelled-folder.js"
-import type { PatchFileError } from "../../data/patch-file.js"
-import type { VectorFileError } from "../../data/vector-file.js"
 import type { PresetFamily } from "../../models/variants.js"
-import type { PatchDataError } from "../patches/errors.js"
 import type { Dataset, Splits } from "./dataset.js"
 import type { Normalization } from "./normalization.js"
-import { normalizationModes, type OwnDataError } from "./own-data.js"
+import { normalizationModes } from "./own-data.js"
 
 const share = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1))
 
@@ -63,17 +57,6 @@ export type NormalizationDeclaration =
   | { readonly kind: "stored"; readonly how: string }
   | { readonly kind: "fitted"; readonly modes: typeof normalizationModes }
 
-/** Everything a source can fail with while loading. */
-export type SourceLoadError =
-  | OwnDataError
-  | DataSourceError
-  | IdxFormatError
-  | PatchFileError
-  | PatchDataError
-  | VectorFileError
-  | ImageReadError
-  | LabelledFolderError
-
 /** A loaded source: its splits, a line for logs and the run's summary, and its class names when it has labels. */
 export interface LoadedSource {
   readonly splits: Splits<Dataset>
@@ -81,7 +64,11 @@ export interface LoadedSource {
   readonly classes?: ReadonlyArray<string>
 }
 
-export interface DataSource {
+/**
+ * A source, with E the errors its loading can fail with (its own file's, so a source with a new
+ * kind of error touches no other file: the registry's SourceLoadError is the union of them all).
+ */
+export interface DataSource<E = unknown> {
   /** The name a request, a flag (--source) and a run's record use. */
   readonly name: string
   /** One line for --help and docs. */
@@ -100,7 +87,7 @@ export interface DataSource {
    */
   readonly presetFamily: PresetFamily
   /** Loads the data; the request has been checked against `reads` and `uses`. */
-  readonly load: (request: SourceRequest) => Effect.Effect<LoadedSource, SourceLoadError, FileSystem.FileSystem>
+  readonly load: (request: SourceRequest) => Effect.Effect<LoadedSource, E, FileSystem.FileSystem>
 }
 
 /** What a run records about a registered source's data (summary.json's data.dataSource), to load it again. */
