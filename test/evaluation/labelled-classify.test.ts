@@ -1,7 +1,8 @@
 /**
  * Low-data classification on a labelled image folder of one's own, end to end as a person runs
  * it: `train --source labelled-images --data DIR` for one epoch, then `classify` on the run, on
- * three classes of generated 8×8 PNGs that a linear classifier separates.
+ * three classes of generated 8×8 PNGs that a linear classifier separates; then denoise and the
+ * report on the same run.
  */
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
@@ -10,6 +11,8 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { classifyCommand } from "../../src/cli/classify.js"
+import { denoiseCommand } from "../../src/cli/denoise.js"
+import { reportCommand } from "../../src/cli/report.js"
 import { commandCli } from "../../src/cli/entry.js"
 import { mnistCli } from "../../src/cli/train.js"
 import { readArrowIpc } from "../../src/data/table.js"
@@ -19,6 +22,8 @@ import { quiet } from "../helpers/mnist-runs.js"
 
 const root = mkdtempSync(join(tmpdir(), "labelled-classify-"))
 const classifyCli = commandCli(classifyCommand, "classify")
+const denoiseCli = commandCli(denoiseCommand, "denoise")
+const reportCli = commandCli(reportCommand, "report")
 
 const outcome = <E, A>(effect: Effect.Effect<A, E, NodeContext.NodeContext | import("../../src/pipeline/train/progress.js").Progress>) =>
   effect.pipe(
@@ -29,6 +34,8 @@ const outcome = <E, A>(effect: Effect.Effect<A, E, NodeContext.NodeContext | imp
 
 const train = (...args: string[]) => outcome(mnistCli(["node", "train", ...args]))
 const classify = (...args: string[]) => outcome(classifyCli(["node", "classify", ...args]))
+const denoise = (...args: string[]) => outcome(denoiseCli(["node", "denoise", ...args]))
+const report = (...args: string[]) => outcome(reportCli(["node", "report", ...args]))
 
 describe("classify on a labelled image folder", () => {
   it.effect("trains one epoch on it and classifies its test images above chance", () =>
@@ -52,6 +59,16 @@ describe("classify on a labelled image folder", () => {
       // Chance is 1/3 for three balanced classes.
       expect(at("pixels", 5)).toBeGreaterThan(0.8)
       expect(Math.max(at("encoder", 5), at("fista", 5))).toBeGreaterThan(0.6)
+
+      // The rest of the evaluation on the same run: denoising its test images, and the report of both.
+      const denoised = join(root, "denoise")
+      expect(yield* denoise(run, "--sigma", "0.5", "--examples", "2", "--backend", "wasm", "--out", denoised)).toBe("ok")
+      expect(existsSync(join(denoised, "denoise.arrow"))).toBe(true)
+      const page = join(root, "report.html")
+      expect(yield* report(run, "--results", denoised, "--results", out, "--out", page)).toBe("ok")
+      const html = readFileSync(page, "utf8")
+      expect(html).toContain("3 classes (across, cross, down), 8×8")
+      expect(html).toContain("LISTA end to end")
     })
   , 240_000)
 
