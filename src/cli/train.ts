@@ -15,7 +15,7 @@ import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "..
 import { checkOutputFolder } from "../pipeline/train/folder.js"
 import { readResumePoint, type ResumePoint } from "../pipeline/train/resume.js"
 import { trainRun } from "../pipeline/train/run.js"
-import { atLeast, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions } from "./options.js"
+import { atLeast, DEFAULT_MODEL, optionFor, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions } from "./options.js"
 import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
 import { presetFor, variants } from "../models/variants.js"
 import { dataSource as dataSourceOf, loadSource, requestProblem } from "../pipeline/sources/registry.js"
@@ -148,6 +148,11 @@ const fresh = (o: Parsed) =>
 const checkAgainstRun = (o: Parsed, point: ResumePoint, data: typeof DataDescription.Type) =>
   Effect.gen(function* () {
     yield* checkCommonAgainstRun(o, point)
+    if (differs(o.source, "mnist")) return yield* Effect.fail(resumeConflictError(point, "--source", Option.getOrThrow(o.source), "mnist"))
+    const unread = [...givenSourceOptions(o), ...(Option.isSome(o.data) ? ["data"] : [])]
+    if (unread.length > 0) {
+      return yield* Effect.fail(new ConfigError({ option: optionFor(unread[0]), problem: `the run in ${point.folder} was trained on MNIST, which keeps its data on resume; drop ${unread.map(optionFor).join(", ")}` }))
+    }
     const sourceName = (s: typeof data.mnist) => (s.kind === "dir" ? `--mnist-dir ${s.dir}` : s.kind === "download" ? "--download" : "the embedded digits")
     if (differs(o.trainSize, data.trainSize ?? -1)) return yield* Effect.fail(resumeConflictError(point, "--train-size", String(Option.getOrThrow(o.trainSize)), data.trainSize === null ? "all images" : String(data.trainSize)))
     if (differs(o.mnistDir, data.mnist.kind === "dir" ? data.mnist.dir : "", samePath) || (o.download && data.mnist.kind !== "download")) {
@@ -168,7 +173,7 @@ const resumeFromSource = (o: Parsed, point: ResumePoint, recorded: RecordedSourc
     for (const option of [...givenSourceOptions(o), ...(Option.isSome(o.trainSize) ? (["trainSize"] as const) : [])]) {
       const given = (o[option] as Option.Option<unknown>).pipe(Option.getOrThrow)
       const was = recorded.request[option]
-      if (given !== was) return yield* keeps(`--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(given), was === undefined ? "its default" : String(was))
+      if (given !== was) return yield* keeps(optionFor(option), String(given), was === undefined ? "(not given)" : String(was))
     }
     if (Option.isSome(o.mnistDir) || o.download) return yield* Effect.fail(new ConfigError({ option: Option.isSome(o.mnistDir) ? "--mnist-dir" : "--download", problem: `the run in ${point.folder} was trained on the ${recorded.name} source, not MNIST; drop the option to continue it` }))
     return yield* continueRun(point, o.epochs, () => Effect.map(loadSource(recorded.name, recorded.request), (loaded) => loaded.splits))

@@ -51,6 +51,11 @@ describe("classify on a labelled image folder", () => {
       // A resumed run loads the same data from what the run recorded.
       expect(yield* train("--resume", run, "--epochs", "2")).toBe("ok")
       expect(JSON.parse(readFileSync(join(run, "summary.json"), "utf8")).epochs).toBe(2)
+      // It keeps its data: another source or option is refused, naming it.
+      expect(yield* train("--resume", run, "--source", "images", "--epochs", "3")).toBe(
+        `option --source: the run in ${run} was trained with --source labelled-images, not images; a resumed run keeps its settings (only --epochs may change). Drop --source to continue it, or start a new run with another --out`
+      )
+      expect(yield* train("--resume", run, "--size", "12", "--epochs", "3")).toMatch(/^option --size: the run in .* was trained with --size \(not given\), not 12/)
 
       const out = join(root, "classify")
       expect(yield* classify(run, "--per-class", "1,5", "--seeds", "2", "--epochs", "40", "--backend", "wasm", "--out", out)).toBe("ok")

@@ -1,8 +1,7 @@
 /** A folder of images as a registered source: grey pixel rows, no labels. */
 import { Effect } from "effect"
-import { imageFolderRows } from "./own-data.js"
+import { imageFolderRows, normalizationModes } from "./own-data.js"
 import { splitOwnRows } from "./own-rows.js"
-import { normalizationModes } from "./own-data.js"
 import type { DataSource } from "./source.js"
 
 export const imageFolderSource = {
