@@ -33,7 +33,7 @@ export interface TrainOptions {
   readonly model: string
   /** Settings that differ from the variant's preset (checked like the preset's). */
   readonly settings?: SettingsOverrides
-  /** Which of the variant's presets to start from: "mnist" (the default) or "patches". */
+  /** Which family of the variant's presets to start from: "mnist" (the default) or "patches"; a family the variant lacks falls back to "mnist". */
   readonly preset?: DataKind
   /** Trained on train, validated on val after each epoch (the best epoch has the lowest validation energy), reported on test. */
   readonly data: Splits<Dataset>

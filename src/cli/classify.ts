@@ -1,5 +1,6 @@
 /**
- * Low-data classification on MNIST: a linear classifier on K labelled training images
+ * Low-data classification on the labelled data of runs (MNIST, a labelled image folder, any
+ * source with labels): a linear classifier on K labelled training images
  * per class, selected by validation loss, reported as test top-1 accuracy over several repeats;
  * on each run's encoder codes and FISTA codes, beside two baselines that use no run: raw pixels,
  * and a randomly initialised LISTA with a linear layer trained end to end.
@@ -21,7 +22,7 @@ import { EvaluationError } from "../pipeline/evaluation/errors.js"
 import { shortNumber, writeTable } from "../pipeline/evaluation/outputs.js"
 import { loadRunsData, readRunFolders, type RunFolder, runModel } from "../pipeline/evaluation/run-folder.js"
 import { backendOption, choiceOption, seedOption } from "./options.js"
-import { evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "./evaluation-options.js"
+import { dataPathOption, evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "./evaluation-options.js"
 
 const summaryColumns = [
   "series", "run", "model", "features", "perClass", "repeats", "accuracyMean", "accuracyStd", "accuracyMin", "accuracyMax", "bestEpochMean", "seconds", "runDir"
@@ -49,12 +50,13 @@ const options = {
   testLimit: Options.integer("test-limit").pipe(Options.withDescription("use only the first N test images (for a quick look; default all)"), Options.optional),
   out: evalOutOption("classify"),
   mnistDir: mnistDirOption,
+  data: dataPathOption,
   backend: backendOption
 }
 
 const needLabels = (ds: Dataset, run: RunFolder) =>
   ds.labels === null
-    ? Effect.fail(new EvaluationError({ what: `classification of ${run.name}`, problem: `its ${ds.name} split has no labels (only MNIST runs can be classified)` }))
+    ? Effect.fail(new EvaluationError({ what: `classification of ${run.name}`, problem: `its ${ds.name} split has no labels; classify runs trained on labelled data (MNIST, or a folder of class subfolders: train --source labelled-images --data DIR)` }))
     : Effect.succeed(ds.labels)
 
 export const classifyCommand = Command.make("classify", { runs: runsArgs, ...options }, (o) =>
@@ -66,11 +68,11 @@ export const classifyCommand = Command.make("classify", { runs: runsArgs, ...opt
     const valLimit = yield* optionalPositive("val-limit", o.valLimit)
     const testLimit = yield* optionalPositive("test-limit", o.testLimit)
     if (!(o.lr > 0)) return yield* Effect.fail(new EvaluationError({ what: "option --lr", problem: `${o.lr} is not a positive learning rate` }))
-    const plan: ClassifyPlan = { perClass: [...perClass].sort((a, b) => a - b), repeats, seed: o.seed, epochs, batchSize, learningRate: o.lr, classes: 10 }
+    const studyPlan: Omit<ClassifyPlan, "classes"> = { perClass: [...perClass].sort((a, b) => a - b), repeats, seed: o.seed, epochs, batchSize, learningRate: o.lr }
     const runs = yield* readRunFolders(o.runs)
     const out = Option.getOrElse(o.out, () => join(runs[0].dir, "classify"))
     yield* ensureDir(out)
-    const loaded = yield* loadRunsData(runs, { mnistDir: Option.getOrUndefined(o.mnistDir) })
+    const loaded = yield* loadRunsData(runs, { mnistDir: Option.getOrUndefined(o.mnistDir), data: Option.getOrUndefined(o.data) })
     const groups = new Map<string, typeof loaded>()
     for (const entry of loaded) groups.set(entry.recipe.key, [...(groups.get(entry.recipe.key) ?? []), entry])
 
@@ -79,7 +81,7 @@ export const classifyCommand = Command.make("classify", { runs: runsArgs, ...opt
     const curves: Array<{ name: string; x: number[]; y: number[] }> = []
     const record = (series: Series, run: RunFolder | null, features: string, outcomes: ReadonlyArray<{ perClass: number; repeat: number; accuracy: number; bestEpoch: number; bestValLoss: number }>, seconds: number) => {
       const means: number[] = []
-      for (const k of plan.perClass) {
+      for (const k of studyPlan.perClass) {
         const mine = outcomes.filter((x) => x.perClass === k)
         const acc = spread(mine.map((x) => x.accuracy))
         means.push(100 * acc.mean)
@@ -95,15 +97,15 @@ export const classifyCommand = Command.make("classify", { runs: runsArgs, ...opt
           accuracyMin: acc.min,
           accuracyMax: acc.max,
           bestEpochMean: spread(mine.map((x) => x.bestEpoch)).mean,
-          seconds: seconds / plan.perClass.length,
+          seconds: seconds / studyPlan.perClass.length,
           runDir: run?.dir ?? null
         })
         for (const x of mine) {
-          repeatRows.push({ series: series.name, run: run?.name ?? null, features, perClass: k, repeat: x.repeat, seed: plan.seed + x.repeat, accuracy: x.accuracy, bestEpoch: x.bestEpoch, bestValLoss: x.bestValLoss, runDir: run?.dir ?? null })
+          repeatRows.push({ series: series.name, run: run?.name ?? null, features, perClass: k, repeat: x.repeat, seed: studyPlan.seed + x.repeat, accuracy: x.accuracy, bestEpoch: x.bestEpoch, bestValLoss: x.bestValLoss, runDir: run?.dir ?? null })
         }
       }
-      curves.push({ name: series.name, x: [...plan.perClass], y: means })
-      return Effect.logInfo(`${series.name}: ` + plan.perClass.map((k, i) => `K=${k} ${means[i].toFixed(1)}%`).join(", ") + ` (${seconds.toFixed(0)} s)`)
+      curves.push({ name: series.name, x: [...studyPlan.perClass], y: means })
+      return Effect.logInfo(`${series.name}: ` + studyPlan.perClass.map((k, i) => `K=${k} ${means[i].toFixed(1)}%`).join(", ") + ` (${seconds.toFixed(0)} s)`)
     }
     const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.gen(function* () {
@@ -117,6 +119,11 @@ export const classifyCommand = Command.make("classify", { runs: runsArgs, ...opt
       const val = firstRows(data.val, valLimit)
       const test = firstRows(data.test, testLimit)
       const labels: Labels = { train: yield* needLabels(data.train, first), val: yield* needLabels(val, first), test: yield* needLabels(test, first) }
+      // As many classes as the labels number: 10 for MNIST, the class folders of a labelled folder.
+      const plan: ClassifyPlan = { ...studyPlan, classes: 1 + Math.max(...[labels.train, labels.val, labels.test].map((l) => l.reduce((a, b) => Math.max(a, b), 0))) }
+      if (plan.classes < 2) {
+        return yield* Effect.fail(new EvaluationError({ what: `classification of ${first.name}`, problem: "every image of its data has the one label 0; classification needs two classes or more" }))
+      }
       const selection = yield* selectExamples(labels.train, plan)
       yield* Effect.logInfo(
         `classification on ${data.train.rows} train / ${val.rows} val / ${test.rows} test images; ${selection.pool.length} training images are used by ${repeats} repeats of K = ${plan.perClass.join(", ")}`
@@ -173,7 +180,7 @@ export const classifyCommand = Command.make("classify", { runs: runsArgs, ...opt
     yield* writeFileAtomic(join(out, "classify-accuracy.svg"), svg)
     const manifest = {
       kind: "classify",
-      perClass: plan.perClass,
+      perClass: studyPlan.perClass,
       repeats,
       seed: o.seed,
       epochs,
@@ -185,6 +192,6 @@ export const classifyCommand = Command.make("classify", { runs: runsArgs, ...opt
       files: ["classify.arrow", "classify.csv", "classify.md", "classify-repeats.arrow", "classify-repeats.csv", "classify-repeats.md", "classify-accuracy.svg"]
     }
     yield* writeFileAtomic(join(out, "classify.json"), JSON.stringify(manifest, null, 2) + "\n")
-    yield* Effect.logInfo(`wrote ${out} (K = ${plan.perClass.map(shortNumber).join(", ")})`)
+    yield* Effect.logInfo(`wrote ${out} (K = ${studyPlan.perClass.map(shortNumber).join(", ")})`)
   }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
-).pipe(Command.withDescription("low-data classification on the codes of trained runs, beside raw pixels and end-to-end LISTA"))
+).pipe(Command.withDescription("low-data classification on the codes of trained runs (on MNIST or any labelled source), beside raw pixels and end-to-end LISTA"))

@@ -20,7 +20,7 @@ import { denoiseModel, standardNoise } from "../pipeline/evaluation/denoise.js"
 import { loadRunsData, readRunFolders, runModel } from "../pipeline/evaluation/run-folder.js"
 import { shortNumber, writeTable } from "../pipeline/evaluation/outputs.js"
 import { backendOption, seedOption } from "./options.js"
-import { evalOutOption, mnistDirOption, numberList, optionalPositive, patchFileOption, runsArgs } from "./evaluation-options.js"
+import { dataPathOption, evalOutOption, mnistDirOption, numberList, optionalPositive, patchFileOption, runsArgs } from "./evaluation-options.js"
 
 const denoiseColumns = [
   "run", "model", "codes", "sigma", "noisyPsnr", "denoisedPsnr", "cleanPsnr", "cleanZeroFraction", "noisyZeroFraction", "meanFistaSteps", "images", "runDir"
@@ -37,6 +37,7 @@ const options = {
   out: evalOutOption("denoise"),
   mnistDir: mnistDirOption,
   patchFile: patchFileOption,
+  data: dataPathOption,
   backend: backendOption
 }
 
@@ -48,7 +49,7 @@ export const denoiseCommand = Command.make("denoise", { runs: runsArgs, ...optio
     const runs = yield* readRunFolders(o.runs)
     const out = Option.getOrElse(o.out, () => join(runs[0].dir, "denoise"))
     yield* ensureDir(out)
-    const loaded = yield* loadRunsData(runs, { mnistDir: Option.getOrUndefined(o.mnistDir), patchFile: Option.getOrUndefined(o.patchFile) })
+    const loaded = yield* loadRunsData(runs, { mnistDir: Option.getOrUndefined(o.mnistDir), patchFile: Option.getOrUndefined(o.patchFile), data: Option.getOrUndefined(o.data) })
     const rows: Row[] = []
     const manifestRuns: Array<Record<string, unknown>> = []
     const curves: Array<{ name: string; x: number[]; y: number[] }> = []

@@ -19,6 +19,11 @@ export const patchFileOption = Options.file("patch-file").pipe(
   Options.optional
 )
 
+export const dataPathOption = Options.text("data").pipe(
+  Options.withDescription("the data (folder or file) to use instead of the one each run of another source (train --source) recorded"),
+  Options.optional
+)
+
 export const evalOutOption = (what: string) =>
   Options.text("out").pipe(Options.withDescription(`output folder (default: the first run's folder/${what}/)`), Options.optional)
 

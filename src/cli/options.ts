@@ -3,7 +3,7 @@ import { Effect, Option } from "effect"
 import { resolve } from "node:path"
 import { type ModelSettings, type SettingName, settingDocs, settingNames } from "../models/settings.js"
 import type { SettingDoc } from "../models/setting-docs.js"
-import { type DataKind, variantNames, variants } from "../models/variants.js"
+import { type PresetFamily, presetFor, variantNames, variants } from "../models/variants.js"
 import { backendNames } from "../pipeline/backend/backend.js"
 import { resolveSettings } from "../pipeline/train/config.js"
 import { BackendError, ConfigError, DivergenceError, SettingsError } from "../pipeline/errors.js"
@@ -57,13 +57,13 @@ export const commandLineMessage = (e: unknown): string | undefined =>
     : undefined
 
 /** How a preset value reads in --help: the value for each variant, or one value shared by all. */
-const presetDefault = (kind: DataKind, setting: SettingName): string => {
-  const values = variantNames().map((n) => [n, typed(setting, variants[n].settings[kind][setting])] as const)
+const presetDefault = (family: PresetFamily, setting: SettingName): string => {
+  const values = variantNames().map((n) => [n, typed(setting, presetFor(variants[n], family).settings[setting])] as const)
   const distinct = new Set(values.map(([, v]) => v))
   return distinct.size === 1 ? `default ${values[0][1]}` : `default per model: ${values.map(([n, v]) => `${n} ${v}`).join(", ")}`
 }
 
-const optionOf = (kind: DataKind, setting: SettingName): Options.Options<Option.Option<string | number>> => {
+const optionOf = (family: PresetFamily, setting: SettingName): Options.Options<Option.Option<string | number>> => {
   const doc = settingDocs[setting]
   const flag = doc.flag ?? kebab(setting)
   const base: Options.Options<string | number> =
@@ -76,12 +76,12 @@ const optionOf = (kind: DataKind, setting: SettingName): Options.Options<Option.
       : typeof doc.cli === "object"
       ? choiceOption(flag, doc.cli.choices as [string, ...string[]])
       : Options.text(flag)
-  return base.pipe(Options.withDescription(`${doc.help} (${presetDefault(kind, setting)})`), Options.optional)
+  return base.pipe(Options.withDescription(`${doc.help} (${presetDefault(family, setting)})`), Options.optional)
 }
 
 /** Every setting of a model (epochs apart, which each command words itself), each overriding its preset when given. */
-export const settingsOptions = (kind: DataKind) =>
-  Object.fromEntries(settingNames.filter((n) => n !== "epochs").map((n) => [n, optionOf(kind, n)])) as {
+export const settingsOptions = (family: PresetFamily) =>
+  Object.fromEntries(settingNames.filter((n) => n !== "epochs").map((n) => [n, optionOf(family, n)])) as {
     readonly [K in Exclude<SettingName, "epochs">]: Options.Options<Option.Option<string | number>>
   }
 
@@ -149,10 +149,10 @@ export const defaultRunFolder = (model: string): string => {
 }
 
 /** A variant's settings with the given options applied; a refused setting is reported as its option. */
-export const settingsFromOptions = (model: string, kind: DataKind, o: Partial<Parsed>) =>
+export const settingsFromOptions = (model: string, family: PresetFamily, o: Partial<Parsed>) =>
   Effect.gen(function* () {
     const overrides = yield* overridesFrom(o)
-    return yield* resolveSettings(model, kind, overrides).pipe(Effect.mapError(asOptionError))
+    return yield* resolveSettings(model, family, overrides).pipe(Effect.mapError(asOptionError))
   })
 
 /** The message for an option that would change the run being resumed. */

@@ -13,7 +13,9 @@ import { Effect, Option } from "effect"
 import { BackendLive } from "../pipeline/backend/backend.js"
 import { dataSummary } from "../pipeline/sources/dataset.js"
 import { ConfigError } from "../pipeline/errors.js"
-import { arrowRows, imageFolderRows, normalizationModes, ownDataSplits } from "../pipeline/sources/own-data.js"
+import { normalizationModes } from "../pipeline/sources/own-data.js"
+import { loadSource } from "../pipeline/sources/registry.js"
+import { resolve } from "node:path"
 import { checkOutputFolder } from "../pipeline/train/folder.js"
 import { trainRun } from "../pipeline/train/run.js"
 import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
@@ -59,10 +61,19 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
     const out = Option.getOrElse(o.out, () => defaultRunFolder(o.model))
     const folder = yield* checkOutputFolder(out)
     if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it`)
-    const size = Option.map(o.size, (n) => ({ height: n, width: n }))
-    const rows = Option.isSome(o.arrow) ? yield* arrowRows(o.arrow.value, Option.getOrUndefined(o.column)) : yield* imageFolderRows(Option.getOrThrow(o.images), Option.getOrUndefined(size))
-    const splits = yield* ownDataSplits(rows, { seed: o.seed, valFraction: o.valFraction, testFraction: o.testFraction, normalize: o.normalize })
-    yield* Effect.logInfo(`data: ${rows.source}, ${rows.height}×${rows.width}, normalisation ${o.normalize}`)
+    const name = Option.isSome(o.arrow) ? "arrow" : "images"
+    const request = {
+      seed: o.seed,
+      data: resolve(Option.isSome(o.arrow) ? o.arrow.value : Option.getOrThrow(o.images)),
+      ...(Option.isSome(o.column) ? { column: o.column.value } : {}),
+      ...(Option.isSome(o.size) ? { size: o.size.value } : {}),
+      valFraction: o.valFraction,
+      testFraction: o.testFraction,
+      normalize: o.normalize
+    }
+    const loaded = yield* loadSource(name, request)
+    const splits = loaded.splits
+    yield* Effect.logInfo(`data: ${loaded.describe}, normalisation ${o.normalize}`)
     yield* dataSummary(splits)
     if (splits.train.rows < settings.batchSize) {
       return yield* Effect.fail(new ConfigError({ option: "--batch-size", problem: `a batch of ${settings.batchSize} is more than the ${splits.train.rows} training rows, so an epoch would have no batch; lower --batch-size or use more rows` }))
@@ -77,7 +88,7 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
         epochs,
         seed: o.seed,
         out,
-        describe: { source: rows.source, ...data, split: { valFraction: o.valFraction, testFraction: o.testFraction, seed: o.seed }, normalize: o.normalize }
+        describe: { source: loaded.describe, dataSource: { name, request }, ...data, split: { valFraction: o.valFraction, testFraction: o.testFraction, seed: o.seed }, normalize: o.normalize }
       },
       splits
     ).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))

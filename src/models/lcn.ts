@@ -26,6 +26,11 @@ export const PATCH_SIZE = MEAN_SIZE - KERNEL_SIZE + 1
 export const PATCH_DIM = PATCH_SIZE * PATCH_SIZE
 /** Where the patch's first row and column lie in the crop. */
 export const PATCH_OFFSET = 2 * TRIM
+/** The least crop that leaves a patch of 2×2 (a patch's std needs two values): the two valid passes of the kernel take 2·(KERNEL_SIZE − 1) pixels off each side. */
+export const MIN_CROP_SIZE = 2 * (KERNEL_SIZE - 1) + 2
+
+/** The side of the patch a crop of side `crop` gives (28 for the paper's 52). */
+export const lcnPatchSize = (crop: number): number => crop - 2 * (KERNEL_SIZE - 1)
 
 /**
  * The 1-D Gaussian whose outer product with itself is the 13×13 kernel. Normalising the 1-D
@@ -98,47 +103,54 @@ const separableValid13 = (input: Float64Array, n: number, g: Float64Array, rowPa
  * the crop's own mean of s, so every crop comes out at about unit contrast, a flat or blurred one
  * included. A data-wide level (the mean of s over many crops; the authors' code takes it over each
  * batch of 250 crops) leaves low-contrast crops small, and the std filter then drops them.
+ *
+ * `crop` is the side of the crops it takes (the paper's 52 by default); its patches have side
+ * lcnPatchSize(crop).
  */
-export const makeLcn = (scaleReference: number | null = null): ((window: PixelWindow) => LcnPatch) => {
+export const makeLcn = (scaleReference: number | null = null, crop: number = CROP_SIZE): ((window: PixelWindow) => LcnPatch) => {
+  if (!(Number.isInteger(crop) && crop >= MIN_CROP_SIZE)) throw new RangeError(`LCN: a crop of side ${crop} is not allowed; give a whole side of ${MIN_CROP_SIZE} or more (it leaves a patch of at least 2×2)`)
+  const meanSide = crop - KERNEL_SIZE + 1
+  const patchSide = lcnPatchSize(crop)
+  const patchDim = patchSide * patchSide
   const g = gaussian1d()
-  const x = new Float64Array(CROP_SIZE * CROP_SIZE)
-  const rowPass = new Float64Array(CROP_SIZE * MEAN_SIZE)
-  const mu = new Float64Array(MEAN_SIZE * MEAN_SIZE)
-  const centred = new Float64Array(MEAN_SIZE * MEAN_SIZE)
-  const squared = new Float64Array(MEAN_SIZE * MEAN_SIZE)
-  const s = new Float64Array(PATCH_DIM)
+  const x = new Float64Array(crop * crop)
+  const rowPass = new Float64Array(crop * meanSide)
+  const mu = new Float64Array(meanSide * meanSide)
+  const centred = new Float64Array(meanSide * meanSide)
+  const squared = new Float64Array(meanSide * meanSide)
+  const s = new Float64Array(patchDim)
   return ({ pixels, width, top, left }) => {
-    for (let r = 0; r < CROP_SIZE; r++) {
+    for (let r = 0; r < crop; r++) {
       const src = (top + r) * width + left
-      for (let c = 0; c < CROP_SIZE; c++) x[r * CROP_SIZE + c] = (pixels[src + c] - PIXEL_MEAN) / PIXEL_STD
+      for (let c = 0; c < crop; c++) x[r * crop + c] = (pixels[src + c] - PIXEL_MEAN) / PIXEL_STD
     }
-    separableValid13(x, CROP_SIZE, g, rowPass, mu)
-    for (let r = 0; r < MEAN_SIZE; r++) {
-      for (let c = 0; c < MEAN_SIZE; c++) {
-        const v = x[(r + TRIM) * CROP_SIZE + c + TRIM] - mu[r * MEAN_SIZE + c]
-        centred[r * MEAN_SIZE + c] = v
-        squared[r * MEAN_SIZE + c] = v * v
+    separableValid13(x, crop, g, rowPass, mu)
+    for (let r = 0; r < meanSide; r++) {
+      for (let c = 0; c < meanSide; c++) {
+        const v = x[(r + TRIM) * crop + c + TRIM] - mu[r * meanSide + c]
+        centred[r * meanSide + c] = v
+        squared[r * meanSide + c] = v * v
       }
     }
-    separableValid13(squared, MEAN_SIZE, g, rowPass, s)
+    separableValid13(squared, meanSide, g, rowPass, s)
     let sMean = 0
-    for (let i = 0; i < PATCH_DIM; i++) {
+    for (let i = 0; i < patchDim; i++) {
       // Rounding can leave a tiny negative sum of squares on a flat crop.
       s[i] = Math.sqrt(Math.max(s[i], 0))
       sMean += s[i]
     }
-    sMean /= PATCH_DIM
+    sMean /= patchDim
     const level = scaleReference ?? sMean
-    const patch = new Float32Array(PATCH_DIM)
-    const mean = new Float32Array(PATCH_DIM)
-    const scale = new Float32Array(PATCH_DIM)
+    const patch = new Float32Array(patchDim)
+    const mean = new Float32Array(patchDim)
+    const scale = new Float32Array(patchDim)
     let sum = 0
     let sumSq = 0
-    for (let r = 0; r < PATCH_SIZE; r++) {
-      for (let c = 0; c < PATCH_SIZE; c++) {
-        const i = r * PATCH_SIZE + c
+    for (let r = 0; r < patchSide; r++) {
+      for (let c = 0; c < patchSide; c++) {
+        const i = r * patchSide + c
         const si = Math.max(Math.max(s[i], level), SCALE_FLOOR)
-        const inner = (r + TRIM) * MEAN_SIZE + c + TRIM
+        const inner = (r + TRIM) * meanSide + c + TRIM
         const p = centred[inner] / si
         patch[i] = p
         mean[i] = mu[inner]
@@ -147,7 +159,7 @@ export const makeLcn = (scaleReference: number | null = null): ((window: PixelWi
         sumSq += p * p
       }
     }
-    const variance = (sumSq - (sum * sum) / PATCH_DIM) / (PATCH_DIM - 1)
+    const variance = (sumSq - (sum * sum) / patchDim) / (patchDim - 1)
     return { patch, mean, scale, scaleMean: sMean, std: Math.sqrt(Math.max(variance, 0)) }
   }
 }

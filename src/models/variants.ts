@@ -2,16 +2,40 @@ import { type ModelSettings, preset } from "./settings.js"
 
 /**
  * The variant registry: each entry is the paper's settings for one way of preventing the collapse
- * of code norms, per kind of data. The settings name the variant's composition (terms, inference,
- * update transforms: see compositionOf). A new variant is one more entry; any field can be
- * overridden by the caller.
+ * of code norms, as presets by family of data. The settings name the variant's composition
+ * (terms, inference, update transforms: see compositionOf). A new variant is one more entry; any
+ * field can be overridden by the caller.
  */
-export type DataKind = "mnist" | "patches"
+
+/**
+ * A family of presets: the kind of data a preset was tuned for. A data source names the family
+ * it wants (src/pipeline/sources/registry.ts); a variant carries presets only for the families it
+ * was tuned on, and every other family falls back to DEFAULT_PRESET_FAMILY.
+ */
+export type PresetFamily = string
+
+/** The family every variant has, and the one a source whose family a variant lacks falls back to. */
+export const DEFAULT_PRESET_FAMILY = "mnist"
+
+/** @deprecated The preset families were "mnist" | "patches"; any PresetFamily is accepted now. */
+export type DataKind = PresetFamily
+
+/** A variant's presets: the default family always, others where the variant was tuned on them. */
+export type Presets = { readonly mnist: ModelSettings; readonly [family: PresetFamily]: ModelSettings | undefined }
 
 export interface Variant {
   readonly name: string
   readonly description: string
-  readonly settings: Readonly<Record<DataKind, ModelSettings>>
+  readonly settings: Presets
+}
+
+/**
+ * A variant's preset for a family, and the family it really came from: its own when it has one,
+ * else DEFAULT_PRESET_FAMILY's, so that a new data source needs no preset in every variant.
+ */
+export const presetFor = (variant: Variant, family: PresetFamily): { readonly settings: ModelSettings; readonly family: PresetFamily } => {
+  const own = Object.hasOwn(variant.settings, family) ? variant.settings[family] : undefined
+  return own !== undefined ? { settings: own, family } : { settings: variant.settings.mnist, family: DEFAULT_PRESET_FAMILY }
 }
 
 const common = {
@@ -90,11 +114,12 @@ const paper = {
   }
 } satisfies Record<string, Variant>
 
-/** A paper variant's settings for both data sets, with one change applied to each. */
-const derived = (base: Variant, change: (s: ModelSettings) => ModelSettings): Variant["settings"] => ({
-  mnist: change(base.settings.mnist),
-  patches: change(base.settings.patches)
-})
+/** A paper variant's presets, every family of them, with one change applied to each. */
+const derived = (base: Variant, change: (s: ModelSettings) => ModelSettings): Presets => {
+  const out: Record<PresetFamily, ModelSettings> = { mnist: change(base.settings.mnist) }
+  for (const [family, settings] of Object.entries(base.settings)) if (settings !== undefined) out[family] = change(settings)
+  return out as Presets
+}
 
 // The weight-decay baselines keep every setting of their unit-norm counterpart and swap the
 // projection for coupled decay on the decoder's weights, so the comparison isolates the constraint.

@@ -9,6 +9,8 @@ import { describeShape, readCheckpoint, restoreSnapshot } from "../train/checkpo
 import { CheckpointError } from "../errors.js"
 import { type Dataset, mapSplits, type Splits } from "../sources/dataset.js"
 import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../sources/mnist.js"
+import { loadSource, type SourceLoadError } from "../sources/registry.js"
+import { RecordedSource } from "../sources/source.js"
 import { scopedModel } from "../backend/resources.js"
 import { rngFor } from "../train/seeds.js"
 import type { PatchFileError } from "../../data/patch-file.js"
@@ -103,9 +105,11 @@ export interface DataOptions {
   readonly mnistDir?: string
   /** A patch file that replaces the one a patch run recorded. */
   readonly patchFile?: string
+  /** The data (folder or file) that replaces the one a run of a registered source recorded. */
+  readonly data?: string
 }
 
-export type DataLoadError = RunFolderReadError | DataSourceError | IdxFormatError | PatchFileError | PatchDataError
+export type DataLoadError = RunFolderReadError | DataSourceError | IdxFormatError | PatchFileError | PatchDataError | SourceLoadError
 
 /**
  * Rebuilds a run's data from what its summary records, or answers None when the run's data is
@@ -163,7 +167,27 @@ export const patchResolver: DataResolver = {
   }
 }
 
-export const defaultResolvers: ReadonlyArray<DataResolver> = [patchResolver, mnistResolver]
+/**
+ * A registered source (src/pipeline/sources/registry.ts): the source and request the run recorded,
+ * loaded again with the whole training split, whatever trainSize the run was trained with.
+ */
+export const sourceResolver: DataResolver = {
+  kind: "source",
+  resolve: (run, options) => {
+    const data = run.summary.data as Record<string, unknown> | undefined
+    const recorded = Schema.decodeUnknownOption(RecordedSource)(data?.dataSource)
+    if (Option.isNone(recorded)) return Option.none()
+    const { name, request: { trainSize: _, ...request } } = recorded.value
+    const where = options.data !== undefined ? { ...request, data: resolve(options.data) } : request
+    return Option.some({
+      key: JSON.stringify({ kind: "source", name, request: where }),
+      describe: `${name} from ${where.data ?? "its default"}, split with seed ${where.seed}`,
+      load: loadSource(name, where).pipe(Effect.map((loaded) => loaded.splits))
+    })
+  }
+}
+
+export const defaultResolvers: ReadonlyArray<DataResolver> = [sourceResolver, patchResolver, mnistResolver]
 
 export const dataRecipe = (
   run: RunFolder,
@@ -177,7 +201,7 @@ export const dataRecipe = (
   return Effect.fail(
     new RunFolderReadError({
       folder: run.dir,
-      problem: `its summary.json does not say where its data came from (no data.mnist or data.patchFile); pass --mnist-dir the MNIST folder it was trained on`
+      problem: `its summary.json does not say where its data came from (no data.dataSource, data.mnist or data.patchFile); pass --mnist-dir the MNIST folder it was trained on`
     })
   )
 }

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Schema } from "effect"
 import { MNIST_MEAN, MNIST_STD } from "../../data/mnist/normalize.js"
 import { gatherRows } from "../../models/gather-rows.js"
-import { CROP_SIZE, lcnToPixels, makeLcn, PATCH_SIZE } from "../../models/lcn.js"
+import { CROP_SIZE, lcnPatchSize, lcnToPixels, makeLcn, MIN_CROP_SIZE } from "../../models/lcn.js"
 import { affineToPixels } from "../../models/metrics.js"
 
 /**
@@ -28,12 +28,13 @@ export const Normalization = Schema.Union(
     mean: Schema.Array(Schema.Number.pipe(Schema.finite())),
     std: Schema.Array(Schema.Number.pipe(Schema.finite(), Schema.positive()))
   }),
+  // The crop is any side the LCN can take (the paper's 52 gives 28); its patch follows from it.
   Schema.Struct({
     kind: Schema.Literal("lcn"),
-    crop: Schema.Literal(CROP_SIZE),
-    patch: Schema.Literal(PATCH_SIZE),
+    crop: Schema.Int.pipe(Schema.greaterThanOrEqualTo(MIN_CROP_SIZE)),
+    patch: Schema.Int.pipe(Schema.positive()),
     scaleReference: Schema.NullOr(Schema.Number.pipe(Schema.finite(), Schema.positive()))
-  })
+  }).pipe(Schema.filter((n) => n.patch === lcnPatchSize(n.crop) || `a crop of ${n.crop} gives an LCN patch of ${lcnPatchSize(n.crop)}, not ${n.patch}`))
 )
 export type Normalization = typeof Normalization.Type
 
@@ -56,7 +57,7 @@ export const inputSpaceProblem = (space: InputSpace, inputDim: number): string |
 
 export const mnistNormalization: Normalization = { kind: "global", mean: MNIST_MEAN, std: MNIST_STD }
 
-export const lcnNormalization = (scaleReference: number | null): Normalization => ({ kind: "lcn", crop: CROP_SIZE, patch: PATCH_SIZE, scaleReference })
+export const lcnNormalization = (scaleReference: number | null, crop: number = CROP_SIZE): Normalization => ({ kind: "lcn", crop, patch: lcnPatchSize(crop), scaleReference })
 
 /**
  * The LCN a patch file was built with, from its metadata (`preprocessing.scaleFloor`: one
@@ -65,10 +66,13 @@ export const lcnNormalization = (scaleReference: number | null): Normalization =
 export const lcnOfPatchMetadata = (metadata: Readonly<Record<string, unknown>>): Normalization | null => {
   try {
     const raw = metadata.preprocessing
-    const pre = (typeof raw === "string" ? JSON.parse(raw) : raw) as { scaleFloor?: { mode?: unknown; level?: unknown } } | undefined
+    const pre = (typeof raw === "string" ? JSON.parse(raw) : raw) as { scaleFloor?: { mode?: unknown; level?: unknown }; crop?: unknown } | undefined
     const floor = pre?.scaleFloor
-    if (floor?.mode === "patch") return lcnNormalization(null)
-    if (floor?.mode === "data" && typeof floor.level === "number" && floor.level > 0) return lcnNormalization(floor.level)
+    // Files built before the crop was recorded used the paper's.
+    const crop = pre?.crop === undefined ? CROP_SIZE : pre.crop
+    if (!(typeof crop === "number" && Number.isInteger(crop) && crop >= MIN_CROP_SIZE)) return null
+    if (floor?.mode === "patch") return lcnNormalization(null, crop)
+    if (floor?.mode === "data" && typeof floor.level === "number" && floor.level > 0) return lcnNormalization(floor.level, crop)
     return null
   } catch {
     return null
@@ -111,7 +115,7 @@ export const pixelsToInputSpace = (space: InputSpace, pixels: Float32Array, rows
   if (n.kind === "lcn") {
     const dim = n.patch * n.patch
     const cropDim = n.crop * n.crop
-    const lcn = makeLcn(n.scaleReference)
+    const lcn = makeLcn(n.scaleReference, n.crop)
     const x = new Float32Array(rows * dim)
     const mean = new Float32Array(rows * dim)
     const scale = new Float32Array(rows * dim)

@@ -32,6 +32,8 @@ export interface PixelRows {
   readonly rows: number
   readonly height: number
   readonly width: number
+  /** One class label per row, kept with its row through the split; none: unlabelled. */
+  readonly labels?: Uint8Array
 }
 
 export const normalizationModes = ["global", "per-feature", "none"] as const
@@ -108,7 +110,7 @@ export const ownDataSplits = (data: PixelRows, options: OwnSplitOptions): Effect
       dim,
       height: data.height,
       width: data.width,
-      labels: null,
+      labels: data.labels === undefined ? null : Uint8Array.from(parts[name], (i) => data.labels![i]),
       toPixels: (values) => toPixels(values),
       normalization
     })

@@ -1,7 +1,7 @@
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { canonicalJson } from "../../data/canonical-json.js"
 import { type ModelSettings, type SettingName, SettingsOverrides, settingsProblem } from "../../models/settings.js"
-import { type DataKind, variantNames, variants } from "../../models/variants.js"
+import { type PresetFamily, presetFor, variantNames, variants } from "../../models/variants.js"
 import { SettingsError } from "../errors.js"
 
 /** The first thing decoding refused, as the setting it is about. */
@@ -15,17 +15,18 @@ export const decodeOverrides = (raw: unknown): Effect.Effect<SettingsOverrides, 
   Schema.decodeUnknownEither(SettingsOverrides, { onExcessProperty: "error" })(raw).pipe(Either.mapLeft(settingsIssue))
 
 /**
- * A variant's preset for a kind of data with the overrides applied. Decoding rejects values the
- * maths cannot use (a negative λ, a zero batch) before any work starts.
+ * A variant's preset for a family of data (its own, or the default family's when it has none for
+ * that family: presetFor) with the overrides applied. Decoding rejects values the maths cannot use
+ * (a negative λ, a zero batch) before any work starts.
  */
-export const resolveSettings = (model: string, kind: DataKind, raw: unknown): Effect.Effect<ModelSettings, SettingsError> =>
+export const resolveSettings = (model: string, family: PresetFamily, raw: unknown): Effect.Effect<ModelSettings, SettingsError> =>
   Effect.gen(function* () {
     const variant = variants[model]
     if (variant === undefined) {
       return yield* Effect.fail(new SettingsError({ setting: "model", problem: `unknown model ${JSON.stringify(model)}; choose one of ${variantNames().join(", ")}` }))
     }
     const overrides = yield* decodeOverrides(raw)
-    const settings: ModelSettings = { ...variant.settings[kind], ...overrides }
+    const settings: ModelSettings = { ...presetFor(variant, family).settings, ...overrides }
     const problem = settingsProblem(settings)
     if (problem !== null) return yield* Effect.fail(new SettingsError({ setting: problem.field, problem: problem.problem }))
     return settings
