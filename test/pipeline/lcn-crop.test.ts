@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Either, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { CROP_SIZE, lcnPatchSize, makeLcn, MIN_CROP_SIZE, PATCH_OFFSET, PATCH_SIZE } from "../../src/models/lcn.js"
-import { type InputSpace, lcnNormalization, Normalization, normalizeRows } from "../../src/pipeline/sources/normalization.js"
+import { type InputSpace, lcnNormalization, Normalization, pixelsToInputSpace } from "../../src/pipeline/sources/normalization.js"
 import { maxAbsDiff, seeded, useTestBackend } from "../helpers/tf.js"
 
 useTestBackend()
@@ -45,7 +45,7 @@ describe("the LCN crop size", () => {
     const rows = 2
     const crops = Float32Array.from({ length: rows * 40 * 40 }, () => rng.next())
     const space: InputSpace = { height: 16, width: 16, normalization: lcnNormalization(null, 40) }
-    const normalized = normalizeRows(space, crops, rows)
+    const normalized = pixelsToInputSpace(space, crops, rows)
     expect(normalized.x.length).toBe(rows * 256)
     const pixels = tf.tidy(() => normalized.toPixels(tf.tensor2d(normalized.x, [rows, 256]), Int32Array.from([0, 1])).dataSync() as Float32Array)
     const centre = new Float32Array(rows * 256)
