@@ -14,7 +14,7 @@ import { evaluate } from "../../src/pipeline/train/epoch.js"
 import { env, smallData } from "../helpers/mnist-runs.js"
 
 describe("decoders with several hidden layers", () => {
-  it.effect.each(["vdl-nl", "wdl-nl"])("%s with --hidden 48,32 trains: finite figures, energy below the untrained model's and falling, no tensor left behind", (model) =>
+  it.effect.each(["vdl-nl", "wdl-nl"] as const)("%s with --hidden 48,32 trains: finite figures, energy below the untrained model's and falling, no tensor left behind", (model) =>
     Effect.gen(function* () {
       const data = yield* smallData(500)
       // The command line's parsing of --hidden 48,32 gives this list; γ is lowered with l.
