@@ -24,7 +24,7 @@ describe("decoders with several hidden layers", () => {
       const summary = yield* trainRun({ model, settings: { ...settings, epochs: 3 }, epochs: 3, seed: 3, out }, data)
       expect(tf.memory().numTensors).toBe(before)
       expect(summary.settings).toMatchObject({ hidden: [48, 32] })
-      for (const split of [summary.val, summary.test]) {
+      for (const split of [summary.val, summary.test!]) {
         expect(Number.isFinite(split.psnr) && Number.isFinite(split.energy)).toBe(true)
         expect(split.hiddenZeroFraction).not.toBeNull()
       }
