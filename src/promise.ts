@@ -27,7 +27,7 @@ import { type Progress, ProgressSilent } from "./pipeline/train/progress.js"
 import { restoreSnapshot } from "./pipeline/train/checkpoint.js"
 import { type TrainingHooks, trainingLoop } from "./pipeline/train/loop.js"
 import { type RunSummary, trainRun } from "./pipeline/train/run.js"
-import { searchLambda } from "./pipeline/train/target-sparsity.js"
+import { settingsForTarget } from "./pipeline/train/target-sparsity.js"
 import { evaluate } from "./pipeline/train/epoch.js"
 import { type FitEpoch, type FitOptions as EffectFitOptions, type FitReport, fit as effectFit } from "./pipeline/use/estimator.js"
 import { type Denoised, type DenoiseOptions, type LoadedModel, loadModel as effectLoadModel, type ReconstructOptions, type Score } from "./pipeline/use/loaded-model.js"
@@ -127,11 +127,8 @@ export const train = async (options: TrainOptions): Promise<TrainSummary> => {
       return yield* Effect.fail(new InputError({ entry: "train", problem: `epochs ${options.epochs} is not allowed; give a whole number of epochs, 1 or more`, option: "epochs" }))
     }
     const preset = yield* resolveSettings(options.model, options.preset ?? "mnist", options.settings ?? {})
-    let settings: ModelSettings = { ...preset, epochs: options.epochs }
     const composition = options.composition === undefined ? {} : { composition: options.composition }
-    const search = options.targetSparsity === undefined ? null : yield* searchLambda(options.model, settings, options.data, { target: options.targetSparsity, seed: options.seed, ...composition })
-    if (search !== null) settings = { ...settings, lambda: search.lambda }
-    const describe = search === null ? {} : { targetSparsity: search.target, lambdaSearch: search.tries }
+    const { settings, describe } = yield* settingsForTarget(options.model, { ...preset, epochs: options.epochs }, options.data, options.targetSparsity, options.seed, options.composition)
     const loop = { model: options.model, settings, epochs: options.epochs, seed: options.seed, hooks: epochHook(options.onEpoch, options.epochs), describe, ...composition }
     if (options.out === undefined) {
       return yield* Effect.scoped(

@@ -14,7 +14,8 @@ import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "..
 import { checkOutputFolder } from "../pipeline/train/folder.js"
 import { readResumePoint, type ResumePoint } from "../pipeline/train/resume.js"
 import { trainRun } from "../pipeline/train/run.js"
-import { atLeast, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions } from "./options.js"
+import { settingsForTarget } from "../pipeline/train/target-sparsity.js"
+import { atLeast, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions, targetSparsityOption } from "./options.js"
 import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
 
 const EMBEDDED_EPOCHS = 20
@@ -31,6 +32,7 @@ const options = {
   ),
   download: Options.boolean("download").pipe(Options.withDescription("download full MNIST (checksum-verified, cached in ~/.cache/sparse-vdl) instead of the embedded digits")),
   trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
+  targetSparsity: targetSparsityOption,
   ...settingsOptions("mnist")
 }
 
@@ -85,9 +87,10 @@ const fresh = (o: Parsed) =>
     if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it (to continue that one instead: --resume ${out})`)
     const trainSize = Option.getOrNull(o.trainSize)
     const { splits, source: described } = yield* loadSplits(source, seed, trainSize, settings.batchSize)
-    return yield* trainRun({ model, settings: { ...settings, epochs }, epochs, seed, out, describe: { source: described, mnist: source, trainSize } }, splits).pipe(
-      Effect.provide(BackendLive(Option.getOrUndefined(o.backend)))
-    )
+    return yield* Effect.gen(function* () {
+      const chosen = yield* settingsForTarget(model, { ...settings, epochs }, splits, Option.getOrUndefined(o.targetSparsity), seed)
+      return yield* trainRun({ model, settings: chosen.settings, epochs, seed, out, describe: { source: described, mnist: source, trainSize, ...chosen.describe } }, splits)
+    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
   })
 
 /** Every option given besides --resume and --epochs must agree with the run being resumed. */

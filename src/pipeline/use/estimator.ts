@@ -17,7 +17,7 @@ import { trainingLoop } from "../train/loop.js"
 import { readResumePoint } from "../train/resume.js"
 import { type RunSummary, trainRun } from "../train/run.js"
 import { rngFor } from "../train/seeds.js"
-import { type LambdaSearch, searchLambda } from "../train/target-sparsity.js"
+import { type LambdaSearch, settingsForTarget } from "../train/target-sparsity.js"
 import { evaluate } from "../train/epoch.js"
 import { datasetFromRows } from "../sources/dataset.js"
 import { InputError, nonFiniteProblem, pixelRangeProblem } from "../sources/checks.js"
@@ -128,19 +128,15 @@ export const fit = <E = never, R = never>(rows: Rows, options: FitOptions<E, R> 
     const data = { train: split("train", order.subarray(0, trainRows)), val: split("val", order.subarray(trainRows)) }
 
     const preset = yield* resolveSettings(variant, options.preset ?? "mnist", options.settings ?? {})
-    let settings: ModelSettings = { ...preset, epochs }
     const composition = options.composition === undefined ? {} : { composition: options.composition }
-    let lambdaSearch: LambdaSearch | null = null
-    if (options.targetSparsity !== undefined) {
-      lambdaSearch = yield* searchLambda(variant, settings, data, { target: options.targetSparsity, seed, ...composition })
-      settings = { ...settings, lambda: lambdaSearch.lambda }
-    }
+    const chosen = yield* settingsForTarget(variant, { ...preset, epochs }, data, options.targetSparsity, seed, options.composition)
+    const { settings, search: lambdaSearch } = chosen
     const onEpoch = options.onEpoch
     const hooks: ReadonlyArray<TrainingHooks<E, R>> = [
       ...(options.hooks ?? []),
       ...(onEpoch === undefined ? [] : [{ onEpoch: (e: EpochEvent) => Effect.promise(async () => void (await onEpoch({ epoch: e.epoch + 1, epochs, train: e.train, val: e.val }))) }])
     ]
-    const describe = { rows: flat.rows, validationFraction: fraction, ...(lambdaSearch === null ? {} : { targetSparsity: lambdaSearch.target, lambdaSearch: lambdaSearch.tries }) }
+    const describe = { rows: flat.rows, validationFraction: fraction, ...chosen.describe }
     const loop = { model: variant, settings, epochs, seed, hooks, describe, ...composition }
     const report = (bestEpoch: number, val: SplitMetrics, run: RunSummary | null): FitReport => ({
       variant,
