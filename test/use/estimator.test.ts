@@ -5,7 +5,7 @@
  * `resume` then finishes.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { existsSync, mkdtempSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -94,4 +94,19 @@ describe("fit and transform", () => {
     expect(model.report.run?.epochs).toBe(3)
     await model.dispose()
   }, 120_000)
+
+  it("targetSparsity chooses λ by a search whose run lands within 0.02 of the target, and summary.json records it", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "estimator-sparsity-")), "run")
+    const model = await fit(rows, { model: "sdl", epochs: 3, seed: 3, settings: { codeDim: 32, batchSize: 50 }, targetSparsity: 0.6, backend: "wasm", log: "none", out })
+    const search = model.report.lambdaSearch!
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { settings: { lambda: number }; val: { zeroFraction: number }; data: { targetSparsity: number; lambdaSearch: Array<{ lambda: number; zeroFraction: number }> } }
+    console.info(`targetSparsity 0.6: tries ${JSON.stringify(search.tries)}; the run's validation zero fraction ${summary.val.zeroFraction}`)
+    expect(summary.settings.lambda).toBe(search.lambda)
+    expect(summary.data.targetSparsity).toBe(0.6)
+    expect(summary.data.lambdaSearch).toEqual(search.tries)
+    // The preset's λ (0.005) is not the answer here: the search moved it.
+    expect(search.tries.length).toBeGreaterThan(1)
+    expect(Math.abs(summary.val.zeroFraction - 0.6)).toBeLessThanOrEqual(0.02)
+    await model.dispose()
+  }, 240_000)
 })

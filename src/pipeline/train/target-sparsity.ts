@@ -82,9 +82,17 @@ export const searchLambda = (model: string, settings: ModelSettings, data: { rea
     let lo: number | null = null
     let hi: number | null = null
     let lambda = settings.lambda
+    let previous: number | null = null
     for (let k = 0; k < maxTries; k++) {
       const z = yield* attempt(lambda)
       if (close(z)) break
+      // Widening the bracket without moving the zero fraction: the encoder's codes saturate (a
+      // short run's encoder may not follow the codes all the way), and further tries would too.
+      if ((lo === null || hi === null) && previous !== null && Math.abs(z - previous) < 0.002) {
+        yield* Effect.logWarning(`target sparsity ${target}: the validation zero fraction stays near ${z.toFixed(3)} as λ moves; the run uses the λ closest to the target`)
+        break
+      }
+      previous = z
       if (z < target) lo = lambda
       else hi = lambda
       const next = lo !== null && hi !== null ? Math.sqrt(lo * hi) : lo === null ? lambda / 4 : lambda * 4
