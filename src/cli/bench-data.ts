@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { presetFor, variants } from "../models/variants.js"
+import { presetFor, variantNames, variantOf } from "../models/variants.js"
 import { BackendLive } from "../pipeline/backend/backend.js"
 import { buildPatchFile } from "../pipeline/patches/build.js"
 import { loadPatchSplits, type PatchReading } from "../pipeline/patches/datasets.js"
@@ -56,7 +56,9 @@ const trainChild = (o: { data: string; reading: PatchReading; model: string; bat
     const { file, splits } = yield* loadPatchSplits(o.data, undefined, { reading: o.reading })
     const openSeconds = (performance.now() - opened) / 1000
     const openRssMb = peakRssMb()
-    const settings = presetFor(variants[o.model], "patches").settings
+    const variant = variantOf(o.model)
+    if (variant === undefined) return yield* Effect.fail(new Error(`--model: unknown model ${o.model}; choose from ${variantNames().join(", ")}`))
+    const settings = presetFor(variant, "patches").settings
     // Speed over the batches after the first (which carries the backend's warm-up).
     let first: { rows: number; seconds: number } | null = null
     let seconds = 0

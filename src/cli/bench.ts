@@ -16,7 +16,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { addTotals, averageTotals, type BatchTotals, emptyTotals, type SparseCodingModel } from "../models/model.js"
 import { readTidy } from "../models/read.js"
-import { variants } from "../models/variants.js"
+import { variantOf, variants } from "../models/variants.js"
 import { writeFileAtomic } from "../data/atomic-write.js"
 import { Backend, BackendLive } from "../pipeline/backend/backend.js"
 import { snapshotModel, writeCheckpoint } from "../pipeline/train/checkpoint.js"
@@ -125,7 +125,7 @@ const benchModel = (
   Effect.scoped(
     Effect.gen(function* () {
       const backend = yield* Backend
-      const settings = { ...variants[name].settings.mnist, ...shape }
+      const settings = { ...variantOf(name)!.settings.mnist, ...shape }
       // A fresh shuffle per epoch, the last partial batch dropped, as the torch reference does.
       const perEpoch = batchCount(data.train, settings.batchSize, true)
       const epochs = Math.ceil(batches / perEpoch)
@@ -349,7 +349,7 @@ export const benchCommand = Command.make(
       }
       if (o.vsTorch && (shape.batchSize !== undefined || shape.codeDim !== undefined)) return yield* Effect.fail(new Error("--batch-size and --code-dim change the model the reference would not: run them without --vs-torch"))
       if (torchBatches < 1 || torchBatches > o.batches) return yield* Effect.fail(new Error(`--torch-batches: ${torchBatches} is not allowed: give a whole number from 1 to --batches (${o.batches}), so that ours covers the reference's batches`))
-      for (const m of models) if (variants[m] === undefined) return yield* Effect.fail(new Error(`--model: unknown model ${m}; choose from ${Object.keys(variants).join(", ")}`))
+      for (const m of models) if (variantOf(m) === undefined) return yield* Effect.fail(new Error(`--model: unknown model ${m}; choose from ${Object.keys(variants).join(", ")}`))
       const source = Option.match(o.mnistDir, { onNone: () => ({ kind: "embedded" as const }), onSome: (dir) => ({ kind: "dir" as const, dir }) })
       const raw = yield* loadMnist(source)
       const data = mapSplits(splitStage(o.seed)(raw), (s, name) => normalizeMnistStage(name)(s))

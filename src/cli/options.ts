@@ -132,6 +132,10 @@ export const backendOption = choiceOption("backend", backendNames).pipe(
   Options.withDescription(`compute backend; default: the fastest that loads, in the order listed`),
   Options.optional
 )
+export const targetSparsityOption = Options.float("target-sparsity").pipe(
+  Options.withDescription("choose λ so that the validation codes have this share of zeros (0.9, say): a short search on a sample of the training rows before the run; summary.json records the λ chosen"),
+  Options.optional
+)
 export const outOption = Options.text("out").pipe(Options.withDescription("run folder (default runs/<model>-<date>-<time>)"), Options.optional)
 
 /** --download of the commands that hand MNIST to their runs (sweep, paper); --mnist-dir is each one's own. */

@@ -18,7 +18,8 @@ import { loadSource } from "../pipeline/sources/registry.js"
 import { resolve } from "node:path"
 import { checkOutputFolder } from "../pipeline/train/folder.js"
 import { trainRun } from "../pipeline/train/run.js"
-import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
+import { settingsForTarget } from "../pipeline/train/target-sparsity.js"
+import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions, targetSparsityOption } from "./options.js"
 
 const DEFAULT_EPOCHS = 20
 
@@ -42,6 +43,7 @@ const options = {
   out: outOption,
   seed: seedOption,
   backend: backendOption,
+  targetSparsity: targetSparsityOption,
   ...settingsOptions("mnist")
 }
 
@@ -81,17 +83,20 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
     const data = Option.isSome(o.arrow)
       ? { arrow: { file: o.arrow.value, column: Option.getOrNull(o.column) } }
       : { images: { dir: Option.getOrThrow(o.images), size: Option.getOrNull(o.size) } }
-    return yield* trainRun(
-      {
-        model: o.model,
-        settings: { ...settings, epochs },
-        epochs,
-        seed: o.seed,
-        out,
-        describe: { source: loaded.describe, dataSource: { name, request }, ...data, split: { valFraction: o.valFraction, testFraction: o.testFraction, seed: o.seed }, normalize: o.normalize }
-      },
-      splits
-    ).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+    return yield* Effect.gen(function* () {
+      const chosen = yield* settingsForTarget(o.model, { ...settings, epochs }, splits, Option.getOrUndefined(o.targetSparsity), o.seed)
+      return yield* trainRun(
+        {
+          model: o.model,
+          settings: chosen.settings,
+          epochs,
+          seed: o.seed,
+          out,
+          describe: { source: loaded.describe, dataSource: { name, request }, ...data, split: { valFraction: o.valFraction, testFraction: o.testFraction, seed: o.seed }, normalize: o.normalize, ...chosen.describe }
+        },
+        splits
+      )
+    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
   })
 ).pipe(Command.withDescription("train a variant on data of your own (an Arrow file of vectors or a folder of images) and write a run folder"))
 

@@ -15,9 +15,10 @@ import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "..
 import { checkOutputFolder } from "../pipeline/train/folder.js"
 import { readResumePoint, type ResumePoint } from "../pipeline/train/resume.js"
 import { trainRun } from "../pipeline/train/run.js"
-import { atLeast, DEFAULT_MODEL, optionFor, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions } from "./options.js"
+import { settingsForTarget } from "../pipeline/train/target-sparsity.js"
+import { atLeast, DEFAULT_MODEL, optionFor, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions, targetSparsityOption } from "./options.js"
 import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
-import { presetFor, variants } from "../models/variants.js"
+import { presetFor, variantOf } from "../models/variants.js"
 import { dataSource as dataSourceOf, loadSource, requestProblem } from "../pipeline/sources/registry.js"
 import { mnistSource } from "../pipeline/sources/mnist-source.js"
 import { RecordedSource } from "../pipeline/sources/source.js"
@@ -38,6 +39,7 @@ const options = {
   download: Options.boolean("download").pipe(Options.withDescription("download full MNIST (checksum-verified, cached in ~/.cache/sparse-vdl) instead of the embedded digits")),
   trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
   ...sourceOptions,
+  targetSparsity: targetSparsityOption,
   ...settingsOptions("mnist")
 }
 
@@ -108,8 +110,9 @@ const freshFromSource = (o: Parsed, name: string) =>
     const source = yield* dataSourceOf(name)
     const problem = requestProblem(source, request)
     if (problem !== null) return yield* Effect.fail(problem)
-    const preset = presetFor(variants[model], source.presetFamily)
-    if (preset.family !== source.presetFamily) yield* Effect.logInfo(`settings: ${model} has no ${source.presetFamily} preset; starting from its ${preset.family} preset`)
+    const variant = variantOf(model)
+    const preset = variant === undefined ? undefined : presetFor(variant, source.presetFamily)
+    if (preset !== undefined && preset.family !== source.presetFamily) yield* Effect.logInfo(`settings: ${model} has no ${source.presetFamily} preset; starting from its ${preset.family} preset`)
     const settings = yield* settingsFromOptions(model, source.presetFamily, o)
     const epochs = Option.getOrElse(o.epochs, () => EMBEDDED_EPOCHS)
     const out = Option.getOrElse(o.out, () => defaultRunFolder(model))
@@ -139,9 +142,10 @@ const fresh = (o: Parsed) =>
     if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it (to continue that one instead: --resume ${out})`)
     const trainSize = Option.getOrNull(o.trainSize)
     const { splits, source: described } = yield* loadSplits(source, seed, trainSize, settings.batchSize)
-    return yield* trainRun({ model, settings: { ...settings, epochs }, epochs, seed, out, describe: { source: described, mnist: source, trainSize } }, splits).pipe(
-      Effect.provide(BackendLive(Option.getOrUndefined(o.backend)))
-    )
+    return yield* Effect.gen(function* () {
+      const chosen = yield* settingsForTarget(model, { ...settings, epochs }, splits, Option.getOrUndefined(o.targetSparsity), seed)
+      return yield* trainRun({ model, settings: chosen.settings, epochs, seed, out, describe: { source: described, mnist: source, trainSize, ...chosen.describe } }, splits)
+    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
   })
 
 /** Every option given besides --resume and --epochs must agree with the run being resumed. */

@@ -70,6 +70,13 @@ export const readVectorFile = (path: string, column?: string): Effect.Effect<Vec
       try: () => tableFromIPC(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
       catch: (e) => new VectorFileError({ file: path, problem: `it is not an Arrow IPC file (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); write one with pyarrow.ipc.new_file or tableToIPC` })
     })
+    return yield* readVectorTable(table, path, column)
+  })
+
+/** The vectors of one column of an Arrow table in memory, checked as readVectorFile checks a file's; `path` names it in messages. */
+export const readVectorTable = (table: Table, path: string, column?: string): Effect.Effect<VectorFile, VectorFileError> =>
+  Effect.gen(function* () {
+    const fail = (problem: string) => Effect.fail(new VectorFileError({ file: path, problem }))
     const fields = table.schema.fields
     const lists = fields.filter((f) => f.type.typeId === Type.FixedSizeList)
     const field = column === undefined ? lists[0] : fields.find((f) => f.name === column)

@@ -11,7 +11,7 @@ import {
   reconstructionTerm
 } from "./decoder.js"
 import { disposeLista, encode, type Lista, listaLossGradients, listaTrace, listaVariables, makeLista } from "./encoder.js"
-import { energyTermsGiven } from "./energy.js"
+import { type Energy, energyTermsGiven } from "./energy.js"
 import type { InferenceResult } from "./inference/method.js"
 import { type Linalg, tfjsLinalg } from "./linalg.js"
 import { psnrSum, type ToPixels, zeroCount } from "./metrics.js"
@@ -103,6 +103,22 @@ export interface BatchTotals {
 /** Inference with the model's own energy and method, warm-started from the encoder's codes zEnc. */
 export const runInference = (m: SparseCodingModel, reconstruction: ReconstructionTerm, zEnc: tf.Tensor2D): InferenceResult =>
   m.composition.inference.infer(reconstruction, zEnc, zEnc, m.composition.energy, { maxSteps: m.settings.maxSteps, tol: m.settings.tol, step: stepRule(m.settings), linalg: m.decoder.linalg })
+
+/**
+ * The energy of one row on its own: ‖x − D(z)‖²/d + λ‖z‖₁, the model's energy without its smooth
+ * code terms. Those are training devices (the variance hinge and the covariance penalty are batch
+ * statistics; the encoder distance pulls the codes towards the encoder's), and with them a row's
+ * codes would depend on the rows inferred beside it.
+ */
+export const rowEnergy = (m: SparseCodingModel): Energy => ({ lambda: m.composition.energy.lambda, terms: [] })
+
+/**
+ * Inference on rowEnergy from the encoder's codes, with the model's method, step and tolerance:
+ * every row converges and freezes by its own test and meets no statistic of the others, so its
+ * codes are the same alone or in any batch.
+ */
+export const runRowInference = (m: SparseCodingModel, reconstruction: ReconstructionTerm, zEnc: tf.Tensor2D): InferenceResult =>
+  m.composition.inference.infer(reconstruction, zEnc, zEnc, rowEnergy(m), { maxSteps: m.settings.maxSteps, tol: m.settings.tol, step: stepRule(m.settings), linalg: m.decoder.linalg })
 
 const nonFiniteCount = (t: tf.Tensor): number => tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "float32")).dataSync()[0])
 

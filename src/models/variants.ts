@@ -125,7 +125,12 @@ const derived = (base: Variant, change: (s: ModelSettings) => ModelSettings): Pr
 // projection for coupled decay on the decoder's weights, so the comparison isolates the constraint.
 const weightDecayed = (s: ModelSettings): ModelSettings => ({ ...s, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY })
 
-export const variants: Readonly<Record<string, Variant>> = {
+/**
+ * Every variant by name. Its keys are literal types (VariantName), so that an editor completes a
+ * model's name and a typo fails to compile; a name from outside (a command line) goes through
+ * isVariantName or resolveSettings.
+ */
+export const variants = {
   ...paper,
   wdl: {
     name: "wdl",
@@ -144,6 +149,15 @@ export const variants: Readonly<Record<string, Variant>> = {
     description: "ablation: VDL without the variance hinge (β = 0), no unit norm, no weight decay; the code norms collapse",
     settings: derived(paper.vdl, (s) => ({ ...s, beta: 0 }))
   }
-}
+} as const satisfies Readonly<Record<string, Variant>>
 
-export const variantNames = (): string[] => Object.keys(variants)
+/** A variant's name: sdl, sdl-nl, vdl, vdl-nl, wdl, wdl-nl or noreg. */
+export type VariantName = keyof typeof variants
+
+export const variantNames = (): VariantName[] => Object.keys(variants) as VariantName[]
+
+/** The variant of a name from outside the program, or undefined. */
+export const variantOf = (name: string): Variant | undefined => (isVariantName(name) ? variants[name] : undefined)
+
+/** Whether a name from outside the program (a command line, a file) names a variant. */
+export const isVariantName = (name: string): name is VariantName => Object.prototype.hasOwnProperty.call(variants, name)

@@ -1,6 +1,7 @@
 /**
  * The documentation's code, as a reader would use it: every ```ts block of README.md and
- * docs/*.md is type-checked with the project's compiler settings and, unless its fence line marks
+ * docs/*.md is type-checked with the project's compiler settings made as strict as a reader's
+ * project may be (noUncheckedIndexedAccess, exactOptionalPropertyTypes; see STRICT) and, unless its fence line marks
  * it `// fragment`, run to its end with tsx. A fragment is type-checked inside a wrapper: its
  * `import` and `declare` lines at the top of a module, the rest as the body of a generator given
  * to Effect.gen. A block imports the package as a reader's project does, by name ("sparse-vdl",
@@ -74,6 +75,9 @@ const moduleOf = (block: Block): string => {
 
 const allBlocks = documents().flatMap(blocksOf)
 
+/** What a reader's strict project adds to ours (docs/api.md gives the whole consumer tsconfig). */
+const STRICT = { strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true } as const
+
 /** Runs a program block with tsx from the repository root; at most two at once on a small machine. */
 const run = (() => {
   let running = 0
@@ -113,7 +117,7 @@ describe("code blocks of the README and docs/", () => {
     for (const block of allBlocks) writeFileSync(block.file, moduleOf(block))
     const config = ts.getParsedCommandLineOfConfigFile(join(repoRoot, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })
     if (config === undefined) throw new Error("tsconfig.json cannot be read")
-    const program = ts.createProgram({ rootNames: allBlocks.map((b) => b.file), options: { ...config.options, noEmit: true } })
+    const program = ts.createProgram({ rootNames: allBlocks.map((b) => b.file), options: { ...config.options, ...STRICT, noEmit: true } })
     const format = (d: ts.Diagnostic) => {
       const line = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0
       // A program's lines are the page's, one for one; a fragment's are rearranged by its wrapper.

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { readArrowIpc } from "../../src/data/table.js"
 import type { ModelSettings } from "../../src/models/settings.js"
-import { variants } from "../../src/models/variants.js"
+import { variantOf } from "../../src/models/variants.js"
 import { type BackendName, BackendLive } from "../../src/pipeline/backend/backend.js"
 import { mapSplits } from "../../src/pipeline/sources/dataset.js"
 import { loadMnist, normalizeMnistStage, splitStage } from "../../src/pipeline/sources/mnist.js"
@@ -29,7 +29,7 @@ export const smallData = (train: number, seed = 5) =>
   )
 
 export const smallSettings = (model: string, overrides: Partial<ModelSettings> = {}): ModelSettings => ({
-  ...variants[model].settings.mnist,
+  ...variantOf(model)!.settings.mnist,
   codeDim: 16,
   batchSize: 50,
   ...overrides

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { writeStart } from "../../src/cli/bench.js"
 import type { BatchTotals } from "../../src/models/model.js"
-import { variants } from "../../src/models/variants.js"
+import { variantOf } from "../../src/models/variants.js"
 import { mapSplits } from "../../src/pipeline/sources/dataset.js"
 import { loadMnist, normalizeMnistStage, splitStage } from "../../src/pipeline/sources/mnist.js"
 import { trainingLoop } from "../../src/pipeline/train/loop.js"
@@ -59,7 +59,7 @@ const oursFromStart = (model: string) =>
     const raw = yield* loadMnist({ kind: "dir", dir: fixture })
     const data = mapSplits(splitStage(seed)(raw), (s, name) => normalizeMnistStage(name)(s))
     const dir = mkdtempSync(join(tmpdir(), "torch-start-"))
-    const settings = { ...variants[model].settings.mnist, batchSize }
+    const settings = { ...variantOf(model)!.settings.mnist, batchSize }
     let first: BatchTotals | null = null
     yield* Effect.scoped(
       trainingLoop(

@@ -1,8 +1,11 @@
 /**
- * The package as a user gets it: packed by npm, installed from the tarball into a fresh project,
- * a program compiled there against its declarations under the strictest compiler options, then
- * run with plain node (no TypeScript loader), training VDL for two epochs and writing a run folder;
- * and the README's first TypeScript block, the quick start a reader copies, compiled and run the same way.
+ * The package as a user gets it: packed by npm (no source maps, no install script), installed
+ * from the tarball into a fresh project, two programs compiled there against its declarations
+ * under the strictest compiler options with the libraries' declarations checked too
+ * (skipLibCheck false), then run with plain node (no TypeScript loader): one trains VDL for two
+ * epochs and writes a run folder, the other is the estimator API from fit to loadModel. The same
+ * programs type-check with TypeScript's current major (7) in a second project. And the README's
+ * first TypeScript block, the quick start a reader copies, compiled and run the same way.
  */
 import { execFile } from "node:child_process"
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
@@ -25,6 +28,9 @@ const readmeQuickStart = (): string => {
   return block[1]!
 }
 
+/** TypeScript's current major when this was written (npm view typescript version): the consumer's programs must type-check with it too. */
+const TYPESCRIPT_NEXT = "7.0.2"
+
 /** The version this repository's own install has, so that npm finds it in its cache. */
 const installed = (name: string): string => (createRequire(join(repoRoot, "package.json"))(`${name}/package.json`) as { version: string }).version
 
@@ -39,6 +45,8 @@ describe("the packed package in a fresh project", () => {
     const paths = files.map((f) => f.path)
     for (const f of ["package.json", "LICENSE", "README.md", "dist/index.js", "dist/index.d.ts", "dist/promise.js", "dist/models/index.js", "dist/data/index.js", "dist/pipeline/index.js", "dist/cli/bin.js", "experiments/torch_energy.py", "experiments/torch_lista.py", "experiments/torch_load.py", "experiments/torch_reference.py", "experiments/sklearn_reference.py"]) expect(paths, f).toContain(f)
     expect(paths.filter((p) => p.startsWith("src/") || p.startsWith("test/"))).toEqual([])
+    // Maps would point at src/, which is not shipped.
+    expect(paths.filter((p) => p.endsWith(".map"))).toEqual([])
 
     const project = join(root, "consumer")
     mkdirSync(project)
@@ -56,8 +64,15 @@ describe("the packed package in a fresh project", () => {
       ],
       project
     )
-    for (const f of ["main.ts", "tsconfig.json"]) copyFileSync(join(__dirname, "consumer", f), join(project, f))
+    const shipped = JSON.parse(readFileSync(join(project, "node_modules", "sparse-vdl", "package.json"), "utf8")) as { scripts?: Record<string, string> }
+    // npm runs these in a consumer's install (and warns about them): none may be shipped.
+    for (const script of ["preinstall", "install", "postinstall", "prepare"]) expect(shipped.scripts?.[script], script).toBeUndefined()
+    for (const f of ["main.ts", "fit.ts", "tsconfig.json"]) copyFileSync(join(__dirname, "consumer", f), join(project, f))
     await run(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], project)
+
+    const fitted = await run(process.execPath, [join("out", "fit.js")], project)
+    const fitReport = JSON.parse(fitted.stdout.trim().split("\n").pop()!) as { rows: { train: number; val: number }; codes: number; reconstructed: number; components: number; equalAfterLoad: boolean; score: { psnr: number } }
+    expect(fitReport).toMatchObject({ rows: { train: 540, val: 60 }, codes: 600 * 32, reconstructed: 600 * 64, components: 32, equalAfterLoad: true })
 
     const runDir = join(root, "run")
     const { stdout } = await run(process.execPath, [join("out", "main.js"), runDir], project)
@@ -76,5 +91,27 @@ describe("the packed package in a fresh project", () => {
     await run(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.quickstart.json"], project)
     const quick = await run(process.execPath, [join("out", "quickstart.mjs")], project)
     expect(quick.stdout).toMatch(/validation PSNR \d+\.\d+ dB/)
-  }, 600_000)
+
+    // TypeScript's current major, in a project of its own: its lib.dom declares WebGPU, which
+    // the @webgpu/types that tfjs-core pins declares again, so that package is replaced by an
+    // empty one (docs/api.md, "A project's tsconfig").
+    const tools = join(root, "typescript-next")
+    mkdirSync(tools)
+    writeFileSync(join(tools, "package.json"), JSON.stringify({ name: "tools", private: true }))
+    await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", `typescript@${TYPESCRIPT_NEXT}`], tools)
+    const next = join(root, "consumer-next")
+    mkdirSync(join(next, "webgpu-types-from-lib-dom", "dist"), { recursive: true })
+    writeFileSync(join(next, "webgpu-types-from-lib-dom", "package.json"), JSON.stringify({ name: "@webgpu/types", version: "0.0.0", types: "dist/index.d.ts" }))
+    writeFileSync(join(next, "webgpu-types-from-lib-dom", "dist", "index.d.ts"), "export {}\n")
+    writeFileSync(join(next, "package.json"), JSON.stringify({ name: "consumer-next", private: true, type: "module", overrides: { "@webgpu/types": "file:./webgpu-types-from-lib-dom" } }, null, 2))
+    await run(
+      "npm",
+      ["install", "--no-audit", "--no-fund", "--prefer-offline", "--omit=optional", "--ignore-scripts", join(root, filename), `effect@${installed("effect")}`, `@tensorflow/tfjs-core@${installed("@tensorflow/tfjs-core")}`, `@types/node@${installed("@types/node")}`],
+      next
+    )
+    for (const f of ["main.ts", "fit.ts", "tsconfig.json"]) copyFileSync(join(__dirname, "consumer", f), join(next, f))
+    const version = await run(join(tools, "node_modules", ".bin", "tsc"), ["--version"], next)
+    expect(version.stdout).toContain(`Version ${TYPESCRIPT_NEXT}`)
+    await run(join(tools, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json", "--noEmit"], next)
+  }, 900_000)
 })

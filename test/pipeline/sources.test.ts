@@ -13,7 +13,7 @@ import { join } from "node:path"
 import { openPatchWriter, type PatchRows } from "../../src/data/patch-file.js"
 import { codeTableToArrowIpc } from "../../src/data/vector-file.js"
 import type { ModelSettings } from "../../src/models/settings.js"
-import { DEFAULT_PRESET_FAMILY, presetFor, type Variant, variants } from "../../src/models/variants.js"
+import { DEFAULT_PRESET_FAMILY, presetFor, type Variant, type VariantName, variants } from "../../src/models/variants.js"
 import { loadSource, dataSources, requestProblem, sourceNames, type SourceName } from "../../src/pipeline/sources/registry.js"
 import type { SourceRequest } from "../../src/pipeline/sources/source.js"
 import { resolveSettings } from "../../src/pipeline/train/config.js"
@@ -133,9 +133,10 @@ describe("presets by family", () => {
     Effect.gen(function* () {
       for (const name of sourceNames) {
         const family = dataSources[name].presetFamily
-        for (const model of Object.keys(variants)) {
+        for (const model of Object.keys(variants) as VariantName[]) {
           const settings = yield* resolveSettings(model, family, { lambda: 0.0123 })
-          expect(settings).toEqual({ ...(variants[model].settings[family] ?? variants[model].settings.mnist), lambda: 0.0123 })
+          const presets: Readonly<Record<string, object | undefined>> = variants[model].settings
+          expect(settings).toEqual({ ...(presets[family] ?? variants[model].settings.mnist), lambda: 0.0123 })
         }
       }
       expect(yield* resolveSettings("vdl", "images", {})).toEqual(variants.vdl.settings.mnist)

@@ -14,7 +14,7 @@ import { evaluate } from "../../src/pipeline/train/epoch.js"
 import { env, smallData } from "../helpers/mnist-runs.js"
 
 describe("decoders with several hidden layers", () => {
-  it.effect.each(["vdl-nl", "wdl-nl"])("%s with --hidden 48,32 trains: finite figures, energy below the untrained model's and falling, no tensor left behind", (model) =>
+  it.effect.each(["vdl-nl", "wdl-nl"] as const)("%s with --hidden 48,32 trains: finite figures, energy below the untrained model's and falling, no tensor left behind", (model) =>
     Effect.gen(function* () {
       const data = yield* smallData(500)
       // The command line's parsing of --hidden 48,32 gives this list; γ is lowered with l.
@@ -24,7 +24,7 @@ describe("decoders with several hidden layers", () => {
       const summary = yield* trainRun({ model, settings: { ...settings, epochs: 3 }, epochs: 3, seed: 3, out }, data)
       expect(tf.memory().numTensors).toBe(before)
       expect(summary.settings).toMatchObject({ hidden: [48, 32] })
-      for (const split of [summary.val, summary.test]) {
+      for (const split of [summary.val, summary.test!]) {
         expect(Number.isFinite(split.psnr) && Number.isFinite(split.energy)).toBe(true)
         expect(split.hiddenZeroFraction).not.toBeNull()
       }

@@ -54,7 +54,7 @@ const mnistData = (run: RunRequest) => {
 describe("variants added for the baselines and the ablation", () => {
   it.effect("WDL and WDL-NL swap unit norm for decoder weight decay; noreg is VDL without any regulariser", () =>
     Effect.gen(function* () {
-      for (const name of ["wdl", "wdl-nl", "noreg"]) {
+      for (const name of ["wdl", "wdl-nl", "noreg"] as const) {
         for (const dataset of ["mnist", "patches"] as const) expect(yield* resolveSettings(name, dataset, {})).toEqual(variants[name].settings[dataset])
       }
       const wdl = variants.wdl.settings.mnist

@@ -75,6 +75,20 @@ const checkpointInput = (out: string) => {
 }
 
 describe("training on one's own data", () => {
+  it.effect("--target-sparsity chooses λ before the run and summary.json records it", () =>
+    Effect.gen(function* () {
+      const file = arrowFile("bars-sparsity.arrow", bars(150, 3), 64, { shape: "8,8" })
+      const out = join(root, "sparsity-run")
+      expect(yield* run("--arrow", file, "--out", out, "--target-sparsity", "0.5", ...small)).toBe("ok")
+      const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
+      const tries = summary.data.lambdaSearch as Array<{ lambda: number; zeroFraction: number }>
+      expect(summary.data.targetSparsity).toBe(0.5)
+      expect(tries.length).toBeGreaterThan(0)
+      const closest = tries.reduce((a, b) => (Math.abs(b.zeroFraction - 0.5) < Math.abs(a.zeroFraction - 0.5) ? b : a))
+      expect(summary.settings.lambda).toBe(closest.lambda)
+    })
+  )
+
   it.effect("from an Arrow file: a run folder whose checkpoint records the normalisation a loaded model then applies", () =>
     Effect.gen(function* () {
       const x = bars(150, 1)

@@ -132,6 +132,8 @@ const accelerate = (name: BackendName): Effect.Effect<{ readonly matmul: string;
 export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInfo, BackendError | NativeBlasError> =>
   Effect.gen(function* () {
     if (requested !== undefined) {
+      // From JavaScript any string gets here; tryLoad knows only the names.
+      yield* parseBackendName(requested)
       yield* tryLoad(requested).pipe(Effect.mapError((problem) => new BackendError({ backend: requested, problem })))
       const { matmul, linalg } = yield* accelerate(requested)
       yield* Effect.logInfo(`backend: ${requested} (as requested); matrix products: ${matmul}; ${inferencePass()}`)

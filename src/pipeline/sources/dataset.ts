@@ -6,6 +6,7 @@ import type * as tf from "@tensorflow/tfjs-core"
 import { Chunk, Effect, Option, Stream } from "effect"
 import type { Rng } from "../../data/random.js"
 import { gatherRows } from "../../models/gather-rows.js"
+import { InputError, nonFiniteProblem, pixelRangeProblem } from "./checks.js"
 import type { InputSpace, Normalization } from "./normalization.js"
 
 /**
@@ -55,7 +56,9 @@ export interface RowsOptions {
 
 /**
  * A data set from a flat array of rows (row-major, `dim` values each). Throws a RangeError naming
- * the mismatch when the array, the shape or the labels do not fit together.
+ * the mismatch when the array, the shape or the labels do not fit together, and an InputError
+ * for a NaN or an infinity, or for values outside [0, 1] when neither toPixels nor a
+ * normalisation says the rows are anything but pixels.
  */
 export const datasetFromRows = (x: Float32Array, dim: number, options: RowsOptions = {}): Dataset => {
   const name = options.name ?? "rows"
@@ -71,6 +74,10 @@ export const datasetFromRows = (x: Float32Array, dim: number, options: RowsOptio
   const labels = options.labels ?? null
   if (labels !== null && labels.length !== rows) throw new RangeError(`datasetFromRows(${name}): ${labels.length} labels for ${rows} rows; give one label per row`)
   const normalization = options.normalization ?? (options.toPixels === undefined ? ({ kind: "none" } as const) : undefined)
+  const problem =
+    nonFiniteProblem(x, dim, "the rows") ??
+    (options.toPixels === undefined && normalization?.kind === "none" ? pixelRangeProblem(x, dim, "the rows", "pass toPixels and normalization for rows of another scale") : null)
+  if (problem !== null) throw new InputError({ entry: `datasetFromRows(${name})`, ...problem })
   return { name, x, rows, dim, height, width, labels, toPixels: options.toPixels ?? ((t) => t.clone()), ...(normalization === undefined ? {} : { normalization }) }
 }
 

@@ -8,6 +8,7 @@ import { type ImageShape, readGrayPixels } from "../../data/image-rows.js"
 import { type ImageReadError, listImages } from "../../data/images.js"
 import { readVectorFile, type VectorFileError } from "../../data/vector-file.js"
 import { gatherRows } from "../../models/gather-rows.js"
+import { nonFiniteProblem, pixelRangeProblem } from "./checks.js"
 import type { Dataset, Splits } from "./dataset.js"
 import { pixelsToInputSpace, type RowFreeNormalization, rowFreeToPixels } from "./normalization.js"
 import { rngFor } from "../train/seeds.js"
@@ -88,6 +89,10 @@ export const ownDataSplits = (data: PixelRows, options: OwnSplitOptions): Effect
     const dim = data.height * data.width
     const fail = (problem: string, fields?: ReadonlyArray<string>) => Effect.fail(new OwnDataError({ source: data.source, problem, fields }))
     if (data.x.length !== data.rows * dim) return yield* fail(`${data.x.length} values are not ${data.rows} rows of ${data.height}×${data.width}`)
+    const nonFinite = nonFiniteProblem(data.x, dim, "the rows")
+    if (nonFinite !== null) return yield* fail(nonFinite.problem)
+    const outside = options.normalize === "none" ? pixelRangeProblem(data.x, dim, "the rows", 'normalise them (normalize "global" or "per-feature")') : null
+    if (outside !== null) return yield* fail(outside.problem, ["normalize"])
     for (const [name, f] of [["validation", options.valFraction], ["test", options.testFraction]] as const) {
       if (!(f > 0 && f < 1)) return yield* fail(`the ${name} fraction ${f} is not between 0 and 1 (exclusive); set ${name === "validation" ? "valFraction" : "testFraction"} to 0.1, say`, [name === "validation" ? "valFraction" : "testFraction"])
     }

@@ -1,7 +1,7 @@
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { canonicalJson } from "../../data/canonical-json.js"
 import { type ModelSettings, type SettingName, SettingsOverrides, settingsProblem } from "../../models/settings.js"
-import { type PresetFamily, presetFor, variantNames, variants } from "../../models/variants.js"
+import { isVariantName, type PresetFamily, presetFor, variantNames, variants } from "../../models/variants.js"
 import { SettingsError } from "../errors.js"
 
 /** The first thing decoding refused, as the setting it is about. */
@@ -21,12 +21,11 @@ export const decodeOverrides = (raw: unknown): Effect.Effect<SettingsOverrides, 
  */
 export const resolveSettings = (model: string, family: PresetFamily, raw: unknown): Effect.Effect<ModelSettings, SettingsError> =>
   Effect.gen(function* () {
-    const variant = variants[model]
-    if (variant === undefined) {
+    if (!isVariantName(model)) {
       return yield* Effect.fail(new SettingsError({ setting: "model", problem: `unknown model ${JSON.stringify(model)}; choose one of ${variantNames().join(", ")}` }))
     }
     const overrides = yield* decodeOverrides(raw)
-    const settings: ModelSettings = { ...presetFor(variant, family).settings, ...overrides }
+    const settings: ModelSettings = { ...presetFor(variants[model], family).settings, ...overrides }
     const problem = settingsProblem(settings)
     if (problem !== null) return yield* Effect.fail(new SettingsError({ setting: problem.field, problem: problem.problem }))
     return settings

@@ -8,6 +8,7 @@ import { columnShapeFigures, picturedEpoch } from "../report/atom-report.js"
 import { Backend } from "../backend/backend.js"
 import { encodeSnapshot, type RunProgress, snapshotModel } from "./checkpoint.js"
 import { batchCount, type Dataset, inputSpaceOf } from "../sources/dataset.js"
+import { batchProblem, firstInputError, widthProblem } from "../sources/checks.js"
 import { DivergenceError } from "../errors.js"
 import { decoderColumns } from "../report/pictures.js"
 import type { Composition } from "../../models/composition.js"
@@ -153,6 +154,11 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
     const backend = yield* Backend
     const { out, settings } = options
     const hooks = options.hooks ?? []
+    const refused = firstInputError("training", [
+      widthProblem([["training", data.train], ["validation", data.val], ["test", data.test]]),
+      batchProblem(data.train.rows, settings.batchSize, "training")
+    ])
+    if (refused !== null) return yield* Effect.fail(refused)
     if (out !== undefined) yield* ensureDir(out)
     const model = yield* scopedModel(settings, data.train.dim, rngFor(options.seed, "init"), options.composition)
     const dataRows = { train: data.train.rows, val: data.val.rows, test: data.test?.rows ?? 0 }

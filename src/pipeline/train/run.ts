@@ -5,11 +5,10 @@ import { linePlotSvg } from "../../data/plot.js"
 import type { SplitMetrics } from "../../models/model.js"
 import { Backend } from "../backend/backend.js"
 import { restoreSnapshot } from "./checkpoint.js"
-import type { Dataset, Splits } from "../sources/dataset.js"
 import { evaluate } from "./epoch.js"
 import { writePictures } from "./figures.js"
 import { bestCheckpointFile, lastCheckpointFile, metricsCsvFile, metricsFile } from "./layout.js"
-import { type LoopOptions, trainingLoop } from "./loop.js"
+import { type LoopData, type LoopOptions, trainingLoop } from "./loop.js"
 import { trainMetricsOf } from "./metrics-table.js"
 
 /** A run stops at the end of its epochs, never after a number of batches: its summary describes a finished run. */
@@ -25,7 +24,8 @@ export interface RunSummary {
   readonly secondsPerEpoch: number
   readonly bestEpoch: number
   readonly val: SplitMetrics
-  readonly test: SplitMetrics
+  /** Null for a run given no test split. */
+  readonly test: SplitMetrics | null
   readonly meanFistaSteps: number
   readonly [key: string]: unknown
 }
@@ -38,7 +38,7 @@ const fmt = (x: number, digits = 3) => x.toFixed(digits)
  * curves and summary.json. An interruption after the last epoch leaves the run to be resumed,
  * which then only writes these final files.
  */
-export const trainRun = <E = never, R = never>(options: RunOptions<E, R>, data: Splits<Dataset>) =>
+export const trainRun = <E = never, R = never>(options: RunOptions<E, R>, data: LoopData) =>
   Effect.scoped(
     Effect.gen(function* () {
       const backend = yield* Backend
@@ -50,7 +50,7 @@ export const trainRun = <E = never, R = never>(options: RunOptions<E, R>, data: 
         if (best === null) return yield* Effect.dieMessage("trainRun needs at least one epoch")
         yield* restoreSnapshot(model, best.snapshot, bestPath)
         const val = yield* evaluate(model, data.val)
-        const test = yield* evaluate(model, data.test)
+        const test = data.test === undefined ? null : yield* evaluate(model, data.test)
         const stats = yield* writePictures(out, model, data.val)
         const curves = (key: string) => rows.map((r) => Number(r[key]))
         const epochsAxis = curves("epoch")
@@ -79,12 +79,12 @@ export const trainRun = <E = never, R = never>(options: RunOptions<E, R>, data: 
           atomShapes: stats.atomShapes,
           seed: options.seed,
           settings,
-          data: { train: data.train.rows, val: data.val.rows, test: data.test.rows, ...options.describe },
+          data: { train: data.train.rows, val: data.val.rows, test: data.test?.rows ?? 0, ...options.describe },
           files: ["summary.json", metricsFile, metricsCsvFile, bestCheckpointFile, lastCheckpointFile, "decoder-columns.png", ...(model.decoder.layers.length > 1 ? ["decoder-atoms.png"] : []), "atoms.arrow", "atoms.csv", "reconstructions.png", "psnr.svg", "columns/"]
         }
         yield* writeFileAtomic(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
         yield* Effect.logInfo(
-          `best epoch ${best.epoch + 1}: val psnr ${fmt(val.psnr, 2)} zeros ${fmt(val.zeroFraction)} energy ${fmt(val.energy)} | test psnr ${fmt(test.psnr, 2)} zeros ${fmt(test.zeroFraction)} | wrote ${out}`
+          `best epoch ${best.epoch + 1}: val psnr ${fmt(val.psnr, 2)} zeros ${fmt(val.zeroFraction)} energy ${fmt(val.energy)}${test === null ? "" : ` | test psnr ${fmt(test.psnr, 2)} zeros ${fmt(test.zeroFraction)}`} | wrote ${out}`
         )
         return summary
       })

@@ -5,22 +5,29 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, type Scope } from "effect"
+import { join } from "node:path"
+import { ensureDir, writeFileAtomic } from "../../data/atomic-write.js"
+import type { WriteError } from "../../data/write-error.js"
 import { type ImageShape, readImageRows } from "../../data/image-rows.js"
 import type { ImageReadError } from "../../data/images.js"
 import type { Composition } from "../../models/composition.js"
-import { decode } from "../../models/decoder.js"
+import { decode, reconstructionTerm } from "../../models/decoder.js"
 import { encode } from "../../models/encoder.js"
-import { psnrSum } from "../../models/metrics.js"
-import type { SparseCodingModel } from "../../models/model.js"
+import { psnrSum, zeroCount } from "../../models/metrics.js"
+import { addTotals, averageTotals, emptyTotals, runRowInference, type SparseCodingModel, type SplitMetrics, trainStep } from "../../models/model.js"
 import type { ModelSettings } from "../../models/settings.js"
 import type { Backend } from "../backend/backend.js"
-import { restoreSnapshot } from "../train/checkpoint.js"
-import type { CheckpointError } from "../errors.js"
+import { encodeSnapshot, restoreSnapshot, snapshotModel } from "../train/checkpoint.js"
+import { type CheckpointError, DivergenceError } from "../errors.js"
+import { bestCheckpointFile } from "../train/layout.js"
+import { nonFiniteProblem, pixelRangeProblem } from "../sources/checks.js"
+import { flatRows, type Rows } from "./rows.js"
 import { batchCodes, evenBatches } from "../evaluation/codes.js"
 import { addNoise, standardNoise } from "../evaluation/denoise.js"
-import { type InputSpace, type NormalizedRows, pixelsToInputSpace, pixelShapeOf } from "../sources/normalization.js"
+import { type InputSpace, type NormalizedRows, pixelsToInputSpace, pixelShapeOf, rowFreeToPixels } from "../sources/normalization.js"
 import { scopedModel } from "../backend/resources.js"
 import { rngFor } from "../train/seeds.js"
+import { decoderColumns } from "../report/pictures.js"
 import { type LoadModelError, ModelInputError } from "./errors.js"
 import { readModelCheckpoint } from "./read-model.js"
 
@@ -61,6 +68,16 @@ export interface Denoised {
   readonly denoisedPsnr: number
 }
 
+/** What score reports on a set of rows, with the codes of transform. */
+export interface Score {
+  /** Mean PSNR per row in pixels (peak 1), of D(z) against the row. */
+  readonly psnr: number
+  /** The share of code entries that are exactly zero. */
+  readonly zeroFraction: number
+  /** Mean per row of the energy transform minimises, ‖x − D(z)‖²/d + λ‖z‖₁, in the model's input space. */
+  readonly energy: number
+}
+
 /**
  * A model ready for new data. Every method takes rows of pixels in [0, 1], `pixelShape` values
  * each, row-major, as one Float32Array. Rows go through the model in batches of its training
@@ -92,6 +109,27 @@ export interface LoadedModel {
   readonly denoise: (pixels: Float32Array, options: DenoiseOptions) => Effect.Effect<Denoised, ModelInputError>
   /** Image files as input rows: grey, scaled to cover pixelShape and centre-cropped. */
   readonly readImages: (paths: ReadonlyArray<string>) => Effect.Effect<Float32Array, ImageReadError>
+  /**
+   * The codes of each row on its own, rows × codeDim: the model's inference method from the
+   * encoder's codes on ‖x − D(z)‖²/d + λ‖z‖₁ over z ≥ 0 (no batch term), each row converging by
+   * its own test, so that a row gets the same codes alone or among any others. Rows are pixels in
+   * [0, 1]: a Float32Array of pixelShape values per row, an array of rows, or an Arrow table.
+   */
+  readonly transform: (rows: Rows) => Effect.Effect<Float32Array, ModelInputError>
+  /** D(codes) in pixels, rows × outputShape; for a model whose inputs are normalised per row (LCN patches) use reconstruct. */
+  readonly inverseTransform: (codes: Float32Array | ReadonlyArray<ReadonlyArray<number>>) => Effect.Effect<Float32Array, ModelInputError>
+  /** PSNR, zero fraction and energy of the rows with the codes transform gives them. */
+  readonly score: (rows: Rows) => Effect.Effect<Score, ModelInputError>
+  /**
+   * One pass of training over these rows, in their order and in batches of nearly equal size no
+   * larger than the training batch: for data that arrives in parts. Its figures are those of the
+   * training steps (inferred codes, before each update).
+   */
+  readonly partialFit: (rows: Rows) => Effect.Effect<SplitMetrics, ModelInputError | DivergenceError>
+  /** The decoder's output atoms, one array per code component (the rows of its last weight), as they are now. */
+  readonly components: ReadonlyArray<Float32Array>
+  /** Writes the model as dir/checkpoint.safetensors, which loadModel(dir) reads; resolves to the file written. */
+  readonly save: (dir: string) => Effect.Effect<string, WriteError>
 }
 
 /**
@@ -105,11 +143,14 @@ export const loadModel = (path: string, options: LoadOptions = {}): Effect.Effec
     // The initialisation is overwritten at once; its seed does not matter.
     const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"), options.composition)
     yield* restoreSnapshot(model, snapshot, file)
-    return useModel(model, snapshot.model, input, file)
+    return useModel(model, snapshot.model, input, file, snapshot.epoch + 1)
   })
 
-/** A model already in memory (trained in this process, say) as a LoadedModel on the given input space. */
-export const useModel = (model: SparseCodingModel, variant: string, space: InputSpace, file = "(in memory)"): LoadedModel => {
+/**
+ * A model already in memory (trained in this process, say) as a LoadedModel on the given input
+ * space; `epochs` is how many it has been trained, which a saved checkpoint records.
+ */
+export const useModel = (model: SparseCodingModel, variant: string, space: InputSpace, file = "(in memory)", epochs = 0): LoadedModel => {
   const pixelShape = pixelShapeOf(space)
   const pixelDim = pixelShape.height * pixelShape.width
   const dim = model.inputDim
@@ -152,6 +193,29 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
   /** Inside a tidy. */
   const codesOf = (x: tf.Tensor2D, source: CodeSource): tf.Tensor2D => (source === "encoder" ? encode(model.encoder, x) : batchCodes(model, x).fista.codes)
 
+  /** Rows in any form, checked (finite pixels in [0, 1]) and normalised. */
+  const pixelRows = (input: Rows, what: string): Effect.Effect<NormalizedRows, ModelInputError> =>
+    flatRows(input, pixelDim, "the rows").pipe(
+      Effect.flatMap((flat) => {
+        const problem = nonFiniteProblem(flat.x, pixelDim, "the rows") ?? pixelRangeProblem(flat.x, pixelDim, "the rows", "map them to pixels first")
+        return problem === null ? Effect.succeed(flat) : Effect.fail(problem)
+      }),
+      Effect.mapError((p) => new ModelInputError({ what, problem: p.problem })),
+      Effect.flatMap((flat) => normalized(flat.x, what))
+    )
+
+  /** Inside a tidy. */
+  const rowCodes = (x: tf.Tensor2D): tf.Tensor2D => {
+    const term = reconstructionTerm(model.decoder, x)
+    try {
+      return runRowInference(model, term, encode(model.encoder, x)).codes
+    } finally {
+      term.dispose()
+    }
+  }
+
+  const trainedEpochs = epochs
+
   const reconstructRows = (rows: NormalizedRows, source: CodeSource) => batched(rows, dim, (x, indices) => rows.toPixels(decode(model.decoder, codesOf(x, source)), indices))
 
   return {
@@ -180,6 +244,74 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
           tf.tidy(() => psnrSum(tf.tensor2d(cleanPixels, [clean.rows, dim]), tf.tensor2d(estimate, [clean.rows, dim])) / clean.rows)
         return { noisy: noisyPixels, denoised, noisyPsnr: psnr(noisyPixels), denoisedPsnr: psnr(denoised) }
       }),
-    readImages: (paths) => readImageRows(paths, pixelShape)
+    readImages: (paths) => readImageRows(paths, pixelShape),
+    transform: (input) => pixelRows(input, "transform").pipe(Effect.flatMap((rows) => batched(rows, l, rowCodes))),
+    inverseTransform: (input) =>
+      Effect.gen(function* () {
+        const fail = (problem: string) => Effect.fail(new ModelInputError({ what: "inverseTransform", problem }))
+        if (space.normalization.kind === "lcn") return yield* fail("this model's inputs are normalised per row (LCN patches), so codes alone do not give pixels; use reconstruct on the rows instead")
+        const codes = yield* flatRows(input, l, "the codes").pipe(Effect.mapError((p) => new ModelInputError({ what: "inverseTransform", problem: p.problem })))
+        const bad = nonFiniteProblem(codes.x, l, "the codes")
+        if (bad !== null) return yield* fail(bad.problem)
+        const toPixels = rowFreeToPixels(space.normalization)
+        const out = new Float32Array(codes.rows * dim)
+        for (const [start, end] of evenBatches(codes.rows, model.settings.batchSize)) {
+          out.set(tf.tidy(() => toPixels(decode(model.decoder, tf.tensor2d(codes.x.subarray(start * l, end * l), [end - start, l]))).dataSync() as Float32Array), start * dim)
+        }
+        return out
+      }),
+    score: (input) =>
+      Effect.gen(function* () {
+        const rows = yield* pixelRows(input, "score")
+        const lambda = model.composition.energy.lambda
+        let psnr = 0
+        let zeros = 0
+        let energy = 0
+        for (const [start, end] of evenBatches(rows.rows, model.settings.batchSize)) {
+          const figures = tf.tidy(() => {
+            const indices = Int32Array.from({ length: end - start }, (_, i) => start + i)
+            const x = tf.tensor2d(rows.x.subarray(start * dim, end * dim), [end - start, dim])
+            const z = rowCodes(x)
+            const decoded = decode(model.decoder, z)
+            const total = tf.add(tf.div(tf.sum(tf.square(tf.sub(x, decoded))), dim), tf.mul(tf.sum(tf.abs(z)), lambda))
+            return { psnr: psnrSum(rows.toPixels(x, indices), rows.toPixels(decoded, indices)), zeros: zeroCount(z), energy: total.dataSync()[0] }
+          })
+          psnr += figures.psnr
+          zeros += figures.zeros
+          energy += figures.energy
+        }
+        return { psnr: psnr / rows.rows, zeroFraction: zeros / (rows.rows * l), energy: energy / rows.rows }
+      }),
+    partialFit: (input) =>
+      Effect.gen(function* () {
+        const rows = yield* pixelRows(input, "partialFit")
+        let totals = emptyTotals
+        for (const [b, [start, end]] of evenBatches(rows.rows, model.settings.batchSize).entries()) {
+          const indices = Int32Array.from({ length: end - start }, (_, i) => start + i)
+          const step = yield* Effect.sync(() => {
+            const x = tf.tensor2d(rows.x.subarray(start * dim, end * dim), [end - start, dim])
+            try {
+              return trainStep(model, x, trainedEpochs, (t) => rows.toPixels(t, indices))
+            } finally {
+              x.dispose()
+            }
+          })
+          if (step.nonFiniteCodes > 0 || !Number.isFinite(step.energy)) return yield* Effect.fail(new DivergenceError({ epoch: trainedEpochs, batch: b, term: "the codes of partialFit's rows" }))
+          totals = addTotals(totals, step)
+        }
+        return averageTotals(totals)
+      }),
+    get components() {
+      const { images, count } = decoderColumns(model)
+      const width = images.length / count
+      return Array.from({ length: count }, (_, k) => images.slice(k * width, (k + 1) * width))
+    },
+    save: (dir) =>
+      Effect.gen(function* () {
+        const path = join(dir, bestCheckpointFile)
+        yield* ensureDir(dir)
+        yield* writeFileAtomic(path, encodeSnapshot(snapshotModel(model, variant, trainedEpochs - 1, undefined, space)))
+        return path
+      })
   }
 }

@@ -75,8 +75,9 @@ for (let i = 0; i < fresh.rows; i++) {
   freshPsnr += 10 * Math.log10(1 / Math.max(se / dim, 1e-12)) / fresh.rows
 }
 
+const testPsnr = summary.test?.psnr ?? NaN
 const report = {
-  psnr: summary.test.psnr,
+  psnr: testPsnr,
   freshPsnr,
   codes: codes.length,
   meanImagePsnr,
@@ -89,7 +90,7 @@ console.log(JSON.stringify(report))
 // Said and set as the exit status rather than thrown: the wasm backend's handler of uncaught
 // exceptions would print its own minified source around the message.
 const problems = [
-  ...(summary.test.psnr > meanImagePsnr + 3 ? [] : [`test PSNR ${summary.test.psnr} dB is not 3 dB above the mean image's ${meanImagePsnr} dB`]),
+  ...(testPsnr > meanImagePsnr + 3 ? [] : [`test PSNR ${testPsnr} dB is not 3 dB above the mean image's ${meanImagePsnr} dB`]),
   ...(freshPsnr > meanImagePsnr + 3 ? [] : [`the loaded model's PSNR on new rows, ${freshPsnr} dB, is not 3 dB above the mean image's ${meanImagePsnr} dB`]),
   ...(codes.length === fresh.rows * 32 ? [] : [`encode gave ${codes.length} values for ${fresh.rows} rows of 32 codes`]),
   ...(report.liveTensors === 0 ? [] : [`${report.liveTensors} tensors are still allocated after training and loading`])
