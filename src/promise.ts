@@ -42,6 +42,8 @@ export interface TrainOptions {
   readonly seed: number
   /** A run folder to write (summary.json, metrics, checkpoints, pictures); none: nothing is written. */
   readonly out?: string
+  /** Replace the run `out` holds when it is another run (other settings, seed, data or epochs); without it such a folder is refused. */
+  readonly overwrite?: boolean
   /** A tfjs backend to use instead of the fastest that loads. */
   readonly backend?: BackendName
   /** Log lines on stderr: "info" (the default), "warning", or "none". */
@@ -101,7 +103,7 @@ export const train = (options: TrainOptions): Promise<TrainSummary> => {
     const preset = yield* resolveSettings(options.model, options.preset ?? "mnist", options.settings ?? {})
     const settings: ModelSettings = { ...preset, epochs: options.epochs }
     if (options.out === undefined) return yield* trainInMemory(options, settings)
-    const run = yield* trainRun({ model: options.model, settings, epochs: options.epochs, seed: options.seed, out: options.out }, options.data)
+    const run = yield* trainRun({ model: options.model, settings, epochs: options.epochs, seed: options.seed, out: options.out, overwrite: options.overwrite === true }, options.data)
     const summary: TrainSummary = {
       model: run.model,
       backend: run.backend,

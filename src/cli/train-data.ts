@@ -16,9 +16,10 @@ import { ConfigError } from "../pipeline/errors.js"
 import { arrowRows, imageFolderRows, normalizationModes, ownDataSplits } from "../pipeline/sources/own-data.js"
 import { checkOutputFolder } from "../pipeline/train/folder.js"
 import { trainRun } from "../pipeline/train/run.js"
-import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
+import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, overwriteOption, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
 
-const DEFAULT_EPOCHS = 20
+/** Epochs when none are given (a queue worker checks a job against it). */
+export const DEFAULT_EPOCHS = 20
 
 const fraction = (name: string, what: string) =>
   Options.float(name).pipe(Options.withDescription(`share of the rows held out for ${what} (default 0.1)`), Options.withDefault(0.1))
@@ -38,6 +39,7 @@ const options = {
   // Optional rather than defaulted: as a setting, a given number of epochs is one of the overrides.
   epochs: Options.integer("epochs").pipe(Options.withDescription(`training epochs (default ${DEFAULT_EPOCHS})`), Options.optional),
   out: outOption,
+  overwrite: overwriteOption,
   seed: seedOption,
   backend: backendOption,
   ...settingsOptions("mnist")
@@ -57,8 +59,7 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
     if (Option.isSome(o.size) && Option.isSome(o.arrow)) return yield* Effect.fail(new ConfigError({ option: "--size", problem: "it resizes images; an Arrow file's rows are used as they are. Drop --size" }))
     const settings = yield* settingsFromOptions(o.model, "mnist", o)
     const out = Option.getOrElse(o.out, () => defaultRunFolder(o.model))
-    const folder = yield* checkOutputFolder(out)
-    if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it`)
+    yield* checkOutputFolder(out)
     const size = Option.map(o.size, (n) => ({ height: n, width: n }))
     const rows = Option.isSome(o.arrow) ? yield* arrowRows(o.arrow.value, Option.getOrUndefined(o.column)) : yield* imageFolderRows(Option.getOrThrow(o.images), Option.getOrUndefined(size))
     const splits = yield* ownDataSplits(rows, { seed: o.seed, valFraction: o.valFraction, testFraction: o.testFraction, normalize: o.normalize })
@@ -77,6 +78,7 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
         epochs,
         seed: o.seed,
         out,
+        overwrite: o.overwrite,
         describe: { source: rows.source, ...data, split: { valFraction: o.valFraction, testFraction: o.testFraction, seed: o.seed }, normalize: o.normalize }
       },
       splits

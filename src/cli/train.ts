@@ -17,7 +17,8 @@ import { trainRun } from "../pipeline/train/run.js"
 import { atLeast, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions } from "./options.js"
 import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
 
-const EMBEDDED_EPOCHS = 20
+/** Epochs on the embedded digits when none are given (a queue worker checks a job against it). */
+export const EMBEDDED_EPOCHS = 20
 
 const options = {
   ...resumableRunOptions("data"),
@@ -81,11 +82,11 @@ const fresh = (o: Parsed) =>
     const settings = yield* settingsFromOptions(model, "mnist", o)
     const epochs = Option.getOrElse(o.epochs, () => (source.kind === "embedded" ? EMBEDDED_EPOCHS : settings.epochs))
     const out = Option.getOrElse(o.out, () => defaultRunFolder(model))
-    const folder = yield* checkOutputFolder(out)
-    if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it (to continue that one instead: --resume ${out})`)
+    // Whether a run already there may be replaced is the training loop's to say, once the data is known.
+    yield* checkOutputFolder(out)
     const trainSize = Option.getOrNull(o.trainSize)
     const { splits, source: described } = yield* loadSplits(source, seed, trainSize, settings.batchSize)
-    return yield* trainRun({ model, settings: { ...settings, epochs }, epochs, seed, out, describe: { source: described, mnist: source, trainSize } }, splits).pipe(
+    return yield* trainRun({ model, settings: { ...settings, epochs }, epochs, seed, out, overwrite: o.overwrite, describe: { source: described, mnist: source, trainSize } }, splits).pipe(
       Effect.provide(BackendLive(Option.getOrUndefined(o.backend)))
     )
   })

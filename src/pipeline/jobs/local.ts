@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import type { SweepRunError } from "./errors.js"
+import { SweepRunError } from "./errors.js"
 import { type FinishedSummary, type RunRequest, runState } from "./plan.js"
 import { continuation, type RunCommand, type RunLauncher, spawnRun } from "./process.js"
 
@@ -53,7 +53,14 @@ export const runLocal = (runs: ReadonlyArray<RunRequest>, options: { readonly pa
       pending,
       (run) =>
         Effect.gen(function* () {
-          const go = yield* continuation(run)
+          const claimed = yield* Effect.either(continuation(run))
+          if (claimed._tag === "Left") {
+            done += 1
+            const error = new SweepRunError({ run: run.name, problem: `it did not start: ${claimed.left.message}`, log: null })
+            yield* Effect.logWarning(`sweep: ${run.name} cannot start (${status()}): ${claimed.left.message}`)
+            return { run, status: "failed", error } satisfies RunOutcome
+          }
+          const go = claimed.right
           if (go.note !== null) yield* Effect.logInfo(`sweep: ${run.name}: ${go.note}`)
           running += 1
           yield* Effect.logInfo(`sweep: started ${run.name}${go.from === null ? "" : `, continuing its stopped run at ${go.from}`} (${status()})`)
