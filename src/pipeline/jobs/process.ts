@@ -156,14 +156,15 @@ export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: Run
     const expected = run.expected
     const data = expected.data
     const resumable = (command === "train" && data._tag === "mnist") || (command === "patches-train" && data._tag === "file")
-    // A finished run of other settings or epochs: its summary.json is not this run's.
+    // A finished run whose summary.json is not this run's: continued only when its state is this
+    // run's with fewer epochs (then the epochs it has are kept, and it goes on to the rest).
     const state = yield* runState(run.out, expected)
-    if (!state.finished && !state.reason.startsWith("it has no summary.json")) {
-      return yield* taken("a finished run", state.reason, false)
-    }
+    const otherSummary = !state.finished && !state.reason.startsWith("it has no summary.json") ? state.reason : null
     const read = yield* Effect.either(readResumePoint(run.out))
     if (read._tag === "Left") {
-      if (read.left._tag === "ResumeError" && /has no last\.safetensors|does not exist/.test(read.left.message)) return fresh(null)
+      if (read.left._tag === "ResumeError" && /has no last\.safetensors|does not exist/.test(read.left.message)) {
+        return otherSummary === null ? fresh(null) : yield* taken("a finished run", otherSummary, false)
+      }
       return yield* taken("a run whose state cannot be read", `its state cannot be continued (${read.left.message})`, false)
     }
     const { snapshot, progress } = read.right
@@ -193,9 +194,9 @@ export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: Run
     const backend = expected.backend !== null && progress.backend !== expected.backend ? `it ran on ${progress.backend}` : undefined
     const epochs = progress.next.epoch > expected.epochs ? `it is past epoch ${expected.epochs}` : undefined
     const reason = differs ?? backend ?? epochs
-    const found = `the last.safetensors of a run of ${snapshot.model}, seed ${progress.seed}, stopped at epoch ${progress.next.epoch + 1}`
+    const found = `the last.safetensors of a run of ${snapshot.model}, seed ${progress.seed}, stopped after ${progress.next.epoch} of ${progress.epochs} epochs${progress.next.batch > 0 ? ` and ${progress.next.batch} batches` : ""}`
     if (reason !== undefined) return yield* taken(found, reason, false)
-    if (!resumable) return fresh(null)
+    if (!resumable) return otherSummary === null ? fresh(null) : yield* taken("a finished run", otherSummary, false)
     const from = `epoch ${progress.next.epoch + 1} batch ${progress.next.batch}`
     return { run: { ...run, args: [...run.args, "--resume", run.out] }, from, note: null }
   })

@@ -72,7 +72,7 @@ const readOccupant = (out: string): Effect.Effect<Occupant | null> =>
       const { model, settings, progress } = read.right
       if (progress === undefined) return { run: `${model}, written by a version that records no run state`, identity: null, unreadable: `its ${lastCheckpointFile} records no seed or data, so whose run it is cannot be told`, resumable: false }
       const finished = summaryText !== null && progress.next.epoch >= progress.epochs
-      const state = finished ? "finished" : `stopped at epoch ${progress.next.epoch + 1}${progress.next.batch > 0 ? ` batch ${progress.next.batch}` : ""}`
+      const state = finished ? "finished" : `stopped after ${progress.next.epoch} epochs${progress.next.batch > 0 ? ` and ${progress.next.batch} batches` : ""}`
       return {
         run: describeOccupant(model, progress.seed, progress.epochs, settings.lambda, state),
         identity: { model, seed: progress.seed, epochs: progress.epochs, settings, describe: progress.describe },
