@@ -36,7 +36,7 @@ describe("a stopped run's folder", () => {
       // Another run's state: the folder is that run's, and a job for another run is refused…
       const [otherLambda] = yield* planSweep({ ...spec, lambdas: [0.02] })
       const refused = yield* Effect.flip(continuation({ ...otherLambda, out: run.out }))
-      expect(refused.message).toMatch(/holds another run \(the last\.safetensors of a run of sdl, seed 31, stopped after 1 of 1 epochs\): its settings differ \(settings\.lambda is 0\.01, requested 0\.02\)\. A new run does not replace it/)
+      expect(refused.message).toMatch(/holds another run \(the stopped run of sdl, seed 31, 1 epochs, λ 0\.01, stopped after 1 of 1 epochs\): its settings differ \(settings\.lambda is 0\.01, requested 0\.02\)\. A new run does not replace it/)
       // …unless it asks to replace it.
       const overwriting = [...otherLambda.args, "--overwrite"]
       const other = yield* continuation({ ...otherLambda, out: run.out, args: overwriting })

@@ -194,7 +194,8 @@ export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: Run
     const backend = expected.backend !== null && progress.backend !== expected.backend ? `it ran on ${progress.backend}` : undefined
     const epochs = progress.next.epoch > expected.epochs ? `it is past epoch ${expected.epochs}` : undefined
     const reason = differs ?? backend ?? epochs
-    const found = `the last.safetensors of a run of ${snapshot.model}, seed ${progress.seed}, stopped after ${progress.next.epoch} of ${progress.epochs} epochs${progress.next.batch > 0 ? ` and ${progress.next.batch} batches` : ""}`
+    const stopped = `stopped after ${progress.next.epoch} of ${progress.epochs} epochs${progress.next.batch > 0 ? ` and ${progress.next.batch} batches` : ""}`
+    const found = `${state.finished || otherSummary !== null ? "a finished run" : "the stopped run"} of ${snapshot.model}, seed ${progress.seed}, ${progress.epochs} epochs, λ ${snapshot.settings.lambda}${otherSummary === null ? `, ${stopped}` : ""}`
     if (reason !== undefined) return yield* taken(found, reason, false)
     if (!resumable) return otherSummary === null ? fresh(null) : yield* taken("a finished run", otherSummary, false)
     const from = `epoch ${progress.next.epoch + 1} batch ${progress.next.batch}`
