@@ -15,7 +15,7 @@ import { Redis } from "ioredis"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { describe, expect } from "vitest"
 import { type RunJob, toJob } from "../../src/pipeline/jobs/job.js"
 import { planSweep, type RunRequest } from "../../src/pipeline/jobs/plan.js"
 import { jobId, runWorker } from "../../src/pipeline/jobs/queue.js"
@@ -26,7 +26,8 @@ import { tinySweep } from "./tiny-sweep.js"
 
 /** Every character a password may hold that a URL gives a meaning to. */
 const PASSWORD = "pw/#?@:%x"
-const TIMEOUT_MS = 420_000
+/** One good run after each hostile job, each a new process: about a minute on an idle machine. */
+const TIMEOUT_MS = 600_000
 const MAX_EPOCHS = 50
 
 type Encoded = typeof RunJob.Encoded
@@ -43,7 +44,7 @@ describe("the hostile-job corpus", () => {
   const redis = redisForTests({ password: PASSWORD })
   const { started } = redis
 
-  it("refuses each hostile job once, before it runs, with the reason, and completes the good job after each", async () => {
+  redis.it("refuses each hostile job once, before it runs, with the reason, and completes the good job after each", async () => {
     const root = mkdtempSync(join(tmpdir(), "queue-hostile-"))
     const mnistDir = join(root, "data", "mnist-small")
     cpSync(join(repoRoot, "test", "fixtures", "mnist-small"), mnistDir, { recursive: true })
@@ -76,8 +77,7 @@ describe("the hostile-job corpus", () => {
       "holds-run": { input: "out: a folder that holds another run's folder", payload: { ...base, out: "group" }, refusal: /out: "group" holds .*\/group\/nested, the folder of another run/ },
       "dangling-link": { input: "out: a link whose target does not exist", payload: { ...base, out: "dangling" }, refusal: /out: "dangling" goes through the link .*\/dangling, whose target .*\/nowhere does not exist/ },
       "long-name": { input: "out: a 300-character folder name", payload: { ...base, out: "n".repeat(300) }, refusal: /out: "n{80}… \(300 characters\)" cannot be a folder: its part "n{24}…" is 300 bytes long, more than the 255 a file or folder name may have/ },
-      "out-dots": { input: "out: `../escape`", payload: { ...base, out: "../escape" }, refusal: /out: "\.\.\/escape" leads outside the worker's root/ },
-      "unknown-option": { input: "an option the command does not take (`--evil yes`)", payload: { ...base, out: "evil", args: [...base.args, "--evil", "yes"] }, refusal: /args\[\d+\]: --evil is not an option of train/ },
+      // Paths out of the root, unknown options and malformed payloads: test/sweep/queue-safety.test.ts.
       "missing-fields": { input: "a payload without most fields", payload: { name: "half", out: "half", args: [] } as unknown as Encoded, refusal: /model: is missing \(and \d+ more: lambda, command, expected\)/ }
     }
     // A folder that holds a run's folder.
@@ -105,26 +105,26 @@ describe("the hostile-job corpus", () => {
       const replacing: Encoded = { ...otherJob, out: firstRun, args: [...otherJob.args, "--overwrite"] }
       await queue.add("replacing", replacing, { jobId: "replacing", attempts: 1 })
 
-      const worker = spawnCommand("experiments/worker.ts", ["--queue", redis.url, "--queue-name", queueName, "--root", root, "--exit-when-idle", "--lock-seconds", "2", "--max-epochs", String(MAX_EPOCHS)])
+      const worker = spawnCommand("experiments/worker.ts", ["--queue", redis.url, "--queue-name", queueName, "--root", root, "--exit-when-idle", "--lock-seconds", "10", "--max-epochs", String(MAX_EPOCHS)])
       started.push(worker)
       expect((await worker.exited).code, worker.output()).toBe(0)
       const output = worker.output()
 
       const table: string[] = ["| input | refusal |", "| --- | --- |"]
       for (const [i, name] of names.entries()) {
-        const job = (await queue.getJob(name))!
-        expect(await job.getState(), name).toBe("failed")
+        // Read from Redis as stored: BullMQ's getJob would parse the payload that is not JSON.
+        const job = await connection.hgetall(`bull:${queueName}:${name}`)
+        expect(await queue.getJobState(name), name).toBe("failed")
         expect(job.failedReason, name).toMatch(/refused \(not retried\)/)
         expect(job.failedReason, name).toMatch(corpus[name].refusal)
-        expect(job.attemptsMade, name).toBe(1)
-        // Refused before it ran: it has no folder, let alone a log.
-        table.push(`| ${corpus[name].input} | ${job.failedReason!.replace(/\|/g, "\\|").replace(root, "ROOT")} |`)
+        expect(Number(job.atm), name).toBe(1)
+        table.push(`| ${corpus[name].input} | ${job.failedReason.replace(/\|/g, "\\|").replaceAll(root, "ROOT")} |`)
         const good = (await queue.getJob(goodIds[i]))!
         expect(await good.getState(), `the good job after ${name}: ${good.failedReason}`).toBe("completed")
-        expect(good.finishedOn!, `the good job after ${name}`).toBeGreaterThanOrEqual(job.finishedOn!)
+        expect(good.finishedOn!, `the good job after ${name}`).toBeGreaterThanOrEqual(Number(job.finishedOn))
         expect(existsSync(join(root, goods[i].name, "summary.json"))).toBe(true)
       }
-      for (const folder of ["epochs", "epochs-arg", "long-arg", "seed", "model", "settings", "data", "escape", "evil", "half", join(firstRun, "inner"), "nowhere"]) {
+      for (const folder of ["epochs", "epochs-arg", "long-arg", "seed", "model", "settings", "data", "half", join(firstRun, "inner"), "nowhere"]) {
         expect(existsSync(join(root, folder)), folder).toBe(false)
       }
       // The other run's folder was left alone until a job asked to replace it.
@@ -145,7 +145,7 @@ describe("the hostile-job corpus", () => {
     }
   }, TIMEOUT_MS)
 
-  it("never prints a password, whatever it holds, and stops at once on a user without the rights a worker needs", async () => {
+  redis.it("never prints a password, whatever it holds, and stops at once on a user without the rights a worker needs", async () => {
     const root = mkdtempSync(join(tmpdir(), "queue-rights-"))
     const port = new URL(redis.url).port
     const workerFor = (url: string) =>
