@@ -71,7 +71,7 @@ describe("the hostile-job corpus", () => {
       "seed-differs": { input: "`--seed 7`, expected seed 31", payload: { ...base, out: "seed", args: [...base.args, "--seed", "7"] }, refusal: /args \(--seed\): the run would have seed 7, but the job expects 31/ },
       "model-differs": { input: "`--model vdl`, expected model sdl", payload: { ...withArg(base, "--model", "vdl"), out: "model" }, refusal: /args \(--model\): the run would be of vdl, but the job expects sdl/ },
       "settings-differ": { input: "`--code-dim 12`, expected code size 8", payload: { ...withArg(base, "--code-dim", "12"), out: "settings" }, refusal: /expected\.settings: the arguments give other settings than the job expects: settings\.codeDim is 12, the job expects 8/ },
-      "data-differs": { input: "`--train-size 8`, expected all images", payload: { ...base, out: "data", args: [...base.args, "--train-size", "8"] }, refusal: /expected\.data\.trainSize: the run would use 8 training images, but the job expects all/ },
+      "data-differs": { input: "`--train-size 8`, expected all images", payload: { ...base, out: "data-differs", args: [...base.args, "--train-size", "8"] }, refusal: /expected\.data\.trainSize: the run would use 8 training images, but the job expects all/ },
       "other-run": { input: "out: the folder of another job's finished run, other λ", payload: { ...otherJob, out: firstRun }, refusal: new RegExp(`out: .*${firstRun} holds another run \\(a finished run of sdl, seed 31, 1 epochs, λ 0\\.01\\): its settings differ \\(settings\\.lambda is 0\\.01, requested 0\\.02\\)\\. A new run does not replace it`) },
       "inside-run": { input: "out: a folder inside another run's folder", payload: { ...base, out: join(firstRun, "inner") }, refusal: new RegExp(`out: "${firstRun}/inner" lies inside .*/${firstRun}, the folder of another run`) },
       "holds-run": { input: "out: a folder that holds another run's folder", payload: { ...base, out: "group" }, refusal: /out: "group" holds .*\/group\/nested, the folder of another run/ },
@@ -124,7 +124,7 @@ describe("the hostile-job corpus", () => {
         expect(good.finishedOn!, `the good job after ${name}`).toBeGreaterThanOrEqual(Number(job.finishedOn))
         expect(existsSync(join(root, goods[i].name, "summary.json"))).toBe(true)
       }
-      for (const folder of ["epochs", "epochs-arg", "long-arg", "seed", "model", "settings", "data", "half", join(firstRun, "inner"), "nowhere"]) {
+      for (const folder of ["epochs", "epochs-arg", "long-arg", "seed", "model", "settings", "data-differs", "half", join(firstRun, "inner"), "nowhere"]) {
         expect(existsSync(join(root, folder)), folder).toBe(false)
       }
       // The other run's folder was left alone until a job asked to replace it.
