@@ -13,7 +13,8 @@ export const describeResult = (s: FinishedSummary): string =>
 
 /**
  * Runs already finished (a summary.json of the same settings) are not run again; a folder that
- * holds something else is named with the reason before it is overwritten.
+ * holds something else is named with the reason (whether the run may replace it is continuation's
+ * to say).
  */
 export const splitFinished = (runs: ReadonlyArray<RunRequest>) =>
   Effect.gen(function* () {
@@ -26,7 +27,7 @@ export const splitFinished = (runs: ReadonlyArray<RunRequest>) =>
         yield* Effect.logInfo(`sweep: ${run.name} finished earlier (${describeResult(state.summary)}); skipped`)
       } else {
         pending.push(run)
-        if (!state.reason.startsWith("it has no summary.json")) yield* Effect.logInfo(`sweep: ${run.name} will run again: ${state.reason}`)
+        if (!state.reason.startsWith("it has no summary.json")) yield* Effect.logInfo(`sweep: ${run.name} is not done: ${state.reason}`)
       }
     }
     return { skipped, pending }
