@@ -8,8 +8,8 @@ export class SweepRunError extends Data.TaggedError("SweepRunError")<{
   readonly log: string | null
 }> {
   override get message(): string {
-    const output = this.log === null ? "" : ` Its output is in ${this.log};`
-    return `run ${this.run} failed: ${this.problem}.${output} fix the cause and start the sweep again (finished runs are skipped).`
+    const fix = this.log === null ? "Fix the cause" : `Its output is in ${this.log}; fix the cause`
+    return `run ${this.run} failed: ${this.problem}. ${fix} and start the sweep again (finished runs are skipped).`
   }
 }
 
