@@ -12,6 +12,7 @@ import { join } from "node:path"
 import { runCommandOptions } from "../../src/cli/train-process.js"
 import { checkJob, confinement, decodeJob, type RunJob, toJob, type WorkerPlaces } from "../../src/pipeline/jobs/job.js"
 import { planSweep } from "../../src/pipeline/jobs/plan.js"
+import { spawnIntoLog } from "../../src/pipeline/jobs/process.js"
 import { jobId, workerCommandLine } from "../../src/pipeline/jobs/queue.js"
 import { rateLimitedLog } from "../../src/pipeline/jobs/log-limit.js"
 import { maskUrl, redisOptions } from "../../src/pipeline/jobs/redis-url.js"
@@ -149,6 +150,17 @@ describe("the worker's check of a job", () => {
       expect(run.args).toEqual(["--mnist-dir", outside, "--out", run.out])
       const still = yield* Effect.flip(checkJob({ ...job, out: "link/run" }, "j", reading, runCommandOptions))
       expect(still.message).toMatch(/leads outside/)
+    })
+  )
+})
+
+describe("starting a run", () => {
+  it.effect("an argument list the system will not start is a failure naming the log, not a stack trace", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "e2big-"))
+      const log = join(dir, "run.log")
+      const problem = yield* Effect.flip(spawnIntoLog({ executable: process.execPath, prefix: ["-e", "0"], cwd: dir }, ["x".repeat(200_000)], dir, log, (p) => p))
+      expect(problem).toMatch(new RegExp(`^cannot start .*node.* \\(spawn E2BIG\\); ${log} holds the command line$`))
     })
   )
 })
