@@ -67,7 +67,7 @@ export interface TrainOptions {
   readonly signal?: AbortSignal
   /** A run folder to write (summary.json, metrics, checkpoints, pictures); none: nothing is written. */
   readonly out?: string
-  /** Replace a run already in `out` (passed to the run's options). */
+  /** Replace the run `out` holds when it is another run (other settings, seed, data or epochs); without it such a folder is refused. */
   readonly overwrite?: boolean
   /** A tfjs backend to use instead of the fastest that loads. */
   readonly backend?: BackendName

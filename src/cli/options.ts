@@ -137,6 +137,9 @@ export const targetSparsityOption = Options.float("target-sparsity").pipe(
   Options.optional
 )
 export const outOption = Options.text("out").pipe(Options.withDescription("run folder (default runs/<model>-<date>-<time>)"), Options.optional)
+export const overwriteOption = Options.boolean("overwrite").pipe(
+  Options.withDescription("start afresh even if --out holds another run (other settings, seed, data or epochs), replacing it; without it such a folder is refused")
+)
 
 /** --download of the commands that hand MNIST to their runs (sweep, paper); --mnist-dir is each one's own. */
 export const downloadOption = Options.boolean("download").pipe(Options.withDescription("full MNIST, downloaded and cached"))

@@ -113,6 +113,7 @@ const freshPatchRun = (o: TrainParsed) =>
         epochs,
         seed,
         out,
+        overwrite: o.overwrite,
         describe: {
           source: `patch file ${data}`,
           patchFile: data,

@@ -13,7 +13,7 @@ import { decodeOverrides, settingsConflict } from "../pipeline/train/config.js"
 import type { Dataset, Splits } from "../pipeline/sources/dataset.js"
 import type { ResumePoint } from "../pipeline/train/resume.js"
 import { trainRun } from "../pipeline/train/run.js"
-import { asOptionError, backendOption, optionFor, outOption, overridesFrom, resumableModelOption, resumableSeedOption, resumeConflictError, typed } from "./options.js"
+import { asOptionError, backendOption, optionFor, outOption, overridesFrom, resumableModelOption, resumableSeedOption, overwriteOption, resumeConflictError, typed } from "./options.js"
 
 /**
  * The options of a training command that a resume checks or takes: model and seed optional rather
@@ -23,6 +23,7 @@ import { asOptionError, backendOption, optionFor, outOption, overridesFrom, resu
 export const resumableRunOptions = (keeps: string) => ({
   model: resumableModelOption,
   out: outOption,
+  overwrite: overwriteOption,
   seed: resumableSeedOption,
   backend: backendOption,
   resume: Options.text("resume").pipe(

@@ -20,7 +20,7 @@ import { passthroughArgs, planSweep } from "../pipeline/jobs/plan.js"
 import { submitToQueue } from "../pipeline/jobs/queue.js"
 import { writeSweepReport } from "../pipeline/jobs/report.js"
 import { trainProcess } from "./train-process.js"
-import { asOptionError, backendOption, defaultRunFolder, downloadOption, mnistSourceFrom, overridesFrom, seedOption, settingsOptions } from "./options.js"
+import { asOptionError, backendOption, defaultRunFolder, downloadOption, mnistSourceFrom, overridesFrom, overwriteOption, seedOption, settingsOptions } from "./options.js"
 import { queueNameOption } from "./queue-options.js"
 
 /** mnist.ts trains this long on the embedded digits when no --epochs is given; the sweep agrees. */
@@ -48,6 +48,8 @@ const options = {
   trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
   seed: seedOption,
   backend: backendOption,
+  // Handed to every run (and job) as typed: a run folder that holds another run is replaced only when asked.
+  overwrite: overwriteOption,
   ...sharedSettings
 }
 

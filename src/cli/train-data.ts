@@ -19,9 +19,10 @@ import { resolve } from "node:path"
 import { checkOutputFolder } from "../pipeline/train/folder.js"
 import { trainRun } from "../pipeline/train/run.js"
 import { settingsForTarget } from "../pipeline/train/target-sparsity.js"
-import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions, targetSparsityOption } from "./options.js"
+import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, overwriteOption, seedOption, settingsFromOptions, settingsOptions, targetSparsityOption } from "./options.js"
 
-const DEFAULT_EPOCHS = 20
+/** Epochs when none are given (a queue worker checks a job against it). */
+export const DEFAULT_EPOCHS = 20
 
 const fraction = (name: string, what: string) =>
   Options.float(name).pipe(Options.withDescription(`share of the rows held out for ${what} (default 0.1)`), Options.withDefault(0.1))
@@ -41,6 +42,7 @@ const options = {
   // Optional rather than defaulted: as a setting, a given number of epochs is one of the overrides.
   epochs: Options.integer("epochs").pipe(Options.withDescription(`training epochs (default ${DEFAULT_EPOCHS})`), Options.optional),
   out: outOption,
+  overwrite: overwriteOption,
   seed: seedOption,
   backend: backendOption,
   targetSparsity: targetSparsityOption,
@@ -61,8 +63,8 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
     if (Option.isSome(o.size) && Option.isSome(o.arrow)) return yield* Effect.fail(new ConfigError({ option: "--size", problem: "it resizes images; an Arrow file's rows are used as they are. Drop --size" }))
     const settings = yield* settingsFromOptions(o.model, "mnist", o)
     const out = Option.getOrElse(o.out, () => defaultRunFolder(o.model))
-    const folder = yield* checkOutputFolder(out)
-    if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it`)
+    // Whether a run already there may be replaced is the training loop's to say, once the data is known.
+    yield* checkOutputFolder(out)
     const name = Option.isSome(o.arrow) ? "arrow" : "images"
     const request = {
       seed: o.seed,
@@ -92,6 +94,7 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
           epochs,
           seed: o.seed,
           out,
+          overwrite: o.overwrite,
           describe: { source: loaded.describe, dataSource: { name, request }, ...data, split: { valFraction: o.valFraction, testFraction: o.testFraction, seed: o.seed }, normalize: o.normalize, ...chosen.describe }
         },
         splits

@@ -24,7 +24,8 @@ import { mnistSource } from "../pipeline/sources/mnist-source.js"
 import { RecordedSource } from "../pipeline/sources/source.js"
 import { givenSourceOptions, requestFrom, sourceOptions } from "./source-options.js"
 
-const EMBEDDED_EPOCHS = 20
+/** Epochs on the embedded digits when none are given (a queue worker checks a job against it). */
+export const EMBEDDED_EPOCHS = 20
 
 const options = {
   ...resumableRunOptions("data"),
@@ -138,13 +139,13 @@ const fresh = (o: Parsed) =>
     const settings = yield* settingsFromOptions(model, "mnist", o)
     const epochs = Option.getOrElse(o.epochs, () => (source.kind === "embedded" ? EMBEDDED_EPOCHS : settings.epochs))
     const out = Option.getOrElse(o.out, () => defaultRunFolder(model))
-    const folder = yield* checkOutputFolder(out)
-    if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it (to continue that one instead: --resume ${out})`)
+    // Whether a run already there may be replaced is the training loop's to say, once the data is known.
+    yield* checkOutputFolder(out)
     const trainSize = Option.getOrNull(o.trainSize)
     const { splits, source: described } = yield* loadSplits(source, seed, trainSize, settings.batchSize)
     return yield* Effect.gen(function* () {
       const chosen = yield* settingsForTarget(model, { ...settings, epochs }, splits, Option.getOrUndefined(o.targetSparsity), seed)
-      return yield* trainRun({ model, settings: chosen.settings, epochs, seed, out, describe: { source: described, mnist: source, trainSize, ...chosen.describe } }, splits)
+      return yield* trainRun({ model, settings: chosen.settings, epochs, seed, out, overwrite: o.overwrite, describe: { source: described, mnist: source, trainSize, ...chosen.describe } }, splits)
     }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
   })
 

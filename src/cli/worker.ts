@@ -12,7 +12,9 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { ConfigError } from "../pipeline/errors.js"
+import { DEFAULT_JOB_LIMITS, MAX_ARG_STRLEN } from "../pipeline/jobs/bounds.js"
 import { runWorker } from "../pipeline/jobs/queue.js"
+import { preflightJob } from "./job-preflight.js"
 import { queueNameOption } from "./queue-options.js"
 import { programRoot, runCommandOptions, trainProcess } from "./train-process.js"
 
@@ -31,12 +33,30 @@ const options = {
     Options.withDescription("how long a job stays with a worker that stopped answering before another takes it (default 30)"),
     Options.withDefault(30)
   ),
+  maxEpochs: Options.integer("max-epochs").pipe(
+    Options.withDescription(`the most epochs a job may ask for; a job asking for more is refused before it runs (default ${DEFAULT_JOB_LIMITS.maxEpochs})`),
+    Options.withDefault(DEFAULT_JOB_LIMITS.maxEpochs)
+  ),
+  maxPayloadBytes: Options.integer("max-payload-bytes").pipe(
+    Options.withDescription(`the most bytes a job's payload (its JSON on the queue) may hold; a larger one is refused unread (default ${DEFAULT_JOB_LIMITS.maxPayloadBytes})`),
+    Options.withDefault(DEFAULT_JOB_LIMITS.maxPayloadBytes)
+  ),
+  maxArgLength: Options.integer("max-arg-length").pipe(
+    Options.withDescription(`the most characters one argument of a job may hold, at most ${MAX_ARG_STRLEN} (the system's limit) (default ${DEFAULT_JOB_LIMITS.maxArgLength})`),
+    Options.withDefault(DEFAULT_JOB_LIMITS.maxArgLength)
+  ),
   exitWhenIdle: Options.boolean("exit-when-idle").pipe(Options.withDescription("stop once the queue holds no waiting or running job (start the worker after the sweep was submitted)"))
 }
 
 export const workerCommand = Command.make("worker", options, (o) =>
   Effect.gen(function* () {
     if (o.concurrency < 1) return yield* Effect.fail(new ConfigError({ option: "--concurrency", problem: `${o.concurrency} runs at once runs nothing; pass 1 or more` }))
+    for (const [option, value] of [["--max-epochs", o.maxEpochs], ["--max-payload-bytes", o.maxPayloadBytes], ["--max-arg-length", o.maxArgLength]] as const) {
+      if (value < 1) return yield* Effect.fail(new ConfigError({ option, problem: `${value} would refuse every job; pass 1 or more` }))
+    }
+    if (o.maxArgLength > MAX_ARG_STRLEN) {
+      return yield* Effect.fail(new ConfigError({ option: "--max-arg-length", problem: `${o.maxArgLength} is more than the ${MAX_ARG_STRLEN} characters the system allows one argument of a process; pass ${MAX_ARG_STRLEN} or less` }))
+    }
     if (!(o.lockSeconds >= 1)) return yield* Effect.fail(new ConfigError({ option: "--lock-seconds", problem: `${o.lockSeconds} s is too short for a worker to renew its lock; pass 1 or more` }))
     yield* runWorker(
       { url: o.queue, name: o.queueName },
@@ -48,7 +68,9 @@ export const workerCommand = Command.make("worker", options, (o) =>
         inputRoots: o.inputRoots,
         concurrency: o.concurrency,
         lockMs: Math.round(o.lockSeconds * 1000),
-        exitWhenIdle: o.exitWhenIdle
+        exitWhenIdle: o.exitWhenIdle,
+        limits: { maxEpochs: o.maxEpochs, maxPayloadBytes: o.maxPayloadBytes, maxArgLength: o.maxArgLength },
+        preflight: preflightJob
       }
     )
   })

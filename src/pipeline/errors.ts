@@ -93,3 +93,25 @@ export class MetricsFileError extends Data.TaggedError("MetricsFileError")<{
     return `metrics file ${this.file}: ${this.problem}`
   }
 }
+
+/**
+ * A new run was to start in a folder that holds another run: a run with other settings, seed,
+ * data or number of epochs, or one whose files cannot be read. A new run replaces another only
+ * when asked to (`overwrite`, --overwrite); the same run asked for again is no other run.
+ */
+export class RunFolderTakenError extends Data.TaggedError("RunFolderTakenError")<{
+  readonly folder: string
+  /** The run in the folder, in words. */
+  readonly run: string
+  /** What differs from the run asked for. */
+  readonly differs: string
+  /** Whether the run in the folder can be continued with --resume. */
+  readonly resumable: boolean
+}> {
+  override get message(): string {
+    return (
+      `${this.folder} holds another run (${this.run}): ${this.differs}. A new run does not replace it: choose another folder` +
+      `${this.resumable ? `, continue that run with --resume ${this.folder}` : ""}, or replace it on purpose with --overwrite (the option overwrite: true from code)`
+    )
+  }
+}

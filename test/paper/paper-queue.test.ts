@@ -8,7 +8,7 @@ import { Effect, Layer } from "effect"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { describe, expect } from "vitest"
 import { paperPrograms } from "../../src/cli/paper.js"
 import { executePlan } from "../../src/pipeline/paper/execute.js"
 import { type PaperPlan, planPaper } from "../../src/pipeline/paper/plan.js"
@@ -21,7 +21,7 @@ import { tinySpec, writeTinyPhotos } from "./tiny-plan.js"
 describe("the paper's plan on the job queue", () => {
   const redis = redisForTests()
 
-  it("sends the MNIST and patch runs to a worker, the patch run after the patch file, and finds them done when started again", async () => {
+  redis.it("sends the MNIST and patch runs to a worker, the patch run after the patch file, and finds them done when started again", async () => {
     const root = mkdtempSync(join(tmpdir(), "paper-queue-"))
     const out = join(root, "paper")
     const photos = await writeTinyPhotos(join(root, "photos"))

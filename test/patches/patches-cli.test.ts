@@ -63,9 +63,13 @@ describe("experiments/patches.ts", () => {
     const go = await Effect.runPromise(continuation(request))
     expect(go).toMatchObject({ from: "epoch 2 batch 0", note: null })
     expect(go.run.args.slice(-2)).toEqual(["--resume", out])
-    const elsewhere = await Effect.runPromise(continuation({ ...request, expected: { ...request.expected, data: { _tag: "file", path: join(root, "other.arrow") } } }))
+    // Another run's folder: refused, unless the job asks to replace it.
+    const elsewhereRequest = { ...request, expected: { ...request.expected, data: { _tag: "file" as const, path: join(root, "other.arrow") } } }
+    const refused = await Effect.runPromise(Effect.flip(continuation(elsewhereRequest)))
+    expect(refused.message).toMatch(/holds another run .*: it was trained on .*patches\.arrow, not .*other\.arrow\. A new run does not replace it/)
+    const elsewhere = await Effect.runPromise(continuation({ ...elsewhereRequest, args: [...request.args, "--overwrite"] }))
     expect(elsewhere.from).toBeNull()
-    expect(elsewhere.note).toMatch(/it was trained on .*patches\.arrow, not .*other\.arrow\); starting afresh/)
+    expect(elsewhere.note).toMatch(/it was trained on .*patches\.arrow, not .*other\.arrow\); starting afresh, replacing it, as --overwrite asks/)
 
     const other = patches("train", "--resume", out, "--model", "sdl")
     expect(other.status).not.toBe(0)

@@ -33,13 +33,18 @@ describe("a stopped run's folder", () => {
       expect(same).toMatchObject({ from: "epoch 2 batch 0", note: null })
       expect(same.run.args.slice(-2)).toEqual(["--resume", run.out])
 
+      // Another run's state: the folder is that run's, and a job for another run is refused…
       const [otherLambda] = yield* planSweep({ ...spec, lambdas: [0.02] })
-      const other = yield* continuation({ ...otherLambda, out: run.out })
+      const refused = yield* Effect.flip(continuation({ ...otherLambda, out: run.out }))
+      expect(refused.message).toMatch(/holds another run \(the stopped run of sdl, seed 31, 1 epochs, λ 0\.01, stopped after 1 of 1 epochs\): its settings differ \(settings\.lambda is 0\.01, requested 0\.02\)\. A new run does not replace it/)
+      // …unless it asks to replace it.
+      const overwriting = [...otherLambda.args, "--overwrite"]
+      const other = yield* continuation({ ...otherLambda, out: run.out, args: overwriting })
       expect(other.from).toBeNull()
-      expect(other.run.args).toEqual(otherLambda.args)
-      expect(other.note).toMatch(/holds the last\.safetensors of another run \(its settings differ \(settings\.lambda is 0\.01, requested 0\.02\)\); starting afresh/)
-      const reseeded = yield* continuation({ ...run, expected: { ...run.expected, seed: 7 } })
-      expect(reseeded.note).toMatch(/its seed is 31/)
+      expect(other.run.args).toEqual(overwriting)
+      expect(other.note).toMatch(/its settings differ \(settings\.lambda is 0\.01, requested 0\.02\)\); starting afresh, replacing it, as --overwrite asks/)
+      const reseeded = yield* Effect.flip(continuation({ ...run, expected: { ...run.expected, seed: 7 } }))
+      expect(reseeded.message).toMatch(/its seed is 31/)
       // train-data cannot resume: its runs start again.
       expect((yield* continuation({ ...run, command: "train-data" })).from).toBeNull()
 

@@ -4,7 +4,7 @@
  * masked. The queue itself is exercised in queue-safety.test.ts and queue-load.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Either, Option } from "effect"
 import { Redis } from "ioredis"
 import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -12,7 +12,9 @@ import { join } from "node:path"
 import { runCommandOptions } from "../../src/cli/train-process.js"
 import { checkJob, confinement, decodeJob, type RunJob, toJob, type WorkerPlaces } from "../../src/pipeline/jobs/job.js"
 import { planSweep } from "../../src/pipeline/jobs/plan.js"
+import { spawnIntoLog } from "../../src/pipeline/jobs/process.js"
 import { jobId, workerCommandLine } from "../../src/pipeline/jobs/queue.js"
+import { rateLimitedLog } from "../../src/pipeline/jobs/log-limit.js"
 import { maskUrl, redisOptions } from "../../src/pipeline/jobs/redis-url.js"
 import { tinySweep } from "./tiny-sweep.js"
 
@@ -152,6 +154,17 @@ describe("the worker's check of a job", () => {
   )
 })
 
+describe("starting a run", () => {
+  it.effect("an argument list the system will not start is a failure naming the log, not a stack trace", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "e2big-"))
+      const log = join(dir, "run.log")
+      const problem = yield* Effect.flip(spawnIntoLog({ executable: process.execPath, prefix: ["-e", "0"], cwd: dir }, ["x".repeat(200_000)], dir, log, (p) => p))
+      expect(problem).toMatch(new RegExp(`^cannot start .*node.* \\(spawn E2BIG\\); ${log} holds the command line$`))
+    })
+  )
+})
+
 describe("Redis URLs", () => {
   it("reads every form, with the password masked wherever the URL is shown", () => {
     expect(Either.getOrThrow(redisOptions("redis://127.0.0.1:6380"))).toEqual({ host: "127.0.0.1", port: 6380, db: 0 })
@@ -165,6 +178,40 @@ describe("Redis URLs", () => {
     expect(maskUrl("rediss://:secret@h")).toBe("rediss://:***@h")
     expect(maskUrl("redis://user@h")).toBe("redis://user@h")
     expect(maskUrl("redis://h:1")).toBe("redis://h:1")
+  })
+
+  it("never shows a password, whatever it holds, typed encoded or not", () => {
+    for (const c of ["/", "#", "?", "@", ":", "%"]) {
+      const secret = `s3cr${c}tW0rd`
+      for (const url of [`redis://default:${secret}@127.0.0.1:6390/0`, `redis://:${secret}@h`, `rediss://u:${encodeURIComponent(secret)}@h:1`, `default:${secret}@h:6379`]) {
+        const shown = maskUrl(url)
+        expect(shown, url).not.toContain("tW0rd")
+        expect(shown, url).toMatch(/\*\*\*@h|\*\*\*@127\.0\.0\.1/)
+        const read = redisOptions(url)
+        if (Either.isLeft(read)) expect(read.left, url).not.toContain("tW0rd")
+      }
+    }
+    // Typed unencoded, / ? # cut the URL short: it is refused, saying to encode them.
+    expect(Either.getLeft(redisOptions("redis://u:12/tW0rd@h")).pipe(Option.getOrThrow)).toMatch(/holds a \/ \? # or @ that is not percent-encoded/)
+    expect(Either.getOrThrow(redisOptions("redis://u:p@ss@h"))).toMatchObject({ username: "u", password: "p@ss", host: "h" })
+  })
+
+  it("a repeated queue error is logged once, then with its count at most once a window", () => {
+    const lines: string[] = []
+    let now = 1_000_000
+    const realNow = Date.now
+    Date.now = () => now
+    try {
+      const log = rateLimitedLog((l) => lines.push(l), 10_000)
+      for (let i = 0; i < 5000; i++) log("NOPERM")
+      log("another")
+      expect(lines).toEqual(["NOPERM", "another"])
+      now += 11_000
+      log("NOPERM")
+      expect(lines).toEqual(["NOPERM", "another", "NOPERM (and 4999 more times in the last 11 s)"])
+    } finally {
+      Date.now = realNow
+    }
   })
 
   it("rediss:// reaches ioredis as a TLS connection", () => {

@@ -15,7 +15,7 @@ import { Redis } from "ioredis"
 import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { describe, expect } from "vitest"
 import type { RunOutcome } from "../../src/pipeline/jobs/local.js"
 import { planSweep, type RunRequest, type SweepSpec } from "../../src/pipeline/jobs/plan.js"
 import { submitToQueue } from "../../src/pipeline/jobs/queue.js"
@@ -45,7 +45,7 @@ describe("the queue under load", () => {
   const redis = redisForTests()
   const { started } = redis
 
-  it("30 jobs on 3 workers, one killed mid-run: every job finishes exactly once and the killed run continues from its last.safetensors", async () => {
+  redis.it("30 jobs on 3 workers, one killed mid-run: every job finishes exactly once and the killed run continues from its last.safetensors", async () => {
     const root = mkdtempSync(join(tmpdir(), "queue-load-"))
     const mnistDir = join(root, "data", "mnist-small")
     cpSync(join(repoRoot, "test", "fixtures", "mnist-small"), mnistDir, { recursive: true })

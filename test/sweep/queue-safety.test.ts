@@ -12,7 +12,7 @@ import { Redis } from "ioredis"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { describe, expect } from "vitest"
 import { resolveSettings } from "../../src/pipeline/train/config.js"
 import { type RunJob, toJob } from "../../src/pipeline/jobs/job.js"
 import type { RunOutcome } from "../../src/pipeline/jobs/local.js"
@@ -44,7 +44,7 @@ describe("the worker and jobs pushed straight into the queue", () => {
   const redis = redisForTests({ password: PASSWORD })
   const { started } = redis
 
-  it("refuses hostile jobs with the reason, writes nothing outside its root, runs a proper job and names the log of a failed one", async () => {
+  redis.it("refuses hostile jobs with the reason, writes nothing outside its root, runs a proper job and names the log of a failed one", async () => {
     expect(redis.url).toContain(`default:${PASSWORD}@`)
     const base = mkdtempSync(join(tmpdir(), "queue-safety-"))
     const root = join(base, "root")

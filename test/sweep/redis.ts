@@ -1,31 +1,17 @@
 /**
  * A Redis server for the queue tests: the one .ci/run started (SPARSE_VDL_TEST_REDIS_URL), else
- * one started here on a free loopback port. Without either the tests fail, naming the fix: a
- * skipped queue test would look like a passing one.
+ * one started here on a free loopback port. Without either, the tests are skipped outside CI (the
+ * test run's setup prints one line naming them and the install command) and fail under CI=true,
+ * naming the fix: there a skipped queue test would look like a passing one.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { accessSync, constants } from "node:fs"
 import { createServer } from "node:net"
-import { delimiter, join } from "node:path"
 import { Redis } from "ioredis"
-import { afterAll, beforeAll } from "vitest"
+import { afterAll, beforeAll, it } from "vitest"
 import type { Spawned } from "../helpers/commands.js"
+import { findBinary, INSTALL_REDIS, REDIS_URL_VARIABLE, redisAvailable, redisRequired } from "../helpers/redis-available.js"
 
-export const REDIS_URL_VARIABLE = "SPARSE_VDL_TEST_REDIS_URL"
-
-const findBinary = (name: string): string | null => {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/bin", "/usr/sbin", "/usr/local/bin"]
-  for (const dir of dirs) {
-    if (dir === "") continue
-    try {
-      accessSync(join(dir, name), constants.X_OK)
-      return join(dir, name)
-    } catch {
-      // not here
-    }
-  }
-  return null
-}
+export { REDIS_URL_VARIABLE }
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -69,7 +55,7 @@ export const testRedis = async (options: { readonly password?: string } = {}): P
   }
   const binary = findBinary("redis-server")
   if (binary === null) {
-    throw new Error(`the queue tests need a Redis server: install redis-server (Debian: apt-get install -y redis-server) or set ${REDIS_URL_VARIABLE} to the URL of a running one`)
+    throw new Error(`the queue tests need a Redis server: install redis-server (Debian: ${INSTALL_REDIS}) or set ${REDIS_URL_VARIABLE} to the URL of a running one`)
   }
   const port = await freePort()
   const url = options.password === undefined ? `redis://127.0.0.1:${port}` : `redis://default:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
@@ -97,13 +83,15 @@ export const testRedis = async (options: { readonly password?: string } = {}): P
 /**
  * A describe block's Redis server (testRedis, started before its first test) and the processes its
  * tests start (push them to `started`): after its last test those still running are killed and
- * the server is stopped. Read `url` inside the tests.
+ * the server is stopped. Read `url` inside the tests, which are declared with the `it` returned
+ * here: skipped when no server can be had outside CI.
  */
-export const redisForTests = (options: { readonly password?: string } = {}): { readonly url: string; readonly started: Spawned[] } => {
+export const redisForTests = (options: { readonly password?: string } = {}): { readonly url: string; readonly started: Spawned[]; readonly it: ReturnType<typeof it.skipIf> } => {
   let server: TestRedis | undefined
   const started: Spawned[] = []
+  const runs = redisRequired() || redisAvailable(options.password !== undefined)
   beforeAll(async () => {
-    server = await testRedis(options)
+    if (runs) server = await testRedis(options)
   })
   afterAll(async () => {
     for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL")
@@ -114,6 +102,7 @@ export const redisForTests = (options: { readonly password?: string } = {}): { r
       if (server === undefined) throw new Error("the test Redis server starts before the first test: read its url inside a test")
       return server.url
     },
-    started
+    started,
+    it: it.skipIf(!runs)
   }
 }

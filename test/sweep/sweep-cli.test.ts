@@ -68,7 +68,7 @@ describe("experiments/sweep.ts", () => {
     expect(figures(localOut)).toEqual(rows)
   }, TIMEOUT_MS)
 
-  it("runs the same sweep through the queue; a worker killed mid-job loses it to another, and the summary is the same", async () => {
+  redis.it("runs the same sweep through the queue; a worker killed mid-job loses it to another, and the summary is the same", async () => {
     const queueName = `test-${process.pid}-${Date.now()}`
     const queueArgs = ["--queue", redis.url, "--queue-name", queueName]
     const submitter = spawnCommand("experiments/sweep.ts", [...RUN_OPTIONS, ...queueArgs, "--out", queueOut])

@@ -4,11 +4,12 @@ import { Data } from "effect"
 export class SweepRunError extends Data.TaggedError("SweepRunError")<{
   readonly run: string
   readonly problem: string
-  /** The run's log, whose end says why. */
-  readonly log: string
+  /** The run's log, whose end says why; null: the run did not start, and `problem` says why. */
+  readonly log: string | null
 }> {
   override get message(): string {
-    return `run ${this.run} failed: ${this.problem}. Its output is in ${this.log}; fix the cause and start the sweep again (finished runs are skipped).`
+    const fix = this.log === null ? "Fix the cause" : `Its output is in ${this.log}; fix the cause`
+    return `run ${this.run} failed: ${this.problem}. ${fix} and start the sweep again (finished runs are skipped).`
   }
 }
 

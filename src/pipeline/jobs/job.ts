@@ -6,9 +6,10 @@
  */
 import { Options, type Usage } from "@effect/cli"
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
-import { realpath } from "node:fs/promises"
+import { readdir, realpath, stat } from "node:fs/promises"
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
 import { ModelSettings } from "../../models/settings.js"
+import { danglingLink, nameProblem } from "./bounds.js"
 
 /**
  * The command a run is: `train` (MNIST, src/cli/train.ts), `train-data` (a vector or image file,
@@ -204,6 +205,29 @@ const realTarget = async (path: string): Promise<string> => {
   }
 }
 
+/** A long text cut for a message: a refusal names the thing, it need not repeat 10 MB of it. */
+const shorten = (text: string, max = 80): string => (text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`)
+
+const holdsRun = (dir: string): Promise<boolean> =>
+  Promise.all(["last.safetensors", "summary.json"].map((f) => stat(join(dir, f)).then(() => true, () => false))).then((found) => found.some((x) => x))
+
+/**
+ * Whether a run folder would lie inside another run's folder (a folder between the root and it
+ * holds a run), or hold another run's folder (a folder right inside it does): a job's files go
+ * into a folder of its own, never among another run's. null: neither.
+ */
+const nestedRun = (rootReal: string, outReal: string): Effect.Effect<string | null> =>
+  Effect.promise(async () => {
+    for (let dir = dirname(outReal); dir !== rootReal && inside(dir, rootReal); dir = dirname(dir)) {
+      if (await holdsRun(dir)) return `lies inside ${dir}, the folder of another run`
+    }
+    const children = await readdir(outReal, { withFileTypes: true }).catch(() => [])
+    for (const child of children) {
+      if (child.isDirectory() && (await holdsRun(join(outReal, child.name)))) return `holds ${join(outReal, child.name)}, the folder of another run`
+    }
+    return null
+  })
+
 /** Whether `path` (absolute) leads, links resolved, to somewhere under one of `bases`. */
 export const leadsUnder = (path: string, bases: ReadonlyArray<Confinement>): Effect.Effect<boolean> =>
   Effect.promise(async () => {
@@ -233,11 +257,20 @@ export const checkJob = (job: RunJob, id: string, places: WorkerPlaces, tables: 
     const refuse = (field: string, problem: string) => Effect.fail(new JobRefused({ job: id, field, problem }))
     const root = places.root
     const out = resolve(root.path, job.out)
+    // Told apart from a path that leads out: the file system cannot hold it, or a link goes nowhere.
+    const unnamable = nameProblem(job.out)
+    if (unnamable !== null) return yield* refuse("out", `${JSON.stringify(shorten(job.out))} cannot be a folder: ${unnamable}`)
+    const dangling = yield* danglingLink(root.path, out)
+    if (dangling !== null) {
+      return yield* refuse("out", `${JSON.stringify(job.out)} goes through the link ${dangling.link}, whose target ${dangling.target} does not exist; a run folder must be a folder, or a new name, under the root`)
+    }
     if (!(yield* leadsUnder(out, [root])) || out === root.path) {
       return yield* refuse("out", `${JSON.stringify(job.out)} leads outside the worker's root ${root.path} (a run folder must be a folder inside it: no "..", no absolute path elsewhere, no link out)`)
     }
     const outReal = yield* Effect.promise(() => realTarget(out))
     if (outReal === root.real) return yield* refuse("out", `${JSON.stringify(job.out)} is the worker's root itself; a run folder must be a folder inside it`)
+    const nested = yield* nestedRun(root.real, outReal)
+    if (nested !== null) return yield* refuse("out", `${JSON.stringify(job.out)} ${nested}; a job writes only in a folder of its own`)
     const table = tables[job.command]
     const args: string[] = []
     for (let i = 0; i < job.args.length; i++) {
@@ -259,6 +292,10 @@ export const checkJob = (job: RunJob, id: string, places: WorkerPlaces, tables: 
         continue
       }
       const path = resolve(root.path, value)
+      const badName = nameProblem(value)
+      if (badName !== null) return yield* refuse(`args (${flag})`, `${JSON.stringify(shorten(value))} cannot be a path: ${badName}`)
+      const goesNowhere = yield* danglingLink(root.path, path)
+      if (goesNowhere !== null) return yield* refuse(`args (${flag})`, `${JSON.stringify(value)} goes through the link ${goesNowhere.link}, whose target ${goesNowhere.target} does not exist`)
       if (spec.path === "output") {
         if (!(yield* leadsUnder(path, [root]))) return yield* refuse(`args (${flag})`, `${JSON.stringify(value)} leads outside the worker's root ${root.path}`)
         if ((yield* Effect.promise(() => realTarget(path))) !== outReal) {

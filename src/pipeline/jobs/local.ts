@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import type { SweepRunError } from "./errors.js"
+import { SweepRunError } from "./errors.js"
 import { type FinishedSummary, type RunRequest, runState } from "./plan.js"
 import { continuation, type RunCommand, type RunLauncher, spawnRun } from "./process.js"
 
@@ -13,7 +13,8 @@ export const describeResult = (s: FinishedSummary): string =>
 
 /**
  * Runs already finished (a summary.json of the same settings) are not run again; a folder that
- * holds something else is named with the reason before it is overwritten.
+ * holds something else is named with the reason (whether the run may replace it is continuation's
+ * to say).
  */
 export const splitFinished = (runs: ReadonlyArray<RunRequest>) =>
   Effect.gen(function* () {
@@ -26,7 +27,7 @@ export const splitFinished = (runs: ReadonlyArray<RunRequest>) =>
         yield* Effect.logInfo(`sweep: ${run.name} finished earlier (${describeResult(state.summary)}); skipped`)
       } else {
         pending.push(run)
-        if (!state.reason.startsWith("it has no summary.json")) yield* Effect.logInfo(`sweep: ${run.name} will run again: ${state.reason}`)
+        if (!state.reason.startsWith("it has no summary.json")) yield* Effect.logInfo(`sweep: ${run.name} is not done: ${state.reason}`)
       }
     }
     return { skipped, pending }
@@ -53,7 +54,14 @@ export const runLocal = (runs: ReadonlyArray<RunRequest>, options: { readonly pa
       pending,
       (run) =>
         Effect.gen(function* () {
-          const go = yield* continuation(run)
+          const claimed = yield* Effect.either(continuation(run))
+          if (claimed._tag === "Left") {
+            done += 1
+            const error = new SweepRunError({ run: run.name, problem: `it did not start: ${claimed.left.message}`, log: null })
+            yield* Effect.logWarning(`sweep: ${run.name} cannot start (${status()}): ${claimed.left.message}`)
+            return { run, status: "failed", error } satisfies RunOutcome
+          }
+          const go = claimed.right
           if (go.note !== null) yield* Effect.logInfo(`sweep: ${run.name}: ${go.note}`)
           running += 1
           yield* Effect.logInfo(`sweep: started ${run.name}${go.from === null ? "" : `, continuing its stopped run at ${go.from}`} (${status()})`)

@@ -6,6 +6,7 @@ import { hostname } from "node:os"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { canonicalJson } from "../../data/canonical-json.js"
+import { RunFolderTakenError } from "../errors.js"
 import { readResumePoint } from "../train/resume.js"
 import { SweepRunError } from "./errors.js"
 import type { JobCommand } from "./job.js"
@@ -83,13 +84,20 @@ export const spawnIntoLog = <E>(
       catch: (e) => fail(`cannot write its folder (${e instanceof Error ? e.message : String(e)})`)
     })
     const exit = yield* Effect.async<{ code: number | null; signal: NodeJS.Signals | null }, E>((resume) => {
-      const child = spawn(command.executable, [...command.prefix, ...args], {
-        cwd: command.cwd,
-        stdio: ["ignore", fd, fd],
-        // Processes go side by side (--parallel, or several workers on a machine): one BLAS thread
-        // each unless the person says otherwise, instead of every process taking every core.
-        env: { SPARSE_VDL_BLAS_THREADS: "1", ...process.env, SPARSE_VDL_PARENT_PID: String(process.pid) }
-      })
+      let child: ReturnType<typeof spawn>
+      try {
+        child = spawn(command.executable, [...command.prefix, ...args], {
+          cwd: command.cwd,
+          stdio: ["ignore", fd, fd],
+          // Processes go side by side (--parallel, or several workers on a machine): one BLAS thread
+          // each unless the person says otherwise, instead of every process taking every core.
+          env: { SPARSE_VDL_BLAS_THREADS: "1", ...process.env, SPARSE_VDL_PARENT_PID: String(process.pid) }
+        })
+      } catch (e) {
+        // Thrown rather than emitted: an argument list too long for the system (E2BIG), for one.
+        resume(Effect.fail(fail(`cannot start ${command.executable} (${e instanceof Error ? e.message : String(e)}); ${log} holds the command line`)))
+        return
+      }
       let exited = false
       child.once("error", (e) => {
         exited = true
@@ -130,26 +138,45 @@ export const spawnRun = (run: RunRequest, launcher: RunCommand | RunLauncher): E
  * A run to continue rather than start again: its folder holds the last.safetensors of this very
  * run (model, seed, settings, data and backend as requested), left by a process that was stopped
  * or killed. Then the run gets --resume, so that it goes on from where that state stands; the
- * train command given the folder without it would start from epoch 1 and replace it. Anything
- * else in the folder (another run's state, no state, a damaged file) means a fresh start, with
- * the reason. train-data cannot resume, so its runs start again.
+ * train command given the folder without it would start from epoch 1. train-data cannot resume,
+ * so its runs start again. A folder that holds another run (a finished one of other settings or
+ * epochs, the state of another run, or files whose run cannot be told) belongs to that run: the
+ * job is refused with RunFolderTakenError, naming it and what differs, unless its arguments hold
+ * --overwrite, which the submitter adds only when asked to (sweep --overwrite).
  */
-export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: RunRequest; readonly from: string | null; readonly note: string | null }> =>
+export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: RunRequest; readonly from: string | null; readonly note: string | null }, RunFolderTakenError> =>
   Effect.gen(function* () {
+    const overwrite = run.args.includes("--overwrite")
     const fresh = (note: string | null) => ({ run, from: null, note })
+    const taken = (found: string, differs: string, resumable: boolean) =>
+      overwrite
+        ? Effect.succeed(fresh(`its folder holds another run (${found}: ${differs}); starting afresh, replacing it, as --overwrite asks`))
+        : Effect.fail(new RunFolderTakenError({ folder: run.out, run: found, differs, resumable }))
     const command = run.command ?? "train"
-    const expectedData = run.expected.data
-    const resumable = (command === "train" && expectedData._tag === "mnist") || (command === "patches-train" && expectedData._tag === "file")
-    if (!resumable) return fresh(null)
-    const read = yield* Effect.either(readResumePoint(run.out))
-    if (read._tag === "Left") {
-      return fresh(read.left._tag === "ResumeError" && /has no last\.safetensors|does not exist/.test(read.left.message) ? null : `its folder's state cannot be continued (${read.left.message}); starting afresh`)
-    }
-    const { snapshot, progress } = read.right
     const expected = run.expected
     const data = expected.data
+    const resumable = (command === "train" && data._tag === "mnist") || (command === "patches-train" && data._tag === "file")
+    // A finished run whose summary.json is not this run's: continued only when its state is this
+    // run's with fewer epochs (then the epochs it has are kept, and it goes on to the rest).
+    const state = yield* runState(run.out, expected)
+    const otherSummary = !state.finished && !state.reason.startsWith("it has no summary.json") ? state.reason : null
+    const read = yield* Effect.either(readResumePoint(run.out))
+    if (read._tag === "Left") {
+      if (read.left._tag === "ResumeError" && /has no last\.safetensors|does not exist/.test(read.left.message)) {
+        return otherSummary === null ? fresh(null) : yield* taken("a finished run", otherSummary, false)
+      }
+      return yield* taken("a run whose state cannot be read", `its state cannot be continued (${read.left.message})`, false)
+    }
+    const { snapshot, progress } = read.right
     const trainSizeArg = run.args.indexOf("--train-size")
-    const recorded = progress.describe as { readonly mnist?: unknown; readonly patchFile?: unknown; readonly trainSize?: unknown }
+    const recorded = progress.describe as {
+      readonly mnist?: unknown
+      readonly patchFile?: unknown
+      readonly trainSize?: unknown
+      readonly arrow?: { readonly file?: unknown }
+      readonly images?: { readonly dir?: unknown }
+    }
+    const recordedFile = command === "train-data" ? recorded.arrow?.file ?? recorded.images?.dir : recorded.patchFile
     const differs =
       snapshot.model !== expected.model
         ? `it is a run of ${snapshot.model}`
@@ -159,13 +186,18 @@ export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: Run
         ? `its settings differ (${firstDifference({ ...expected.settings, epochs: 0 }, { ...snapshot.settings, epochs: 0 }, "settings")})`
         : data._tag === "mnist"
         ? firstDifference({ mnist: data.mnist, trainSize: data.trainSize }, { mnist: recorded.mnist, trainSize: recorded.trainSize }, "data")
-        : typeof recorded.patchFile !== "string" || resolve(recorded.patchFile) !== resolve(data.path)
-        ? `it was trained on ${String(recorded.patchFile)}, not ${data.path}`
-        : firstDifference({ trainSize: trainSizeArg < 0 ? null : Number(run.args[trainSizeArg + 1]) }, { trainSize: recorded.trainSize }, "data")
+        : typeof recordedFile !== "string" || resolve(recordedFile) !== resolve(data.path)
+        ? `it was trained on ${String(recordedFile)}, not ${data.path}`
+        : command === "patches-train"
+        ? firstDifference({ trainSize: trainSizeArg < 0 ? null : Number(run.args[trainSizeArg + 1]) }, { trainSize: recorded.trainSize }, "data")
+        : undefined
     const backend = expected.backend !== null && progress.backend !== expected.backend ? `it ran on ${progress.backend}` : undefined
     const epochs = progress.next.epoch > expected.epochs ? `it is past epoch ${expected.epochs}` : undefined
     const reason = differs ?? backend ?? epochs
-    if (reason !== undefined) return fresh(`its folder holds the last.safetensors of another run (${reason}); starting afresh, replacing it`)
+    const stopped = `stopped after ${progress.next.epoch} of ${progress.epochs} epochs${progress.next.batch > 0 ? ` and ${progress.next.batch} batches` : ""}`
+    const found = `${state.finished || otherSummary !== null ? "a finished run" : "the stopped run"} of ${snapshot.model}, seed ${progress.seed}, ${progress.epochs} epochs, λ ${snapshot.settings.lambda}${otherSummary === null ? `, ${stopped}` : ""}`
+    if (reason !== undefined) return yield* taken(found, reason, false)
+    if (!resumable) return otherSummary === null ? fresh(null) : yield* taken("a finished run", otherSummary, false)
     const from = `epoch ${progress.next.epoch + 1} batch ${progress.next.batch}`
     return { run: { ...run, args: [...run.args, "--resume", run.out] }, from, note: null }
   })

@@ -1,4 +1,4 @@
-import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from "bullmq"
+import { type Job, type JobJson, Queue, UnrecoverableError, WaitingError, Worker } from "bullmq"
 import { Cause, Effect, Either, Exit, Fiber, Runtime, type Scope } from "effect"
 import { Redis } from "ioredis"
 import { createHash } from "node:crypto"
@@ -7,7 +7,10 @@ import { hostname } from "node:os"
 import { dirname, join, resolve, sep } from "node:path"
 import { ConfigError } from "../errors.js"
 import { QueueError, SweepRunError } from "./errors.js"
-import { checkJob, type Confinement, confinement, decodeJob, type JobCommand, JobRefused, type OptionTable, toJob } from "./job.js"
+import { RunFolderTakenError } from "../errors.js"
+import { boundsProblem, DEFAULT_JOB_LIMITS, type JobLimits } from "./bounds.js"
+import { type CheckedRun, checkJob, type Confinement, confinement, decodeJob, type JobCommand, JobRefused, type OptionTable, toJob } from "./job.js"
+import { rateLimitedLog } from "./log-limit.js"
 import { describeResult, inPlanOrder, type RunOutcome, splitFinished } from "./local.js"
 import { type FinishedSummary, type RunRequest, runState } from "./plan.js"
 import { continuation, LOG_FILE, type RunCommand, type RunLauncher, spawnRun } from "./process.js"
@@ -259,7 +262,85 @@ export interface WorkerOptions {
   readonly lockMs: number
   /** Stop once the queue holds no waiting or active job, instead of waiting for more. */
   readonly exitWhenIdle: boolean
+  /** The largest job this worker takes (epochs, payload, argument); default DEFAULT_JOB_LIMITS. */
+  readonly limits?: JobLimits
+  /**
+   * The checks of a job that need the command's own defaults (model, seed, settings, data against
+   * what the job expects), made before the run starts; the problem names the field at fault.
+   */
+  readonly preflight?: (run: CheckedRun) => Effect.Effect<void, { readonly field: string; readonly problem: string }>
 }
+
+/** A payload a worker could not read (not JSON, or too large to read); its job fails with the reason. */
+class UnreadablePayload {
+  constructor(readonly problem: string) {}
+}
+
+/**
+ * BullMQ reads a job's payload as JSON before the processor sees it; a payload that does not
+ * parse would throw there, leave the job locked and make it cycle between active and stalled for
+ * as long as the worker runs. Here such a payload, or one beyond the worker's size limit, becomes
+ * an UnreadablePayload, which the processor fails at once, without a retry.
+ */
+class GuardedWorker extends Worker {
+  maxPayloadBytes = DEFAULT_JOB_LIMITS.maxPayloadBytes
+
+  protected override createJob(json: JobJson, jobId: string): Job {
+    const raw = json.data ?? ""
+    const bytes = Buffer.byteLength(raw)
+    let problem: string | null = null
+    if (bytes > this.maxPayloadBytes) {
+      problem = `the payload is ${bytes} bytes, more than this worker takes (--max-payload-bytes ${this.maxPayloadBytes})`
+    } else {
+      try {
+        JSON.parse(raw || "{}")
+      } catch (e) {
+        problem = `the payload is not JSON (${reason(e)})`
+      }
+    }
+    let job: Job
+    try {
+      job = super.createJob(problem === null ? json : { ...json, data: "null" }, jobId)
+    } catch (e) {
+      // The job's options (attempts, …) do not parse either: none are kept, and it fails once.
+      problem ??= `the job's options are not JSON (${reason(e)})`
+      job = super.createJob({ ...json, data: "null", opts: "{}" } as JobJson, jobId)
+    }
+    if (problem !== null) job.data = new UnreadablePayload(problem)
+    return job
+  }
+}
+
+/**
+ * The rights a worker needs on its Redis server, checked at start, so that a user without them
+ * stops with the right named instead of failing at every poll: the queue's keys, Lua scripts
+ * (EVAL and EVALSHA: BullMQ moves jobs with scripts), blocking pops (BZPOPMIN: it waits for jobs
+ * with one) and INFO (it reads the server's version).
+ */
+const checkRights = (client: Redis, target: QueueTarget): Effect.Effect<void, QueueError> =>
+  Effect.gen(function* () {
+    const key = `bull:${target.name}:rights-check:${workerName()}`
+    const grant = "grant it to the URL's user (ACL SETUSER USER …) or use a user that has it"
+    const checks: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
+      [`to read and write the queue's keys (${`bull:${target.name}:*`}; ACL key pattern ~bull:${target.name}:*)`, () => client.set(key, "1", "PX", 10_000).then(() => client.del(key))],
+      ["to run scripts (EVAL; ACL category +@scripting)", () => client.eval("return 1", 0)],
+      ["to run stored scripts (EVALSHA; ACL category +@scripting)", () => client.evalsha("0000000000000000000000000000000000000000", 0).catch((e) => (/NOSCRIPT/.test(reason(e)) ? null : Promise.reject(e)))],
+      ["to wait for jobs (BZPOPMIN; ACL category +@blocking)", () => client.bzpopmin(key, 0.01)],
+      ["to read the server's version (INFO)", () => client.info("server")]
+    ]
+    for (const [right, check] of checks) {
+      yield* Effect.tryPromise({
+        try: check,
+        catch: (e) =>
+          new QueueError({
+            url: maskUrl(target.url),
+            problem: /NOPERM|no permissions/i.test(reason(e))
+              ? `the Redis user may not ${right.replace(/^to /, "")}, which a worker needs; ${grant} (the server said: ${reason(e)})`
+              : `checking the right ${right} failed: ${reason(e)}`
+          })
+      })
+    }
+  })
 
 const workerName = (): string => `${hostname()}:${process.pid}`
 
@@ -301,14 +382,22 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
       const root = yield* place(options.root, "--root")
       const inputRoots: Confinement[] = yield* Effect.forEach(options.inputRoots ?? [], (r) => place(r, "--input-root"))
       const client = yield* redisConnection(target.url)
+      yield* checkRights(client, target)
+      const limits = options.limits ?? DEFAULT_JOB_LIMITS
       const me = workerName()
-      const running = new Map<string, Fiber.RuntimeFiber<FinishedSummary, SweepRunError>>()
-      /** The job's payload decoded and checked against this worker's root and the command's options. */
+      const running = new Map<string, Fiber.RuntimeFiber<FinishedSummary, SweepRunError | RunFolderTakenError>>()
+      /** The job's payload decoded and checked against this worker's limits, root and the command's options and defaults. */
       const admit = (job: Job) =>
         Effect.gen(function* () {
           const id = job.id ?? job.name
+          const refuse = (field: string, problem: string) => Effect.fail(new JobRefused({ job: id, field, problem }))
+          if (job.data instanceof UnreadablePayload) return yield* refuse("the payload", job.data.problem)
           const decoded = yield* decodeJob(job.data, id)
-          return yield* checkJob(decoded, id, { root, inputRoots }, options.commandOptions)
+          const beyond = boundsProblem(decoded, limits)
+          if (beyond !== null) return yield* refuse(beyond.field, beyond.problem)
+          const checked = yield* checkJob(decoded, id, { root, inputRoots }, options.commandOptions)
+          if (options.preflight !== undefined) yield* Effect.catchAll(options.preflight(checked), (p) => refuse(p.field, p.problem))
+          return checked
         })
       const processor = async (job: Job, token?: string): Promise<FinishedSummary> => {
         const admitted = await Runtime.runPromise(runtime)(Effect.either(admit(job)))
@@ -330,14 +419,19 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
           throw new WaitingError()
         }
         const failure = Cause.failureOption(exit.cause)
+        if (failure._tag === "Some" && failure.value instanceof RunFolderTakenError) {
+          // The folder belongs to another run: the same job would be refused again.
+          const refusal = new JobRefused({ job: job.id ?? run.name, field: "out", problem: failure.value.message })
+          await Runtime.runPromise(runtime)(Effect.logWarning(`worker: ${refusal.message}`))
+          throw new UnrecoverableError(refusal.message)
+        }
         const message = failure._tag === "Some" ? failure.value.message : Cause.pretty(exit.cause)
         await Runtime.runPromise(runtime)(Effect.logWarning(`worker: ${run.name} failed: ${message}`))
         throw new Error(message)
       }
       const worker = yield* Effect.acquireRelease(
-        Effect.sync(
-          () =>
-            new Worker(target.name, processor, {
+        Effect.sync(() => {
+          const w = new GuardedWorker(target.name, processor, {
               connection: client,
               concurrency: options.concurrency,
               lockDuration: options.lockMs,
@@ -345,14 +439,18 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
               // A job whose worker died is put back this many times before it counts as failed.
               maxStalledCount: 5
             })
-        ),
+          w.maxPayloadBytes = limits.maxPayloadBytes
+          return w
+        }),
         (w) =>
           Effect.gen(function* () {
             yield* Effect.forEach([...running.values()], (f) => Fiber.interrupt(f), { discard: true })
             yield* Effect.promise(() => w.close().catch(() => undefined))
           })
       )
-      worker.on("error", (e) => Runtime.runSync(runtime)(Effect.logWarning(`worker: queue error: ${reason(e)}`)))
+      const password = redisOptions(target.url).pipe(Either.map((o) => o.password), Either.getOrUndefined)
+      const logQueueError = rateLimitedLog((line) => Runtime.runSync(runtime)(Effect.logWarning(line)))
+      worker.on("error", (e) => logQueueError(`worker: queue error: ${hidePassword(reason(e), password)}`))
       yield* Effect.logInfo(
         `worker ${me}: taking jobs from queue "${target.name}" at ${shown}, ${options.concurrency} at a time, run folders under ${root.path}` +
           (inputRoots.length === 0 ? "" : `, data also from ${inputRoots.map((r) => r.path).join(", ")}`)

@@ -10,17 +10,23 @@ import { isIP } from "node:net"
 
 const MASK = "***"
 
-/** The URL with its password (if any) replaced by ***; text that is not a URL loses everything before an @. */
+/**
+ * The URL with its password (if any) replaced by ***; text that is not a URL loses everything
+ * before its last @. The user information ends at the last @, not at the first / ? or #: a
+ * password typed without percent-encoding may hold any of them, and must be masked whole.
+ */
 export const maskUrl = (url: string): string => {
-  const scheme = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/is.exec(url)
+  const scheme = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(url)
   if (scheme === null) return url.includes("@") ? `${MASK}@${url.slice(url.lastIndexOf("@") + 1)}` : url
-  const [, head, authority, rest] = scheme
-  const at = authority.lastIndexOf("@")
+  const [, head, rest] = scheme
+  const at = rest.lastIndexOf("@")
   if (at < 0) return url
-  const userinfo = authority.slice(0, at)
+  const userinfo = rest.slice(0, at)
   const colon = userinfo.indexOf(":")
-  const masked = colon < 0 ? userinfo : `${userinfo.slice(0, colon)}:${MASK}`
-  return `${head}${masked}@${authority.slice(at + 1)}${rest}`
+  const user = colon < 0 ? userinfo : userinfo.slice(0, colon)
+  // A "user name" that holds / ? or # is the start of a password or path: nothing of it is shown.
+  const masked = /[/?#%]/.test(user) ? MASK : colon < 0 ? user : `${user}:${MASK}`
+  return `${head}${masked}@${rest.slice(at + 1)}`
 }
 
 const FORMS = "write it as redis://HOST:PORT[/DB], redis://USER:PASSWORD@HOST:PORT[/DB], or rediss://… for TLS (e.g. redis://127.0.0.1:6379)"
@@ -37,6 +43,11 @@ export const redisOptions = (url: string): Either.Either<RedisTarget, string> =>
     return Either.left(`not a Redis URL; ${FORMS}`)
   }
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") return Either.left(`${parsed.protocol}// is not a Redis URL scheme; ${FORMS}`)
+  // An @ after the host: a user name or password holding / ? or # unencoded, cut short there. The
+  // parts of the URL past that point hold the password's rest, so no message quotes them.
+  if (`${parsed.pathname}${parsed.search}${parsed.hash}`.includes("@")) {
+    return Either.left("its user name or password holds a / ? # or @ that is not percent-encoded, so the URL cannot be read; encode them (/ as %2F, ? as %3F, # as %23, @ as %40, % as %25; encodeURIComponent does it)")
+  }
   if (parsed.hostname === "") return Either.left(`it names no host; ${FORMS}`)
   const port = parsed.port === "" ? 6379 : Number(parsed.port)
   if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) return Either.left(`port ${parsed.port} is not a port number`)

@@ -16,6 +16,7 @@ import { scopedModel } from "../backend/resources.js"
 import { rngFor } from "./seeds.js"
 import { evaluate, trainEpoch } from "./epoch.js"
 import { atomGrid } from "./figures.js"
+import { claimRunFolder } from "./folder.js"
 import { bestCheckpointFile, columnsSnapshotFile, lastCheckpointFile } from "./layout.js"
 import { isBuiltInColumn, metricColumns, writeMetrics } from "./metrics-table.js"
 import { type Best, type Position, type RestoredRun, type ResumePoint, resumeState } from "./resume.js"
@@ -101,6 +102,12 @@ export interface LoopOptions<E = never, R = never> {
   /** Continue the run whose state this is (from readResumePoint) instead of starting afresh. */
   readonly resume?: ResumePoint
   /**
+   * Start afresh in `out` even if it holds another run (other settings, seed, data or epochs),
+   * replacing it. Without it such a folder is refused (RunFolderTakenError); the same run asked
+   * for again starts again either way.
+   */
+  readonly overwrite?: boolean
+  /**
    * Stop after this many training batches, mid-epoch if need be (benchmarks). That epoch is not
    * validated and has no row; with a run folder its batch is saved, so a resume continues it.
    */
@@ -159,6 +166,9 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
       batchProblem(data.train.rows, settings.batchSize, "training")
     ])
     if (refused !== null) return yield* Effect.fail(refused)
+    if (out !== undefined && options.resume === undefined) {
+      yield* claimRunFolder(out, { model: options.model, seed: options.seed, epochs: options.epochs, settings, describe: options.describe ?? {} }, options.overwrite === true)
+    }
     if (out !== undefined) yield* ensureDir(out)
     const model = yield* scopedModel(settings, data.train.dim, rngFor(options.seed, "init"), options.composition)
     const dataRows = { train: data.train.rows, val: data.val.rows, test: data.test?.rows ?? 0 }
