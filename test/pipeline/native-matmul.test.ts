@@ -2,9 +2,9 @@ import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-wasm"
 import { Effect, Logger, LogLevel } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
-import { adam, adamStep, makeAdam } from "../../src/models/transforms/adam.js"
-import { applyChain } from "../../src/models/transforms/chain.js"
-import { weightDecay } from "../../src/models/transforms/weight-decay.js"
+import { adam } from "../../src/models/optimisers/adam.js"
+import { makeOptimizer, optimizerStep } from "../../src/models/optimisers/chain.js"
+import { weightDecay } from "../../src/models/optimisers/weight-decay.js"
 import { type Linalg, tfjsLinalg } from "../../src/models/linalg.js"
 import { variants } from "../../src/models/variants.js"
 import { Backend, BackendLive } from "../../src/pipeline/backend/backend.js"
@@ -84,18 +84,18 @@ describe("native matrix products", () => {
     if (typeof installed === "string") return
     const ops = installed.linalg.inPlace
     expect(ops).not.toBeNull()
+    const decayed = [weightDecay(0.1, (name) => name === "b"), adam()]
     const make = (kernels: Linalg) => {
       const p = { W: tf.variable(tf.randomNormal([40, 30], 0, 1, "float32", 11)), b: tf.variable(tf.randomNormal([30], 0, 1, "float32", 12)) }
-      return makeAdam(p, kernels)
+      return makeOptimizer(decayed, p, kernels)
     }
-    const decayed = [weightDecay(0.1, (name) => name === "b"), adam()]
     const viaTensors = make(tfjsLinalg)
     const viaBlas = make(installed.linalg)
     const before = tf.memory().numTensors
     for (let step = 0; step < 5; step++) {
       const grads = { W: tf.randomNormal([40, 30], 0, 1, "float32", 20 + step), b: tf.randomNormal([30], 0, 1, "float32", 40 + step) }
-      applyChain(decayed, viaTensors, grads, 1e-2, { epoch: 0 })
-      applyChain(decayed, viaBlas, grads, 1e-2, { epoch: 0 })
+      optimizerStep(viaTensors, grads, { epoch: 0, learningRate: 1e-2 })
+      optimizerStep(viaBlas, grads, { epoch: 0, learningRate: 1e-2 })
       grads.W.dispose()
       grads.b.dispose()
     }
@@ -103,8 +103,8 @@ describe("native matrix products", () => {
     for (const name of ["W", "b"]) {
       for (const [a, b] of [
         [viaTensors.params[name], viaBlas.params[name]],
-        [viaTensors.firstMoment[name], viaBlas.firstMoment[name]],
-        [viaTensors.secondMoment[name], viaBlas.secondMoment[name]]
+        [viaTensors.state.adam.tensors[`m.${name}`], viaBlas.state.adam.tensors[`m.${name}`]],
+        [viaTensors.state.adam.tensors[`v.${name}`], viaBlas.state.adam.tensors[`v.${name}`]]
       ]) {
         const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
         expect(diff, name).toBeLessThan(1e-5)
@@ -116,7 +116,7 @@ describe("native matrix products", () => {
     const kept = snapshot.dataSync().slice()
     expect(ops!.writable(W)).toBe(false)
     const g = tf.onesLike(W)
-    adamStep(viaBlas, { W: g }, 1e-2)
+    optimizerStep(viaBlas, { W: g }, { epoch: 0, learningRate: 1e-2 })
     expect(Array.from(snapshot.dataSync())).toEqual(Array.from(kept))
     expect(tf.tidy(() => tf.max(tf.abs(tf.sub(tf.reshape(W, [-1]), snapshot))).dataSync()[0])).toBeGreaterThan(0)
     g.dispose()

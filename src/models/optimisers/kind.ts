@@ -1,0 +1,19 @@
+import type { Schema } from "effect"
+import type { SettingDocs } from "../setting-docs.js"
+import type { Transform } from "./transform.js"
+
+/**
+ * An optimizer as the settings know it: the settings fields it reads (a piece of the settings
+ * Schema, each with a default so that older checkpoints decode, and their documentation) and how
+ * its transform is made from them. The same transform steps the encoder and the decoder, each
+ * with its own learning rate and state.
+ */
+export interface OptimizerKind<F extends Schema.Struct.Fields> {
+  readonly name: string
+  readonly description: string
+  readonly fields: F
+  readonly docs: SettingDocs<Schema.Struct.Type<F>>
+  readonly make: (settings: Schema.Struct.Type<F>) => Transform
+}
+
+export const optimizerKind = <const N extends string, F extends Schema.Struct.Fields>(kind: OptimizerKind<F> & { readonly name: N }): OptimizerKind<F> & { readonly name: N } => kind
