@@ -28,10 +28,13 @@ export const adamw = (rate: number, settings: AdamSettings = adamDefaults): Tran
   }
 })
 
+// Named outside the kind: written inline, the default defeats the inference of the fields' type.
+const fields = { decoupledWeightDecay: Schema.optionalWith(NonNegative, { default: () => 0.01, exact: true }) }
+
 export const adamwKind = optimizerKind({
   name: "adamw",
   description: "AdamW: Adam with weight decay decoupled from the gradient (PyTorch's AdamW)",
-  fields: { decoupledWeightDecay: Schema.optionalWith(NonNegative, { default: () => 0.01, exact: true }) },
+  fields,
   docs: { decoupledWeightDecay: { label: "AdamW weight decay", help: "decoupled weight decay of --optimizer adamw, on every parameter", cli: "number" } },
   make: ({ decoupledWeightDecay }) => adamw(decoupledWeightDecay)
 })

@@ -8,12 +8,13 @@ import type { Transform } from "./transform.js"
  * its transform is made from them. The same transform steps the encoder and the decoder, each
  * with its own learning rate and state.
  */
-export interface OptimizerKind<F extends Schema.Struct.Fields> {
-  readonly name: string
+export interface OptimizerKind<N extends string, F extends Schema.Struct.Fields> {
+  /** Its choice on the command line (`--optimizer sgd`) and in the settings. */
+  readonly name: N
   readonly description: string
   readonly fields: F
   readonly docs: SettingDocs<Schema.Struct.Type<F>>
   readonly make: (settings: Schema.Struct.Type<F>) => Transform
 }
 
-export const optimizerKind = <const N extends string, F extends Schema.Struct.Fields>(kind: OptimizerKind<F> & { readonly name: N }): OptimizerKind<F> & { readonly name: N } => kind
+export const optimizerKind = <const N extends string, F extends Schema.Struct.Fields>(kind: OptimizerKind<N, F>): OptimizerKind<N, F> => kind

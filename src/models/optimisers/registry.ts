@@ -12,14 +12,15 @@ import type { Transform } from "./transform.js"
  */
 export const optimizerKinds = [adamKind, sgdKind, adamwKind] as const
 
-type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never
 type Kinds = (typeof optimizerKinds)[number]
+// Folded along the tuple rather than through a union, which would absorb the other fields into Adam's empty set.
+type FieldsOf<T extends ReadonlyArray<unknown>> = T extends readonly [{ readonly fields: infer F }, ...infer Rest] ? F & FieldsOf<Rest> : unknown
 
 export type OptimizerName = Kinds["name"]
 export const optimizerNames = optimizerKinds.map((k) => k.name) as [OptimizerName, ...OptimizerName[]]
 
 /** The settings fields of every optimizer, to be spread into the settings Schema. */
-export type OptimizerFields = UnionToIntersection<Kinds["fields"]>
+export type OptimizerFields = FieldsOf<typeof optimizerKinds>
 export const optimizerFields = Object.assign({}, ...optimizerKinds.map((k) => k.fields)) as OptimizerFields
 export const optimizerDocs = Object.assign({}, ...optimizerKinds.map((k) => k.docs)) as SettingDocs<Schema.Struct.Type<OptimizerFields>>
 

@@ -48,13 +48,16 @@ export const sgd = ({ momentum, nesterov }: SgdSettings): Transform => ({
   }
 })
 
+// Named outside the kind: written inline, the defaults defeat the inference of the fields' type.
+const fields = {
+  momentum: Schema.optionalWith(NonNegative.pipe(Schema.lessThan(1)), { default: () => 0.9, exact: true }),
+  nesterov: Schema.optionalWith(Schema.Boolean, { default: () => false, exact: true })
+}
+
 export const sgdKind = optimizerKind({
   name: "sgd",
   description: "SGD with momentum μ (PyTorch's form, no dampening), Nesterov's variant optional",
-  fields: {
-    momentum: Schema.optionalWith(NonNegative.pipe(Schema.lessThan(1)), { default: () => 0.9, exact: true }),
-    nesterov: Schema.optionalWith(Schema.Boolean, { default: () => false, exact: true })
-  },
+  fields,
   docs: {
     momentum: { label: "SGD momentum μ", help: "momentum of --optimizer sgd (0: plain gradient descent)", cli: "number" },
     nesterov: { label: "SGD Nesterov", help: "Nesterov momentum for --optimizer sgd", cli: "yes-no" }
