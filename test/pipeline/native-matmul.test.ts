@@ -3,7 +3,10 @@ import "@tensorflow/tfjs-backend-wasm"
 import { Effect, Logger, LogLevel } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { adam } from "../../src/models/optimisers/adam.js"
-import { makeOptimizer, optimizerStep } from "../../src/models/optimisers/chain.js"
+import { adamw } from "../../src/models/optimisers/adamw.js"
+import { makeOptimizer, optimizerStep, optimizerTensors } from "../../src/models/optimisers/chain.js"
+import { sgd } from "../../src/models/optimisers/sgd.js"
+import type { Transform } from "../../src/models/optimisers/transform.js"
 import { weightDecay } from "../../src/models/optimisers/weight-decay.js"
 import { type Linalg, tfjsLinalg } from "../../src/models/linalg.js"
 import { variants } from "../../src/models/variants.js"
@@ -80,11 +83,15 @@ describe("native matrix products", () => {
     for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(expected[i], 5)
   })
 
-  it("update Adam's moments and parameters in place as the tensor path does, and never through a shared storage", () => {
+  it.each([
+    ["Adam", () => [weightDecay(0.1, (name) => name === "b"), adam()]],
+    ["SGD with Nesterov momentum", () => [weightDecay(0.1, (name) => name === "b"), sgd({ momentum: 0.9, nesterov: true })]],
+    ["AdamW", () => [adamw(0.1)]]
+  ] as Array<[string, () => Transform[]]>)("update %s's state and parameters in place as the tensor path does, and never through a shared storage", (_name, chain) => {
     if (typeof installed === "string") return
     const ops = installed.linalg.inPlace
     expect(ops).not.toBeNull()
-    const decayed = [weightDecay(0.1, (name) => name === "b"), adam()]
+    const decayed = chain()
     const make = (kernels: Linalg) => {
       const p = { W: tf.variable(tf.randomNormal([40, 30], 0, 1, "float32", 11)), b: tf.variable(tf.randomNormal([30], 0, 1, "float32", 12)) }
       return makeOptimizer(decayed, p, kernels)
@@ -100,15 +107,15 @@ describe("native matrix products", () => {
       grads.b.dispose()
     }
     expect(tf.memory().numTensors).toBe(before)
-    for (const name of ["W", "b"]) {
-      for (const [a, b] of [
-        [viaTensors.params[name], viaBlas.params[name]],
-        [viaTensors.state.adam.tensors[`m.${name}`], viaBlas.state.adam.tensors[`m.${name}`]],
-        [viaTensors.state.adam.tensors[`v.${name}`], viaBlas.state.adam.tensors[`v.${name}`]]
-      ]) {
-        const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
-        expect(diff, name).toBeLessThan(1e-5)
-      }
+    const viaBlasState = optimizerTensors(viaBlas)
+    const pairs = [
+      ...["W", "b"].map((name) => [name, viaTensors.params[name], viaBlas.params[name]] as const),
+      ...Object.entries(optimizerTensors(viaTensors)).map(([name, t]) => [name, t, viaBlasState[name]] as const)
+    ]
+    expect(pairs.length).toBeGreaterThan(2)
+    for (const [name, a, b] of pairs) {
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
+      expect(diff, name).toBeLessThan(1e-5)
     }
     // A reshape shares its variable's storage: the update must then go through new tensors.
     const W = viaBlas.params.W
