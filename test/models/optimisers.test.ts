@@ -20,6 +20,7 @@ import { masked, shapesOf, type Transform } from "../../src/models/optimisers/tr
 import { weightDecay } from "../../src/models/optimisers/weight-decay.js"
 import type { ModelSettings } from "../../src/models/settings.js"
 import { variants } from "../../src/models/variants.js"
+import { expectedShapes } from "../../src/pipeline/train/checkpoint.js"
 import { configureFastCheck, gaussian, seeded, useTestBackend } from "../helpers/tf.js"
 
 useTestBackend()
@@ -161,19 +162,37 @@ const settingsWith = (optimizer: ModelSettings["optimizer"]): ModelSettings => (
   optimizer
 })
 
+describe("checkpoint names", () => {
+  it("carry the optimizer's name: encoder.adam.m.W, decoder.sgd.momentum.b1, decoder.adamw.v.W1", () => {
+    const names = (optimizer: ModelSettings["optimizer"]) => {
+      const model = makeModel(settingsWith(optimizer), inputDim, seeded(6))
+      const out = Object.keys(modelTensors(model))
+      disposeModel(model)
+      return out
+    }
+    expect(names("adam")).toEqual(expect.arrayContaining(["encoder.adam.m.W", "encoder.adam.v.c", "decoder.adam.m.W1", "decoder.adam.v.b1"]))
+    expect(names("sgd")).toEqual(expect.arrayContaining(["encoder.sgd.momentum.S", "decoder.sgd.momentum.b1"]))
+    expect(names("adamw")).toEqual(expect.arrayContaining(["encoder.adamw.m.W", "decoder.adamw.v.W1"]))
+  })
+})
+
 describe("a model of each optimizer the settings name", () => {
   for (const optimizer of optimizerNames) {
-    it(`${optimizer}: checkpoint names carry the transform's name, and trainStep keeps the tensor count flat`, () => {
+    it(`${optimizer}: its state is named after its transform, laid out as checkpoints expect, and trainStep keeps the tensor count flat`, () => {
       const start = tf.memory().numTensors
       const rng = seeded(5)
       const batches = Array.from({ length: 3 }, () => tf.tensor2d(gaussian(rng, rows, inputDim), [rows, inputDim]))
       const model = makeModel(settingsWith(optimizer), inputDim, seeded(6))
-      const names = Object.keys(modelTensors(model))
-      const own = optimizer === "adam" || optimizer === "adamw" ? ["m", "v"] : ["momentum"]
-      for (const part of own) {
-        expect(names).toContain(`encoder.${optimizer}.${part}.W`)
-        expect(names).toContain(`decoder.${optimizer}.${part}.b1`)
+      const tensors = modelTensors(model)
+      // Every tensor is a parameter or the state of a transform of its part's chain, under that transform's name.
+      const chains = { encoder: model.composition.encoderUpdate, decoder: model.composition.decoderUpdate }
+      for (const name of Object.keys(tensors)) {
+        const [part, owner] = name.split(".")
+        const isParameter = name.split(".").length === 2
+        expect(isParameter || chains[part as "encoder" | "decoder"].some((t) => t.name === owner), name).toBe(true)
       }
+      // What a checkpoint is checked against before a model is built.
+      expect(expectedShapes(model.settings, inputDim)).toEqual(Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, v.shape])))
       const counts: number[] = []
       for (let epoch = 0; epoch < 2; epoch++) {
         for (const x of batches) {

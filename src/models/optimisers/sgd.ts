@@ -50,7 +50,7 @@ export const sgd = ({ momentum, nesterov }: SgdSettings): Transform => ({
 
 // Named outside the kind: written inline, the defaults defeat the inference of the fields' type.
 const fields = {
-  momentum: Schema.optionalWith(NonNegative.pipe(Schema.lessThan(1)), { default: () => 0.9, exact: true }),
+  momentum: Schema.optionalWith(NonNegative, { default: () => 0.9, exact: true }),
   nesterov: Schema.optionalWith(Schema.Boolean, { default: () => false, exact: true })
 }
 
