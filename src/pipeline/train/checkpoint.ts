@@ -310,8 +310,12 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
     }
     const composition = metadata.composition === undefined ? undefined : yield* metadataField(CompositionNamesSchema, "composition", metadata.composition, path)
     const tensors = namedByTransform ? decoded.tensors : renameOldState(decoded.tensors)
+    // A model trained with update chains of its own keeps the state of its own transforms: only
+    // its parameters can be checked here, its state when it is restored into the model it names.
+    const ownChains = composition !== undefined && compositionDifference(composition, compositionNames(compositionOf(settings))) !== null
+    const isParameter = (name: string) => name.split(".").length === 2
     const layout = expectedLayout(settings, inputDim)
-    const expected = layout.tensors
+    const expected = ownChains ? Object.fromEntries(Object.entries(layout.tensors).filter(([name]) => isParameter(name))) : layout.tensors
     for (const [name, shape] of Object.entries(expected)) {
       const t = tensors[name]
       if (t === undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `it has no tensor ${name}, which its settings (${describeShape(settings)}) call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
@@ -319,13 +323,13 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
         return yield* Either.left(new CheckpointError({ file: path, problem: `tensor ${name} has shape [${t.shape}] but its settings (${describeShape(settings)}, input size ${inputDim}) call for [${shape}]: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
       }
     }
-    const extra = Object.keys(tensors).find((name) => !(name in expected))
+    const extra = Object.keys(tensors).find((name) => !(name in expected) && !(ownChains && !isParameter(name)))
     if (extra !== undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `it has a tensor ${extra} that its settings do not call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
     // Checkpoints from before the digest was recorded have none to check; the digest is of the names as written.
     if (metadata.dataSha256 !== undefined && metadata.dataSha256 !== dataDigest(decoded.tensors)) {
       return yield* Either.left(new CheckpointError({ file: path, problem: "its tensor data does not match the SHA-256 recorded when it was written: the file is damaged. Use another checkpoint, or start a new run" }))
     }
-    const missingScalar = layout.scalars.find((name) => optimizerScalars[name] === undefined)
+    const missingScalar = ownChains ? undefined : layout.scalars.find((name) => optimizerScalars[name] === undefined)
     if (missingScalar !== undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `its optimizerScalars metadata has no ${missingScalar}, which its settings (optimizer ${settings.optimizer}) call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
     return {
       tensors, model: metadata.model, settings, inputDim, epoch, optimizerScalars,
