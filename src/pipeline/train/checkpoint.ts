@@ -143,17 +143,19 @@ export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string)
         )
       }
     }
-    tf.tidy(() => {
-      for (const [name, v] of Object.entries(target)) v.assign(tf.tensor(s.tensors[name].data, v.shape))
-    })
-    for (const [prefix, o] of [["encoder", m.encoderOptimizer], ["decoder", m.decoderOptimizer]] as const) {
+    const optimizers = [["encoder", m.encoderOptimizer], ["decoder", m.decoderOptimizer]] as const
+    for (const [prefix, o] of optimizers) {
       const missing = Object.keys(optimizerScalars(o)).find((k) => s.optimizerScalars[`${prefix}.${k}`] === undefined)
       if (missing !== undefined) {
         return yield* Effect.fail(new CheckpointError({ file, problem: `it has no optimizer state number ${prefix}.${missing}: it was written for another optimizer. Use a checkpoint of this model, or start a new run` }))
       }
     }
-    restoreScalars(m.encoderOptimizer, Object.fromEntries(Object.entries(s.optimizerScalars).flatMap(([k, v]) => (k.startsWith("encoder.") ? [[k.slice("encoder.".length), v]] : []))))
-    restoreScalars(m.decoderOptimizer, Object.fromEntries(Object.entries(s.optimizerScalars).flatMap(([k, v]) => (k.startsWith("decoder.") ? [[k.slice("decoder.".length), v]] : []))))
+    tf.tidy(() => {
+      for (const [name, v] of Object.entries(target)) v.assign(tf.tensor(s.tensors[name].data, v.shape))
+    })
+    for (const [prefix, o] of optimizers) {
+      restoreScalars(o, Object.fromEntries(Object.entries(s.optimizerScalars).flatMap(([k, v]) => (k.startsWith(`${prefix}.`) ? [[k.slice(prefix.length + 1), v]] : []))))
+    }
   })
 
 /** A model's structure in words, for messages about checkpoints that do not fit. */
