@@ -17,6 +17,7 @@ import { lrHalving } from "../../src/models/optimisers/lr-halving.js"
 import { optimizerNames } from "../../src/models/optimisers/registry.js"
 import { sgd } from "../../src/models/optimisers/sgd.js"
 import { masked, shapesOf, type Transform } from "../../src/models/optimisers/transform.js"
+import { unitNorm } from "../../src/models/optimisers/unit-norm.js"
 import { weightDecay } from "../../src/models/optimisers/weight-decay.js"
 import type { ModelSettings } from "../../src/models/settings.js"
 import { variants } from "../../src/models/variants.js"
@@ -118,6 +119,23 @@ describe("a chain", () => {
     const params = { W: tf.variable(tf.zeros([2])) }
     expect(() => makeOptimizer([adam(), adam()], params, tfjsLinalg)).toThrow(/"adam" is there twice/)
     params.W.dispose()
+  })
+
+  it("refuses to end with updates no optimizer applied, and a projection placed before the optimizer", () => {
+    const params = { W: tf.variable(tf.ones([2, 2])), b: tf.variable(tf.ones([2])) }
+    const grads = () => ({ W: tf.ones([2, 2]), b: tf.ones([2]) })
+    const decayOnly = makeOptimizer([weightDecay(0.1)], params, tfjsLinalg)
+    expect(() => tf.tidy(() => optimizerStep(decayOnly, grads(), { epoch: 0, learningRate: 0.1 }))).toThrow(/left the updates of W, b unapplied/)
+    const half = makeOptimizer([masked((n) => n === "W", adam())], params, tfjsLinalg)
+    expect(() => tf.tidy(() => optimizerStep(half, grads(), { epoch: 0, learningRate: 0.1 }))).toThrow(/left the updates of b unapplied/)
+    // Each part masked to its own optimizer (optax's multi_transform) leaves nothing behind.
+    const both = makeOptimizer([masked((n) => n === "W", adam(), "adam on W"), masked((n) => n === "b", sgd({ momentum: 0.9, nesterov: false }), "sgd on b")], params, tfjsLinalg)
+    tf.tidy(() => optimizerStep(both, grads(), { epoch: 0, learningRate: 0.1 }))
+    expect(Object.keys(optimizerTensors(both)).sort()).toEqual(["adam on W.m.W", "adam on W.v.W", "sgd on b.momentum.b"])
+    const early = makeOptimizer([unitNorm((n) => n === "W"), adam()], params, tfjsLinalg)
+    expect(() => tf.tidy(() => optimizerStep(early, grads(), { epoch: 0, learningRate: 0.1 }))).toThrow(/put it after the optimizer/)
+    for (const o of [decayOnly, half, both, early]) disposeOptimizer(o)
+    for (const v of Object.values(params)) v.dispose()
   })
 
   it("restricts a masked transform to the parameters it selects (hidden-bias decay leaves the weights alone)", () => {

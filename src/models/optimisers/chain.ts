@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { Linalg } from "../linalg.js"
-import { applyUpdates, type Gradients, noLayout, type Parameters, type Shapes, type StateLayout, type Transform, type TransformState } from "./transform.js"
+import { type Gradients, noLayout, type Parameters, type Shapes, type StateLayout, type Transform, type TransformState } from "./transform.js"
 
 /**
  * Parameters with the chain of transforms that updates them and the state of each, stored under
@@ -38,8 +38,9 @@ export const disposeOptimizer = (o: Optimizer): void => {
 
 /**
  * One update of the parameters: the gradients go through the chain in order, each transform
- * seeing what the one before handed on and the learning rate as the schedules before it left it;
- * updates still pending at the end are added to the parameters.
+ * seeing what the one before handed on and the learning rate as the schedules before it left it.
+ * Some transform must apply every update: what is still pending at the end is a gradient no
+ * optimizer took, and adding it would climb the loss, so the chain refuses it.
  */
 export const optimizerStep = (o: Optimizer, grads: Gradients, context: { readonly epoch: number; readonly learningRate: number }): void => {
   tf.tidy(() => {
@@ -54,7 +55,10 @@ export const optimizerStep = (o: Optimizer, grads: Gradients, context: { readonl
         if (result.learningRate !== undefined) learningRate = result.learningRate
       }
     }
-    applyUpdates(o.params, updates)
+    const left = Object.keys(updates)
+    if (left.length > 0) {
+      throw new Error(`the update chain [${o.chain.map((t) => t.name).join(", ")}] left the updates of ${left.join(", ")} unapplied: end it with an optimizer (adam, sgd, …) that takes them, or mask one to them`)
+    }
   })
 }
 

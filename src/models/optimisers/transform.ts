@@ -51,7 +51,7 @@ export type UpdateResult =
  * makes its state from the parameters, `update` maps the incoming updates (the gradients, for the
  * first one) and its state to the next ones. An optimizer's step applies the update itself rather
  * than returning it, so that Adam can write its moments and the parameters in place with a native
- * BLAS; a chain adds whatever updates are left at its end to the parameters.
+ * BLAS; a chain must end with every update applied.
  */
 export interface Transform {
   /** Unique within a chain: the prefix of its state in checkpoints (`encoder.adam.m.W`). */
@@ -72,7 +72,7 @@ export const zeroState = (layout: StateLayout): TransformState => ({
 
 export const shapesOf = (params: Parameters): Record<string, number[]> => Object.fromEntries(Object.entries(params).map(([name, p]) => [name, p.shape]))
 
-/** p ← p + u for every pending update: optax's apply_updates. */
+/** p ← p + u for each update, optax's apply_updates: for a transform that computes its step as a difference. */
 export const applyUpdates = (params: Parameters, updates: Gradients): void => {
   for (const [name, u] of Object.entries(updates)) {
     const p = params[name]

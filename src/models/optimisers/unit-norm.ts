@@ -1,10 +1,10 @@
 import { normalizeRows } from "../constraints.js"
-import { applyUpdates, noState, type Parameters, type Selector, type Transform } from "./transform.js"
+import { noState, type Parameters, type Selector, type Transform } from "./transform.js"
 
 /**
  * Projection of each selected weight's rows (the paper's atoms, the columns of A) onto the unit
- * sphere: at init, so the constraint holds from the start, and after the step. Updates still
- * pending when it runs (no optimizer before it applied them) are applied first.
+ * sphere: at init, so the constraint holds from the start, and after the step, so it must come
+ * after the optimizer in its chain.
  */
 export const unitNorm = (select: Selector): Transform => {
   const project = (params: Parameters) => {
@@ -17,9 +17,10 @@ export const unitNorm = (select: Selector): Transform => {
       return noState
     },
     update: (updates, state, params) => {
-      applyUpdates(params, updates)
+      const pending = Object.keys(updates)
+      if (pending.length > 0) throw new Error(`the unit-norm projection runs after the step, but the updates of ${pending.join(", ")} are not applied yet: put it after the optimizer in its chain`)
       project(params)
-      return { applied: true, state }
+      return { updates, state }
     }
   }
 }
