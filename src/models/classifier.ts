@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { adamStep, disposeAdam, makeAdam } from "./transforms/adam.js"
+import { adam } from "./optimisers/adam.js"
+import { disposeOptimizer, makeOptimizer, optimizerStep } from "./optimisers/chain.js"
 import { disposeLista, listaBackward, listaTrace, listaVariables, makeLista } from "./encoder.js"
 import type { Linalg } from "./linalg.js"
 import { linearWeight, variableOf } from "./linear-init.js"
@@ -184,7 +185,7 @@ export const probeAccuracy = (probe: Probe, set: LabelledSet): number =>
 export const fitProbe = (probe: Probe, train: LabelledSet, val: LabelledSet, options: ProbeTraining): ProbeFit => {
   const n = train.x.shape[0]
   const batchSize = Math.min(options.batchSize, n)
-  const adam = makeAdam({ ...probe.variables }, probe.linalg)
+  const optimizer = makeOptimizer([adam()], { ...probe.variables }, probe.linalg)
   const targets = tf.tidy(() => tf.cast(tf.oneHot(train.labels, probe.classes), "float32") as tf.Tensor2D)
   const valLoss: number[] = []
   const trainLoss: number[] = []
@@ -197,7 +198,7 @@ export const fitProbe = (probe: Probe, train: LabelledSet, val: LabelledSet, opt
         const rows = order.subarray(start, Math.min(start + batchSize, n))
         tf.tidy(() => {
           const index = tf.tensor1d(rows, "int32")
-          adamStep(adam, probe.gradients(tf.gather(train.x, index) as tf.Tensor2D, tf.gather(targets, index) as tf.Tensor2D), options.learningRate)
+          optimizerStep(optimizer, probe.gradients(tf.gather(train.x, index) as tf.Tensor2D, tf.gather(targets, index) as tf.Tensor2D), { epoch, learningRate: options.learningRate })
         })
       }
       // Measured after the epoch, on the weights that validation sees.
@@ -219,7 +220,7 @@ export const fitProbe = (probe: Probe, train: LabelledSet, val: LabelledSet, opt
       })
     }
   } finally {
-    disposeAdam(adam)
+    disposeOptimizer(optimizer)
     targets.dispose()
   }
   return { bestEpoch: best?.epoch ?? 0, bestValLoss: best?.loss ?? NaN, valLoss, trainLoss }

@@ -2,11 +2,11 @@ import { energyOf, type Energy } from "./energy.js"
 import type { InferenceMethod } from "./inference/method.js"
 import { inferenceByName } from "./inference/registry.js"
 import type { ModelSettings } from "./settings.js"
-import { adam } from "./transforms/adam.js"
-import { lrHalving } from "./transforms/lr-halving.js"
-import type { UpdateTransform } from "./transforms/transform.js"
-import { unitNorm } from "./transforms/unit-norm.js"
-import { weightDecay } from "./transforms/weight-decay.js"
+import { lrHalving } from "./optimisers/lr-halving.js"
+import { optimizerOf } from "./optimisers/registry.js"
+import type { Transform } from "./optimisers/transform.js"
+import { unitNorm } from "./optimisers/unit-norm.js"
+import { weightDecay } from "./optimisers/weight-decay.js"
 
 /**
  * What a variant is made of: the energy's terms, the inference method, and the chains of
@@ -16,8 +16,8 @@ import { weightDecay } from "./transforms/weight-decay.js"
 export interface Composition {
   readonly energy: Energy
   readonly inference: InferenceMethod
-  readonly decoderUpdate: ReadonlyArray<UpdateTransform>
-  readonly encoderUpdate: ReadonlyArray<UpdateTransform>
+  readonly decoderUpdate: ReadonlyArray<Transform>
+  readonly encoderUpdate: ReadonlyArray<Transform>
 }
 
 const isWeight = (name: string) => name.startsWith("W")
@@ -30,10 +30,10 @@ export const compositionOf = (s: ModelSettings): Composition => ({
     weightDecay(s.decoderWeightDecay, isWeight, "decoder weight decay"),
     weightDecay(s.hiddenBiasDecay, isBias, "hidden bias decay"),
     lrHalving(s.decoderLrHalvingEvery),
-    adam(),
+    optimizerOf(s),
     ...(s.unitNormAtoms ? [unitNorm(isWeight)] : [])
   ],
-  encoderUpdate: [weightDecay(s.encoderBiasDecay, (name) => name === "c", "encoder bias decay"), adam()]
+  encoderUpdate: [weightDecay(s.encoderBiasDecay, (name) => name === "c", "encoder bias decay"), optimizerOf(s)]
 })
 
 /**

@@ -54,20 +54,37 @@ export { fistaRestart } from "./inference/fista-restart.js"
 /** FISTA with restart and a step per row fitted to its local curvature. */
 export { fistaAdaptive } from "./inference/fista-adaptive.js"
 
-// Update transforms
+// Optimisers: transforms that own their state, chained by name (optax's init/update pairs)
 
-/** Runs a chain of update transforms on a set of gradients. */
-export { applyChain } from "./transforms/chain.js"
-/** An update transform: one step of a parameter update chain. */
-export type { UpdateTransform, UpdateContext, Gradients, Parameters, Selector } from "./transforms/transform.js"
-/** Adam as an update transform, and its state. */
-export { adam, makeAdam, disposeAdam, adamDefaults, type Adam, type AdamSettings } from "./transforms/adam.js"
-/** Weight decay on the selected parameters. */
-export { weightDecay } from "./transforms/weight-decay.js"
-/** Halves the learning rate every given number of epochs. */
-export { lrHalving } from "./transforms/lr-halving.js"
-/** Projects the selected parameters' columns onto the unit sphere after each update. */
-export { unitNorm } from "./transforms/unit-norm.js"
+/** A chain of named transforms, what a checkpoint stores of it, and one update with it. */
+export { makeOptimizer, optimizerStep, disposeOptimizer, optimizerTensors, optimizerScalars, restoreScalars, chainLayout, type Optimizer } from "./optimisers/chain.js"
+/** A transform: init(params) → state, update(updates, state, params) → (updates, state). */
+export {
+  masked,
+  applyUpdates,
+  zeroState,
+  noState,
+  shapesOf,
+  type Shapes,
+  type Transform,
+  type TransformState,
+  type StateLayout,
+  type UpdateContext,
+  type UpdateResult,
+  type Gradients,
+  type Parameters,
+  type Selector
+} from "./optimisers/transform.js"
+/** The optimisers by name, and the settings' choice of one. */
+export { optimizerKinds, optimizerNames, optimizerOf, type OptimizerName } from "./optimisers/registry.js"
+export { optimizerKind, type OptimizerKind } from "./optimisers/kind.js"
+export { adam, adamDefaults, type AdamSettings } from "./optimisers/adam.js"
+export { sgd, type SgdSettings } from "./optimisers/sgd.js"
+export { adamw } from "./optimisers/adamw.js"
+/** Coupled weight decay, the learning-rate halving schedule, the unit-norm projection of atoms. */
+export { weightDecay } from "./optimisers/weight-decay.js"
+export { lrHalving } from "./optimisers/lr-halving.js"
+export { unitNorm } from "./optimisers/unit-norm.js"
 
 // The model
 

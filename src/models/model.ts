@@ -17,8 +17,7 @@ import { type Linalg, tfjsLinalg } from "./linalg.js"
 import { psnrSum, type ToPixels, zeroCount } from "./metrics.js"
 import type { UniformSource } from "./rng.js"
 import { type ModelSettings, stepRule } from "./settings.js"
-import { type Adam, disposeAdam, makeAdam } from "./transforms/adam.js"
-import { applyChain, project } from "./transforms/chain.js"
+import { disposeOptimizer, makeOptimizer, type Optimizer, optimizerStep, optimizerTensors } from "./optimisers/chain.js"
 
 /** Encoder, decoder and both optimizers: everything a training run updates. */
 export interface SparseCodingModel {
@@ -26,8 +25,8 @@ export interface SparseCodingModel {
   readonly inputDim: number
   readonly encoder: Lista
   readonly decoder: Decoder
-  readonly encoderOptimizer: Adam
-  readonly decoderOptimizer: Adam
+  readonly encoderOptimizer: Optimizer
+  readonly decoderOptimizer: Optimizer
   /** The terms, inference method and update chains the settings name (or the caller chose). */
   readonly composition: Composition
 }
@@ -45,23 +44,20 @@ export const makeModel = (settings: ModelSettings, inputDim: number, rng: Unifor
   const composition = options.composition ?? compositionOf(settings)
   const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps, linalg)
   const decoder = makeDecoder(rng, settings.codeDim, settings.hidden, inputDim, linalg)
-  const model: SparseCodingModel = {
+  return {
     settings,
     inputDim,
     encoder,
     decoder,
-    encoderOptimizer: makeAdam(listaVariables(encoder), linalg),
-    decoderOptimizer: makeAdam(decoderVariables(decoder), linalg),
+    encoderOptimizer: makeOptimizer(composition.encoderUpdate, listaVariables(encoder), linalg),
+    decoderOptimizer: makeOptimizer(composition.decoderUpdate, decoderVariables(decoder), linalg),
     composition
   }
-  project(composition.decoderUpdate, model.decoderOptimizer.params)
-  project(composition.encoderUpdate, model.encoderOptimizer.params)
-  return model
 }
 
 export const disposeModel = (m: SparseCodingModel): void => {
-  disposeAdam(m.encoderOptimizer)
-  disposeAdam(m.decoderOptimizer)
+  disposeOptimizer(m.encoderOptimizer)
+  disposeOptimizer(m.decoderOptimizer)
   disposeLista(m.encoder)
   disposeDecoder(m.decoder)
 }
@@ -74,10 +70,9 @@ export const modelTensors = (m: SparseCodingModel): Record<string, tf.Variable> 
   }
   put("encoder", listaVariables(m.encoder))
   put("decoder", decoderVariables(m.decoder))
-  put("encoderAdam.m", m.encoderOptimizer.firstMoment)
-  put("encoderAdam.v", m.encoderOptimizer.secondMoment)
-  put("decoderAdam.m", m.decoderOptimizer.firstMoment)
-  put("decoderAdam.v", m.decoderOptimizer.secondMoment)
+  // Each transform's state under its name: encoder.adam.m.W.
+  put("encoder", optimizerTensors(m.encoderOptimizer))
+  put("decoder", optimizerTensors(m.decoderOptimizer))
   return out
 }
 
@@ -124,13 +119,13 @@ const nonFiniteCount = (t: tf.Tensor): number => tf.tidy(() => tf.sum(tf.cast(tf
 
 /**
  * One training step: encoder codes, inference with the decoder frozen, one update of the decoder
- * on the reconstruction from Z* (its chain: decay, schedule, Adam, constraints), one of the
+ * on the reconstruction from Z* (its chain: decay, schedule, optimizer, constraints), one of the
  * encoder towards Z*. The figures are those of Z* and of D(Z*) before the update, as the
  * authors' code reports them.
  */
 export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, toPixels: ToPixels): BatchTotals => {
   const s = m.settings
-  const { energy, decoderUpdate, encoderUpdate } = m.composition
+  const { energy } = m.composition
   const trace = tf.tidy(() => {
     const t = listaTrace(m.encoder, x)
     return { codes: t.codes, iterates: [...t.iterates] }
@@ -166,12 +161,12 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
     grads.b.forEach((g, k) => {
       if (g !== null) named[`b${k + 1}`] = g
     })
-    applyChain(decoderUpdate, m.decoderOptimizer, named, s.decoderLr, { epoch })
+    optimizerStep(m.decoderOptimizer, named, { epoch, learningRate: s.decoderLr })
     return { energyTotal, hiddenZeros, hiddenEntries, psnr }
   })
   tf.tidy(() => {
     const { grads } = listaLossGradients(m.encoder, x, zStar, trace)
-    applyChain(encoderUpdate, m.encoderOptimizer, { W: grads.W, c: grads.c, S: grads.S }, s.encoderLr, { epoch })
+    optimizerStep(m.encoderOptimizer, { W: grads.W, c: grads.c, S: grads.S }, { epoch, learningRate: s.encoderLr })
   })
   for (const t of trace.iterates) t.dispose()
   zStar.dispose()

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { inferenceNames } from "./inference/registry.js"
 import type { StepRule } from "./inference/method.js"
+import { optimizerDocs, optimizerFields, optimizerNames } from "./optimisers/registry.js"
 import type { SettingDocs } from "./setting-docs.js"
 import { Count, NonNegative, Positive, PositiveInt } from "./terms/fields.js"
 import { termDocs, termFields } from "./terms/registry.js"
@@ -26,6 +27,9 @@ export const ModelSettings = Schema.Struct({
   tol: NonNegative,
   batchSize: Schema.Int.pipe(Schema.greaterThanOrEqualTo(2)),
   epochs: PositiveInt,
+  /** The optimizer of both the encoder and the decoder, each with its own learning rate and state. */
+  optimizer: Schema.optionalWith(Schema.Literal(...optimizerNames), { default: () => optimizerNames[0], exact: true }),
+  ...optimizerFields,
   decoderLr: NonNegative,
   /** Halve the decoder's learning rate every this many epochs (0: never). */
   decoderLrHalvingEvery: Count,
@@ -57,9 +61,11 @@ export const settingDocs: SettingDocs<ModelSettings> = {
   tol: { label: "inference tolerance", help: "inference per-row relative tolerance", cli: "number" },
   batchSize: { label: "batch size", help: "mini-batch size", cli: "integer" },
   epochs: { label: "epochs", help: "training epochs", cli: "integer" },
-  decoderLr: { label: "decoder LR", help: "decoder Adam learning rate", cli: "number" },
+  optimizer: { label: "optimizer", help: "optimizer of the encoder and the decoder", cli: { choices: optimizerNames } },
+  ...optimizerDocs,
+  decoderLr: { label: "decoder LR", help: "decoder learning rate", cli: "number" },
   decoderLrHalvingEvery: { label: "decoder LR halving (epochs)", help: "halve the decoder learning rate every N epochs, 0 never", flag: "decoder-lr-halving", cli: "integer" },
-  encoderLr: { label: "encoder LR", help: "encoder Adam learning rate", cli: "number" },
+  encoderLr: { label: "encoder LR", help: "encoder learning rate", cli: "number" },
   unitNormAtoms: { label: "unit-norm atoms", help: "rescale decoder atoms to unit norm after each step", flag: "unit-norm", cli: "yes-no" },
   hiddenBiasDecay: { label: "hidden bias decay", help: "weight decay on the decoder's hidden biases", cli: "number" },
   decoderWeightDecay: { label: "decoder weight decay", help: "weight decay on the decoder's weights", cli: "number" },
@@ -93,10 +99,6 @@ export const decodeSettings = (raw: unknown) => Schema.decodeUnknownEither(Store
 
 /** A preset written with only the settings it needs; the others take their defaults. */
 export const preset = (s: typeof ModelSettings.Encoded): ModelSettings => Schema.decodeSync(ModelSettings)(s)
-
-/** The decoder's learning rate at a given epoch (0-based) under the halving schedule. */
-export const decoderLrAt = (s: ModelSettings, epoch: number): number =>
-  s.decoderLrHalvingEvery > 0 ? s.decoderLr * Math.pow(0.5, Math.floor(epoch / s.decoderLrHalvingEvery)) : s.decoderLr
 
 /**
  * A combination of valid settings the maths cannot use, as the field to change and why; null

@@ -14,6 +14,7 @@ import { makeRng } from "../../src/data/random.js"
 import { readArrowIpcTable, type Row } from "../../src/data/table.js"
 import { type Composition, compositionOf } from "../../src/models/composition.js"
 import { disposeModel, makeModel, type SparseCodingModel } from "../../src/models/model.js"
+import { sgd } from "../../src/models/optimisers/sgd.js"
 import type { CodeTerm } from "../../src/models/terms/term.js"
 import { readCheckpoint, restoreSnapshot } from "../../src/pipeline/train/checkpoint.js"
 import type { ModelSettings } from "../../src/models/settings.js"
@@ -166,6 +167,24 @@ describe("training loop", () => {
       yield* restoreSnapshot(same, best, "checkpoint.safetensors")
       disposeModel(plain)
       disposeModel(same)
+    }).pipe(Effect.provide(env))
+  )
+
+  it.effect("a chain of one's own with a stateful optimizer the settings do not name checkpoints its state, and resumes", () =>
+    Effect.gen(function* () {
+      const data = randomData()
+      const base = compositionOf(settings)
+      const momentum = sgd({ momentum: 0.5, nesterov: false })
+      const own: Composition = { ...base, decoderUpdate: base.decoderUpdate.map((t) => (t.name === "adam" ? momentum : t)) }
+      const out = mkdtempSync(join(tmpdir(), "loop-"))
+      yield* Effect.scoped(trainingLoop(options(1, { out, composition: own }), data))
+      const point = yield* readResumePoint(out)
+      expect(Object.keys(point.snapshot.tensors)).toEqual(expect.arrayContaining(["decoder.sgd.momentum.W1", "encoder.adam.m.W"]))
+      expect(Object.keys(point.snapshot.tensors).some((k) => k.startsWith("decoder.adam."))).toBe(false)
+      const refused = yield* Effect.flip(Effect.scoped(trainingLoop(options(2, { out, resume: point }), data)))
+      expect(refused.message).toContain("decoder update")
+      yield* Effect.scoped(trainingLoop(options(2, { out, resume: point, composition: own }), data))
+      expect((yield* readCheckpoint(join(out, "last.safetensors"))).epoch).toBe(1)
     }).pipe(Effect.provide(env))
   )
 

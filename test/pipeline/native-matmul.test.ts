@@ -2,9 +2,12 @@ import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-wasm"
 import { Effect, Logger, LogLevel } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
-import { adam, adamStep, makeAdam } from "../../src/models/transforms/adam.js"
-import { applyChain } from "../../src/models/transforms/chain.js"
-import { weightDecay } from "../../src/models/transforms/weight-decay.js"
+import { adam } from "../../src/models/optimisers/adam.js"
+import { adamw } from "../../src/models/optimisers/adamw.js"
+import { makeOptimizer, optimizerStep, optimizerTensors } from "../../src/models/optimisers/chain.js"
+import { sgd } from "../../src/models/optimisers/sgd.js"
+import type { Transform } from "../../src/models/optimisers/transform.js"
+import { weightDecay } from "../../src/models/optimisers/weight-decay.js"
 import { type Linalg, tfjsLinalg } from "../../src/models/linalg.js"
 import { variants } from "../../src/models/variants.js"
 import { Backend, BackendLive } from "../../src/pipeline/backend/backend.js"
@@ -80,35 +83,39 @@ describe("native matrix products", () => {
     for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(expected[i], 5)
   })
 
-  it("update Adam's moments and parameters in place as the tensor path does, and never through a shared storage", () => {
+  it.each([
+    ["Adam", () => [weightDecay(0.1, (name) => name === "b"), adam()]],
+    ["SGD with Nesterov momentum", () => [weightDecay(0.1, (name) => name === "b"), sgd({ momentum: 0.9, nesterov: true })]],
+    ["AdamW", () => [adamw(0.1)]]
+  ] as Array<[string, () => Transform[]]>)("update %s's state and parameters in place as the tensor path does, and never through a shared storage", (_name, chain) => {
     if (typeof installed === "string") return
     const ops = installed.linalg.inPlace
     expect(ops).not.toBeNull()
+    const decayed = chain()
     const make = (kernels: Linalg) => {
       const p = { W: tf.variable(tf.randomNormal([40, 30], 0, 1, "float32", 11)), b: tf.variable(tf.randomNormal([30], 0, 1, "float32", 12)) }
-      return makeAdam(p, kernels)
+      return makeOptimizer(decayed, p, kernels)
     }
-    const decayed = [weightDecay(0.1, (name) => name === "b"), adam()]
     const viaTensors = make(tfjsLinalg)
     const viaBlas = make(installed.linalg)
     const before = tf.memory().numTensors
     for (let step = 0; step < 5; step++) {
       const grads = { W: tf.randomNormal([40, 30], 0, 1, "float32", 20 + step), b: tf.randomNormal([30], 0, 1, "float32", 40 + step) }
-      applyChain(decayed, viaTensors, grads, 1e-2, { epoch: 0 })
-      applyChain(decayed, viaBlas, grads, 1e-2, { epoch: 0 })
+      optimizerStep(viaTensors, grads, { epoch: 0, learningRate: 1e-2 })
+      optimizerStep(viaBlas, grads, { epoch: 0, learningRate: 1e-2 })
       grads.W.dispose()
       grads.b.dispose()
     }
     expect(tf.memory().numTensors).toBe(before)
-    for (const name of ["W", "b"]) {
-      for (const [a, b] of [
-        [viaTensors.params[name], viaBlas.params[name]],
-        [viaTensors.firstMoment[name], viaBlas.firstMoment[name]],
-        [viaTensors.secondMoment[name], viaBlas.secondMoment[name]]
-      ]) {
-        const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
-        expect(diff, name).toBeLessThan(1e-5)
-      }
+    const viaBlasState = optimizerTensors(viaBlas)
+    const pairs = [
+      ...["W", "b"].map((name) => [name, viaTensors.params[name], viaBlas.params[name]] as const),
+      ...Object.entries(optimizerTensors(viaTensors)).map(([name, t]) => [name, t, viaBlasState[name]] as const)
+    ]
+    expect(pairs.length).toBeGreaterThan(2)
+    for (const [name, a, b] of pairs) {
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
+      expect(diff, name).toBeLessThan(1e-5)
     }
     // A reshape shares its variable's storage: the update must then go through new tensors.
     const W = viaBlas.params.W
@@ -116,7 +123,7 @@ describe("native matrix products", () => {
     const kept = snapshot.dataSync().slice()
     expect(ops!.writable(W)).toBe(false)
     const g = tf.onesLike(W)
-    adamStep(viaBlas, { W: g }, 1e-2)
+    optimizerStep(viaBlas, { W: g }, { epoch: 0, learningRate: 1e-2 })
     expect(Array.from(snapshot.dataSync())).toEqual(Array.from(kept))
     expect(tf.tidy(() => tf.max(tf.abs(tf.sub(tf.reshape(W, [-1]), snapshot))).dataSync()[0])).toBeGreaterThan(0)
     g.dispose()

@@ -127,7 +127,7 @@ const snapshotOf = (hidden: ReadonlyArray<number>, seed: number, withProgress: b
     settings,
     inputDim: 4,
     epoch: 2,
-    adamSteps: { encoder: 10, decoder: 10 },
+    optimizerScalars: { "encoder.adam.step": 10, "decoder.adam.step": 10 },
     ...(withProgress
       ? {
           progress: {
@@ -164,7 +164,7 @@ const editHeader = (bytes: Uint8Array, pick: number, replacement: unknown): Uint
   // Metadata values are strings of JSON themselves: edit inside them too.
   const meta = header.__metadata__ as Record<string, string>
   const inner: Record<string, unknown> = {}
-  for (const k of ["settings", "progress", "adamSteps"]) if (meta[k] !== undefined) inner[k] = JSON.parse(meta[k])
+  for (const k of ["settings", "progress", "optimizerScalars"]) if (meta[k] !== undefined) inner[k] = JSON.parse(meta[k])
   walk(inner)
   const [owner, key] = paths[pick % paths.length]
   owner[key] = replacement

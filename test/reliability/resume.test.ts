@@ -43,10 +43,10 @@ const resume = (out: string, epochs: number, extra: Partial<RunOptions> = {}) =>
   })
 
 describe("checkpoint layout", () => {
-  it.effect("the shapes a checkpoint is checked against are the tensors makeModel creates", () =>
+  it.effect("the shapes a checkpoint is checked against are the tensors makeModel creates, for each optimizer", () =>
     Effect.sync(() => {
-      for (const [model, hidden] of [["sdl", []], ["vdl-nl", [24]], ["vdl-nl", [24, 12]]] as const) {
-        const settings = smallSettings(model, { hidden, codeDim: 8 })
+      for (const [model, hidden, optimizer] of [["sdl", [], "adam"], ["vdl-nl", [24], "adam"], ["vdl-nl", [24, 12], "adam"], ["vdl-nl", [24], "sgd"], ["sdl", [], "adamw"]] as const) {
+        const settings = smallSettings(model, { hidden, codeDim: 8, optimizer })
         const m = makeModel(settings, 30, makeRng(1))
         const actual = Object.fromEntries(Object.entries(modelTensors(m)).map(([k, v]) => [k, v.shape]))
         disposeModel(m)
@@ -87,6 +87,24 @@ describe.each<[BackendName, number]>([
       // toStrictEqual compares numbers with Object.is: equal means the same bits.
       expect(b).toStrictEqual(a)
     }).pipe(Effect.provide(env(backend)))
+  )
+})
+
+describe("resume with another optimizer", () => {
+  it.effect("an SGD run with Nesterov momentum, its buffers in the checkpoint, resumes bit for bit", () =>
+    Effect.gen(function* () {
+      const data = yield* smallData(300)
+      const sgd = (out: string, epochs: number): RunOptions => ({ ...options(out, epochs), settings: { ...smallSettings("vdl", { optimizer: "sgd", nesterov: true, decoderLr: 0.05, encoderLr: 0.05 }), epochs } })
+      const straight = folder()
+      yield* trainRun(sgd(straight, 2), data)
+      const stopped = folder()
+      yield* trainRun(sgd(stopped, 1), data)
+      const last = yield* readCheckpoint(join(stopped, "last.safetensors"))
+      expect(Object.keys(last.tensors)).toContain("decoder.sgd.momentum.W1")
+      const point = yield* readResumePoint(stopped)
+      yield* trainRun({ ...sgd(stopped, 2), resume: point }, data)
+      expect(yield* outcome(stopped)).toStrictEqual(yield* outcome(straight))
+    }).pipe(Effect.provide(env("wasm")))
   )
 })
 

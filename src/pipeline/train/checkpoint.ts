@@ -5,17 +5,21 @@ import { readFile } from "node:fs/promises"
 import { writeFileAtomic } from "../../data/atomic-write.js"
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../../data/safetensors.js"
 import { type BatchTotals, modelTensors, type SparseCodingModel } from "../../models/model.js"
-import { type Composition, compositionDifference, compositionNames, type CompositionNames } from "../../models/composition.js"
+import { type Composition, compositionDifference, compositionNames, type CompositionNames, compositionOf } from "../../models/composition.js"
+import { chainLayout, optimizerScalars, restoreScalars } from "../../models/optimisers/chain.js"
 import { type ModelSettings, StoredSettings } from "../../models/settings.js"
 import { CheckpointError } from "../errors.js"
 import { InputSpace, inputSpaceProblem } from "../sources/normalization.js"
 
 /**
- * The format written. Version 2 numbers epochs from 1, as summary.json and metrics.arrow do
- * (`epochsDone`, and the epochs in `progress`), and records the input space (`input`: image
- * shape and normalisation). Version 1 numbered them from 0 (`epoch`) and is still read.
+ * The format written. Version 3 names the optimizers' state after the transforms that own it
+ * (`encoder.adam.m.W`, and the numbers in `optimizerScalars`). Version 2 numbers epochs from 1, as
+ * summary.json and metrics.arrow do (`epochsDone`, and the epochs in `progress`), and records the
+ * input space (`input`: image shape and normalisation); it named Adam's state `encoderAdam.m.W`
+ * and its steps `adamSteps`. Version 1 numbered epochs from 0 (`epoch`). Both are still read.
  */
-export const checkpointFormat = "sparse-vdl/2"
+export const checkpointFormat = "sparse-vdl/3"
+const secondFormat = "sparse-vdl/2"
 const firstFormat = "sparse-vdl/1"
 
 /**
@@ -51,7 +55,8 @@ export interface Snapshot {
   readonly inputDim: number
   /** The last finished epoch, 0-based (−1 before the first one ends); the file stores epochs done, epoch + 1. */
   readonly epoch: number
-  readonly adamSteps: { readonly encoder: number; readonly decoder: number }
+  /** The optimizers' state numbers by part and transform (`encoder.adam.step`: Adam's updates so far). */
+  readonly optimizerScalars: Readonly<Record<string, number>>
   readonly progress?: RunProgress
   /** The images the model was trained on and their normalisation; absent from checkpoints before format 2. */
   readonly input?: InputSpace
@@ -70,42 +75,48 @@ export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number
     settings: m.settings,
     inputDim: m.inputDim,
     epoch,
-    adamSteps: { encoder: m.encoderOptimizer.step, decoder: m.decoderOptimizer.step },
+    optimizerScalars: { ...prefixed("encoder", optimizerScalars(m.encoderOptimizer)), ...prefixed("decoder", optimizerScalars(m.decoderOptimizer)) },
     ...(progress === undefined ? {} : { progress }),
     ...(input === undefined ? {} : { input }),
     composition: compositionNames(m.composition)
   }
 }
 
+const prefixed = <A>(prefix: string, record: Readonly<Record<string, A>>): Record<string, A> =>
+  Object.fromEntries(Object.entries(record).map(([k, v]) => [`${prefix}.${k}`, v]))
+
 /**
- * The name and shape of every tensor makeModel creates for these settings, computed without
- * building it, so that a checkpoint is checked before a model of its size is allocated (a
- * corrupt code size must not become a gigabyte allocation). A test holds this to modelTensors.
+ * The name and shape of every tensor makeModel creates for these settings (parameters, then the
+ * state of the optimizer transforms the settings name), and the names of the optimizers' state
+ * numbers, computed without building it, so that a checkpoint is checked before a model of its
+ * size is allocated (a corrupt code size must not become a gigabyte allocation). A test holds
+ * this to modelTensors.
  */
-export const expectedShapes = (s: ModelSettings, inputDim: number): Record<string, number[]> => {
+const expectedLayout = (s: ModelSettings, inputDim: number): { readonly tensors: Record<string, number[]>; readonly scalars: ReadonlyArray<string> } => {
+  const parts = { encoder: {} as Record<string, number[]>, decoder: {} as Record<string, number[]> }
   const params: Record<string, { encoder: boolean; shape: number[] }> = {
     W: { encoder: true, shape: [inputDim, s.codeDim] },
     c: { encoder: true, shape: [s.codeDim] },
     S: { encoder: true, shape: [s.codeDim, s.codeDim] }
   }
   const widths = [s.codeDim, ...s.hidden, inputDim]
-  const out: Record<string, number[]> = {}
-  for (const [name, p] of Object.entries(params)) {
-    out[`encoder.${name}`] = p.shape
-    out[`encoderAdam.m.${name}`] = p.shape
-    out[`encoderAdam.v.${name}`] = p.shape
-  }
+  for (const [name, p] of Object.entries(params)) parts.encoder[name] = p.shape
   for (let k = 0; k + 1 < widths.length; k++) {
     const layer = [[`W${k + 1}`, [widths[k], widths[k + 1]]]] as Array<[string, number[]]>
     if (k + 2 < widths.length) layer.push([`b${k + 1}`, [widths[k + 1]]])
-    for (const [name, shape] of layer) {
-      out[`decoder.${name}`] = shape
-      out[`decoderAdam.m.${name}`] = shape
-      out[`decoderAdam.v.${name}`] = shape
-    }
+    for (const [name, shape] of layer) parts.decoder[name] = shape
   }
-  return out
+  const { encoderUpdate, decoderUpdate } = compositionOf(s)
+  const encoderState = chainLayout(encoderUpdate, parts.encoder)
+  const decoderState = chainLayout(decoderUpdate, parts.decoder)
+  const tensors: Record<string, number[]> = { ...prefixed("encoder", parts.encoder), ...prefixed("decoder", parts.decoder) }
+  for (const [prefix, state] of [["encoder", encoderState], ["decoder", decoderState]] as const) {
+    for (const [k, shape] of Object.entries(state.tensors)) tensors[`${prefix}.${k}`] = [...shape]
+  }
+  return { tensors, scalars: [...encoderState.scalars.map((k) => `encoder.${k}`), ...decoderState.scalars.map((k) => `decoder.${k}`)] }
 }
+
+export const expectedShapes = (s: ModelSettings, inputDim: number): Record<string, number[]> => expectedLayout(s, inputDim).tensors
 
 const sameShape = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => a.length === b.length && a.every((d, i) => d === b[i])
 
@@ -132,11 +143,19 @@ export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string)
         )
       }
     }
+    const optimizers = [["encoder", m.encoderOptimizer], ["decoder", m.decoderOptimizer]] as const
+    for (const [prefix, o] of optimizers) {
+      const missing = Object.keys(optimizerScalars(o)).find((k) => s.optimizerScalars[`${prefix}.${k}`] === undefined)
+      if (missing !== undefined) {
+        return yield* Effect.fail(new CheckpointError({ file, problem: `it has no optimizer state number ${prefix}.${missing}: it was written for another optimizer. Use a checkpoint of this model, or start a new run` }))
+      }
+    }
     tf.tidy(() => {
       for (const [name, v] of Object.entries(target)) v.assign(tf.tensor(s.tensors[name].data, v.shape))
     })
-    m.encoderOptimizer.step = s.adamSteps.encoder
-    m.decoderOptimizer.step = s.adamSteps.decoder
+    for (const [prefix, o] of optimizers) {
+      restoreScalars(o, Object.fromEntries(Object.entries(s.optimizerScalars).flatMap(([k, v]) => (k.startsWith(`${prefix}.`) ? [[k.slice(prefix.length + 1), v]] : []))))
+    }
   })
 
 /** A model's structure in words, for messages about checkpoints that do not fit. */
@@ -170,7 +189,7 @@ export const encodeSnapshot = (s: Snapshot): Uint8Array =>
     settings: JSON.stringify(s.settings),
     inputDim: String(s.inputDim),
     epochsDone: String(s.epoch + 1),
-    adamSteps: JSON.stringify(s.adamSteps),
+    optimizerScalars: JSON.stringify(s.optimizerScalars),
     ...(s.progress === undefined ? {} : { progress: JSON.stringify(shiftEpochs(s.progress, 1)) }),
     ...(s.input === undefined ? {} : { input: JSON.stringify(s.input) }),
     ...(s.composition === undefined ? {} : { composition: JSON.stringify(s.composition) })
@@ -228,6 +247,16 @@ const ProgressSchema = Schema.Struct({
 })
 
 const AdamStepsSchema = Schema.Struct({ encoder: Count, decoder: Count })
+const ScalarsSchema = Schema.Record({ key: Schema.String, value: NonNegative })
+
+/**
+ * Tensors and state numbers as formats 1 and 2 named them, by today's names: Adam's moments were
+ * `encoderAdam.m.W` and are now the `adam` transform's state, `encoder.adam.m.W`; its step counts
+ * were `adamSteps`.
+ */
+const renameOldState = <A>(tensors: Readonly<Record<string, A>>): Record<string, A> =>
+  Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name.replace(/^(encoder|decoder)Adam\./, "$1.adam."), t]))
+const oldScalars = (steps: typeof AdamStepsSchema.Type): Record<string, number> => ({ "encoder.adam.step": steps.encoder, "decoder.adam.step": steps.decoder })
 
 const metadataField = <A, I>(schema: Schema.Schema<A, I>, key: string, raw: string | undefined, file: string): Either.Either<A, CheckpointError> => {
   if (raw === undefined) return Either.left(new CheckpointError({ file, problem: `its metadata has no ${key}: it was not written by this program, or is damaged. Use a checkpoint written by a training run of this program, or start a new run` }))
@@ -254,16 +283,19 @@ const metadataField = <A, I>(schema: Schema.Schema<A, I>, key: string, raw: stri
 export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either<Snapshot, CheckpointError> =>
   Either.gen(function* () {
     const decoded = yield* decodeSafetensors(bytes, path).pipe(Either.mapLeft((e) => new CheckpointError({ file: path, problem: `${e.problem}. It is damaged or not a checkpoint; use another one, or start a new run` })))
-    const { tensors, metadata } = decoded
-    if (metadata.format !== checkpointFormat && metadata.format !== firstFormat) {
-      return yield* Either.left(new CheckpointError({ file: path, problem: `its format is ${metadata.format ?? "unknown"}, expected ${checkpointFormat} or ${firstFormat}. Use a checkpoint written by a training run of this program, or start a new run` }))
+    const { metadata } = decoded
+    if (metadata.format !== checkpointFormat && metadata.format !== secondFormat && metadata.format !== firstFormat) {
+      return yield* Either.left(new CheckpointError({ file: path, problem: `its format is ${metadata.format ?? "unknown"}, expected ${checkpointFormat}, ${secondFormat} or ${firstFormat}. Use a checkpoint written by a training run of this program, or start a new run` }))
     }
-    const numberedFromOne = metadata.format === checkpointFormat
+    const numberedFromOne = metadata.format !== firstFormat
+    const namedByTransform = metadata.format === checkpointFormat
     if (typeof metadata.model !== "string" || metadata.model === "") {
       return yield* Either.left(new CheckpointError({ file: path, problem: "its metadata names no model: the file is damaged. Use another checkpoint, or start a new run" }))
     }
     const settings: ModelSettings = yield* metadataField(StoredSettings, "settings", metadata.settings, path)
-    const adamSteps = yield* metadataField(AdamStepsSchema, "adamSteps", metadata.adamSteps, path)
+    const optimizerScalars = namedByTransform
+      ? yield* metadataField(ScalarsSchema, "optimizerScalars", metadata.optimizerScalars, path)
+      : oldScalars(yield* metadataField(AdamStepsSchema, "adamSteps", metadata.adamSteps, path))
     const inputDim = yield* metadataField(PositiveInt, "inputDim", metadata.inputDim, path)
     const epoch = numberedFromOne
       ? (yield* metadataField(Count, "epochsDone", metadata.epochsDone, path)) - 1
@@ -279,7 +311,13 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
       if (problem !== null) return yield* Either.left(new CheckpointError({ file: path, problem: `its input metadata ${problem}: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
     }
     const composition = metadata.composition === undefined ? undefined : yield* metadataField(CompositionNamesSchema, "composition", metadata.composition, path)
-    const expected = expectedShapes(settings, inputDim)
+    const tensors = namedByTransform ? decoded.tensors : renameOldState(decoded.tensors)
+    // A model trained with update chains of its own keeps the state of its own transforms: only
+    // its parameters can be checked here, its state when it is restored into the model it names.
+    const ownChains = composition !== undefined && compositionDifference(composition, compositionNames(compositionOf(settings))) !== null
+    const isParameter = (name: string) => name.split(".").length === 2
+    const layout = expectedLayout(settings, inputDim)
+    const expected = ownChains ? Object.fromEntries(Object.entries(layout.tensors).filter(([name]) => isParameter(name))) : layout.tensors
     for (const [name, shape] of Object.entries(expected)) {
       const t = tensors[name]
       if (t === undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `it has no tensor ${name}, which its settings (${describeShape(settings)}) call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
@@ -287,14 +325,16 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
         return yield* Either.left(new CheckpointError({ file: path, problem: `tensor ${name} has shape [${t.shape}] but its settings (${describeShape(settings)}, input size ${inputDim}) call for [${shape}]: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
       }
     }
-    const extra = Object.keys(tensors).find((name) => !(name in expected))
+    const extra = Object.keys(tensors).find((name) => !(name in expected) && !(ownChains && !isParameter(name)))
     if (extra !== undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `it has a tensor ${extra} that its settings do not call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
-    // Checkpoints from before the digest was recorded have none to check.
-    if (metadata.dataSha256 !== undefined && metadata.dataSha256 !== dataDigest(tensors)) {
+    // Checkpoints from before the digest was recorded have none to check; the digest is of the names as written.
+    if (metadata.dataSha256 !== undefined && metadata.dataSha256 !== dataDigest(decoded.tensors)) {
       return yield* Either.left(new CheckpointError({ file: path, problem: "its tensor data does not match the SHA-256 recorded when it was written: the file is damaged. Use another checkpoint, or start a new run" }))
     }
+    const missingScalar = ownChains ? undefined : layout.scalars.find((name) => optimizerScalars[name] === undefined)
+    if (missingScalar !== undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `its optimizerScalars metadata has no ${missingScalar}, which its settings (optimizer ${settings.optimizer}) call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
     return {
-      tensors, model: metadata.model, settings, inputDim, epoch, adamSteps,
+      tensors, model: metadata.model, settings, inputDim, epoch, optimizerScalars,
       ...(progress === undefined ? {} : { progress }), ...(input === undefined ? {} : { input }), ...(composition === undefined ? {} : { composition })
     }
   })
