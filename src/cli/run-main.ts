@@ -3,7 +3,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { plainLogger } from "../pipeline/logging.js"
 import { type Progress, ProgressLive } from "../pipeline/train/progress.js"
-import { commandLineMessage } from "./options.js"
+import { commandLineMessage } from "./errors.js"
 
 const withoutAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
 

@@ -9,7 +9,7 @@ import { Effect, Layer } from "effect"
 import { cpSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { mnistCli } from "../../src/cli/train.js"
+import { mnistCli } from "../../src/cli/commands/train.js"
 import { readCheckpoint } from "../../src/pipeline/train/checkpoint.js"
 import { ProgressSilent } from "../../src/pipeline/train/progress.js"
 

@@ -22,7 +22,8 @@ export interface QueueTarget {
   readonly name: string
 }
 
-export const DEFAULT_QUEUE_NAME = "sparse-vdl-sweep"
+export { DEFAULT_QUEUE_NAME } from "../choices.js"
+import { DEFAULT_QUEUE_NAME } from "../choices.js"
 
 /** A job is tried this many times before it counts as failed (a crash of the run, not of a worker). */
 const JOB_ATTEMPTS = 2
@@ -307,7 +308,7 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
       const admit = (job: Job) =>
         Effect.gen(function* () {
           const id = job.id ?? job.name
-          const decoded = yield* decodeJob(job.data, id)
+          const decoded = yield* decodeJob(job.data, id, Object.keys(options.commandOptions))
           return yield* checkJob(decoded, id, { root, inputRoots }, options.commandOptions)
         })
       const processor = async (job: Job, token?: string): Promise<FinishedSummary> => {

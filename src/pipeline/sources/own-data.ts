@@ -34,8 +34,8 @@ export interface PixelRows {
   readonly width: number
 }
 
-export const normalizationModes = ["global", "per-feature", "none"] as const
-export type NormalizationMode = (typeof normalizationModes)[number]
+export { normalizationModes, type NormalizationMode } from "../choices.js"
+import type { NormalizationMode } from "../choices.js"
 
 export interface OwnSplitOptions {
   readonly seed: number

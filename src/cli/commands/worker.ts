@@ -11,10 +11,10 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
-import { ConfigError } from "../pipeline/errors.js"
-import { runWorker } from "../pipeline/jobs/queue.js"
-import { queueNameOption } from "./queue-options.js"
-import { programRoot, runCommandOptions, trainProcess } from "./train-process.js"
+import { ConfigError } from "../../pipeline/errors.js"
+import { zeroOrMore } from "../options.js"
+import { queueNameOption } from "../queue-options.js"
+import { programRoot, runCommandOptions, trainProcess } from "../train-process.js"
 
 const options = {
   queue: Options.text("queue").pipe(Options.withDescription("redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) of the job queue")),
@@ -24,7 +24,7 @@ const options = {
   ),
   inputRoots: Options.directory("input-root").pipe(
     Options.withDescription("a folder jobs may also read data from (--mnist-dir, --arrow, --images, --data); repeat for several. Default: data only from under --root"),
-    Options.repeated
+    zeroOrMore
   ),
   concurrency: Options.integer("concurrency").pipe(Options.withDescription("runs at once on this worker (default 1)"), Options.withDefault(1)),
   lockSeconds: Options.float("lock-seconds").pipe(
@@ -38,12 +38,15 @@ export const workerCommand = Command.make("worker", options, (o) =>
   Effect.gen(function* () {
     if (o.concurrency < 1) return yield* Effect.fail(new ConfigError({ option: "--concurrency", problem: `${o.concurrency} runs at once runs nothing; pass 1 or more` }))
     if (!(o.lockSeconds >= 1)) return yield* Effect.fail(new ConfigError({ option: "--lock-seconds", problem: `${o.lockSeconds} s is too short for a worker to renew its lock; pass 1 or more` }))
+    // The queue (BullMQ, Redis) and the commands' option tables load when a worker starts, not for --help.
+    const { runWorker } = yield* Effect.promise(() => import("../../pipeline/jobs/queue.js"))
+    const commandOptions = yield* Effect.promise(runCommandOptions)
     yield* runWorker(
       { url: o.queue, name: o.queueName },
       {
         // The worker's own copy of the project runs the job, from its root.
         command: trainProcess(programRoot),
-        commandOptions: runCommandOptions,
+        commandOptions,
         root: o.root,
         inputRoots: o.inputRoots,
         concurrency: o.concurrency,
@@ -52,4 +55,4 @@ export const workerCommand = Command.make("worker", options, (o) =>
       }
     )
   })
-).pipe(Command.withDescription("take sweep runs from a job queue and train them on this machine, in run folders under --root"))
+)

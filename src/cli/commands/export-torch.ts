@@ -6,7 +6,7 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
-import { exportTorch } from "../pipeline/use/torch-export.js"
+import { exportTorch } from "../../pipeline/use/torch-export.js"
 
 export const exportTorchCommand = Command.make(
   "export-torch",
@@ -15,4 +15,4 @@ export const exportTorchCommand = Command.make(
     out: Options.text("out").pipe(Options.withDescription("the safetensors file to write"))
   },
   (o) => exportTorch(o.run, o.out).pipe(Effect.zipRight(Effect.logInfo(`wrote ${o.out}; load it with: python3 experiments/torch_load.py ${o.out}`)))
-).pipe(Command.withDescription("write a trained model in PyTorch's layout (nn.Linear weights out × in) as a safetensors file"))
+)

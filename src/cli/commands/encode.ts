@@ -7,19 +7,19 @@
  *   npx tsx experiments/encode.ts --run runs/vdl --mnist-dir path/to/mnist --out test-codes.arrow
  */
 import { Command, Options } from "@effect/cli"
-import { commandCli } from "./entry.js"
+import { commandCli } from "../entry.js"
 import type { FileSystem } from "@effect/platform"
 import { Effect, Option } from "effect"
-import { writeFileAtomic } from "../data/atomic-write.js"
-import { expandImagePaths } from "../data/image-rows.js"
-import { loadMnistDir } from "../data/mnist/idx-folder.js"
-import { codeTableToArrowIpc, readVectorFile, type RowNames, type VectorFileError } from "../data/vector-file.js"
-import type { DataSourceError, IdxFormatError } from "../data/errors.js"
-import type { ImageReadError } from "../data/images.js"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { ConfigError } from "../pipeline/errors.js"
-import { type LoadedModel, loadModel } from "../pipeline/use/loaded-model.js"
-import { backendOption, choiceOption } from "./options.js"
+import { writeFileAtomic } from "../../data/atomic-write.js"
+import { expandImagePaths } from "../../data/image-rows.js"
+import { loadMnistDir } from "../../data/mnist/idx-folder.js"
+import { codeTableToArrowIpc, readVectorFile, type RowNames, type VectorFileError } from "../../data/vector-file.js"
+import type { DataSourceError, IdxFormatError } from "../../data/errors.js"
+import type { ImageReadError } from "../../data/images.js"
+import { BackendLive } from "../../pipeline/backend/backend.js"
+import { ConfigError } from "../../pipeline/errors.js"
+import { type LoadedModel, loadModel } from "../../pipeline/use/loaded-model.js"
+import { backendOption, choiceOption, zeroOrMore } from "../options.js"
 
 const codeSources = ["inferred", "encoder"] as const
 
@@ -27,8 +27,8 @@ const options = {
   run: Options.text("run").pipe(Options.withDescription("run folder whose best epoch (checkpoint.safetensors) encodes"), Options.optional),
   checkpoint: Options.file("checkpoint").pipe(Options.withDescription("a checkpoint file to encode with, instead of --run"), Options.optional),
   images: Options.text("images").pipe(
-    Options.repeated,
-    Options.withDescription("JPEG/PNG files or folders of them (repeat it or give a comma list); each is made grey, scaled to cover the model's input size and centre-cropped")
+    Options.withDescription("JPEG/PNG files or folders of them (repeat it or give a comma list); each is made grey, scaled to cover the model's input size and centre-cropped"),
+    zeroOrMore
   ),
   arrow: Options.file("arrow").pipe(Options.withDescription("an Arrow IPC file with a FixedSizeList<Float32> column of pixel rows in [0, 1]"), Options.optional),
   column: Options.text("column").pipe(Options.withDescription("the vector column of --arrow (default: its only FixedSizeList column)"), Options.optional),
@@ -86,7 +86,7 @@ export const encodeCommand = Command.make("encode", options, (o) =>
       yield* Effect.logInfo(`wrote ${o.out}: ${o.codes} codes (${model.codeDim} values) of ${input.describe}`)
     })
   ).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
-).pipe(Command.withDescription("codes of new inputs (images, rows of an Arrow file, MNIST test images) from a trained model, written as an Arrow table"))
+)
 
 /** The command line as a function of argv, for running it in-process (tests) as well as from a shell. */
 export const encodeCli = commandCli(encodeCommand, "encode")

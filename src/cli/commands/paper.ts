@@ -9,23 +9,23 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { basename, relative, resolve } from "node:path"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { dataSummary, mapSplits } from "../pipeline/sources/dataset.js"
-import { ConfigError } from "../pipeline/errors.js"
-import { loadMnist, normalizeMnistStage, splitStage } from "../pipeline/sources/mnist.js"
-import { collapseExperiment } from "../pipeline/paper/collapse.js"
-import { executePlan } from "../pipeline/paper/execute.js"
-import { planPaper, type ProgramName } from "../pipeline/paper/plan.js"
-import { codeVersion, commandLine, type Provenance } from "../pipeline/paper/provenance.js"
-import { writePaperReport } from "../pipeline/paper/report.js"
-import { scales } from "../pipeline/paper/scale.js"
-import { PaperFailedError, type PaperPrograms } from "../pipeline/paper/steps.js"
-import type { RunCommand } from "../pipeline/jobs/process.js"
-import { variantNames } from "../models/variants.js"
-import { programVersion } from "./entry.js"
-import { backendOption, choiceOption, defaultRunFolder, downloadOption, mnistSourceFrom, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
-import { queueNameOption } from "./queue-options.js"
-import { programCommand, programRoot, trainProcess } from "./train-process.js"
+import { BackendLive } from "../../pipeline/backend/backend.js"
+import { dataSummary, mapSplits } from "../../pipeline/sources/dataset.js"
+import { ConfigError } from "../../pipeline/errors.js"
+import { loadMnist, normalizeMnistStage, splitStage } from "../../pipeline/sources/mnist.js"
+import { collapseExperiment } from "../../pipeline/paper/collapse.js"
+import { executePlan } from "../../pipeline/paper/execute.js"
+import { planPaper, type ProgramName } from "../../pipeline/paper/plan.js"
+import { codeVersion, commandLine, type Provenance } from "../../pipeline/paper/provenance.js"
+import { writePaperReport } from "../../pipeline/paper/report.js"
+import { scales } from "../../pipeline/paper/scale.js"
+import { PaperFailedError, type PaperPrograms } from "../../pipeline/paper/steps.js"
+import type { RunCommand } from "../../pipeline/jobs/process.js"
+import { variantNames } from "../../models/variants.js"
+import { programVersion } from "../entry.js"
+import { backendOption, choiceOption, defaultRunFolder, downloadOption, mnistSourceFrom, seedOption, settingsFromOptions, settingsOptions } from "../options.js"
+import { queueNameOption } from "../queue-options.js"
+import { programCommand, programRoot, trainProcess } from "../train-process.js"
 
 /** The scripts of experiments/ under tsx from a checkout; `sparse-vdl <command>` from the built package. */
 const scriptOf: Record<ProgramName, readonly [script: string, words: ReadonlyArray<string>]> = {
@@ -129,6 +129,5 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
       if (failures.length > 0) return yield* Effect.fail(new PaperFailedError({ failures, total: outcomes.length, report: report.html }))
     })
   ).pipe(
-    Command.withDescription("the paper's experiments as one resumable plan: training runs, denoising, classification, the collapse, then report.html and summary.md"),
     Command.withSubcommands([paperCollapseCommand])
   )

@@ -11,12 +11,12 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { variants } from "../models/variants.js"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { buildPatchFile } from "../pipeline/patches/build.js"
-import { loadPatchSplits, type PatchReading } from "../pipeline/patches/datasets.js"
-import { trainingLoop } from "../pipeline/train/loop.js"
-import { backendOption, choiceOption, modelOption, seedOption } from "./options.js"
+import { variants } from "../../models/variants.js"
+import { BackendLive } from "../../pipeline/backend/backend.js"
+import { buildPatchFile } from "../../pipeline/patches/build.js"
+import { loadPatchSplits, type PatchReading } from "../../pipeline/patches/datasets.js"
+import { trainingLoop } from "../../pipeline/train/loop.js"
+import { backendOption, choiceOption, modelOption, seedOption, zeroOrMore } from "../options.js"
 
 const peakRssMb = () => Number((process.resourceUsage().maxRSS / 1024).toFixed(1))
 
@@ -100,8 +100,8 @@ export const benchDataCommand = Command.make(
   "bench-data",
   {
     scaling: Options.boolean("scaling").pipe(Options.withDescription("measure build time and training memory against the number of training patches (the only mode so far)")),
-    images: Options.text("images").pipe(Options.repeated, Options.withDescription("photo folder(s) for train/validation patches, as `patches build`")),
-    testImages: Options.text("test-images").pipe(Options.repeated, Options.withDescription("photo folder(s) for test patches, as `patches build`")),
+    images: Options.text("images").pipe(Options.withDescription("photo folder(s) for train/validation patches, as `patches build`"), zeroOrMore),
+    testImages: Options.text("test-images").pipe(Options.withDescription("photo folder(s) for test patches, as `patches build`"), zeroOrMore),
     rows: Options.text("rows").pipe(Options.withDescription("training patches of each patch set, a comma list (default 50000,200000,1000000)"), Options.withDefault("50000,200000,1000000")),
     val: Options.integer("val").pipe(Options.withDescription("validation patches of every set (default 5,000)"), Options.withDefault(5000)),
     test: Options.integer("test").pipe(Options.withDescription("test patches of every set (default 5,000)"), Options.withDefault(5000)),
@@ -152,4 +152,4 @@ export const benchDataCommand = Command.make(
       const lines = [cols.join(" | "), cols.map(() => "---").join(" | "), ...table.map((r) => cols.map((c) => String(r[c] ?? "")).join(" | "))]
       process.stderr.write(`\n${lines.join("\n")}\n`)
     })
-).pipe(Command.withDescription("benchmarks of the data pipeline: --scaling measures patch-file build time and training memory against the patch set's size"))
+)

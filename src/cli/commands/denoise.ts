@@ -9,18 +9,18 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { join } from "node:path"
-import { ensureDir, writeFileAtomic } from "../data/atomic-write.js"
-import { rowsGridPng } from "../data/image-grid.js"
-import { linePlotSvg } from "../data/plot.js"
-import type { Row } from "../data/table.js"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { firstRows } from "../pipeline/sources/dataset.js"
-import { codeKindLabel, codeKinds } from "../pipeline/evaluation/codes.js"
-import { denoiseModel, standardNoise } from "../pipeline/evaluation/denoise.js"
-import { loadRunsData, readRunFolders, runModel } from "../pipeline/evaluation/run-folder.js"
-import { shortNumber, writeTable } from "../pipeline/evaluation/outputs.js"
-import { backendOption, seedOption } from "./options.js"
-import { evalOutOption, mnistDirOption, numberList, optionalPositive, patchFileOption, runsArgs } from "./evaluation-options.js"
+import { ensureDir, writeFileAtomic } from "../../data/atomic-write.js"
+import { rowsGridPng } from "../../data/image-grid.js"
+import { linePlotSvg } from "../../data/plot.js"
+import type { Row } from "../../data/table.js"
+import { BackendLive } from "../../pipeline/backend/backend.js"
+import { firstRows } from "../../pipeline/sources/dataset.js"
+import { codeKindLabel, codeKinds } from "../../pipeline/evaluation/codes.js"
+import { denoiseModel, standardNoise } from "../../pipeline/evaluation/denoise.js"
+import { loadRunsData, readRunFolders, runModel } from "../../pipeline/evaluation/run-folder.js"
+import { shortNumber, writeTable } from "../../pipeline/evaluation/outputs.js"
+import { backendOption, seedOption } from "../options.js"
+import { evalOutOption, mnistDirOption, numberList, optionalPositive, patchFileOption, runsArgs } from "../evaluation-options.js"
 
 const denoiseColumns = [
   "run", "model", "codes", "sigma", "noisyPsnr", "denoisedPsnr", "cleanPsnr", "cleanZeroFraction", "noisyZeroFraction", "meanFistaSteps", "images", "runDir"
@@ -116,4 +116,4 @@ export const denoiseCommand = Command.make("denoise", { runs: runsArgs, ...optio
     yield* writeFileAtomic(join(out, "denoise.json"), JSON.stringify(manifest, null, 2) + "\n")
     yield* Effect.logInfo(`wrote ${out}`)
   }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
-).pipe(Command.withDescription("denoise the test images of trained runs at several noise levels and compare encoder and FISTA codes"))
+)

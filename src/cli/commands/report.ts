@@ -7,16 +7,17 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { dirname, resolve } from "node:path"
-import { ensureDir, writeFileAtomic } from "../data/atomic-write.js"
-import { findResults, renderReport } from "../pipeline/evaluation/report.js"
-import { readRunFolders } from "../pipeline/evaluation/run-folder.js"
-import { runsArgs } from "./evaluation-options.js"
+import { ensureDir, writeFileAtomic } from "../../data/atomic-write.js"
+import { findResults, renderReport } from "../../pipeline/evaluation/report.js"
+import { readRunFolders } from "../../pipeline/evaluation/run-folder.js"
+import { runsArgs } from "../evaluation-options.js"
+import { zeroOrMore } from "../options.js"
 
 const options = {
   out: Options.text("out").pipe(Options.withDescription("the HTML file to write (default report.html)"), Options.withDefault("report.html")),
   results: Options.text("results").pipe(
     Options.withDescription("a folder written by experiments/denoise.ts or classify.ts (or one holding denoise/ and classify/); repeat for several"),
-    Options.repeated
+    zeroOrMore
   ),
   title: Options.text("title").pipe(Options.withDescription("page title (default names the runs)"), Options.optional)
 }
@@ -34,4 +35,4 @@ export const reportCommand = Command.make("report", { runs: runsArgs, ...options
         `${results.denoise.length} denoising rows, ${results.classify.length} classification rows`
     )
   })
-).pipe(Command.withDescription("one self-contained HTML page comparing trained runs"))
+)

@@ -8,15 +8,12 @@
  *   npx tsx experiments/train-data.ts --images faces/ --size 32 --code-dim 64 --out runs/faces
  */
 import { Command, Options } from "@effect/cli"
-import { commandCli } from "./entry.js"
+import { commandCli } from "../entry.js"
 import { Effect, Option } from "effect"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { dataSummary } from "../pipeline/sources/dataset.js"
-import { ConfigError } from "../pipeline/errors.js"
-import { arrowRows, imageFolderRows, normalizationModes, ownDataSplits } from "../pipeline/sources/own-data.js"
-import { checkOutputFolder } from "../pipeline/train/folder.js"
-import { trainRun } from "../pipeline/train/run.js"
-import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
+import { normalizationModes } from "../../pipeline/choices.js"
+import { ConfigError } from "../../pipeline/errors.js"
+import { checkOutputFolder } from "../../pipeline/train/folder.js"
+import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, seedOption, settingsFromOptions, settingsOptions } from "../options.js"
 
 const DEFAULT_EPOCHS = 20
 
@@ -59,6 +56,10 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
     const out = Option.getOrElse(o.out, () => defaultRunFolder(o.model))
     const folder = yield* checkOutputFolder(out)
     if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it`)
+    // The library (Arrow, images, TensorFlow.js) loads when a run starts, not for --help.
+    const [{ arrowRows, imageFolderRows, ownDataSplits }, { dataSummary }, { trainRun }, { BackendLive }] = yield* Effect.promise(() =>
+      Promise.all([import("../../pipeline/sources/own-data.js"), import("../../pipeline/sources/dataset.js"), import("../../pipeline/train/run.js"), import("../../pipeline/backend/backend.js")])
+    )
     const size = Option.map(o.size, (n) => ({ height: n, width: n }))
     const rows = Option.isSome(o.arrow) ? yield* arrowRows(o.arrow.value, Option.getOrUndefined(o.column)) : yield* imageFolderRows(Option.getOrThrow(o.images), Option.getOrUndefined(size))
     const splits = yield* ownDataSplits(rows, { seed: o.seed, valFraction: o.valFraction, testFraction: o.testFraction, normalize: o.normalize })
@@ -82,7 +83,7 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
       splits
     ).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
   })
-).pipe(Command.withDescription("train a variant on data of your own (an Arrow file of vectors or a folder of images) and write a run folder"))
+)
 
 /** The command line as a function of argv, for running it in-process (tests) as well as from a shell. */
 export const trainDataCli = commandCli(trainDataCommand, "train-data")

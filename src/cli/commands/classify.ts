@@ -8,20 +8,20 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { join } from "node:path"
-import { ensureDir, writeFileAtomic } from "../data/atomic-write.js"
-import { linePlotSvg } from "../data/plot.js"
-import type { Row } from "../data/table.js"
-import { linearProbe, listaProbe } from "../models/classifier.js"
-import { gatherRows } from "../models/gather-rows.js"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { type Dataset, firstRows } from "../pipeline/sources/dataset.js"
-import { type ClassifyPlan, type Features, type Labels, runSeries, selectExamples, type Series, spread } from "../pipeline/evaluation/classify.js"
-import { codeKindLabel, codeKinds, inferCodes } from "../pipeline/evaluation/codes.js"
-import { EvaluationError } from "../pipeline/evaluation/errors.js"
-import { shortNumber, writeTable } from "../pipeline/evaluation/outputs.js"
-import { loadRunsData, readRunFolders, type RunFolder, runModel } from "../pipeline/evaluation/run-folder.js"
-import { backendOption, choiceOption, seedOption } from "./options.js"
-import { evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "./evaluation-options.js"
+import { ensureDir, writeFileAtomic } from "../../data/atomic-write.js"
+import { linePlotSvg } from "../../data/plot.js"
+import type { Row } from "../../data/table.js"
+import { linearProbe, listaProbe } from "../../models/classifier.js"
+import { gatherRows } from "../../models/gather-rows.js"
+import { BackendLive } from "../../pipeline/backend/backend.js"
+import { type Dataset, firstRows } from "../../pipeline/sources/dataset.js"
+import { type ClassifyPlan, type Features, type Labels, runSeries, selectExamples, type Series, spread } from "../../pipeline/evaluation/classify.js"
+import { codeKindLabel, codeKinds, inferCodes } from "../../pipeline/evaluation/codes.js"
+import { EvaluationError } from "../../pipeline/evaluation/errors.js"
+import { shortNumber, writeTable } from "../../pipeline/evaluation/outputs.js"
+import { loadRunsData, readRunFolders, type RunFolder, runModel } from "../../pipeline/evaluation/run-folder.js"
+import { backendOption, choiceOption, seedOption } from "../options.js"
+import { evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "../evaluation-options.js"
 
 const summaryColumns = [
   "series", "run", "model", "features", "perClass", "repeats", "accuracyMean", "accuracyStd", "accuracyMin", "accuracyMax", "bestEpochMean", "seconds", "runDir"
@@ -187,4 +187,4 @@ export const classifyCommand = Command.make("classify", { runs: runsArgs, ...opt
     yield* writeFileAtomic(join(out, "classify.json"), JSON.stringify(manifest, null, 2) + "\n")
     yield* Effect.logInfo(`wrote ${out} (K = ${plan.perClass.map(shortNumber).join(", ")})`)
   }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
-).pipe(Command.withDescription("low-data classification on the codes of trained runs, beside raw pixels and end-to-end LISTA"))
+)

@@ -13,15 +13,15 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { ConfigError } from "../pipeline/errors.js"
-import { SweepFailedError } from "../pipeline/jobs/errors.js"
-import { runLocal } from "../pipeline/jobs/local.js"
-import { passthroughArgs, planSweep } from "../pipeline/jobs/plan.js"
-import { submitToQueue } from "../pipeline/jobs/queue.js"
-import { writeSweepReport } from "../pipeline/jobs/report.js"
-import { trainProcess } from "./train-process.js"
-import { asOptionError, backendOption, defaultRunFolder, downloadOption, mnistSourceFrom, overridesFrom, seedOption, settingsOptions } from "./options.js"
-import { queueNameOption } from "./queue-options.js"
+import { ConfigError } from "../../pipeline/errors.js"
+import { SweepFailedError } from "../../pipeline/jobs/errors.js"
+import { runLocal } from "../../pipeline/jobs/local.js"
+import { passthroughArgs, planSweep } from "../../pipeline/jobs/plan.js"
+import { submitToQueue } from "../../pipeline/jobs/queue.js"
+import { writeSweepReport } from "../../pipeline/jobs/report.js"
+import { trainProcess } from "../train-process.js"
+import { asOptionError, backendOption, defaultRunFolder, downloadOption, mnistSourceFrom, overridesFrom, seedOption, settingsOptions } from "../options.js"
+import { queueNameOption } from "../queue-options.js"
 
 /** mnist.ts trains this long on the embedded digits when no --epochs is given; the sweep agrees. */
 const EMBEDDED_EPOCHS = 20
@@ -93,4 +93,4 @@ export const sweepCommand = (typed: ReadonlyArray<string>) =>
       const failures = outcomes.flatMap((x) => (x.status === "failed" ? [x.error] : []))
       if (failures.length > 0) return yield* Effect.fail(new SweepFailedError({ failures, total: outcomes.length }))
     })
-  ).pipe(Command.withDescription("train every combination of models and λ, here or on a job queue, and write the summary and the PSNR-against-sparsity figure"))
+  )

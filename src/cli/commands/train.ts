@@ -6,16 +6,14 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Either, Option, Schema } from "effect"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { dataSummary, type Dataset, mapSplits, type Splits } from "../pipeline/sources/dataset.js"
-import { ConfigError, ResumeError } from "../pipeline/errors.js"
-import { commandCli } from "./entry.js"
-import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../pipeline/sources/mnist.js"
-import { checkOutputFolder } from "../pipeline/train/folder.js"
-import { readResumePoint, type ResumePoint } from "../pipeline/train/resume.js"
-import { trainRun } from "../pipeline/train/run.js"
-import { atLeast, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions } from "./options.js"
-import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
+import type { Dataset, Splits } from "../../pipeline/sources/dataset.js"
+import { ConfigError, ResumeError } from "../../pipeline/errors.js"
+import type { MnistSource } from "../../pipeline/sources/mnist.js"
+import { checkOutputFolder } from "../../pipeline/train/folder.js"
+import type { ResumePoint } from "../../pipeline/train/resume.js"
+import { commandCli } from "../entry.js"
+import { atLeast, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions } from "../options.js"
+import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "../resume.js"
 
 const EMBEDDED_EPOCHS = 20
 
@@ -46,8 +44,14 @@ const checkCounts = (o: Parsed) =>
     atLeast("--train-size", o.trainSize, 1, "give a number of training images, 1 or more (and at least one batch)")
   ])
 
+/** The library a run needs, loaded when it starts rather than for --help. */
+const runModules = Effect.promise(() =>
+  Promise.all([import("../../pipeline/sources/mnist.js"), import("../../pipeline/sources/dataset.js"), import("../../pipeline/train/run.js"), import("../../pipeline/backend/backend.js")])
+).pipe(Effect.map(([mnist, dataset, run, backend]) => ({ ...mnist, ...dataset, ...run, ...backend })))
+
 const loadSplits = (source: MnistSource, seed: number, trainSize: number | null, batchSize: number) =>
   Effect.gen(function* () {
+    const { loadMnist, mapSplits, splitStage, normalizeMnistStage, dataSummary } = yield* runModules
     const data = yield* loadMnist(source)
     const splits = mapSplits(splitStage(seed, trainSize ?? undefined)(data), (s, name) => normalizeMnistStage(name)(s))
     yield* Effect.logInfo(`data: ${data.source}`)
@@ -85,6 +89,7 @@ const fresh = (o: Parsed) =>
     if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it (to continue that one instead: --resume ${out})`)
     const trainSize = Option.getOrNull(o.trainSize)
     const { splits, source: described } = yield* loadSplits(source, seed, trainSize, settings.batchSize)
+    const { trainRun, BackendLive } = yield* runModules
     return yield* trainRun({ model, settings: { ...settings, epochs }, epochs, seed, out, describe: { source: described, mnist: source, trainSize } }, splits).pipe(
       Effect.provide(BackendLive(Option.getOrUndefined(o.backend)))
     )
@@ -106,6 +111,7 @@ const checkAgainstRun = (o: Parsed, point: ResumePoint, data: typeof DataDescrip
 
 const resumeRun = (o: Parsed, folder: string) =>
   Effect.gen(function* () {
+    const { readResumePoint } = yield* Effect.promise(() => import("../../pipeline/train/resume.js"))
     const point = yield* readResumePoint(folder)
     const data = yield* Schema.decodeUnknownEither(DataDescription)(point.progress.describe).pipe(
       Either.mapLeft(() => new ResumeError({ folder, problem: "its last.safetensors does not say which MNIST data it was trained on (it was not written by experiments/mnist.ts). Start a new run" }))
@@ -121,7 +127,7 @@ export const trainCommand = <const Name extends string>(name: Name) =>
       yield* checkCounts(o)
       return Option.isSome(o.resume) ? yield* resumeRun(o, o.resume.value) : yield* fresh(o)
     })
-  ).pipe(Command.withDescription("train a variant on MNIST and write a run folder; --resume DIR continues a stopped run"))
+  )
 
-/** The command line of experiments/mnist.ts as a function of argv, for running it in-process (tests) as well as from a shell. */
+/** The command line of experiments/mnist.ts as a function of argv, for running it in-process (tests). */
 export const mnistCli = commandCli(trainCommand("mnist"), "mnist")

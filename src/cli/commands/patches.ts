@@ -8,19 +8,19 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Either, Option, Schema } from "effect"
-import { writeFileAtomic } from "../data/atomic-write.js"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { dataSummary } from "../pipeline/sources/dataset.js"
-import { buildPatchFile, scaleFloorModes } from "../pipeline/patches/build.js"
-import { loadPatchSplits } from "../pipeline/patches/datasets.js"
-import { badImagesPolicies } from "../pipeline/patches/unreadable-photos.js"
-import { ConfigError, ResumeError } from "../pipeline/errors.js"
-import { readResumePoint } from "../pipeline/train/resume.js"
-import { trainRun } from "../pipeline/train/run.js"
+import { writeFileAtomic } from "../../data/atomic-write.js"
+import { BackendLive } from "../../pipeline/backend/backend.js"
+import { dataSummary } from "../../pipeline/sources/dataset.js"
+import { buildPatchFile, scaleFloorModes } from "../../pipeline/patches/build.js"
+import { loadPatchSplits } from "../../pipeline/patches/datasets.js"
+import { badImagesPolicies } from "../../pipeline/patches/unreadable-photos.js"
+import { ConfigError, ResumeError } from "../../pipeline/errors.js"
+import { readResumePoint } from "../../pipeline/train/resume.js"
+import { trainRun } from "../../pipeline/train/run.js"
 import {
-  atLeast, choiceOption, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, seedOption, settingsFromOptions, settingsOptions
-} from "./options.js"
-import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
+  atLeast, choiceOption, zeroOrMore, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, seedOption, settingsFromOptions, settingsOptions
+} from "../options.js"
+import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "../resume.js"
 
 /** Repeated options and comma lists both name several folders. */
 const folders = (values: readonly string[]): string[] =>
@@ -37,8 +37,8 @@ const build = Command.make(
       Options.withDescription("folder of JPEG/PNG photos for train and validation patches; repeat it or give a comma list for several")
     ),
     testImages: Options.text("test-images").pipe(
-      Options.repeated,
-      Options.withDescription("folder(s) of photos for test patches, none of which may also be in --images; default: a seeded share of the --images photos is held out whole")
+      Options.withDescription("folder(s) of photos for test patches, none of which may also be in --images; default: a seeded share of the --images photos is held out whole"),
+      zeroOrMore
     ),
     out: Options.text("out").pipe(Options.withDescription("the Arrow file to write; it appears only when complete (a build report goes beside it as FILE.json)")),
     train: count("train", "training patches", 200_000),
@@ -148,6 +148,5 @@ const train = Command.make("train", trainOptions, (o) =>
 ).pipe(Command.withDescription("train a variant on a patch file with the paper's patch settings and write a run folder; --resume DIR continues a stopped run"))
 
 export const patchesCommand = Command.make("patches").pipe(
-  Command.withDescription("build a patch data set from photos, or train on one"),
   Command.withSubcommands([build, train])
 )
