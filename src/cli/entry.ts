@@ -3,7 +3,7 @@
  * loaded with its description, and the run of a command line under runMain.
  */
 import { Command } from "@effect/cli"
-import type { NodeContext } from "@effect/platform-node"
+import type * as NodeContext from "@effect/platform-node/NodeContext"
 import type { Effect } from "effect"
 import type { Progress } from "../pipeline/train/progress.js"
 import { type AnyCommand, type CommandEntry, commandEntry, type LoadContext } from "./commands/registry.js"

@@ -40,7 +40,7 @@ export const programHelp = (): string => {
     "USAGE",
     "",
     "  sparse-vdl COMMAND [OPTIONS]",
-    "  sparse-vdl COMMAND --help      the command's options, each with its default",
+    "  sparse-vdl COMMAND --help  (the command's options, each with its default)",
     "",
     "COMMANDS",
     "",
