@@ -9,14 +9,8 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Either, Option, Schema } from "effect"
 import { writeFileAtomic } from "../../data/atomic-write.js"
-import { BackendLive } from "../../pipeline/backend/backend.js"
-import { dataSummary } from "../../pipeline/sources/dataset.js"
-import { buildPatchFile, scaleFloorModes } from "../../pipeline/patches/build.js"
-import { loadPatchSplits } from "../../pipeline/patches/datasets.js"
-import { badImagesPolicies } from "../../pipeline/patches/unreadable-photos.js"
+import { badImagesPolicies, scaleFloorModes } from "../../pipeline/choices.js"
 import { ConfigError, ResumeError } from "../../pipeline/errors.js"
-import { readResumePoint } from "../../pipeline/train/resume.js"
-import { trainRun } from "../../pipeline/train/run.js"
 import {
   atLeast, choiceOption, zeroOrMore, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, seedOption, settingsFromOptions, settingsOptions
 } from "../options.js"
@@ -58,6 +52,7 @@ const build = Command.make(
   },
   (o) =>
     Effect.gen(function* () {
+      const { buildPatchFile } = yield* Effect.promise(() => import("../../pipeline/patches/build.js"))
       const report = yield* buildPatchFile({
         images: folders(o.images),
         testImages: folders(o.testImages),
@@ -87,8 +82,14 @@ type TrainParsed = Command.Command.ParseConfig<typeof trainOptions>
 /** What a patch run records about its data, and reads back to resume. */
 const PatchDataDescription = Schema.Struct({ patchFile: Schema.String, trainSize: Schema.NullOr(Schema.Int) })
 
+/** The library a run needs, loaded when it starts rather than for --help. */
+const runModules = Effect.promise(() =>
+  Promise.all([import("../../pipeline/patches/datasets.js"), import("../../pipeline/sources/dataset.js"), import("../../pipeline/train/run.js"), import("../../pipeline/backend/backend.js")])
+).pipe(Effect.map(([patches, dataset, run, backend]) => ({ ...patches, ...dataset, ...run, ...backend })))
+
 const loadPatches = (data: string, trainSize: number | null) =>
   Effect.gen(function* () {
+    const { loadPatchSplits, dataSummary } = yield* runModules
     const { file, splits } = yield* loadPatchSplits(data, trainSize ?? undefined)
     yield* Effect.logInfo(`data: ${data} (${file.size}×${file.size} LCN patches)`)
     yield* dataSummary(splits)
@@ -105,6 +106,7 @@ const freshPatchRun = (o: TrainParsed) =>
     const epochs = Option.getOrElse(o.epochs, () => settings.epochs)
     const trainSize = Option.getOrNull(o.trainSize)
     const { file, splits } = yield* loadPatches(data, trainSize)
+    const { trainRun, BackendLive } = yield* runModules
     const out = Option.getOrElse(o.out, () => defaultRunFolder(`patches-${model}`))
     return yield* trainRun(
       {
@@ -127,6 +129,7 @@ const freshPatchRun = (o: TrainParsed) =>
 
 const resumePatchRun = (o: TrainParsed, folder: string) =>
   Effect.gen(function* () {
+    const { readResumePoint } = yield* Effect.promise(() => import("../../pipeline/train/resume.js"))
     const point = yield* readResumePoint(folder)
     const recorded = yield* Schema.decodeUnknownEither(PatchDataDescription)(point.progress.describe).pipe(
       Either.mapLeft(() => new ResumeError({ folder, problem: "its last.safetensors does not name a patch file (it was not written by `patches train`). Start a new run, or resume it with the command that wrote it" }))

@@ -8,8 +8,6 @@ import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { dirname, resolve } from "node:path"
 import { ensureDir, writeFileAtomic } from "../../data/atomic-write.js"
-import { findResults, renderReport } from "../../pipeline/evaluation/report.js"
-import { readRunFolders } from "../../pipeline/evaluation/run-folder.js"
 import { runsArgs } from "../evaluation-options.js"
 import { zeroOrMore } from "../options.js"
 
@@ -24,6 +22,10 @@ const options = {
 
 export const reportCommand = Command.make("report", { runs: runsArgs, ...options }, (o) =>
   Effect.gen(function* () {
+    // The run folders' reader and the page's charts load when the command runs, not for --help.
+    const [{ findResults, renderReport }, { readRunFolders }] = yield* Effect.promise(() =>
+      Promise.all([import("../../pipeline/evaluation/report.js"), import("../../pipeline/evaluation/run-folder.js")])
+    )
     const runs = yield* readRunFolders(o.runs)
     const results = yield* findResults(runs, o.results)
     const html = yield* renderReport({ runs, results, ...(o.title._tag === "Some" ? { title: o.title.value } : {}) })
