@@ -2,17 +2,19 @@
  * The command registry against what the program shows and does: every registered command is listed
  * by `sparse-vdl --help` and loads under its own name; the commands a queue worker accepts are the
  * registry's queueable ones, with the options their own --help shows; synopses mark the options
- * that may be left out, and no help line is padded.
+ * that may be left out, and no help line is padded; the library itself does not import @effect/cli.
  */
 import { Command } from "@effect/cli"
 import { Either } from "effect"
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { type CommandEntry, commands, jobEntries } from "../../src/cli/commands/registry.js"
 import { loadCommand } from "../../src/cli/entry.js"
 import { runCommandOptions } from "../../src/cli/train-process.js"
 import { variants } from "../../src/models/variants.js"
 import { decodeJob } from "../../src/pipeline/jobs/job.js"
-import { ensureBuilt } from "../package/built.js"
+import { ensureBuilt, repoRoot } from "../package/built.js"
 import { runProgram } from "./program.js"
 
 const help = async (...words: string[]) => {
@@ -91,3 +93,15 @@ describe("the command registry", () => {
     }
   }, 120_000)
 })
+
+describe("the library under the command line", () => {
+  it("imports no @effect/cli: src/models, src/data and src/pipeline are given commands as plain data", () => {
+    const sources = ["models", "data", "pipeline"].flatMap((layer) =>
+      (readdirSync(join(repoRoot, "src", layer), { recursive: true }) as string[]).filter((f) => f.endsWith(".ts")).map((f) => join("src", layer, f))
+    )
+    expect(sources.length).toBeGreaterThan(50)
+    const importing = sources.filter((f) => /from\s+["']@effect\/cli/.test(readFileSync(join(repoRoot, f), "utf8")))
+    expect(importing).toEqual([])
+  })
+})
+
