@@ -74,7 +74,7 @@ const trainOptions = {
   ...settingsOptions("patches")
 }
 
-/** The options of `patches train`; a queued job may pass only these (src/pipeline/jobs/job.ts). */
+/** The options of `patches train`; a queued job may pass only these (registry.ts, src/pipeline/jobs/job.ts). */
 export { trainOptions as patchesTrainOptions }
 
 type TrainParsed = Command.Command.ParseConfig<typeof trainOptions>

@@ -40,7 +40,7 @@ const options = {
   ...settingsOptions("mnist")
 }
 
-/** The command's options; a queued job may pass only these (src/pipeline/jobs/job.ts). */
+/** The command's options; a queued job may pass only these (registry.ts, src/pipeline/jobs/job.ts). */
 export { options as trainDataOptions }
 
 export const trainDataCommand = Command.make("train-data", options, (o) =>

@@ -245,7 +245,7 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
 export interface WorkerOptions {
   /** The program of each kind of run (train, train-data). */
   readonly command: RunCommand | RunLauncher
-  /** The options each kind of run takes; a job with any other is refused (job.ts optionTable). */
+  /** The commands this worker runs, each with the options it takes (plain data the command line builds); a job naming another command, or passing another option, is refused. */
   readonly commandOptions: Readonly<Record<JobCommand, OptionTable>>
   /** Every run folder lies under this folder (the sweep's folder as this machine sees it); it must exist. */
   readonly root: string
