@@ -2,7 +2,6 @@
  * Benchmarks of the data pipeline (issue 15); the command `sparse-vdl bench-data`.
  *   npx tsx experiments/bench-data.ts --scaling --images bsds500/train --images bsds500/val --test-images bsds500/test --rows 50000,200000,1000000
  */
-import { benchDataCommand } from "../src/cli/bench-data.js"
-import { commandCli, runCli } from "../src/cli/entry.js"
+import { runRegistered } from "../src/cli/entry.js"
 
-runCli(commandCli(benchDataCommand, "bench-data"))
+await runRegistered("bench-data")

@@ -8,7 +8,7 @@
  * src/pipeline/paper/collapse.ts.
  *   npx tsx experiments/collapse.ts [--model noreg,vdl] [--epochs 10] [--train-size N] [--out DIR]
  */
-import { commandCli, runCli } from "../src/cli/entry.js"
-import { paperCollapseCommand } from "../src/cli/paper.js"
+import { paperCollapseCommand } from "../src/cli/commands/paper.js"
+import { runCommand } from "../src/cli/entry.js"
 
-runCli(commandCli(paperCollapseCommand, "collapse"))
+runCommand(paperCollapseCommand, "collapse")

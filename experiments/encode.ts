@@ -2,7 +2,6 @@
  * Codes of new inputs (images, an Arrow file's rows, MNIST's test images) from a trained model, written as an Arrow table; the command `sparse-vdl encode`.
  *   npx tsx experiments/encode.ts --help
  */
-import { commandCli, runCli } from "../src/cli/entry.js"
-import { encodeCommand } from "../src/cli/encode.js"
+import { runRegistered } from "../src/cli/entry.js"
 
-runCli(commandCli(encodeCommand, "encode"))
+await runRegistered("encode")

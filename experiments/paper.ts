@@ -2,7 +2,6 @@
  * The paper's experiments as one resumable plan, then report.html and summary.md; the command `sparse-vdl paper` (docs/paper.md).
  *   npx tsx experiments/paper.ts --scale quick --mnist-dir data/mnist --images data/bsds500 --out runs/paper-quick --parallel 2
  */
-import { commandCli, runCli } from "../src/cli/entry.js"
-import { paperCommand } from "../src/cli/paper.js"
+import { runRegistered } from "../src/cli/entry.js"
 
-runCli(commandCli(paperCommand(process.argv), "paper"))
+await runRegistered("paper")

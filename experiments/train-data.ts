@@ -2,7 +2,6 @@
  * Train a variant on data of one's own (an Arrow file of vectors or a folder of images) and write a run folder; the command `sparse-vdl train-data`.
  *   npx tsx experiments/train-data.ts --help
  */
-import { commandCli, runCli } from "../src/cli/entry.js"
-import { trainDataCommand } from "../src/cli/train-data.js"
+import { runRegistered } from "../src/cli/entry.js"
 
-runCli(commandCli(trainDataCommand, "train-data"))
+await runRegistered("train-data")

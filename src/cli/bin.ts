@@ -4,46 +4,24 @@
  * built JavaScript, so that a process supervisor's signals reach the run itself.
  *   sparse-vdl train --model vdl --epochs 5 --out runs/vdl
  *   sparse-vdl --help | sparse-vdl COMMAND --help
+ * The commands are those of the registry (commands/registry.ts). Only the one the line names is
+ * loaded; the program's own help loads none.
  */
-import { Command } from "@effect/cli"
-import { benchCommand } from "./bench.js"
-import { benchDataCommand } from "./bench-data.js"
-import { classifyCommand } from "./classify.js"
-import { denoiseCommand } from "./denoise.js"
-import { encodeCommand } from "./encode.js"
-import { commandCli, logLevelFirst, runCli } from "./entry.js"
-import { exportTorchCommand } from "./export-torch.js"
-import { paperCommand } from "./paper.js"
-import { patchesCommand } from "./patches.js"
-import { reportCommand } from "./report.js"
-import { sweepCommand } from "./sweep.js"
-import { trainCommand } from "./train.js"
-import { trainDataCommand } from "./train-data.js"
-import { workerCommand } from "./worker.js"
+import { commands } from "./commands/registry.js"
+import { namedCommand, programHelp, wantsProgramHelp } from "./program-help.js"
 
-/** What was typed after the first occurrence of a command's name: the sweep hands it on to its runs. */
-const typedAfter = (name: string): string[] => {
-  const args = logLevelFirst(process.argv).slice(2)
-  return args.slice(args.indexOf(name) + 1)
+if (wantsProgramHelp(process.argv)) {
+  process.stdout.write(programHelp())
+} else {
+  const { Command } = await import("@effect/cli")
+  const { loadCommand, runCommand } = await import("./entry.js")
+  const named = namedCommand(process.argv)
+  // A line that names no command (a typo, --version, --completions) gets them all, for
+  // @effect/cli's suggestions and completions.
+  const loaded = await Promise.all((named === undefined ? commands : [named]).map((entry) => loadCommand(entry, { argv: process.argv, name: entry.name })))
+  const program = Command.make("sparse-vdl").pipe(
+    Command.withDescription("sparse coding with variance-regularised codes: train, evaluate and compare models"),
+    Command.withSubcommands(loaded as [(typeof loaded)[number], ...typeof loaded])
+  )
+  runCommand(program, "sparse-vdl")
 }
-
-const program = Command.make("sparse-vdl").pipe(
-  Command.withDescription("sparse coding with variance-regularised codes: train, evaluate and compare models"),
-  Command.withSubcommands([
-    trainCommand("train"),
-    patchesCommand,
-    trainDataCommand,
-    encodeCommand,
-    exportTorchCommand,
-    denoiseCommand,
-    classifyCommand,
-    reportCommand,
-    sweepCommand(typedAfter("sweep")),
-    workerCommand,
-    benchCommand,
-    benchDataCommand,
-    paperCommand(process.argv)
-  ])
-)
-
-runCli(commandCli(program, "sparse-vdl"))

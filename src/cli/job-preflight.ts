@@ -10,8 +10,8 @@ import { firstDifference } from "../data/first-difference.js"
 import { type SettingName, settingDocs, settingNames } from "../models/settings.js"
 import type { CheckedRun } from "../pipeline/jobs/job.js"
 import { DEFAULT_MODEL, DEFAULT_SEED, optionFor, settingsFromOptions } from "./options.js"
-import { DEFAULT_EPOCHS as OWN_DATA_EPOCHS } from "./train-data.js"
-import { EMBEDDED_EPOCHS } from "./train.js"
+import { DEFAULT_EPOCHS as OWN_DATA_EPOCHS } from "./commands/train-data.js"
+import { EMBEDDED_EPOCHS } from "./commands/train.js"
 
 type Problem = { readonly field: string; readonly problem: string }
 

@@ -4,25 +4,24 @@ import { resolve } from "node:path"
 import { type ModelSettings, type SettingName, settingDocs, settingNames } from "../models/settings.js"
 import type { SettingDoc } from "../models/setting-docs.js"
 import { type PresetFamily, presetFor, variantNames, variants } from "../models/variants.js"
-import { backendNames } from "../pipeline/backend/backend.js"
+import { backendNames } from "../pipeline/choices.js"
 import { resolveSettings } from "../pipeline/train/config.js"
-import { BackendError, ConfigError, DivergenceError, SettingsError } from "../pipeline/errors.js"
-import { EvaluationError } from "../pipeline/evaluation/errors.js"
-import { OwnDataError } from "../pipeline/sources/own-data.js"
-import { PatchBuildError } from "../pipeline/patches/errors.js"
+import { ConfigError, type SettingsError } from "../pipeline/errors.js"
 import type { MnistSource } from "../pipeline/sources/mnist.js"
 import type { ResumePoint } from "../pipeline/train/resume.js"
 
 /**
- * Every option that takes one of a few names, with its names: @effect/cli refuses another value
- * without saying which option it was, and runMain uses this to say it.
+ * An option that takes one of a few names. A refused value is named after its option from the
+ * option's own definition (entry.ts commandChoices), so this is Options.choice and nothing more.
  */
-export const choiceFlags = new Map<string, ReadonlyArray<string>>()
+export const choiceOption = <const C extends readonly [string, ...string[]]>(name: string, choices: C): Options.Options<C[number]> => Options.choice(name, choices)
 
-export const choiceOption = <const C extends readonly [string, ...string[]]>(name: string, choices: C): Options.Options<C[number]> => {
-  choiceFlags.set(`--${name}`, choices)
-  return Options.choice(name, choices)
-}
+/**
+ * An option given any number of times, none included. Options.repeated alone takes none as well,
+ * but @effect/cli's synopsis then shows it as required (`--images text...`); a default of no
+ * values marks it optional (`[--images text...]`) and parses the same.
+ */
+export const zeroOrMore = <A>(option: Options.Options<A>): Options.Options<Array<A>> => option.pipe(Options.repeated, Options.withDefault([] as Array<A>))
 
 const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 
@@ -41,20 +40,8 @@ export const typed = (setting: string, value: unknown): string => {
 /** A library error about a setting, as the option that sets it. */
 export const asOptionError = (e: SettingsError): ConfigError => new ConfigError({ option: optionFor(e.setting), problem: e.problem })
 
-/**
- * The library's errors name settings by their fields and say nothing of flags; this is how a
- * person at the command line reads them: settings as their options. Undefined for other errors.
- */
-export const commandLineMessage = (e: unknown): string | undefined =>
-  e instanceof SettingsError
-    ? asOptionError(e).message
-    : e instanceof DivergenceError
-    ? e.describe(optionFor)
-    : e instanceof BackendError
-    ? `${e.message} The option is --backend.`
-    : (e instanceof EvaluationError || e instanceof OwnDataError || e instanceof PatchBuildError) && e.fields !== undefined
-    ? `${e.message} (${e.fields.length === 1 ? "option" : "options"} ${e.fields.map(optionFor).join(", ")})`
-    : undefined
+/** Kept here too for the callers that read it from the options (src/cli/errors.ts defines it). */
+export { commandLineMessage } from "./errors.js"
 
 /** How a preset value reads in --help: the value for each variant, or one value shared by all. */
 const presetDefault = (family: PresetFamily, setting: SettingName): string => {

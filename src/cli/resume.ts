@@ -8,7 +8,6 @@ import { Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { resolve } from "node:path"
 import type { ModelSettings } from "../models/settings.js"
-import { BackendLive, parseBackendName } from "../pipeline/backend/backend.js"
 import { decodeOverrides, settingsConflict } from "../pipeline/train/config.js"
 import type { Dataset, Splits } from "../pipeline/sources/dataset.js"
 import type { ResumePoint } from "../pipeline/train/resume.js"
@@ -63,6 +62,8 @@ export const checkCommonAgainstRun = (o: ResumableOptions & Parameters<typeof ov
 /** The run continued to `epochs` (given: the new total; else the run's own), on the splits its data loads. */
 export const continueRun = <E, R>(point: ResumePoint, epochsGiven: Option.Option<number>, loadSplits: (settings: ModelSettings) => Effect.Effect<Splits<Dataset>, E, R>) =>
   Effect.gen(function* () {
+    // Loaded when a run continues, not for --help.
+    const [{ BackendLive, parseBackendName }, { trainRun }] = yield* Effect.promise(() => Promise.all([import("../pipeline/backend/backend.js"), import("../pipeline/train/run.js")]))
     const backend = yield* parseBackendName(point.progress.backend)
     const epochs = Option.getOrElse(epochsGiven, () => point.progress.epochs)
     const settings = { ...point.snapshot.settings, epochs }

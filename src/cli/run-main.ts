@@ -1,11 +1,22 @@
 import { HelpDoc, ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+// The modules themselves, not the package's index, which loads its HTTP server and client too.
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { plainLogger } from "../pipeline/logging.js"
 import { type Progress, ProgressLive } from "../pipeline/train/progress.js"
-import { commandLineMessage } from "./options.js"
+import { commandLineMessage } from "./errors.js"
 
 const withoutAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
+
+/**
+ * @effect/cli lists a command's subcommands as `- SYNOPSIS<spaces>DESCRIPTION`, every synopsis
+ * padded to the longest (a training command's runs to some 700 characters). Here each
+ * description goes on the line below its synopsis instead, and no line is padded.
+ */
+export const unpaddedCommandList = (help: string): string =>
+  help.replace(/^([ \t]*)- (.*?\S)? {2,}(\S.*)$/gm, (_, indent: string, synopsis: string | undefined, description: string) =>
+    `${indent}- ${synopsis ?? ""}\n${indent}  ${description}`)
 
 /** The shell's convention for a process ended by a signal: 128 + its number. */
 const signalExitCode = { SIGINT: 130, SIGTERM: 143 } as const
@@ -90,7 +101,7 @@ export const runMain = <E, A>(
       Console.withConsole(effect, {
         ...console,
         error: () => Effect.void,
-        log: (...args) => console.log(...(plainOutput ? args.map((a) => (typeof a === "string" ? withoutAnsi(a) : a)) : args))
+        log: (...args) => console.log(...args.map((a) => (typeof a === "string" ? unpaddedCommandList(plainOutput ? withoutAnsi(a) : a) : a)))
       })
     )
   return withCliConsole(program).pipe(

@@ -1,4 +1,11 @@
 import { Data } from "effect"
+import type { ImageReadError } from "./images.js"
+import type { LabelledFolderError } from "./labelled-folder.js"
+import type { PatchFileError } from "./patch-file.js"
+import type { PlotError } from "./plot.js"
+import type { SafetensorsError } from "./safetensors.js"
+import type { VectorFileError } from "./vector-file.js"
+import type { WriteError } from "./write-error.js"
 
 /**
  * A file that is not a valid IDX file of the kind expected. `problem` is written as a sentence
@@ -36,3 +43,20 @@ export class ChecksumError extends Data.TaggedError("ChecksumError")<{
     )
   }
 }
+
+/**
+ * Every error the data layer fails with (files and formats), wherever its class lives. A new
+ * error class of src/data joins this union, and the command line's table of messages
+ * (src/cli/errors.ts) does not compile until it says how to show it.
+ */
+export type DataError =
+  | IdxFormatError
+  | DataSourceError
+  | ChecksumError
+  | ImageReadError
+  | PatchFileError
+  | PlotError
+  | SafetensorsError
+  | VectorFileError
+  | WriteError
+  | LabelledFolderError

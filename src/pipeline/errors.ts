@@ -1,4 +1,17 @@
 import { Data } from "effect"
+import type { SettingsError } from "../models/errors.js"
+import type { EvaluationError, RunFolderReadError } from "./evaluation/errors.js"
+import type { QueueError, SweepFailedError, SweepRunError } from "./jobs/errors.js"
+import type { JobRefused } from "./jobs/job.js"
+import type { NativeBlasError } from "./backend/native-matmul.js"
+import type { PaperFailedError, PaperStepError } from "./paper/steps.js"
+import type { PatchBuildError, PatchDataError } from "./patches/errors.js"
+import type { InputError } from "./sources/checks.js"
+import type { OwnDataError } from "./sources/own-data.js"
+import type { LoadModelError, ModelInputError } from "./use/errors.js"
+
+// Defined with the model settings it is about; the pipeline raises it when it resolves them.
+export { SettingsError } from "../models/errors.js"
 
 /** The requested compute backend could not be loaded. */
 export class BackendError extends Data.TaggedError("BackendError")<{
@@ -7,19 +20,6 @@ export class BackendError extends Data.TaggedError("BackendError")<{
 }> {
   override get message(): string {
     return `backend ${this.backend} cannot be used: ${this.problem}. Ask for one that loads (wasm and cpu always do), or for none to pick the fastest automatically.`
-  }
-}
-
-/**
- * A model setting has a value that cannot be used, named by its field in ModelSettings (or
- * "model" for the variant's name); a command line maps the field to its option.
- */
-export class SettingsError extends Data.TaggedError("SettingsError")<{
-  readonly setting: string
-  readonly problem: string
-}> {
-  override get message(): string {
-    return `setting ${this.setting}: ${this.problem}`
   }
 }
 
@@ -115,3 +115,34 @@ export class RunFolderTakenError extends Data.TaggedError("RunFolderTakenError")
     )
   }
 }
+
+/**
+ * Every error the pipeline defines (training, evaluation, jobs, the paper's plan, data sources,
+ * using a trained model), wherever its class lives. A pipeline function may also fail with a
+ * models or data error (ModelsError, DataError), which keep their own unions. A new error class of
+ * src/pipeline joins this union, and the command line's table of messages (src/cli/errors.ts)
+ * does not compile until it says how to show it.
+ */
+export type PipelineError =
+  | BackendError
+  | ConfigError
+  | DivergenceError
+  | ResumeError
+  | CheckpointError
+  | MetricsFileError
+  | NativeBlasError
+  | EvaluationError
+  | RunFolderReadError
+  | JobRefused
+  | SweepRunError
+  | SweepFailedError
+  | QueueError
+  | PaperStepError
+  | PaperFailedError
+  | PatchBuildError
+  | PatchDataError
+  | OwnDataError
+  | LoadModelError
+  | ModelInputError
+  | RunFolderTakenError
+  | InputError

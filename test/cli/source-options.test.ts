@@ -7,9 +7,10 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { resolve } from "node:path"
-import { choiceFlags, commandLineMessage } from "../../src/cli/options.js"
+import { commandLineMessage } from "../../src/cli/options.js"
+import { commandChoices } from "../../src/cli/option-usage.js"
 import { requestFrom } from "../../src/cli/source-options.js"
-import { mnistCli } from "../../src/cli/train.js"
+import { mnistCli, trainCommand } from "../../src/cli/commands/train.js"
 import { sourceNames } from "../../src/pipeline/sources/registry.js"
 import { ProgressSilent } from "../../src/pipeline/train/progress.js"
 import { quiet } from "../helpers/mnist-runs.js"
@@ -27,7 +28,7 @@ const refusal = (...args: string[]) =>
 
 describe("train --source", () => {
   it("offers every registered source as a choice", () => {
-    expect(choiceFlags.get("--source")).toEqual(sourceNames)
+    expect(commandChoices(trainCommand("mnist")).get("--source")).toEqual(sourceNames)
   })
 
   it.effect("refuses what the chosen source does not read, and data it needs but did not get", () =>

@@ -10,12 +10,16 @@ import { spawnSync } from "node:child_process"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { mnistCli } from "../../src/cli/train.js"
-import { choiceFlags, optionFor, typed } from "../../src/cli/options.js"
+import { mnistCli, trainCommand } from "../../src/cli/commands/train.js"
+import { commandChoices } from "../../src/cli/option-usage.js"
+import { optionFor, typed } from "../../src/cli/options.js"
 import { type SettingName, settingDocs, settingNames } from "../../src/models/settings.js"
 import { variants } from "../../src/models/variants.js"
 import { commandLineError } from "../../src/cli/run-main.js"
 import { ProgressSilent } from "../../src/pipeline/train/progress.js"
+
+/** The options of the train command that take one of a few names, read from its option definitions. */
+const choiceFlags = commandChoices(trainCommand("mnist"))
 
 const help = spawnSync(process.execPath, ["--import", "tsx", "experiments/mnist.ts", "--help"], { encoding: "utf8", timeout: 120_000 }).stdout.replace(/\u001b\[[0-9;]*m/g, "")
 const shownFlags = new Set(help.match(/--[a-z][a-z-]*/g) ?? [])

@@ -16,8 +16,8 @@ import { afterAll } from "vitest"
 import { readPatchFile } from "../../src/data/patch-file.js"
 import { decodeSafetensors, encodeSafetensors } from "../../src/data/safetensors.js"
 import { tableToArrowIpc } from "../../src/data/table.js"
-import { mnistCli } from "../../src/cli/train.js"
-import { choiceFlags } from "../../src/cli/options.js"
+import { mnistCli, trainCommand } from "../../src/cli/commands/train.js"
+import { commandChoices } from "../../src/cli/option-usage.js"
 import { readCheckpoint } from "../../src/pipeline/train/checkpoint.js"
 import { readRunFolder, runModel } from "../../src/pipeline/evaluation/run-folder.js"
 import { commandLineError } from "../../src/cli/run-main.js"
@@ -27,6 +27,9 @@ import { encodeIdx, encodeImages, encodeLabels, gzip } from "../helpers/idx-writ
 import { texture, writePhotos } from "../helpers/photos.js"
 import { repoRoot, runCli } from "../helpers/commands.js"
 import { env } from "../helpers/mnist-runs.js"
+
+/** The options of the train command that take one of a few names, read from its option definitions. */
+const choiceFlags = commandChoices(trainCommand("mnist"))
 
 const fixture = join(repoRoot, "test", "fixtures", "mnist-small")
 const root = mkdtempSync(join(tmpdir(), "bad-input-"))

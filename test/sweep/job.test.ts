@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { runCommandOptions } from "../../src/cli/train-process.js"
+import { jobEntries } from "../../src/cli/commands/registry.js"
 import { checkJob, confinement, decodeJob, type RunJob, toJob, type WorkerPlaces } from "../../src/pipeline/jobs/job.js"
 import { planSweep } from "../../src/pipeline/jobs/plan.js"
 import { spawnIntoLog } from "../../src/pipeline/jobs/process.js"
@@ -26,9 +27,13 @@ const plannedJob = (root: string) =>
     return { run, made: Either.getOrThrow(toJob(run, root)) }
   })
 
+/** The queueable commands as the worker is given them: names and options, from the command registry. */
+const tables = await runCommandOptions()
+const commands = Object.keys(tables)
+
 describe("the options a job may pass", () => {
   it("are read from the commands' own option definitions", () => {
-    const train = runCommandOptions.train
+    const train = tables.train
     expect(train.get("--model")).toEqual({ takesValue: true, path: null })
     expect(train.get("--lambda")).toEqual({ takesValue: true, path: null })
     expect(train.get("--code-dim")).toEqual({ takesValue: true, path: null })
@@ -38,14 +43,14 @@ describe("the options a job may pass", () => {
     expect(train.get("--resume")).toEqual({ takesValue: true, path: "output" })
     expect(train.has("--evil")).toBe(false)
     expect(train.has("--arrow")).toBe(false)
-    const data = runCommandOptions["train-data"]
+    const data = tables["train-data"]
     expect(data.get("--arrow")).toEqual({ takesValue: true, path: "input" })
     expect(data.get("--images")).toEqual({ takesValue: true, path: "input" })
     expect(data.get("--column")).toEqual({ takesValue: true, path: null })
     expect(data.get("--normalize")).toEqual({ takesValue: true, path: null })
     expect(data.has("--resume")).toBe(false)
     expect(data.has("--mnist-dir")).toBe(false)
-    const patches = runCommandOptions["patches-train"]
+    const patches = tables["patches-train"]
     expect(patches.get("--data")).toEqual({ takesValue: true, path: "input" })
     expect(patches.get("--resume")).toEqual({ takesValue: true, path: "output" })
     expect(patches.get("--lambda")).toEqual({ takesValue: true, path: null })
@@ -62,7 +67,7 @@ describe("a job as the submitter makes it", () => {
       expect(made.job.args).toEqual(["--model", "sdl", "--lambda", "0.01", "--epochs", "1", "--mnist-dir", join("data", "mnist"), "--code-dim", "8", "--backend", "wasm"])
       expect(made.job.expected.data).toEqual({ _tag: "mnist", mnist: { kind: "dir", dir: join("data", "mnist") }, trainSize: null })
       expect(made.outside).toEqual([])
-      const decoded = Either.getOrThrow(decodeJob(JSON.parse(JSON.stringify(made.job)), "j"))
+      const decoded = Either.getOrThrow(decodeJob(JSON.parse(JSON.stringify(made.job)), "j", commands))
       expect(decoded.expected.settings).toEqual(run.expected.settings)
       // Paths outside the root stay absolute and are named, for the workers' --input-root.
       const elsewhere = Either.getOrThrow(toJob({ ...run, args: [...run.args, "--images=/data/photos"] }, root))
@@ -78,14 +83,14 @@ describe("a job as the submitter makes it", () => {
     ["a missing field", ({ expected: _, ...j }: Record<string, unknown>) => j, /: expected: is missing$/],
     ["a field of the wrong form", (j: Record<string, unknown>) => ({ ...j, expected: 3 }), /: expected: has the wrong form \(actual 3\)$/],
     ["an unknown field", (j: Record<string, unknown>) => ({ ...j, shell: "rm -rf /" }), /shell: is not a field of a job/],
-    ["an unknown command", (j: Record<string, unknown>) => ({ ...j, command: "bash" }), /: command: must be one of "train", "train-data", "patches-train", not "bash"$/],
+    ["an unknown command", (j: Record<string, unknown>) => ({ ...j, command: "bash" }), /: command: must be one of "train", "patches-train", "train-data", not "bash"$/],
     ["a settings value of the wrong type", (j: Record<string, unknown>) => ({ ...j, expected: { ...(j.expected as object), settings: { codeDim: "8" } } }), /expected\.settings\.codeDim: Expected number/],
     ["a name with a line break", (j: Record<string, unknown>) => ({ ...j, name: "a\nb" }), /name: it holds a control character/],
     ["not an object", () => "just text", /the payload: has the wrong form \(actual "just text"\)$/]
   ])("refuses a payload with %s, naming the field", (_, change, message) => {
     const root = mkdtempSync(join(tmpdir(), "job-"))
     const { made } = Effect.runSync(plannedJob(root))
-    const refused = decodeJob(change(made.job as unknown as Record<string, unknown>), "j1")
+    const refused = decodeJob(change(made.job as unknown as Record<string, unknown>), "j1", commands)
     expect(Either.isLeft(refused)).toBe(true)
     const error = Either.getLeft(refused).pipe((o) => (o._tag === "Some" ? o.value : null))!
     expect(error.message).toMatch(/^job j1 refused \(not retried\): /)
@@ -104,19 +109,19 @@ describe("the worker's check of a job", () => {
       symlinkSync(outside, join(root, "link"))
       const places: WorkerPlaces = { root: yield* confinement(root), inputRoots: [] }
       const { made } = yield* plannedJob(root)
-      const job = Either.getOrThrow(decodeJob(made.job, "j"))
+      const job = Either.getOrThrow(decodeJob(made.job, "j", commands))
       return { base, root, outside, places, job }
     })
 
   it.effect("makes every path absolute under the root and adds --out", () =>
     Effect.gen(function* () {
       const { root, places, job } = yield* setUp()
-      const run = yield* checkJob(job, "j", places, runCommandOptions)
+      const run = yield* checkJob(job, "j", places, tables)
       expect(run.out).toBe(join(root, "sdl-lambda0.01"))
       expect(run.args).toEqual(["--model", "sdl", "--lambda", "0.01", "--epochs", "1", "--mnist-dir", join(root, "data", "mnist"), "--code-dim", "8", "--backend", "wasm", "--out", run.out])
       expect(run.expected.data).toEqual({ _tag: "mnist", mnist: { kind: "dir", dir: join(root, "data", "mnist") }, trainSize: null })
       // --out or --resume naming the job's own folder are accepted (and given by the worker itself).
-      const own = yield* checkJob({ ...job, args: [...job.args, "--out", "sdl-lambda0.01", "--resume=./sdl-lambda0.01"] }, "j", places, runCommandOptions)
+      const own = yield* checkJob({ ...job, args: [...job.args, "--out", "sdl-lambda0.01", "--resume=./sdl-lambda0.01"] }, "j", places, tables)
       expect(own.args).toEqual(run.args)
     })
   )
@@ -124,7 +129,7 @@ describe("the worker's check of a job", () => {
   it.effect("refuses folders and paths that lead out of the root, and options the command does not take", () =>
     Effect.gen(function* () {
       const { base, outside, places, job } = yield* setUp()
-      const refusal = (change: Partial<RunJob>) => Effect.flip(checkJob({ ...job, ...change }, "j", places, runCommandOptions)).pipe(Effect.map((e) => e.message))
+      const refusal = (change: Partial<RunJob>) => Effect.flip(checkJob({ ...job, ...change }, "j", places, tables)).pipe(Effect.map((e) => e.message))
       expect(yield* refusal({ out: "../escape" })).toMatch(/^job j refused \(not retried\): out: "\.\.\/escape" leads outside the worker's root/)
       expect(yield* refusal({ out: join(base, "elsewhere") })).toMatch(/out: ".*elsewhere" leads outside/)
       expect(yield* refusal({ out: "link/run" })).toMatch(/out: "link\/run" leads outside/)
@@ -146,9 +151,9 @@ describe("the worker's check of a job", () => {
       expect(yield* refusal({ command: "patches-train", args: ["--mnist-dir", "data"] })).toMatch(/--mnist-dir is not an option of patches-train/)
       // An input root lets data be read from there, and only read: the run folder stays under the root.
       const reading = { ...places, inputRoots: [yield* confinement(outside)] }
-      const run = yield* checkJob({ ...job, args: ["--mnist-dir", outside] }, "j", reading, runCommandOptions)
+      const run = yield* checkJob({ ...job, args: ["--mnist-dir", outside] }, "j", reading, tables)
       expect(run.args).toEqual(["--mnist-dir", outside, "--out", run.out])
-      const still = yield* Effect.flip(checkJob({ ...job, out: "link/run" }, "j", reading, runCommandOptions))
+      const still = yield* Effect.flip(checkJob({ ...job, out: "link/run" }, "j", reading, tables))
       expect(still.message).toMatch(/leads outside/)
     })
   )

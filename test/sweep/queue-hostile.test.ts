@@ -148,9 +148,10 @@ describe("the hostile-job corpus", () => {
   redis.it("never prints a password, whatever it holds, and stops at once on a user without the rights a worker needs", async () => {
     const root = mkdtempSync(join(tmpdir(), "queue-rights-"))
     const port = new URL(redis.url).port
+    const commandOptions = await runCommandOptions()
     const workerFor = (url: string) =>
       Effect.runPromise(
-        Effect.flip(runWorker({ url, name: "rights" }, { command: trainProcess(repoRoot), commandOptions: runCommandOptions, root, concurrency: 1, lockMs: 2000, exitWhenIdle: true })).pipe(
+        Effect.flip(runWorker({ url, name: "rights" }, { command: trainProcess(repoRoot), commandOptions, root, concurrency: 1, lockMs: 2000, exitWhenIdle: true })).pipe(
           Effect.provide(Logger.replace(Logger.defaultLogger, Logger.none))
         )
       )

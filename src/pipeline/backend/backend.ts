@@ -13,9 +13,8 @@ import { installNativeMatMul, NativeBlasError } from "./native-matmul.js"
 const inferencePass = (): string =>
   wasmKernelLoads() ? "inference pass: WebAssembly SIMD" : "inference pass: JavaScript (this runtime lacks WebAssembly SIMD)"
 
-/** The backends in order of preference: the fastest that loads wins. */
-export const backendNames = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const
-export type BackendName = (typeof backendNames)[number]
+import { backendNames, type BackendName } from "../choices.js"
+export { backendNames, type BackendName }
 
 export interface BackendInfo {
   readonly name: BackendName

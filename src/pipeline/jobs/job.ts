@@ -4,7 +4,6 @@
  * job with the Schema below, lets through only the options of the job's command, and keeps every
  * path the job names under its --root (inputs also under its --input-root folders).
  */
-import { Options, type Usage } from "@effect/cli"
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
 import { readdir, realpath, stat } from "node:fs/promises"
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
@@ -12,16 +11,19 @@ import { ModelSettings } from "../../models/settings.js"
 import { danglingLink, nameProblem } from "./bounds.js"
 
 /**
- * The command a run is: `train` (MNIST, src/cli/train.ts), `train-data` (a vector or image file,
- * src/cli/train-data.ts) or `patches-train` (a patch file, `patches train` in src/cli/patches.ts).
+ * The command a run is, by the name the command line's registry gives it (src/cli/commands/
+ * registry.ts): `train` (MNIST), `train-data` (a vector or image file) or `patches-train` (a patch
+ * file). The library keeps no list of them: a worker is given the commands it runs, with their
+ * options, as plain data (WorkerOptions.commandOptions).
  */
-export const jobCommands = ["train", "train-data", "patches-train"] as const
-export type JobCommand = (typeof jobCommands)[number]
-export const JobCommand = Schema.String.pipe(
-  Schema.filter((s): s is JobCommand => (jobCommands as ReadonlyArray<string>).includes(s), {
-    message: (issue) => `must be one of ${jobCommands.map((c) => JSON.stringify(c)).join(", ")}, not ${JSON.stringify(issue.actual)}`
-  })
-)
+export type JobCommand = string
+/** A job's command, one of `names`. */
+export const JobCommand = (names: ReadonlyArray<string>) =>
+  Schema.String.pipe(
+    Schema.filter((s) => names.includes(s), {
+      message: (issue) => `must be one of ${names.map((c) => JSON.stringify(c)).join(", ")}, not ${JSON.stringify(issue.actual)}`
+    })
+  )
 
 const PositiveInt = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))
 
@@ -76,7 +78,8 @@ export const RunJob = Schema.Struct({
   name: Text(200),
   model: Schema.NonEmptyString,
   lambda: Schema.Number.pipe(Schema.finite(), Schema.nonNegative()),
-  command: JobCommand,
+  /** Checked against the worker's commands when it decodes the job (decodeJob). */
+  command: Schema.String,
   out: Text(4096),
   args: Schema.Array(Schema.String.pipe(Schema.filter((s) => !/[\u0000\n\r]/.test(s), { message: () => "it holds a NUL or a line break" }))),
   expected: ExpectedRun
@@ -112,9 +115,12 @@ const describeIssues = (error: ParseResult.ParseError): { readonly field: string
   return { field: at(first.path), problem: `${problem}${more}` }
 }
 
-/** The payload decoded, unknown fields included as errors; the message names the first field at fault. */
-export const decodeJob = (data: unknown, job: string): Either.Either<RunJob, JobRefused> =>
-  Schema.decodeUnknownEither(RunJob, { onExcessProperty: "error", errors: "all" })(data).pipe(
+/**
+ * The payload decoded, unknown fields included as errors, its command one of `commands`; the
+ * message names the first field at fault.
+ */
+export const decodeJob = (data: unknown, job: string, commands: ReadonlyArray<JobCommand>): Either.Either<RunJob, JobRefused> =>
+  Schema.decodeUnknownEither(Schema.Struct({ ...RunJob.fields, command: JobCommand(commands) }), { onExcessProperty: "error", errors: "all" })(data).pipe(
     Either.mapLeft((error) => new JobRefused({ job, ...describeIssues(error) }))
   )
 
@@ -124,45 +130,11 @@ export interface OptionSpec {
   /** "input": read only (data); "output": written (the run folder); null: not a path. */
   readonly path: "input" | "output" | null
 }
-export type OptionTable = ReadonlyMap<string, OptionSpec>
-
-/** Text options that name the run folder; the command reads them as text, so their type cannot say so. */
-const OUTPUT_PATH_OPTIONS: ReadonlySet<string> = new Set(["--out", "--resume"])
-/** The placeholders @effect/cli shows for path options (Options.file, Options.directory). */
-const PATH_PLACEHOLDERS: ReadonlySet<string> = new Set(["file", "directory", "path"])
-
-const namedUsages = (u: Usage.Usage): Array<{ readonly names: ReadonlyArray<string>; readonly placeholder: string | null }> => {
-  switch (u._tag) {
-    case "Named":
-      return [{ names: u.names, placeholder: u.acceptedValues._tag === "Some" ? u.acceptedValues.value : null }]
-    case "Optional":
-    case "Repeated":
-      return namedUsages(u.usage)
-    case "Alternation":
-    case "Concat":
-      return [...namedUsages(u.left), ...namedUsages(u.right)]
-    default:
-      return []
-  }
-}
-
 /**
- * The options a command takes, read from the very option definitions the command parses its
- * command line with (so the two cannot drift apart): a flag without an accepted value is a
- * switch; file and directory options name inputs; --out and --resume name the run folder.
+ * The options one command takes, by flag. The command line builds it from the option definitions
+ * the command parses its own command line with (src/cli/option-usage.ts), so the two cannot drift.
  */
-export const optionTable = (options: Readonly<Record<string, Options.Options<unknown>>>): OptionTable => {
-  const table = new Map<string, OptionSpec>()
-  for (const option of Object.values(options)) {
-    for (const { names, placeholder } of namedUsages(Options.getUsage(option))) {
-      for (const name of names) {
-        const path = OUTPUT_PATH_OPTIONS.has(name) ? "output" : placeholder !== null && PATH_PLACEHOLDERS.has(placeholder) ? "input" : null
-        table.set(name, { takesValue: placeholder !== null, path })
-      }
-    }
-  }
-  return table
-}
+export type OptionTable = ReadonlyMap<string, OptionSpec>
 
 /** A folder paths may lie under: as given, and with its symbolic links resolved. */
 export interface Confinement {
@@ -272,6 +244,7 @@ export const checkJob = (job: RunJob, id: string, places: WorkerPlaces, tables: 
     const nested = yield* nestedRun(root.real, outReal)
     if (nested !== null) return yield* refuse("out", `${JSON.stringify(job.out)} ${nested}; a job writes only in a folder of its own`)
     const table = tables[job.command]
+    if (table === undefined) return yield* refuse("command", `${JSON.stringify(job.command)} is not a command this worker runs (${Object.keys(tables).join(", ")})`)
     const args: string[] = []
     for (let i = 0; i < job.args.length; i++) {
       const word = job.args[i]

@@ -25,7 +25,8 @@ export interface QueueTarget {
   readonly name: string
 }
 
-export const DEFAULT_QUEUE_NAME = "sparse-vdl-sweep"
+export { DEFAULT_QUEUE_NAME } from "../choices.js"
+import { DEFAULT_QUEUE_NAME } from "../choices.js"
 
 /** A job is tried this many times before it counts as failed (a crash of the run, not of a worker). */
 const JOB_ATTEMPTS = 2
@@ -247,7 +248,7 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
 export interface WorkerOptions {
   /** The program of each kind of run (train, train-data). */
   readonly command: RunCommand | RunLauncher
-  /** The options each kind of run takes; a job with any other is refused (job.ts optionTable). */
+  /** The commands this worker runs, each with the options it takes (plain data the command line builds); a job naming another command, or passing another option, is refused. */
   readonly commandOptions: Readonly<Record<JobCommand, OptionTable>>
   /** Every run folder lies under this folder (the sweep's folder as this machine sees it); it must exist. */
   readonly root: string
@@ -392,7 +393,7 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
           const id = job.id ?? job.name
           const refuse = (field: string, problem: string) => Effect.fail(new JobRefused({ job: id, field, problem }))
           if (job.data instanceof UnreadablePayload) return yield* refuse("the payload", job.data.problem)
-          const decoded = yield* decodeJob(job.data, id)
+          const decoded = yield* decodeJob(job.data, id, Object.keys(options.commandOptions))
           const beyond = boundsProblem(decoded, limits)
           if (beyond !== null) return yield* refuse(beyond.field, beyond.problem)
           const checked = yield* checkJob(decoded, id, { root, inputRoots }, options.commandOptions)

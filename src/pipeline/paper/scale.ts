@@ -6,8 +6,8 @@
  * of code.
  */
 
-export const scales = ["quick", "medium", "full"] as const
-export type Scale = (typeof scales)[number]
+export { scales, type Scale } from "../choices.js"
+import type { Scale } from "../choices.js"
 
 /** The variants trained at several sparsity levels on MNIST, then those trained once at their preset λ. */
 export const mnistSweepModels = ["sdl", "sdl-nl", "vdl", "vdl-nl"] as const

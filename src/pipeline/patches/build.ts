@@ -23,8 +23,8 @@ import { RunningStats, type ValueStats } from "./value-stats.js"
  * data set, the mean of s over a sample of training crops, as the authors' code does (it takes the
  * mean over each batch of 250 crops of different photos); "patch", each crop's own mean of s.
  */
-export const scaleFloorModes = ["data", "patch"] as const
-export type ScaleFloorMode = (typeof scaleFloorModes)[number]
+export { scaleFloorModes, type ScaleFloorMode } from "../choices.js"
+import type { ScaleFloorMode } from "../choices.js"
 
 /** Crops per calibration of the data-wide level: four batches' worth of the authors' 250. */
 const CALIBRATION_CROPS = 1000

@@ -6,8 +6,8 @@ import { Effect } from "effect"
 import { ImageReadError } from "../../data/images.js"
 
 /** What a build does with a photo it cannot read or decode (`--bad-images`). */
-export const badImagesPolicies = ["error", "skip"] as const
-export type BadImagesPolicy = (typeof badImagesPolicies)[number]
+export { badImagesPolicies, type BadImagesPolicy } from "../choices.js"
+import type { BadImagesPolicy } from "../choices.js"
 
 /** A photo left out because it could not be read, and why. */
 export interface SkippedImage {

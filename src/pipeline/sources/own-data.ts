@@ -37,8 +37,8 @@ export interface PixelRows {
   readonly labels?: Uint8Array
 }
 
-export const normalizationModes = ["global", "per-feature", "none"] as const
-export type NormalizationMode = (typeof normalizationModes)[number]
+export { normalizationModes, type NormalizationMode } from "../choices.js"
+import type { NormalizationMode } from "../choices.js"
 
 export interface OwnSplitOptions {
   readonly seed: number

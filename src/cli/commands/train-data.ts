@@ -8,18 +8,13 @@
  *   npx tsx experiments/train-data.ts --images faces/ --size 32 --code-dim 64 --out runs/faces
  */
 import { Command, Options } from "@effect/cli"
-import { commandCli } from "./entry.js"
+import { commandCli } from "../entry.js"
 import { Effect, Option } from "effect"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { dataSummary } from "../pipeline/sources/dataset.js"
-import { ConfigError } from "../pipeline/errors.js"
-import { normalizationModes } from "../pipeline/sources/own-data.js"
-import { loadSource } from "../pipeline/sources/registry.js"
 import { resolve } from "node:path"
-import { checkOutputFolder } from "../pipeline/train/folder.js"
-import { trainRun } from "../pipeline/train/run.js"
-import { settingsForTarget } from "../pipeline/train/target-sparsity.js"
-import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, overwriteOption, seedOption, settingsFromOptions, settingsOptions, targetSparsityOption } from "./options.js"
+import { normalizationModes } from "../../pipeline/choices.js"
+import { ConfigError } from "../../pipeline/errors.js"
+import { checkOutputFolder } from "../../pipeline/train/folder.js"
+import { backendOption, choiceOption, defaultRunFolder, modelOption, outOption, overwriteOption, seedOption, settingsFromOptions, settingsOptions, targetSparsityOption } from "../options.js"
 
 /** Epochs when none are given (a queue worker checks a job against it). */
 export const DEFAULT_EPOCHS = 20
@@ -49,7 +44,7 @@ const options = {
   ...settingsOptions("mnist")
 }
 
-/** The command's options; a queued job may pass only these (src/pipeline/jobs/job.ts). */
+/** The command's options; a queued job may pass only these (registry.ts, src/pipeline/jobs/job.ts). */
 export { options as trainDataOptions }
 
 export const trainDataCommand = Command.make("train-data", options, (o) =>
@@ -65,6 +60,16 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
     const out = Option.getOrElse(o.out, () => defaultRunFolder(o.model))
     // Whether a run already there may be replaced is the training loop's to say, once the data is known.
     yield* checkOutputFolder(out)
+    // The library (Arrow, images, TensorFlow.js) loads when a run starts, not for --help.
+    const [{ loadSource }, { dataSummary }, { trainRun }, { BackendLive }, { settingsForTarget }] = yield* Effect.promise(() =>
+      Promise.all([
+        import("../../pipeline/sources/registry.js"),
+        import("../../pipeline/sources/dataset.js"),
+        import("../../pipeline/train/run.js"),
+        import("../../pipeline/backend/backend.js"),
+        import("../../pipeline/train/target-sparsity.js")
+      ])
+    )
     const name = Option.isSome(o.arrow) ? "arrow" : "images"
     const request = {
       seed: o.seed,
@@ -101,7 +106,7 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
       )
     }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
   })
-).pipe(Command.withDescription("train a variant on data of your own (an Arrow file of vectors or a folder of images) and write a run folder"))
+)
 
 /** The command line as a function of argv, for running it in-process (tests) as well as from a shell. */
 export const trainDataCli = commandCli(trainDataCommand, "train-data")

@@ -9,23 +9,17 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { basename, relative, resolve } from "node:path"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { dataSummary, mapSplits } from "../pipeline/sources/dataset.js"
-import { ConfigError } from "../pipeline/errors.js"
-import { loadMnist, normalizeMnistStage, splitStage } from "../pipeline/sources/mnist.js"
-import { collapseExperiment } from "../pipeline/paper/collapse.js"
-import { executePlan } from "../pipeline/paper/execute.js"
-import { planPaper, type ProgramName } from "../pipeline/paper/plan.js"
-import { codeVersion, commandLine, type Provenance } from "../pipeline/paper/provenance.js"
-import { writePaperReport } from "../pipeline/paper/report.js"
-import { scales } from "../pipeline/paper/scale.js"
-import { PaperFailedError, type PaperPrograms } from "../pipeline/paper/steps.js"
-import type { RunCommand } from "../pipeline/jobs/process.js"
-import { variantNames } from "../models/variants.js"
-import { programVersion } from "./entry.js"
-import { backendOption, choiceOption, defaultRunFolder, downloadOption, mnistSourceFrom, seedOption, settingsFromOptions, settingsOptions } from "./options.js"
-import { queueNameOption } from "./queue-options.js"
-import { programCommand, programRoot, trainProcess } from "./train-process.js"
+import { scales } from "../../pipeline/choices.js"
+import { ConfigError } from "../../pipeline/errors.js"
+import type { ProgramName } from "../../pipeline/paper/plan.js"
+import { codeVersion, commandLine, type Provenance } from "../../pipeline/paper/provenance.js"
+import { PaperFailedError, type PaperPrograms } from "../../pipeline/paper/steps.js"
+import type { RunCommand } from "../../pipeline/jobs/process.js"
+import { variantNames } from "../../models/variants.js"
+import { programVersion } from "../entry.js"
+import { backendOption, choiceOption, defaultRunFolder, downloadOption, mnistSourceFrom, seedOption, settingsFromOptions, settingsOptions } from "../options.js"
+import { queueNameOption } from "../queue-options.js"
+import { programCommand, programRoot, trainProcess } from "../train-process.js"
 
 /** The scripts of experiments/ under tsx from a checkout; `sparse-vdl <command>` from the built package. */
 const scriptOf: Record<ProgramName, readonly [script: string, words: ReadonlyArray<string>]> = {
@@ -90,12 +84,16 @@ export const paperCollapseCommand = Command.make(
       const { epochs: _own, ...given } = o
       const settings = yield* Effect.forEach(models, (m) => settingsFromOptions(m, "mnist", given))
       if (o.epochs < 1) return yield* Effect.fail(new ConfigError({ option: "--epochs", problem: `${o.epochs} epochs records nothing; pass 1 or more` }))
+      // The data and the experiment load when the command runs, not for --help.
+      const [{ loadMnist, normalizeMnistStage, splitStage }, { dataSummary, mapSplits }, { collapseExperiment }, { BackendLive }] = yield* Effect.promise(() =>
+        Promise.all([import("../../pipeline/sources/mnist.js"), import("../../pipeline/sources/dataset.js"), import("../../pipeline/paper/collapse.js"), import("../../pipeline/backend/backend.js")])
+      )
       const data = yield* loadMnist(Option.isSome(o.mnistDir) ? { kind: "dir", dir: o.mnistDir.value } : { kind: "embedded" })
       const splits = mapSplits(splitStage(o.seed, Option.getOrUndefined(o.trainSize))(data), (s, name) => normalizeMnistStage(name)(s))
       yield* dataSummary(splits)
       const out = Option.getOrElse(o.out, () => defaultRunFolder("collapse"))
-      yield* collapseExperiment({ models, settings, epochs: o.epochs, seed: o.seed, out }, splits)
-    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+      yield* collapseExperiment({ models, settings, epochs: o.epochs, seed: o.seed, out }, splits).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+    })
 ).pipe(Command.withDescription("the collapse without a regulariser: per epoch, code ℓ1 norms and decoder column norms of each model (docs/collapse.md)"))
 
 /** The command; `argv` is the process's, for the command line printed under every figure. */
@@ -103,6 +101,10 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
   Command.make("paper", options, (o) =>
     Effect.gen(function* () {
       if (o.parallel < 1) return yield* Effect.fail(new ConfigError({ option: "--parallel", problem: `${o.parallel} processes at once runs nothing; pass 1 or more` }))
+      // The plan, its steps and its report load when the command runs, not for --help.
+      const [{ planPaper }, { executePlan }, { writePaperReport }] = yield* Effect.promise(() =>
+        Promise.all([import("../../pipeline/paper/plan.js"), import("../../pipeline/paper/execute.js"), import("../../pipeline/paper/report.js")])
+      )
       const mnist = yield* mnistSourceFrom(o.mnistDir, o.download)
       const out = resolve(Option.getOrElse(o.out, () => defaultRunFolder(`paper-${o.scale}`)))
       if (mnist.kind === "embedded") yield* Effect.logWarning("paper: no --mnist-dir: MNIST runs use the 10,000 embedded digits; the paper's protocol is full MNIST (--mnist-dir or --download)")
@@ -129,6 +131,5 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
       if (failures.length > 0) return yield* Effect.fail(new PaperFailedError({ failures, total: outcomes.length, report: report.html }))
     })
   ).pipe(
-    Command.withDescription("the paper's experiments as one resumable plan: training runs, denoising, classification, the collapse, then report.html and summary.md"),
     Command.withSubcommands([paperCollapseCommand])
   )

@@ -9,18 +9,11 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { join } from "node:path"
-import { ensureDir, writeFileAtomic } from "../data/atomic-write.js"
-import { rowsGridPng } from "../data/image-grid.js"
-import { linePlotSvg } from "../data/plot.js"
-import type { Row } from "../data/table.js"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { firstRows } from "../pipeline/sources/dataset.js"
-import { codeKindLabel, codeKinds } from "../pipeline/evaluation/codes.js"
-import { denoiseModel, standardNoise } from "../pipeline/evaluation/denoise.js"
-import { loadRunsData, readRunFolders, runModel } from "../pipeline/evaluation/run-folder.js"
-import { shortNumber, writeTable } from "../pipeline/evaluation/outputs.js"
-import { backendOption, seedOption } from "./options.js"
-import { dataPathOption, evalOutOption, mnistDirOption, numberList, optionalPositive, patchFileOption, runsArgs } from "./evaluation-options.js"
+import { ensureDir, writeFileAtomic } from "../../data/atomic-write.js"
+import type { Row } from "../../data/table.js"
+import { backendOption, seedOption } from "../options.js"
+import type { UnionToIntersection } from "../lazy.js"
+import { dataPathOption, evalOutOption, mnistDirOption, numberList, optionalPositive, patchFileOption, runsArgs } from "../evaluation-options.js"
 
 const denoiseColumns = [
   "run", "model", "codes", "sigma", "noisyPsnr", "denoisedPsnr", "cleanPsnr", "cleanZeroFraction", "noisyZeroFraction", "meanFistaSteps", "images", "runDir"
@@ -41,7 +34,21 @@ const options = {
   backend: backendOption
 }
 
+/** The runs' models, the pictures and TensorFlow.js, loaded when the command runs rather than for --help. */
+const library = () =>
+  Promise.all([
+    import("../../data/image-grid.js"),
+    import("../../data/plot.js"),
+    import("../../pipeline/backend/backend.js"),
+    import("../../pipeline/sources/dataset.js"),
+    import("../../pipeline/evaluation/codes.js"),
+    import("../../pipeline/evaluation/denoise.js"),
+    import("../../pipeline/evaluation/run-folder.js"),
+    import("../../pipeline/evaluation/outputs.js")
+  ]).then((modules) => Object.assign({}, ...modules) as UnionToIntersection<(typeof modules)[number]>)
+
 export const denoiseCommand = Command.make("denoise", { runs: runsArgs, ...options }, (o) =>
+  Effect.flatMap(Effect.promise(library), ({ rowsGridPng, linePlotSvg, BackendLive, firstRows, codeKindLabel, codeKinds, denoiseModel, standardNoise, loadRunsData, readRunFolders, runModel, shortNumber, writeTable }) =>
   Effect.gen(function* () {
     const sigmas = yield* numberList("sigma", o.sigma, (x) => x >= 0, "noise levels ≥ 0")
     const limit = yield* optionalPositive("limit", o.limit)
@@ -116,5 +123,5 @@ export const denoiseCommand = Command.make("denoise", { runs: runsArgs, ...optio
     }
     yield* writeFileAtomic(join(out, "denoise.json"), JSON.stringify(manifest, null, 2) + "\n")
     yield* Effect.logInfo(`wrote ${out}`)
-  }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
-).pipe(Command.withDescription("denoise the test images of trained runs at several noise levels and compare encoder and FISTA codes"))
+  }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend)))))
+)

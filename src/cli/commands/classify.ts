@@ -9,20 +9,15 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { join } from "node:path"
-import { ensureDir, writeFileAtomic } from "../data/atomic-write.js"
-import { linePlotSvg } from "../data/plot.js"
-import type { Row } from "../data/table.js"
-import { linearProbe, listaProbe } from "../models/classifier.js"
-import { gatherRows } from "../models/gather-rows.js"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { type Dataset, firstRows } from "../pipeline/sources/dataset.js"
-import { type ClassifyPlan, type Features, type Labels, runSeries, selectExamples, type Series, spread } from "../pipeline/evaluation/classify.js"
-import { codeKindLabel, codeKinds, inferCodes } from "../pipeline/evaluation/codes.js"
-import { EvaluationError } from "../pipeline/evaluation/errors.js"
-import { shortNumber, writeTable } from "../pipeline/evaluation/outputs.js"
-import { loadRunsData, readRunFolders, type RunFolder, runModel } from "../pipeline/evaluation/run-folder.js"
-import { backendOption, choiceOption, seedOption } from "./options.js"
-import { dataPathOption, evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "./evaluation-options.js"
+import { ensureDir, writeFileAtomic } from "../../data/atomic-write.js"
+import type { Row } from "../../data/table.js"
+import type { Dataset } from "../../pipeline/sources/dataset.js"
+import type { ClassifyPlan, Features, Labels, Series } from "../../pipeline/evaluation/classify.js"
+import { EvaluationError } from "../../pipeline/evaluation/errors.js"
+import type { RunFolder } from "../../pipeline/evaluation/run-folder.js"
+import { backendOption, choiceOption, seedOption } from "../options.js"
+import type { UnionToIntersection } from "../lazy.js"
+import { dataPathOption, evalOutOption, mnistDirOption, numberList, optionalPositive, runsArgs } from "../evaluation-options.js"
 
 const summaryColumns = [
   "series", "run", "model", "features", "perClass", "repeats", "accuracyMean", "accuracyStd", "accuracyMin", "accuracyMax", "bestEpochMean", "seconds", "runDir"
@@ -59,7 +54,22 @@ const needLabels = (ds: Dataset, run: RunFolder) =>
     ? Effect.fail(new EvaluationError({ what: `classification of ${run.name}`, problem: `its ${ds.name} split has no labels; classify runs trained on labelled data (MNIST, or a folder of class subfolders: train --source labelled-images --data DIR)` }))
     : Effect.succeed(ds.labels)
 
+/** The runs' models, the probes and TensorFlow.js, loaded when the command runs rather than for --help. */
+const library = () =>
+  Promise.all([
+    import("../../data/plot.js"),
+    import("../../models/classifier.js"),
+    import("../../models/gather-rows.js"),
+    import("../../pipeline/backend/backend.js"),
+    import("../../pipeline/sources/dataset.js"),
+    import("../../pipeline/evaluation/classify.js"),
+    import("../../pipeline/evaluation/codes.js"),
+    import("../../pipeline/evaluation/outputs.js"),
+    import("../../pipeline/evaluation/run-folder.js")
+  ]).then((modules) => Object.assign({}, ...modules) as UnionToIntersection<(typeof modules)[number]>)
+
 export const classifyCommand = Command.make("classify", { runs: runsArgs, ...options }, (o) =>
+  Effect.flatMap(Effect.promise(library), ({ linePlotSvg, linearProbe, listaProbe, gatherRows, BackendLive, firstRows, runSeries, selectExamples, spread, codeKindLabel, codeKinds, inferCodes, shortNumber, writeTable, loadRunsData, readRunFolders, runModel }) =>
   Effect.gen(function* () {
     const perClass = yield* numberList("per-class", o.perClass, (k) => Number.isInteger(k) && k > 0, "positive whole numbers")
     const repeats = (yield* optionalPositive("seeds", Option.some(o.seeds))) as number
@@ -193,5 +203,5 @@ export const classifyCommand = Command.make("classify", { runs: runsArgs, ...opt
     }
     yield* writeFileAtomic(join(out, "classify.json"), JSON.stringify(manifest, null, 2) + "\n")
     yield* Effect.logInfo(`wrote ${out} (K = ${studyPlan.perClass.map(shortNumber).join(", ")})`)
-  }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
-).pipe(Command.withDescription("low-data classification on the codes of trained runs (on MNIST or any labelled source), beside raw pixels and end-to-end LISTA"))
+  }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend)))))
+)

@@ -11,12 +11,12 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
-import { ConfigError } from "../pipeline/errors.js"
-import { DEFAULT_JOB_LIMITS, MAX_ARG_STRLEN } from "../pipeline/jobs/bounds.js"
-import { runWorker } from "../pipeline/jobs/queue.js"
-import { preflightJob } from "./job-preflight.js"
-import { queueNameOption } from "./queue-options.js"
-import { programRoot, runCommandOptions, trainProcess } from "./train-process.js"
+import { ConfigError } from "../../pipeline/errors.js"
+import { DEFAULT_JOB_LIMITS, MAX_ARG_STRLEN } from "../../pipeline/jobs/bounds.js"
+import { zeroOrMore } from "../options.js"
+import { preflightJob } from "../job-preflight.js"
+import { queueNameOption } from "../queue-options.js"
+import { programRoot, runCommandOptions, trainProcess } from "../train-process.js"
 
 const options = {
   queue: Options.text("queue").pipe(Options.withDescription("redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) of the job queue")),
@@ -26,7 +26,7 @@ const options = {
   ),
   inputRoots: Options.directory("input-root").pipe(
     Options.withDescription("a folder jobs may also read data from (--mnist-dir, --arrow, --images, --data); repeat for several. Default: data only from under --root"),
-    Options.repeated
+    zeroOrMore
   ),
   concurrency: Options.integer("concurrency").pipe(Options.withDescription("runs at once on this worker (default 1)"), Options.withDefault(1)),
   lockSeconds: Options.float("lock-seconds").pipe(
@@ -58,12 +58,15 @@ export const workerCommand = Command.make("worker", options, (o) =>
       return yield* Effect.fail(new ConfigError({ option: "--max-arg-length", problem: `${o.maxArgLength} is more than the ${MAX_ARG_STRLEN} characters the system allows one argument of a process; pass ${MAX_ARG_STRLEN} or less` }))
     }
     if (!(o.lockSeconds >= 1)) return yield* Effect.fail(new ConfigError({ option: "--lock-seconds", problem: `${o.lockSeconds} s is too short for a worker to renew its lock; pass 1 or more` }))
+    // The queue (BullMQ, Redis) and the commands' option tables load when a worker starts, not for --help.
+    const { runWorker } = yield* Effect.promise(() => import("../../pipeline/jobs/queue.js"))
+    const commandOptions = yield* Effect.promise(runCommandOptions)
     yield* runWorker(
       { url: o.queue, name: o.queueName },
       {
         // The worker's own copy of the project runs the job, from its root.
         command: trainProcess(programRoot),
-        commandOptions: runCommandOptions,
+        commandOptions,
         root: o.root,
         inputRoots: o.inputRoots,
         concurrency: o.concurrency,
@@ -74,4 +77,4 @@ export const workerCommand = Command.make("worker", options, (o) =>
       }
     )
   })
-).pipe(Command.withDescription("take sweep runs from a job queue and train them on this machine, in run folders under --root"))
+)

@@ -14,22 +14,22 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { addTotals, averageTotals, type BatchTotals, emptyTotals, type SparseCodingModel } from "../models/model.js"
-import { readTidy } from "../models/read.js"
-import { variantOf, variants } from "../models/variants.js"
-import { writeFileAtomic } from "../data/atomic-write.js"
-import { Backend, BackendLive } from "../pipeline/backend/backend.js"
-import { snapshotModel, writeCheckpoint } from "../pipeline/train/checkpoint.js"
-import { batchCount, batchStream, type Dataset, mapSplits } from "../pipeline/sources/dataset.js"
-import { batchCodes } from "../pipeline/evaluation/codes.js"
-import { loadMnist, normalizeMnistStage, splitStage } from "../pipeline/sources/mnist.js"
-import { withBatchTensor } from "../pipeline/backend/resources.js"
-import { trainingLoop } from "../pipeline/train/loop.js"
-import { rngFor } from "../pipeline/train/seeds.js"
-import { evaluate } from "../pipeline/train/epoch.js"
-import { backendOption, choiceOption, seedOption } from "./options.js"
-import { inferenceNames } from "../models/inference/registry.js"
-import type { ModelSettings } from "../models/settings.js"
+import { addTotals, averageTotals, type BatchTotals, emptyTotals, type SparseCodingModel } from "../../models/model.js"
+import { readTidy } from "../../models/read.js"
+import { variantOf, variants } from "../../models/variants.js"
+import { writeFileAtomic } from "../../data/atomic-write.js"
+import { Backend, BackendLive } from "../../pipeline/backend/backend.js"
+import { snapshotModel, writeCheckpoint } from "../../pipeline/train/checkpoint.js"
+import { batchCount, batchStream, type Dataset, mapSplits } from "../../pipeline/sources/dataset.js"
+import { batchCodes } from "../../pipeline/evaluation/codes.js"
+import { loadMnist, normalizeMnistStage, splitStage } from "../../pipeline/sources/mnist.js"
+import { withBatchTensor } from "../../pipeline/backend/resources.js"
+import { trainingLoop } from "../../pipeline/train/loop.js"
+import { rngFor } from "../../pipeline/train/seeds.js"
+import { evaluate } from "../../pipeline/train/epoch.js"
+import { backendOption, choiceOption, seedOption } from "../options.js"
+import { inferenceNames } from "../../models/inference/registry.js"
+import type { ModelSettings } from "../../models/settings.js"
 
 const rssMb = () => process.memoryUsage().rss / 2 ** 20
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024
@@ -87,10 +87,10 @@ const scratchDir = Effect.acquireRelease(
 )
 
 /** The PyTorch implementation shipped with the package, the default --torch-script. */
-export const shippedTorchReference = fileURLToPath(new URL("../../experiments/torch_reference.py", import.meta.url))
+export const shippedTorchReference = fileURLToPath(new URL("../../../experiments/torch_reference.py", import.meta.url))
 
 /** The wrapper that starts a reference from our starting point and records its energy. */
-const torchEnergyScript = fileURLToPath(new URL("../../experiments/torch_energy.py", import.meta.url))
+const torchEnergyScript = fileURLToPath(new URL("../../../experiments/torch_energy.py", import.meta.url))
 
 /**
  * Our starting point for the reference (experiments/torch_energy.py --start): the initial weights
@@ -288,7 +288,7 @@ const runTorch = (script: string, mnistDir: string, model: string, batches: numb
     return { ...result, label: setting.label }
   })
 
-const shippedSklearnReference = fileURLToPath(new URL("../../experiments/sklearn_reference.py", import.meta.url))
+const shippedSklearnReference = fileURLToPath(new URL("../../../experiments/sklearn_reference.py", import.meta.url))
 
 /**
  * One epoch of scikit-learn's MiniBatchDictionaryLearning on the same split, with OpenBLAS on the
@@ -444,4 +444,4 @@ export const benchCommand = Command.make(
       const table = [cols.join(" | "), cols.map(() => "---").join(" | "), ...rows.map((r) => cols.map((c) => (r[c] === undefined ? "" : typeof r[c] === "object" ? JSON.stringify(r[c]) : String(r[c]))).join(" | "))]
       process.stderr.write(`\n${table.join("\n")}\n`)
     }).pipe(Effect.scoped, Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
-).pipe(Command.withDescription("throughput benchmark of training and inference, optionally beside the PyTorch reference"))
+)

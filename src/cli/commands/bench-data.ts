@@ -11,12 +11,9 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { presetFor, variantNames, variantOf } from "../models/variants.js"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { buildPatchFile } from "../pipeline/patches/build.js"
-import { loadPatchSplits, type PatchReading } from "../pipeline/patches/datasets.js"
-import { trainingLoop } from "../pipeline/train/loop.js"
-import { backendOption, choiceOption, modelOption, seedOption } from "./options.js"
+import { presetFor, variantNames, variantOf } from "../../models/variants.js"
+import type { PatchReading } from "../../pipeline/patches/datasets.js"
+import { backendOption, choiceOption, modelOption, seedOption, zeroOrMore } from "../options.js"
 
 const peakRssMb = () => Number((process.resourceUsage().maxRSS / 1024).toFixed(1))
 
@@ -44,6 +41,7 @@ const report = (result: Record<string, unknown>) => Effect.sync(() => process.st
 /** Child: build one patch file. */
 const buildChild = (o: { images: string[]; testImages: string[]; out: string; train: number; val: number; test: number; seed: number }) =>
   Effect.gen(function* () {
+    const { buildPatchFile } = yield* Effect.promise(() => import("../../pipeline/patches/build.js"))
     const started = performance.now()
     const r = yield* buildPatchFile({ images: o.images, testImages: o.testImages, out: o.out, sizes: { train: o.train, val: o.val, test: o.test }, seed: o.seed })
     yield* report({ buildSeconds: Number(((performance.now() - started) / 1000).toFixed(1)), buildPeakRssMb: peakRssMb(), fileMb: Number((statSync(o.out).size / 2 ** 20).toFixed(0)), keptFraction: r.keptFraction })
@@ -52,6 +50,7 @@ const buildChild = (o: { images: string[]; testImages: string[]; out: string; tr
 /** Child: open a patch file one way and train `batches` batches on it. */
 const trainChild = (o: { data: string; reading: PatchReading; model: string; batches: number; seed: number }) =>
   Effect.gen(function* () {
+    const [{ loadPatchSplits }, { trainingLoop }] = yield* Effect.promise(() => Promise.all([import("../../pipeline/patches/datasets.js"), import("../../pipeline/train/loop.js")]))
     const opened = performance.now()
     const { file, splits } = yield* loadPatchSplits(o.data, undefined, { reading: o.reading })
     const openSeconds = (performance.now() - opened) / 1000
@@ -102,8 +101,8 @@ export const benchDataCommand = Command.make(
   "bench-data",
   {
     scaling: Options.boolean("scaling").pipe(Options.withDescription("measure build time and training memory against the number of training patches (the only mode so far)")),
-    images: Options.text("images").pipe(Options.repeated, Options.withDescription("photo folder(s) for train/validation patches, as `patches build`")),
-    testImages: Options.text("test-images").pipe(Options.repeated, Options.withDescription("photo folder(s) for test patches, as `patches build`")),
+    images: Options.text("images").pipe(Options.withDescription("photo folder(s) for train/validation patches, as `patches build`"), zeroOrMore),
+    testImages: Options.text("test-images").pipe(Options.withDescription("photo folder(s) for test patches, as `patches build`"), zeroOrMore),
     rows: Options.text("rows").pipe(Options.withDescription("training patches of each patch set, a comma list (default 50000,200000,1000000)"), Options.withDefault("50000,200000,1000000")),
     val: Options.integer("val").pipe(Options.withDescription("validation patches of every set (default 5,000)"), Options.withDefault(5000)),
     test: Options.integer("test").pipe(Options.withDescription("test patches of every set (default 5,000)"), Options.withDefault(5000)),
@@ -125,7 +124,10 @@ export const benchDataCommand = Command.make(
       const rows = o.rows.split(",").map((r) => Number(r.trim()))
       if (rows.some((r) => !(Number.isSafeInteger(r) && r > 0))) return yield* Effect.fail(new Error(`--rows: ${o.rows} is not a comma list of whole numbers above 0`))
       if (o.child === "build") return yield* buildChild({ images: folders(o.images), testImages: folders(o.testImages), out: o.data, train: rows[0], val: o.val, test: o.test, seed: o.seed })
-      if (o.child === "train") return yield* trainChild({ data: o.data, reading: o.reading, model: o.model, batches: o.batches, seed: o.seed }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+      if (o.child === "train") {
+        const { BackendLive } = yield* Effect.promise(() => import("../../pipeline/backend/backend.js"))
+        return yield* trainChild({ data: o.data, reading: o.reading, model: o.model, batches: o.batches, seed: o.seed }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+      }
       if (!o.scaling) return yield* Effect.fail(new Error("bench-data: pass --scaling (the only benchmark it runs so far)"))
       if (folders(o.images).length === 0) return yield* Effect.fail(new Error("bench-data --scaling: pass --images DIR (and --test-images DIR) with the photos to cut patches from"))
       const work = Option.getOrElse(o.work, () => mkdtempSync(join(tmpdir(), "bench-data-")))
@@ -154,4 +156,4 @@ export const benchDataCommand = Command.make(
       const lines = [cols.join(" | "), cols.map(() => "---").join(" | "), ...table.map((r) => cols.map((c) => String(r[c] ?? "")).join(" | "))]
       process.stderr.write(`\n${lines.join("\n")}\n`)
     })
-).pipe(Command.withDescription("benchmarks of the data pipeline: --scaling measures patch-file build time and training memory against the patch set's size"))
+)

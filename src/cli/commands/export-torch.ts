@@ -6,7 +6,6 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
-import { exportTorch } from "../pipeline/use/torch-export.js"
 
 export const exportTorchCommand = Command.make(
   "export-torch",
@@ -14,5 +13,9 @@ export const exportTorchCommand = Command.make(
     run: Options.text("run").pipe(Options.withDescription("a run folder (its checkpoint.safetensors, the best epoch) or a checkpoint file")),
     out: Options.text("out").pipe(Options.withDescription("the safetensors file to write"))
   },
-  (o) => exportTorch(o.run, o.out).pipe(Effect.zipRight(Effect.logInfo(`wrote ${o.out}; load it with: python3 experiments/torch_load.py ${o.out}`)))
-).pipe(Command.withDescription("write a trained model in PyTorch's layout (nn.Linear weights out × in) as a safetensors file"))
+  (o) =>
+    // The model and TensorFlow.js load when the command runs, not for --help.
+    Effect.promise(() => import("../../pipeline/use/torch-export.js")).pipe(
+      Effect.flatMap(({ exportTorch }) => exportTorch(o.run, o.out)),
+      Effect.zipRight(Effect.logInfo(`wrote ${o.out}; load it with: python3 experiments/torch_load.py ${o.out}`)))
+)

@@ -7,22 +7,19 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Either, Option, Schema } from "effect"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { dataSummary, type Dataset, mapSplits, type Splits } from "../pipeline/sources/dataset.js"
-import { ConfigError, ResumeError } from "../pipeline/errors.js"
-import { commandCli } from "./entry.js"
-import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "../pipeline/sources/mnist.js"
-import { checkOutputFolder } from "../pipeline/train/folder.js"
-import { readResumePoint, type ResumePoint } from "../pipeline/train/resume.js"
-import { trainRun } from "../pipeline/train/run.js"
-import { settingsForTarget } from "../pipeline/train/target-sparsity.js"
-import { atLeast, DEFAULT_MODEL, optionFor, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions, targetSparsityOption } from "./options.js"
-import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
-import { presetFor, variantOf } from "../models/variants.js"
-import { dataSource as dataSourceOf, loadSource, requestProblem } from "../pipeline/sources/registry.js"
-import { mnistSource } from "../pipeline/sources/mnist-source.js"
-import { RecordedSource } from "../pipeline/sources/source.js"
-import { givenSourceOptions, requestFrom, sourceOptions } from "./source-options.js"
+import type { Dataset, Splits } from "../../pipeline/sources/dataset.js"
+import { ConfigError, ResumeError } from "../../pipeline/errors.js"
+import type { MnistSource } from "../../pipeline/sources/mnist.js"
+import { checkOutputFolder } from "../../pipeline/train/folder.js"
+import type { ResumePoint } from "../../pipeline/train/resume.js"
+import { commandCli } from "../entry.js"
+import { atLeast, DEFAULT_MODEL, optionFor, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions, targetSparsityOption } from "../options.js"
+import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "../resume.js"
+import { presetFor, variantOf } from "../../models/variants.js"
+import { dataSource as dataSourceOf, loadSource, requestProblem } from "../../pipeline/sources/registry.js"
+import { mnistSource } from "../../pipeline/sources/mnist-source.js"
+import { RecordedSource } from "../../pipeline/sources/source.js"
+import { givenSourceOptions, requestFrom, sourceOptions } from "../source-options.js"
 
 /** Epochs on the embedded digits when none are given (a queue worker checks a job against it). */
 export const EMBEDDED_EPOCHS = 20
@@ -44,7 +41,7 @@ const options = {
   ...settingsOptions("mnist")
 }
 
-/** The command's options; a queued job may pass only these (src/pipeline/jobs/job.ts). */
+/** The command's options; a queued job may pass only these (registry.ts, src/pipeline/jobs/job.ts). */
 export { options as trainOptions }
 
 type Parsed = Command.Command.ParseConfig<typeof options>
@@ -56,8 +53,14 @@ const checkCounts = (o: Parsed) =>
     atLeast("--train-size", o.trainSize, 1, "give a number of training images, 1 or more (and at least one batch)")
   ])
 
+/** The library a run needs, loaded when it starts rather than for --help. */
+const runModules = Effect.promise(() =>
+  Promise.all([import("../../pipeline/sources/mnist.js"), import("../../pipeline/sources/dataset.js"), import("../../pipeline/train/run.js"), import("../../pipeline/backend/backend.js")])
+).pipe(Effect.map(([mnist, dataset, run, backend]) => ({ ...mnist, ...dataset, ...run, ...backend })))
+
 const loadSplits = (source: MnistSource, seed: number, trainSize: number | null, batchSize: number) =>
   Effect.gen(function* () {
+    const { loadMnist, mapSplits, splitStage, normalizeMnistStage, dataSummary } = yield* runModules
     const data = yield* loadMnist(source)
     const splits = mapSplits(splitStage(seed, trainSize ?? undefined)(data), (s, name) => normalizeMnistStage(name)(s))
     yield* Effect.logInfo(`data: ${data.source}`)
@@ -117,8 +120,10 @@ const freshFromSource = (o: Parsed, name: string) =>
     const settings = yield* settingsFromOptions(model, source.presetFamily, o)
     const epochs = Option.getOrElse(o.epochs, () => EMBEDDED_EPOCHS)
     const out = Option.getOrElse(o.out, () => defaultRunFolder(model))
-    const folder = yield* checkOutputFolder(out)
-    if (folder.holdsRun) yield* Effect.logWarning(`${out} holds an earlier run; this one replaces it (to continue that one instead: --resume ${out})`)
+    // Whether a run already there may be replaced is the training loop's to say, once the data is known.
+    yield* checkOutputFolder(out)
+    const { trainRun, BackendLive, dataSummary } = yield* runModules
+    const { settingsForTarget } = yield* Effect.promise(() => import("../../pipeline/train/target-sparsity.js"))
     const loaded = yield* loadSource(name, request)
     yield* Effect.logInfo(`data: ${loaded.describe}`)
     yield* dataSummary(loaded.splits)
@@ -126,7 +131,10 @@ const freshFromSource = (o: Parsed, name: string) =>
       return yield* Effect.fail(new ConfigError({ option: "--batch-size", problem: `a batch of ${settings.batchSize} is more than the ${loaded.splits.train.rows} training rows, so an epoch would have no batch; lower --batch-size or use more rows` }))
     }
     const describe = { source: loaded.describe, dataSource: { name, request }, ...(loaded.classes === undefined ? {} : { classes: loaded.classes }) }
-    return yield* trainRun({ model, settings: { ...settings, epochs }, epochs, seed, out, describe }, loaded.splits).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+    return yield* Effect.gen(function* () {
+      const chosen = yield* settingsForTarget(model, { ...settings, epochs }, loaded.splits, Option.getOrUndefined(o.targetSparsity), seed)
+      return yield* trainRun({ model, settings: chosen.settings, epochs, seed, out, overwrite: o.overwrite, describe: { ...describe, ...chosen.describe } }, loaded.splits)
+    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
   })
 
 const fresh = (o: Parsed) =>
@@ -143,6 +151,8 @@ const fresh = (o: Parsed) =>
     yield* checkOutputFolder(out)
     const trainSize = Option.getOrNull(o.trainSize)
     const { splits, source: described } = yield* loadSplits(source, seed, trainSize, settings.batchSize)
+    const { trainRun, BackendLive } = yield* runModules
+    const { settingsForTarget } = yield* Effect.promise(() => import("../../pipeline/train/target-sparsity.js"))
     return yield* Effect.gen(function* () {
       const chosen = yield* settingsForTarget(model, { ...settings, epochs }, splits, Option.getOrUndefined(o.targetSparsity), seed)
       return yield* trainRun({ model, settings: chosen.settings, epochs, seed, out, overwrite: o.overwrite, describe: { source: described, mnist: source, trainSize, ...chosen.describe } }, splits)
@@ -186,6 +196,7 @@ const resumeFromSource = (o: Parsed, point: ResumePoint, recorded: RecordedSourc
 
 const resumeRun = (o: Parsed, folder: string) =>
   Effect.gen(function* () {
+    const { readResumePoint } = yield* Effect.promise(() => import("../../pipeline/train/resume.js"))
     const point = yield* readResumePoint(folder)
     const fromSource = Schema.decodeUnknownOption(RecordedSource)((point.progress.describe as { dataSource?: unknown } | undefined)?.dataSource)
     if (Option.isSome(fromSource)) return yield* resumeFromSource(o, point, fromSource.value)
@@ -203,7 +214,7 @@ export const trainCommand = <const Name extends string>(name: Name) =>
       yield* checkCounts(o)
       return Option.isSome(o.resume) ? yield* resumeRun(o, o.resume.value) : yield* fresh(o)
     })
-  ).pipe(Command.withDescription("train a variant on MNIST (default) or another data source (--source) and write a run folder; --resume DIR continues a stopped run"))
+  )
 
-/** The command line of experiments/mnist.ts as a function of argv, for running it in-process (tests) as well as from a shell. */
+/** The command line of experiments/mnist.ts as a function of argv, for running it in-process (tests). */
 export const mnistCli = commandCli(trainCommand("mnist"), "mnist")

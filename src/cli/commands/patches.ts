@@ -8,19 +8,13 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Either, Option, Schema } from "effect"
-import { writeFileAtomic } from "../data/atomic-write.js"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { dataSummary } from "../pipeline/sources/dataset.js"
-import { buildPatchFile, scaleFloorModes } from "../pipeline/patches/build.js"
-import { loadPatchSplits } from "../pipeline/patches/datasets.js"
-import { badImagesPolicies } from "../pipeline/patches/unreadable-photos.js"
-import { ConfigError, ResumeError } from "../pipeline/errors.js"
-import { readResumePoint } from "../pipeline/train/resume.js"
-import { trainRun } from "../pipeline/train/run.js"
+import { writeFileAtomic } from "../../data/atomic-write.js"
+import { badImagesPolicies, scaleFloorModes } from "../../pipeline/choices.js"
+import { ConfigError, ResumeError } from "../../pipeline/errors.js"
 import {
-  atLeast, choiceOption, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, seedOption, settingsFromOptions, settingsOptions
-} from "./options.js"
-import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "./resume.js"
+  atLeast, choiceOption, zeroOrMore, DEFAULT_MODEL, DEFAULT_SEED, defaultRunFolder, resumeConflictError, seedOption, settingsFromOptions, settingsOptions
+} from "../options.js"
+import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "../resume.js"
 
 /** Repeated options and comma lists both name several folders. */
 const folders = (values: readonly string[]): string[] =>
@@ -37,8 +31,8 @@ const build = Command.make(
       Options.withDescription("folder of JPEG/PNG photos for train and validation patches; repeat it or give a comma list for several")
     ),
     testImages: Options.text("test-images").pipe(
-      Options.repeated,
-      Options.withDescription("folder(s) of photos for test patches, none of which may also be in --images; default: a seeded share of the --images photos is held out whole")
+      Options.withDescription("folder(s) of photos for test patches, none of which may also be in --images; default: a seeded share of the --images photos is held out whole"),
+      zeroOrMore
     ),
     out: Options.text("out").pipe(Options.withDescription("the Arrow file to write; it appears only when complete (a build report goes beside it as FILE.json)")),
     train: count("train", "training patches", 200_000),
@@ -58,6 +52,7 @@ const build = Command.make(
   },
   (o) =>
     Effect.gen(function* () {
+      const { buildPatchFile } = yield* Effect.promise(() => import("../../pipeline/patches/build.js"))
       const report = yield* buildPatchFile({
         images: folders(o.images),
         testImages: folders(o.testImages),
@@ -79,7 +74,7 @@ const trainOptions = {
   ...settingsOptions("patches")
 }
 
-/** The options of `patches train`; a queued job may pass only these (src/pipeline/jobs/job.ts). */
+/** The options of `patches train`; a queued job may pass only these (registry.ts, src/pipeline/jobs/job.ts). */
 export { trainOptions as patchesTrainOptions }
 
 type TrainParsed = Command.Command.ParseConfig<typeof trainOptions>
@@ -87,8 +82,14 @@ type TrainParsed = Command.Command.ParseConfig<typeof trainOptions>
 /** What a patch run records about its data, and reads back to resume. */
 const PatchDataDescription = Schema.Struct({ patchFile: Schema.String, trainSize: Schema.NullOr(Schema.Int) })
 
+/** The library a run needs, loaded when it starts rather than for --help. */
+const runModules = Effect.promise(() =>
+  Promise.all([import("../../pipeline/patches/datasets.js"), import("../../pipeline/sources/dataset.js"), import("../../pipeline/train/run.js"), import("../../pipeline/backend/backend.js")])
+).pipe(Effect.map(([patches, dataset, run, backend]) => ({ ...patches, ...dataset, ...run, ...backend })))
+
 const loadPatches = (data: string, trainSize: number | null) =>
   Effect.gen(function* () {
+    const { loadPatchSplits, dataSummary } = yield* runModules
     const { file, splits } = yield* loadPatchSplits(data, trainSize ?? undefined)
     yield* Effect.logInfo(`data: ${data} (${file.size}×${file.size} LCN patches)`)
     yield* dataSummary(splits)
@@ -105,6 +106,7 @@ const freshPatchRun = (o: TrainParsed) =>
     const epochs = Option.getOrElse(o.epochs, () => settings.epochs)
     const trainSize = Option.getOrNull(o.trainSize)
     const { file, splits } = yield* loadPatches(data, trainSize)
+    const { trainRun, BackendLive } = yield* runModules
     const out = Option.getOrElse(o.out, () => defaultRunFolder(`patches-${model}`))
     return yield* trainRun(
       {
@@ -128,6 +130,7 @@ const freshPatchRun = (o: TrainParsed) =>
 
 const resumePatchRun = (o: TrainParsed, folder: string) =>
   Effect.gen(function* () {
+    const { readResumePoint } = yield* Effect.promise(() => import("../../pipeline/train/resume.js"))
     const point = yield* readResumePoint(folder)
     const recorded = yield* Schema.decodeUnknownEither(PatchDataDescription)(point.progress.describe).pipe(
       Either.mapLeft(() => new ResumeError({ folder, problem: "its last.safetensors does not name a patch file (it was not written by `patches train`). Start a new run, or resume it with the command that wrote it" }))
@@ -149,6 +152,5 @@ const train = Command.make("train", trainOptions, (o) =>
 ).pipe(Command.withDescription("train a variant on a patch file with the paper's patch settings and write a run folder; --resume DIR continues a stopped run"))
 
 export const patchesCommand = Command.make("patches").pipe(
-  Command.withDescription("build a patch data set from photos, or train on one"),
   Command.withSubcommands([build, train])
 )

@@ -7,19 +7,16 @@
  *   npx tsx experiments/encode.ts --run runs/vdl --mnist-dir path/to/mnist --out test-codes.arrow
  */
 import { Command, Options } from "@effect/cli"
-import { commandCli } from "./entry.js"
+import { commandCli } from "../entry.js"
 import type { FileSystem } from "@effect/platform"
 import { Effect, Option } from "effect"
-import { writeFileAtomic } from "../data/atomic-write.js"
-import { expandImagePaths } from "../data/image-rows.js"
-import { loadMnistDir } from "../data/mnist/idx-folder.js"
-import { codeTableToArrowIpc, readVectorFile, type RowNames, type VectorFileError } from "../data/vector-file.js"
-import type { DataSourceError, IdxFormatError } from "../data/errors.js"
-import type { ImageReadError } from "../data/images.js"
-import { BackendLive } from "../pipeline/backend/backend.js"
-import { ConfigError } from "../pipeline/errors.js"
-import { type LoadedModel, loadModel } from "../pipeline/use/loaded-model.js"
-import { backendOption, choiceOption } from "./options.js"
+import { writeFileAtomic } from "../../data/atomic-write.js"
+import type { RowNames, VectorFileError } from "../../data/vector-file.js"
+import type { DataSourceError, IdxFormatError } from "../../data/errors.js"
+import type { ImageReadError } from "../../data/images.js"
+import { ConfigError } from "../../pipeline/errors.js"
+import type { LoadedModel } from "../../pipeline/use/loaded-model.js"
+import { backendOption, choiceOption, zeroOrMore } from "../options.js"
 
 const codeSources = ["inferred", "encoder"] as const
 
@@ -27,8 +24,8 @@ const options = {
   run: Options.text("run").pipe(Options.withDescription("run folder whose best epoch (checkpoint.safetensors) encodes"), Options.optional),
   checkpoint: Options.file("checkpoint").pipe(Options.withDescription("a checkpoint file to encode with, instead of --run"), Options.optional),
   images: Options.text("images").pipe(
-    Options.repeated,
-    Options.withDescription("JPEG/PNG files or folders of them (repeat it or give a comma list); each is made grey, scaled to cover the model's input size and centre-cropped")
+    Options.withDescription("JPEG/PNG files or folders of them (repeat it or give a comma list); each is made grey, scaled to cover the model's input size and centre-cropped"),
+    zeroOrMore
   ),
   arrow: Options.file("arrow").pipe(Options.withDescription("an Arrow IPC file with a FixedSizeList<Float32> column of pixel rows in [0, 1]"), Options.optional),
   column: Options.text("column").pipe(Options.withDescription("the vector column of --arrow (default: its only FixedSizeList column)"), Options.optional),
@@ -43,11 +40,22 @@ const options = {
 
 type Parsed = Command.Command.ParseConfig<typeof options>
 
+/** The readers, the model and TensorFlow.js, loaded when the command runs rather than for --help. */
+const library = () =>
+  Promise.all([
+    import("../../data/image-rows.js"),
+    import("../../data/mnist/idx-folder.js"),
+    import("../../data/vector-file.js"),
+    import("../../pipeline/backend/backend.js"),
+    import("../../pipeline/use/loaded-model.js")
+  ]).then(([images, mnist, vectors, backend, model]) => ({ ...images, ...mnist, ...vectors, ...backend, ...model }))
+type Library = Awaited<ReturnType<typeof library>>
+
 /** Repeated options and comma lists both name several paths. */
 const paths = (values: readonly string[]): string[] => values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "")
 
 /** The rows to encode, in pixels, and what names each. */
-const inputRows = (o: Parsed, model: LoadedModel): Effect.Effect<{ pixels: Float32Array; names: RowNames; describe: string }, ConfigError | VectorFileError | ImageReadError | DataSourceError | IdxFormatError, FileSystem.FileSystem> =>
+const inputRows = (o: Parsed, model: LoadedModel, { expandImagePaths, loadMnistDir, readVectorFile }: Library): Effect.Effect<{ pixels: Float32Array; names: RowNames; describe: string }, ConfigError | VectorFileError | ImageReadError | DataSourceError | IdxFormatError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const given = [paths(o.images).length > 0, Option.isSome(o.arrow), Option.isSome(o.mnistDir)].filter(Boolean).length
     if (given !== 1) return yield* Effect.fail(new ConfigError({ option: "--images", problem: `give exactly one input: --images, --arrow or --mnist-dir (${given} given)` }))
@@ -72,21 +80,21 @@ const inputRows = (o: Parsed, model: LoadedModel): Effect.Effect<{ pixels: Float
   })
 
 export const encodeCommand = Command.make("encode", options, (o) =>
-  Effect.scoped(
+  Effect.flatMap(Effect.promise(library), (lib) => Effect.scoped(
     Effect.gen(function* () {
       if (Option.isSome(o.run) === Option.isSome(o.checkpoint)) {
         return yield* Effect.fail(new ConfigError({ option: "--run", problem: "give the model as exactly one of --run FOLDER or --checkpoint FILE" }))
       }
       const source = Option.isSome(o.run) ? o.run.value : Option.getOrThrow(o.checkpoint)
-      const model = yield* loadModel(source)
-      const input = yield* inputRows(o, model)
+      const model = yield* lib.loadModel(source)
+      const input = yield* inputRows(o, model, lib)
       const codes = yield* o.codes === "encoder" ? model.encode(input.pixels) : model.infer(input.pixels)
       const metadata = { model: model.variant, checkpoint: model.file, codes: o.codes, input: JSON.stringify(model.input) }
-      yield* writeFileAtomic(o.out, codeTableToArrowIpc(codes, model.codeDim, input.names, metadata))
+      yield* writeFileAtomic(o.out, lib.codeTableToArrowIpc(codes, model.codeDim, input.names, metadata))
       yield* Effect.logInfo(`wrote ${o.out}: ${o.codes} codes (${model.codeDim} values) of ${input.describe}`)
     })
-  ).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
-).pipe(Command.withDescription("codes of new inputs (images, rows of an Arrow file, MNIST test images) from a trained model, written as an Arrow table"))
+  ).pipe(Effect.provide(lib.BackendLive(Option.getOrUndefined(o.backend)))))
+)
 
 /** The command line as a function of argv, for running it in-process (tests) as well as from a shell. */
 export const encodeCli = commandCli(encodeCommand, "encode")

@@ -13,15 +13,11 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { ConfigError } from "../pipeline/errors.js"
-import { SweepFailedError } from "../pipeline/jobs/errors.js"
-import { runLocal } from "../pipeline/jobs/local.js"
-import { passthroughArgs, planSweep } from "../pipeline/jobs/plan.js"
-import { submitToQueue } from "../pipeline/jobs/queue.js"
-import { writeSweepReport } from "../pipeline/jobs/report.js"
-import { trainProcess } from "./train-process.js"
-import { asOptionError, backendOption, defaultRunFolder, downloadOption, mnistSourceFrom, overridesFrom, overwriteOption, seedOption, settingsOptions } from "./options.js"
-import { queueNameOption } from "./queue-options.js"
+import { ConfigError } from "../../pipeline/errors.js"
+import { SweepFailedError } from "../../pipeline/jobs/errors.js"
+import { trainProcess } from "../train-process.js"
+import { asOptionError, backendOption, defaultRunFolder, downloadOption, mnistSourceFrom, overridesFrom, overwriteOption, seedOption, settingsOptions } from "../options.js"
+import { queueNameOption } from "../queue-options.js"
 
 /** mnist.ts trains this long on the embedded digits when no --epochs is given; the sweep agrees. */
 const EMBEDDED_EPOCHS = 20
@@ -72,6 +68,10 @@ export const sweepCommand = (typed: ReadonlyArray<string>) =>
   Command.make("sweep", options, (o) =>
     Effect.gen(function* () {
       if (o.parallel < 1) return yield* Effect.fail(new ConfigError({ option: "--parallel", problem: `${o.parallel} runs at once runs nothing; pass 1 or more` }))
+      // The planner, the queue (BullMQ, Redis) and the report's figure load when a sweep starts, not for --help.
+      const [{ runLocal }, { passthroughArgs, planSweep }, { submitToQueue }, { writeSweepReport }] = yield* Effect.promise(() =>
+        Promise.all([import("../../pipeline/jobs/local.js"), import("../../pipeline/jobs/plan.js"), import("../../pipeline/jobs/queue.js"), import("../../pipeline/jobs/report.js")])
+      )
       const source = yield* mnistSourceFrom(o.mnistDir, o.download)
       const out = resolve(Option.getOrElse(o.out, () => defaultRunFolder("sweep")))
       const runs = yield* planSweep({
@@ -95,4 +95,4 @@ export const sweepCommand = (typed: ReadonlyArray<string>) =>
       const failures = outcomes.flatMap((x) => (x.status === "failed" ? [x.error] : []))
       if (failures.length > 0) return yield* Effect.fail(new SweepFailedError({ failures, total: outcomes.length }))
     })
-  ).pipe(Command.withDescription("train every combination of models and λ, here or on a job queue, and write the summary and the PSNR-against-sparsity figure"))
+  )
