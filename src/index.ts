@@ -85,7 +85,8 @@ export {
 /** Matrix products and in-place updates the maths runs on: tfjs's own, or a native BLAS. */
 export { tfjsLinalg, type Linalg, type HostGemm, type InPlace } from "./models/linalg.js"
 /** The decoder (layers of weights stored input × output) and its reconstruction term. */
-export type { Decoder, DecoderLayer, GradientParts, ReconstructionTerm } from "./models/decoder.js"
+export type { Decoder, GradientParts, ReconstructionTerm } from "./models/decoders/decoder.js"
+export type { DecoderLayer } from "./models/decoders/dense.js"
 /** The LISTA encoder. */
 export type { Lista } from "./models/encoder.js"
 /** The energy a model's inference minimises: λ and the code terms. */

@@ -1,3 +1,4 @@
+import { decoderKindOf } from "./decoders/registry.js"
 import { energyOf, type Energy } from "./energy.js"
 import type { InferenceMethod } from "./inference/method.js"
 import { inferenceByName } from "./inference/registry.js"
@@ -20,10 +21,13 @@ export interface Composition {
   readonly encoderUpdate: ReadonlyArray<UpdateTransform>
 }
 
-const isWeight = (name: string) => name.startsWith("W")
-const isBias = (name: string) => name.startsWith("b")
-
-export const compositionOf = (s: ModelSettings): Composition => ({
+export const compositionOf = (s: ModelSettings): Composition => {
+  // The decoder says which of its parameters are weights, atoms and biases.
+  const roles = decoderKindOf(s).roles(s)
+  const isWeight = (name: string) => roles[name] === "atoms" || roles[name] === "weight"
+  const isBias = (name: string) => roles[name] === "bias"
+  const isAtoms = (name: string) => roles[name] === "atoms"
+  return {
   energy: energyOf(s),
   inference: inferenceByName(s.inference),
   decoderUpdate: [
@@ -31,10 +35,11 @@ export const compositionOf = (s: ModelSettings): Composition => ({
     weightDecay(s.hiddenBiasDecay, isBias, "hidden bias decay"),
     lrHalving(s.decoderLrHalvingEvery),
     adam(),
-    ...(s.unitNormAtoms ? [unitNorm(isWeight)] : [])
+    ...(s.unitNormAtoms ? [unitNorm(isAtoms)] : [])
   ],
   encoderUpdate: [weightDecay(s.encoderBiasDecay, (name) => name === "c", "encoder bias decay"), adam()]
-})
+  }
+}
 
 /**
  * The names that identify a composition: its terms, inference method and update chains. A

@@ -1,15 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { type Composition, compositionOf } from "./composition.js"
-import {
-  type Decoder,
-  decoderLossGradients,
-  decoderVariables,
-  disposeDecoder,
-  forwardTrace,
-  makeDecoder,
-  type ReconstructionTerm,
-  reconstructionTerm
-} from "./decoder.js"
+import { type Decoder, geometryOf, makeDecoder, type ReconstructionTerm } from "./decoders/decoder.js"
+import { decoderKindOf } from "./decoders/registry.js"
 import { disposeLista, encode, type Lista, listaLossGradients, listaTrace, listaVariables, makeLista } from "./encoder.js"
 import { energyTermsGiven } from "./energy.js"
 import type { InferenceResult } from "./inference/method.js"
@@ -38,20 +30,22 @@ export interface ModelOptions {
   readonly linalg?: Linalg
   /** The terms, inference method and update chains; by default those the settings name. */
   readonly composition?: Composition
+  /** The shape of the images a row holds, for decoders that need it (conv); by default square. */
+  readonly image?: { readonly height: number; readonly width: number }
 }
 
 export const makeModel = (settings: ModelSettings, inputDim: number, rng: UniformSource, options: ModelOptions = {}): SparseCodingModel => {
   const linalg = options.linalg ?? tfjsLinalg
   const composition = options.composition ?? compositionOf(settings)
   const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps, linalg)
-  const decoder = makeDecoder(rng, settings.codeDim, settings.hidden, inputDim, linalg)
+  const decoder = makeDecoder(decoderKindOf(settings), settings, geometryOf(settings.codeDim, inputDim, options.image), rng, linalg)
   const model: SparseCodingModel = {
     settings,
     inputDim,
     encoder,
     decoder,
     encoderOptimizer: makeAdam(listaVariables(encoder), linalg),
-    decoderOptimizer: makeAdam(decoderVariables(decoder), linalg),
+    decoderOptimizer: makeAdam({ ...decoder.params }, linalg),
     composition
   }
   project(composition.decoderUpdate, model.decoderOptimizer.params)
@@ -63,7 +57,7 @@ export const disposeModel = (m: SparseCodingModel): void => {
   disposeAdam(m.encoderOptimizer)
   disposeAdam(m.decoderOptimizer)
   disposeLista(m.encoder)
-  disposeDecoder(m.decoder)
+  m.decoder.dispose()
 }
 
 /** Every tensor of the model by a stable name: what a checkpoint stores. */
@@ -73,7 +67,7 @@ export const modelTensors = (m: SparseCodingModel): Record<string, tf.Variable> 
     for (const [k, v] of Object.entries(vars)) out[`${prefix}.${k}`] = v
   }
   put("encoder", listaVariables(m.encoder))
-  put("decoder", decoderVariables(m.decoder))
+  put("decoder", m.decoder.params)
   put("encoderAdam.m", m.encoderOptimizer.firstMoment)
   put("encoderAdam.v", m.encoderOptimizer.secondMoment)
   put("decoderAdam.m", m.decoderOptimizer.firstMoment)
@@ -121,7 +115,7 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   })
   const zEnc = trace.codes
   const started = performance.now()
-  const term = reconstructionTerm(m.decoder, x)
+  const term = m.decoder.reconstructionTerm(x)
   const solved = runInference(m, term, zEnc)
   term.dispose()
   const fistaSeconds = (performance.now() - started) / 1000
@@ -137,20 +131,13 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   const nonFiniteCodes = figure(() => nonFiniteCount(zStar))
   // One forward pass of the decoder serves the update, the energy and the figures.
   const figures = tf.tidy(() => {
-    const { reconstruction, hidden, grads } = decoderLossGradients(m.decoder, zStar, x)
+    const { reconstruction, hidden, grads } = m.decoder.lossGradients(zStar, x)
     // The figures are read before the update changes the weights the tensors depend on.
     const energyTotal = figure(() => energyTermsGiven(x, reconstruction, zStar, zEnc, energy).total.dataSync()[0])
-    const hiddenZeros = hidden.length > 0 ? figure(() => zeroCount(hidden[0])) : 0
-    const hiddenEntries = hidden.length > 0 ? hidden[0].size : 0
+    const hiddenZeros = hidden !== null ? figure(() => zeroCount(hidden)) : 0
+    const hiddenEntries = hidden !== null ? hidden.size : 0
     const psnr = figure(() => psnrSum(toPixels(x), toPixels(reconstruction)))
-    const named: Record<string, tf.Tensor> = {}
-    grads.W.forEach((g, k) => {
-      named[`W${k + 1}`] = g
-    })
-    grads.b.forEach((g, k) => {
-      if (g !== null) named[`b${k + 1}`] = g
-    })
-    applyChain(decoderUpdate, m.decoderOptimizer, named, s.decoderLr, { epoch })
+    applyChain(decoderUpdate, m.decoderOptimizer, grads, s.decoderLr, { epoch })
     return { energyTotal, hiddenZeros, hiddenEntries, psnr }
   })
   tf.tidy(() => {
@@ -181,15 +168,15 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
 export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: ToPixels): BatchTotals =>
   tf.tidy(() => {
     const z = encode(m.encoder, x)
-    const { hidden, output } = forwardTrace(m.decoder, z)
+    const { hidden, output } = m.decoder.trace(z)
     return {
       rows: x.shape[0],
       energy: energyTermsGiven(x, output, z, z, m.composition.energy).total.dataSync()[0],
       psnr: psnrSum(toPixels(x), toPixels(output)),
       zeros: zeroCount(z),
       entries: z.size,
-      hiddenZeros: hidden.length > 0 ? zeroCount(hidden[0]) : 0,
-      hiddenEntries: hidden.length > 0 ? hidden[0].size : 0,
+      hiddenZeros: hidden !== null ? zeroCount(hidden) : 0,
+      hiddenEntries: hidden !== null ? hidden.size : 0,
       fistaSteps: 0,
       fistaSeconds: 0,
       figureSeconds: 0,

@@ -6,6 +6,8 @@ import { writeFileAtomic } from "../../data/atomic-write.js"
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../../data/safetensors.js"
 import { type BatchTotals, modelTensors, type SparseCodingModel } from "../../models/model.js"
 import { type Composition, compositionDifference, compositionNames, type CompositionNames } from "../../models/composition.js"
+import { geometryOf, parameterShapes } from "../../models/decoders/decoder.js"
+import { decoderKindOf } from "../../models/decoders/registry.js"
 import { type ModelSettings, StoredSettings } from "../../models/settings.js"
 import { CheckpointError } from "../errors.js"
 import { InputSpace, inputSpaceProblem } from "../sources/normalization.js"
@@ -80,29 +82,25 @@ export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number
 /**
  * The name and shape of every tensor makeModel creates for these settings, computed without
  * building it, so that a checkpoint is checked before a model of its size is allocated (a
- * corrupt code size must not become a gigabyte allocation). A test holds this to modelTensors.
+ * corrupt code size must not become a gigabyte allocation). The decoder's come from its module.
+ * A test holds this to modelTensors.
  */
-export const expectedShapes = (s: ModelSettings, inputDim: number): Record<string, number[]> => {
+export const expectedShapes = (s: ModelSettings, inputDim: number, image?: { readonly height: number; readonly width: number }): Record<string, number[]> => {
   const params: Record<string, { encoder: boolean; shape: number[] }> = {
     W: { encoder: true, shape: [inputDim, s.codeDim] },
     c: { encoder: true, shape: [s.codeDim] },
     S: { encoder: true, shape: [s.codeDim, s.codeDim] }
   }
-  const widths = [s.codeDim, ...s.hidden, inputDim]
   const out: Record<string, number[]> = {}
   for (const [name, p] of Object.entries(params)) {
     out[`encoder.${name}`] = p.shape
     out[`encoderAdam.m.${name}`] = p.shape
     out[`encoderAdam.v.${name}`] = p.shape
   }
-  for (let k = 0; k + 1 < widths.length; k++) {
-    const layer = [[`W${k + 1}`, [widths[k], widths[k + 1]]]] as Array<[string, number[]]>
-    if (k + 2 < widths.length) layer.push([`b${k + 1}`, [widths[k + 1]]])
-    for (const [name, shape] of layer) {
-      out[`decoder.${name}`] = shape
-      out[`decoderAdam.m.${name}`] = shape
-      out[`decoderAdam.v.${name}`] = shape
-    }
+  for (const [name, shape] of Object.entries(parameterShapes(decoderKindOf(s), s, geometryOf(s.codeDim, inputDim, image)))) {
+    out[`decoder.${name}`] = shape
+    out[`decoderAdam.m.${name}`] = shape
+    out[`decoderAdam.v.${name}`] = shape
   }
   return out
 }
@@ -140,7 +138,8 @@ export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string)
   })
 
 /** A model's structure in words, for messages about checkpoints that do not fit. */
-export const describeShape = (s: Pick<ModelSettings, "codeDim" | "hidden">) => `code size ${s.codeDim}, hidden widths [${(s.hidden ?? []).join(",")}]`
+export const describeShape = (s: Pick<ModelSettings, "codeDim" | "hidden"> & Partial<Pick<ModelSettings, "decoder">>) =>
+  `${s.decoder === undefined || s.decoder === "auto" ? "" : `${s.decoder} decoder, `}code size ${s.codeDim}, hidden widths [${(s.hidden ?? []).join(",")}]`
 
 /**
  * SHA-256 of the tensors' bytes in name order. Safetensors has no checksum of its own, and a
@@ -279,7 +278,9 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
       if (problem !== null) return yield* Either.left(new CheckpointError({ file: path, problem: `its input metadata ${problem}: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
     }
     const composition = metadata.composition === undefined ? undefined : yield* metadataField(CompositionNamesSchema, "composition", metadata.composition, path)
-    const expected = expectedShapes(settings, inputDim)
+    const geometryProblem = decoderKindOf(settings).geometryProblem?.(settings, geometryOf(settings.codeDim, inputDim, input)) ?? null
+    if (geometryProblem !== null) return yield* Either.left(new CheckpointError({ file: path, problem: `its settings do not fit its images (${geometryProblem}): the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+    const expected = expectedShapes(settings, inputDim, input)
     for (const [name, shape] of Object.entries(expected)) {
       const t = tensors[name]
       if (t === undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `it has no tensor ${name}, which its settings (${describeShape(settings)}) call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))

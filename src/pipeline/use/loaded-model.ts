@@ -8,7 +8,6 @@ import { Effect, type Scope } from "effect"
 import { type ImageShape, readImageRows } from "../../data/image-rows.js"
 import type { ImageReadError } from "../../data/images.js"
 import type { Composition } from "../../models/composition.js"
-import { decode } from "../../models/decoder.js"
 import { encode } from "../../models/encoder.js"
 import { psnrSum } from "../../models/metrics.js"
 import type { SparseCodingModel } from "../../models/model.js"
@@ -103,7 +102,7 @@ export const loadModel = (path: string, options: LoadOptions = {}): Effect.Effec
   Effect.gen(function* () {
     const { file, snapshot, input } = yield* readModelCheckpoint(path, options.input)
     // The initialisation is overwritten at once; its seed does not matter.
-    const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"), options.composition)
+    const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"), options.composition, snapshot.input ?? input)
     yield* restoreSnapshot(model, snapshot, file)
     return useModel(model, snapshot.model, input, file)
   })
@@ -152,7 +151,7 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
   /** Inside a tidy. */
   const codesOf = (x: tf.Tensor2D, source: CodeSource): tf.Tensor2D => (source === "encoder" ? encode(model.encoder, x) : batchCodes(model, x).fista.codes)
 
-  const reconstructRows = (rows: NormalizedRows, source: CodeSource) => batched(rows, dim, (x, indices) => rows.toPixels(decode(model.decoder, codesOf(x, source)), indices))
+  const reconstructRows = (rows: NormalizedRows, source: CodeSource) => batched(rows, dim, (x, indices) => rows.toPixels(model.decoder.decode(codesOf(x, source)), indices))
 
   return {
     file,
