@@ -9,6 +9,7 @@ import "@tensorflow/tfjs-backend-cpu"
 // Autograd's reference gradients, replaced one by one with ours below.
 import "@tensorflow/tfjs-core/dist/register_all_gradients"
 import { beforeAll, describe, it } from "vitest"
+import { transposedConvolution } from "../../src/models/decoders/conv.js"
 import { decoderGradients } from "../../src/models/decoders/gradients.js"
 import { expectClose, gaussian, seeded, toFlat } from "../helpers/tf.js"
 
@@ -17,13 +18,17 @@ beforeAll(async () => {
   await tf.ready()
 })
 
-/** A loss that runs every kernel we register: transposed convolutions, biases, each activation, a product, sums and means. */
+/**
+ * A loss that runs every kernel we register: tfjs's transposed convolution and the conv decoder's
+ * (padding, turning, transposing, a stride-1 convolution), biases, each activation, a product,
+ * sums and means.
+ */
 const loss = (code: tf.Tensor, f1: tf.Tensor, bias: tf.Tensor, f2: tf.Tensor, w: tf.Tensor, target: tf.Tensor): tf.Scalar => {
   const n = code.shape[0]
   let h = tf.conv2dTranspose(tf.reshape(code, [n, 2, 3, 2]) as tf.Tensor4D, f1 as tf.Tensor4D, [n, 4, 6, 3], 2, "same")
   h = tf.add(tf.tanh(h), tf.softplus(tf.add(h, bias))) as tf.Tensor4D
   h = tf.relu(tf.sub(h, 0.5)) as tf.Tensor4D
-  const image = tf.conv2dTranspose(h, f2 as tf.Tensor4D, [n, 8, 12, 1], 2, "same")
+  const image = tf.add(tf.conv2dTranspose(h, f2 as tf.Tensor4D, [n, 8, 12, 1], 2, "same"), transposedConvolution(h, f2 as tf.Tensor4D, [n, 8, 12, 1]))
   const rows = tf.reshape(image, [n, 96]) as tf.Tensor2D
   const mixed = tf.matMul(rows, w as tf.Tensor2D)
   const r = tf.sub(mixed, target)

@@ -5,9 +5,9 @@ import * as tf from "@tensorflow/tfjs-core"
  * tfjs-core registers none by itself, and the file that registers them all
  * (`@tensorflow/tfjs-core/dist/register_all_gradients`) is an ES module with extensionless
  * imports that Node cannot load; these are registered only where none is, so wherever that file
- * was loaded (a bundler, the full `@tensorflow/tfjs`) its own stay. The filter gradient of a
- * transposed convolution is computed from strided slices and products rather than by the
- * Conv2DBackpropFilter kernel, which the wasm backend lacks.
+ * was loaded (a bundler, the full `@tensorflow/tfjs`) its own stay. Filter gradients are computed
+ * from slices and products rather than by the Conv2DBackpropFilter kernel, which the wasm backend
+ * lacks.
  */
 
 type Saved = tf.Tensor[]
@@ -61,6 +61,27 @@ const transposedConvFilterGradient = (dy: tf.Tensor4D, x: tf.Tensor4D, filterSha
   return tf.reshape(tf.stack(taps), filterShape)
 }
 
+/**
+ * y = conv2d(x, K) with stride 1 and no padding: ∂/∂x is the full correlation of the gradient
+ * with K turned by 180° and its channels swapped (a stride-1 conv2d, fast on every backend,
+ * where tfjs's own takes a transposed convolution), ∂/∂K[a,b,i,o] = Σ x[n, p + a, q + b, i]·ȳ[n,p,q,o].
+ */
+const unitStrideConvGradients = (dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D) => {
+  const [kh, kw, inC, outC] = filter.shape
+  const [n, h, w] = dy.shape
+  return {
+    x: () => tf.conv2d(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]), tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D, 1, "valid"),
+    filter: () => {
+      const dyRows = tf.reshape(dy, [n * h * w, outC])
+      const taps: tf.Tensor[] = []
+      for (let a = 0; a < kh; a++) {
+        for (let b = 0; b < kw; b++) taps.push(tf.matMul(tf.transpose(tf.reshape(tf.slice(x, [0, a, b, 0], [n, h, w, inC]), [n * h * w, inC])), dyRows))
+      }
+      return tf.reshape(tf.stack(taps), [kh, kw, inC, outC])
+    }
+  }
+}
+
 export const decoderGradients: ReadonlyArray<tf.GradConfig> = [
   binary(tf.Add, (dy) => dy, (dy) => dy),
   binary(tf.Sub, (dy) => dy, (dy) => tf.neg(dy)),
@@ -106,6 +127,43 @@ export const decoderGradients: ReadonlyArray<tf.GradConfig> = [
       const g = dy as tf.Tensor
       if (transposeA || transposeB) throw new Error("decoder gradients: MatMul with transposed operands has no gradient here; write the product with explicit transposes")
       return { a: () => tf.matMul(g, b, false, true), b: () => tf.matMul(a, g, true, false) }
+    }
+  },
+  {
+    kernelName: tf.Conv2D,
+    inputsToSave: ["x", "filter"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D]
+      const { strides, pad, dataFormat, dilations } = attrs as unknown as tf.Conv2DAttrs
+      const ones = (v: number | [number, number]) => (typeof v === "number" ? v === 1 : v[0] === 1 && v[1] === 1)
+      if (!ones(strides) || !ones(dilations) || pad !== "valid" || dataFormat !== "NHWC") {
+        throw new Error("decoder gradients: conv2d is differentiated with stride 1, no dilation, valid padding, NHWC only; pad the input first")
+      }
+      return unitStrideConvGradients(dy as tf.Tensor4D, x, filter)
+    }
+  },
+  {
+    kernelName: tf.PadV2,
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved, attrs) => {
+      const x = (saved as Saved)[0]
+      const { paddings } = attrs as unknown as { paddings: Array<[number, number]> }
+      return { x: () => tf.slice(dy as tf.Tensor, paddings.map((p) => p[0]), x.shape) }
+    }
+  },
+  {
+    kernelName: tf.Reverse,
+    gradFunc: (dy, _saved, attrs) => {
+      const { dims } = attrs as unknown as { dims: number | number[] }
+      return { x: () => tf.reverse(dy as tf.Tensor, dims) }
+    }
+  },
+  {
+    kernelName: tf.Transpose,
+    gradFunc: (dy, _saved, attrs) => {
+      const { perm } = attrs as unknown as { perm: number[] }
+      const inverse = perm.map((_, i) => perm.indexOf(i))
+      return { x: () => tf.transpose(dy as tf.Tensor, inverse) }
     }
   },
   {
