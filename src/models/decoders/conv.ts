@@ -35,28 +35,6 @@ const mapOf = (s: DecoderSettings, g: DecoderGeometry) => {
   return map
 }
 
-/**
- * conv2dTranspose(x, F, stride 2, "same") for a 4×4 kernel, written as what it is, a stride-1
- * correlation of x with zeros put between its pixels by the kernel turned by 180°. The same
- * numbers as conv2dTranspose up to rounding, but wasm runs tfjs's transposed convolution as a
- * plain loop and this convolution through XNNPACK, ten times faster, and its gradients are
- * stride-1 convolutions too (gradients.ts).
- */
-export const transposedConvolution = (x: tf.Tensor4D, filter: tf.Tensor4D, outShape: [number, number, number, number]): tf.Tensor4D => {
-  const [n, h, w, c] = x.shape
-  // x[p] at 2p of a map twice the size: pad a unit axis after each spatial one, then merge them.
-  const spread = tf.reshape(tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, STRIDE - 1], [0, 0], [0, STRIDE - 1], [0, 0]]), [n, h * STRIDE, w * STRIDE, c])
-  // Output o of a "same" transposed convolution reads spread[o + 1 − a] through tap a (its adjoint
-  // pads by 1 before), so the turned kernel needs 2 zeros before the spread map and 1 after.
-  const before = KERNEL / 2
-  const after = KERNEL - 1 - before
-  const padded = tf.pad(spread, [[0, 0], [before, after], [before, after], [0, 0]]) as tf.Tensor4D
-  const kernel = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D
-  const out = tf.conv2d(padded, kernel, 1, "valid")
-  if (out.shape[1] !== outShape[1] || out.shape[2] !== outShape[2]) throw new Error(`conv decoder: a map of ${out.shape} where ${outShape} was due`)
-  return out
-}
-
 export const conv = decoderKind({
   name: "conv",
   description: "transposed convolutions (kernel 4, stride 2) from a code map of 1/2ᴸ the image's side; hidden widths are channels",
@@ -93,7 +71,7 @@ export const conv = decoderKind({
       const filter = params[`W${k + 1}`] as tf.Tensor4D
       const [, , outC] = filter.shape
       const scale = STRIDE ** (k + 1)
-      x = transposedConvolution(x, filter, [n, h * scale, w * scale, outC])
+      x = tf.conv2dTranspose(x, filter, [n, h * scale, w * scale, outC], STRIDE, "same")
       if (k + 1 < layers) {
         x = act.apply(tf.add(x, params[`b${k + 1}`])) as tf.Tensor4D
         hidden ??= tf.reshape(x, [n, -1]) as tf.Tensor2D

@@ -62,22 +62,20 @@ const transposedConvFilterGradient = (dy: tf.Tensor4D, x: tf.Tensor4D, filterSha
 }
 
 /**
- * y = conv2d(x, K) with stride 1 and no padding: ∂/∂x is the full correlation of the gradient
- * with K turned by 180° and its channels swapped (a stride-1 conv2d, fast on every backend,
- * where tfjs's own takes a transposed convolution), ∂/∂K[a,b,i,o] = Σ x[n, p + a, q + b, i]·ȳ[n,p,q,o].
+ * y = conv2d(x, K) with stride 1 and no padding. ∂/∂x is the full correlation of the gradient
+ * with K turned by 180° and its channels swapped, and ∂/∂K[a,b,i,o] = Σ x[n, p + a, q + b, i]·ȳ[n,p,q,o]
+ * is the correlation of x with ȳ over the batch, the batch taking the place of the channels: both
+ * stride-1 convolutions, fast on every backend, where tfjs's own take a transposed convolution and
+ * the Conv2DBackpropFilter kernel that wasm lacks.
  */
 const unitStrideConvGradients = (dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D) => {
-  const [kh, kw, inC, outC] = filter.shape
-  const [n, h, w] = dy.shape
+  const [kh, kw] = filter.shape
   return {
     x: () => tf.conv2d(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]), tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D, 1, "valid"),
     filter: () => {
-      const dyRows = tf.reshape(dy, [n * h * w, outC])
-      const taps: tf.Tensor[] = []
-      for (let a = 0; a < kh; a++) {
-        for (let b = 0; b < kw; b++) taps.push(tf.matMul(tf.transpose(tf.reshape(tf.slice(x, [0, a, b, 0], [n, h, w, inC]), [n * h * w, inC])), dyRows))
-      }
-      return tf.reshape(tf.stack(taps), [kh, kw, inC, outC])
+      const byChannel = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D
+      const asFilter = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D
+      return tf.transpose(tf.conv2d(byChannel, asFilter, 1, "valid"), [1, 2, 0, 3])
     }
   }
 }
