@@ -1,7 +1,8 @@
 /**
  * The convolutional decoder, added as one file and one registry line, from the command line: a
  * 1-epoch run on the embedded digits writes a complete run folder with its atoms pictured, resumes
- * to a second epoch, and refuses a code size its code map cannot hold, naming the option.
+ * to a second epoch, and refuses a code size its code map cannot hold, naming the option; its
+ * model has no PyTorch layout, and the export says so.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -10,6 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { PNG } from "pngjs"
 import { readCheckpoint } from "../../src/pipeline/train/checkpoint.js"
+import { exportTorch } from "../../src/pipeline/use/torch-export.js"
 import { runCli } from "../helpers/commands.js"
 
 const common = ["--decoder", "conv", "--hidden", "8", "--code-dim", "98", "--train-size", "250", "--max-steps", "30", "--backend", "wasm", "--seed", "3"]
@@ -37,6 +39,12 @@ describe("the conv decoder from the command line", () => {
         expect(resumed.epoch).toBe(1)
         expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).epochs).toBe(2)
         expect(Array.from(resumed.tensors["decoder.W1"].data)).not.toEqual(Array.from(first.tensors["decoder.W1"].data))
+
+        const exported = join(out, "torch.safetensors")
+        const refused = yield* Effect.flip(exportTorch(out, exported))
+        expect(refused._tag).toBe("TorchExportError")
+        expect(refused.message).toContain("its conv decoder has no PyTorch layout")
+        expect(existsSync(exported)).toBe(false)
       }),
     600_000
   )
