@@ -1,3 +1,4 @@
+import type { ParameterRole } from "./decoders/decoder.js"
 import { decoderKindOf } from "./decoders/registry.js"
 import { energyOf, type Energy } from "./energy.js"
 import type { InferenceMethod } from "./inference/method.js"
@@ -21,25 +22,24 @@ export interface Composition {
   readonly encoderUpdate: ReadonlyArray<UpdateTransform>
 }
 
-export const compositionOf = (s: ModelSettings): Composition => {
-  // The decoder says which of its parameters are weights, atoms and biases.
-  const roles = decoderKindOf(s).roles(s)
-  const isWeight = (name: string) => roles[name] === "atoms" || roles[name] === "weight"
-  const isBias = (name: string) => roles[name] === "bias"
-  const isAtoms = (name: string) => roles[name] === "atoms"
-  return {
+/** The decoder's parameters of some roles, as its module names them, for the transforms that act on them. */
+const decoderParameters = (s: ModelSettings, ...roles: ReadonlyArray<ParameterRole>) => {
+  const byName = decoderKindOf(s).roles(s)
+  return (name: string) => roles.includes(byName[name])
+}
+
+export const compositionOf = (s: ModelSettings): Composition => ({
   energy: energyOf(s),
   inference: inferenceByName(s.inference),
   decoderUpdate: [
-    weightDecay(s.decoderWeightDecay, isWeight, "decoder weight decay"),
-    weightDecay(s.hiddenBiasDecay, isBias, "hidden bias decay"),
+    weightDecay(s.decoderWeightDecay, decoderParameters(s, "atoms", "weight"), "decoder weight decay"),
+    weightDecay(s.hiddenBiasDecay, decoderParameters(s, "bias"), "hidden bias decay"),
     lrHalving(s.decoderLrHalvingEvery),
     adam(),
-    ...(s.unitNormAtoms ? [unitNorm(isAtoms)] : [])
+    ...(s.unitNormAtoms ? [unitNorm(decoderParameters(s, "atoms"))] : [])
   ],
   encoderUpdate: [weightDecay(s.encoderBiasDecay, (name) => name === "c", "encoder bias decay"), adam()]
-  }
-}
+})
 
 /**
  * The names that identify a composition: its terms, inference method and update chains. A
