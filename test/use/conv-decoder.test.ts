@@ -56,7 +56,7 @@ describe("the conv decoder from the command line", () => {
       expect(r.ok).toBe(false)
       expect(r.message).toContain("--code-dim")
       expect(r.message).toContain("7×7")
-      expect(r.message).toContain("--code-dim 98")
+      expect(r.message).toContain("code size of 98")
     })
   )
 })

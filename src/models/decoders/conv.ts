@@ -24,7 +24,7 @@ const codeMap = (s: DecoderSettings, g: DecoderGeometry): { readonly h: number; 
   const w = g.width / scale
   if (s.codeDim % (h * w) !== 0) {
     const c = Math.max(1, Math.round(s.codeDim / (h * w)))
-    return `the conv decoder's code map is ${h}×${w} positions, so the code size must be a multiple of ${h * w}, and ${s.codeDim} is not; give --code-dim ${c * h * w} (${c} channels)`
+    return `the conv decoder's code map is ${h}×${w} positions, so the code size must be a multiple of ${h * w}, and ${s.codeDim} is not; use a code size of ${c * h * w} (${c} channel${c === 1 ? "" : "s"})`
   }
   return { h, w, c: s.codeDim / (h * w) }
 }
@@ -40,7 +40,7 @@ export const conv = decoderKind({
   description: "transposed convolutions (kernel 4, stride 2) from a code map of 1/2ᴸ the image's side; hidden widths are channels",
   problem: (s) =>
     s.unitNormAtoms
-      ? { field: "unitNormAtoms", problem: "the conv decoder's weights are kernels, not rows of atoms, and cannot be held to unit norm; turn it off (--unit-norm no)" }
+      ? { field: "unitNormAtoms", problem: "the conv decoder's weights are kernels, not rows of atoms, and cannot be held to unit norm; turn the unit-norm projection off" }
       : null,
   geometryProblem: (s, g) => {
     const map = codeMap(s, g)
