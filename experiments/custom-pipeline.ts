@@ -59,7 +59,7 @@ const atomRecovery = (model: SparseCodingModel, truth: Float32Array) =>
   Effect.sync(() =>
     tf.tidy(() => {
       const unit = (m: tf.Tensor2D) => tf.div(m, tf.norm(m, "euclidean", 1, true))
-      const learned = unit(model.decoder.layers[0].W as tf.Tensor as tf.Tensor2D)
+      const learned = unit(model.decoder.params.W1 as tf.Tensor as tf.Tensor2D)
       const known = unit(tf.tensor2d(truth, [atoms, dim]))
       const best = Array.from(tf.max(tf.abs(tf.matMul(known, tf.transpose(learned))), 1).dataSync())
       return { atomsRecovered: best.filter((c) => c > 0.9).length / atoms, meanBestCosine: best.reduce((a, b) => a + b, 0) / atoms }

@@ -1,3 +1,5 @@
+import type { ParameterRole } from "./decoders/decoder.js"
+import { decoderKindOf } from "./decoders/registry.js"
 import { energyOf, type Energy } from "./energy.js"
 import type { InferenceMethod } from "./inference/method.js"
 import { inferenceByName } from "./inference/registry.js"
@@ -20,18 +22,21 @@ export interface Composition {
   readonly encoderUpdate: ReadonlyArray<Transform>
 }
 
-const isWeight = (name: string) => name.startsWith("W")
-const isBias = (name: string) => name.startsWith("b")
+/** The decoder's parameters of some roles, as its module names them, for the transforms that act on them. */
+const decoderParameters = (s: ModelSettings, ...roles: ReadonlyArray<ParameterRole>) => {
+  const byName = decoderKindOf(s).roles(s)
+  return (name: string) => roles.includes(byName[name])
+}
 
 export const compositionOf = (s: ModelSettings): Composition => ({
   energy: energyOf(s),
   inference: inferenceByName(s.inference),
   decoderUpdate: [
-    weightDecay(s.decoderWeightDecay, isWeight, "decoder weight decay"),
-    weightDecay(s.hiddenBiasDecay, isBias, "hidden bias decay"),
+    weightDecay(s.decoderWeightDecay, decoderParameters(s, "atoms", "weight"), "decoder weight decay"),
+    weightDecay(s.hiddenBiasDecay, decoderParameters(s, "bias"), "hidden bias decay"),
     lrHalving(s.decoderLrHalvingEvery),
     optimizerOf(s),
-    ...(s.unitNormAtoms ? [unitNorm(isWeight)] : [])
+    ...(s.unitNormAtoms ? [unitNorm(decoderParameters(s, "atoms"))] : [])
   ],
   encoderUpdate: [weightDecay(s.encoderBiasDecay, (name) => name === "c", "encoder bias decay"), optimizerOf(s)]
 })

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { decode, type Decoder, type ReconstructionTerm } from "./decoder.js"
+import type { Decoder, ReconstructionTerm } from "./decoders/decoder.js"
 import type { ModelSettings } from "./settings.js"
 import { codeTermsOf } from "./terms/registry.js"
 import { sparsity } from "./terms/sparsity.js"
@@ -42,9 +42,9 @@ export const energyTermsGiven = (x: tf.Tensor2D, decoded: tf.Tensor2D, z: tf.Ten
 }
 
 /** F(z) term by term, as numbers. */
-export const energy = (dec: Decoder, x: tf.Tensor2D, z: tf.Tensor2D, zEnc: tf.Tensor2D, e: Energy): EnergyTerms<number> =>
+export const energy = (dec: Pick<Decoder, "trace">, x: tf.Tensor2D, z: tf.Tensor2D, zEnc: tf.Tensor2D, e: Energy): EnergyTerms<number> =>
   tf.tidy(() => {
-    const t = energyTermsGiven(x, decode(dec, z), z, zEnc, e)
+    const t = energyTermsGiven(x, dec.trace(z).output, z, zEnc, e)
     const read = (s: tf.Scalar) => s.dataSync()[0]
     return { byTerm: Object.fromEntries(Object.entries(t.byTerm).map(([k, v]) => [k, read(v)])), total: read(t.total) }
   })

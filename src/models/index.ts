@@ -104,8 +104,41 @@ export {
 } from "./model.js"
 /** The matrix products the maths runs on: tfjs's own, or a native BLAS the pipeline's backend supplies. */
 export { tfjsLinalg, type Linalg, type HostGemm, type InPlace } from "./linalg.js"
-/** The decoder (layers of weights stored input × output) and its reconstruction term. */
-export type { Decoder, DecoderLayer, GradientParts, ReconstructionTerm } from "./decoder.js"
+// Decoders: one module each behind one interface, chosen by name from a registry
+
+/** The decoder interface: named parameters, forward map, the reconstruction term inference uses, gradients, atoms, export names. */
+export {
+  decoderKind,
+  makeDecoder,
+  geometryOf,
+  parameterShapes,
+  type Decoder,
+  type DecoderKind,
+  type DecoderSettings,
+  type DecoderGeometry,
+  type DecoderTrace,
+  type ParameterSpec,
+  type ParameterRole,
+  type HostTensor,
+  type TorchLayout,
+  type ReconstructionTerm,
+  type GradientParts,
+  type LossGradients,
+  type AtomImages,
+  type FastPaths
+} from "./decoders/decoder.js"
+/** The registered decoders (linear, mlp, conv) and the settings' choice of one. */
+export { decoderKinds, decoderNames, decoderChoices, decoderKindOf, type DecoderName } from "./decoders/registry.js"
+export { linear } from "./decoders/linear.js"
+export { mlp } from "./decoders/mlp.js"
+export { conv } from "./decoders/conv.js"
+/** The multi-layer decoder's activations. */
+export { activations, activationNames, type Activation, type ActivationName } from "./decoders/activations.js"
+/** What a decoder of one's own gets by default: TensorFlow.js autodiff for its term, gradients and atoms. */
+export { autodiffReconstructionTerm, autodiffLossGradients, differenceAtoms } from "./decoders/generic.js"
+export { registerMissingGradients } from "./decoders/gradients.js"
+/** A dense decoder's layer (weights stored input × output). */
+export type { DecoderLayer } from "./decoders/dense.js"
 /** The LISTA encoder. */
 export type { Lista } from "./encoder.js"
 /** The energy a model's inference minimises: λ and the code terms. */

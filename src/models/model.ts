@@ -1,15 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { type Composition, compositionOf } from "./composition.js"
-import {
-  type Decoder,
-  decoderLossGradients,
-  decoderVariables,
-  disposeDecoder,
-  forwardTrace,
-  makeDecoder,
-  type ReconstructionTerm,
-  reconstructionTerm
-} from "./decoder.js"
+import { type Decoder, geometryOf, makeDecoder, type ReconstructionTerm } from "./decoders/decoder.js"
+import { decoderKindOf } from "./decoders/registry.js"
 import { disposeLista, encode, type Lista, listaLossGradients, listaTrace, listaVariables, makeLista } from "./encoder.js"
 import { type Energy, energyTermsGiven } from "./energy.js"
 import type { InferenceResult } from "./inference/method.js"
@@ -37,20 +29,23 @@ export interface ModelOptions {
   readonly linalg?: Linalg
   /** The terms, inference method and update chains; by default those the settings name. */
   readonly composition?: Composition
+  /** The shape of the images a row holds, for decoders that need it (conv); by default square. */
+  readonly image?: { readonly height: number; readonly width: number }
 }
 
 export const makeModel = (settings: ModelSettings, inputDim: number, rng: UniformSource, options: ModelOptions = {}): SparseCodingModel => {
   const linalg = options.linalg ?? tfjsLinalg
   const composition = options.composition ?? compositionOf(settings)
   const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps, linalg)
-  const decoder = makeDecoder(rng, settings.codeDim, settings.hidden, inputDim, linalg)
+  const decoder = makeDecoder(decoderKindOf(settings), settings, geometryOf(settings.codeDim, inputDim, options.image), rng, linalg)
   return {
     settings,
     inputDim,
     encoder,
     decoder,
+    // Each transform's init runs here: the unit-norm projection holds from the first step.
     encoderOptimizer: makeOptimizer(composition.encoderUpdate, listaVariables(encoder), linalg),
-    decoderOptimizer: makeOptimizer(composition.decoderUpdate, decoderVariables(decoder), linalg),
+    decoderOptimizer: makeOptimizer(composition.decoderUpdate, { ...decoder.params }, linalg),
     composition
   }
 }
@@ -59,7 +54,7 @@ export const disposeModel = (m: SparseCodingModel): void => {
   disposeOptimizer(m.encoderOptimizer)
   disposeOptimizer(m.decoderOptimizer)
   disposeLista(m.encoder)
-  disposeDecoder(m.decoder)
+  m.decoder.dispose()
 }
 
 /** Every tensor of the model by a stable name: what a checkpoint stores. */
@@ -69,7 +64,7 @@ export const modelTensors = (m: SparseCodingModel): Record<string, tf.Variable> 
     for (const [k, v] of Object.entries(vars)) out[`${prefix}.${k}`] = v
   }
   put("encoder", listaVariables(m.encoder))
-  put("decoder", decoderVariables(m.decoder))
+  put("decoder", m.decoder.params)
   // Each transform's state under its name: encoder.adam.m.W.
   put("encoder", optimizerTensors(m.encoderOptimizer))
   put("decoder", optimizerTensors(m.decoderOptimizer))
@@ -132,7 +127,7 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   })
   const zEnc = trace.codes
   const started = performance.now()
-  const term = reconstructionTerm(m.decoder, x)
+  const term = m.decoder.reconstructionTerm(x)
   const solved = runInference(m, term, zEnc)
   term.dispose()
   const fistaSeconds = (performance.now() - started) / 1000
@@ -148,20 +143,13 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   const nonFiniteCodes = figure(() => nonFiniteCount(zStar))
   // One forward pass of the decoder serves the update, the energy and the figures.
   const figures = tf.tidy(() => {
-    const { reconstruction, hidden, grads } = decoderLossGradients(m.decoder, zStar, x)
+    const { reconstruction, hidden, grads } = m.decoder.lossGradients(zStar, x)
     // The figures are read before the update changes the weights the tensors depend on.
     const energyTotal = figure(() => energyTermsGiven(x, reconstruction, zStar, zEnc, energy).total.dataSync()[0])
-    const hiddenZeros = hidden.length > 0 ? figure(() => zeroCount(hidden[0])) : 0
-    const hiddenEntries = hidden.length > 0 ? hidden[0].size : 0
+    const hiddenZeros = hidden !== null ? figure(() => zeroCount(hidden)) : 0
+    const hiddenEntries = hidden !== null ? hidden.size : 0
     const psnr = figure(() => psnrSum(toPixels(x), toPixels(reconstruction)))
-    const named: Record<string, tf.Tensor> = {}
-    grads.W.forEach((g, k) => {
-      named[`W${k + 1}`] = g
-    })
-    grads.b.forEach((g, k) => {
-      if (g !== null) named[`b${k + 1}`] = g
-    })
-    optimizerStep(m.decoderOptimizer, named, { epoch, learningRate: s.decoderLr })
+    optimizerStep(m.decoderOptimizer, grads, { epoch, learningRate: s.decoderLr })
     return { energyTotal, hiddenZeros, hiddenEntries, psnr }
   })
   tf.tidy(() => {
@@ -192,15 +180,15 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
 export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: ToPixels): BatchTotals =>
   tf.tidy(() => {
     const z = encode(m.encoder, x)
-    const { hidden, output } = forwardTrace(m.decoder, z)
+    const { hidden, output } = m.decoder.trace(z)
     return {
       rows: x.shape[0],
       energy: energyTermsGiven(x, output, z, z, m.composition.energy).total.dataSync()[0],
       psnr: psnrSum(toPixels(x), toPixels(output)),
       zeros: zeroCount(z),
       entries: z.size,
-      hiddenZeros: hidden.length > 0 ? zeroCount(hidden[0]) : 0,
-      hiddenEntries: hidden.length > 0 ? hidden[0].size : 0,
+      hiddenZeros: hidden !== null ? zeroCount(hidden) : 0,
+      hiddenEntries: hidden !== null ? hidden.size : 0,
       fistaSteps: 0,
       fistaSeconds: 0,
       figureSeconds: 0,

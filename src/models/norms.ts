@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { rowNorms } from "./constraints.js"
-import type { Decoder } from "./decoder.js"
+import type { Decoder } from "./decoders/decoder.js"
 import type { Linalg } from "./linalg.js"
 import { readTidy } from "./read.js"
 
@@ -14,10 +13,11 @@ import { readTidy } from "./read.js"
 export const codeL1Sum = (z: tf.Tensor2D): number => tf.tidy(() => tf.sum(tf.abs(z)).dataSync()[0])
 
 /**
- * ℓ2 norms of the atoms the code components multiply: the paper's columns of A for the linear
- * dictionary, of A₁ for a deeper decoder (row-vector convention: rows of the first weight).
+ * ℓ2 norms of the atoms the code components multiply, as the decoder defines them: the paper's
+ * columns of A for the linear dictionary, of A₁ for a dense stack (rows of its first weight),
+ * D(eⱼ) − D(0) for a decoder on the generic path.
  */
-export const codeAtomNorms = (d: Decoder): Float32Array => rowNorms(d.layers[0].W as unknown as tf.Tensor2D)
+export const codeAtomNorms = (d: Decoder): Float32Array => d.atomNorms()
 
 export const mean = (values: ArrayLike<number>): number => {
   let sum = 0

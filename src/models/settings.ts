@@ -1,4 +1,6 @@
 import { Schema } from "effect"
+import { activationNames } from "./decoders/activations.js"
+import { decoderChoices, decoderKindOf } from "./decoders/registry.js"
 import { inferenceNames } from "./inference/registry.js"
 import type { StepRule } from "./inference/method.js"
 import { optimizerDocs, optimizerFields, optimizerNames } from "./optimisers/registry.js"
@@ -17,6 +19,10 @@ export const ModelSettings = Schema.Struct({
   codeDim: PositiveInt,
   /** Hidden widths of the decoder: [] is the linear dictionary, [1024] the paper's -NL decoder. */
   hidden: Schema.Array(PositiveInt),
+  /** The decoder module (decoders/registry.ts); "auto": linear without hidden widths, mlp with them. */
+  decoder: Schema.optionalWith(Schema.Literal(...decoderChoices), { default: () => "auto", exact: true }),
+  /** The activation between a decoder's layers. */
+  activation: Schema.optionalWith(Schema.Literal(...activationNames), { default: () => activationNames[0], exact: true }),
   /** T, LISTA's number of recurrent steps. */
   listaSteps: Count,
   ...termFields,
@@ -52,7 +58,9 @@ export type SettingsOverrides = typeof SettingsOverrides.Type
 
 export const settingDocs: SettingDocs<ModelSettings> = {
   codeDim: { label: "code size l", help: "code dimension l", cli: "integer" },
-  hidden: { label: "decoder hidden widths", help: 'decoder hidden widths, comma-separated; "none" for a linear decoder', cli: "widths" },
+  hidden: { label: "decoder hidden widths", help: 'decoder hidden widths (channels for conv), comma-separated; "none" for a linear decoder', cli: "widths" },
+  decoder: { label: "decoder", help: "decoder module; auto: linear without hidden widths, mlp with them", cli: { choices: decoderChoices } },
+  activation: { label: "decoder activation", help: "activation between the decoder's layers", cli: { choices: activationNames } },
   listaSteps: { label: "LISTA steps T", help: "LISTA recurrent steps T", cli: "integer" },
   ...termDocs,
   inference: { label: "inference", help: "inference method", cli: { choices: inferenceNames } },
@@ -107,9 +115,10 @@ export const preset = (s: typeof ModelSettings.Encoded): ModelSettings => Schema
  * large preset γ).
  */
 export const settingsProblem = (s: ModelSettings): { readonly field: SettingName; readonly problem: string } | null =>
-  s.eta !== "lipschitz" && s.gamma > 0 && s.eta >= s.codeDim / s.gamma
+  decoderKindOf(s).problem(s) ??
+  (s.eta !== "lipschitz" && s.gamma > 0 && s.eta >= s.codeDim / s.gamma
     ? {
         field: "eta",
         problem: `a fixed step of ${s.eta} makes inference diverge with γ = ${s.gamma} and l = ${s.codeDim} (it must stay below l/γ = ${(s.codeDim / s.gamma).toPrecision(3)}); lower it, or use "lipschitz"`
       }
-    : null
+    : null)

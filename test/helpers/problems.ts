@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import * as fc from "fast-check"
-import { decode, type Decoder, disposeDecoder, makeDecoder } from "../../src/models/decoder.js"
+import { decodeDense as decode, type DenseDecoder as Decoder, disposeDenseDecoder as disposeDecoder, makeDenseDecoder as makeDecoder } from "../../src/models/decoders/dense.js"
 import type { Energy } from "../../src/models/energy.js"
 import { codeTermsOf } from "../../src/models/terms/registry.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"

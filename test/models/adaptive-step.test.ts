@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
-import { disposeDecoder, makeDecoder, reconstructionTerm } from "../../src/models/decoder.js"
+import { denseReconstructionTerm as reconstructionTerm, disposeDenseDecoder as disposeDecoder, makeDenseDecoder as makeDecoder } from "../../src/models/decoders/dense.js"
 import { fista } from "../../src/models/inference/fista.js"
 import { fistaAdaptive } from "../../src/models/inference/fista-adaptive.js"
 import { fistaRestart } from "../../src/models/inference/fista-restart.js"

@@ -9,14 +9,14 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients.js"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
-  type Decoder,
-  decode,
-  decoderLossGradients,
-  disposeDecoder,
-  makeDecoder,
+  type DenseDecoder as Decoder,
+  decodeDense as decode,
+  denseLossGradients as decoderLossGradients,
+  disposeDenseDecoder as disposeDecoder,
+  makeDenseDecoder as makeDecoder,
   reconstructionGradientDirect,
-  reconstructionTerm
-} from "../../src/models/decoder.js"
+  denseReconstructionTerm as reconstructionTerm
+} from "../../src/models/decoders/dense.js"
 import { disposeLista, encode, listaLossGradients, makeLista } from "../../src/models/encoder.js"
 import { energy, smoothGradient } from "../../src/models/energy.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
@@ -246,7 +246,7 @@ describe("smooth part of the energy", () => {
               const got = tf.tidy(() => toFlat(smoothGradient(term, z, zEnc, libraryEnergy(w))))
               expectClose(got, auto, RTOL, ATOL, `smoothGradient vs autograd (${a.kind}, β=${beta}, γ=${gamma}, ν=${covariance})`)
 
-              const e = energy(s.dec, s.x, z, zEnc, libraryEnergy(w))
+              const e = energy({ trace: (zz) => ({ output: decode(s.dec, zz), hidden: null }) }, s.x, z, zEnc, libraryEnergy(w))
               const ref = hostEnergy(
                 {
                   layers: hostLayers(s.dec),

@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { disposeDecoder, makeDecoder, reconstructionTerm } from "../../src/models/decoder.js"
+import { denseReconstructionTerm as reconstructionTerm, disposeDenseDecoder as disposeDecoder, makeDenseDecoder as makeDecoder } from "../../src/models/decoders/dense.js"
 import { smoothGradient } from "../../src/models/energy.js"
 import { fista } from "../../src/models/inference/fista.js"
 import type { InferenceMethod, InferenceOptions, InferenceResult } from "../../src/models/inference/method.js"

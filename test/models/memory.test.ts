@@ -4,7 +4,6 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
-import { reconstructionTerm } from "../../src/models/decoder.js"
 import { energy, smoothGradient } from "../../src/models/energy.js"
 import { inferenceMethods } from "../../src/models/inference/registry.js"
 import { affineToPixels } from "../../src/models/metrics.js"
@@ -92,7 +91,7 @@ describe("tensor counts", () => {
       try {
         const z0 = tf.relu(tf.randomNormal([rows, 8], 0, 1, "float32", 9)) as tf.Tensor2D
         leakCheck(() => {
-          const term = reconstructionTerm(model.decoder, x)
+          const term = model.decoder.reconstructionTerm(x)
           for (const method of inferenceMethods) {
             for (const step of [{ kind: "lipschitz" } as const, { kind: "fixed", eta: 0.1 } as const]) {
               const r = method.infer(term, z0, z0, w, { maxSteps: 25, tol: 1e-3, step, onStep: () => undefined })

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
-import { disposeDecoder, makeDecoder, reconstructionTerm } from "../../src/models/decoder.js"
+import { denseReconstructionTerm as reconstructionTerm, disposeDenseDecoder as disposeDecoder, makeDenseDecoder as makeDecoder } from "../../src/models/decoders/dense.js"
 import { fista } from "../../src/models/inference/fista.js"
 import { libraryEnergy } from "../helpers/problems.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
@@ -105,7 +105,7 @@ describe("synthetic ground truth", () => {
     const xs = Array.from({ length: batches }, (_, b) => tf.tensor2d(data.subarray(b * batch * d, (b + 1) * batch * d), [batch, d]))
     const started = performance.now()
     try {
-      const initial = toFlat(model.decoder.layers[0].W)
+      const initial = toFlat(model.decoder.params.W1)
       expect(settings.unitNormAtoms).toBe(true)
       const cosAt = (W: Float32Array) => absCosines(atoms, l, W, l, d).map((row) => Math.max(...row))
       const before = cosAt(initial)
@@ -117,7 +117,7 @@ describe("synthetic ground truth", () => {
         if (epoch === 0) energyFirst = total / (batch * batches)
         energyLast = total / (batch * batches)
       }
-      const trained = toFlat(model.decoder.layers[0].W)
+      const trained = toFlat(model.decoder.params.W1)
       const after = cosAt(trained)
       const matched = after.filter((c) => c > 0.9).length
       // Up to permutation: the matched true atoms are matched by distinct learned atoms.

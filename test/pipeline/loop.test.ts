@@ -58,7 +58,7 @@ const randomData = (seen: Int32Array[] = []) => {
 const options = (epochs: number, extra: Partial<LoopOptions<never, never>> = {}): LoopOptions<never, never> => ({ model: "sdl", settings, epochs, seed: 8, ...extra })
 
 /** The Frobenius norm of the decoder's weight: a figure of the model alone, so a resume gives it again. */
-const decoderNorm = (m: SparseCodingModel) => tf.tidy(() => tf.norm(m.decoder.layers[0].W).dataSync()[0])
+const decoderNorm = (m: SparseCodingModel) => tf.tidy(() => tf.norm(m.decoder.params.W1).dataSync()[0])
 
 const normColumn: TrainingHooks = { onEpoch: ({ model }) => Effect.succeed({ decoderNorm: decoderNorm(model) }) }
 

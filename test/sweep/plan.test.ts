@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { readArrowIpc } from "../../src/data/table.js"
-import { makeDecoder } from "../../src/models/decoder.js"
+import { makeDecoder } from "../../src/models/decoders/decoder.js"
+import { linear } from "../../src/models/decoders/linear.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
 import { codeAtomNorms, codeL1Sum, componentUse, usageWeightedMean } from "../../src/models/norms.js"
 import { variants } from "../../src/models/variants.js"
@@ -79,12 +80,12 @@ describe("collapse measures", () => {
     expect(Array.from(componentUse(z, tfjsLinalg))).toEqual([1, 1, 1])
     expect(usageWeightedMean([1, 2, 6], [3, 1, 0])).toBeCloseTo(1.25)
     expect(usageWeightedMean([1, 2], [0, 0])).toBeNaN()
-    const d = makeDecoder({ next: () => 0.75 }, 3, [], 4, tfjsLinalg)
+    const d = makeDecoder(linear, { codeDim: 3, hidden: [], activation: "relu", unitNormAtoms: false }, { codeDim: 3, outputDim: 4, height: 2, width: 2 }, { next: () => 0.75 }, tfjsLinalg)
     // Every weight is the same, so each atom (row of W) has norm √4 · w.
-    const w = d.layers[0].W.dataSync()[0]
+    const w = d.params.W1.dataSync()[0]
     for (const n of codeAtomNorms(d)) expect(n).toBeCloseTo(2 * Math.abs(w), 5)
     z.dispose()
-    d.layers[0].W.dispose()
+    d.dispose()
   })
 })
 

@@ -1,4 +1,4 @@
-import type { GradientParts } from "../decoder.js"
+import type { GradientParts } from "../decoders/decoder.js"
 import { nonNegativeShrink } from "../terms/sparsity.js"
 import type { AffineCoefficients } from "../terms/term.js"
 import { wasmBase64 } from "./kernels/fused-step.wasm.js"

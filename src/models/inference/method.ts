@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs-core"
-import type { ReconstructionTerm } from "../decoder.js"
+import type { ReconstructionTerm } from "../decoders/decoder.js"
 import type { Energy } from "../energy.js"
 import type { Linalg } from "../linalg.js"
 import type { FusedPass } from "./fused-step.js"

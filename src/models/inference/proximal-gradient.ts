@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import type { ReconstructionTerm } from "../decoder.js"
+import type { ReconstructionTerm } from "../decoders/decoder.js"
 import type { Energy } from "../energy.js"
 import { gatherRowsInto } from "../gather-rows.js"
 import { tfjsLinalg } from "../linalg.js"

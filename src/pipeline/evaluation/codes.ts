@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
-import { reconstructionTerm } from "../../models/decoder.js"
 import { encode } from "../../models/encoder.js"
 import type { InferenceResult } from "../../models/inference/method.js"
 import { runInference, type SparseCodingModel } from "../../models/model.js"
@@ -36,7 +35,7 @@ export interface BatchCodes {
  */
 export const batchCodes = (model: SparseCodingModel, x: tf.Tensor2D): BatchCodes => {
   const zEnc = encode(model.encoder, x)
-  const term = reconstructionTerm(model.decoder, x)
+  const term = model.decoder.reconstructionTerm(x)
   try {
     return { encoder: zEnc, fista: runInference(model, term, zEnc) }
   } finally {

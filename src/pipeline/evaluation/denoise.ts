@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
-import { decode } from "../../models/decoder.js"
 import type { SparseCodingModel } from "../../models/model.js"
 import { psnrSum, zeroCount } from "../../models/metrics.js"
 import { normalArray } from "../../models/rng.js"
@@ -120,7 +119,7 @@ export const denoiseModel = (model: SparseCodingModel, ds: Dataset, settings: De
               totals.fistaSteps += codes.fista.meanSteps * rows
               totals.entries += codes.encoder.size
               for (const kind of codeKinds) {
-                const reconstruction = ds.toPixels(decode(model.decoder, byKind[kind]), indices)
+                const reconstruction = ds.toPixels(model.decoder.decode(byKind[kind]), indices)
                 totals.psnr[kind] += psnrSum(cleanPixels, reconstruction)
                 totals.zeros[kind] += zeroCount(byKind[kind])
                 if (keep > 0 && level !== null) examples.denoised[kind][level].set((reconstruction.dataSync() as Float32Array).subarray(0, keep * size), start * size)

@@ -94,7 +94,7 @@ export const runModel = (run: RunFolder): Effect.Effect<import("../../models/mod
       )
     }
     // The initialisation is overwritten at once; its seed does not matter.
-    const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"))
+    const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"), undefined, snapshot.input)
     yield* restoreSnapshot(model, snapshot, file)
     return model
   })

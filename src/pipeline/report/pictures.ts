@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Stream } from "effect"
-import { decode } from "../../models/decoder.js"
 import { encode } from "../../models/encoder.js"
 import { componentUse } from "../../models/norms.js"
 import type { SparseCodingModel } from "../../models/model.js"
@@ -9,13 +8,11 @@ import { batchStream, type Dataset, rowsAt } from "../sources/dataset.js"
 import { withBatchTensor } from "../backend/resources.js"
 
 /**
- * The decoder's output atoms as images: the rows of its last weight (the columns of A for a
- * linear dictionary, of A₂ for the -NL decoder).
+ * The decoder's output atoms as images, as the decoder defines them: the rows of its last weight
+ * for a dense one (the columns of A for a linear dictionary, of A₂ for the -NL decoder),
+ * D(eⱼ) − D(0) for a decoder on the generic path.
  */
-export const decoderColumns = (m: SparseCodingModel): { images: Float32Array; count: number } => {
-  const last = m.decoder.layers[m.decoder.layers.length - 1].W
-  return { images: Float32Array.from(last.dataSync() as Float32Array), count: last.shape[0] as number }
-}
+export const decoderColumns = (m: SparseCodingModel): { images: Float32Array; count: number } => m.decoder.columns()
 
 /** Per code component: the largest value and the fraction of rows where it is non-zero. */
 export interface CodeStatistics {
@@ -48,15 +45,10 @@ export const codeStatistics = (m: SparseCodingModel, ds: Dataset) =>
   )
 
 /**
- * The atoms D(cⱼeⱼ) − D(0) of a (possibly non-linear) decoder, with cⱼ the largest activation of
- * component j; for a linear decoder they are the columns scaled by cⱼ.
+ * The atoms D(cⱼeⱼ) − D(0) of a non-linear decoder, with cⱼ the largest activation of component
+ * j; null for a linear one, whose atoms are its columns.
  */
-export const decoderAtoms = (m: SparseCodingModel, maxActivation: Float32Array): Float32Array =>
-  readTidy(() => {
-    const l = m.settings.codeDim
-    const scaled = tf.mul(tf.eye(l), tf.reshape(tf.tensor1d(maxActivation), [l, 1])) as tf.Tensor2D
-    return tf.sub(decode(m.decoder, scaled), decode(m.decoder, tf.zeros([1, l])))
-  })
+export const decoderAtoms = (m: SparseCodingModel, maxActivation: Float32Array): Float32Array | null => m.decoder.atoms(maxActivation)?.images ?? null
 
 /** The first `count` rows of a data set and their reconstructions from the encoder's codes, in pixels. */
 export const reconstructionPairs = (m: SparseCodingModel, ds: Dataset, count: number) => {
@@ -65,7 +57,7 @@ export const reconstructionPairs = (m: SparseCodingModel, ds: Dataset, count: nu
   // rowsAt, not ds.x: a data set that gathers its rows (bytes, a streamed file) is not built whole.
   return withBatchTensor(rowsAt(ds, indices), rows, ds.dim, (x) => ({
     inputs: readTidy(() => ds.toPixels(x, indices)),
-    reconstructions: readTidy(() => ds.toPixels(decode(m.decoder, encode(m.encoder, x)), indices)),
+    reconstructions: readTidy(() => ds.toPixels(m.decoder.decode(encode(m.encoder, x)), indices)),
     count: rows
   }))
 }

@@ -6,6 +6,8 @@ import { writeFileAtomic } from "../../data/atomic-write.js"
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../../data/safetensors.js"
 import { type BatchTotals, modelTensors, type SparseCodingModel } from "../../models/model.js"
 import { type Composition, compositionDifference, compositionNames, type CompositionNames, compositionOf } from "../../models/composition.js"
+import { geometryOf, parameterShapes } from "../../models/decoders/decoder.js"
+import { decoderKindOf } from "../../models/decoders/registry.js"
 import { chainLayout, optimizerScalars, restoreScalars } from "../../models/optimisers/chain.js"
 import { type ModelSettings, StoredSettings } from "../../models/settings.js"
 import { CheckpointError } from "../errors.js"
@@ -86,25 +88,22 @@ const prefixed = <A>(prefix: string, record: Readonly<Record<string, A>>): Recor
   Object.fromEntries(Object.entries(record).map(([k, v]) => [`${prefix}.${k}`, v]))
 
 /**
- * The name and shape of every tensor makeModel creates for these settings (parameters, then the
- * state of the optimizer transforms the settings name), and the names of the optimizers' state
- * numbers, computed without building it, so that a checkpoint is checked before a model of its
- * size is allocated (a corrupt code size must not become a gigabyte allocation). A test holds
- * this to modelTensors.
+ * The name and shape of every tensor makeModel creates for these settings (parameters, the
+ * decoder's from its module, then the state of the optimizer transforms the settings name), and
+ * the names of the optimizers' state numbers, computed without building it, so that a checkpoint
+ * is checked before a model of its size is allocated (a corrupt code size must not become a
+ * gigabyte allocation). A test holds this to modelTensors.
  */
-const expectedLayout = (s: ModelSettings, inputDim: number): { readonly tensors: Record<string, number[]>; readonly scalars: ReadonlyArray<string> } => {
+const expectedLayout = (s: ModelSettings, inputDim: number, image?: { readonly height: number; readonly width: number }): { readonly tensors: Record<string, number[]>; readonly scalars: ReadonlyArray<string> } => {
   const parts = { encoder: {} as Record<string, number[]>, decoder: {} as Record<string, number[]> }
   const params: Record<string, { encoder: boolean; shape: number[] }> = {
     W: { encoder: true, shape: [inputDim, s.codeDim] },
     c: { encoder: true, shape: [s.codeDim] },
     S: { encoder: true, shape: [s.codeDim, s.codeDim] }
   }
-  const widths = [s.codeDim, ...s.hidden, inputDim]
   for (const [name, p] of Object.entries(params)) parts.encoder[name] = p.shape
-  for (let k = 0; k + 1 < widths.length; k++) {
-    const layer = [[`W${k + 1}`, [widths[k], widths[k + 1]]]] as Array<[string, number[]]>
-    if (k + 2 < widths.length) layer.push([`b${k + 1}`, [widths[k + 1]]])
-    for (const [name, shape] of layer) parts.decoder[name] = shape
+  for (const [name, shape] of Object.entries(parameterShapes(decoderKindOf(s), s, geometryOf(s.codeDim, inputDim, image)))) {
+    parts.decoder[name] = shape
   }
   const { encoderUpdate, decoderUpdate } = compositionOf(s)
   const encoderState = chainLayout(encoderUpdate, parts.encoder)
@@ -116,7 +115,8 @@ const expectedLayout = (s: ModelSettings, inputDim: number): { readonly tensors:
   return { tensors, scalars: [...encoderState.scalars.map((k) => `encoder.${k}`), ...decoderState.scalars.map((k) => `decoder.${k}`)] }
 }
 
-export const expectedShapes = (s: ModelSettings, inputDim: number): Record<string, number[]> => expectedLayout(s, inputDim).tensors
+export const expectedShapes = (s: ModelSettings, inputDim: number, image?: { readonly height: number; readonly width: number }): Record<string, number[]> =>
+  expectedLayout(s, inputDim, image).tensors
 
 const sameShape = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => a.length === b.length && a.every((d, i) => d === b[i])
 
@@ -159,7 +159,8 @@ export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string)
   })
 
 /** A model's structure in words, for messages about checkpoints that do not fit. */
-export const describeShape = (s: Pick<ModelSettings, "codeDim" | "hidden">) => `code size ${s.codeDim}, hidden widths [${(s.hidden ?? []).join(",")}]`
+export const describeShape = (s: Pick<ModelSettings, "codeDim" | "hidden"> & Partial<Pick<ModelSettings, "decoder">>) =>
+  `${s.decoder === undefined || s.decoder === "auto" ? "" : `${s.decoder} decoder, `}code size ${s.codeDim}, hidden widths [${(s.hidden ?? []).join(",")}]`
 
 /**
  * SHA-256 of the tensors' bytes in name order. Safetensors has no checksum of its own, and a
@@ -311,12 +312,14 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
       if (problem !== null) return yield* Either.left(new CheckpointError({ file: path, problem: `its input metadata ${problem}: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
     }
     const composition = metadata.composition === undefined ? undefined : yield* metadataField(CompositionNamesSchema, "composition", metadata.composition, path)
+    const geometryProblem = decoderKindOf(settings).geometryProblem?.(settings, geometryOf(settings.codeDim, inputDim, input)) ?? null
+    if (geometryProblem !== null) return yield* Either.left(new CheckpointError({ file: path, problem: `its settings do not fit its images (${geometryProblem}): the file is damaged or was edited. Use another checkpoint, or start a new run` }))
     const tensors = namedByTransform ? decoded.tensors : renameOldState(decoded.tensors)
     // A model trained with update chains of its own keeps the state of its own transforms: only
     // its parameters can be checked here, its state when it is restored into the model it names.
     const ownChains = composition !== undefined && compositionDifference(composition, compositionNames(compositionOf(settings))) !== null
     const isParameter = (name: string) => name.split(".").length === 2
-    const layout = expectedLayout(settings, inputDim)
+    const layout = expectedLayout(settings, inputDim, input)
     const expected = ownChains ? Object.fromEntries(Object.entries(layout.tensors).filter(([name]) => isParameter(name))) : layout.tensors
     for (const [name, shape] of Object.entries(expected)) {
       const t = tensors[name]

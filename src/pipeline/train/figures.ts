@@ -19,9 +19,9 @@ export const writePictures = (out: string, m: Parameters<typeof decoderColumns>[
     const columns = decoderColumns(m)
     yield* writeFileAtomic(join(out, "decoder-columns.png"), atomGrid(columns.images, columns.count, ds))
     const stats = yield* codeStatistics(m, ds)
-    const deep = m.decoder.layers.length > 1
-    const atomImages = deep ? decoderAtoms(m, stats.max) : columns.images
-    if (deep) yield* writeFileAtomic(join(out, "decoder-atoms.png"), atomGrid(atomImages, m.settings.codeDim, ds))
+    const ownAtoms = decoderAtoms(m, stats.max)
+    const atomImages = ownAtoms ?? columns.images
+    if (ownAtoms !== null) yield* writeFileAtomic(join(out, "decoder-atoms.png"), atomGrid(ownAtoms, m.settings.codeDim, ds))
     const atoms = atomTable(atomImages, ds, stats)
     yield* writeFileAtomic(join(out, "atoms.arrow"), tableToArrowIpc(atoms.rows, [...atomTableColumns], { component: "int32" }))
     yield* writeFileAtomic(join(out, "atoms.csv"), tableToCsv(atoms.rows, [...atomTableColumns]))
@@ -30,5 +30,5 @@ export const writePictures = (out: string, m: Parameters<typeof decoderColumns>[
       join(out, "reconstructions.png"),
       pairsGridPng(pairs.inputs, pairs.reconstructions, { height: ds.height, width: ds.width, count: pairs.count, columns: 4, scaling: "range", range: [0, 1], zoom: 2 })
     )
-    return { ...stats, atomShapes: atoms.summary }
+    return { ...stats, atomShapes: atoms.summary, atomsPicture: ownAtoms !== null }
   })

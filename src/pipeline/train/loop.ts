@@ -12,7 +12,7 @@ import { batchProblem, firstInputError, widthProblem } from "../sources/checks.j
 import { DivergenceError } from "../errors.js"
 import { decoderColumns } from "../report/pictures.js"
 import type { Composition } from "../../models/composition.js"
-import { scopedModel } from "../backend/resources.js"
+import { decoderFits, scopedModel } from "../backend/resources.js"
 import { rngFor } from "./seeds.js"
 import { evaluate, trainEpoch } from "./epoch.js"
 import { atomGrid } from "./figures.js"
@@ -170,7 +170,8 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
       yield* claimRunFolder(out, { model: options.model, seed: options.seed, epochs: options.epochs, settings, describe: options.describe ?? {} }, options.overwrite === true)
     }
     if (out !== undefined) yield* ensureDir(out)
-    const model = yield* scopedModel(settings, data.train.dim, rngFor(options.seed, "init"), options.composition)
+    yield* decoderFits(settings, data.train.dim, { height: data.train.height, width: data.train.width })
+    const model = yield* scopedModel(settings, data.train.dim, rngFor(options.seed, "init"), options.composition, { height: data.train.height, width: data.train.width })
     const dataRows = { train: data.train.rows, val: data.val.rows, test: data.test?.rows ?? 0 }
     const restored: RestoredRun =
       options.resume === undefined

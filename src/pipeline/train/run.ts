@@ -80,7 +80,7 @@ export const trainRun = <E = never, R = never>(options: RunOptions<E, R>, data: 
           seed: options.seed,
           settings,
           data: { train: data.train.rows, val: data.val.rows, test: data.test?.rows ?? 0, ...options.describe },
-          files: ["summary.json", metricsFile, metricsCsvFile, bestCheckpointFile, lastCheckpointFile, "decoder-columns.png", ...(model.decoder.layers.length > 1 ? ["decoder-atoms.png"] : []), "atoms.arrow", "atoms.csv", "reconstructions.png", "psnr.svg", "columns/"]
+          files: ["summary.json", metricsFile, metricsCsvFile, bestCheckpointFile, lastCheckpointFile, "decoder-columns.png", ...(stats.atomsPicture ? ["decoder-atoms.png"] : []), "atoms.arrow", "atoms.csv", "reconstructions.png", "psnr.svg", "columns/"]
         }
         yield* writeFileAtomic(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
         yield* Effect.logInfo(

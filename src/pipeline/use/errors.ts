@@ -21,3 +21,14 @@ export class ModelInputError extends Data.TaggedError("ModelInputError")<{
     return `${this.what}: ${this.problem}`
   }
 }
+
+/** A trained model whose decoder has no PyTorch layout (its module refuses the export, saying why). */
+export class TorchExportError extends Data.TaggedError("TorchExportError")<{
+  readonly file: string
+  /** A sentence that ends with the way out. */
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `cannot export ${this.file} to PyTorch: ${this.problem}`
+  }
+}

@@ -11,7 +11,6 @@ import type { WriteError } from "../../data/write-error.js"
 import { type ImageShape, readImageRows } from "../../data/image-rows.js"
 import type { ImageReadError } from "../../data/images.js"
 import type { Composition } from "../../models/composition.js"
-import { decode, reconstructionTerm } from "../../models/decoder.js"
 import { encode } from "../../models/encoder.js"
 import { psnrSum, zeroCount } from "../../models/metrics.js"
 import { addTotals, averageTotals, emptyTotals, runRowInference, type SparseCodingModel, type SplitMetrics, trainStep } from "../../models/model.js"
@@ -141,7 +140,7 @@ export const loadModel = (path: string, options: LoadOptions = {}): Effect.Effec
   Effect.gen(function* () {
     const { file, snapshot, input } = yield* readModelCheckpoint(path, options.input)
     // The initialisation is overwritten at once; its seed does not matter.
-    const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"), options.composition)
+    const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"), options.composition, snapshot.input ?? input)
     yield* restoreSnapshot(model, snapshot, file)
     return useModel(model, snapshot.model, input, file, snapshot.epoch + 1)
   })
@@ -206,7 +205,7 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
 
   /** Inside a tidy. */
   const rowCodes = (x: tf.Tensor2D): tf.Tensor2D => {
-    const term = reconstructionTerm(model.decoder, x)
+    const term = model.decoder.reconstructionTerm(x)
     try {
       return runRowInference(model, term, encode(model.encoder, x)).codes
     } finally {
@@ -216,7 +215,7 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
 
   const trainedEpochs = epochs
 
-  const reconstructRows = (rows: NormalizedRows, source: CodeSource) => batched(rows, dim, (x, indices) => rows.toPixels(decode(model.decoder, codesOf(x, source)), indices))
+  const reconstructRows = (rows: NormalizedRows, source: CodeSource) => batched(rows, dim, (x, indices) => rows.toPixels(model.decoder.decode(codesOf(x, source)), indices))
 
   return {
     file,
@@ -256,7 +255,7 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
         const toPixels = rowFreeToPixels(space.normalization)
         const out = new Float32Array(codes.rows * dim)
         for (const [start, end] of evenBatches(codes.rows, model.settings.batchSize)) {
-          out.set(tf.tidy(() => toPixels(decode(model.decoder, tf.tensor2d(codes.x.subarray(start * l, end * l), [end - start, l]))).dataSync() as Float32Array), start * dim)
+          out.set(tf.tidy(() => toPixels(model.decoder.decode(tf.tensor2d(codes.x.subarray(start * l, end * l), [end - start, l]))).dataSync() as Float32Array), start * dim)
         }
         return out
       }),
@@ -272,7 +271,7 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
             const indices = Int32Array.from({ length: end - start }, (_, i) => start + i)
             const x = tf.tensor2d(rows.x.subarray(start * dim, end * dim), [end - start, dim])
             const z = rowCodes(x)
-            const decoded = decode(model.decoder, z)
+            const decoded = model.decoder.decode(z)
             const total = tf.add(tf.div(tf.sum(tf.square(tf.sub(x, decoded))), dim), tf.mul(tf.sum(tf.abs(z)), lambda))
             return { psnr: psnrSum(rows.toPixels(x, indices), rows.toPixels(decoded, indices)), zeros: zeroCount(z), energy: total.dataSync()[0] }
           })

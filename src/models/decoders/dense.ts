@@ -1,59 +1,91 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { gatherRows } from "./gather-rows.js"
-import { linearWeight, zeroBias } from "./linear-init.js"
-import type { Linalg } from "./linalg.js"
-import { readTidy } from "./read.js"
-import type { UniformSource } from "./rng.js"
+import { gatherRows } from "../gather-rows.js"
+import { linearWeight, zeroBias } from "../linear-init.js"
+import type { Linalg } from "../linalg.js"
+import { readTidy } from "../read.js"
+import { type UniformSource, uniformArray } from "../rng.js"
+import { type Activation, type ActivationName, activations } from "./activations.js"
+import type { AtomImages, DecoderSettings, GradientParts, HostTensor, ParameterSpec, ReconstructionTerm } from "./decoder.js"
 
 /**
- * A decoder is a stack of affine maps with ReLU between them: one layer without bias is the
- * linear dictionary (SDL, VDL); hidden widths [m] give the one-hidden-layer decoder of the -NL
- * variants, and longer lists give deeper stacks. Row-vector convention: layer k maps a batch H
- * to H·W_k + b_k, so W_k is fan_in × fan_out and the paper's "columns of A" are rows of W_k.
+ * The maths of dense decoders, which linear.ts and mlp.ts declare as modules: a stack of affine
+ * maps with an activation between them. One layer without bias is the linear dictionary (SDL,
+ * VDL); hidden widths [m] give the one-hidden-layer decoder of the -NL variants, and longer lists
+ * give deeper stacks. Row-vector convention: layer k maps a batch H to H·W_k + b_k, so W_k is
+ * fan_in × fan_out and the paper's "columns of A" are rows of W_k. Everything here is
+ * hand-written (and bit-for-bit what the decoder computed before it became a module), because it
+ * is faster than autodiff by the Gram form and the native products of src/models/linalg.ts.
  */
 export interface DecoderLayer {
   readonly W: tf.Variable
   readonly b: tf.Variable | null
 }
 
-export interface Decoder {
+export interface DenseDecoder {
   readonly layers: ReadonlyArray<DecoderLayer>
   readonly codeDim: number
   readonly outputDim: number
   /** The products of its gradients and of inference. */
   readonly linalg: Linalg
+  readonly activation: Activation
 }
 
-export const makeDecoder = (
+/** A dense stack's parameter names: W1, b1, W2, b2, …, W_L (the last layer has no bias). */
+export const denseParameterNames = (layerCount: number): Array<{ readonly name: string; readonly layer: number; readonly bias: boolean }> =>
+  Array.from({ length: layerCount }, (_, k) => [
+    { name: `W${k + 1}`, layer: k, bias: false },
+    ...(k + 1 < layerCount ? [{ name: `b${k + 1}`, layer: k, bias: true }] : [])
+  ]).flat()
+
+/**
+ * The parameters of a stack from codeDim through the hidden widths to outputDim, with PyTorch's
+ * nn.Linear initialisation of the weights (linear-init.ts) and zero biases, drawn in this order.
+ */
+export const denseParameters = (codeDim: number, hidden: ReadonlyArray<number>, outputDim: number): ParameterSpec[] => {
+  const widths = [codeDim, ...hidden, outputDim]
+  return denseParameterNames(widths.length - 1).map(({ name, layer, bias }): ParameterSpec => {
+    const fanIn = widths[layer]
+    const fanOut = widths[layer + 1]
+    if (bias) return { name, shape: [fanOut], role: "bias", init: () => tf.zeros([fanOut]) }
+    const bound = 1 / Math.sqrt(fanIn)
+    return { name, shape: [fanIn, fanOut], role: "atoms", init: (rng) => tf.tensor2d(uniformArray(rng, fanIn * fanOut, -bound, bound), [fanIn, fanOut]) }
+  })
+}
+
+/** The layers of a stack from its parameters by name. */
+export const layersOf = <T>(params: Readonly<Record<string, T>>, layerCount: number): Array<{ readonly W: T; readonly b: T | null }> =>
+  Array.from({ length: layerCount }, (_, k) => ({ W: params[`W${k + 1}`], b: k + 1 < layerCount ? params[`b${k + 1}`] : null }))
+
+/** A dense decoder's view of a decoder's variables. */
+export const denseOf = (params: Readonly<Record<string, tf.Variable>>, s: DecoderSettings, outputDim: number, linalg: Linalg): DenseDecoder => ({
+  layers: layersOf(params, s.hidden.length + 1),
+  codeDim: s.codeDim,
+  outputDim,
+  linalg,
+  activation: activations[s.activation]
+})
+
+/** A dense decoder on its own, outside a model (tests, experiments). */
+export const makeDenseDecoder = (
   rng: UniformSource,
   codeDim: number,
   hidden: ReadonlyArray<number>,
   outputDim: number,
-  linalg: Linalg
-): Decoder => {
+  linalg: Linalg,
+  activation: ActivationName = "relu"
+): DenseDecoder => {
   const widths = [codeDim, ...hidden, outputDim]
   const layers: DecoderLayer[] = []
   for (let k = 0; k + 1 < widths.length; k++) {
     const isLast = k + 2 === widths.length
     layers.push({ W: linearWeight(rng, widths[k], widths[k + 1]), b: isLast ? null : zeroBias(widths[k + 1]) })
   }
-  return { layers, codeDim, outputDim, linalg }
+  return { layers, codeDim, outputDim, linalg, activation: activations[activation] }
 }
 
-export const isLinear = (d: Decoder): boolean => d.layers.length === 1
+export const isLinear = (d: DenseDecoder): boolean => d.layers.length === 1
 
-export const hiddenWidths = (d: Decoder): number[] => d.layers.slice(0, -1).map((layer) => layer.W.shape[1] as number)
-
-export const decoderVariables = (d: Decoder): Record<string, tf.Variable> => {
-  const out: Record<string, tf.Variable> = {}
-  d.layers.forEach((layer, k) => {
-    out[`W${k + 1}`] = layer.W
-    if (layer.b !== null) out[`b${k + 1}`] = layer.b
-  })
-  return out
-}
-
-export const disposeDecoder = (d: Decoder): void => {
+export const disposeDenseDecoder = (d: DenseDecoder): void => {
   for (const layer of d.layers) {
     layer.W.dispose()
     layer.b?.dispose()
@@ -61,13 +93,16 @@ export const disposeDecoder = (d: Decoder): void => {
 }
 
 /** Hidden activations of every layer but the last, then the output. Must run inside a tidy. */
-export const forwardTrace = (d: Decoder, z: tf.Tensor2D): { hidden: tf.Tensor2D[]; output: tf.Tensor2D } => {
+export const forwardTrace = (
+  d: Pick<DenseDecoder, "activation"> & { readonly layers: ReadonlyArray<{ readonly W: tf.Tensor; readonly b: tf.Tensor | null }> },
+  z: tf.Tensor2D
+): { hidden: tf.Tensor2D[]; output: tf.Tensor2D } => {
   const hidden: tf.Tensor2D[] = []
   let h = z
   d.layers.forEach((layer, k) => {
     const pre = tf.matMul(h, layer.W) as tf.Tensor2D
     if (k + 1 < d.layers.length) {
-      h = tf.relu(layer.b === null ? pre : tf.add(pre, layer.b)) as tf.Tensor2D
+      h = d.activation.apply(layer.b === null ? pre : tf.add(pre, layer.b)) as tf.Tensor2D
       hidden.push(h)
     } else {
       h = pre
@@ -77,11 +112,7 @@ export const forwardTrace = (d: Decoder, z: tf.Tensor2D): { hidden: tf.Tensor2D[
 }
 
 /** D(z). */
-export const decode = (d: Decoder, z: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => forwardTrace(d, z).output)
-
-/** The activations of the first hidden layer (for the hidden zero fraction of -NL models). */
-export const firstHidden = (d: Decoder, z: tf.Tensor2D): tf.Tensor2D | null =>
-  isLinear(d) ? null : tf.tidy(() => forwardTrace(d, z).hidden[0])
+export const decodeDense = (d: DenseDecoder, z: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => forwardTrace(d, z).output)
 
 /**
  * Backward pass through the stack from dOutput: the gradient with respect to the input z, or to
@@ -89,7 +120,7 @@ export const firstHidden = (d: Decoder, z: tf.Tensor2D): tf.Tensor2D | null =>
  * Must run inside a tidy.
  */
 const backward = (
-  d: Decoder,
+  d: DenseDecoder,
   z: tf.Tensor2D,
   hidden: ReadonlyArray<tf.Tensor2D>,
   dOutput: tf.Tensor2D,
@@ -108,7 +139,7 @@ const backward = (
       if (k === 0) return { dz: null, dW, db }
     }
     g = matMulBT(g, d.layers[k].W as tf.Tensor as tf.Tensor2D)
-    if (k > 0) g = tf.mul(g, tf.step(hidden[k - 1])) as tf.Tensor2D
+    if (k > 0) g = tf.mul(g, d.activation.slope(hidden[k - 1])) as tf.Tensor2D
   }
   return { dz: g, dW, db }
 }
@@ -122,8 +153,8 @@ export interface DecoderGradients {
  * Reconstruction, the decoder's loss mean((x − D(z))²) over pixels and rows, and its gradients
  * with respect to the decoder's parameters. Must run inside a tidy.
  */
-export const decoderLossGradients = (
-  d: Decoder,
+export const denseLossGradients = (
+  d: DenseDecoder,
   z: tf.Tensor2D,
   x: tf.Tensor2D
 ): { reconstruction: tf.Tensor2D; hidden: ReadonlyArray<tf.Tensor2D>; loss: () => tf.Scalar; grads: DecoderGradients } => {
@@ -134,37 +165,6 @@ export const decoderLossGradients = (
   // On demand: training reads the energy instead, and every operation here counts.
   const loss = () => tf.mean(tf.square(residual)) as tf.Scalar
   return { reconstruction: output, hidden, loss, grads: { W: dW, b: db } }
-}
-
-/** A gradient c·(P − T) left in parts: P in the caller's buffer, by live row; T by batch row. */
-export interface GradientParts {
-  readonly target: Float32Array
-  readonly scale: number
-}
-
-/**
- * The reconstruction term (1/d)Σᵢ‖xᵢ − D(zᵢ)‖² of the energy as an operator on codes, for a
- * batch x and a decoder frozen during inference. Whatever depends only on x and the weights is
- * computed once here instead of at every FISTA step.
- */
-export interface ReconstructionTerm {
-  /** ∂/∂z of the reconstruction term. */
-  readonly gradient: (z: tf.Tensor2D) => tf.Tensor2D
-  /**
-   * The same gradient for a subset of the batch's rows (FISTA's live rows): y holds
-   * rows.length × l values, row p being row rows[p] of the batch. Returns rows.length × l values,
-   * which the next call may overwrite.
-   */
-  readonly gradientRows: (y: Float32Array, rows: Int32Array) => Float32Array
-  /**
-   * gradientRows without its last pass, where the gradient is c·(P − T[rows[p]]) rounded to
-   * float32: writes the product P of the live rows into `product` and answers T (N×l) and c, so
-   * that inference folds that pass into its own. Optional; gradientRows is the reference.
-   */
-  readonly gradientInParts?: (y: Float32Array, rows: Int32Array, product: Float32Array) => GradientParts
-  /** Upper bound on the Lipschitz constant of the gradient (exact for a linear decoder). */
-  readonly lipschitz: () => number
-  readonly dispose: () => void
 }
 
 /**
@@ -285,7 +285,7 @@ interface GramForm {
 }
 
 /** Multi-layer decoder: backpropagation with the transposed weights kept for the whole inference. */
-const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): ReconstructionTerm => {
+const stackTerm = (dec: DenseDecoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): ReconstructionTerm => {
   const d = dec.outputDim
   const L = dec.layers.length
   const l = dec.codeDim
@@ -316,7 +316,7 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
       let h = z
       for (let k = 0; k + 1 < L; k++) {
         const layer = dec.layers[k]
-        h = tf.relu(tf.add(tf.matMul(h, layer.W), layer.b ?? 0)) as tf.Tensor2D
+        h = dec.activation.apply(tf.add(tf.matMul(h, layer.W), layer.b ?? 0)) as tf.Tensor2D
         hidden.push(h)
       }
       const form = gramForm as GramForm | null
@@ -331,7 +331,7 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
         g = timesTransposed(tf.sub(tf.matMul(h, lastW), target) as tf.Tensor2D, L - 1)
       }
       for (let k = L - 2; k >= 0; k--) {
-        g = tf.mul(g, tf.step(hidden[k])) as tf.Tensor2D
+        g = tf.mul(g, dec.activation.slope(hidden[k])) as tf.Tensor2D
         g = timesTransposed(g, k)
       }
       // The factor 2/d of the residual, applied where the rows are narrowest (the code width).
@@ -346,7 +346,7 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
       const everyRowInOrder = rows.length === x.shape[0] && rows.every((r, p) => r === p)
       return readTidy(() => gradientOf(tf.tensor2d(y, [rows.length, l]), everyRowInOrder ? null : rows))
     },
-    // ReLU is 1-Lipschitz, so the product of the layers' spectral norms bounds the Jacobian.
+    // Every activation is 1-Lipschitz, so the product of the layers' spectral norms bounds the Jacobian.
     lipschitz: () => (2 / d) * dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D, dec.linalg), 1),
     dispose: () => {
       transposed?.forEach((t) => t.dispose())
@@ -357,13 +357,42 @@ const stackTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram): 
   }
 }
 
-export const reconstructionTerm = (dec: Decoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram = "auto"): ReconstructionTerm =>
+export const denseReconstructionTerm = (dec: DenseDecoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram = "auto"): ReconstructionTerm =>
   isLinear(dec) ? linearTerm(dec.layers[0].W, x, dec.linalg) : stackTerm(dec, x, lastLayerGram)
 
 /** Reference gradient of the reconstruction term by plain backprop, for tests. */
-export const reconstructionGradientDirect = (dec: Decoder, z: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D =>
+export const reconstructionGradientDirect = (dec: DenseDecoder, z: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D =>
   tf.tidy(() => {
     const { hidden, output } = forwardTrace(dec, z)
     const dOut = tf.mul(tf.sub(output, x), 2 / dec.outputDim) as tf.Tensor2D
     return backward(dec, z, hidden, dOut, false).dz as tf.Tensor2D
   })
+
+/** The rows of the last weight as images: the columns of A for a linear dictionary, of A₂ for the -NL decoder. */
+export const lastLayerRows = (d: DenseDecoder): AtomImages => {
+  const last = d.layers[d.layers.length - 1].W
+  return { images: Float32Array.from(last.dataSync() as Float32Array), count: last.shape[0] as number }
+}
+
+/** A rows × cols row-major matrix transposed. */
+const transposed = (m: HostTensor): HostTensor => {
+  const [rows, cols] = m.shape as [number, number]
+  const out = new Float32Array(rows * cols)
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = m.data[i * cols + j]
+  return { shape: [cols, rows], data: out }
+}
+
+/**
+ * The stack as nn.Sequential(Linear, act, Linear, …), its last Linear without bias:
+ * `decoder.0.weight`, `decoder.0.bias`, `decoder.2.weight`, …. We compute with row vectors, x·W,
+ * so every weight here is stored input × output; nn.Linear stores output × input, so each weight
+ * is transposed.
+ */
+export const denseTorchTensors = (layerCount: number, params: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> => {
+  const out: Record<string, HostTensor> = {}
+  layersOf(params, layerCount).forEach((layer, k) => {
+    out[`decoder.${2 * k}.weight`] = transposed(layer.W)
+    if (layer.b !== null) out[`decoder.${2 * k}.bias`] = layer.b
+  })
+  return out
+}
