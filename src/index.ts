@@ -29,6 +29,7 @@ export {
   type SettingDoc,
   variants,
   variantNames,
+  type VariantName,
   type Variant,
   type DataKind,
   type SparseCodingModel,
@@ -85,6 +86,9 @@ export {
   type Denoised
 } from "./pipeline/index.js"
 
+// The estimator: fit, then transform / inverseTransform / score / partialFit / save
+export { fit, type FitOptions, type FitReport, type FittedModel, type FitEpoch, type Rows } from "./pipeline/index.js"
+
 // Layers
 export {
   Backend,
@@ -98,5 +102,17 @@ export {
 } from "./pipeline/index.js"
 
 // The errors a first program meets: each message names the thing at fault and the fix.
-export { BackendError, SettingsError, ConfigError, DivergenceError, LoadModelError, ModelInputError, OwnDataError } from "./pipeline/index.js"
-export { DataSourceError, WriteError } from "./data/index.js"
+export {
+  BackendError,
+  SettingsError,
+  ConfigError,
+  DivergenceError,
+  LoadModelError,
+  ModelInputError,
+  OwnDataError,
+  InputError,
+  RunFolderTakenError,
+  type PipelineError
+} from "./pipeline/index.js"
+export { DataSourceError, WriteError, type DataError } from "./data/index.js"
+export type { ModelsError } from "./models/index.js"

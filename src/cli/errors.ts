@@ -58,6 +58,7 @@ export const errorMessages: { readonly [Tag in LibraryErrorTag]: Shown<Extract<L
   LoadModelError: asIs,
   ModelInputError: asIs,
   RunFolderTakenError: asIs,
+  TorchExportError: asIs,
   InputError: asIs
 }
 

@@ -29,3 +29,7 @@ export type { NamedArray } from "./safetensors.js"
 export { DataSourceError, IdxFormatError, ChecksumError } from "./errors.js"
 /** A file that could not be written. */
 export { WriteError } from "./write-error.js"
+/** Every error the data layer defines. */
+export type { DataError } from "./errors.js"
+/** A folder with one subfolder of images per class, read as labelled rows. */
+export { readLabelledFolder, LabelledFolderError, MAX_CLASSES, type LabelledImages } from "./labelled-folder.js"

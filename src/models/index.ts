@@ -17,7 +17,9 @@ export { ModelSettings, SettingsOverrides, type SettingName, settingDocs, settin
 /** The documentation beside each setting: its help text, command-line flag and kind of value. */
 export type { SettingDoc, SettingDocs } from "./setting-docs.js"
 /** The paper's variants (sdl, vdl, sdl-nl, vdl-nl, wdl, wdl-nl, noreg), each with its MNIST and patch presets. */
-export { variants, variantNames, type Variant, type DataKind } from "./variants.js"
+export { variants, variantNames, variantOf, isVariantName, presetFor, DEFAULT_PRESET_FAMILY, type VariantName, type Variant, type Presets, type PresetFamily, type DataKind } from "./variants.js"
+/** Every error the models layer defines. */
+export { SettingsError, type ModelsError } from "./errors.js"
 
 // What a model is made of
 

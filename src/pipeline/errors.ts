@@ -8,7 +8,7 @@ import type { PaperFailedError, PaperStepError } from "./paper/steps.js"
 import type { PatchBuildError, PatchDataError } from "./patches/errors.js"
 import type { InputError } from "./sources/checks.js"
 import type { OwnDataError } from "./sources/own-data.js"
-import type { LoadModelError, ModelInputError } from "./use/errors.js"
+import type { LoadModelError, ModelInputError, TorchExportError } from "./use/errors.js"
 
 // Defined with the model settings it is about; the pipeline raises it when it resolves them.
 export { SettingsError } from "../models/errors.js"
@@ -145,4 +145,5 @@ export type PipelineError =
   | LoadModelError
   | ModelInputError
   | RunFolderTakenError
+  | TorchExportError
   | InputError

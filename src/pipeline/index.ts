@@ -39,6 +39,11 @@ export {
 export { loadMnist, splitStage, normalizeMnistStage, type MnistSource } from "./sources/mnist.js"
 /** Rows of pixels from an Arrow file's vector column or a folder of images, as seeded, normalised splits. */
 export { ownDataSplits, arrowRows, imageFolderRows, normalizationModes, OwnDataError, type PixelRows, type OwnSplitOptions, type NormalizationMode } from "./sources/own-data.js"
+/** The data sources by name (mnist, patches, images, arrow, labelled-images): what each reads, its shape, normalisation, labels and preset family. */
+export { dataSources, sourceNames, dataSource, loadSource, requestProblem, type SourceName, type SourceLoadError } from "./sources/registry.js"
+export { SourceRequest, RecordedSource, type DataSource, type LoadedSource, type ShapeDeclaration, type NormalizationDeclaration, type RequestField } from "./sources/source.js"
+/** The checks every entry makes of its input (non-finite values, pixel range, split widths, rows per batch, backend names). */
+export { InputError, nonFiniteProblem, pixelRangeProblem, widthProblem, batchProblem, backendProblem, firstInputError, type InputProblem } from "./sources/checks.js"
 /** The input space a checkpoint records: image shape and the normalisation from pixels to model inputs. */
 export { Normalization, InputSpace, mnistNormalization, pixelsToInputSpace, pixelShapeOf } from "./sources/normalization.js"
 /** A patch file read as train, validation and test data sets. */
@@ -64,6 +69,8 @@ export {
   type EpochEvent,
   type EpochColumns
 } from "./train/loop.js"
+/** λ chosen for a target fraction of zero codes by a short search on the training rows. */
+export { searchLambda, settingsForTarget, type LambdaSearch, type LambdaSearchOptions, type LambdaTry } from "./train/target-sparsity.js"
 /** A whole run: the loop, then the best epoch evaluated, pictures and summary.json in the run folder. */
 export { trainRun, type RunOptions, type RunSummary } from "./train/run.js"
 /** Where a stopped run stands, read from its last.safetensors, for LoopOptions.resume. */
@@ -124,8 +131,12 @@ export {
   type DenoiseOptions,
   type Denoised
 } from "./use/loaded-model.js"
-/** A model that cannot be loaded, or input it cannot take. */
-export { LoadModelError, ModelInputError } from "./use/errors.js"
+/** fit / transform / inverseTransform / score / partialFit / save: the estimator shape scikit-learn users know. */
+export { fit, type FitOptions, type FitReport, type FittedModel, type FitEpoch } from "./use/estimator.js"
+/** Rows as a Float32Array, an array of arrays or an Arrow table. */
+export { flatRows, type Rows, type FlatRows } from "./use/rows.js"
+/** A model that cannot be loaded, or input it cannot take, or cannot be exported. */
+export { LoadModelError, ModelInputError, TorchExportError } from "./use/errors.js"
 /** A trained model in PyTorch's layout (each nn.Linear weight out × in, the transpose of ours). */
 export { exportTorch, torchTensors } from "./use/torch-export.js"
 
@@ -140,4 +151,4 @@ export { NativeBlasError } from "./backend/native-matmul.js"
 /** Plain "[hh:mm:ss] message" log lines on stderr. */
 export { plainLogger } from "./logging.js"
 /** The pipeline's typed errors: each message names the thing at fault and the fix. */
-export { BackendError, SettingsError, ConfigError, DivergenceError, ResumeError, CheckpointError, MetricsFileError } from "./errors.js"
+export { BackendError, SettingsError, ConfigError, DivergenceError, ResumeError, CheckpointError, MetricsFileError, RunFolderTakenError, type PipelineError } from "./errors.js"
