@@ -62,7 +62,10 @@ const atomRecovery = (model: SparseCodingModel, truth: Float32Array) =>
       const learned = unit(model.decoder.params.W1 as tf.Tensor as tf.Tensor2D)
       const known = unit(tf.tensor2d(truth, [atoms, dim]))
       const best = Array.from(tf.max(tf.abs(tf.matMul(known, tf.transpose(learned))), 1).dataSync())
-      return { atomsRecovered: best.filter((c) => c > 0.9).length / atoms, meanBestCosine: best.reduce((a, b) => a + b, 0) / atoms }
+      return {
+        atomsRecovered: best.filter((c) => c > 0.9).length / atoms,
+        meanBestCosine: best.reduce((a, b) => a + b, 0) / atoms
+      }
     })
   )
 
@@ -76,7 +79,14 @@ const command = Command.make(
     Effect.scoped(
       Effect.gen(function* () {
         const data = yield* syntheticSource(seed, 5000)
-        const settings = { ...variants.sdl.settings.mnist, codeDim: atoms, batchSize: 100, decoderLr: 3e-3, encoderLr: 1e-3, epochs }
+        const settings = {
+          ...variants.sdl.settings.mnist,
+          codeDim: atoms,
+          batchSize: 100,
+          decoderLr: 3e-3,
+          encoderLr: 1e-3,
+          epochs
+        }
         // The loop trains and validates; our metric stage is a hook, and its figures are columns of the epoch's row.
         const run = yield* trainingLoop(
           {
@@ -101,7 +111,9 @@ const command = Command.make(
           data
         )
         const last = run.rows[run.rows.length - 1]
-        yield* Effect.logInfo(`after ${epochs} epochs: ${(100 * Number(last.atomsRecovered)).toFixed(0)}% of the true atoms recovered`)
+        yield* Effect.logInfo(
+          `after ${epochs} epochs: ${(100 * Number(last.atomsRecovered)).toFixed(0)}% of the true atoms recovered`
+        )
       })
     ).pipe(Effect.provide(BackendLive()))
 )

@@ -17,12 +17,17 @@ const flag = (name: string): string | undefined => {
   return at >= 0 ? argv[at + 1] : undefined
 }
 const runs = Number(flag("--runs") ?? 15)
-if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`--runs: ${flag("--runs")} is not a whole number of runs, 1 or more`)
+if (!(Number.isInteger(runs) && runs >= 1))
+  throw new Error(`--runs: ${flag("--runs")} is not a whole number of runs, 1 or more`)
 const here = resolve(import.meta.dirname, "..")
 const against = flag("--against")
-const checkouts = [{ name: "this checkout", root: here }, ...(against === undefined ? [] : [{ name: resolve(against), root: resolve(against) }])]
+const checkouts = [
+  { name: "this checkout", root: here },
+  ...(against === undefined ? [] : [{ name: resolve(against), root: resolve(against) }])
+]
 for (const { root } of checkouts) {
-  if (!existsSync(join(root, "dist", "cli", "bin.js"))) throw new Error(`${root} has no dist/cli/bin.js; run npm run build there first`)
+  if (!existsSync(join(root, "dist", "cli", "bin.js")))
+    throw new Error(`${root} has no dist/cli/bin.js; run npm run build there first`)
 }
 
 /** The commands measured, each as node's arguments in the checkout's root. */
@@ -30,7 +35,10 @@ const cases: ReadonlyArray<{ readonly name: string; readonly args: (root: string
   { name: "sparse-vdl --help", args: (root) => [join(root, "dist", "cli", "bin.js"), "--help"] },
   { name: "sparse-vdl train --help", args: (root) => [join(root, "dist", "cli", "bin.js"), "train", "--help"] },
   // The package's own entry, as a consumer's `import "sparse-vdl"` resolves it.
-  { name: 'import("sparse-vdl")', args: (root) => ["--input-type=module", "-e", `await import(${JSON.stringify(join(root, "dist", "index.js"))})`] }
+  {
+    name: 'import("sparse-vdl")',
+    args: (root) => ["--input-type=module", "-e", `await import(${JSON.stringify(join(root, "dist", "index.js"))})`]
+  }
 ]
 
 /** One start: wall seconds, and CPU seconds of the child (user + system). */
@@ -85,7 +93,9 @@ const rows = [...samples].map(([key, s]) => {
   const [checkout, name] = key.split("\t")
   return { checkout, name, wall: median(s.wall), cpu: median(s.cpu) }
 })
-const loads = existsSync("/proc/loadavg") ? readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") : "unknown"
+const loads = existsSync("/proc/loadavg")
+  ? readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
+  : "unknown"
 console.log(`node ${process.version}, ${runs} runs of each, load average ${loads} (1, 5, 15 min) at the end`)
 console.log("checkout | command | median wall s | median CPU s")
 console.log("--- | --- | --- | ---")

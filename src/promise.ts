@@ -29,8 +29,20 @@ import { type TrainingHooks, trainingLoop } from "./pipeline/train/loop.js"
 import { type RunSummary, trainRun } from "./pipeline/train/run.js"
 import { settingsForTarget } from "./pipeline/train/target-sparsity.js"
 import { evaluate } from "./pipeline/train/epoch.js"
-import { type FitEpoch, type FitOptions as EffectFitOptions, type FitReport, fit as effectFit } from "./pipeline/use/estimator.js"
-import { type Denoised, type DenoiseOptions, type LoadedModel, loadModel as effectLoadModel, type ReconstructOptions, type Score } from "./pipeline/use/loaded-model.js"
+import {
+  type FitEpoch,
+  type FitOptions as EffectFitOptions,
+  type FitReport,
+  fit as effectFit
+} from "./pipeline/use/estimator.js"
+import {
+  type Denoised,
+  type DenoiseOptions,
+  type LoadedModel,
+  loadModel as effectLoadModel,
+  type ReconstructOptions,
+  type Score
+} from "./pipeline/use/loaded-model.js"
 import type { Rows } from "./pipeline/use/rows.js"
 
 export type { FitEpoch, FitReport, Rows, Score, VariantName }
@@ -104,7 +116,10 @@ const checkBackend = (entry: string, backend: unknown): void => {
 
 /** The layers every function runs on, with its log level. */
 const layers = (backend: BackendName | undefined, log: LogOption) =>
-  Layer.mergeAll(BackendLive(backend), ProgressSilent).pipe(Layer.provide(Logger.minimumLogLevel(logLevels[log])), Layer.provide(plainLogger))
+  Layer.mergeAll(BackendLive(backend), ProgressSilent).pipe(
+    Layer.provide(Logger.minimumLogLevel(logLevels[log])),
+    Layer.provide(plainLogger)
+  )
 
 /** An Exit as a Promise's outcome: a failure rejects with the error itself, an abort with the signal's reason. */
 const settle = <A, E>(exit: Exit.Exit<A, E>, signal?: AbortSignal): A => {
@@ -114,7 +129,14 @@ const settle = <A, E>(exit: Exit.Exit<A, E>, signal?: AbortSignal): A => {
 }
 
 const epochHook = (onEpoch: TrainOptions["onEpoch"], epochs: number): ReadonlyArray<TrainingHooks> =>
-  onEpoch === undefined ? [] : [{ onEpoch: (e) => Effect.promise(async () => void (await onEpoch({ epoch: e.epoch + 1, epochs, train: e.train, val: e.val }))) }]
+  onEpoch === undefined
+    ? []
+    : [
+        {
+          onEpoch: (e) =>
+            Effect.promise(async () => void (await onEpoch({ epoch: e.epoch + 1, epochs, train: e.train, val: e.val })))
+        }
+      ]
 
 /**
  * Train a variant on one's own data sets and report the best epoch; with `out`, also write the
@@ -124,12 +146,33 @@ export const train = async (options: TrainOptions): Promise<TrainSummary> => {
   checkBackend("train", options.backend)
   const program = Effect.gen(function* () {
     if (!(Number.isInteger(options.epochs) && options.epochs > 0)) {
-      return yield* Effect.fail(new InputError({ entry: "train", problem: `epochs ${options.epochs} is not allowed; give a whole number of epochs, 1 or more`, option: "epochs" }))
+      return yield* Effect.fail(
+        new InputError({
+          entry: "train",
+          problem: `epochs ${options.epochs} is not allowed; give a whole number of epochs, 1 or more`,
+          option: "epochs"
+        })
+      )
     }
     const preset = yield* resolveSettings(options.model, options.preset ?? "mnist", options.settings ?? {})
     const composition = options.composition === undefined ? {} : { composition: options.composition }
-    const { settings, describe } = yield* settingsForTarget(options.model, { ...preset, epochs: options.epochs }, options.data, options.targetSparsity, options.seed, options.composition)
-    const loop = { model: options.model, settings, epochs: options.epochs, seed: options.seed, hooks: epochHook(options.onEpoch, options.epochs), describe, ...composition }
+    const { settings, describe } = yield* settingsForTarget(
+      options.model,
+      { ...preset, epochs: options.epochs },
+      options.data,
+      options.targetSparsity,
+      options.seed,
+      options.composition
+    )
+    const loop = {
+      model: options.model,
+      settings,
+      epochs: options.epochs,
+      seed: options.seed,
+      hooks: epochHook(options.onEpoch, options.epochs),
+      describe,
+      ...composition
+    }
     if (options.out === undefined) {
       return yield* Effect.scoped(
         Effect.gen(function* () {
@@ -139,14 +182,36 @@ export const train = async (options: TrainOptions): Promise<TrainSummary> => {
           yield* restoreSnapshot(model, best.snapshot, "the best epoch in memory")
           const val = yield* evaluate(model, options.data.val)
           const test = options.data.test === undefined ? null : yield* evaluate(model, options.data.test)
-          return { model: options.model, backend: backend.name, epochs: options.epochs, bestEpoch: best.epoch + 1, val, test, settings, seed: options.seed, out: null, run: null } satisfies TrainSummary
+          return {
+            model: options.model,
+            backend: backend.name,
+            epochs: options.epochs,
+            bestEpoch: best.epoch + 1,
+            val,
+            test,
+            settings,
+            seed: options.seed,
+            out: null,
+            run: null
+          } satisfies TrainSummary
         })
       )
     }
     // overwrite goes through as a run option; a run that knows it refuses an occupied folder without it.
     const runOptions = { ...loop, out: options.out, overwrite: options.overwrite === true }
     const run = yield* trainRun(runOptions, options.data)
-    return { model: run.model, backend: run.backend, epochs: run.epochs, bestEpoch: run.bestEpoch, val: run.val, test: run.test, settings, seed: options.seed, out: options.out, run } satisfies TrainSummary
+    return {
+      model: run.model,
+      backend: run.backend,
+      epochs: run.epochs,
+      bestEpoch: run.bestEpoch,
+      val: run.val,
+      test: run.test,
+      settings,
+      seed: options.seed,
+      out: options.out,
+      run
+    } satisfies TrainSummary
   })
   const exit = await Effect.runPromiseExit(
     program.pipe(
@@ -223,7 +288,8 @@ const onOwnRuntime = async <M extends LoadedModel>(
 ): Promise<{ loaded: M; model: PromiseModel }> => {
   const runtime = ManagedRuntime.make(layers(backend, log))
   const scope = await runtime.runPromise(Scope.make())
-  const run = <A, E>(effect: Effect.Effect<A, E, Backend | Progress>): Promise<A> => runtime.runPromiseExit(effect).then((exit) => settle(exit))
+  const run = <A, E>(effect: Effect.Effect<A, E, Backend | Progress>): Promise<A> =>
+    runtime.runPromiseExit(effect).then((exit) => settle(exit))
   let disposed: Promise<void> | null = null
   const dispose = () =>
     (disposed ??= (async () => {
@@ -232,7 +298,10 @@ const onOwnRuntime = async <M extends LoadedModel>(
     })())
   let loaded: M
   try {
-    loaded = settle(await runtime.runPromiseExit(Scope.extend(make, scope), signal === undefined ? {} : { signal }), signal)
+    loaded = settle(
+      await runtime.runPromiseExit(Scope.extend(make, scope), signal === undefined ? {} : { signal }),
+      signal
+    )
   } catch (e) {
     await dispose()
     throw e

@@ -18,7 +18,11 @@ if (wantsProgramHelp(process.argv)) {
   const named = namedCommand(process.argv)
   // A line that names no command (a typo, --version, --completions) gets them all, for
   // @effect/cli's suggestions and completions.
-  const loaded = await Promise.all((named === undefined ? commands : [named]).map((entry) => loadCommand(entry, { argv: process.argv, name: entry.name })))
+  const loaded = await Promise.all(
+    (named === undefined ? commands : [named]).map((entry) =>
+      loadCommand(entry, { argv: process.argv, name: entry.name })
+    )
+  )
   const program = Command.make("sparse-vdl").pipe(
     Command.withDescription("sparse coding with variance-regularised codes: train, evaluate and compare models"),
     Command.withSubcommands(loaded as [(typeof loaded)[number], ...typeof loaded])

@@ -19,10 +19,14 @@ const asIs: Shown<{ readonly message: string }> = (e) => e.message
 
 /** The message, then the options the fix is in, for errors that name the fields of a request. */
 const withOptions: Shown<{ readonly message: string; readonly fields?: ReadonlyArray<string> }> = (e) =>
-  e.fields === undefined ? e.message : `${e.message} (${e.fields.length === 1 ? "option" : "options"} ${e.fields.map(optionFor).join(", ")})`
+  e.fields === undefined
+    ? e.message
+    : `${e.message} (${e.fields.length === 1 ? "option" : "options"} ${e.fields.map(optionFor).join(", ")})`
 
 /** Each error by its tag, as a person at the command line reads it. */
-export const errorMessages: { readonly [Tag in LibraryErrorTag]: Shown<Extract<LibraryError, { readonly _tag: Tag }>> } = {
+export const errorMessages: {
+  readonly [Tag in LibraryErrorTag]: Shown<Extract<LibraryError, { readonly _tag: Tag }>>
+} = {
   // models
   SettingsError: (e) => asOptionError(e).message,
   // data
@@ -63,7 +67,11 @@ export const errorMessages: { readonly [Tag in LibraryErrorTag]: Shown<Extract<L
 }
 
 const isLibraryError = (e: unknown): e is LibraryError =>
-  typeof e === "object" && e !== null && "_tag" in e && typeof e._tag === "string" && Object.hasOwn(errorMessages, e._tag)
+  typeof e === "object" &&
+  e !== null &&
+  "_tag" in e &&
+  typeof e._tag === "string" &&
+  Object.hasOwn(errorMessages, e._tag)
 
 /** A library error as the command line shows it; undefined for anything else. */
 export const commandLineMessage = (e: unknown): string | undefined =>

@@ -44,7 +44,11 @@ export const optionTable = (options: Readonly<Record<string, Options.Options<unk
   for (const option of Object.values(options)) {
     for (const { names, accepts } of namedOptions(Options.getUsage(option))) {
       for (const name of names) {
-        const path = OUTPUT_PATH_OPTIONS.has(name) ? "output" : accepts !== null && PATH_PLACEHOLDERS.has(accepts) ? "input" : null
+        const path = OUTPUT_PATH_OPTIONS.has(name)
+          ? "output"
+          : accepts !== null && PATH_PLACEHOLDERS.has(accepts)
+            ? "input"
+            : null
         table.set(name, { takesValue: accepts !== null, path })
       }
     }
@@ -61,7 +65,10 @@ const CHOICES = " | "
  * another value without saying which option it was; runMain says it with this.
  */
 export const commandChoices = (command: AnyCommand): ReadonlyMap<string, ReadonlyArray<string>> => {
-  const usages = [Command.getUsage(command), ...[...HashMap.values(Command.getSubcommands(command))].map(CommandDescriptor.getUsage)]
+  const usages = [
+    Command.getUsage(command),
+    ...[...HashMap.values(Command.getSubcommands(command))].map(CommandDescriptor.getUsage)
+  ]
   const choices = new Map<string, ReadonlyArray<string>>()
   for (const { names, accepts } of usages.flatMap(namedOptions)) {
     if (accepts === null || !accepts.includes(CHOICES)) continue

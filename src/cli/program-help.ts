@@ -9,7 +9,8 @@ import { logLevelFirst } from "./argv.js"
 import { type CommandEntry, commandEntry, commands } from "./commands/registry.js"
 
 /** The package's version; package.json is two folders up from both src/cli and dist/cli. */
-export const programVersion: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version
+export const programVersion: string = (createRequire(import.meta.url)("../../package.json") as { version: string })
+  .version
 
 /** The words after the program's name, --log-level and its value left out. */
 const commandWords = (argv: ReadonlyArray<string>): string[] => {

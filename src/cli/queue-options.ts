@@ -2,4 +2,7 @@
 import { Options } from "@effect/cli"
 import { DEFAULT_QUEUE_NAME } from "../pipeline/choices.js"
 
-export const queueNameOption = Options.text("queue-name").pipe(Options.withDescription(`name of the queue on that Redis server (default ${DEFAULT_QUEUE_NAME})`), Options.withDefault(DEFAULT_QUEUE_NAME))
+export const queueNameOption = Options.text("queue-name").pipe(
+  Options.withDescription(`name of the queue on that Redis server (default ${DEFAULT_QUEUE_NAME})`),
+  Options.withDefault(DEFAULT_QUEUE_NAME)
+)

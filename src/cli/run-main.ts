@@ -15,8 +15,11 @@ const withoutAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
  * description goes on the line below its synopsis instead, and no line is padded.
  */
 export const unpaddedCommandList = (help: string): string =>
-  help.replace(/^([ \t]*)- (.*?\S)? {2,}(\S.*)$/gm, (_, indent: string, synopsis: string | undefined, description: string) =>
-    `${indent}- ${synopsis ?? ""}\n${indent}  ${description}`)
+  help.replace(
+    /^([ \t]*)- (.*?\S)? {2,}(\S.*)$/gm,
+    (_, indent: string, synopsis: string | undefined, description: string) =>
+      `${indent}- ${synopsis ?? ""}\n${indent}  ${description}`
+  )
 
 /** The shell's convention for a process ended by a signal: 128 + its number. */
 const signalExitCode = { SIGINT: 130, SIGTERM: 143 } as const
@@ -35,7 +38,9 @@ const watchSignals = (): { readonly received: () => keyof typeof signalExitCode 
     process.removeListener("SIGTERM", onTerm)
     // Said only once the runtime's own handlers are gone too: from then on the next signal ends
     // the process, which is what the message promises.
-    process.nextTick(() => process.stderr.write(`${signal}: stopping after the current batch (send it again to quit at once)\n`))
+    process.nextTick(() =>
+      process.stderr.write(`${signal}: stopping after the current batch (send it again to quit at once)\n`)
+    )
   }
   const onInt = on("SIGINT")
   const onTerm = on("SIGTERM")
@@ -53,7 +58,12 @@ export const commandLineError = (
   argv: ReadonlyArray<string> = process.argv.slice(2),
   choices: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
 ): string => {
-  const text = "error" in e ? withoutAnsi(HelpDoc.toAnsiText(e.error)).trim().replace(/ is not a integer$/, " is not an integer") : ""
+  const text =
+    "error" in e
+      ? withoutAnsi(HelpDoc.toAnsiText(e.error))
+          .trim()
+          .replace(/ is not a integer$/, " is not an integer")
+      : ""
   const value = /^'(.*)' is not an? /.exec(text)?.[1]
   let option: string | undefined
   // A choice refused says only "Expected one of the following cases: …": the option is the one
@@ -64,7 +74,12 @@ export const commandLineError = (
       const [flag, inline] = argv[i].split(/=(.*)/s)
       const allowed = choices.get(flag)
       const given = inline ?? argv[i + 1]
-      if (allowed !== undefined && allowed.join(", ") === refusedChoice && given !== undefined && !allowed.includes(given)) {
+      if (
+        allowed !== undefined &&
+        allowed.join(", ") === refusedChoice &&
+        given !== undefined &&
+        !allowed.includes(given)
+      ) {
         return `error: option ${flag}: ${JSON.stringify(given)} is not allowed; choose one of ${refusedChoice}. Run with --help for every option and the values it takes.`
       }
     }
@@ -101,7 +116,10 @@ export const runMain = <E, A>(
       Console.withConsole(effect, {
         ...console,
         error: () => Effect.void,
-        log: (...args) => console.log(...args.map((a) => (typeof a === "string" ? unpaddedCommandList(plainOutput ? withoutAnsi(a) : a) : a)))
+        log: (...args) =>
+          console.log(
+            ...args.map((a) => (typeof a === "string" ? unpaddedCommandList(plainOutput ? withoutAnsi(a) : a) : a))
+          )
       })
     )
   return withCliConsole(program).pipe(
@@ -109,13 +127,14 @@ export const runMain = <E, A>(
       Effect.sync(() => {
         if (Cause.isInterruptedOnly(cause)) return
         const failure = Cause.failureOption(cause)
-        const text = Option.isSome(failure) && ValidationError.isValidationError(failure.value)
-          ? commandLineError(failure.value, cli.args ?? process.argv.slice(2), cli.choices)
-          : Option.isSome(failure) && commandLineMessage(failure.value) !== undefined
-          ? `error: ${commandLineMessage(failure.value)}`
-          : Option.isSome(failure)
-          ? `error: ${failure.value instanceof Error || (typeof failure.value === "object" && failure.value !== null && "message" in failure.value) ? (failure.value as { message: string }).message : String(failure.value)}`
-          : `unexpected error:\n${Cause.pretty(cause)}`
+        const text =
+          Option.isSome(failure) && ValidationError.isValidationError(failure.value)
+            ? commandLineError(failure.value, cli.args ?? process.argv.slice(2), cli.choices)
+            : Option.isSome(failure) && commandLineMessage(failure.value) !== undefined
+              ? `error: ${commandLineMessage(failure.value)}`
+              : Option.isSome(failure)
+                ? `error: ${failure.value instanceof Error || (typeof failure.value === "object" && failure.value !== null && "message" in failure.value) ? (failure.value as { message: string }).message : String(failure.value)}`
+                : `unexpected error:\n${Cause.pretty(cause)}`
         process.stderr.write(`${text}\n`)
       })
     ),
@@ -126,7 +145,15 @@ export const runMain = <E, A>(
         disablePrettyLogger: true,
         teardown: (exit, onExit) => {
           const signal = signals.received()
-          onExit(Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? (signal === null ? 130 : signalExitCode[signal]) : 1)
+          onExit(
+            Exit.isSuccess(exit)
+              ? 0
+              : Cause.isInterruptedOnly(exit.cause)
+                ? signal === null
+                  ? 130
+                  : signalExitCode[signal]
+                : 1
+          )
         }
       })
   )

@@ -20,7 +20,12 @@ export const programRoot = fileURLToPath(new URL("../..", import.meta.url))
  * A command of the program, started in `cwd`: experiments/<script> under tsx followed by
  * `scriptWords` from the sources, `sparse-vdl <words>` from the package.
  */
-export const programCommand = (script: string, scriptWords: ReadonlyArray<string>, words: ReadonlyArray<string>, cwd: string): RunCommand => {
+export const programCommand = (
+  script: string,
+  scriptWords: ReadonlyArray<string>,
+  words: ReadonlyArray<string>,
+  cwd: string
+): RunCommand => {
   if (fromSources) {
     const run = tsxScriptCommand(fileURLToPath(new URL(`../../experiments/${script}`, import.meta.url)), cwd)
     return { ...run, prefix: [...run.prefix, ...scriptWords] }
@@ -28,7 +33,12 @@ export const programCommand = (script: string, scriptWords: ReadonlyArray<string
   return {
     executable: process.execPath,
     // The same guard tsxScriptCommand loads: the run stops when its starter dies.
-    prefix: ["--import", new URL("../pipeline/jobs/exit-with-parent.js", import.meta.url).href, fileURLToPath(new URL("./bin.js", import.meta.url)), ...words],
+    prefix: [
+      "--import",
+      new URL("../pipeline/jobs/exit-with-parent.js", import.meta.url).href,
+      fileURLToPath(new URL("./bin.js", import.meta.url)),
+      ...words
+    ],
     cwd
   }
 }
@@ -41,10 +51,12 @@ const jobEntry = (command: JobCommand): JobEntry => {
 }
 
 /** The program for each kind of run, started in `cwd`. */
-export const trainProcess = (cwd: string): RunLauncher => (command) => {
-  const { script, scriptWords, words } = jobEntry(command)
-  return programCommand(script, scriptWords, words, cwd)
-}
+export const trainProcess =
+  (cwd: string): RunLauncher =>
+  (command) => {
+    const { script, scriptWords, words } = jobEntry(command)
+    return programCommand(script, scriptWords, words, cwd)
+  }
 
 /** The options of each kind of run, from the definitions the commands parse their own command lines with. */
 export const runCommandOptions = async (): Promise<Readonly<Record<JobCommand, OptionTable>>> =>

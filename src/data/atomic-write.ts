@@ -8,15 +8,23 @@ import { WriteError } from "./write-error.js"
 const describe = (cause: unknown): string => {
   const code = (cause as { code?: unknown } | null)?.code
   switch (code) {
-    case "ENOENT": return "the folder does not exist"
-    case "ENOTDIR": return "a part of the path is a file, not a folder"
-    case "EISDIR": return "the path is a folder"
-    case "EEXIST": return "something already exists at that path"
+    case "ENOENT":
+      return "the folder does not exist"
+    case "ENOTDIR":
+      return "a part of the path is a file, not a folder"
+    case "EISDIR":
+      return "the path is a folder"
+    case "EEXIST":
+      return "something already exists at that path"
     case "EACCES":
-    case "EPERM": return "permission denied"
-    case "EROFS": return "the file system is read-only"
-    case "ENOSPC": return "the disk is full"
-    case "EDQUOT": return "the disk quota is exhausted"
+    case "EPERM":
+      return "permission denied"
+    case "EROFS":
+      return "the file system is read-only"
+    case "ENOSPC":
+      return "the disk is full"
+    case "EDQUOT":
+      return "the disk quota is exhausted"
   }
   const text = cause instanceof Error ? cause.message : String(cause)
   return typeof code === "string" ? `${code} (${text})` : text
@@ -59,7 +67,11 @@ const tempPathFor = (path: string) => {
   const target = resolve(path)
   const dir = dirname(target)
   // The name is cut short so that a target near the 255-byte name limit still gets a temp file.
-  return { target, dir, temp: join(dir, `.${basename(target).slice(0, 80)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`) }
+  return {
+    target,
+    dir,
+    temp: join(dir, `.${basename(target).slice(0, 80)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`)
+  }
 }
 
 /**
@@ -70,10 +82,7 @@ const tempPathFor = (path: string) => {
  * On any failure the temp file is removed and the old target, if any, is
  * left as it was.
  */
-export const writeFileAtomic = (
-  path: string,
-  bytes: Uint8Array | string
-): Effect.Effect<void, WriteError> => {
+export const writeFileAtomic = (path: string, bytes: Uint8Array | string): Effect.Effect<void, WriteError> => {
   const { target, dir, temp } = tempPathFor(path)
   return Effect.gen(function* () {
     yield* Effect.acquireUseRelease(
@@ -89,9 +98,7 @@ export const writeFileAtomic = (
     yield* attempt(path, "replacing the file", () => rename(temp, target))
     // Without this the rename itself may not survive a power cut.
     yield* syncDir(dir, path)
-  }).pipe(
-    Effect.onError(() => Effect.promise(() => rm(temp, { force: true }).catch(() => undefined)))
-  )
+  }).pipe(Effect.onError(() => Effect.promise(() => rm(temp, { force: true }).catch(() => undefined))))
 }
 
 const codeOf = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
@@ -128,7 +135,8 @@ const makeDirs = async (path: string): Promise<void> => {
 }
 
 /** Creates `path` and any missing parents; succeeds if it is already a folder. */
-export const ensureDir = (path: string): Effect.Effect<void, WriteError> => attempt(path, "creating the folder", () => makeDirs(path))
+export const ensureDir = (path: string): Effect.Effect<void, WriteError> =>
+  attempt(path, "creating the folder", () => makeDirs(path))
 
 /** A file being written piece by piece that appears at its path only when committed. */
 export interface AtomicFile {
@@ -158,22 +166,25 @@ export const openFileAtomic = (path: string): Effect.Effect<AtomicFile, WriteErr
         if (!file.committed) await rm(file.temp, { force: true }).catch(() => undefined)
       })
   ).pipe(
-    Effect.map((file): AtomicFile => ({
-      write: (bytes) =>
-        Effect.suspend(() =>
-          file.committed
-            ? Effect.dieMessage(`openFileAtomic: write to ${path} after commit`)
-            : attempt(path, "writing", async () => {
-                let done = 0
-                while (done < bytes.byteLength) done += (await file.handle.write(bytes, done, bytes.byteLength - done)).bytesWritten
-              })
-        ),
-      commit: Effect.gen(function* () {
-        yield* attempt(path, "writing", () => file.handle.sync())
-        yield* attempt(path, "replacing the file", () => rename(file.temp, file.target))
-        file.committed = true
-        // Without this the rename itself may not survive a power cut.
-        yield* syncDir(file.dir, path)
+    Effect.map(
+      (file): AtomicFile => ({
+        write: (bytes) =>
+          Effect.suspend(() =>
+            file.committed
+              ? Effect.dieMessage(`openFileAtomic: write to ${path} after commit`)
+              : attempt(path, "writing", async () => {
+                  let done = 0
+                  while (done < bytes.byteLength)
+                    done += (await file.handle.write(bytes, done, bytes.byteLength - done)).bytesWritten
+                })
+          ),
+        commit: Effect.gen(function* () {
+          yield* attempt(path, "writing", () => file.handle.sync())
+          yield* attempt(path, "replacing the file", () => rename(file.temp, file.target))
+          file.committed = true
+          // Without this the rename itself may not survive a power cut.
+          yield* syncDir(file.dir, path)
+        })
       })
-    }))
+    )
   )

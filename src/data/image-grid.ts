@@ -41,11 +41,7 @@ const checkInteger = (name: string, value: number, min: number): void => {
 }
 
 /** Grey levels (or -1 for non-finite) of one image, scaled as asked. */
-const toGrey = (
-  pixels: Float32Array,
-  scaling: GridScaling,
-  range: readonly [number, number]
-): Int16Array => {
+const toGrey = (pixels: Float32Array, scaling: GridScaling, range: readonly [number, number]): Int16Array => {
   const out = new Int16Array(pixels.length)
   if (scaling === "per-image-symmetric") {
     let maxAbs = 0
@@ -148,8 +144,7 @@ export const rowsGridPng = (sets: readonly Float32Array[], opts: GridOptions): U
 }
 
 /** A plain grid of `count` images, e.g. decoder columns. */
-export const imageGridPng = (images: Float32Array, opts: GridOptions): Uint8Array =>
-  rowsGridPng([images], opts)
+export const imageGridPng = (images: Float32Array, opts: GridOptions): Uint8Array => rowsGridPng([images], opts)
 
 /** Image i of `a` beside image i of `b`, e.g. inputs | reconstructions. */
 export const pairsGridPng = (a: Float32Array, b: Float32Array, opts: GridOptions): Uint8Array =>

@@ -37,7 +37,10 @@ export const expandImagePaths = (paths: ReadonlyArray<string>): Effect.Effect<st
   ).pipe(Effect.map((lists) => lists.flat()))
 
 /** Images as one block of rows (images × height·width), each resized to `size` as readGrayPixels does. */
-export const readImageRows = (paths: ReadonlyArray<string>, size: ImageShape): Effect.Effect<Float32Array, ImageReadError> =>
+export const readImageRows = (
+  paths: ReadonlyArray<string>,
+  size: ImageShape
+): Effect.Effect<Float32Array, ImageReadError> =>
   Effect.gen(function* () {
     const dim = size.height * size.width
     const out = new Float32Array(paths.length * dim)

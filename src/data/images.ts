@@ -47,11 +47,16 @@ export const listImages = (dir: string): Effect.Effect<string[], ImageReadError>
         .sort()
         .map((name) => join(dir, name))
     },
-    catch: (cause) => new ImageReadError({ path: dir, problem: `${reason(cause)}; pass a folder of JPEG or PNG photos` })
+    catch: (cause) =>
+      new ImageReadError({ path: dir, problem: `${reason(cause)}; pass a folder of JPEG or PNG photos` })
   }).pipe(
     Effect.filterOrFail(
       (files) => files.length > 0,
-      () => new ImageReadError({ path: dir, problem: `the folder holds no ${IMAGE_EXTENSIONS.join(", ")} files; pass a folder of photos` })
+      () =>
+        new ImageReadError({
+          path: dir,
+          problem: `the folder holds no ${IMAGE_EXTENSIONS.join(", ")} files; pass a folder of photos`
+        })
     )
   )
 
@@ -67,7 +72,10 @@ export const readGrayImage = (path: string, shorterSide = 256): Effect.Effect<Gr
   Effect.tryPromise({
     try: () => decodeGray(path, { width: shorterSide, height: shorterSide, fit: "outside" }),
     catch: (cause) =>
-      new ImageReadError({ path, problem: `${reason(cause)}; the file is not a readable JPEG or PNG (remove it from the folder or convert it)` })
+      new ImageReadError({
+        path,
+        problem: `${reason(cause)}; the file is not a readable JPEG or PNG (remove it from the folder or convert it)`
+      })
   })
 
 /**
@@ -75,16 +83,24 @@ export const readGrayImage = (path: string, shorterSide = 256): Effect.Effect<Gr
  * bilinearly when `resize` is given ("outside": until it covers the box; "cover": the same, then
  * the centre cut out), grey as the Rec. 601 luma of its sRGB values, kept in float.
  */
-export const decodeGray = async (path: string, resize?: { readonly width: number; readonly height: number; readonly fit: "outside" | "cover" }): Promise<GrayImage> => {
+export const decodeGray = async (
+  path: string,
+  resize?: { readonly width: number; readonly height: number; readonly fit: "outside" | "cover" }
+): Promise<GrayImage> => {
   // Loaded on first use: a program that never decodes a photo does not load the native decoder.
   const { default: sharp } = await import("sharp")
   let image = sharp(path, { failOn: "error" }).autoOrient()
   if (resize !== undefined) image = image.resize(resize.width, resize.height, { fit: resize.fit, kernel: "linear" })
-  const { data, info } = await image.removeAlpha().toColourspace("srgb").raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true })
+  const { data, info } = await image
+    .removeAlpha()
+    .toColourspace("srgb")
+    .raw({ depth: "uchar" })
+    .toBuffer({ resolveWithObject: true })
   const { width, height, channels } = info
   const pixels = new Float32Array(width * height)
   if (channels >= 3) {
-    for (let i = 0, p = 0; i < pixels.length; i++, p += channels) pixels[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) / 255
+    for (let i = 0, p = 0; i < pixels.length; i++, p += channels)
+      pixels[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) / 255
   } else {
     for (let i = 0, p = 0; i < pixels.length; i++, p += channels) pixels[i] = data[p] / 255
   }
@@ -92,7 +108,11 @@ export const decodeGray = async (path: string, resize?: { readonly width: number
 }
 
 /** A uniformly random top-left corner of a size×size crop inside the image. */
-export const randomCropPosition = (image: { readonly width: number; readonly height: number }, size: number, rng: Rng) => {
+export const randomCropPosition = (
+  image: { readonly width: number; readonly height: number },
+  size: number,
+  rng: Rng
+) => {
   if (image.width < size || image.height < size) {
     throw new RangeError(`crop: a ${size}×${size} crop does not fit in a ${image.width}×${image.height} image`)
   }
@@ -102,6 +122,7 @@ export const randomCropPosition = (image: { readonly width: number; readonly hei
 /** A copy of the size×size crop at (top, left). */
 export const cropPixels = (image: GrayImage, top: number, left: number, size: number): Float32Array => {
   const out = new Float32Array(size * size)
-  for (let r = 0; r < size; r++) out.set(image.pixels.subarray((top + r) * image.width + left, (top + r) * image.width + left + size), r * size)
+  for (let r = 0; r < size; r++)
+    out.set(image.pixels.subarray((top + r) * image.width + left, (top + r) * image.width + left + size), r * size)
   return out
 }

@@ -47,12 +47,25 @@ const classFolders = (dir: string): Effect.Effect<string[], LabelledFolderError>
     try: async () => {
       if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error("it is not a folder"), { code: "ENOTDIR" })
       const entries = await readdir(dir, { withFileTypes: true })
-      return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort()
+      return entries
+        .filter((e) => e.isDirectory() && !e.name.startsWith("."))
+        .map((e) => e.name)
+        .sort()
     },
     catch: (cause) => {
       const code = (cause as { code?: unknown } | null)?.code
-      const why = code === "ENOENT" ? "it does not exist" : code === "ENOTDIR" ? "it is not a folder" : cause instanceof Error ? cause.message : String(cause)
-      return new LabelledFolderError({ folder: dir, problem: `${why}; pass a folder with one subfolder of images per class` })
+      const why =
+        code === "ENOENT"
+          ? "it does not exist"
+          : code === "ENOTDIR"
+            ? "it is not a folder"
+            : cause instanceof Error
+              ? cause.message
+              : String(cause)
+      return new LabelledFolderError({
+        folder: dir,
+        problem: `${why}; pass a folder with one subfolder of images per class`
+      })
     }
   })
 
@@ -60,24 +73,47 @@ const classFolders = (dir: string): Effect.Effect<string[], LabelledFolderError>
  * Every class folder's images, as rows of one size: each image resized to cover `size` and
  * centre-cropped when it is given; otherwise every image must have the first one's size.
  */
-export const readLabelledFolder = (dir: string, size?: ImageShape): Effect.Effect<LabelledImages, LabelledFolderError | ImageReadError> =>
+export const readLabelledFolder = (
+  dir: string,
+  size?: ImageShape
+): Effect.Effect<LabelledImages, LabelledFolderError | ImageReadError> =>
   Effect.gen(function* () {
     const classes = yield* classFolders(dir)
-    if (classes.length === 0) return yield* Effect.fail(new LabelledFolderError({ folder: dir, problem: `it has no class subfolders; ${LAYOUT}` }))
+    if (classes.length === 0)
+      return yield* Effect.fail(
+        new LabelledFolderError({ folder: dir, problem: `it has no class subfolders; ${LAYOUT}` })
+      )
     if (classes.length < 2) {
-      return yield* Effect.fail(new LabelledFolderError({ folder: dir, problem: `it has one class subfolder (${classes[0]}), and classification needs two or more; ${LAYOUT}` }))
+      return yield* Effect.fail(
+        new LabelledFolderError({
+          folder: dir,
+          problem: `it has one class subfolder (${classes[0]}), and classification needs two or more; ${LAYOUT}`
+        })
+      )
     }
     if (classes.length > MAX_CLASSES) {
-      return yield* Effect.fail(new LabelledFolderError({ folder: dir, problem: `it has ${classes.length} class subfolders, more than the ${MAX_CLASSES} a label can hold; merge classes or split the data set` }))
+      return yield* Effect.fail(
+        new LabelledFolderError({
+          folder: dir,
+          problem: `it has ${classes.length} class subfolders, more than the ${MAX_CLASSES} a label can hold; merge classes or split the data set`
+        })
+      )
     }
     const perClass: string[][] = []
     for (const name of classes) {
       const folder = join(dir, name)
       const paths = yield* listImages(folder).pipe(
-        Effect.catchTag("ImageReadError", (e): Effect.Effect<never, LabelledFolderError | ImageReadError> =>
-          e.problem.includes("holds no")
-            ? Effect.fail(new LabelledFolderError({ folder, problem: `the class ${name} holds no JPEG or PNG images; add its images, or remove the empty folder` }))
-            : Effect.fail(e)
+        Effect.catchTag(
+          "ImageReadError",
+          (e): Effect.Effect<never, LabelledFolderError | ImageReadError> =>
+            e.problem.includes("holds no")
+              ? Effect.fail(
+                  new LabelledFolderError({
+                    folder,
+                    problem: `the class ${name} holds no JPEG or PNG images; add its images, or remove the empty folder`
+                  })
+                )
+              : Effect.fail(e)
         )
       )
       perClass.push(paths)

@@ -73,8 +73,14 @@ const patchSchema = (dim: number, metadata: Readonly<Record<string, string>> = {
 /** Wraps the flat arrays without copying them. */
 const toRecordBatch = (schema: Schema, dim: number, rows: PatchRows): RecordBatch => {
   const map = (values: Float32Array) => {
-    if (values.length !== rows.count * dim) throw new RangeError(`patch file: a map column has ${values.length} values for ${rows.count} rows of ${dim}`)
-    return makeData({ type: mapType(dim), length: rows.count, nullCount: 0, child: makeData({ type: new Float32(), length: values.length, data: values }) })
+    if (values.length !== rows.count * dim)
+      throw new RangeError(`patch file: a map column has ${values.length} values for ${rows.count} rows of ${dim}`)
+    return makeData({
+      type: mapType(dim),
+      length: rows.count,
+      nullCount: 0,
+      child: makeData({ type: new Float32(), length: values.length, data: values })
+    })
   }
   const children = [
     map(rows.patch),
@@ -85,7 +91,10 @@ const toRecordBatch = (schema: Schema, dim: number, rows: PatchRows): RecordBatc
     makeData({ type: new Int32(), length: rows.count, data: rows.left }),
     vectorFromArray(rows.split as string[], new Utf8()).data[0]
   ]
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows.count, nullCount: 0, children }))
+  return new RecordBatch(
+    schema,
+    makeData({ type: new Struct(schema.fields), length: rows.count, nullCount: 0, children })
+  )
 }
 
 /**
@@ -241,14 +250,18 @@ export const openPatchReader = async (handle: FileHandle, path: string) => {
     await reader.open()
     return reader
   } catch (cause) {
-    throw new PatchFileError({ file: path, problem: `it is not an Arrow IPC file (${cause instanceof Error ? cause.message : String(cause)}); ${REBUILD}` })
+    throw new PatchFileError({
+      file: path,
+      problem: `it is not an Arrow IPC file (${cause instanceof Error ? cause.message : String(cause)}); ${REBUILD}`
+    })
   }
 }
 
 /** Throws a PatchFileError if a column of the record batch has null rows. */
 export const checkNoNulls = (batch: RecordBatch, path: string): void => {
   for (const name of [...MAP_COLUMNS, "source", "top", "left", "split"]) {
-    if (batch.getChild(name)!.nullCount > 0) throw new PatchFileError({ file: path, problem: `column "${name}" has empty (null) rows; ${REBUILD}` })
+    if (batch.getChild(name)!.nullCount > 0)
+      throw new PatchFileError({ file: path, problem: `column "${name}" has empty (null) rows; ${REBUILD}` })
   }
 }
 
@@ -263,7 +276,14 @@ export const readPatchFile = (path: string): Effect.Effect<PatchFile, PatchFileE
       try: () => open(path, "r"),
       catch: (cause) => {
         const code = (cause as { code?: unknown } | null)?.code
-        const why = code === "ENOENT" ? "it does not exist" : code === "EISDIR" ? "it is a folder" : cause instanceof Error ? cause.message : String(cause)
+        const why =
+          code === "ENOENT"
+            ? "it does not exist"
+            : code === "EISDIR"
+              ? "it is a folder"
+              : cause instanceof Error
+                ? cause.message
+                : String(cause)
         return new PatchFileError({ file: path, problem: `${why}; ${REBUILD}` })
       }
     }),
@@ -273,14 +293,18 @@ export const readPatchFile = (path: string): Effect.Effect<PatchFile, PatchFileE
           const reader = await openPatchReader(handle, path)
           const schema = reader.schema
           const problem = patchSchemaProblem(schema)
-          if (problem !== null) throw new PatchFileError({ file: path, problem: `it is not a patch file: ${problem}; ${REBUILD}` })
+          if (problem !== null)
+            throw new PatchFileError({ file: path, problem: `it is not a patch file: ${problem}; ${REBUILD}` })
           const dim = (schema.fields.find((f) => f.name === "patch")!.type as FixedSizeList).listSize
           const metadata = Object.fromEntries(schema.metadata)
           const hint = (name: SplitName) => {
             const n = Number(metadata[`rows.${name}`])
             return Number.isSafeInteger(n) && n >= 0 ? n : 1024
           }
-          const builders = Object.fromEntries(SPLIT_NAMES.map((s) => [s, newSplit(hint(s), dim)])) as Record<SplitName, SplitBuilder>
+          const builders = Object.fromEntries(SPLIT_NAMES.map((s) => [s, newSplit(hint(s), dim)])) as Record<
+            SplitName,
+            SplitBuilder
+          >
           for await (const batch of reader) {
             checkNoNulls(batch, path)
             const maps = MAP_COLUMNS.map((c) => listValues(batch, c, dim))
@@ -292,7 +316,10 @@ export const readPatchFile = (path: string): Effect.Effect<PatchFile, PatchFileE
               const name = split.get(i) as string
               const b = builders[name as SplitName]
               if (b === undefined || !(SPLIT_NAMES as readonly string[]).includes(name)) {
-                throw new PatchFileError({ file: path, problem: `row ${i} of a batch has split ${JSON.stringify(name)}, not one of ${SPLIT_NAMES.join(", ")}; ${REBUILD}` })
+                throw new PatchFileError({
+                  file: path,
+                  problem: `row ${i} of a batch has split ${JSON.stringify(name)}, not one of ${SPLIT_NAMES.join(", ")}; ${REBUILD}`
+                })
               }
               b.patch.append(maps[0].subarray(i * dim, (i + 1) * dim))
               b.mean.append(maps[1].subarray(i * dim, (i + 1) * dim))
@@ -305,7 +332,18 @@ export const readPatchFile = (path: string): Effect.Effect<PatchFile, PatchFileE
           const splits = Object.fromEntries(
             SPLIT_NAMES.map((s) => {
               const b = builders[s]
-              return [s, { rows: b.source.length, patch: b.patch.result(), mean: b.mean.result(), scale: b.scale.result(), source: b.source, top: b.top.result(), left: b.left.result() }]
+              return [
+                s,
+                {
+                  rows: b.source.length,
+                  patch: b.patch.result(),
+                  mean: b.mean.result(),
+                  scale: b.scale.result(),
+                  source: b.source,
+                  top: b.top.result(),
+                  left: b.left.result()
+                }
+              ]
             })
           ) as Record<SplitName, PatchSplit>
           return { path, dim, size: Math.round(Math.sqrt(dim)), metadata, splits }
@@ -313,7 +351,10 @@ export const readPatchFile = (path: string): Effect.Effect<PatchFile, PatchFileE
         catch: (cause) =>
           cause instanceof PatchFileError
             ? cause
-            : new PatchFileError({ file: path, problem: `it could not be read (${cause instanceof Error ? cause.message : String(cause)}); the file may be truncated or damaged: ${REBUILD}` })
+            : new PatchFileError({
+                file: path,
+                problem: `it could not be read (${cause instanceof Error ? cause.message : String(cause)}); the file may be truncated or damaged: ${REBUILD}`
+              })
       }),
     (handle) => Effect.promise(() => handle.close().catch(() => undefined))
   )

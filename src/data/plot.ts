@@ -46,7 +46,8 @@ const check = (plot: LinePlot): string | undefined => {
     ...plot.series.map((s) => ["series name", s.name] as const)
   ] as const
   for (const [what, text] of texts) {
-    if (control.test(text)) return `the ${what} ${JSON.stringify(text)} holds a control character, which SVG cannot contain`
+    if (control.test(text))
+      return `the ${what} ${JSON.stringify(text)} holds a control character, which SVG cannot contain`
   }
   if (plot.series.length === 0) return "there are no series"
   const names = new Set<string>()
@@ -65,8 +66,12 @@ const check = (plot: LinePlot): string | undefined => {
       if (plot.logX && x[i] <= 0) return `series ${label} has x[${i}] = ${x[i]}, which a log x axis cannot show`
     }
   }
-  for (const [key, value] of [["width", plot.width], ["height", plot.height]] as const) {
-    if (value !== undefined && !(Number.isInteger(value) && value > 0)) return `${key} must be a positive integer, got ${value}`
+  for (const [key, value] of [
+    ["width", plot.width],
+    ["height", plot.height]
+  ] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value > 0))
+      return `${key} must be a positive integer, got ${value}`
   }
   return undefined
 }
@@ -93,7 +98,14 @@ const specOf = (plot: LinePlot): Spec => {
     ],
     scales: [
       // A nice log domain rounds out to whole decades, which can waste most of the width.
-      { name: "x", type: plot.logX ? "log" : "linear", domain: { data: "points", field: "x" }, range: "width", nice: !plot.logX, zero: false },
+      {
+        name: "x",
+        type: plot.logX ? "log" : "linear",
+        domain: { data: "points", field: "x" },
+        range: "width",
+        nice: !plot.logX,
+        zero: false
+      },
       { name: "y", type: "linear", domain: { data: "points", field: "y" }, range: "height", nice: true, zero: false },
       // Given explicitly so the legend keeps the caller's order.
       { name: "color", type: "ordinal", domain: plot.series.map((s) => s.name), range: "category" }
@@ -138,7 +150,11 @@ export const linePlotSvg = (plot: LinePlot): Effect.Effect<string, PlotError> =>
     // Vega is loaded on first use: it is large, and a program that draws no plot need not load it.
     const { View, parse } = yield* Effect.tryPromise({
       try: () => import("vega"),
-      catch: (cause) => new PlotError({ title: plot.title, problem: `the package vega cannot be loaded (${String(cause)}); reinstall the dependencies (npm ci)` })
+      catch: (cause) =>
+        new PlotError({
+          title: plot.title,
+          problem: `the package vega cannot be loaded (${String(cause)}); reinstall the dependencies (npm ci)`
+        })
     })
     return yield* Effect.acquireUseRelease(
       Effect.try({
@@ -148,7 +164,8 @@ export const linePlotSvg = (plot: LinePlot): Effect.Effect<string, PlotError> =>
       (view) =>
         Effect.tryPromise({
           try: () => view.toSVG(),
-          catch: (cause) => new PlotError({ title: plot.title, problem: `Vega could not render the plot: ${String(cause)}` })
+          catch: (cause) =>
+            new PlotError({ title: plot.title, problem: `Vega could not render the plot: ${String(cause)}` })
         }),
       (view) => Effect.sync(() => view.finalize())
     )

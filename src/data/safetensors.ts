@@ -31,7 +31,8 @@ export const encodeSafetensors = (
   for (const name of names) {
     const t = tensors[name]
     const expected = t.shape.reduce((a, b) => a * b, 1)
-    if (expected !== t.data.length) throw new RangeError(`tensor ${name}: shape [${t.shape}] needs ${expected} values, got ${t.data.length}`)
+    if (expected !== t.data.length)
+      throw new RangeError(`tensor ${name}: shape [${t.shape}] needs ${expected} values, got ${t.data.length}`)
     header[name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] }
     offset += t.data.byteLength
   }
@@ -64,14 +65,18 @@ export const decodeSafetensors = (bytes: Uint8Array, file: string): Either.Eithe
   if (bytes.length < 8) return fail(`the file has ${bytes.length} bytes, fewer than the 8-byte header length`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const headerLength = Number(view.getBigUint64(0, true))
-  if (headerLength > bytes.length - 8) return fail(`the header claims ${headerLength} bytes but the file has ${bytes.length - 8} after the length field (truncated?)`)
+  if (headerLength > bytes.length - 8)
+    return fail(
+      `the header claims ${headerLength} bytes but the file has ${bytes.length - 8} after the length field (truncated?)`
+    )
   let header: Record<string, unknown>
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)))
   } catch (e) {
     return fail(`the header is not valid JSON (${e instanceof Error ? e.message : String(e)})`)
   }
-  if (header === null || typeof header !== "object" || Array.isArray(header)) return fail("the header is not a JSON object")
+  if (header === null || typeof header !== "object" || Array.isArray(header))
+    return fail("the header is not a JSON object")
   const dataStart = 8 + headerLength
   const dataLength = bytes.length - dataStart
   const tensors: Record<string, NamedArray> = {}
@@ -84,13 +89,23 @@ export const decodeSafetensors = (bytes: Uint8Array, file: string): Either.Eithe
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown }
     if (e?.dtype !== "F32") return fail(`tensor ${name} has dtype ${String(e?.dtype)}; only F32 is supported`)
-    if (!Array.isArray(e.shape) || !e.shape.every((s) => Number.isInteger(s) && s >= 0)) return fail(`tensor ${name} has an invalid shape`)
-    if (!Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) return fail(`tensor ${name} has invalid data_offsets`)
+    if (!Array.isArray(e.shape) || !e.shape.every((s) => Number.isInteger(s) && s >= 0))
+      return fail(`tensor ${name} has an invalid shape`)
+    if (!Array.isArray(e.data_offsets) || e.data_offsets.length !== 2)
+      return fail(`tensor ${name} has invalid data_offsets`)
     const [begin, end] = e.data_offsets as number[]
     const shape = e.shape as number[]
     const count = shape.reduce((a, b) => a * b, 1)
-    if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > dataLength || end - begin !== count * 4) {
-      return fail(`tensor ${name}: byte range [${begin}, ${end}) does not hold ${count} float32 values within the ${dataLength} data bytes`)
+    if (
+      !Number.isInteger(begin) ||
+      !Number.isInteger(end) ||
+      begin < 0 ||
+      end > dataLength ||
+      end - begin !== count * 4
+    ) {
+      return fail(
+        `tensor ${name}: byte range [${begin}, ${end}) does not hold ${count} float32 values within the ${dataLength} data bytes`
+      )
     }
     // Copy: the data may not be 4-byte aligned in the caller's buffer, and the copy owns its memory.
     const copy = new Uint8Array(end - begin)

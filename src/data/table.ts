@@ -1,4 +1,15 @@
-import { Bool, type DataType, Float64, Int32, Table, Type, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow"
+import {
+  Bool,
+  type DataType,
+  Float64,
+  Int32,
+  Table,
+  Type,
+  Utf8,
+  tableFromIPC,
+  tableToIPC,
+  vectorFromArray
+} from "apache-arrow"
 
 /** One row of a metrics table: missing keys and `null` both mean "no value". */
 export type Row = Record<string, number | string | boolean | null>
@@ -20,7 +31,7 @@ export type NumberColumnType = "float64" | "int32"
 
 const has = (row: Row, key: string): boolean => Object.prototype.hasOwnProperty.call(row, key)
 
-const cell = (row: Row, key: string): number | string | boolean | null => (has(row, key) ? row[key] ?? null : null)
+const cell = (row: Row, key: string): number | string | boolean | null => (has(row, key) ? (row[key] ?? null) : null)
 
 /**
  * Column order: as given, else the order keys are first seen across rows.
@@ -53,7 +64,9 @@ const kindOf = (rows: readonly Row[], column: string): Kind => {
     if (v === null) return
     const k = typeof v
     if (k !== "number" && k !== "string" && k !== "boolean") {
-      throw new TypeError(`table: column ${JSON.stringify(column)}, row ${i}: expected a number, string, boolean or null, got ${k}`)
+      throw new TypeError(
+        `table: column ${JSON.stringify(column)}, row ${i}: expected a number, string, boolean or null, got ${k}`
+      )
     }
     if (kind !== undefined && kind !== k) {
       throw new TypeError(
@@ -67,7 +80,13 @@ const kindOf = (rows: readonly Row[], column: string): Kind => {
 }
 
 const arrowType = (kind: Kind, numberType: NumberColumnType): DataType =>
-  kind === "string" ? new Utf8() : kind === "boolean" ? new Bool() : numberType === "int32" ? new Int32() : new Float64()
+  kind === "string"
+    ? new Utf8()
+    : kind === "boolean"
+      ? new Bool()
+      : numberType === "int32"
+        ? new Int32()
+        : new Float64()
 
 /**
  * Arrow IPC *file* format bytes, all columns nullable: numbers as Float64, or Int32 where
@@ -87,7 +106,10 @@ export const tableToArrowIpc = (
       const kind = kindOf(rows, name)
       if (kind === "number" && numberType === "int32") {
         const bad = values.findIndex((v) => v !== null && !(Number.isInteger(v) && Math.abs(v as number) <= 0x7fffffff))
-        if (bad >= 0) throw new TypeError(`table: column ${JSON.stringify(name)} is written as Int32 but row ${bad} holds ${String(values[bad])}, not a 32-bit integer`)
+        if (bad >= 0)
+          throw new TypeError(
+            `table: column ${JSON.stringify(name)} is written as Int32 but row ${bad} holds ${String(values[bad])}, not a 32-bit integer`
+          )
       }
       return [name, vectorFromArray(values, arrowType(kind, numberType))]
     })
@@ -125,12 +147,17 @@ export const readArrowIpcTable = (bytes: Uint8Array): ReadTable => {
       return [field.name, (i: number) => vector.get(i) as boolean | null] as const
     }
     if (typeId === Type.Float || typeId === Type.Int) {
-      return [field.name, (i: number) => {
-        const v = vector.get(i) as number | bigint | null
-        return typeof v === "bigint" ? Number(v) : v
-      }] as const
+      return [
+        field.name,
+        (i: number) => {
+          const v = vector.get(i) as number | bigint | null
+          return typeof v === "bigint" ? Number(v) : v
+        }
+      ] as const
     }
-    throw new TypeError(`table: column ${JSON.stringify(field.name)} has Arrow type ${field.type}, which is not a number, string or boolean`)
+    throw new TypeError(
+      `table: column ${JSON.stringify(field.name)} has Arrow type ${field.type}, which is not a number, string or boolean`
+    )
   })
   const rows: Row[] = []
   for (let i = 0; i < table.numRows; i++) {
@@ -143,8 +170,7 @@ export const readArrowIpcTable = (bytes: Uint8Array): ReadTable => {
 /** The rows of `readArrowIpcTable`. */
 export const readArrowIpc = (bytes: Uint8Array): Row[] => readArrowIpcTable(bytes).rows
 
-const csvField = (value: string): string =>
-  /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
+const csvField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value)
 
 /**
  * RFC 4180 CSV with a header line and `\n` line ends. Null is an empty field;
@@ -162,7 +188,13 @@ export const tableToCsv = (rows: readonly Row[], columns?: readonly string[]): s
       names
         .map((name) => {
           const v = cell(row, name)
-          return v === null ? "" : typeof v === "number" || typeof v === "boolean" ? String(v) : v === "" ? '""' : csvField(v)
+          return v === null
+            ? ""
+            : typeof v === "number" || typeof v === "boolean"
+              ? String(v)
+              : v === ""
+                ? '""'
+                : csvField(v)
         })
         .join(",")
     )
@@ -176,7 +208,10 @@ export interface MarkdownOptions {
 }
 
 const markdownText = (value: string): string =>
-  value.replaceAll("\\", "\\\\").replaceAll("|", "\\|").replace(/\r\n|\r|\n/g, "<br>")
+  value
+    .replaceAll("\\", "\\\\")
+    .replaceAll("|", "\\|")
+    .replace(/\r\n|\r|\n/g, "<br>")
 
 /**
  * A GitHub-flavoured Markdown table, cells padded so the raw text lines up;
@@ -197,14 +232,22 @@ export const tableToMarkdown = (
   const body = rows.map((row) =>
     names.map((name) => {
       const v = cell(row, name)
-      return v === null ? "" : typeof v === "number" ? formatNumber(v) : typeof v === "boolean" ? String(v) : markdownText(v)
+      return v === null
+        ? ""
+        : typeof v === "number"
+          ? formatNumber(v)
+          : typeof v === "boolean"
+            ? String(v)
+            : markdownText(v)
     })
   )
   const header = names.map(markdownText)
   // The separator needs at least three dashes.
   const widths = names.map((_, c) => Math.max(3, header[c].length, ...body.map((r) => r[c].length)))
   const line = (cells: readonly string[]) =>
-    "| " + cells.map((text, c) => (kinds[c] === "number" ? text.padStart(widths[c]) : text.padEnd(widths[c]))).join(" | ") + " |"
+    "| " +
+    cells.map((text, c) => (kinds[c] === "number" ? text.padStart(widths[c]) : text.padEnd(widths[c]))).join(" | ") +
+    " |"
   const separator =
     "| " + widths.map((w, c) => (kinds[c] === "number" ? "-".repeat(w - 1) + ":" : "-".repeat(w))).join(" | ") + " |"
   return [line(header), separator, ...body.map(line)].join("\n") + "\n"

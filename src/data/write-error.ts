@@ -10,7 +10,9 @@ export class WriteError extends Data.TaggedError("WriteError")<{
   readonly problem: string
 }> {
   override get message(): string {
-    return `Could not write ${this.path}: ${this.problem}. ` +
+    return (
+      `Could not write ${this.path}: ${this.problem}. ` +
       "Check that the folder exists and is writable, or pass another --out."
+    )
   }
 }

@@ -24,7 +24,8 @@ export interface AtomShapes {
 /** Thresholds of `edgeLike`: calibrated on Gabor atoms against noise and textures (test/models/atom-shape.test.ts). */
 export const edgeLikeThresholds = { minOrientedness: 0.5, minLocalisation: 0.3 } as const
 
-const hann = (n: number) => Float64Array.from({ length: n }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * (i + 0.5)) / n))
+const hann = (n: number) =>
+  Float64Array.from({ length: n }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * (i + 0.5)) / n))
 
 const dftTable = (n: number) => {
   const cos = new Float64Array(n * n)
@@ -48,8 +49,10 @@ const signedFrequency = (k: number, n: number): number | null => (2 * k === n ? 
  */
 export const atomShapes = (images: Float32Array, count: number, height: number, width: number): AtomShapes => {
   const d = height * width
-  if (images.length !== count * d) throw new RangeError(`atomShapes: ${images.length} values are not ${count} atoms of ${height}×${width}`)
-  if (height < 3 || width < 3) throw new RangeError(`atomShapes: atoms of ${height}×${width} are too small to have a shape`)
+  if (images.length !== count * d)
+    throw new RangeError(`atomShapes: ${images.length} values are not ${count} atoms of ${height}×${width}`)
+  if (height < 3 || width < 3)
+    throw new RangeError(`atomShapes: atoms of ${height}×${width} are too small to have a shape`)
   const wy = hann(height)
   const wx = hann(width)
   const ty = dftTable(height)
@@ -82,7 +85,8 @@ export const atomShapes = (images: Float32Array, count: number, height: number, 
     let mean = 0
     for (let p = 0; p < d; p++) mean += atom[p]
     mean /= d
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) a[y * width + x] = (atom[y * width + x] - mean) * wy[y] * wx[x]
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) a[y * width + x] = (atom[y * width + x] - mean) * wy[y] * wx[x]
 
     // Separable DFT: along x for every row, then along y for the frequencies the statistic uses.
     for (let y = 0; y < height; y++) {
@@ -137,7 +141,11 @@ export const atomShapes = (images: Float32Array, count: number, height: number, 
     let best = 0
     for (let y = 0; y + wh <= gh; y++) {
       for (let x = 0; x + ww <= gw; x++) {
-        const s = area[(y + wh) * (gw + 1) + x + ww] - area[y * (gw + 1) + x + ww] - area[(y + wh) * (gw + 1) + x] + area[y * (gw + 1) + x]
+        const s =
+          area[(y + wh) * (gw + 1) + x + ww] -
+          area[y * (gw + 1) + x + ww] -
+          area[(y + wh) * (gw + 1) + x] +
+          area[y * (gw + 1) + x]
         if (s > best) best = s
       }
     }
@@ -147,7 +155,8 @@ export const atomShapes = (images: Float32Array, count: number, height: number, 
 }
 
 export const isEdgeLike = (shapes: AtomShapes, i: number) =>
-  shapes.orientedness[i] >= edgeLikeThresholds.minOrientedness && shapes.localisation[i] >= edgeLikeThresholds.minLocalisation
+  shapes.orientedness[i] >= edgeLikeThresholds.minOrientedness &&
+  shapes.localisation[i] >= edgeLikeThresholds.minLocalisation
 
 const median = (xs: Float32Array) => {
   if (xs.length === 0) return Number.NaN
@@ -167,5 +176,9 @@ export const summariseAtomShapes = (shapes: AtomShapes): AtomShapeSummary => {
   const n = shapes.orientedness.length
   let edgeLike = 0
   for (let i = 0; i < n; i++) if (isEdgeLike(shapes, i)) edgeLike++
-  return { edgeLikeFraction: n === 0 ? Number.NaN : edgeLike / n, medianOrientedness: median(shapes.orientedness), medianLocalisation: median(shapes.localisation) }
+  return {
+    edgeLikeFraction: n === 0 ? Number.NaN : edgeLike / n,
+    medianOrientedness: median(shapes.orientedness),
+    medianLocalisation: median(shapes.localisation)
+  }
 }

@@ -90,7 +90,14 @@ export const linearProbe = (rng: UniformSource, dim: number, classes: number, li
 }
 
 /** A randomly initialised LISTA encoder followed by a linear layer, trained as one. */
-export const listaProbe = (rng: UniformSource, dim: number, codeDim: number, steps: number, classes: number, linalg: Linalg): Probe => {
+export const listaProbe = (
+  rng: UniformSource,
+  dim: number,
+  codeDim: number,
+  steps: number,
+  classes: number,
+  linalg: Linalg
+): Probe => {
   const encoder = makeLista(rng, dim, codeDim, steps, linalg)
   const head = affineWeight(rng, codeDim, classes)
   return {
@@ -173,8 +180,10 @@ export const probeLoss = (probe: Probe, set: LabelledSet): number =>
 
 /** Top-1 accuracy of the probe on a labelled set, in [0, 1]. */
 export const probeAccuracy = (probe: Probe, set: LabelledSet): number =>
-  chunked(set, (x, labels) => tf.sum(tf.cast(tf.equal(tf.argMax(probe.logits(x), 1), labels), "float32")).dataSync()[0]) /
-  set.x.shape[0]
+  chunked(
+    set,
+    (x, labels) => tf.sum(tf.cast(tf.equal(tf.argMax(probe.logits(x), 1), labels), "float32")).dataSync()[0]
+  ) / set.x.shape[0]
 
 /**
  * Adam on mini-batches for a number of epochs; after each epoch the validation loss is measured
@@ -198,7 +207,11 @@ export const fitProbe = (probe: Probe, train: LabelledSet, val: LabelledSet, opt
         const rows = order.subarray(start, Math.min(start + batchSize, n))
         tf.tidy(() => {
           const index = tf.tensor1d(rows, "int32")
-          optimizerStep(optimizer, probe.gradients(tf.gather(train.x, index) as tf.Tensor2D, tf.gather(targets, index) as tf.Tensor2D), { epoch, learningRate: options.learningRate })
+          optimizerStep(
+            optimizer,
+            probe.gradients(tf.gather(train.x, index) as tf.Tensor2D, tf.gather(targets, index) as tf.Tensor2D),
+            { epoch, learningRate: options.learningRate }
+          )
         })
       }
       // Measured after the epoch, on the weights that validation sees.
@@ -208,7 +221,8 @@ export const fitProbe = (probe: Probe, train: LabelledSet, val: LabelledSet, opt
       // A non-finite loss never counts as an improvement, so a diverging probe keeps its last good weights.
       if (best === null ? Number.isFinite(current) : current < best.loss) {
         const values: Record<string, Float32Array> = {}
-        for (const [name, v] of Object.entries(probe.variables)) values[name] = Float32Array.from(v.dataSync() as Float32Array)
+        for (const [name, v] of Object.entries(probe.variables))
+          values[name] = Float32Array.from(v.dataSync() as Float32Array)
         best = { epoch, loss: current, values }
       }
       options.onEpoch?.(epoch, trainLoss[trainLoss.length - 1], current)

@@ -64,9 +64,12 @@ export const compositionNames = (c: Composition): CompositionNames => ({
 export const compositionDifference = (recorded: CompositionNames, built: CompositionNames): string | null => {
   const list = (names: ReadonlyArray<string>) => `[${names.join(", ")}]`
   const parts: string[] = []
-  if (list(recorded.terms) !== list(built.terms)) parts.push(`terms ${list(recorded.terms)} against ${list(built.terms)}`)
+  if (list(recorded.terms) !== list(built.terms))
+    parts.push(`terms ${list(recorded.terms)} against ${list(built.terms)}`)
   if (recorded.inference !== built.inference) parts.push(`inference ${recorded.inference} against ${built.inference}`)
-  if (list(recorded.decoderUpdate) !== list(built.decoderUpdate)) parts.push(`decoder update ${list(recorded.decoderUpdate)} against ${list(built.decoderUpdate)}`)
-  if (list(recorded.encoderUpdate) !== list(built.encoderUpdate)) parts.push(`encoder update ${list(recorded.encoderUpdate)} against ${list(built.encoderUpdate)}`)
+  if (list(recorded.decoderUpdate) !== list(built.decoderUpdate))
+    parts.push(`decoder update ${list(recorded.decoderUpdate)} against ${list(built.decoderUpdate)}`)
+  if (list(recorded.encoderUpdate) !== list(built.encoderUpdate))
+    parts.push(`encoder update ${list(recorded.encoderUpdate)} against ${list(built.encoderUpdate)}`)
   return parts.length === 0 ? null : parts.join("; ")
 }

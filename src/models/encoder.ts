@@ -16,7 +16,13 @@ export interface Lista {
   readonly linalg: Linalg
 }
 
-export const makeLista = (rng: UniformSource, inputDim: number, codeDim: number, steps: number, linalg: Linalg): Lista => {
+export const makeLista = (
+  rng: UniformSource,
+  inputDim: number,
+  codeDim: number,
+  steps: number,
+  linalg: Linalg
+): Lista => {
   const W = linearWeight(rng, inputDim, codeDim)
   const S = linearWeight(rng, codeDim, codeDim)
   return { W, c: zeroBias(codeDim), S, steps, linalg }

@@ -22,8 +22,15 @@ export const energyOf = (s: ModelSettings): Energy => ({ lambda: s.lambda, terms
  * Gradient of the smooth part f of the energy (everything but λ‖z‖₁) at z, with the
  * reconstruction term supplied by the decoder and zEnc the encoder's constant prediction.
  */
-export const smoothGradient = (reconstruction: ReconstructionTerm, z: tf.Tensor2D, zEnc: tf.Tensor2D, e: Energy): tf.Tensor2D =>
-  tf.tidy(() => e.terms.reduce((g, term) => tf.add(g, term.gradient(z, zEnc)), reconstruction.gradient(z)) as tf.Tensor2D)
+export const smoothGradient = (
+  reconstruction: ReconstructionTerm,
+  z: tf.Tensor2D,
+  zEnc: tf.Tensor2D,
+  e: Energy
+): tf.Tensor2D =>
+  tf.tidy(
+    () => e.terms.reduce((g, term) => tf.add(g, term.gradient(z, zEnc)), reconstruction.gradient(z)) as tf.Tensor2D
+  )
 
 /** The energy's terms for a batch by name (reconstruction, sparsity, then each smooth term), and their total. */
 export interface EnergyTerms<T> {
@@ -32,7 +39,13 @@ export interface EnergyTerms<T> {
 }
 
 /** F(z) term by term when D(z) is already at hand, as scalars. Must run inside a tidy. */
-export const energyTermsGiven = (x: tf.Tensor2D, decoded: tf.Tensor2D, z: tf.Tensor2D, zEnc: tf.Tensor2D, e: Energy): EnergyTerms<tf.Scalar> => {
+export const energyTermsGiven = (
+  x: tf.Tensor2D,
+  decoded: tf.Tensor2D,
+  z: tf.Tensor2D,
+  zEnc: tf.Tensor2D,
+  e: Energy
+): EnergyTerms<tf.Scalar> => {
   const byTerm: Record<string, tf.Scalar> = {
     reconstruction: tf.div(tf.sum(tf.square(tf.sub(x, decoded))), x.shape[1]) as tf.Scalar,
     [sparsity.name]: sparsity.value(z, e.lambda)
@@ -42,7 +55,13 @@ export const energyTermsGiven = (x: tf.Tensor2D, decoded: tf.Tensor2D, z: tf.Ten
 }
 
 /** F(z) term by term, as numbers. */
-export const energy = (dec: Pick<Decoder, "trace">, x: tf.Tensor2D, z: tf.Tensor2D, zEnc: tf.Tensor2D, e: Energy): EnergyTerms<number> =>
+export const energy = (
+  dec: Pick<Decoder, "trace">,
+  x: tf.Tensor2D,
+  z: tf.Tensor2D,
+  zEnc: tf.Tensor2D,
+  e: Energy
+): EnergyTerms<number> =>
   tf.tidy(() => {
     const t = energyTermsGiven(x, dec.trace(z).output, z, zEnc, e)
     const read = (s: tf.Scalar) => s.dataSync()[0]

@@ -13,23 +13,57 @@
 // Settings and variants
 
 /** The Schema of a model's settings: its type, validation and checkpoint form. */
-export { ModelSettings, SettingsOverrides, type SettingName, settingDocs, settingNames, decodeSettings, StoredSettings } from "./settings.js"
+export {
+  ModelSettings,
+  SettingsOverrides,
+  type SettingName,
+  settingDocs,
+  settingNames,
+  decodeSettings,
+  StoredSettings
+} from "./settings.js"
 /** The documentation beside each setting: its help text, command-line flag and kind of value. */
 export type { SettingDoc, SettingDocs } from "./setting-docs.js"
 /** The paper's variants (sdl, vdl, sdl-nl, vdl-nl, wdl, wdl-nl, noreg), each with its MNIST and patch presets. */
-export { variants, variantNames, variantOf, isVariantName, presetFor, DEFAULT_PRESET_FAMILY, type VariantName, type Variant, type Presets, type PresetFamily, type DataKind } from "./variants.js"
+export {
+  variants,
+  variantNames,
+  variantOf,
+  isVariantName,
+  presetFor,
+  DEFAULT_PRESET_FAMILY,
+  type VariantName,
+  type Variant,
+  type Presets,
+  type PresetFamily,
+  type DataKind
+} from "./variants.js"
 /** Every error the models layer defines. */
 export { SettingsError, type ModelsError } from "./errors.js"
 
 // What a model is made of
 
 /** The parts a training step uses, built from the settings: energy terms, inference method, update chains. */
-export { compositionOf, compositionNames, compositionDifference, type Composition, type CompositionNames } from "./composition.js"
+export {
+  compositionOf,
+  compositionNames,
+  compositionDifference,
+  type Composition,
+  type CompositionNames
+} from "./composition.js"
 
 // Energy terms on the codes
 
 /** An energy term on the codes, and the helper that declares one with its settings fields. */
-export { termKind, columnMoments, type CodeTerm, type TermKind, type HostGradient, type AffineCoefficients, type ColumnMoments } from "./terms/term.js"
+export {
+  termKind,
+  columnMoments,
+  type CodeTerm,
+  type TermKind,
+  type HostGradient,
+  type AffineCoefficients,
+  type ColumnMoments
+} from "./terms/term.js"
 /** Every registered code term, in the order their settings appear. */
 export { codeTermKinds, codeTermsOf } from "./terms/registry.js"
 /** The variance hinge on each code component's batch standard deviation (β, τ). */
@@ -46,7 +80,14 @@ export { sparsity, nonNegativeShrink } from "./terms/sparsity.js"
 /** The inference methods by name: fista, ista, fista-restart and fista-adaptive. */
 export { inferenceMethods, inferenceNames, inferenceByName, type InferenceName } from "./inference/registry.js"
 /** An inference method, and the helper that declares one. */
-export { inferenceMethod, type InferenceMethod, type InferenceOptions, type InferenceResult, type InferenceStepInfo, type StepRule } from "./inference/method.js"
+export {
+  inferenceMethod,
+  type InferenceMethod,
+  type InferenceOptions,
+  type InferenceResult,
+  type InferenceStepInfo,
+  type StepRule
+} from "./inference/method.js"
 /** FISTA, the paper's inference. */
 export { fista } from "./inference/fista.js"
 /** ISTA: proximal gradient without momentum, monotone. */
@@ -59,7 +100,16 @@ export { fistaAdaptive } from "./inference/fista-adaptive.js"
 // Optimisers: transforms that own their state, chained by name (optax's init/update pairs)
 
 /** A chain of named transforms, what a checkpoint stores of it, and one update with it. */
-export { makeOptimizer, optimizerStep, disposeOptimizer, optimizerTensors, optimizerScalars, restoreScalars, chainLayout, type Optimizer } from "./optimisers/chain.js"
+export {
+  makeOptimizer,
+  optimizerStep,
+  disposeOptimizer,
+  optimizerTensors,
+  optimizerScalars,
+  restoreScalars,
+  chainLayout,
+  type Optimizer
+} from "./optimisers/chain.js"
 /** A transform: init(params) → state, update(updates, state, params) → (updates, state). */
 export {
   masked,

@@ -76,21 +76,37 @@ export interface LcnPatch {
  * pass. The 13 taps are unrolled and paired by symmetry (g[t] = g[12−t]): this is the build's
  * inner loop, and the plain loop over taps ran three times slower in V8.
  */
-const separableValid13 = (input: Float64Array, n: number, g: Float64Array, rowPass: Float64Array, out: Float64Array): void => {
+const separableValid13 = (
+  input: Float64Array,
+  n: number,
+  g: Float64Array,
+  rowPass: Float64Array,
+  out: Float64Array
+): void => {
   const m = n - 12
   const [g0, g1, g2, g3, g4, g5, g6] = g
   for (let r = 0; r < n; r++) {
     for (let c = 0, i = r * n, o = r * m; c < m; c++, i++, o++) {
       rowPass[o] =
-        g0 * (input[i] + input[i + 12]) + g1 * (input[i + 1] + input[i + 11]) + g2 * (input[i + 2] + input[i + 10]) +
-        g3 * (input[i + 3] + input[i + 9]) + g4 * (input[i + 4] + input[i + 8]) + g5 * (input[i + 5] + input[i + 7]) + g6 * input[i + 6]
+        g0 * (input[i] + input[i + 12]) +
+        g1 * (input[i + 1] + input[i + 11]) +
+        g2 * (input[i + 2] + input[i + 10]) +
+        g3 * (input[i + 3] + input[i + 9]) +
+        g4 * (input[i + 4] + input[i + 8]) +
+        g5 * (input[i + 5] + input[i + 7]) +
+        g6 * input[i + 6]
     }
   }
   for (let i = 0; i < m * m; i++) {
     const p = rowPass
     out[i] =
-      g0 * (p[i] + p[i + 12 * m]) + g1 * (p[i + m] + p[i + 11 * m]) + g2 * (p[i + 2 * m] + p[i + 10 * m]) +
-      g3 * (p[i + 3 * m] + p[i + 9 * m]) + g4 * (p[i + 4 * m] + p[i + 8 * m]) + g5 * (p[i + 5 * m] + p[i + 7 * m]) + g6 * p[i + 6 * m]
+      g0 * (p[i] + p[i + 12 * m]) +
+      g1 * (p[i + m] + p[i + 11 * m]) +
+      g2 * (p[i + 2 * m] + p[i + 10 * m]) +
+      g3 * (p[i + 3 * m] + p[i + 9 * m]) +
+      g4 * (p[i + 4 * m] + p[i + 8 * m]) +
+      g5 * (p[i + 5 * m] + p[i + 7 * m]) +
+      g6 * p[i + 6 * m]
   }
 }
 
@@ -107,8 +123,14 @@ const separableValid13 = (input: Float64Array, n: number, g: Float64Array, rowPa
  * `crop` is the side of the crops it takes (the paper's 52 by default); its patches have side
  * lcnPatchSize(crop).
  */
-export const makeLcn = (scaleReference: number | null = null, crop: number = CROP_SIZE): ((window: PixelWindow) => LcnPatch) => {
-  if (!(Number.isInteger(crop) && crop >= MIN_CROP_SIZE)) throw new RangeError(`LCN: a crop of side ${crop} is not allowed; give a whole side of ${MIN_CROP_SIZE} or more (it leaves a patch of at least 2×2)`)
+export const makeLcn = (
+  scaleReference: number | null = null,
+  crop: number = CROP_SIZE
+): ((window: PixelWindow) => LcnPatch) => {
+  if (!(Number.isInteger(crop) && crop >= MIN_CROP_SIZE))
+    throw new RangeError(
+      `LCN: a crop of side ${crop} is not allowed; give a whole side of ${MIN_CROP_SIZE} or more (it leaves a patch of at least 2×2)`
+    )
   const meanSide = crop - KERNEL_SIZE + 1
   const patchSide = lcnPatchSize(crop)
   const patchDim = patchSide * patchSide
@@ -167,7 +189,9 @@ export const makeLcn = (scaleReference: number | null = null, crop: number = CRO
 /** LCN of one CROP_SIZE² crop (row-major, pixels in [0, 1]); scaleReference as in makeLcn. */
 export const localContrastNormalize = (crop: Float32Array, scaleReference: number | null = null): LcnPatch => {
   if (crop.length !== CROP_SIZE * CROP_SIZE) {
-    throw new RangeError(`LCN: a crop has ${CROP_SIZE}×${CROP_SIZE} = ${CROP_SIZE * CROP_SIZE} values, got ${crop.length}`)
+    throw new RangeError(
+      `LCN: a crop has ${CROP_SIZE}×${CROP_SIZE} = ${CROP_SIZE * CROP_SIZE} values, got ${crop.length}`
+    )
   }
   return makeLcn(scaleReference)({ pixels: crop, width: CROP_SIZE, top: 0, left: 0 })
 }

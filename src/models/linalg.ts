@@ -8,7 +8,14 @@ import * as tf from "@tensorflow/tfjs-core"
 
 /** C = A·B on host arrays, row-major. */
 /** a (m×k) · b (k×n), row-major, into `out` (m·n values) when given, else into a new array. */
-export type HostGemm = (a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array) => Float32Array
+export type HostGemm = (
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  out?: Float32Array
+) => Float32Array
 
 /**
  * Element-wise updates written into a variable's own storage by a native BLAS (level 1), for

@@ -16,9 +16,13 @@ export const psnrSum = (pixels: tf.Tensor2D, reconstruction: tf.Tensor2D): numbe
   tf.tidy(() => tf.sum(psnrPerImage(pixels, reconstruction)).dataSync()[0])
 
 /** Number of exactly-zero entries (the sparsity measure: higher is sparser). */
-export const zeroCount = (t: tf.Tensor): number => tf.tidy(() => tf.sum(tf.cast(tf.equal(t, 0), "float32")).dataSync()[0])
+export const zeroCount = (t: tf.Tensor): number =>
+  tf.tidy(() => tf.sum(tf.cast(tf.equal(t, 0), "float32")).dataSync()[0])
 
 /** A map from the model's input space back to pixels, e.g. undoing the MNIST normalisation. */
 export type ToPixels = (x: tf.Tensor2D) => tf.Tensor2D
 
-export const affineToPixels = (mean: number, std: number): ToPixels => (x) => tf.tidy(() => tf.add(tf.mul(x, std), mean))
+export const affineToPixels =
+  (mean: number, std: number): ToPixels =>
+  (x) =>
+    tf.tidy(() => tf.add(tf.mul(x, std), mean))

@@ -2,7 +2,15 @@ import * as tf from "@tensorflow/tfjs-core"
 import { type Composition, compositionOf } from "./composition.js"
 import { type Decoder, geometryOf, makeDecoder, type ReconstructionTerm } from "./decoders/decoder.js"
 import { decoderKindOf } from "./decoders/registry.js"
-import { disposeLista, encode, type Lista, listaLossGradients, listaTrace, listaVariables, makeLista } from "./encoder.js"
+import {
+  disposeLista,
+  encode,
+  type Lista,
+  listaLossGradients,
+  listaTrace,
+  listaVariables,
+  makeLista
+} from "./encoder.js"
 import { type Energy, energyTermsGiven } from "./energy.js"
 import type { InferenceResult } from "./inference/method.js"
 import { type Linalg, tfjsLinalg } from "./linalg.js"
@@ -33,11 +41,22 @@ export interface ModelOptions {
   readonly image?: { readonly height: number; readonly width: number }
 }
 
-export const makeModel = (settings: ModelSettings, inputDim: number, rng: UniformSource, options: ModelOptions = {}): SparseCodingModel => {
+export const makeModel = (
+  settings: ModelSettings,
+  inputDim: number,
+  rng: UniformSource,
+  options: ModelOptions = {}
+): SparseCodingModel => {
   const linalg = options.linalg ?? tfjsLinalg
   const composition = options.composition ?? compositionOf(settings)
   const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps, linalg)
-  const decoder = makeDecoder(decoderKindOf(settings), settings, geometryOf(settings.codeDim, inputDim, options.image), rng, linalg)
+  const decoder = makeDecoder(
+    decoderKindOf(settings),
+    settings,
+    geometryOf(settings.codeDim, inputDim, options.image),
+    rng,
+    linalg
+  )
   return {
     settings,
     inputDim,
@@ -91,8 +110,17 @@ export interface BatchTotals {
 }
 
 /** Inference with the model's own energy and method, warm-started from the encoder's codes zEnc. */
-export const runInference = (m: SparseCodingModel, reconstruction: ReconstructionTerm, zEnc: tf.Tensor2D): InferenceResult =>
-  m.composition.inference.infer(reconstruction, zEnc, zEnc, m.composition.energy, { maxSteps: m.settings.maxSteps, tol: m.settings.tol, step: stepRule(m.settings), linalg: m.decoder.linalg })
+export const runInference = (
+  m: SparseCodingModel,
+  reconstruction: ReconstructionTerm,
+  zEnc: tf.Tensor2D
+): InferenceResult =>
+  m.composition.inference.infer(reconstruction, zEnc, zEnc, m.composition.energy, {
+    maxSteps: m.settings.maxSteps,
+    tol: m.settings.tol,
+    step: stepRule(m.settings),
+    linalg: m.decoder.linalg
+  })
 
 /**
  * The energy of one row on its own: ‖x − D(z)‖²/d + λ‖z‖₁, the model's energy without its smooth
@@ -107,10 +135,20 @@ export const rowEnergy = (m: SparseCodingModel): Energy => ({ lambda: m.composit
  * every row converges and freezes by its own test and meets no statistic of the others, so its
  * codes are the same alone or in any batch.
  */
-export const runRowInference = (m: SparseCodingModel, reconstruction: ReconstructionTerm, zEnc: tf.Tensor2D): InferenceResult =>
-  m.composition.inference.infer(reconstruction, zEnc, zEnc, rowEnergy(m), { maxSteps: m.settings.maxSteps, tol: m.settings.tol, step: stepRule(m.settings), linalg: m.decoder.linalg })
+export const runRowInference = (
+  m: SparseCodingModel,
+  reconstruction: ReconstructionTerm,
+  zEnc: tf.Tensor2D
+): InferenceResult =>
+  m.composition.inference.infer(reconstruction, zEnc, zEnc, rowEnergy(m), {
+    maxSteps: m.settings.maxSteps,
+    tol: m.settings.tol,
+    step: stepRule(m.settings),
+    linalg: m.decoder.linalg
+  })
 
-const nonFiniteCount = (t: tf.Tensor): number => tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "float32")).dataSync()[0])
+const nonFiniteCount = (t: tf.Tensor): number =>
+  tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "float32")).dataSync()[0])
 
 /**
  * One training step: encoder codes, inference with the decoder frozen, one update of the decoder
@@ -197,7 +235,17 @@ export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: To
   })
 
 export const emptyTotals: BatchTotals = {
-  rows: 0, energy: 0, psnr: 0, zeros: 0, entries: 0, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 0, fistaSeconds: 0, figureSeconds: 0, nonFiniteCodes: 0
+  rows: 0,
+  energy: 0,
+  psnr: 0,
+  zeros: 0,
+  entries: 0,
+  hiddenZeros: 0,
+  hiddenEntries: 0,
+  fistaSteps: 0,
+  fistaSeconds: 0,
+  figureSeconds: 0,
+  nonFiniteCodes: 0
 }
 
 export const addTotals = (a: BatchTotals, b: BatchTotals): BatchTotals => ({
@@ -230,4 +278,3 @@ export const averageTotals = (t: BatchTotals): SplitMetrics => ({
   hiddenZeroFraction: t.hiddenEntries > 0 ? t.hiddenZeros / t.hiddenEntries : null,
   meanFistaSteps: t.rows > 0 ? t.fistaSteps / t.rows : 0
 })
-

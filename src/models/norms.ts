@@ -26,7 +26,8 @@ export const mean = (values: ArrayLike<number>): number => {
 }
 
 /** Per code component, the number of rows of the batch where it is active (z > 0). */
-export const componentUse = (z: tf.Tensor2D, { columnSums }: Linalg): Float32Array => readTidy(() => columnSums(tf.cast(tf.greater(z, 0), "float32") as tf.Tensor2D))
+export const componentUse = (z: tf.Tensor2D, { columnSums }: Linalg): Float32Array =>
+  readTidy(() => columnSums(tf.cast(tf.greater(z, 0), "float32") as tf.Tensor2D))
 
 /**
  * The atoms' mean norm weighted by how often each is used: the size of an atom as it appears in

@@ -10,7 +10,13 @@ export interface SettingDoc {
   /** The command-line flag without dashes; default: the field name in kebab case. */
   readonly flag?: string
   /** How the value is typed on a command line. */
-  readonly cli: "integer" | "number" | "yes-no" | "widths" | "number-or-lipschitz" | { readonly choices: ReadonlyArray<string> }
+  readonly cli:
+    | "integer"
+    | "number"
+    | "yes-no"
+    | "widths"
+    | "number-or-lipschitz"
+    | { readonly choices: ReadonlyArray<string> }
 }
 
 export type SettingDocs<A> = { readonly [K in keyof A]-?: SettingDoc }

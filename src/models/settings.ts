@@ -22,7 +22,10 @@ export const ModelSettings = Schema.Struct({
   /** The decoder module (decoders/registry.ts); "auto": linear without hidden widths, mlp with them. */
   decoder: Schema.optionalWith(Schema.Literal(...decoderChoices), { default: () => "auto", exact: true }),
   /** The activation between a decoder's layers. */
-  activation: Schema.optionalWith(Schema.Literal(...activationNames), { default: () => activationNames[0], exact: true }),
+  activation: Schema.optionalWith(Schema.Literal(...activationNames), {
+    default: () => activationNames[0],
+    exact: true
+  }),
   /** T, LISTA's number of recurrent steps. */
   listaSteps: Count,
   ...termFields,
@@ -58,13 +61,29 @@ export type SettingsOverrides = typeof SettingsOverrides.Type
 
 export const settingDocs: SettingDocs<ModelSettings> = {
   codeDim: { label: "code size l", help: "code dimension l", cli: "integer" },
-  hidden: { label: "decoder hidden widths", help: 'decoder hidden widths (channels for conv), comma-separated; "none" for a linear decoder', cli: "widths" },
-  decoder: { label: "decoder", help: "decoder module; auto: linear without hidden widths, mlp with them", cli: { choices: decoderChoices } },
-  activation: { label: "decoder activation", help: "activation between the decoder's layers", cli: { choices: activationNames } },
+  hidden: {
+    label: "decoder hidden widths",
+    help: 'decoder hidden widths (channels for conv), comma-separated; "none" for a linear decoder',
+    cli: "widths"
+  },
+  decoder: {
+    label: "decoder",
+    help: "decoder module; auto: linear without hidden widths, mlp with them",
+    cli: { choices: decoderChoices }
+  },
+  activation: {
+    label: "decoder activation",
+    help: "activation between the decoder's layers",
+    cli: { choices: activationNames }
+  },
   listaSteps: { label: "LISTA steps T", help: "LISTA recurrent steps T", cli: "integer" },
   ...termDocs,
   inference: { label: "inference", help: "inference method", cli: { choices: inferenceNames } },
-  eta: { label: "inference step η", help: 'inference step: a number, or "lipschitz" for 1/L', cli: "number-or-lipschitz" },
+  eta: {
+    label: "inference step η",
+    help: 'inference step: a number, or "lipschitz" for 1/L',
+    cli: "number-or-lipschitz"
+  },
   maxSteps: { label: "inference max steps", help: "inference iteration limit", cli: "integer" },
   tol: { label: "inference tolerance", help: "inference per-row relative tolerance", cli: "number" },
   batchSize: { label: "batch size", help: "mini-batch size", cli: "integer" },
@@ -72,9 +91,19 @@ export const settingDocs: SettingDocs<ModelSettings> = {
   optimizer: { label: "optimizer", help: "optimizer of the encoder and the decoder", cli: { choices: optimizerNames } },
   ...optimizerDocs,
   decoderLr: { label: "decoder LR", help: "decoder learning rate", cli: "number" },
-  decoderLrHalvingEvery: { label: "decoder LR halving (epochs)", help: "halve the decoder learning rate every N epochs, 0 never", flag: "decoder-lr-halving", cli: "integer" },
+  decoderLrHalvingEvery: {
+    label: "decoder LR halving (epochs)",
+    help: "halve the decoder learning rate every N epochs, 0 never",
+    flag: "decoder-lr-halving",
+    cli: "integer"
+  },
   encoderLr: { label: "encoder LR", help: "encoder learning rate", cli: "number" },
-  unitNormAtoms: { label: "unit-norm atoms", help: "rescale decoder atoms to unit norm after each step", flag: "unit-norm", cli: "yes-no" },
+  unitNormAtoms: {
+    label: "unit-norm atoms",
+    help: "rescale decoder atoms to unit norm after each step",
+    flag: "unit-norm",
+    cli: "yes-no"
+  },
   hiddenBiasDecay: { label: "hidden bias decay", help: "weight decay on the decoder's hidden biases", cli: "number" },
   decoderWeightDecay: { label: "decoder weight decay", help: "weight decay on the decoder's weights", cli: "number" },
   encoderBiasDecay: { label: "encoder bias decay", help: "weight decay on the encoder's bias", cli: "number" }
@@ -83,7 +112,8 @@ export const settingDocs: SettingDocs<ModelSettings> = {
 export const settingNames = Object.keys(settingDocs) as SettingName[]
 
 /** The step rule inference takes. */
-export const stepRule = (s: Pick<ModelSettings, "eta">): StepRule => (s.eta === "lipschitz" ? { kind: "lipschitz" } : { kind: "fixed", eta: s.eta })
+export const stepRule = (s: Pick<ModelSettings, "eta">): StepRule =>
+  s.eta === "lipschitz" ? { kind: "lipschitz" } : { kind: "fixed", eta: s.eta }
 
 /**
  * Settings as checkpoints and summaries of the first format hold them: the energy's weights and
@@ -91,7 +121,10 @@ export const stepRule = (s: Pick<ModelSettings, "eta">): StepRule => (s.eta === 
  */
 const flattenGroups = (raw: unknown): unknown => {
   if (raw === null || typeof raw !== "object" || !("energy" in raw) || !("fista" in raw)) return raw
-  const { energy, fista, ...rest } = raw as { energy: Record<string, unknown>; fista: { step?: { kind?: string; eta?: unknown } } & Record<string, unknown> }
+  const { energy, fista, ...rest } = raw as {
+    energy: Record<string, unknown>
+    fista: { step?: { kind?: string; eta?: unknown } } & Record<string, unknown>
+  }
   const { step, ...inference } = fista ?? {}
   return { ...rest, ...energy, ...inference, eta: step?.kind === "fixed" ? step.eta : step?.kind }
 }

@@ -33,9 +33,14 @@ export interface Variant {
  * A variant's preset for a family, and the family it really came from: its own when it has one,
  * else DEFAULT_PRESET_FAMILY's, so that a new data source needs no preset in every variant.
  */
-export const presetFor = (variant: Variant, family: PresetFamily): { readonly settings: ModelSettings; readonly family: PresetFamily } => {
+export const presetFor = (
+  variant: Variant,
+  family: PresetFamily
+): { readonly settings: ModelSettings; readonly family: PresetFamily } => {
   const own = Object.hasOwn(variant.settings, family) ? variant.settings[family] : undefined
-  return own !== undefined ? { settings: own, family } : { settings: variant.settings.mnist, family: DEFAULT_PRESET_FAMILY }
+  return own !== undefined
+    ? { settings: own, family }
+    : { settings: variant.settings.mnist, family: DEFAULT_PRESET_FAMILY }
 }
 
 const common = {
@@ -69,10 +74,30 @@ const paper = {
     name: "sdl",
     description: "linear dictionary, unit-norm columns, no variance term",
     settings: {
-      mnist: preset({ ...mnist, hidden: [], lambda: 0.005, beta: 0, tau: 0.5, gamma: 1,
-        eta: 1, decoderLr: 1e-3, encoderLr: 3e-4, unitNormAtoms: true }),
-      patches: preset({ ...patches, hidden: [], lambda: 0.005, beta: 0, tau: 0.5, gamma: 1,
-        eta: 0.5, decoderLr: 1e-3, encoderLr: 1e-4, unitNormAtoms: true })
+      mnist: preset({
+        ...mnist,
+        hidden: [],
+        lambda: 0.005,
+        beta: 0,
+        tau: 0.5,
+        gamma: 1,
+        eta: 1,
+        decoderLr: 1e-3,
+        encoderLr: 3e-4,
+        unitNormAtoms: true
+      }),
+      patches: preset({
+        ...patches,
+        hidden: [],
+        lambda: 0.005,
+        beta: 0,
+        tau: 0.5,
+        gamma: 1,
+        eta: 0.5,
+        decoderLr: 1e-3,
+        encoderLr: 1e-4,
+        unitNormAtoms: true
+      })
     }
   },
   "sdl-nl": {
@@ -84,32 +109,94 @@ const paper = {
       // 27.3 with restart alone, final training energy 0.27023 against 0.27062, validation PSNR
       // 17.044 against 17.024 dB (docs/benchmarks.md has the paper's FISTA beside them). On
       // patches it is unmeasured, so they keep the paper's FISTA.
-      mnist: preset({ ...mnist, hidden: [1024], lambda: 0.01, beta: 0, tau: 0.5, gamma: 1,
-        eta: 1, decoderLr: 1e-3, encoderLr: 1e-4, unitNormAtoms: true, hiddenBiasDecay: 1e-3, inference: "fista-adaptive" }),
-      patches: preset({ ...patches, hidden: [2048], lambda: 0.01, beta: 0, tau: 0.5, gamma: 1,
-        eta: 0.5, decoderLr: 1e-3, encoderLr: 1e-4, unitNormAtoms: true, hiddenBiasDecay: 0.01 })
+      mnist: preset({
+        ...mnist,
+        hidden: [1024],
+        lambda: 0.01,
+        beta: 0,
+        tau: 0.5,
+        gamma: 1,
+        eta: 1,
+        decoderLr: 1e-3,
+        encoderLr: 1e-4,
+        unitNormAtoms: true,
+        hiddenBiasDecay: 1e-3,
+        inference: "fista-adaptive"
+      }),
+      patches: preset({
+        ...patches,
+        hidden: [2048],
+        lambda: 0.01,
+        beta: 0,
+        tau: 0.5,
+        gamma: 1,
+        eta: 0.5,
+        decoderLr: 1e-3,
+        encoderLr: 1e-4,
+        unitNormAtoms: true,
+        hiddenBiasDecay: 0.01
+      })
     }
   },
   vdl: {
     name: "vdl",
     description: "linear dictionary, variance hinge on the codes, decoder unconstrained",
     settings: {
-      mnist: preset({ ...mnist, hidden: [], lambda: 0.02, beta: 10, tau: 0.5, gamma: 5,
-        eta: 0.5, decoderLr: 3e-4, encoderLr: 1e-4 }),
-      patches: preset({ ...patches, hidden: [], lambda: 0.01, beta: 10, tau: 0.5, gamma: 5,
-        eta: 0.5, decoderLr: 3e-4, encoderLr: 1e-4 })
+      mnist: preset({
+        ...mnist,
+        hidden: [],
+        lambda: 0.02,
+        beta: 10,
+        tau: 0.5,
+        gamma: 5,
+        eta: 0.5,
+        decoderLr: 3e-4,
+        encoderLr: 1e-4
+      }),
+      patches: preset({
+        ...patches,
+        hidden: [],
+        lambda: 0.01,
+        beta: 10,
+        tau: 0.5,
+        gamma: 5,
+        eta: 0.5,
+        decoderLr: 3e-4,
+        encoderLr: 1e-4
+      })
     }
   },
   "vdl-nl": {
     name: "vdl-nl",
-    description: "one-hidden-layer decoder, variance hinge, weight decay on the hidden bias, decoder LR halved every 30 epochs",
+    description:
+      "one-hidden-layer decoder, variance hinge, weight decay on the hidden bias, decoder LR halved every 30 epochs",
     settings: {
-      mnist: preset({ ...mnist, hidden: [1024], lambda: 0.01, beta: 10, tau: 0.5, gamma: 100,
-        eta: 0.5, decoderLr: 3e-4, encoderLr: 1e-4, hiddenBiasDecay: 1e-3,
-        decoderLrHalvingEvery: 30 }),
-      patches: preset({ ...patches, hidden: [2048], lambda: 0.01, beta: 10, tau: 0.5, gamma: 40,
-        eta: 0.5, decoderLr: 5e-5, encoderLr: 1e-4, hiddenBiasDecay: 0.1,
-        decoderLrHalvingEvery: 30 })
+      mnist: preset({
+        ...mnist,
+        hidden: [1024],
+        lambda: 0.01,
+        beta: 10,
+        tau: 0.5,
+        gamma: 100,
+        eta: 0.5,
+        decoderLr: 3e-4,
+        encoderLr: 1e-4,
+        hiddenBiasDecay: 1e-3,
+        decoderLrHalvingEvery: 30
+      }),
+      patches: preset({
+        ...patches,
+        hidden: [2048],
+        lambda: 0.01,
+        beta: 10,
+        tau: 0.5,
+        gamma: 40,
+        eta: 0.5,
+        decoderLr: 5e-5,
+        encoderLr: 1e-4,
+        hiddenBiasDecay: 0.1,
+        decoderLrHalvingEvery: 30
+      })
     }
   }
 } satisfies Record<string, Variant>
@@ -117,13 +204,18 @@ const paper = {
 /** A paper variant's presets, every family of them, with one change applied to each. */
 const derived = (base: Variant, change: (s: ModelSettings) => ModelSettings): Presets => {
   const out: Record<PresetFamily, ModelSettings> = { mnist: change(base.settings.mnist) }
-  for (const [family, settings] of Object.entries(base.settings)) if (settings !== undefined) out[family] = change(settings)
+  for (const [family, settings] of Object.entries(base.settings))
+    if (settings !== undefined) out[family] = change(settings)
   return out as Presets
 }
 
 // The weight-decay baselines keep every setting of their unit-norm counterpart and swap the
 // projection for coupled decay on the decoder's weights, so the comparison isolates the constraint.
-const weightDecayed = (s: ModelSettings): ModelSettings => ({ ...s, unitNormAtoms: false, decoderWeightDecay: WEIGHT_DECAY })
+const weightDecayed = (s: ModelSettings): ModelSettings => ({
+  ...s,
+  unitNormAtoms: false,
+  decoderWeightDecay: WEIGHT_DECAY
+})
 
 /**
  * Every variant by name. Its keys are literal types (VariantName), so that an editor completes a
@@ -146,7 +238,8 @@ export const variants = {
   // VDL with β = 0 and nothing else changed: the ablation that shows what the hinge prevents.
   noreg: {
     name: "noreg",
-    description: "ablation: VDL without the variance hinge (β = 0), no unit norm, no weight decay; the code norms collapse",
+    description:
+      "ablation: VDL without the variance hinge (β = 0), no unit norm, no weight decay; the code norms collapse",
     settings: derived(paper.vdl, (s) => ({ ...s, beta: 0 }))
   }
 } as const satisfies Readonly<Record<string, Variant>>

@@ -53,7 +53,8 @@ export class DivergenceError extends Data.TaggedError("DivergenceError")<{
 
   /** The message with each setting it advises on written as `name` writes it (a command line: its option). */
   describe(name: (setting: "decoderLr" | "encoderLr" | "eta") => string): string {
-    const where = this.batch === null ? `epoch ${this.epoch + 1}, validation` : `epoch ${this.epoch + 1}, batch ${this.batch + 1}`
+    const where =
+      this.batch === null ? `epoch ${this.epoch + 1}, validation` : `epoch ${this.epoch + 1}, batch ${this.batch + 1}`
     return (
       `training diverged at ${where}: NaN or infinity in ${this.term}. ` +
       `Lower the learning rates (${name("decoderLr")}, ${name("encoderLr")}) or the FISTA step (${name("eta")}), or set ${name("eta")} to lipschitz.` +

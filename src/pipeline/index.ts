@@ -38,14 +38,54 @@ export {
 /** MNIST from a folder of IDX files, a checked download or the embedded digits; its split and normalisation. */
 export { loadMnist, splitStage, normalizeMnistStage, type MnistSource } from "./sources/mnist.js"
 /** Rows of pixels from an Arrow file's vector column or a folder of images, as seeded, normalised splits. */
-export { ownDataSplits, arrowRows, imageFolderRows, normalizationModes, OwnDataError, type PixelRows, type OwnSplitOptions, type NormalizationMode } from "./sources/own-data.js"
+export {
+  ownDataSplits,
+  arrowRows,
+  imageFolderRows,
+  normalizationModes,
+  OwnDataError,
+  type PixelRows,
+  type OwnSplitOptions,
+  type NormalizationMode
+} from "./sources/own-data.js"
 /** The data sources by name (mnist, patches, images, arrow, labelled-images): what each reads, its shape, normalisation, labels and preset family. */
-export { dataSources, sourceNames, dataSource, loadSource, requestProblem, type SourceName, type SourceLoadError } from "./sources/registry.js"
-export { SourceRequest, RecordedSource, type DataSource, type LoadedSource, type ShapeDeclaration, type NormalizationDeclaration, type RequestField } from "./sources/source.js"
+export {
+  dataSources,
+  sourceNames,
+  dataSource,
+  loadSource,
+  requestProblem,
+  type SourceName,
+  type SourceLoadError
+} from "./sources/registry.js"
+export {
+  SourceRequest,
+  RecordedSource,
+  type DataSource,
+  type LoadedSource,
+  type ShapeDeclaration,
+  type NormalizationDeclaration,
+  type RequestField
+} from "./sources/source.js"
 /** The checks every entry makes of its input (non-finite values, pixel range, split widths, rows per batch, backend names). */
-export { InputError, nonFiniteProblem, pixelRangeProblem, widthProblem, batchProblem, backendProblem, firstInputError, type InputProblem } from "./sources/checks.js"
+export {
+  InputError,
+  nonFiniteProblem,
+  pixelRangeProblem,
+  widthProblem,
+  batchProblem,
+  backendProblem,
+  firstInputError,
+  type InputProblem
+} from "./sources/checks.js"
 /** The input space a checkpoint records: image shape and the normalisation from pixels to model inputs. */
-export { Normalization, InputSpace, mnistNormalization, pixelsToInputSpace, pixelShapeOf } from "./sources/normalization.js"
+export {
+  Normalization,
+  InputSpace,
+  mnistNormalization,
+  pixelsToInputSpace,
+  pixelShapeOf
+} from "./sources/normalization.js"
 /** A patch file read as train, validation and test data sets. */
 export { loadPatchSplits, patchSplits, patchDataset } from "./patches/datasets.js"
 /** A patch file read from disk record batch by record batch, for sets too large to hold whole. */
@@ -70,13 +110,26 @@ export {
   type EpochColumns
 } from "./train/loop.js"
 /** λ chosen for a target fraction of zero codes by a short search on the training rows. */
-export { searchLambda, settingsForTarget, type LambdaSearch, type LambdaSearchOptions, type LambdaTry } from "./train/target-sparsity.js"
+export {
+  searchLambda,
+  settingsForTarget,
+  type LambdaSearch,
+  type LambdaSearchOptions,
+  type LambdaTry
+} from "./train/target-sparsity.js"
 /** A whole run: the loop, then the best epoch evaluated, pictures and summary.json in the run folder. */
 export { trainRun, type RunOptions, type RunSummary } from "./train/run.js"
 /** Where a stopped run stands, read from its last.safetensors, for LoopOptions.resume. */
 export { readResumePoint, type ResumePoint, type Best } from "./train/resume.js"
 /** One epoch of training, and the evaluation of a model on a data set with the encoder's codes. */
-export { trainEpoch, evaluate, type EpochOptions, type EpochCursor, type BatchStep, type EpochResult } from "./train/epoch.js"
+export {
+  trainEpoch,
+  evaluate,
+  type EpochOptions,
+  type EpochCursor,
+  type BatchStep,
+  type EpochResult
+} from "./train/epoch.js"
 /** Checkpoints in safetensors: a model's snapshot, written atomically, read back and restored into a model. */
 export {
   snapshotModel,
@@ -95,11 +148,30 @@ export { Progress, ProgressLive, ProgressSilent, type ProgressBar, type Progress
 // Evaluation (evaluation/)
 
 /** Denoising: Gaussian noise at several levels, reconstructions from encoder and FISTA codes, PSNR. */
-export { denoiseModel, standardNoise, addNoise, meanPsnr, type DenoiseSettings, type DenoiseResult, type DenoiseLevel, type DenoiseExamples } from "./evaluation/denoise.js"
+export {
+  denoiseModel,
+  standardNoise,
+  addNoise,
+  meanPsnr,
+  type DenoiseSettings,
+  type DenoiseResult,
+  type DenoiseLevel,
+  type DenoiseExamples
+} from "./evaluation/denoise.js"
 /** Codes of the encoder and of FISTA warm-started from them, for a batch or a whole array of rows. */
 export { batchCodes, inferCodes, codeKinds, type CodeKind, type BatchCodes, type Codes } from "./evaluation/codes.js"
 /** Low-data classification: examples per class, repeats, and a probe trained on features. */
-export { selectExamples, runSeries, spread, type ClassifyPlan, type Features, type Labels, type Series, type Selection, type ProbeOutcome } from "./evaluation/classify.js"
+export {
+  selectExamples,
+  runSeries,
+  spread,
+  type ClassifyPlan,
+  type Features,
+  type Labels,
+  type Series,
+  type Selection,
+  type ProbeOutcome
+} from "./evaluation/classify.js"
 /** A trained run folder (summary.json and checkpoint), its model and its data. */
 export {
   readRunFolder,
@@ -143,7 +215,14 @@ export { exportTorch, torchTensors } from "./use/torch-export.js"
 // Services (backend/) and logging
 
 /** The compute backend as an Effect service: the fastest tfjs backend that loads, with its matrix products. */
-export { Backend, BackendLive, selectBackend, backendNames, type BackendInfo, type BackendName } from "./backend/backend.js"
+export {
+  Backend,
+  BackendLive,
+  selectBackend,
+  backendNames,
+  type BackendInfo,
+  type BackendName
+} from "./backend/backend.js"
 /** A model released with the scope, and a batch as a tensor released after use. */
 export { scopedModel, withBatchTensor } from "./backend/resources.js"
 /** The BLAS named by SPARSE_VDL_BLAS could not be loaded. */
@@ -151,4 +230,14 @@ export { NativeBlasError } from "./backend/native-matmul.js"
 /** Plain "[hh:mm:ss] message" log lines on stderr. */
 export { plainLogger } from "./logging.js"
 /** The pipeline's typed errors: each message names the thing at fault and the fix. */
-export { BackendError, SettingsError, ConfigError, DivergenceError, ResumeError, CheckpointError, MetricsFileError, RunFolderTakenError, type PipelineError } from "./errors.js"
+export {
+  BackendError,
+  SettingsError,
+  ConfigError,
+  DivergenceError,
+  ResumeError,
+  CheckpointError,
+  MetricsFileError,
+  RunFolderTakenError,
+  type PipelineError
+} from "./errors.js"

@@ -4,7 +4,9 @@ import { Cause, Logger } from "effect"
 export const plainLogger = Logger.replace(
   Logger.defaultLogger,
   Logger.make(({ message, date, logLevel }) => {
-    const text = (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : Cause.isCause(m) ? Cause.pretty(m) : JSON.stringify(m))).join(" ")
+    const text = (Array.isArray(message) ? message : [message])
+      .map((m) => (typeof m === "string" ? m : Cause.isCause(m) ? Cause.pretty(m) : JSON.stringify(m)))
+      .join(" ")
     const level = logLevel.label === "INFO" ? "" : `${logLevel.label} `
     process.stderr.write(`[${date.toTimeString().slice(0, 8)}] ${level}${text}\n`)
   })

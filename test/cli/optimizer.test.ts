@@ -17,8 +17,28 @@ describe("--optimizer", () => {
     Effect.gen(function* () {
       const out = join(mkdtempSync(join(tmpdir(), "sgd-")), "run")
       const result = yield* runCli(
-        "--model", "vdl", "--optimizer", "sgd", "--momentum", "0.9", "--decoder-lr", "0.01", "--encoder-lr", "0.01",
-        "--train-size", "300", "--epochs", "3", "--code-dim", "16", "--backend", "wasm", "--seed", "3", "--out", out
+        "--model",
+        "vdl",
+        "--optimizer",
+        "sgd",
+        "--momentum",
+        "0.9",
+        "--decoder-lr",
+        "0.01",
+        "--encoder-lr",
+        "0.01",
+        "--train-size",
+        "300",
+        "--epochs",
+        "3",
+        "--code-dim",
+        "16",
+        "--backend",
+        "wasm",
+        "--seed",
+        "3",
+        "--out",
+        out
       )
       expect(result.message).toBe("")
       const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))

@@ -11,7 +11,11 @@ export interface Program {
 }
 
 export const startProgram = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}): Program => {
-  const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
+  const child = spawn(process.execPath, [binPath, ...args], {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env }
+  })
   let stdout = ""
   let stderr = ""
   const waiters: Array<{ pattern: RegExp; resolve: () => void }> = []
@@ -23,7 +27,9 @@ export const startProgram = (args: ReadonlyArray<string>, env: Readonly<Record<s
       w.resolve()
     }
   })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal }))
+  )
   const waitFor = (pattern: RegExp, timeoutMs = 240_000) =>
     new Promise<void>((resolve, reject) => {
       if (pattern.test(stderr)) return resolve()

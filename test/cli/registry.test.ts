@@ -34,7 +34,14 @@ const payload = (command: string) => ({
   command,
   out: "r",
   args: [],
-  expected: { model: "vdl", seed: 1, epochs: 1, settings: variants.vdl.settings.mnist, data: { _tag: "file", path: "x.arrow" }, backend: null }
+  expected: {
+    model: "vdl",
+    seed: 1,
+    epochs: 1,
+    settings: variants.vdl.settings.mnist,
+    data: { _tag: "file", path: "x.arrow" },
+    backend: null
+  }
 })
 
 describe("the command registry", () => {
@@ -59,7 +66,10 @@ describe("the command registry", () => {
     const names = Object.keys(tables)
     for (const job of jobEntries) {
       // The words a worker runs start with a registered command.
-      expect(commands.map((c) => c.name), job.job).toContain(job.words[0])
+      expect(
+        commands.map((c) => c.name),
+        job.job
+      ).toContain(job.words[0])
       const shown = synopsis(await help(...job.words))
       for (const flag of tables[job.job].keys()) expect(shown, `${job.job} ${flag}`).toMatch(new RegExp(`${flag}\\b`))
       expect(Either.isRight(decodeJob(payload(job.job), "j", names)), job.job).toBe(true)
@@ -97,11 +107,12 @@ describe("the command registry", () => {
 describe("the library under the command line", () => {
   it("imports no @effect/cli: src/models, src/data and src/pipeline are given commands as plain data", () => {
     const sources = ["models", "data", "pipeline"].flatMap((layer) =>
-      (readdirSync(join(repoRoot, "src", layer), { recursive: true }) as string[]).filter((f) => f.endsWith(".ts")).map((f) => join("src", layer, f))
+      (readdirSync(join(repoRoot, "src", layer), { recursive: true }) as string[])
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => join("src", layer, f))
     )
     expect(sources.length).toBeGreaterThan(50)
     const importing = sources.filter((f) => /from\s+["']@effect\/cli/.test(readFileSync(join(repoRoot, f), "utf8")))
     expect(importing).toEqual([])
   })
 })
-

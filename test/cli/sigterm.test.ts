@@ -9,7 +9,20 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../package/built.js"
 import { runProgram, startProgram } from "./program.js"
 
-const small = ["--model", "sdl", "--code-dim", "16", "--batch-size", "50", "--train-size", "300", "--backend", "wasm", "--seed", "3"]
+const small = [
+  "--model",
+  "sdl",
+  "--code-dim",
+  "16",
+  "--batch-size",
+  "50",
+  "--train-size",
+  "300",
+  "--backend",
+  "wasm",
+  "--seed",
+  "3"
+]
 
 describe("sparse-vdl train under a supervisor", () => {
   beforeAll(ensureBuilt, 300_000)

@@ -39,20 +39,36 @@ describe("train --source", () => {
       expect(yield* refusal("--source", "labelled-images")).toBe(
         "data labelled-images: it reads a folder with one subfolder per class: FOLDER/CLASS/IMAGE.png; give it as data (option --data)"
       )
-      expect(yield* refusal("--source", "images", "--data", "photos", "--mnist-dir", "mnist")).toBe("option --mnist-dir: it is MNIST's; with --source images, give the data as --data")
-      expect(yield* refusal("--data", "a", "--mnist-dir", "b")).toBe("option --data: --mnist-dir and --data both name the MNIST folder; give one")
+      expect(yield* refusal("--source", "images", "--data", "photos", "--mnist-dir", "mnist")).toBe(
+        "option --mnist-dir: it is MNIST's; with --source images, give the data as --data"
+      )
+      expect(yield* refusal("--data", "a", "--mnist-dir", "b")).toBe(
+        "option --data: --mnist-dir and --data both name the MNIST folder; give one"
+      )
       expect(yield* refusal("--normalize", "none")).toBe(
         "data mnist: it does not take normalize (it takes data, download, trainSize); drop it (option --normalize)"
       )
-      expect(yield* refusal("--source", "images", "--data", "photos", "--val-fraction", "1")).toBe("option --val-fraction: 1 is not between 0 and 1 (exclusive); give 0.1, say")
+      expect(yield* refusal("--source", "images", "--data", "photos", "--val-fraction", "1")).toBe(
+        "option --val-fraction: 1 is not between 0 and 1 (exclusive); give 0.1, say"
+      )
     })
   )
 
   it.effect("makes a request of the options given only, its data made absolute", () =>
     Effect.gen(function* () {
-      const none = { source: Option.none(), data: Option.none(), size: Option.none(), column: Option.none(), valFraction: Option.none(), testFraction: Option.none(), normalize: Option.none() }
+      const none = {
+        source: Option.none(),
+        data: Option.none(),
+        size: Option.none(),
+        column: Option.none(),
+        valFraction: Option.none(),
+        testFraction: Option.none(),
+        normalize: Option.none()
+      }
       expect(yield* requestFrom(none, 4, Option.none())).toEqual({ seed: 4 })
-      expect(yield* requestFrom({ ...none, data: Option.some("here/there"), size: Option.some(12) }, 4, Option.some(100))).toEqual({ seed: 4, data: resolve("here/there"), size: 12, trainSize: 100 })
+      expect(
+        yield* requestFrom({ ...none, data: Option.some("here/there"), size: Option.some(12) }, 4, Option.some(100))
+      ).toEqual({ seed: 4, data: resolve("here/there"), size: 12, trainSize: 100 })
     })
   )
 })

@@ -10,14 +10,18 @@ import { WriteError } from "../../src/data/write-error.js"
 // Lets one test make rename fail after the temp file is fully written, the
 // one failure that root (which ignores permissions) cannot provoke for real.
 // Also lets mkdir answer ENOENT under a folder that exists, as /proc does.
-const faults = vi.hoisted(() => ({ rename: undefined as undefined | { code: string }, mkdirEnoentUnder: undefined as undefined | string }))
+const faults = vi.hoisted(() => ({
+  rename: undefined as undefined | { code: string },
+  mkdirEnoentUnder: undefined as undefined | string
+}))
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>()
   return {
     ...real,
     mkdir: (path: string, options?: Parameters<typeof real.mkdir>[1]) => {
       const under = faults.mkdirEnoentUnder
-      if (under !== undefined && path.startsWith(`${under}/`)) return Promise.reject(Object.assign(new Error("ENOENT: injected"), { code: "ENOENT" }))
+      if (under !== undefined && path.startsWith(`${under}/`))
+        return Promise.reject(Object.assign(new Error("ENOENT: injected"), { code: "ENOENT" }))
       return real.mkdir(path, options)
     },
     rename: (from: string, to: string) => {
@@ -48,7 +52,8 @@ describe("writeFileAtomic", () => {
       expect(readFileSync(text, "utf8")).toBe("héllo\n")
       expect([...readFileSync(bin)]).toEqual([0, 1, 2, 255])
       expect(tempFilesIn(dir)).toEqual([])
-    }))
+    })
+  )
 
   it.effect("replaces an existing file whole", () =>
     Effect.gen(function* () {
@@ -57,7 +62,8 @@ describe("writeFileAtomic", () => {
       yield* writeFileAtomic(path, "new\n")
       expect(readFileSync(path, "utf8")).toBe("new\n")
       expect(tempFilesIn(dir)).toEqual([])
-    }))
+    })
+  )
 
   it.effect("concurrent writers leave one complete version", () =>
     Effect.gen(function* () {
@@ -66,7 +72,8 @@ describe("writeFileAtomic", () => {
       yield* Effect.forEach(versions, (v) => writeFileAtomic(path, v), { concurrency: "unbounded" })
       expect(versions).toContain(readFileSync(path, "utf8"))
       expect(tempFilesIn(dir)).toEqual([])
-    }))
+    })
+  )
 
   it.effect("copes with a name near the file-name length limit", () =>
     Effect.gen(function* () {
@@ -74,7 +81,8 @@ describe("writeFileAtomic", () => {
       yield* writeFileAtomic(path, "ok")
       expect(readFileSync(path, "utf8")).toBe("ok")
       expect(tempFilesIn(dir)).toEqual([])
-    }))
+    })
+  )
 
   it.effect("fails with a WriteError when the folder does not exist", () =>
     Effect.gen(function* () {
@@ -87,7 +95,8 @@ describe("writeFileAtomic", () => {
       expect(error.message).toContain(path)
       expect(error.message).toContain("--out")
       expect(readdirSync(dir)).toEqual([])
-    }))
+    })
+  )
 
   it.effect("fails when the path is a folder, keeping the folder and removing the temp file", () =>
     Effect.gen(function* () {
@@ -100,7 +109,8 @@ describe("writeFileAtomic", () => {
       expect(statSync(path).isDirectory()).toBe(true)
       expect(readFileSync(join(path, "keep.txt"), "utf8")).toBe("kept")
       expect(tempFilesIn(dir)).toEqual([])
-    }))
+    })
+  )
 
   it.effect("a failed replace leaves the old file intact and no temp file", () =>
     Effect.gen(function* () {
@@ -116,14 +126,16 @@ describe("writeFileAtomic", () => {
       }
       expect(readFileSync(path, "utf8")).toBe("old")
       expect(readdirSync(dir)).toEqual(["metrics.arrow"])
-    }))
+    })
+  )
 
   it.effect("reports a full disk in words", () =>
     Effect.gen(function* () {
       faults.rename = { code: "ENOSPC" }
       const error = yield* Effect.flip(writeFileAtomic(join(dir, "a.txt"), "x"))
       expect(error.problem).toContain("disk is full")
-    }))
+    })
+  )
 })
 
 describe("ensureDir", () => {
@@ -133,7 +145,8 @@ describe("ensureDir", () => {
       yield* ensureDir(path)
       yield* ensureDir(path)
       expect(statSync(path).isDirectory()).toBe(true)
-    }))
+    })
+  )
 
   it.effect("fails with a WriteError when a file is in the way", () =>
     Effect.gen(function* () {
@@ -144,12 +157,25 @@ describe("ensureDir", () => {
       expect(error.problem).toContain("is a file, not a folder")
       const error2 = yield* Effect.flip(ensureDir(file))
       expect(error2._tag).toBe("WriteError")
-    }))
+    })
+  )
 
-  it.effect("ends with a WriteError where mkdir answers ENOENT under a folder that exists (/proc), where Node's recursive mkdir loops for ever", () =>
-    Effect.gen(function* () {
-      faults.mkdirEnoentUnder = dir
-      const error = yield* Effect.flip(ensureDir(join(dir, "run", "sub")).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new WriteError({ path: dir, problem: "hang" }) })))
-      expect(error.message).toBe(`Could not write ${join(dir, "run", "sub")}: creating the folder: the file system of ${dir} does not allow new folders. Check that the folder exists and is writable, or pass another --out.`)
-    }))
+  it.effect(
+    "ends with a WriteError where mkdir answers ENOENT under a folder that exists (/proc), where Node's recursive mkdir loops for ever",
+    () =>
+      Effect.gen(function* () {
+        faults.mkdirEnoentUnder = dir
+        const error = yield* Effect.flip(
+          ensureDir(join(dir, "run", "sub")).pipe(
+            Effect.timeoutFail({
+              duration: "5 seconds",
+              onTimeout: () => new WriteError({ path: dir, problem: "hang" })
+            })
+          )
+        )
+        expect(error.message).toBe(
+          `Could not write ${join(dir, "run", "sub")}: creating the folder: the file system of ${dir} does not allow new folders. Check that the folder exists and is writable, or pass another --out.`
+        )
+      })
+  )
 })

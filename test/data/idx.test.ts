@@ -8,7 +8,8 @@ import { DataSourceError, IdxFormatError } from "../../src/data/errors.js"
 import { type IdxArray, parseIdx, readIdxFile } from "../../src/data/idx.js"
 import { encodeIdx, encodeImages, encodeLabels, gzip } from "../helpers/idx-writer.js"
 
-const bytesOf = (n: number, f: (i: number) => number = (i) => (i * 37) % 256) => Uint8Array.from({ length: n }, (_, i) => f(i))
+const bytesOf = (n: number, f: (i: number) => number = (i) => (i * 37) % 256) =>
+  Uint8Array.from({ length: n }, (_, i) => f(i))
 
 const expectRight = (result: Either.Either<IdxArray, IdxFormatError>): IdxArray => {
   if (Either.isLeft(result)) throw new Error(`expected a valid parse, got: ${result.left.message}`)
@@ -125,7 +126,11 @@ describe("parseIdx: malformed files", () => {
 
 describe("parseIdx: properties", () => {
   const imagesArb = fc
-    .record({ count: fc.integer({ min: 0, max: 6 }), rows: fc.integer({ min: 1, max: 9 }), cols: fc.integer({ min: 1, max: 9 }) })
+    .record({
+      count: fc.integer({ min: 0, max: 6 }),
+      rows: fc.integer({ min: 1, max: 9 }),
+      cols: fc.integer({ min: 1, max: 9 })
+    })
     .chain(({ count, rows, cols }) =>
       fc.uint8Array({ minLength: count * rows * cols, maxLength: count * rows * cols }).map((pixels) => ({
         dims: [count, rows, cols],
@@ -167,12 +172,16 @@ describe("parseIdx: properties", () => {
 
   it("any bytes appended to a valid uncompressed file are an IdxFormatError", () => {
     fc.assert(
-      fc.property(fc.oneof(imagesArb, labelsArb), fc.uint8Array({ minLength: 1, maxLength: 16 }), ({ bytes }, extra) => {
-        const padded = new Uint8Array(bytes.length + extra.length)
-        padded.set(bytes)
-        padded.set(extra, bytes.length)
-        expect(expectLeft(parseIdx(padded, "f")).problem).toContain("trailing")
-      })
+      fc.property(
+        fc.oneof(imagesArb, labelsArb),
+        fc.uint8Array({ minLength: 1, maxLength: 16 }),
+        ({ bytes }, extra) => {
+          const padded = new Uint8Array(bytes.length + extra.length)
+          padded.set(bytes)
+          padded.set(extra, bytes.length)
+          expect(expectLeft(parseIdx(padded, "f")).problem).toContain("trailing")
+        }
+      )
     )
   })
 

@@ -21,7 +21,9 @@ describe("imageGridPng", () => {
   it("symmetric scaling: 0 is mid-grey, +max white, -max black, per image", () => {
     // Two 2×3 images with very different scales.
     const images = new Float32Array([0, 0.5, 1, -1, -0.25, 0, /**/ 0, 50, -100, 100, 0, 0])
-    const png = decode(imageGridPng(images, { count: 2, height: 2, width: 3, columns: 2, scaling: "per-image-symmetric", pad: 1 }))
+    const png = decode(
+      imageGridPng(images, { count: 2, height: 2, width: 3, columns: 2, scaling: "per-image-symmetric", pad: 1 })
+    )
     // 2 tiles of 3 wide, gaps of 1 around and between.
     expect([png.width, png.height]).toEqual([1 + 3 + 1 + 3 + 1, 1 + 2 + 1])
     const tile = (t: number, x: number, y: number) => png.grey(1 + t * 4 + x, 1 + y)
@@ -33,11 +35,19 @@ describe("imageGridPng", () => {
     expect(tile(1, 0, 1)).toBe(255)
     expect(tile(1, 1, 0)).toBe(191)
     // Padding: default dark grey in symmetric mode, distinct from the zero level.
-    for (const [x, y] of [[0, 0], [4, 1], [8, 3], [5, 0]] as const) expect(png.grey(x, y)).toBe(64)
+    for (const [x, y] of [
+      [0, 0],
+      [4, 1],
+      [8, 3],
+      [5, 0]
+    ] as const)
+      expect(png.grey(x, y)).toBe(64)
   })
 
   it("an all-zero image is mid-grey, not NaN-black", () => {
-    const png = decode(imageGridPng(new Float32Array(4), { count: 1, height: 2, width: 2, scaling: "per-image-symmetric", pad: 0 }))
+    const png = decode(
+      imageGridPng(new Float32Array(4), { count: 1, height: 2, width: 2, scaling: "per-image-symmetric", pad: 0 })
+    )
     expect([png.width, png.height]).toEqual([2, 2])
     expect([png.grey(0, 0), png.grey(1, 1)]).toEqual([128, 128])
   })
@@ -45,7 +55,16 @@ describe("imageGridPng", () => {
   it("range scaling clips and maps linearly; padding colour and zoom are honoured", () => {
     const images = new Float32Array([-1, 0, 0.5, 2])
     const png = decode(
-      imageGridPng(images, { count: 1, height: 2, width: 2, scaling: "range", range: [0, 1], pad: 2, zoom: 3, padValue: 200 })
+      imageGridPng(images, {
+        count: 1,
+        height: 2,
+        width: 2,
+        scaling: "range",
+        range: [0, 1],
+        pad: 2,
+        zoom: 3,
+        padValue: 200
+      })
     )
     expect([png.width, png.height]).toEqual([2 + 6 + 2, 2 + 6 + 2])
     const px = (x: number, y: number) => png.grey(2 + x, 2 + y)
@@ -69,14 +88,42 @@ describe("imageGridPng", () => {
   })
 
   it("is written as an 8-bit grey PNG, and as colour only when a non-finite value is marked", () => {
-    const finite = PNG.sync.read(Buffer.from(imageGridPng(new Float32Array([0, 1, -1, 0.5]), { count: 1, height: 2, width: 2, scaling: "per-image-symmetric", pad: 0 })))
-    const marked = PNG.sync.read(Buffer.from(imageGridPng(new Float32Array([NaN, 1, -1, 0.5]), { count: 1, height: 2, width: 2, scaling: "per-image-symmetric", pad: 0 })))
+    const finite = PNG.sync.read(
+      Buffer.from(
+        imageGridPng(new Float32Array([0, 1, -1, 0.5]), {
+          count: 1,
+          height: 2,
+          width: 2,
+          scaling: "per-image-symmetric",
+          pad: 0
+        })
+      )
+    )
+    const marked = PNG.sync.read(
+      Buffer.from(
+        imageGridPng(new Float32Array([NaN, 1, -1, 0.5]), {
+          count: 1,
+          height: 2,
+          width: 2,
+          scaling: "per-image-symmetric",
+          pad: 0
+        })
+      )
+    )
     expect([finite.colorType, finite.depth]).toEqual([0, 8])
     expect(marked.colorType).toBe(2)
   })
 
   it("draws non-finite values in red", () => {
-    const png = decode(imageGridPng(new Float32Array([NaN, 1, Infinity, -1]), { count: 1, height: 2, width: 2, scaling: "per-image-symmetric", pad: 0 }))
+    const png = decode(
+      imageGridPng(new Float32Array([NaN, 1, Infinity, -1]), {
+        count: 1,
+        height: 2,
+        width: 2,
+        scaling: "per-image-symmetric",
+        pad: 0
+      })
+    )
     expect(png.at(0, 0)).toEqual([...NON_FINITE_RGB, 255])
     expect(png.at(0, 1)).toEqual([...NON_FINITE_RGB, 255])
     expect(png.grey(1, 0)).toBe(255) // scale comes from the finite values only
@@ -97,10 +144,15 @@ describe("imageGridPng", () => {
       fc.property(
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 1, max: 4 }),
-        fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), { minLength: 16, maxLength: 16 }),
+        fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), {
+          minLength: 16,
+          maxLength: 16
+        }),
         (h, w, values) => {
           const image = new Float32Array(values.slice(0, h * w))
-          const png = decode(imageGridPng(image, { count: 1, height: h, width: w, scaling: "per-image-symmetric", pad: 0 }))
+          const png = decode(
+            imageGridPng(image, { count: 1, height: h, width: w, scaling: "per-image-symmetric", pad: 0 })
+          )
           let maxAbs = 0
           for (const v of image) maxAbs = Math.max(maxAbs, Math.abs(v))
           for (let i = 0; i < h * w; i++) {
@@ -121,10 +173,13 @@ describe("pairsGridPng / rowsGridPng", () => {
   it("puts image i of a beside image i of b, groups set apart by a wider gap", () => {
     const a = new Float32Array([0, 1, 0.5]) // three 1×1 images
     const b = new Float32Array([1, 0, 0.25])
-    const png = decode(pairsGridPng(a, b, { count: 3, height: 1, width: 1, columns: 3, scaling: "range", range: [0, 1], pad: 1 }))
+    const png = decode(
+      pairsGridPng(a, b, { count: 3, height: 1, width: 1, columns: 3, scaling: "range", range: [0, 1], pad: 1 })
+    )
     // Group = a | pad | b = 3 wide; group gap = 3 × pad = 3.
     expect([png.width, png.height]).toEqual([3 + 3 * 3 + 3 * 3, 3 + 1 + 3])
-    const a0 = 3, stride = 6
+    const a0 = 3,
+      stride = 6
     expect([0, 1, 2].map((i) => [png.grey(a0 + i * stride, 3), png.grey(a0 + i * stride + 2, 3)])).toEqual([
       [0, 255],
       [255, 0],
@@ -137,7 +192,15 @@ describe("pairsGridPng / rowsGridPng", () => {
   it("lays out triples (clean | noisy | denoised) in rows of groups", () => {
     const one = (v: number) => new Float32Array([v, v, v, v])
     const png = decode(
-      rowsGridPng([one(0), one(0.5), one(1)], { count: 4, height: 1, width: 1, columns: 2, scaling: "range", pad: 0, groupPad: 1 })
+      rowsGridPng([one(0), one(0.5), one(1)], {
+        count: 4,
+        height: 1,
+        width: 1,
+        columns: 2,
+        scaling: "range",
+        pad: 0,
+        groupPad: 1
+      })
     )
     expect([png.width, png.height]).toEqual([1 + 3 + 1 + 3 + 1, 1 + 1 + 1 + 1 + 1])
     expect([1, 2, 3].map((x) => png.grey(x, 3))).toEqual([0, 128, 255])
@@ -146,7 +209,12 @@ describe("pairsGridPng / rowsGridPng", () => {
 
   it("rejects sets of different sizes", () => {
     expect(() =>
-      pairsGridPng(new Float32Array(4), new Float32Array(3), { count: 1, height: 2, width: 2, scaling: "per-image-symmetric" })
+      pairsGridPng(new Float32Array(4), new Float32Array(3), {
+        count: 1,
+        height: 2,
+        width: 2,
+        scaling: "per-image-symmetric"
+      })
     ).toThrow(/set 1 has 3 values/)
   })
 })

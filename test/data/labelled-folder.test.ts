@@ -19,7 +19,9 @@ const folder = (name: string) => {
 }
 
 const refusal = (dir: string, size?: number) =>
-  Effect.flip(readLabelledFolder(dir, size === undefined ? undefined : { height: size, width: size })).pipe(Effect.map((e) => ({ tag: e._tag, message: e.message })))
+  Effect.flip(readLabelledFolder(dir, size === undefined ? undefined : { height: size, width: size })).pipe(
+    Effect.map((e) => ({ tag: e._tag, message: e.message }))
+  )
 
 describe("a labelled image folder", () => {
   it.effect("reads every class's images as rows, labelled by the sorted order of the class folders", () =>
@@ -52,7 +54,9 @@ describe("a labelled image folder", () => {
         `labelled image folder ${one}: it has one class subfolder (only), and classification needs two or more; put each class's images in a subfolder of its own (FOLDER/CLASS/IMAGE.png)`
       )
       const missing = join(root, "not-there")
-      expect((yield* refusal(missing)).message).toBe(`labelled image folder ${missing}: it does not exist; pass a folder with one subfolder of images per class`)
+      expect((yield* refusal(missing)).message).toBe(
+        `labelled image folder ${missing}: it does not exist; pass a folder with one subfolder of images per class`
+      )
     })
   )
 

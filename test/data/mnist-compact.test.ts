@@ -10,15 +10,26 @@ import { normalizeMnistStage, splitStage } from "../../src/pipeline/sources/mnis
 
 const data = (count: number, validationIndices?: number[]): MnistData => {
   const rng = makeRng(5)
-  const split = (n: number) => ({ images: Uint8Array.from({ length: n * MNIST_PIXELS }, () => rng.int(256)), labels: Uint8Array.from({ length: n }, (_, i) => i % 10), count: n })
-  return { train: split(count), test: split(20), ...(validationIndices === undefined ? {} : { validationIndices }), source: "synthetic" }
+  const split = (n: number) => ({
+    images: Uint8Array.from({ length: n * MNIST_PIXELS }, () => rng.int(256)),
+    labels: Uint8Array.from({ length: n }, (_, i) => i % 10),
+    count: n
+  })
+  return {
+    train: split(count),
+    test: split(20),
+    ...(validationIndices === undefined ? {} : { validationIndices }),
+    source: "synthetic"
+  }
 }
 
 describe("MNIST as bytes", () => {
   it("normalizeMnistRows gives normalizeMnist's floats for the rows asked, and refuses rows outside", () => {
     const d = data(30)
     const indices = Int32Array.from([7, 0, 29, 7])
-    expect(normalizeMnistRows(d.train.images, indices)).toEqual(gatherRows(normalizeMnist(d.train.images), MNIST_PIXELS, indices))
+    expect(normalizeMnistRows(d.train.images, indices)).toEqual(
+      gatherRows(normalizeMnist(d.train.images), MNIST_PIXELS, indices)
+    )
     expect(() => normalizeMnistRows(d.train.images, [30])).toThrow(RangeError)
   })
 
@@ -31,7 +42,9 @@ describe("MNIST as bytes", () => {
       // The split's own images (copied on first read) normalised at once: what the pipeline held before.
       const whole = normalizeMnist(splits.train.images)
       const batches = Effect.runSync(Stream.runCollect(batchStream(train, 8, { kind: "shuffled", rng: makeRng(4) })))
-      const reference = Effect.runSync(Stream.runCollect(batchStream({ ...train, x: whole }, 8, { kind: "shuffled", rng: makeRng(4) })))
+      const reference = Effect.runSync(
+        Stream.runCollect(batchStream({ ...train, x: whole }, 8, { kind: "shuffled", rng: makeRng(4) }))
+      )
       expect(Chunk.toArray(batches)).toEqual(Chunk.toArray(reference))
       expect(train.x).toEqual(whole)
       expect(rowsAt(train, Int32Array.from([2, 1]))).toEqual(gatherRows(whole, MNIST_PIXELS, [2, 1]))

@@ -13,7 +13,13 @@ import { fileURLToPath } from "node:url"
 import { gunzipSync } from "node:zlib"
 import { ChecksumError, DataSourceError, IdxFormatError } from "../../src/data/errors.js"
 import { MNIST_PIXELS } from "../../src/data/mnist/data.js"
-import { defaultMnistCacheDir, downloadMnist, fetchVerified, MNIST_GZ_FILES, type MnistGzFile } from "../../src/data/mnist/download.js"
+import {
+  defaultMnistCacheDir,
+  downloadMnist,
+  fetchVerified,
+  MNIST_GZ_FILES,
+  type MnistGzFile
+} from "../../src/data/mnist/download.js"
 import { decodeDigitJson, loadEmbeddedMnist } from "../../src/data/mnist/embedded.js"
 import { loadMnistDir, parseValidationIndices } from "../../src/data/mnist/idx-folder.js"
 import { encodeImages, encodeLabels, gzip } from "../helpers/idx-writer.js"
@@ -256,7 +262,8 @@ describe("decodeDigitJson", () => {
   })
 
   it("reports values outside [0,1], partial digits and broken JSON", () => {
-    const problem = (s: string) => Either.getLeft(decodeDigitJson(encode(s), "x.json")).pipe((o) => (o._tag === "Some" ? o.value.message : ""))
+    const problem = (s: string) =>
+      Either.getLeft(decodeDigitJson(encode(s), "x.json")).pipe((o) => (o._tag === "Some" ? o.value.message : ""))
     expect(problem(`{"data":[1.5,${zeros(783)}]}`)).toContain("outside [0, 1]")
     expect(problem(`{"data":[2e0,${zeros(783)}]}`)).toContain("[0, 1]")
     expect(problem(`{"data":[${zeros(700)}]}`)).toContain("700 values")
@@ -342,7 +349,10 @@ layer(NodeContext.layer)("downloadMnist", (it) => {
       yield* fs.writeFile(join(cacheDir, "t10k-labels-idx1-ubyte.gz"), new Uint8Array([1, 2, 3]))
       yield* downloadMnist(options)
       expect(server.requests.slice(4)).toEqual(["t10k-labels-idx1-ubyte.gz"])
-      expectSameBytes(yield* fs.readFile(join(cacheDir, "t10k-labels-idx1-ubyte.gz")), fixtureBytes("t10k-labels-idx1-ubyte.gz"))
+      expectSameBytes(
+        yield* fs.readFile(join(cacheDir, "t10k-labels-idx1-ubyte.gz")),
+        fixtureBytes("t10k-labels-idx1-ubyte.gz")
+      )
     })
   )
 
@@ -404,7 +414,12 @@ layer(NodeContext.layer)("downloadMnist", (it) => {
         urls.push(url)
         return new Response(fixtureBytes(url.slice(url.lastIndexOf("/") + 1)))
       }) as typeof globalThis.fetch
-      const data = yield* downloadMnist({ cacheDir, mirrors: ["https://example.invalid/m"], checksums: FIXTURE_SHA256, fetch: fakeFetch })
+      const data = yield* downloadMnist({
+        cacheDir,
+        mirrors: ["https://example.invalid/m"],
+        checksums: FIXTURE_SHA256,
+        fetch: fakeFetch
+      })
       expect(data.test.count).toBe(10)
       expect(urls).toEqual(MNIST_GZ_FILES.map((n) => `https://example.invalid/m/${n}`))
     })

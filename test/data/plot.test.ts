@@ -52,11 +52,14 @@ describe("linePlotSvg", () => {
       const svg = yield* linePlotSvg(curves)
       checkXml(svg)
       const shown = texts(svg)
-      expect(shown).toEqual(expect.arrayContaining(["Reconstruction loss", "step", "MSE", "SC", "VDL &amp; &lt;friends&gt;", "one point"]))
+      expect(shown).toEqual(
+        expect.arrayContaining(["Reconstruction loss", "step", "MSE", "SC", "VDL &amp; &lt;friends&gt;", "one point"])
+      )
       // One line per series; the short series also gets dots, so its single point shows.
       expect(svg.match(/aria-roledescription="line mark container"/g)).toHaveLength(3)
       expect(svg.match(/aria-roledescription="symbol mark container"/g)).toHaveLength(1)
-    }))
+    })
+  )
 
   it.effect("a log x axis puts ticks on powers of ten", () =>
     Effect.gen(function* () {
@@ -66,14 +69,16 @@ describe("linePlotSvg", () => {
       expect(log).toEqual(expect.arrayContaining(["10", "100", "1,000"]))
       expect(linear).not.toContain("100")
       expect(linear).toEqual(expect.arrayContaining(["2,000", "4,000"]))
-    }))
+    })
+  )
 
   it.effect("handles flat and single-x data without producing NaN coordinates", () =>
     Effect.gen(function* () {
       const svg = yield* linePlotSvg({ ...curves, series: [{ name: "flat", x: [3, 3], y: [1, 1] }] })
       checkXml(svg)
       expect(svg).not.toMatch(/NaN|Infinity/)
-    }))
+    })
+  )
 
   const problemOf = (plot: LinePlot) => Effect.flip(linePlotSvg(plot)).pipe(Effect.map((e) => e))
 
@@ -86,7 +91,15 @@ describe("linePlotSvg", () => {
         [{ series: [{ name: "a", x: [1, 2], y: [1, NaN] }] }, /"a" has y\[1\] = NaN/],
         [{ series: [{ name: "a", x: [1, Infinity], y: [1, 2] }] }, /x\[1\] = Infinity/],
         [{ series: [{ name: "a", x: [0, 1], y: [1, 2] }], logX: true }, /x\[0\] = 0, which a log x axis cannot show/],
-        [{ series: [{ name: "a", x: [1], y: [1] }, { name: "a", x: [2], y: [2] }] }, /two series are named "a"/],
+        [
+          {
+            series: [
+              { name: "a", x: [1], y: [1] },
+              { name: "a", x: [2], y: [2] }
+            ]
+          },
+          /two series are named "a"/
+        ],
         [{ series: [{ name: "  ", x: [1], y: [1] }] }, /blank name/],
         [{ width: 0 }, /width must be a positive integer/],
         [{ yLabel: "loss\u0007" }, /yLabel "loss\\u0007" holds a control character/]
@@ -98,7 +111,8 @@ describe("linePlotSvg", () => {
         expect(error.problem).toMatch(pattern)
         expect(error.message).toContain("Reconstruction loss")
       }
-    }))
+    })
+  )
 
   it.effect("any finite curves give well-formed SVG naming every series (property)", () =>
     Effect.promise(() =>
@@ -111,7 +125,11 @@ describe("linePlotSvg", () => {
           fc.boolean(),
           fc.array(fc.double({ min: 1e-3, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 30 }),
           async (names, logX, ys) => {
-            const series = names.map((name, k) => ({ name, x: ys.map((_, i) => i + 1 + k), y: ys.map((v) => v * (k + 1)) }))
+            const series = names.map((name, k) => ({
+              name,
+              x: ys.map((_, i) => i + 1 + k),
+              y: ys.map((v) => v * (k + 1))
+            }))
             const svg = await Effect.runPromise(linePlotSvg({ title: "t", xLabel: "x", yLabel: "y", series, logX }))
             checkXml(svg)
             expect(svg).not.toMatch(/NaN/)
@@ -123,5 +141,6 @@ describe("linePlotSvg", () => {
         ),
         { numRuns: 20 }
       )
-    ))
+    )
+  )
 })

@@ -26,7 +26,10 @@ const synthetic = (trainCount: number, testCount = 30, validationIndices?: numbe
   source: "synthetic"
 })
 const originalIndices = (split: MnistSplit): number[] =>
-  Array.from({ length: split.count }, (_, k) => split.images[k * MNIST_PIXELS] + 256 * split.images[k * MNIST_PIXELS + 1])
+  Array.from(
+    { length: split.count },
+    (_, k) => split.images[k * MNIST_PIXELS] + 256 * split.images[k * MNIST_PIXELS + 1]
+  )
 
 describe("makeRng", () => {
   it("is deterministic per seed and differs between seeds", () => {
@@ -132,7 +135,9 @@ describe("splitMnist with the authors' indices", () => {
     expect(a.valIndices).toEqual(authors)
     expect(originalIndices(a.val)).toEqual(authors)
     expect(a.train.count).toBe(295)
-    expect(originalIndices(a.train)).toEqual(Array.from({ length: 300 }, (_, i) => i).filter((i) => !authors.includes(i)))
+    expect(originalIndices(a.train)).toEqual(
+      Array.from({ length: 300 }, (_, i) => i).filter((i) => !authors.includes(i))
+    )
     expect(b.valIndices).toEqual(a.valIndices)
     expect(b.trainIndices).toEqual(a.trainIndices)
   })

@@ -11,14 +11,23 @@ describe("table column types", () => {
     ]
     const bytes = tableToArrowIpc(rows, ["epoch", "psnr", "improved", "note"], { epoch: "int32" })
     const types = tableFromIPC(bytes).schema.fields.map((f) => [f.name, f.type.typeId])
-    expect(types).toEqual([["epoch", Type.Int], ["psnr", Type.Float], ["improved", Type.Bool], ["note", Type.Utf8]])
+    expect(types).toEqual([
+      ["epoch", Type.Int],
+      ["psnr", Type.Float],
+      ["improved", Type.Bool],
+      ["note", Type.Utf8]
+    ])
     expect(readArrowIpcTable(bytes).rows).toEqual(rows)
   })
 
   it("refuses a value an Int32 column cannot hold, and a column mixing booleans with numbers", () => {
-    expect(() => tableToArrowIpc([{ epoch: 1.5 }], undefined, { epoch: "int32" })).toThrow('table: column "epoch" is written as Int32 but row 0 holds 1.5, not a 32-bit integer')
+    expect(() => tableToArrowIpc([{ epoch: 1.5 }], undefined, { epoch: "int32" })).toThrow(
+      'table: column "epoch" is written as Int32 but row 0 holds 1.5, not a 32-bit integer'
+    )
     expect(() => tableToArrowIpc([{ epoch: 2 ** 31 }], undefined, { epoch: "int32" })).toThrow(/not a 32-bit integer/)
-    expect(() => tableToArrowIpc([{ flag: true }, { flag: 1 }])).toThrow('table: column "flag" mixes booleans and numbers (row 1 is a number); give each column one type')
+    expect(() => tableToArrowIpc([{ flag: true }, { flag: 1 }])).toThrow(
+      'table: column "flag" mixes booleans and numbers (row 1 is a number); give each column one type'
+    )
   })
 
   it("writes booleans as true and false in CSV and Markdown", () => {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { Float64, Int32, Table, Utf8, tableToIPC, vectorFromArray } from "apache-arrow"
-import { readArrowIpc, readArrowIpcTable, tableToArrowIpc, tableToCsv, tableToMarkdown, type Row } from "../../src/data/table.js"
+import {
+  readArrowIpc,
+  readArrowIpcTable,
+  tableToArrowIpc,
+  tableToCsv,
+  tableToMarkdown,
+  type Row
+} from "../../src/data/table.js"
 
 /** Random tables: each column is all numbers (NaN, ±Infinity, -0 included) or all strings, with nulls and missing keys. */
 const tables = fc
@@ -58,13 +65,19 @@ describe("Arrow IPC", () => {
   })
 
   it("writes the file format with Float64 and Utf8 columns in first-seen order", () => {
-    const bytes = tableToArrowIpc([{ b: 1, a: "x" }, { c: null, a: "y" }])
+    const bytes = tableToArrowIpc([
+      { b: 1, a: "x" },
+      { c: null, a: "y" }
+    ])
     // Arrow file format starts and ends with the ARROW1 magic.
     const magic = new TextDecoder().decode(bytes.subarray(0, 6))
     expect(magic).toBe("ARROW1")
     expect(new TextDecoder().decode(bytes.subarray(bytes.length - 6))).toBe("ARROW1")
     const back = readArrowIpc(bytes)
-    expect(back).toEqual([{ b: 1, a: "x", c: null }, { b: null, a: "y", c: null }])
+    expect(back).toEqual([
+      { b: 1, a: "x", c: null },
+      { b: null, a: "y", c: null }
+    ])
     expect(Object.keys(back[0])).toEqual(["b", "a", "c"])
   })
 
@@ -91,9 +104,18 @@ describe("Arrow IPC", () => {
   })
 
   it("reads integer columns from other writers as numbers", () => {
-    const table = new Table({ n: vectorFromArray([1, null, 3], new Int32()), s: vectorFromArray(["a", "b", null], new Utf8()) })
-    expect(readArrowIpc(tableToIPC(table, "file"))).toEqual([{ n: 1, s: "a" }, { n: null, s: "b" }, { n: 3, s: null }])
-    expect(readArrowIpc(tableToIPC(new Table({ f: vectorFromArray([0.5], new Float64()) }), "stream"))).toEqual([{ f: 0.5 }])
+    const table = new Table({
+      n: vectorFromArray([1, null, 3], new Int32()),
+      s: vectorFromArray(["a", "b", null], new Utf8())
+    })
+    expect(readArrowIpc(tableToIPC(table, "file"))).toEqual([
+      { n: 1, s: "a" },
+      { n: null, s: "b" },
+      { n: 3, s: null }
+    ])
+    expect(readArrowIpc(tableToIPC(new Table({ f: vectorFromArray([0.5], new Float64()) }), "stream"))).toEqual([
+      { f: 0.5 }
+    ])
   })
 
   it("refuses a column that mixes numbers and strings, naming it", () => {
@@ -113,11 +135,7 @@ describe("CSV", () => {
       { name: "y", note: "z", value: -Infinity }
     ])
     expect(csv).toBe(
-      "name,note,value\n" +
-        'plain,"say ""hi"", then\nleave",1.5\n' +
-        '"a\r\nb","",\n' +
-        "x,,NaN\n" +
-        "y,z,-Infinity\n"
+      "name,note,value\n" + 'plain,"say ""hi"", then\nleave",1.5\n' + '"a\r\nb","",\n' + "x,,NaN\n" + "y,z,-Infinity\n"
     )
   })
 

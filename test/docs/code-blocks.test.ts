@@ -53,7 +53,14 @@ const blocksOf = (markdown: string): Block[] => {
     while (end < lines.length && !lines[end].trimStart().startsWith(fence)) body.push(lines[end++].slice(indent.length))
     if (language === "ts" || language === "typescript") {
       const name = `${page.replace(/\.md$/, "").replace(/[^A-Za-z0-9]+/g, "-")}-line-${i + 1}.ts`
-      blocks.push({ where: `${page}:${i + 1}`, markdown, fenceLine: i + 1, code: body.join("\n"), fragment: /\/\/\s*fragment\b/.test(rest), file: join(blockDir, name) })
+      blocks.push({
+        where: `${page}:${i + 1}`,
+        markdown,
+        fenceLine: i + 1,
+        code: body.join("\n"),
+        fragment: /\/\/\s*fragment\b/.test(rest),
+        file: join(blockDir, name)
+      })
     }
     i = end
   }
@@ -61,7 +68,8 @@ const blocksOf = (markdown: string): Block[] => {
 }
 
 /** The modules a block imports by a path rather than a package name. */
-const pathImports = (code: string): string[] => [...code.matchAll(/(?:from|import)\s*["'](\.{1,2}\/[^"']+|\/[^"']+)["']/g)].map((m) => m[1]!)
+const pathImports = (code: string): string[] =>
+  [...code.matchAll(/(?:from|import)\s*["'](\.{1,2}\/[^"']+|\/[^"']+)["']/g)].map((m) => m[1]!)
 
 /** The module a block becomes: a program as it is, a fragment inside its wrapper. */
 const moduleOf = (block: Block): string => {
@@ -70,7 +78,15 @@ const moduleOf = (block: Block): string => {
   const lines = code.split("\n")
   const top = lines.filter((l) => /^(import|declare)\s/.test(l))
   const body = lines.filter((l) => !/^(import|declare)\s/.test(l))
-  return [`import { Effect as DocBlockEffect } from "effect"`, ...top, "", "export const fragment = DocBlockEffect.gen(function* () {", ...body.map((l) => `  ${l}`), "})", ""].join("\n")
+  return [
+    `import { Effect as DocBlockEffect } from "effect"`,
+    ...top,
+    "",
+    "export const fragment = DocBlockEffect.gen(function* () {",
+    ...body.map((l) => `  ${l}`),
+    "})",
+    ""
+  ].join("\n")
 }
 
 const allBlocks = documents().flatMap(blocksOf)
@@ -88,7 +104,10 @@ const run = (() => {
     running += 1
     try {
       return await new Promise((resolveRun, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", block.file], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] })
+        const child = spawn(process.execPath, ["--import", "tsx", block.file], {
+          cwd: repoRoot,
+          stdio: ["ignore", "pipe", "pipe"]
+        })
         let output = ""
         child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d))
         child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d))
@@ -115,14 +134,27 @@ describe("code blocks of the README and docs/", () => {
     rmSync(blockDir, { recursive: true, force: true })
     mkdirSync(blockDir, { recursive: true })
     for (const block of allBlocks) writeFileSync(block.file, moduleOf(block))
-    const config = ts.getParsedCommandLineOfConfigFile(join(repoRoot, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })
+    const config = ts.getParsedCommandLineOfConfigFile(
+      join(repoRoot, "tsconfig.json"),
+      {},
+      { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined }
+    )
     if (config === undefined) throw new Error("tsconfig.json cannot be read")
-    const program = ts.createProgram({ rootNames: allBlocks.map((b) => b.file), options: { ...config.options, ...STRICT, noEmit: true } })
+    const program = ts.createProgram({
+      rootNames: allBlocks.map((b) => b.file),
+      options: { ...config.options, ...STRICT, noEmit: true }
+    })
     const format = (d: ts.Diagnostic) => {
-      const line = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0
+      const line =
+        d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0
       // A program's lines are the page's, one for one; a fragment's are rearranged by its wrapper.
       const block = allBlocks.find((b) => d.file !== undefined && b.file === resolve(d.file.fileName))
-      const where = block === undefined ? "" : block.fragment ? ` (${block.where})` : ` (${relative(repoRoot, block.markdown)}:${block.fenceLine + line})`
+      const where =
+        block === undefined
+          ? ""
+          : block.fragment
+            ? ` (${block.where})`
+            : ` (${relative(repoRoot, block.markdown)}:${block.fenceLine + line})`
       return `${d.file === undefined ? "" : `${relative(repoRoot, d.file.fileName)}:${line}${where}: `}${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`
     }
     // The blocks' own diagnostics only: src/ is the type check's to report, and checking it all again would double the time.
@@ -130,7 +162,11 @@ describe("code blocks of the README and docs/", () => {
     for (const block of allBlocks) {
       const source = program.getSourceFile(block.file)
       if (source === undefined) diagnostics.set(block.file, [`${relative(repoRoot, block.file)} is not in the program`])
-      else diagnostics.set(block.file, [...global, ...[...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)].map(format)])
+      else
+        diagnostics.set(block.file, [
+          ...global,
+          ...[...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)].map(format)
+        ])
     }
   }, 420_000)
 
@@ -199,7 +235,13 @@ describe("links of the README and docs/", () => {
         const file = path === "" ? markdown : resolve(dirname(markdown), path)
         if (!file.startsWith(repoRoot + sep)) broken.push(`${target}: outside the repository`)
         else if (!existsSync(file)) broken.push(`${target}: no such file`)
-        else if (anchor !== undefined && statSync(file).isFile() && file.endsWith(".md") && !anchorsOf(file).has(anchor)) broken.push(`${target}: no heading with that anchor`)
+        else if (
+          anchor !== undefined &&
+          statSync(file).isFile() &&
+          file.endsWith(".md") &&
+          !anchorsOf(file).has(anchor)
+        )
+          broken.push(`${target}: no heading with that anchor`)
       }
       expect(broken).toEqual([])
     })

@@ -3,7 +3,15 @@ import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-core/dist/register_all_gradients"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { fitProbe, type LabelledSet, linearProbe, listaProbe, probeAccuracy, probeLoss, softmaxCrossEntropy } from "../../src/models/classifier.js"
+import {
+  fitProbe,
+  type LabelledSet,
+  linearProbe,
+  listaProbe,
+  probeAccuracy,
+  probeLoss,
+  softmaxCrossEntropy
+} from "../../src/models/classifier.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
 import { commandLineMessage } from "../../src/cli/options.js"
 import { type ClassifyPlan, selectExamples, spread } from "../../src/pipeline/evaluation/classify.js"
@@ -56,10 +64,14 @@ describe("softmax cross-entropy", () => {
           const x = tf.tensor2d(gaussian(seeded(3), 8, 12), [8, 12])
           const labels = tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], "int32")
           const names = Object.keys(probe.variables)
-          const auto = tf.variableGrads(() => softmaxCrossEntropy(probe.logits(x), labels, 4).loss, names.map((n) => probe.variables[n]))
+          const auto = tf.variableGrads(
+            () => softmaxCrossEntropy(probe.logits(x), labels, 4).loss,
+            names.map((n) => probe.variables[n])
+          )
           const grads = probe.gradients(x, tf.cast(tf.oneHot(labels, 4), "float32") as tf.Tensor2D)
           expect(Object.keys(grads).sort()).toEqual([...names].sort())
-          for (const n of names) expectClose(toFlat(grads[n]), toFlat(auto.grads[probe.variables[n].name]), 1e-4, 1e-6, n)
+          for (const n of names)
+            expectClose(toFlat(grads[n]), toFlat(auto.grads[probe.variables[n].name]), 1e-4, 1e-6, n)
         })
         probe.dispose()
       })
@@ -74,9 +86,18 @@ describe("probe training", () => {
       const train = separable(1, 5, classes, dim)
       const val = separable(2, 20, classes, dim)
       const test = separable(3, 50, classes, dim)
-      const sets = [onDevice(train.x, train.labels, dim), onDevice(val.x, val.labels, dim), onDevice(test.x, test.labels, dim)]
+      const sets = [
+        onDevice(train.x, train.labels, dim),
+        onDevice(val.x, val.labels, dim),
+        onDevice(test.x, test.labels, dim)
+      ]
       const probe = linearProbe(seeded(4), dim, classes, tfjsLinalg)
-      const fit = fitProbe(probe, sets[0], sets[1], { epochs: 100, batchSize: 32, learningRate: 1e-2, order: seeded(5) })
+      const fit = fitProbe(probe, sets[0], sets[1], {
+        epochs: 100,
+        batchSize: 32,
+        learningRate: 1e-2,
+        order: seeded(5)
+      })
       expect(probeAccuracy(probe, sets[2])).toBe(1)
       expect(fit.valLoss).toHaveLength(100)
       expect(fit.bestValLoss).toBe(Math.min(...fit.valLoss))
@@ -123,7 +144,15 @@ describe("probe training", () => {
 })
 
 describe("example selection", () => {
-  const plan: ClassifyPlan = { perClass: [1, 2, 5], repeats: 3, seed: 9, epochs: 1, batchSize: 8, learningRate: 1e-3, classes: 3 }
+  const plan: ClassifyPlan = {
+    perClass: [1, 2, 5],
+    repeats: 3,
+    seed: 9,
+    epochs: 1,
+    batchSize: 8,
+    learningRate: 1e-3,
+    classes: 3
+  }
   const labels = Uint8Array.from({ length: 60 }, (_, i) => (i * 7) % 3)
 
   it("takes K per class, nested over K, the same for the same seed, and pools what it uses", () => {

@@ -45,7 +45,8 @@ const chromium = (...args: string[]) =>
     90_000
   )
 
-const command = (script: string, ...args: string[]) => runToEnd(process.execPath, ["--import", "tsx", `experiments/${script}.ts`, ...args], 240_000)
+const command = (script: string, ...args: string[]) =>
+  runToEnd(process.execPath, ["--import", "tsx", `experiments/${script}.ts`, ...args], 240_000)
 
 const root = mkdtempSync(join(tmpdir(), "evaluation-"))
 const runA = join(root, "vdl-tiny")
@@ -55,8 +56,21 @@ beforeAll(async () => {
   await Effect.runPromise(
     Effect.gen(function* () {
       const data = yield* smallData(300)
-      for (const [model, out] of [["vdl", runA], ["sdl", runB]] as const) {
-        yield* trainRun({ model, settings: smallSettings(model), epochs: 2, seed: 5, out, describe: { mnist: { kind: "embedded" }, trainSize: 300 } }, data)
+      for (const [model, out] of [
+        ["vdl", runA],
+        ["sdl", runB]
+      ] as const) {
+        yield* trainRun(
+          {
+            model,
+            settings: smallSettings(model),
+            epochs: 2,
+            seed: 5,
+            out,
+            describe: { mnist: { kind: "embedded" }, trainSize: 300 }
+          },
+          data
+        )
       }
     }).pipe(Effect.provide(env()))
   )
@@ -67,13 +81,27 @@ describe("evaluation commands", () => {
     const r = await command("denoise", runA, runB, "--sigma", "0,1", "--limit", "60", "--examples", "3")
     expect(r.status, r.stderr).toBe(0)
     const out = join(runA, "denoise")
-    for (const f of ["denoise.arrow", "denoise.csv", "denoise.md", "denoise-psnr.svg", "denoise.json", "examples-vdl-tiny.png", "examples-sdl-tiny.png"]) {
+    for (const f of [
+      "denoise.arrow",
+      "denoise.csv",
+      "denoise.md",
+      "denoise-psnr.svg",
+      "denoise.json",
+      "examples-vdl-tiny.png",
+      "examples-sdl-tiny.png"
+    ]) {
       expect(existsSync(join(out, f)), f).toBe(true)
     }
     const rows = readArrowIpc(new Uint8Array(readFileSync(join(out, "denoise.arrow"))))
     expect(rows.map((row) => `${row.run} ${row.codes} ${row.sigma}`)).toEqual([
-      "vdl-tiny encoder 0", "vdl-tiny fista 0", "vdl-tiny encoder 1", "vdl-tiny fista 1",
-      "sdl-tiny encoder 0", "sdl-tiny fista 0", "sdl-tiny encoder 1", "sdl-tiny fista 1"
+      "vdl-tiny encoder 0",
+      "vdl-tiny fista 0",
+      "vdl-tiny encoder 1",
+      "vdl-tiny fista 1",
+      "sdl-tiny encoder 0",
+      "sdl-tiny fista 0",
+      "sdl-tiny encoder 1",
+      "sdl-tiny fista 1"
     ])
     for (const row of rows) {
       expect(row.images).toBe(60)
@@ -89,12 +117,41 @@ describe("evaluation commands", () => {
   })
 
   it("classify trains every series at every K and writes mean and spread over repeats", async () => {
-    const r = await command("classify", runA, runB, "--per-class", "1,3", "--seeds", "2", "--epochs", "3", "--val-limit", "100", "--test-limit", "100")
+    const r = await command(
+      "classify",
+      runA,
+      runB,
+      "--per-class",
+      "1,3",
+      "--seeds",
+      "2",
+      "--epochs",
+      "3",
+      "--val-limit",
+      "100",
+      "--test-limit",
+      "100"
+    )
     expect(r.status, r.stderr).toBe(0)
     const out = join(runA, "classify")
-    for (const f of ["classify.arrow", "classify.csv", "classify.md", "classify-repeats.arrow", "classify-accuracy.svg", "classify.json"]) expect(existsSync(join(out, f)), f).toBe(true)
+    for (const f of [
+      "classify.arrow",
+      "classify.csv",
+      "classify.md",
+      "classify-repeats.arrow",
+      "classify-accuracy.svg",
+      "classify.json"
+    ])
+      expect(existsSync(join(out, f)), f).toBe(true)
     const rows = readArrowIpc(new Uint8Array(readFileSync(join(out, "classify.arrow"))))
-    expect([...new Set(rows.map((row) => row.series))]).toEqual(["pixels", "vdl-tiny encoder", "vdl-tiny FISTA", "sdl-tiny encoder", "sdl-tiny FISTA", "LISTA end to end"])
+    expect([...new Set(rows.map((row) => row.series))]).toEqual([
+      "pixels",
+      "vdl-tiny encoder",
+      "vdl-tiny FISTA",
+      "sdl-tiny encoder",
+      "sdl-tiny FISTA",
+      "LISTA end to end"
+    ])
     expect(rows).toHaveLength(12)
     for (const row of rows) {
       expect(row.repeats).toBe(2)
@@ -124,7 +181,16 @@ describe("evaluation commands", () => {
     expect(body).toContain('data-broken-images="0"')
     expect((dom.stdout.match(/<table/g) ?? []).length).toBeGreaterThanOrEqual(5)
     expect((dom.stdout.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(5)
-    for (const text of ["Settings", "Training curves", "Denoising", "Low-data classification", "vdl-tiny FISTA", "LISTA end to end", "noisy input"]) expect(dom.stdout).toContain(text)
+    for (const text of [
+      "Settings",
+      "Training curves",
+      "Denoising",
+      "Low-data classification",
+      "vdl-tiny FISTA",
+      "LISTA end to end",
+      "noisy input"
+    ])
+      expect(dom.stdout).toContain(text)
 
     const shot = join(root, "report", "shot.png")
     const s = await chromium("--hide-scrollbars", "--window-size=1200,3000", `--screenshot=${shot}`, `file://${page}`)
@@ -139,10 +205,16 @@ describe("evaluation commands", () => {
   it("names the problem and the fix when a folder is not a run or an option is wrong", async () => {
     const notRun = await Effect.runPromise(Effect.either(readRunFolders([runA, root])))
     expect(notRun._tag).toBe("Left")
-    if (notRun._tag === "Left") expect(notRun.left.message).toMatch(/run folder .*: summary\.json cannot be read .*is this the folder of a training run/)
-    const badSigma = await Effect.runPromise(Effect.either(numberList("sigma", "1,two", (x) => x >= 0, "noise levels ≥ 0")))
+    if (notRun._tag === "Left")
+      expect(notRun.left.message).toMatch(
+        /run folder .*: summary\.json cannot be read .*is this the folder of a training run/
+      )
+    const badSigma = await Effect.runPromise(
+      Effect.either(numberList("sigma", "1,two", (x) => x >= 0, "noise levels ≥ 0"))
+    )
     expect(badSigma._tag).toBe("Left")
-    if (badSigma._tag === "Left") expect(badSigma.left.message).toBe('option --sigma: "1,two" is not a comma-separated list of noise levels ≥ 0')
+    if (badSigma._tag === "Left")
+      expect(badSigma.left.message).toBe('option --sigma: "1,two" is not a comma-separated list of noise levels ≥ 0')
     expect(Effect.runSync(numberList("sigma", "0.5, 1,2", (x) => x >= 0, "noise levels ≥ 0"))).toEqual([0.5, 1, 2])
   })
 })

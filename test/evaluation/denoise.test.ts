@@ -58,19 +58,22 @@ describe("PSNR of noisy inputs", () => {
 })
 
 describe("evaluation batches", () => {
-  fcIt.prop([fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 1, max: 300 })])("cover the rows in order, none larger than the batch, sizes within one", (rows, size) => {
-    const batches = evenBatches(rows, size)
-    expect(batches.length).toBe(Math.ceil(rows / size))
-    let next = 0
-    for (const [start, end] of batches) {
-      expect(start).toBe(next)
-      expect(end - start).toBeLessThanOrEqual(size)
-      next = end
+  fcIt.prop([fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 1, max: 300 })])(
+    "cover the rows in order, none larger than the batch, sizes within one",
+    (rows, size) => {
+      const batches = evenBatches(rows, size)
+      expect(batches.length).toBe(Math.ceil(rows / size))
+      let next = 0
+      for (const [start, end] of batches) {
+        expect(start).toBe(next)
+        expect(end - start).toBeLessThanOrEqual(size)
+        next = end
+      }
+      expect(next).toBe(rows)
+      const sizes = batches.map(([a, b]) => b - a)
+      if (sizes.length > 0) expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1)
     }
-    expect(next).toBe(rows)
-    const sizes = batches.map(([a, b]) => b - a)
-    if (sizes.length > 0) expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1)
-  })
+  )
 })
 
 describe("denoising a model", () => {
@@ -80,12 +83,21 @@ describe("denoising a model", () => {
     const model = makeModel(settings, ds.dim, rngFor(1, "init"))
     const signs = Float32Array.from({ length: ds.x.length }, (_, i) => ((i * 7) % 3 === 0 ? 1 : -1))
     const before = tf.memory().numTensors
-    const result = await Effect.runPromise(denoiseModel(model, ds, { sigmas: [0, 0.5, 2], noise: signs, examples: 4 }, "test").pipe(Effect.provide(ProgressSilent)))
+    const result = await Effect.runPromise(
+      denoiseModel(model, ds, { sigmas: [0, 0.5, 2], noise: signs, examples: 4 }, "test").pipe(
+        Effect.provide(ProgressSilent)
+      )
+    )
     expect(tf.memory().numTensors).toBe(before)
     disposeModel(model)
 
     expect(result.levels.map((l) => [l.sigma, l.kind])).toEqual([
-      [0, "encoder"], [0, "fista"], [0.5, "encoder"], [0.5, "fista"], [2, "encoder"], [2, "fista"]
+      [0, "encoder"],
+      [0, "fista"],
+      [0.5, "encoder"],
+      [0.5, "fista"],
+      [2, "encoder"],
+      [2, "fista"]
     ])
     for (const l of result.levels) {
       expect(l.noisyPsnr).toBeCloseTo(l.sigma === 0 ? 40 : analyticPsnr(l.sigma * MNIST_STD), 3)

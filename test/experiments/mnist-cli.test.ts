@@ -18,7 +18,14 @@ describe("experiments/mnist.ts", () => {
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
     expect(summary).toMatchObject({ model: "sdl", epochs: 1, bestEpoch: 1 })
     expect(summary.val.psnr).toBeGreaterThan(5)
-    for (const f of ["metrics.arrow", "metrics.csv", "checkpoint.safetensors", "decoder-columns.png", "reconstructions.png"]) expect(existsSync(join(out, f)), f).toBe(true)
+    for (const f of [
+      "metrics.arrow",
+      "metrics.csv",
+      "checkpoint.safetensors",
+      "decoder-columns.png",
+      "reconstructions.png"
+    ])
+      expect(existsSync(join(out, f)), f).toBe(true)
   })
 
   it("refuses an invalid option value with a message that names it", () => {
@@ -36,7 +43,8 @@ describe("experiments/mnist.ts", () => {
 
   it("names a truncated IDX file and the fix, and writes nothing", () => {
     const dir = mkdtempSync(join(tmpdir(), "mnist-bad-"))
-    for (const f of ["train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]) copyFileSync(join(fixture, f), join(dir, f))
+    for (const f of ["train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"])
+      copyFileSync(join(fixture, f), join(dir, f))
     const raw = gunzipSync(readFileSync(join(fixture, "train-images-idx3-ubyte.gz")))
     writeFileSync(join(dir, "train-images-idx3-ubyte"), raw.subarray(0, raw.length - 100))
     const out = join(dir, "run")

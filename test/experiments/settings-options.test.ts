@@ -21,14 +21,21 @@ import { ProgressSilent } from "../../src/pipeline/train/progress.js"
 /** The options of the train command that take one of a few names, read from its option definitions. */
 const choiceFlags = commandChoices(trainCommand("mnist"))
 
-const help = spawnSync(process.execPath, ["--import", "tsx", "experiments/mnist.ts", "--help"], { encoding: "utf8", timeout: 120_000 }).stdout.replace(/\u001b\[[0-9;]*m/g, "")
+const help = spawnSync(process.execPath, ["--import", "tsx", "experiments/mnist.ts", "--help"], {
+  encoding: "utf8",
+  timeout: 120_000
+}).stdout.replace(/\u001b\[[0-9;]*m/g, "")
 const shownFlags = new Set(help.match(/--[a-z][a-z-]*/g) ?? [])
 
 /** What a person reads when the command refuses these arguments. */
 const refusal = (args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
-    const failure = yield* Effect.flip(mnistCli(["node", "mnist", ...args]).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent))))
-    return ValidationError.isValidationError(failure) ? commandLineError(failure, args, choiceFlags) : (failure as { message: string }).message
+    const failure = yield* Effect.flip(
+      mnistCli(["node", "mnist", ...args]).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent)))
+    )
+    return ValidationError.isValidationError(failure)
+      ? commandLineError(failure, args, choiceFlags)
+      : (failure as { message: string }).message
   })
 
 /** A value of the right kind that the setting cannot take. */
@@ -64,7 +71,12 @@ describe("every setting of experiments/mnist.ts", () => {
     Effect.gen(function* () {
       for (const setting of settingNames) {
         const flag = optionFor(setting)
-        const text = yield* refusal([flag, invalid(setting), "--out", join(mkdtempSync(join(tmpdir(), "settings-")), "run")])
+        const text = yield* refusal([
+          flag,
+          invalid(setting),
+          "--out",
+          join(mkdtempSync(join(tmpdir(), "settings-")), "run")
+        ])
         expect(text, setting).toContain(`option ${flag}`)
         expect(shownFlags, setting).toContain(flag)
       }
@@ -74,9 +86,26 @@ describe("every setting of experiments/mnist.ts", () => {
   it.effect("refuses a change of any setting on --resume naming its option", () =>
     Effect.gen(function* () {
       const out = join(mkdtempSync(join(tmpdir(), "settings-resume-")), "run")
-      yield* mnistCli(["node", "mnist", "--model", "sdl", "--epochs", "1", "--train-size", "300", "--code-dim", "8", "--batch-size", "50", "--max-steps", "5", "--backend", "cpu", "--out", out]).pipe(
-        Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent))
-      )
+      yield* mnistCli([
+        "node",
+        "mnist",
+        "--model",
+        "sdl",
+        "--epochs",
+        "1",
+        "--train-size",
+        "300",
+        "--code-dim",
+        "8",
+        "--batch-size",
+        "50",
+        "--max-steps",
+        "5",
+        "--backend",
+        "cpu",
+        "--out",
+        out
+      ]).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent)))
       const stored = { ...variants.sdl.settings.mnist, codeDim: 8, batchSize: 50, maxSteps: 5 }
       for (const setting of settingNames) {
         if (setting === "epochs") continue

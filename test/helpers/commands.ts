@@ -16,7 +16,11 @@ export const repoRoot = join(__dirname, "..", "..")
 
 /** A script of experiments/ (its path from the repository root) run to its end, blocking this process. */
 export const commandSync = (script: string, ...args: string[]) =>
-  spawnSync(process.execPath, ["--import", "tsx", script, ...args], { cwd: repoRoot, encoding: "utf8", timeout: 240_000 })
+  spawnSync(process.execPath, ["--import", "tsx", script, ...args], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    timeout: 240_000
+  })
 
 export interface Finished {
   readonly status: number | null
@@ -54,7 +58,10 @@ export interface Spawned {
 
 /** A script of experiments/ (its path from the repository root) started through tsx, to be watched while it runs. */
 export const spawnCommand = (script: string, args: readonly string[]): Spawned => {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
   let text = ""
   const waiters: Array<{ pattern: RegExp; resolve: () => void }> = []
   const take = (chunk: string) => {
@@ -89,7 +96,11 @@ export const runCli = (...args: string[]) =>
       const failure = Cause.failureOption(exit.cause)
       const value = Option.getOrUndefined(failure) as { _tag?: string; message?: string } | undefined
       // As the program prints it: library errors with their settings named as options.
-      return { ok: false as const, tag: value?._tag ?? "defect", message: commandLineMessage(value) ?? value?.message ?? Cause.pretty(exit.cause) }
+      return {
+        ok: false as const,
+        tag: value?._tag ?? "defect",
+        message: commandLineMessage(value) ?? value?.message ?? Cause.pretty(exit.cause)
+      }
     })
   )
 

@@ -33,7 +33,10 @@ export const writeLabelledFolder = (dir: string, perClass: number, side = 8, see
     mkdirSync(join(dir, name), { recursive: true })
     for (let i = 0; i < perClass; i++) {
       const strength = 0.6 + 0.4 * rng.next()
-      const pixels = Array.from({ length: side * side }, (_, k) => 0.1 + 0.15 * rng.next() + (patterns[name](Math.floor(k / side), k % side, side) ? strength * 0.75 : 0))
+      const pixels = Array.from(
+        { length: side * side },
+        (_, k) => 0.1 + 0.15 * rng.next() + (patterns[name](Math.floor(k / side), k % side, side) ? strength * 0.75 : 0)
+      )
       writeGrayPng(join(dir, name, `${String(i).padStart(3, "0")}.png`), pixels, side, side)
     }
   }

@@ -9,8 +9,11 @@ import { decodeSafetensors } from "../../src/data/safetensors.js"
  */
 export const digestUnderOldNames = (bytes: Uint8Array): string => {
   const { tensors } = Either.getOrThrow(decodeSafetensors(bytes, "checkpoint"))
-  const renamed = Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name.replace(/^(encoder|decoder)\.adam\./, "$1Adam."), t.data]))
+  const renamed = Object.fromEntries(
+    Object.entries(tensors).map(([name, t]) => [name.replace(/^(encoder|decoder)\.adam\./, "$1Adam."), t.data])
+  )
   const hash = createHash("sha256")
-  for (const name of Object.keys(renamed).sort()) hash.update(new Uint8Array(renamed[name].buffer, renamed[name].byteOffset, renamed[name].byteLength))
+  for (const name of Object.keys(renamed).sort())
+    hash.update(new Uint8Array(renamed[name].buffer, renamed[name].byteOffset, renamed[name].byteLength))
   return hash.digest("hex")
 }

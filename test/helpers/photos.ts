@@ -23,7 +23,10 @@ const rgbOf = (spec: PhotoSpec): Buffer => {
         const v =
           spec.kind === "flat"
             ? 90 + 40 * ch
-            : 128 + 70 * Math.sin(fx * x + phase + ch) * Math.cos(fy * y) + 40 * (rng.next() - 0.5) + (x > spec.width / 2 ? 30 : -30)
+            : 128 +
+              70 * Math.sin(fx * x + phase + ch) * Math.cos(fy * y) +
+              40 * (rng.next() - 0.5) +
+              (x > spec.width / 2 ? 30 : -30)
         out[(y * spec.width + x) * 3 + ch] = Math.max(0, Math.min(255, Math.round(v)))
       }
     }
@@ -44,5 +47,17 @@ export const writePhotos = async (dir: string, specs: readonly PhotoSpec[]): Pro
   return paths
 }
 
-export const texture = (name: string, width: number, height: number, seed: number): PhotoSpec => ({ name, width, height, kind: "texture", seed })
-export const flat = (name: string, width: number, height: number): PhotoSpec => ({ name, width, height, kind: "flat", seed: 0 })
+export const texture = (name: string, width: number, height: number, seed: number): PhotoSpec => ({
+  name,
+  width,
+  height,
+  kind: "texture",
+  seed
+})
+export const flat = (name: string, width: number, height: number): PhotoSpec => ({
+  name,
+  width,
+  height,
+  kind: "flat",
+  seed: 0
+})

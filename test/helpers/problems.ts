@@ -4,7 +4,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import * as fc from "fast-check"
-import { decodeDense as decode, type DenseDecoder as Decoder, disposeDenseDecoder as disposeDecoder, makeDenseDecoder as makeDecoder } from "../../src/models/decoders/dense.js"
+import {
+  decodeDense as decode,
+  type DenseDecoder as Decoder,
+  disposeDenseDecoder as disposeDecoder,
+  makeDenseDecoder as makeDecoder
+} from "../../src/models/decoders/dense.js"
 import type { Energy } from "../../src/models/energy.js"
 import { codeTermsOf } from "../../src/models/terms/registry.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
@@ -20,7 +25,10 @@ export interface EnergyWeights {
 }
 
 /** The library's energy with these weights, built as the settings build it. */
-export const libraryEnergy = (w: EnergyWeights): Energy => ({ lambda: w.lambda, terms: codeTermsOf({ ...w, covariance: w.covariance ?? 0 }) })
+export const libraryEnergy = (w: EnergyWeights): Energy => ({
+  lambda: w.lambda,
+  terms: codeTermsOf({ ...w, covariance: w.covariance ?? 0 })
+})
 
 export interface ProblemSpec {
   readonly seed: number
@@ -147,7 +155,14 @@ export const hostEnergy = (p: HostProblem, z: ArrayLike<number>): HostEnergy => 
     covariance *= nu / l
   }
   const sparsity = w.lambda * l1
-  return { reconstruction: rec, sparsity, variance, encoder: enc, covariance, total: rec + sparsity + variance + enc + covariance }
+  return {
+    reconstruction: rec,
+    sparsity,
+    variance,
+    encoder: enc,
+    covariance,
+    total: rec + sparsity + variance + enc + covariance
+  }
 }
 
 /** Eigenvalues of a symmetric k×k matrix (row-major) by cyclic Jacobi rotations, in float64. */
@@ -201,7 +216,10 @@ export const largestGramEigenvalue = (W: ArrayLike<number>, r: number, c: number
  */
 export const exactLinearLipschitz = (p: HostProblem): number => {
   const layer = p.layers[0]
-  return (2 / p.d) * largestGramEigenvalue(layer.W, layer.fanIn, layer.fanOut) + (p.weights.gamma > 0 ? (2 * p.weights.gamma) / p.l : 0)
+  return (
+    (2 / p.d) * largestGramEigenvalue(layer.W, layer.fanIn, layer.fanOut) +
+    (p.weights.gamma > 0 ? (2 * p.weights.gamma) / p.l : 0)
+  )
 }
 
 /**
@@ -280,7 +298,10 @@ export const problemSpec = (o: SpecOptions): fc.Arbitrary<ProblemSpec> => {
       ? fc.constant<number[]>([])
       : o.decoder === "hidden"
         ? fc.integer({ min: 2, max: 16 }).map((m) => [m])
-        : fc.oneof(fc.constant<number[]>([]), fc.integer({ min: 2, max: 16 }).map((m) => [m]))
+        : fc.oneof(
+            fc.constant<number[]>([]),
+            fc.integer({ min: 2, max: 16 }).map((m) => [m])
+          )
   const gammaMode = o.gamma ?? "either"
   const gamma: fc.Arbitrary<number> =
     gammaMode === "zero"

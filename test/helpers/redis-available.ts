@@ -40,7 +40,8 @@ export const redisTestFiles = (repoRoot: string): string[] => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name)
       if (entry.isDirectory()) walk(path)
-      else if (entry.name.endsWith(".test.ts") && readFileSync(path, "utf8").includes("redisForTests(")) found.push(relative(repoRoot, path))
+      else if (entry.name.endsWith(".test.ts") && readFileSync(path, "utf8").includes("redisForTests("))
+        found.push(relative(repoRoot, path))
     }
   }
   walk(join(repoRoot, "test"))

@@ -12,8 +12,12 @@ import { INSTALL_REDIS, REDIS_URL_VARIABLE, redisAvailable, redisRequired, redis
 export default function setup(): () => void {
   // One line for the whole run, as the tests without a Redis server are skipped file by file (test/sweep/redis.ts).
   if (!redisRequired() && !redisAvailable(true)) {
-    const some = redisAvailable(false) ? ` (those with a server of their own: ${REDIS_URL_VARIABLE} is set, but a password-protected server must be started here)` : ""
-    console.warn(`skipping the job-queue tests${some} in ${redisTestFiles(join(__dirname, "..", "..")).join(", ")}: no redis-server found; install it with ${INSTALL_REDIS} (or set ${REDIS_URL_VARIABLE} to a running server's URL)`)
+    const some = redisAvailable(false)
+      ? ` (those with a server of their own: ${REDIS_URL_VARIABLE} is set, but a password-protected server must be started here)`
+      : ""
+    console.warn(
+      `skipping the job-queue tests${some} in ${redisTestFiles(join(__dirname, "..", "..")).join(", ")}: no redis-server found; install it with ${INSTALL_REDIS} (or set ${REDIS_URL_VARIABLE} to a running server's URL)`
+    )
   }
   const root = mkdtempSync(join(tmpdir(), "sparse-vdl-tests-"))
   process.env.TMPDIR = root

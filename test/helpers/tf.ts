@@ -46,11 +46,14 @@ export const configureFastCheck = (defaultSeed = 20220901): void => {
 }
 
 /** A seeded uniform source (mulberry32), shaped as the models' UniformSource. */
-export const seeded = (seed: number): UniformSource & { readonly int: (n: number) => number; readonly permutation: (n: number) => number[] } =>
+export const seeded = (
+  seed: number
+): UniformSource & { readonly int: (n: number) => number; readonly permutation: (n: number) => number[] } =>
   makeRng(seed)
 
 /** Row-major n×d Gaussian values. */
-export const gaussian = (rng: UniformSource, rows: number, cols: number, std = 1): Float32Array => normalArray(rng, rows * cols, std)
+export const gaussian = (rng: UniformSource, rows: number, cols: number, std = 1): Float32Array =>
+  normalArray(rng, rows * cols, std)
 
 export interface SparseCodeOptions {
   /** Non-zeros per row: an exact count, or [min, max] inclusive. */
@@ -64,7 +67,12 @@ export interface SparseCodeOptions {
  * A random non-negative sparse code matrix, n×l row-major: each row has its own random support
  * of the requested size and values uniform in [low, high].
  */
-export const sparseCodes = (rng: UniformSource & { readonly permutation: (n: number) => number[] }, n: number, l: number, options: SparseCodeOptions): Float32Array => {
+export const sparseCodes = (
+  rng: UniformSource & { readonly permutation: (n: number) => number[] },
+  n: number,
+  l: number,
+  options: SparseCodeOptions
+): Float32Array => {
   const [kMin, kMax] = typeof options.nonZeros === "number" ? [options.nonZeros, options.nonZeros] : options.nonZeros
   const low = options.low ?? 1
   const high = options.high ?? 2
@@ -90,7 +98,13 @@ export const unitNormDictionary = (rng: UniformSource, l: number, d: number): Fl
 }
 
 /** Plain-JS row-major product (n×k)·(k×m), in float64. */
-export const matMulHost = (a: ArrayLike<number>, b: ArrayLike<number>, n: number, k: number, m: number): Float64Array => {
+export const matMulHost = (
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  n: number,
+  k: number,
+  m: number
+): Float64Array => {
   const out = new Float64Array(n * m)
   for (let i = 0; i < n; i++)
     for (let p = 0; p < k; p++) {
@@ -129,11 +143,19 @@ export const maxAbs = (a: ArrayLike<number>): number => {
 }
 
 /** Expect two arrays to agree entrywise within atol + rtol·max|b|. */
-export const expectClose = (a: ArrayLike<number>, b: ArrayLike<number>, rtol: number, atol = 0, what = "values"): void => {
+export const expectClose = (
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  rtol: number,
+  atol = 0,
+  what = "values"
+): void => {
   const diff = maxAbsDiff(a, b)
   const bound = atol + rtol * maxAbs(b)
   if (!(diff <= bound)) {
-    throw new Error(`${what}: max |a − b| = ${diff.toExponential(3)} exceeds ${bound.toExponential(3)} (max |b| = ${maxAbs(b).toExponential(3)})`)
+    throw new Error(
+      `${what}: max |a − b| = ${diff.toExponential(3)} exceeds ${bound.toExponential(3)} (max |b| = ${maxAbs(b).toExponential(3)})`
+    )
   }
 }
 

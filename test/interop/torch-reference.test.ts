@@ -46,7 +46,13 @@ interface ReferenceResult {
 
 /** The script's last stdout line, parsed, with a single thread as the benchmark's first setting. */
 const runPython = (args: ReadonlyArray<string>) =>
-  Effect.promise(() => runToEnd(python, [...args, "--mnist", fixture, "--batch-size", String(batchSize), "--threads", "1", "--json"], 60_000)).pipe(
+  Effect.promise(() =>
+    runToEnd(
+      python,
+      [...args, "--mnist", fixture, "--batch-size", String(batchSize), "--threads", "1", "--json"],
+      60_000
+    )
+  ).pipe(
     Effect.map((run) => {
       expect(run.status, run.stderr).toBe(0)
       return JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "") as ReferenceResult
@@ -86,29 +92,40 @@ const oursFromStart = (model: string) =>
 
 describe("the shipped PyTorch reference", () => {
   for (const model of ["vdl", "sdl-nl"]) {
-    it.effect.skipIf(!hasTorch && !required)(`${model}: trains, reports sensible figures, and from our start has our first-batch energy within 0.5 %`, () =>
-      Effect.gen(function* () {
-        expect(hasTorch, missing).toBe(true)
-        // Three batches of 8 over two epochs of the 16 training rows: a fresh order each epoch.
-        const r = yield* runPython([reference, "--model", model, "--batches", "3"])
-        for (const v of Object.values(r)) if (typeof v === "number") expect(Number.isFinite(v)).toBe(true)
-        expect(r.samples_per_second).toBeGreaterThan(0)
-        for (const psnr of [r.psnr_fista, r.val_psnr_encoder]) {
-          expect(psnr).toBeGreaterThan(3)
-          expect(psnr).toBeLessThanOrEqual(40)
-        }
-        for (const zeros of [r.zero_fraction, r.val_zero_fraction_encoder]) {
-          expect(zeros).toBeGreaterThanOrEqual(0)
-          expect(zeros).toBeLessThanOrEqual(1)
-        }
-        expect(r.mean_fista_steps).toBeGreaterThanOrEqual(1)
-        expect(r.mean_fista_steps).toBeLessThanOrEqual(200)
+    it.effect.skipIf(!hasTorch && !required)(
+      `${model}: trains, reports sensible figures, and from our start has our first-batch energy within 0.5 %`,
+      () =>
+        Effect.gen(function* () {
+          expect(hasTorch, missing).toBe(true)
+          // Three batches of 8 over two epochs of the 16 training rows: a fresh order each epoch.
+          const r = yield* runPython([reference, "--model", model, "--batches", "3"])
+          for (const v of Object.values(r)) if (typeof v === "number") expect(Number.isFinite(v)).toBe(true)
+          expect(r.samples_per_second).toBeGreaterThan(0)
+          for (const psnr of [r.psnr_fista, r.val_psnr_encoder]) {
+            expect(psnr).toBeGreaterThan(3)
+            expect(psnr).toBeLessThanOrEqual(40)
+          }
+          for (const zeros of [r.zero_fraction, r.val_zero_fraction_encoder]) {
+            expect(zeros).toBeGreaterThanOrEqual(0)
+            expect(zeros).toBeLessThanOrEqual(1)
+          }
+          expect(r.mean_fista_steps).toBeGreaterThanOrEqual(1)
+          expect(r.mean_fista_steps).toBeLessThanOrEqual(200)
 
-        const ours = yield* oursFromStart(model)
-        const same = yield* runPython(["experiments/torch_energy.py", reference, "--start", ours.dir, "--model", model, "--batches", "1"])
-        expect(same.energy).toBeDefined()
-        expect(Math.abs((same.energy ?? NaN) - ours.energy) / ours.energy).toBeLessThan(0.005)
-      }).pipe(Effect.provide(env()))
+          const ours = yield* oursFromStart(model)
+          const same = yield* runPython([
+            "experiments/torch_energy.py",
+            reference,
+            "--start",
+            ours.dir,
+            "--model",
+            model,
+            "--batches",
+            "1"
+          ])
+          expect(same.energy).toBeDefined()
+          expect(Math.abs((same.energy ?? NaN) - ours.energy) / ours.energy).toBeLessThan(0.005)
+        }).pipe(Effect.provide(env()))
     )
   }
 })

@@ -44,37 +44,50 @@ const roundTrip = (path: string, pixels: Float32Array, rows: number) =>
     yield* exportTorch(path, exported)
     const rowsFile = join(dir, "rows.safetensors")
     writeFileSync(rowsFile, encodeSafetensors({ pixels: { shape: [rows, pixels.length / rows], data: pixels } }))
-    const run = yield* Effect.promise(() => runToEnd(python, ["experiments/torch_load.py", exported, rowsFile], 180_000))
+    const run = yield* Effect.promise(() =>
+      runToEnd(python, ["experiments/torch_load.py", exported, rowsFile], 180_000)
+    )
     expect(run.status, run.stderr).toBe(0)
     const torch = JSON.parse(run.stdout) as { codes: number[][]; reconstructions: number[][] }
     const ours = yield* Effect.scoped(
       Effect.gen(function* () {
         const model = yield* loadModel(path)
-        return { codes: yield* model.encode(pixels), reconstructions: yield* model.reconstruct(pixels, { codes: "encoder" }) }
+        return {
+          codes: yield* model.encode(pixels),
+          reconstructions: yield* model.reconstruct(pixels, { codes: "encoder" })
+        }
       })
     )
-    return { codes: maxAbsDiff(torch.codes.flat(), ours.codes), reconstructions: maxAbsDiff(torch.reconstructions.flat(), ours.reconstructions) }
+    return {
+      codes: maxAbsDiff(torch.codes.flat(), ours.codes),
+      reconstructions: maxAbsDiff(torch.reconstructions.flat(), ours.reconstructions)
+    }
   })
 
 describe("the PyTorch export", () => {
-  it.effect.skipIf(!hasTorch && !required)("loads into plain torch modules that reproduce our codes and reconstructions within 1e-5", () =>
-    Effect.gen(function* () {
-      expect(hasTorch, missing).toBe(true)
-      // A trained linear decoder (VDL), on validation digits.
-      const { data, out } = yield* smallRun
-      const linear = yield* roundTrip(out, pixelsOf(data.val, 6), 6)
-      expect(linear.codes).toBeLessThan(1e-5)
-      expect(linear.reconstructions).toBeLessThan(1e-5)
+  it.effect.skipIf(!hasTorch && !required)(
+    "loads into plain torch modules that reproduce our codes and reconstructions within 1e-5",
+    () =>
+      Effect.gen(function* () {
+        expect(hasTorch, missing).toBe(true)
+        // A trained linear decoder (VDL), on validation digits.
+        const { data, out } = yield* smallRun
+        const linear = yield* roundTrip(out, pixelsOf(data.val, 6), 6)
+        expect(linear.codes).toBeLessThan(1e-5)
+        expect(linear.reconstructions).toBeLessThan(1e-5)
 
-      // A one-hidden-layer decoder (VDL-NL's shape: Linear, ReLU, Linear), from its initial weights.
-      const settings = { ...variants["vdl-nl"].settings.mnist, codeDim: 16, hidden: [32] }
-      const m = makeModel(settings, 784, rngFor(8, "init"))
-      const file = join(mkdtempSync(join(tmpdir(), "torch-nl-")), "checkpoint.safetensors")
-      yield* writeCheckpoint(file, snapshotModel(m, "vdl-nl", 0, undefined, { height: 28, width: 28, normalization: mnistNormalization }))
-      disposeModel(m)
-      const deep = yield* roundTrip(file, pixelsOf(data.val, 6), 6)
-      expect(deep.codes).toBeLessThan(1e-5)
-      expect(deep.reconstructions).toBeLessThan(1e-5)
-    }).pipe(Effect.provide(env()))
+        // A one-hidden-layer decoder (VDL-NL's shape: Linear, ReLU, Linear), from its initial weights.
+        const settings = { ...variants["vdl-nl"].settings.mnist, codeDim: 16, hidden: [32] }
+        const m = makeModel(settings, 784, rngFor(8, "init"))
+        const file = join(mkdtempSync(join(tmpdir(), "torch-nl-")), "checkpoint.safetensors")
+        yield* writeCheckpoint(
+          file,
+          snapshotModel(m, "vdl-nl", 0, undefined, { height: 28, width: 28, normalization: mnistNormalization })
+        )
+        disposeModel(m)
+        const deep = yield* roundTrip(file, pixelsOf(data.val, 6), 6)
+        expect(deep.codes).toBeLessThan(1e-5)
+        expect(deep.reconstructions).toBeLessThan(1e-5)
+      }).pipe(Effect.provide(env()))
   )
 })

@@ -5,7 +5,11 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
-import { denseReconstructionTerm as reconstructionTerm, disposeDenseDecoder as disposeDecoder, makeDenseDecoder as makeDecoder } from "../../src/models/decoders/dense.js"
+import {
+  denseReconstructionTerm as reconstructionTerm,
+  disposeDenseDecoder as disposeDecoder,
+  makeDenseDecoder as makeDecoder
+} from "../../src/models/decoders/dense.js"
 import { fista } from "../../src/models/inference/fista.js"
 import { fistaAdaptive } from "../../src/models/inference/fista-adaptive.js"
 import { fistaRestart } from "../../src/models/inference/fista-restart.js"
@@ -22,7 +26,14 @@ const n = 60
 const maxSteps = 3000
 
 /** Runs each (method, step) on one problem; step lengths are in units of 1/L. */
-const onProblem = <T>(body: (infer: (method: InferenceMethod, stepTimesL: number | "lipschitz") => { codes: Float32Array; iterations: number; meanSteps: number }) => T): T => {
+const onProblem = <T>(
+  body: (
+    infer: (
+      method: InferenceMethod,
+      stepTimesL: number | "lipschitz"
+    ) => { codes: Float32Array; iterations: number; meanSteps: number }
+  ) => T
+): T => {
   const rng = seeded(5)
   const atoms = unitNormDictionary(rng, l, d)
   // Correlated atoms spread the spectrum, so that 1/L is far from the step most directions allow.
@@ -50,7 +61,8 @@ const onProblem = <T>(body: (infer: (method: InferenceMethod, stepTimesL: number
   }
 }
 
-const largestDifference = (a: Float32Array, b: Float32Array): number => a.reduce((worst, v, q) => Math.max(worst, Math.abs(v - b[q])), 0)
+const largestDifference = (a: Float32Array, b: Float32Array): number =>
+  a.reduce((worst, v, q) => Math.max(worst, Math.abs(v - b[q])), 0)
 
 describe("fista-adaptive: a step per row that follows the curvature", () => {
   it("with a fixed step of 3/L, where FISTA with restart does not converge, reaches FISTA's minimiser", () => {
@@ -60,7 +72,9 @@ describe("fista-adaptive: a step per row that follows the curvature", () => {
       const scale = reference.codes.reduce((m, v) => Math.max(m, v), 0)
       // The premise: at 3/L the plain method fails.
       const tooLong = infer(fistaRestart, 3)
-      expect(tooLong.iterations === maxSteps || !(largestDifference(tooLong.codes, reference.codes) < 0.01 * scale)).toBe(true)
+      expect(
+        tooLong.iterations === maxSteps || !(largestDifference(tooLong.codes, reference.codes) < 0.01 * scale)
+      ).toBe(true)
       const adaptive = infer(fistaAdaptive, 3)
       expect(adaptive.iterations).toBeLessThan(maxSteps)
       expect(largestDifference(adaptive.codes, reference.codes)).toBeLessThan(0.01 * scale)

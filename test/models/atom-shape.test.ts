@@ -26,7 +26,9 @@ const gabor = (g: Gabor, size = N): Float32Array => {
       const dy = y - g.cy
       // Distance across the edge: along the normal of the direction (cos t, −sin t) in row-down coordinates.
       const across = dx * Math.sin(t) + dy * Math.cos(t)
-      out[y * size + x] = Math.exp(-(dx * dx + dy * dy) / (2 * g.sigma * g.sigma)) * Math.cos((2 * Math.PI * across) / g.wavelength + g.phase)
+      out[y * size + x] =
+        Math.exp(-(dx * dx + dy * dy) / (2 * g.sigma * g.sigma)) *
+        Math.cos((2 * Math.PI * across) / g.wavelength + g.phase)
     }
   }
   return out
@@ -105,7 +107,8 @@ describe("atom shape statistics", () => {
 
   it("score an isotropic blob as not oriented, a grating as not localised, noise as neither", () => {
     const blob = new Float32Array(N * N)
-    for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) blob[y * N + x] = Math.exp(-((x - 13.5) ** 2 + (y - 13.5) ** 2) / 8)
+    for (let y = 0; y < N; y++)
+      for (let x = 0; x < N; x++) blob[y * N + x] = Math.exp(-((x - 13.5) ** 2 + (y - 13.5) ** 2) / 8)
     const grating = gabor({ degrees: 30, sigma: 1e6, wavelength: 7, phase: 0, cx: 13.5, cy: 13.5 })
     const rng = makeRng(3)
     const noise = Array.from({ length: 64 }, () => Float32Array.from({ length: N * N }, () => rng.next() - 0.5))

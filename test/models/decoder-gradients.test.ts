@@ -21,13 +21,30 @@ beforeAll(async () => {
  * A loss that runs every kernel we register: transposed convolutions, a stride-1 convolution of a
  * padded map by a turned and transposed kernel, biases, each activation, a product, sums and means.
  */
-const loss = (code: tf.Tensor, f1: tf.Tensor, bias: tf.Tensor, f2: tf.Tensor, w: tf.Tensor, target: tf.Tensor): tf.Scalar => {
+const loss = (
+  code: tf.Tensor,
+  f1: tf.Tensor,
+  bias: tf.Tensor,
+  f2: tf.Tensor,
+  w: tf.Tensor,
+  target: tf.Tensor
+): tf.Scalar => {
   const n = code.shape[0]
   let h = tf.conv2dTranspose(tf.reshape(code, [n, 2, 3, 2]) as tf.Tensor4D, f1 as tf.Tensor4D, [n, 4, 6, 3], 2, "same")
   h = tf.add(tf.tanh(h), tf.softplus(tf.add(h, bias))) as tf.Tensor4D
   h = tf.relu(tf.sub(h, 0.5)) as tf.Tensor4D
   const turned = tf.transpose(tf.reverse(f2, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D
-  const same = tf.conv2d(tf.pad(h, [[0, 0], [2, 1], [1, 2], [0, 0]]) as tf.Tensor4D, turned, 1, "valid")
+  const same = tf.conv2d(
+    tf.pad(h, [
+      [0, 0],
+      [2, 1],
+      [1, 2],
+      [0, 0]
+    ]) as tf.Tensor4D,
+    turned,
+    1,
+    "valid"
+  )
   const image = tf.conv2dTranspose(h, f2 as tf.Tensor4D, [n, 8, 12, 1], 2, "same")
   const rows = tf.reshape(image, [n, 96]) as tf.Tensor2D
   const mixed = tf.matMul(rows, w as tf.Tensor2D)
@@ -47,7 +64,12 @@ describe("our gradient functions", () => {
       tf.tensor2d(gaussian(rng, 96, 5, 0.2), [96, 5]),
       tf.tensor2d(gaussian(rng, n, 5), [n, 5])
     ]
-    const differentiate = () => tf.tidy(() => tf.grads((...xs: tf.Tensor[]) => loss(xs[0], xs[1], xs[2], xs[3], xs[4], xs[5]))(inputs).map(toFlat))
+    const differentiate = () =>
+      tf.tidy(() =>
+        tf
+          .grads((...xs: tf.Tensor[]) => loss(xs[0], xs[1], xs[2], xs[3], xs[4], xs[5]))(inputs)
+          .map(toFlat)
+      )
     const theirs = differentiate()
     for (const config of decoderGradients) {
       tf.unregisterGradient(config.kernelName)

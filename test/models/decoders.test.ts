@@ -14,7 +14,13 @@ import { decoderKinds } from "../../src/models/decoders/registry.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
 import { disposeModel, makeModel, modelTensors, trainStep } from "../../src/models/model.js"
 import type { ModelSettings } from "../../src/models/settings.js"
-import { decodeCheckpoint, encodeSnapshot, expectedShapes, restoreSnapshot, snapshotModel } from "../../src/pipeline/train/checkpoint.js"
+import {
+  decodeCheckpoint,
+  encodeSnapshot,
+  expectedShapes,
+  restoreSnapshot,
+  snapshotModel
+} from "../../src/pipeline/train/checkpoint.js"
 import { smallSettings } from "../helpers/mnist-runs.js"
 import { expectClose, gaussian, seeded, toFlat, useTestBackend } from "../helpers/tf.js"
 import { Effect } from "effect"
@@ -35,7 +41,11 @@ const cases: ReadonlyArray<Case> = (decoderKinds as ReadonlyArray<DecoderKind>).
     case "linear":
       return [{ label: "linear", kind, s: { ...base, codeDim: 6, hidden: [] } }]
     case "mlp":
-      return (["relu", "tanh", "softplus"] as const).map((activation) => ({ label: `mlp ${activation}`, kind, s: { ...base, codeDim: 6, hidden: [10, 7], activation } }))
+      return (["relu", "tanh", "softplus"] as const).map((activation) => ({
+        label: `mlp ${activation}`,
+        kind,
+        s: { ...base, codeDim: 6, hidden: [10, 7], activation }
+      }))
     case "conv":
       return [
         { label: "conv, one layer", kind, s: { ...base, codeDim: 16, hidden: [] } },
@@ -55,20 +65,40 @@ const fixture = (kind: DecoderKind, s: DecoderSettings, seed: number) => {
   const g = geometryOf(s.codeDim, D)
   const dec = makeDecoder(kind, s, g, rng, tfjsLinalg)
   for (const [name, role] of Object.entries(dec.roles)) {
-    if (role === "bias") dec.params[name].assign(tf.tensor(gaussian(rng, 1, dec.params[name].size, 0.3), dec.params[name].shape))
+    if (role === "bias")
+      dec.params[name].assign(tf.tensor(gaussian(rng, 1, dec.params[name].size, 0.3), dec.params[name].shape))
   }
-  const z = tf.tensor2d(Float32Array.from(gaussian(rng, N, s.codeDim), (v) => 0.3 + Math.abs(v)), [N, s.codeDim])
+  const z = tf.tensor2d(
+    Float32Array.from(gaussian(rng, N, s.codeDim), (v) => 0.3 + Math.abs(v)),
+    [N, s.codeDim]
+  )
   const x = tf.tensor2d(gaussian(rng, N, D, 0.5), [N, D])
   return { dec, z, x, rng }
 }
 
 /** Σ over directions of the central difference of f along each, against the gradient's inner product with it. */
-const directionalCheck = (f: (t: number, v: tf.Tensor[]) => number, grads: tf.Tensor[], shapes: number[][], rng: ReturnType<typeof seeded>, what: string) => {
+const directionalCheck = (
+  f: (t: number, v: tf.Tensor[]) => number,
+  grads: tf.Tensor[],
+  shapes: number[][],
+  rng: ReturnType<typeof seeded>,
+  what: string
+) => {
   const got: number[] = []
   const want: number[] = []
   for (let k = 0; k < 4; k++) {
     // Small steps, so that a ReLU's kinks are seldom crossed.
-    const v = shapes.map((shape) => tf.tensor(gaussian(rng, 1, shape.reduce((a, b) => a * b, 1), 0.05), shape))
+    const v = shapes.map((shape) =>
+      tf.tensor(
+        gaussian(
+          rng,
+          1,
+          shape.reduce((a, b) => a * b, 1),
+          0.05
+        ),
+        shape
+      )
+    )
     const h = 1e-2
     want.push((f(h, v) - f(-h, v)) / (2 * h))
     got.push(grads.reduce((acc, g, i) => acc + tf.tidy(() => tf.sum(tf.mul(g, v[i])).dataSync()[0]), 0))
@@ -84,16 +114,35 @@ describe.each(cases)("the $label decoder", ({ kind, s }) => {
     try {
       const value = (c: tf.Tensor2D) => tf.tidy(() => tf.sum(tf.square(tf.sub(dec.decode(c), x))).dataSync()[0] / D)
       const g = term.gradient(z)
-      directionalCheck((t, [v]) => tf.tidy(() => value(tf.add(z, tf.mul(v, t)) as tf.Tensor2D)), [g], [[N, s.codeDim]], rng, "∂/∂z against finite differences")
+      directionalCheck(
+        (t, [v]) => tf.tidy(() => value(tf.add(z, tf.mul(v, t)) as tf.Tensor2D)),
+        [g],
+        [[N, s.codeDim]],
+        rng,
+        "∂/∂z against finite differences"
+      )
       // The hand-written path (dense decoders) and the generic one agree.
-      const generic = autodiffReconstructionTerm((c) => kind.forward(dec.params, c, s, dec.geometry).output, x, s.codeDim)
+      const generic = autodiffReconstructionTerm(
+        (c) => kind.forward(dec.params, c, s, dec.geometry).output,
+        x,
+        s.codeDim
+      )
       const auto = generic.gradient(z)
       expectClose(toFlat(g), toFlat(auto), 1e-4, 1e-6, "declared ∂/∂z against autodiff")
       const rows = Int32Array.from([3, 0])
-      const y = Float32Array.from([...toFlat(z).subarray(3 * s.codeDim, 4 * s.codeDim), ...toFlat(z).subarray(0, s.codeDim)])
+      const y = Float32Array.from([
+        ...toFlat(z).subarray(3 * s.codeDim, 4 * s.codeDim),
+        ...toFlat(z).subarray(0, s.codeDim)
+      ])
       const live = Float32Array.from(term.gradientRows(y, rows))
       const full = toFlat(g)
-      expectClose(live, [...full.subarray(3 * s.codeDim, 4 * s.codeDim), ...full.subarray(0, s.codeDim)], 1e-4, 1e-6, "gradientRows against gradient")
+      expectClose(
+        live,
+        [...full.subarray(3 * s.codeDim, 4 * s.codeDim), ...full.subarray(0, s.codeDim)],
+        1e-4,
+        1e-6,
+        "gradientRows against gradient"
+      )
       expect(Number.isFinite(term.lipschitz()) && term.lipschitz() > 0).toBe(true)
       g.dispose()
       auto.dispose()
@@ -113,7 +162,11 @@ describe.each(cases)("the $label decoder", ({ kind, s }) => {
       const { grads, declared, auto } = tf.tidy(() => {
         const declared = dec.lossGradients(z, x).grads
         const auto = autodiffLossGradients((ps, c) => kind.forward(ps, c, s, dec.geometry), dec.params, z, x).grads
-        return { grads: names.map((n) => declared[n]), declared: names.map((n) => toFlat(declared[n])), auto: names.map((n) => toFlat(auto[n])) }
+        return {
+          grads: names.map((n) => declared[n]),
+          declared: names.map((n) => toFlat(declared[n])),
+          auto: names.map((n) => toFlat(auto[n]))
+        }
       })
       expect(Object.keys(tf.tidy(() => dec.lossGradients(z, x).grads)).sort()).toEqual([...names].sort())
       names.forEach((n, i) => expectClose(declared[i], auto[i], 1e-4, 1e-6, `declared ∂/∂${n} against autodiff`))
@@ -122,7 +175,13 @@ describe.each(cases)("the $label decoder", ({ kind, s }) => {
           const moved = Object.fromEntries(names.map((n, i) => [n, tf.add(dec.params[n], tf.mul(v[i], t))]))
           return tf.mean(tf.square(tf.sub(kind.forward(moved, z, s, dec.geometry).output, x))).dataSync()[0]
         })
-      directionalCheck(loss, grads, names.map((n) => [...dec.params[n].shape]), rng, "parameter gradients against finite differences")
+      directionalCheck(
+        loss,
+        grads,
+        names.map((n) => [...dec.params[n].shape]),
+        rng,
+        "parameter gradients against finite differences"
+      )
     } finally {
       dec.dispose()
       z.dispose()
@@ -160,7 +219,12 @@ describe.each(cases)("the $label decoder", ({ kind, s }) => {
     }
   })
 
-  const settings = (): ModelSettings => ({ ...smallSettings("vdl"), ...s, decoder: kind.name as ModelSettings["decoder"], batchSize: 8 })
+  const settings = (): ModelSettings => ({
+    ...smallSettings("vdl"),
+    ...s,
+    decoder: kind.name as ModelSettings["decoder"],
+    batchSize: 8
+  })
 
   it("goes through a checkpoint and back, under the names and shapes its module declares", async () => {
     const first = makeModel(settings(), D, seeded(1))
@@ -168,7 +232,8 @@ describe.each(cases)("the $label decoder", ({ kind, s }) => {
     try {
       const shapes = Object.fromEntries(Object.entries(modelTensors(first)).map(([k, v]) => [k, v.shape]))
       expect(expectedShapes(settings(), D)).toEqual(shapes)
-      for (const p of kind.parameters(s, geometryOf(s.codeDim, D))) expect(shapes[`decoder.${p.name}`]).toEqual([...p.shape])
+      for (const p of kind.parameters(s, geometryOf(s.codeDim, D)))
+        expect(shapes[`decoder.${p.name}`]).toEqual([...p.shape])
       const bytes = encodeSnapshot(snapshotModel(first, kind.name, 0))
       const snapshot = Either.getOrThrow(decodeCheckpoint(bytes, "memory"))
       await Effect.runPromise(restoreSnapshot(second, snapshot, "memory"))

@@ -9,11 +9,22 @@ import * as fc from "fast-check"
 import { readFileSync } from "node:fs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { assembleKernel } from "../../scripts/kernel-source.js"
-import { denseReconstructionTerm as reconstructionTerm, disposeDenseDecoder as disposeDecoder, makeDenseDecoder as makeDecoder } from "../../src/models/decoders/dense.js"
+import {
+  denseReconstructionTerm as reconstructionTerm,
+  disposeDenseDecoder as disposeDecoder,
+  makeDenseDecoder as makeDecoder
+} from "../../src/models/decoders/dense.js"
 import { fista } from "../../src/models/inference/fista.js"
 import { fistaAdaptive } from "../../src/models/inference/fista-adaptive.js"
 import { fistaRestart } from "../../src/models/inference/fista-restart.js"
-import { type FusedPass, fusedStep, javascriptStep, type Pass, type StepParameters, wasmStepApplies } from "../../src/models/inference/fused-step.js"
+import {
+  type FusedPass,
+  fusedStep,
+  javascriptStep,
+  type Pass,
+  type StepParameters,
+  wasmStepApplies
+} from "../../src/models/inference/fused-step.js"
 import { wasmBase64 } from "../../src/models/inference/kernels/fused-step.wasm.js"
 import { type Linalg, tfjsLinalg } from "../../src/models/linalg.js"
 import { installNativeMatMul } from "../../src/pipeline/backend/native-matmul.js"
@@ -54,21 +65,40 @@ const state: fc.Arbitrary<State> = fc
     restarting: fc.boolean(),
     adaptive: fc.oneof(
       fc.constant(null),
-      fc.record({ lambda: fc.double({ min: 0, max: 1, noNaN: true }), growth: fc.double({ min: 1, max: 2, noNaN: true }), etaMax: fc.double({ min: 1e-3, max: 4, noNaN: true }), etaMin: fc.double({ min: 0, max: 0.5, noNaN: true }) })
+      fc.record({
+        lambda: fc.double({ min: 0, max: 1, noNaN: true }),
+        growth: fc.double({ min: 1, max: 2, noNaN: true }),
+        etaMax: fc.double({ min: 1e-3, max: 4, noNaN: true }),
+        etaMin: fc.double({ min: 0, max: 0.5, noNaN: true })
+      })
     ),
     frozen: fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }),
     scale: fc.oneof(fc.constant(null), fc.double({ min: 1e-3, max: 3, noNaN: true }))
   })
   .map(({ n, half, seed, steps, eta, threshold, tol, extrapolation, restarting, adaptive, frozen, scale }) => ({
-    n, l: 2 * half, seed, steps, parameters: { eta, threshold, tol2: tol * tol, extrapolation, restarting, adaptive }, frozen: frozen.slice(0, n), scale
+    n,
+    l: 2 * half,
+    seed,
+    steps,
+    parameters: { eta, threshold, tol2: tol * tol, extrapolation, restarting, adaptive },
+    frozen: frozen.slice(0, n),
+    scale
   }))
 
 /** Everything the pass writes, copied out. */
 const snapshot = (p: Pass) => ({
-  y: Array.from(p.y), z: Array.from(p.z), live: Array.from(p.live), steps: Array.from(p.stepsPerRow), momentum: Array.from(p.rowMomentum),
-  rowEta: Array.from(p.rowEta), previousGradient: Array.from(p.previousGradient), previousY: Array.from(p.previousY),
-  liveSum: Array.from(p.liveSum), liveSumOfSquares: Array.from(p.liveSumOfSquares),
-  frozenSum: Array.from(p.frozenSum), frozenSumOfSquares: Array.from(p.frozenSumOfSquares)
+  y: Array.from(p.y),
+  z: Array.from(p.z),
+  live: Array.from(p.live),
+  steps: Array.from(p.stepsPerRow),
+  momentum: Array.from(p.rowMomentum),
+  rowEta: Array.from(p.rowEta),
+  previousGradient: Array.from(p.previousGradient),
+  previousY: Array.from(p.previousY),
+  liveSum: Array.from(p.liveSum),
+  liveSumOfSquares: Array.from(p.liveSumOfSquares),
+  frozenSum: Array.from(p.frozenSum),
+  frozenSumOfSquares: Array.from(p.frozenSumOfSquares)
 })
 
 /** Runs s.steps passes from the state the seed draws, on the kernel asked for. */
@@ -107,7 +137,10 @@ const run = (s: State, kind: FusedPass) => {
         fused.step(liveRows, fused.productBuffer, parameters, { target, scale: s.scale })
       } else {
         // The JavaScript pass takes the gradient whole, as the decoder's own last pass leaves it.
-        const g = Float32Array.from(product, (v, q) => s.scale! * (v - target[liveRows[Math.floor(q / l)] * l + (q % l)]))
+        const g = Float32Array.from(
+          product,
+          (v, q) => s.scale! * (v - target[liveRows[Math.floor(q / l)] * l + (q % l)])
+        )
         javascriptStep(pass, liveRows, g, parameters, new Float64Array(l))
       }
       let still = 0
@@ -156,7 +189,13 @@ describe("the WebAssembly kernel of inference's pass", () => {
       if (linalg.hostGemm !== null) expect(reconstruction.gradientInParts).toBeDefined()
       const energy = libraryEnergy({ lambda: 0.05, beta: 2, tau: 1, gamma: 0.5 })
       const infer = (fusedPass: FusedPass) => {
-        const result = method.infer(reconstruction, zEnc, zEnc, energy, { maxSteps: 200, tol: 1e-4, step: { kind: "fixed", eta: 0.05 }, linalg, fusedPass })
+        const result = method.infer(reconstruction, zEnc, zEnc, energy, {
+          maxSteps: 200,
+          tol: 1e-4,
+          step: { kind: "fixed", eta: 0.05 },
+          linalg,
+          fusedPass
+        })
         const codes = Array.from(result.codes.dataSync())
         result.codes.dispose()
         return { codes, steps: Array.from(result.stepsPerRow), iterations: result.iterations }

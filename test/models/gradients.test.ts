@@ -20,8 +20,22 @@ import {
 import { disposeLista, encode, listaLossGradients, makeLista } from "../../src/models/encoder.js"
 import { energy, smoothGradient } from "../../src/models/energy.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
-import { type EnergyWeights, hostEnergy, hostLayers, largestGramEigenvalue, libraryEnergy } from "../helpers/problems.js"
-import { configureFastCheck, expectClose, gaussian, seeded, toFlat, unitNormDictionary, useTestBackend } from "../helpers/tf.js"
+import {
+  type EnergyWeights,
+  hostEnergy,
+  hostLayers,
+  largestGramEigenvalue,
+  libraryEnergy
+} from "../helpers/problems.js"
+import {
+  configureFastCheck,
+  expectClose,
+  gaussian,
+  seeded,
+  toFlat,
+  unitNormDictionary,
+  useTestBackend
+} from "../helpers/tf.js"
 
 useTestBackend()
 configureFastCheck()
@@ -128,8 +142,12 @@ const withSetup = <T>(a: Parameters<typeof makeSetup>[0], body: (s: Setup) => T)
 }
 
 /** (1/d) Σ ‖x − D(z)‖², the reconstruction term of the energy. */
-const reconstructionEnergy = (layers: ReadonlyArray<LayerParams>, x: tf.Tensor2D, z: tf.Tensor2D, d: number): tf.Scalar =>
-  tf.div(tf.sum(tf.square(tf.sub(x, forward(layers, z)))), d)
+const reconstructionEnergy = (
+  layers: ReadonlyArray<LayerParams>,
+  x: tf.Tensor2D,
+  z: tf.Tensor2D,
+  d: number
+): tf.Scalar => tf.div(tf.sum(tf.square(tf.sub(x, forward(layers, z)))), d)
 
 describe("reconstruction gradient ∂/∂z (1/d)Σ‖x − D(z)‖²", () => {
   it("reconstructionTerm(dec, x).gradient = reconstructionGradientDirect = autograd, for linear, one- and two-hidden-layer decoders", () => {
@@ -137,7 +155,9 @@ describe("reconstruction gradient ∂/∂z (1/d)Σ‖x − D(z)‖²", () => {
       fc.property(setupArb(["linear", "hidden-gram", "hidden-direct", "two-hidden"]), (a) =>
         withSetup(a, (s) => {
           const params = paramsOf(s.dec)
-          const auto = tf.tidy(() => toFlat(tf.grad((z: tf.Tensor) => reconstructionEnergy(params, s.x, z as tf.Tensor2D, s.d))(s.z)))
+          const auto = tf.tidy(() =>
+            toFlat(tf.grad((z: tf.Tensor) => reconstructionEnergy(params, s.x, z as tf.Tensor2D, s.d))(s.z))
+          )
           const term = reconstructionTerm(s.dec, s.x)
           try {
             const viaTerm = tf.tidy(() => toFlat(term.gradient(s.z)))
@@ -145,7 +165,8 @@ describe("reconstruction gradient ∂/∂z (1/d)Σ‖x − D(z)‖²", () => {
             expectClose(viaTerm, auto, RTOL, ATOL, `term.gradient vs autograd (${a.kind})`)
             expectClose(direct, auto, RTOL, ATOL, `reconstructionGradientDirect vs autograd (${a.kind})`)
             // The live-rows variant FISTA uses: any subset of rows, in any order.
-            const gradientRows = (term as { gradientRows?: (y: Float32Array, rows: Int32Array) => Float32Array }).gradientRows
+            const gradientRows = (term as { gradientRows?: (y: Float32Array, rows: Int32Array) => Float32Array })
+              .gradientRows
             if (gradientRows !== undefined) {
               // FISTA passes its live rows in increasing order: a random non-empty subset, sorted.
               const order = seeded(a.seed ^ 0x9e3779b9).permutation(s.n)
@@ -175,7 +196,8 @@ describe("gradientRows contract (ReconstructionTerm: 'row p being row rows[p] of
     withSetup({ seed: 17, n: 3, l: 2, d: 3, m: 2, kind: "two-hidden" }, (s) => {
       const term = reconstructionTerm(s.dec, s.x)
       try {
-        const gradientRows = (term as { gradientRows?: (y: Float32Array, rows: Int32Array) => Float32Array }).gradientRows
+        const gradientRows = (term as { gradientRows?: (y: Float32Array, rows: Int32Array) => Float32Array })
+          .gradientRows
         if (gradientRows === undefined) return
         const full = tf.tidy(() => toFlat(term.gradient(s.z)))
         const zHost = s.z.dataSync()
@@ -204,12 +226,20 @@ const covarianceRef = (z: tf.Tensor2D, nu: number): tf.Scalar => {
   const centred = tf.sub(z, tf.mean(z, 0))
   const columns = tf.unstack(centred, 1)
   const terms: tf.Tensor[] = []
-  for (let j = 0; j < l; j++) for (let k = 0; k < l; k++) if (j !== k) terms.push(tf.square(tf.div(tf.sum(tf.mul(columns[j], columns[k])), Math.max(n - 1, 1))))
+  for (let j = 0; j < l; j++)
+    for (let k = 0; k < l; k++)
+      if (j !== k) terms.push(tf.square(tf.div(tf.sum(tf.mul(columns[j], columns[k])), Math.max(n - 1, 1))))
   return tf.mul(tf.addN(terms), nu / l) as tf.Scalar
 }
 
 /** f = F − λ‖z‖₁: reconstruction + β Σⱼ max(0, τ − σⱼ)² + (γ/l) Σ‖z − zEnc‖² + (ν/l) Σ_{j≠k} C_jk². */
-const smoothEnergy = (layers: ReadonlyArray<LayerParams>, x: tf.Tensor2D, z: tf.Tensor2D, zEnc: tf.Tensor2D, w: EnergyWeights): tf.Scalar => {
+const smoothEnergy = (
+  layers: ReadonlyArray<LayerParams>,
+  x: tf.Tensor2D,
+  z: tf.Tensor2D,
+  zEnc: tf.Tensor2D,
+  w: EnergyWeights
+): tf.Scalar => {
   const [, l] = z.shape
   const d = x.shape[1]
   const rec = reconstructionEnergy(layers, x, z, d)
@@ -242,11 +272,25 @@ describe("smooth part of the energy", () => {
               expect(Math.min(...std)).toBeGreaterThan(0)
               expect(std.some((v) => v < 0.5)).toBe(true)
               const params = paramsOf(s.dec)
-              const auto = tf.tidy(() => toFlat(tf.grad((zz: tf.Tensor) => smoothEnergy(params, s.x, zz as tf.Tensor2D, zEnc, w))(z)))
+              const auto = tf.tidy(() =>
+                toFlat(tf.grad((zz: tf.Tensor) => smoothEnergy(params, s.x, zz as tf.Tensor2D, zEnc, w))(z))
+              )
               const got = tf.tidy(() => toFlat(smoothGradient(term, z, zEnc, libraryEnergy(w))))
-              expectClose(got, auto, RTOL, ATOL, `smoothGradient vs autograd (${a.kind}, β=${beta}, γ=${gamma}, ν=${covariance})`)
+              expectClose(
+                got,
+                auto,
+                RTOL,
+                ATOL,
+                `smoothGradient vs autograd (${a.kind}, β=${beta}, γ=${gamma}, ν=${covariance})`
+              )
 
-              const e = energy({ trace: (zz) => ({ output: decode(s.dec, zz), hidden: null }) }, s.x, z, zEnc, libraryEnergy(w))
+              const e = energy(
+                { trace: (zz) => ({ output: decode(s.dec, zz), hidden: null }) },
+                s.x,
+                z,
+                zEnc,
+                libraryEnergy(w)
+              )
               const ref = hostEnergy(
                 {
                   layers: hostLayers(s.dec),
@@ -260,7 +304,9 @@ describe("smooth part of the energy", () => {
                 zValues
               )
               for (const key of ["reconstruction", "sparsity", "variance", "encoder", "covariance"] as const) {
-                expect(Math.abs((e.byTerm[key] ?? 0) - ref[key]), key).toBeLessThanOrEqual(1e-5 * (Math.abs(ref.total) + 1e-3))
+                expect(Math.abs((e.byTerm[key] ?? 0) - ref[key]), key).toBeLessThanOrEqual(
+                  1e-5 * (Math.abs(ref.total) + 1e-3)
+                )
               }
               expect(Math.abs(e.total - ref.total), "total").toBeLessThanOrEqual(1e-5 * (Math.abs(ref.total) + 1e-3))
             } finally {
@@ -291,7 +337,10 @@ describe("LISTA encoder", () => {
           const e = makeLista(rng, d, l, steps, tfjsLinalg)
           e.c.assign(tf.tensor1d(gaussian(rng, 1, l, 0.2)))
           const x = tf.tensor2d(gaussian(rng, n, d), [n, d])
-          const target = tf.tensor2d(Float32Array.from(gaussian(rng, n, l), (v) => Math.max(0, v)), [n, l])
+          const target = tf.tensor2d(
+            Float32Array.from(gaussian(rng, n, l), (v) => Math.max(0, v)),
+            [n, l]
+          )
           try {
             const encodeRef = (W: tf.Tensor, c: tf.Tensor, S: tf.Tensor): tf.Tensor2D => {
               const b = tf.add<tf.Tensor2D>(tf.matMul(x, W as tf.Tensor2D), c)
@@ -299,16 +348,30 @@ describe("LISTA encoder", () => {
               for (let t = 1; t <= steps; t++) zt = tf.relu(tf.add<tf.Tensor2D>(b, tf.matMul(zt, S as tf.Tensor2D)))
               return zt
             }
-            const loss = (W: tf.Tensor, c: tf.Tensor, S: tf.Tensor): tf.Scalar => tf.mean(tf.square(tf.sub(encodeRef(W, c, S), target)))
+            const loss = (W: tf.Tensor, c: tf.Tensor, S: tf.Tensor): tf.Scalar =>
+              tf.mean(tf.square(tf.sub(encodeRef(W, c, S), target)))
             // With T = 0, S takes no part in the forward pass: its gradient is 0 (autograd refuses it).
             const auto =
               steps > 0
                 ? tf.tidy(() => tf.grads(loss)([e.W, e.c, e.S]).map(toFlat))
-                : [...tf.tidy(() => tf.grads((W: tf.Tensor, c: tf.Tensor) => loss(W, c, e.S))([e.W, e.c]).map(toFlat)), new Float32Array(l * l)]
+                : [
+                    ...tf.tidy(() =>
+                      tf
+                        .grads((W: tf.Tensor, c: tf.Tensor) => loss(W, c, e.S))([e.W, e.c])
+                        .map(toFlat)
+                    ),
+                    new Float32Array(l * l)
+                  ]
             const autoLoss = tf.tidy(() => loss(e.W, e.c, e.S).dataSync()[0])
             const hand = tf.tidy(() => {
               const r = listaLossGradients(e, x, target)
-              return { codes: toFlat(r.codes), loss: r.loss().dataSync()[0], W: toFlat(r.grads.W), c: toFlat(r.grads.c), S: toFlat(r.grads.S) }
+              return {
+                codes: toFlat(r.codes),
+                loss: r.loss().dataSync()[0],
+                W: toFlat(r.grads.W),
+                c: toFlat(r.grads.c),
+                S: toFlat(r.grads.S)
+              }
             })
             const codes = tf.tidy(() => toFlat(encode(e, x)))
             const codesRef = tf.tidy(() => toFlat(encodeRef(e.W, e.c, e.S)))
@@ -410,11 +473,16 @@ describe("Lipschitz constant of the linear reconstruction gradient", () => {
         fc.constantFrom("uniform" as const, "unit-norm" as const),
         (seed, l, d, init) => {
           const rng = seeded(seed)
-          const W = init === "unit-norm" ? unitNormDictionary(rng, l, d) : Float32Array.from({ length: l * d }, () => (2 * rng.next() - 1) / Math.sqrt(l))
+          const W =
+            init === "unit-norm"
+              ? unitNormDictionary(rng, l, d)
+              : Float32Array.from({ length: l * d }, () => (2 * rng.next() - 1) / Math.sqrt(l))
           const want = (2 / d) * largestGramEigenvalue(W, l, d)
           const got = linearLipschitz(W, l, d)
           if (!(Math.abs(got - want) <= 1e-3 * want)) {
-            throw new Error(`lipschitz() = ${got}, (2/d)·λmax = ${want} (relative error ${((got - want) / want).toExponential(2)}; l=${l} d=${d})`)
+            throw new Error(
+              `lipschitz() = ${got}, (2/d)·λmax = ${want} (relative error ${((got - want) / want).toExponential(2)}; l=${l} d=${d})`
+            )
           }
         }
       ),

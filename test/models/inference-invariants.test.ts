@@ -7,7 +7,11 @@
 import * as tf from "@tensorflow/tfjs-core"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { denseReconstructionTerm as reconstructionTerm, disposeDenseDecoder as disposeDecoder, makeDenseDecoder as makeDecoder } from "../../src/models/decoders/dense.js"
+import {
+  denseReconstructionTerm as reconstructionTerm,
+  disposeDenseDecoder as disposeDecoder,
+  makeDenseDecoder as makeDecoder
+} from "../../src/models/decoders/dense.js"
 import { smoothGradient } from "../../src/models/energy.js"
 import { fista } from "../../src/models/inference/fista.js"
 import type { InferenceMethod, InferenceOptions, InferenceResult } from "../../src/models/inference/method.js"
@@ -52,7 +56,13 @@ interface Trace {
   readonly liveRows: number[]
 }
 
-const runTraced = (method: InferenceMethod, p: Problem, z0: tf.Tensor2D, options: Omit<InferenceOptions, "onStep">, keep = true): Trace => {
+const runTraced = (
+  method: InferenceMethod,
+  p: Problem,
+  z0: tf.Tensor2D,
+  options: Omit<InferenceOptions, "onStep">,
+  keep = true
+): Trace => {
   const term = reconstructionTerm(p.dec, p.x)
   const iterates: Float32Array[] = []
   const live: Uint8Array[] = []
@@ -91,7 +101,9 @@ const gradientAt = (p: Problem, codes: Float32Array): Float32Array =>
   tf.tidy(() => {
     const term = reconstructionTerm(p.dec, p.x)
     try {
-      return toFlat(smoothGradient(term, tf.tensor2d(codes, [p.spec.n, p.spec.l]), p.zEnc, libraryEnergy(p.spec.weights)))
+      return toFlat(
+        smoothGradient(term, tf.tensor2d(codes, [p.spec.n, p.spec.l]), p.zEnc, libraryEnergy(p.spec.weights))
+      )
     } finally {
       term.dispose()
     }
@@ -163,7 +175,10 @@ describe("non-negative soft threshold (the prox of t‖·‖₁ + indicator(z �
     fc.assert(
       fc.property(
         // fc.double alone puts nine values in ten below 1e-3 in magnitude; `between` covers the usual scales evenly.
-        fc.array(fc.oneof(between(-1e3, 1e3), between(-1, 1), fc.double({ min: -1e3, max: 1e3, noNaN: true })), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.oneof(between(-1e3, 1e3), between(-1, 1), fc.double({ min: -1e3, max: 1e3, noNaN: true })), {
+          minLength: 1,
+          maxLength: 40
+        }),
         fc.oneof(fc.constant(0), between(0, 100), between(0, 1), fc.double({ min: 0, max: 1e-3, noNaN: true })),
         (values, thresholdRaw) => {
           const threshold = Math.fround(thresholdRaw)
@@ -185,7 +200,13 @@ describe("non-negative soft threshold (the prox of t‖·‖₁ + indicator(z �
             }
             // And p minimises ½(v − u)² + t·v over v ≥ 0 against a few competitors.
             const phi = (v: number) => 0.5 * (v - uq) ** 2 + threshold * v
-            for (const v of [0, Math.max(0, uq), Math.max(0, uq - threshold) * 1.01, Math.max(0, uq - threshold) * 0.99, Math.abs(uq)]) {
+            for (const v of [
+              0,
+              Math.max(0, uq),
+              Math.max(0, uq - threshold) * 1.01,
+              Math.max(0, uq - threshold) * 0.99,
+              Math.abs(uq)
+            ]) {
               expect(phi(pq)).toBeLessThanOrEqual(phi(v) + 8 * f32eps * (uq * uq + threshold * Math.abs(uq) + 1e-30))
             }
           }
@@ -196,31 +217,39 @@ describe("non-negative soft threshold (the prox of t‖·‖₁ + indicator(z �
   })
 })
 
-describe.each(methods.filter(([, m]) => m.monotone))("%s: monotone with β = 0 (linear decoder, convex F)", (_, method) => {
-  it("with η ≤ 1/L never increases F", () => {
-    fc.assert(
-      fc.property(
-        problemSpec({ decoder: "linear", beta: "zero" }),
-        fc.oneof(fc.constant("lipschitz" as const), fc.double({ min: 0.05, max: 1, noNaN: true })),
-        fc.constantFrom(0, 1e-4, 1e-2),
-        (spec, stepChoice, tol) =>
-          withProblem(spec, (p) => {
-            const L = exactLinearLipschitz(p.host)
-            const step = stepChoice === "lipschitz" ? ({ kind: "lipschitz" } as const) : ({ kind: "fixed", eta: stepChoice / L } as const)
-            const trace = runTraced(method, p, p.z0, { maxSteps: 80, tol, step })
-            const F = energiesOf(p, trace)
-            for (let k = 1; k < F.length; k++) {
-              const slack = 2e-6 * Math.abs(F[k - 1]) + 1e-9
-              if (F[k] > F[k - 1] + slack) {
-                throw new Error(`F rose at step ${k}: ${F[k - 1]} → ${F[k]} (η = ${trace.result.eta}, 1/L = ${1 / L}; ${describeSpec(spec)})`)
+describe.each(methods.filter(([, m]) => m.monotone))(
+  "%s: monotone with β = 0 (linear decoder, convex F)",
+  (_, method) => {
+    it("with η ≤ 1/L never increases F", () => {
+      fc.assert(
+        fc.property(
+          problemSpec({ decoder: "linear", beta: "zero" }),
+          fc.oneof(fc.constant("lipschitz" as const), fc.double({ min: 0.05, max: 1, noNaN: true })),
+          fc.constantFrom(0, 1e-4, 1e-2),
+          (spec, stepChoice, tol) =>
+            withProblem(spec, (p) => {
+              const L = exactLinearLipschitz(p.host)
+              const step =
+                stepChoice === "lipschitz"
+                  ? ({ kind: "lipschitz" } as const)
+                  : ({ kind: "fixed", eta: stepChoice / L } as const)
+              const trace = runTraced(method, p, p.z0, { maxSteps: 80, tol, step })
+              const F = energiesOf(p, trace)
+              for (let k = 1; k < F.length; k++) {
+                const slack = 2e-6 * Math.abs(F[k - 1]) + 1e-9
+                if (F[k] > F[k - 1] + slack) {
+                  throw new Error(
+                    `F rose at step ${k}: ${F[k - 1]} → ${F[k]} (η = ${trace.result.eta}, 1/L = ${1 / L}; ${describeSpec(spec)})`
+                  )
+                }
               }
-            }
-          })
-      ),
-      budget
-    )
-  })
-})
+            })
+        ),
+        budget
+      )
+    })
+  }
+)
 
 describe("fista: rate with β = 0 (linear decoder, convex F)", () => {
   it("with η = 1/L satisfies F(Z_k) − F* ≤ 2L‖Z₀ − Z*‖²/(k+1)²", () => {
@@ -254,9 +283,16 @@ describe("fista: rate with β = 0 (linear decoder, convex F)", () => {
  * Runs inference long with a tiny tolerance; returns the codes and which rows converged (froze
  * on the tolerance rather than running out of steps).
  */
-const converge = (method: InferenceMethod, p: Problem, maxSteps: number): { codes: Float32Array; converged: boolean[]; eta: number; trace: Trace } => {
+const converge = (
+  method: InferenceMethod,
+  p: Problem,
+  maxSteps: number
+): { codes: Float32Array; converged: boolean[]; eta: number; trace: Trace } => {
   const trace = runTraced(method, p, p.z0, { maxSteps, tol: 1e-7, step: { kind: "lipschitz" } }, false)
-  const converged = Array.from(trace.result.stepsPerRow, (s) => s < trace.result.iterations || trace.result.iterations < maxSteps)
+  const converged = Array.from(
+    trace.result.stepsPerRow,
+    (s) => s < trace.result.iterations || trace.result.iterations < maxSteps
+  )
   return { codes: trace.codes, converged, eta: trace.result.eta, trace }
 }
 
@@ -335,7 +371,15 @@ const handMade = (W: number[][], x: number[][], z0: number[][], weights: EnergyW
     x: xt,
     zEnc,
     z0: z0t,
-    host: { layers: hostLayers(dec), x: Float64Array.from(x.flat()), zEnc: Float64Array.from(z0.flat()), n, l, d, weights },
+    host: {
+      layers: hostLayers(dec),
+      x: Float64Array.from(x.flat()),
+      zEnc: Float64Array.from(z0.flat()),
+      n,
+      l,
+      d,
+      weights
+    },
     dispose: () => {
       disposeDecoder(dec)
       xt.dispose()
@@ -382,11 +426,20 @@ describe.each(methods)("%s: starting at the optimum", (_, method) => {
   it("inference stops after one step and returns the optimum, for β = 0 and β > 0, linear and hidden-layer decoders", () => {
     fc.assert(
       fc.property(
-        fc.oneof(problemSpec({ decoder: "either", beta: "zero" }), problemSpec({ decoder: "either", beta: "positive" })),
+        fc.oneof(
+          problemSpec({ decoder: "either", beta: "zero" }),
+          problemSpec({ decoder: "either", beta: "positive" })
+        ),
         (spec) =>
           withProblem(spec, (p) => {
             const { n, l } = spec
-            const long = runTraced(method, p, p.z0, { maxSteps: spec.hidden.length === 0 ? 2000 : 800, tol: 1e-7, step: { kind: "lipschitz" } }, false)
+            const long = runTraced(
+              method,
+              p,
+              p.z0,
+              { maxSteps: spec.hidden.length === 0 ? 2000 : 800, tol: 1e-7, step: { kind: "lipschitz" } },
+              false
+            )
             const zStar = long.codes
             // Only a fixed point of the prox-gradient map (to 1e-5 relative per row) is an optimum here.
             const eta = long.result.eta
@@ -425,7 +478,10 @@ describe.each(methods)("%s: iterates non-negative, frozen rows frozen, early sto
   it("every iterate is ≥ 0, a frozen row never changes again, and rows freeze by the tolerance rule", () => {
     fc.assert(
       fc.property(
-        fc.oneof(problemSpec({ decoder: "either", beta: "zero" }), problemSpec({ decoder: "either", beta: "positive" })),
+        fc.oneof(
+          problemSpec({ decoder: "either", beta: "zero" }),
+          problemSpec({ decoder: "either", beta: "positive" })
+        ),
         fc.constantFrom(1e-1, 1e-2, 1e-3, 1e-4),
         fc.double({ min: 0.1, max: 1, noNaN: true }),
         fc.boolean(),
@@ -458,7 +514,9 @@ describe.each(methods)("%s: iterates non-negative, frozen rows frozen, early sto
                     expect(live[k][i], `row ${i} came back to life`).toBe(0)
                     for (let j = 0; j < l; j++) {
                       if (!Object.is(z[i * l + j], iterates[frozenAt[i] - 1][i * l + j])) {
-                        throw new Error(`row ${i} frozen at step ${frozenAt[i]} changed at step ${k + 1} (${describeSpec(spec)})`)
+                        throw new Error(
+                          `row ${i} frozen at step ${frozenAt[i]} changed at step ${k + 1} (${describeSpec(spec)})`
+                        )
                       }
                     }
                     continue
@@ -469,7 +527,8 @@ describe.each(methods)("%s: iterates non-negative, frozen rows frozen, early sto
                   const ratio = scale > 0 ? change / scale : change === 0 ? 0 : Infinity
                   if (live[k][i] === 0) {
                     frozenAt[i] = k + 1
-                    if (ratio > tol * 1.001) throw new Error(`row ${i} froze at step ${k + 1} with relative change ${ratio} ≥ tol ${tol}`)
+                    if (ratio > tol * 1.001)
+                      throw new Error(`row ${i} froze at step ${k + 1} with relative change ${ratio} ≥ tol ${tol}`)
                   } else {
                     liveCount++
                     // A row that moved by less than tol must freeze. Not asserted where the rule is
@@ -485,7 +544,8 @@ describe.each(methods)("%s: iterates non-negative, frozen rows frozen, early sto
               })
               // The result is the last iterate; stepsPerRow counts the steps each row took part in.
               if (iterates.length > 0) expect(trace.codes).toEqual(iterates[iterates.length - 1])
-              for (let i = 0; i < n; i++) expect(result.stepsPerRow[i]).toBe(frozenAt[i] > 0 ? frozenAt[i] : result.iterations)
+              for (let i = 0; i < n; i++)
+                expect(result.stepsPerRow[i]).toBe(frozenAt[i] > 0 ? frozenAt[i] : result.iterations)
               expect(result.iterations).toBe(Math.max(...result.stepsPerRow))
               expect(result.meanSteps).toBeCloseTo(result.stepsPerRow.reduce((a, b) => a + b, 0) / n, 10)
               const allFrozen = frozenAt.every((s) => s > 0)
@@ -551,7 +611,9 @@ describe.each(methods)("%s: coupling between rows", (_, method) => {
               scale = Math.max(scale, Math.abs(expected[v]))
             }
             if (worst > 1e-4 * (1 + scale)) {
-              throw new Error(`permuted codes differ by ${worst} (max |z| ${scale}; ${describeSpec(spec)}; perm ${perm})`)
+              throw new Error(
+                `permuted codes differ by ${worst} (max |z| ${scale}; ${describeSpec(spec)}; perm ${perm})`
+              )
             }
             expect(b.result.iterations).toBeGreaterThan(0)
           } finally {
@@ -565,34 +627,33 @@ describe.each(methods)("%s: coupling between rows", (_, method) => {
 
   it("with β = 0 a row's code does not depend on the other rows of its batch", () => {
     fc.assert(
-      fc.property(
-        problemSpec({ decoder: "either", beta: "zero" }),
-        fc.constantFrom(1e-3, 1e-5),
-        (spec, tol) =>
-          withProblem(spec, (p) => {
-            const { n, l } = spec
-            const rng = seeded(spec.seed ^ 0x2545f491)
-            // A random non-empty subset of the rows, in a random order.
-            const rows = rng.permutation(n).slice(0, 1 + rng.int(n))
-            const q = subProblem(p, rows)
-            try {
-              const options = { maxSteps: 100, tol, step: { kind: "lipschitz" } } as const
-              const whole = runTraced(method, p, p.z0, options, false)
-              const part = runTraced(method, q, q.z0, options, false)
-              rows.forEach((src, i) => {
-                const a = Array.from({ length: l }, (_, j) => whole.codes[src * l + j])
-                const b = Array.from({ length: l }, (_, j) => part.codes[i * l + j])
-                const diff = Math.max(...a.map((v, j) => Math.abs(v - b[j])))
-                const scale = Math.max(1, ...a.map(Math.abs))
-                if (diff > 1e-5 * scale) {
-                  throw new Error(`row ${src} differs by ${diff} alone vs in its batch (${describeSpec(spec)}; subset ${rows})`)
-                }
-                expect(part.result.stepsPerRow[i]).toBe(whole.result.stepsPerRow[src])
-              })
-            } finally {
-              q.dispose()
-            }
-          })
+      fc.property(problemSpec({ decoder: "either", beta: "zero" }), fc.constantFrom(1e-3, 1e-5), (spec, tol) =>
+        withProblem(spec, (p) => {
+          const { n, l } = spec
+          const rng = seeded(spec.seed ^ 0x2545f491)
+          // A random non-empty subset of the rows, in a random order.
+          const rows = rng.permutation(n).slice(0, 1 + rng.int(n))
+          const q = subProblem(p, rows)
+          try {
+            const options = { maxSteps: 100, tol, step: { kind: "lipschitz" } } as const
+            const whole = runTraced(method, p, p.z0, options, false)
+            const part = runTraced(method, q, q.z0, options, false)
+            rows.forEach((src, i) => {
+              const a = Array.from({ length: l }, (_, j) => whole.codes[src * l + j])
+              const b = Array.from({ length: l }, (_, j) => part.codes[i * l + j])
+              const diff = Math.max(...a.map((v, j) => Math.abs(v - b[j])))
+              const scale = Math.max(1, ...a.map(Math.abs))
+              if (diff > 1e-5 * scale) {
+                throw new Error(
+                  `row ${src} differs by ${diff} alone vs in its batch (${describeSpec(spec)}; subset ${rows})`
+                )
+              }
+              expect(part.result.stepsPerRow[i]).toBe(whole.result.stepsPerRow[src])
+            })
+          } finally {
+            q.dispose()
+          }
+        })
       ),
       budget
     )

@@ -12,7 +12,15 @@ import { affineToPixels } from "../../src/models/metrics.js"
 import { disposeModel, makeModel, modelTensors, trainStep } from "../../src/models/model.js"
 import { adam, adamDefaults } from "../../src/models/optimisers/adam.js"
 import { adamw } from "../../src/models/optimisers/adamw.js"
-import { chainLayout, disposeOptimizer, makeOptimizer, optimizerScalars, optimizerStep, optimizerTensors, restoreScalars } from "../../src/models/optimisers/chain.js"
+import {
+  chainLayout,
+  disposeOptimizer,
+  makeOptimizer,
+  optimizerScalars,
+  optimizerStep,
+  optimizerTensors,
+  restoreScalars
+} from "../../src/models/optimisers/chain.js"
 import { lrHalving } from "../../src/models/optimisers/lr-halving.js"
 import { optimizerNames } from "../../src/models/optimisers/registry.js"
 import { sgd } from "../../src/models/optimisers/sgd.js"
@@ -30,35 +38,47 @@ configureFastCheck()
 /** One optimizer's step on plain numbers, as PyTorch documents it; `state` is its own to keep. */
 type Reference = (p: Float64Array, g: Float64Array, lr: number, state: Record<string, Float64Array | number>) => void
 
-const adamReference = (decoupled: number): Reference => (p, g, lr, state) => {
-  const { beta1, beta2, epsilon } = adamDefaults
-  const m = (state.m ??= new Float64Array(p.length)) as Float64Array
-  const v = (state.v ??= new Float64Array(p.length)) as Float64Array
-  const t = ((state.t as number | undefined) ?? 0) + 1
-  state.t = t
-  for (let i = 0; i < p.length; i++) {
-    p[i] *= 1 - lr * decoupled
-    m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-    v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-    p[i] -= (lr * (m[i] / (1 - beta1 ** t))) / (Math.sqrt(v[i] / (1 - beta2 ** t)) + epsilon)
+const adamReference =
+  (decoupled: number): Reference =>
+  (p, g, lr, state) => {
+    const { beta1, beta2, epsilon } = adamDefaults
+    const m = (state.m ??= new Float64Array(p.length)) as Float64Array
+    const v = (state.v ??= new Float64Array(p.length)) as Float64Array
+    const t = ((state.t as number | undefined) ?? 0) + 1
+    state.t = t
+    for (let i = 0; i < p.length; i++) {
+      p[i] *= 1 - lr * decoupled
+      m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+      v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
+      p[i] -= (lr * (m[i] / (1 - beta1 ** t))) / (Math.sqrt(v[i] / (1 - beta2 ** t)) + epsilon)
+    }
   }
-}
 
-const sgdReference = (momentum: number, nesterov: boolean): Reference => (p, g, lr, state) => {
-  const first = state.b === undefined
-  const b = (state.b ??= new Float64Array(p.length)) as Float64Array
-  for (let i = 0; i < p.length; i++) {
-    // PyTorch starts the buffer at the first gradient.
-    b[i] = first ? g[i] : momentum * b[i] + g[i]
-    p[i] -= lr * (momentum === 0 ? g[i] : nesterov ? g[i] + momentum * b[i] : b[i])
+const sgdReference =
+  (momentum: number, nesterov: boolean): Reference =>
+  (p, g, lr, state) => {
+    const first = state.b === undefined
+    const b = (state.b ??= new Float64Array(p.length)) as Float64Array
+    for (let i = 0; i < p.length; i++) {
+      // PyTorch starts the buffer at the first gradient.
+      b[i] = first ? g[i] : momentum * b[i] + g[i]
+      p[i] -= lr * (momentum === 0 ? g[i] : nesterov ? g[i] + momentum * b[i] : b[i])
+    }
   }
-}
 
 const cases: ReadonlyArray<{ name: string; transform: () => Transform; reference: () => Reference }> = [
   { name: "adam", transform: () => adam(), reference: () => adamReference(0) },
   { name: "sgd", transform: () => sgd({ momentum: 0, nesterov: false }), reference: () => sgdReference(0, false) },
-  { name: "sgd with momentum", transform: () => sgd({ momentum: 0.9, nesterov: false }), reference: () => sgdReference(0.9, false) },
-  { name: "sgd with Nesterov momentum", transform: () => sgd({ momentum: 0.7, nesterov: true }), reference: () => sgdReference(0.7, true) },
+  {
+    name: "sgd with momentum",
+    transform: () => sgd({ momentum: 0.9, nesterov: false }),
+    reference: () => sgdReference(0.9, false)
+  },
+  {
+    name: "sgd with Nesterov momentum",
+    transform: () => sgd({ momentum: 0.7, nesterov: true }),
+    reference: () => sgdReference(0.7, true)
+  },
   { name: "adamw", transform: () => adamw(0.05), reference: () => adamReference(0.05) }
 ]
 
@@ -105,7 +125,9 @@ describe("a chain", () => {
     expect(Object.keys(optimizerTensors(o)).sort()).toEqual(["adam.m.W", "adam.m.b", "adam.v.W", "adam.v.b"])
     expect(optimizerScalars(o)).toEqual({ "adam.step": 0 })
     const layout = chainLayout(chain, shapesOf(params))
-    expect(layout.tensors).toEqual(Object.fromEntries(Object.entries(optimizerTensors(o)).map(([k, v]) => [k, v.shape])))
+    expect(layout.tensors).toEqual(
+      Object.fromEntries(Object.entries(optimizerTensors(o)).map(([k, v]) => [k, v.shape]))
+    )
     expect(layout.scalars).toEqual(["adam.step"])
     tf.tidy(() => optimizerStep(o, { W: tf.ones([3, 2]), b: tf.ones([2]) }, { epoch: 0, learningRate: 0.1 }))
     expect(optimizerScalars(o)).toEqual({ "adam.step": 1 })
@@ -125,15 +147,32 @@ describe("a chain", () => {
     const params = { W: tf.variable(tf.ones([2, 2])), b: tf.variable(tf.ones([2])) }
     const grads = () => ({ W: tf.ones([2, 2]), b: tf.ones([2]) })
     const decayOnly = makeOptimizer([weightDecay(0.1)], params, tfjsLinalg)
-    expect(() => tf.tidy(() => optimizerStep(decayOnly, grads(), { epoch: 0, learningRate: 0.1 }))).toThrow(/left the updates of W, b unapplied/)
+    expect(() => tf.tidy(() => optimizerStep(decayOnly, grads(), { epoch: 0, learningRate: 0.1 }))).toThrow(
+      /left the updates of W, b unapplied/
+    )
     const half = makeOptimizer([masked((n) => n === "W", adam())], params, tfjsLinalg)
-    expect(() => tf.tidy(() => optimizerStep(half, grads(), { epoch: 0, learningRate: 0.1 }))).toThrow(/left the updates of b unapplied/)
+    expect(() => tf.tidy(() => optimizerStep(half, grads(), { epoch: 0, learningRate: 0.1 }))).toThrow(
+      /left the updates of b unapplied/
+    )
     // Each part masked to its own optimizer (optax's multi_transform) leaves nothing behind.
-    const both = makeOptimizer([masked((n) => n === "W", adam(), "adam on W"), masked((n) => n === "b", sgd({ momentum: 0.9, nesterov: false }), "sgd on b")], params, tfjsLinalg)
+    const both = makeOptimizer(
+      [
+        masked((n) => n === "W", adam(), "adam on W"),
+        masked((n) => n === "b", sgd({ momentum: 0.9, nesterov: false }), "sgd on b")
+      ],
+      params,
+      tfjsLinalg
+    )
     tf.tidy(() => optimizerStep(both, grads(), { epoch: 0, learningRate: 0.1 }))
-    expect(Object.keys(optimizerTensors(both)).sort()).toEqual(["adam on W.m.W", "adam on W.v.W", "sgd on b.momentum.b"])
+    expect(Object.keys(optimizerTensors(both)).sort()).toEqual([
+      "adam on W.m.W",
+      "adam on W.v.W",
+      "sgd on b.momentum.b"
+    ])
     const early = makeOptimizer([unitNorm((n) => n === "W"), adam()], params, tfjsLinalg)
-    expect(() => tf.tidy(() => optimizerStep(early, grads(), { epoch: 0, learningRate: 0.1 }))).toThrow(/put it after the optimizer/)
+    expect(() => tf.tidy(() => optimizerStep(early, grads(), { epoch: 0, learningRate: 0.1 }))).toThrow(
+      /put it after the optimizer/
+    )
     for (const o of [decayOnly, half, both, early]) disposeOptimizer(o)
     for (const v of Object.values(params)) v.dispose()
   })
@@ -141,7 +180,11 @@ describe("a chain", () => {
   it("restricts a masked transform to the parameters it selects (hidden-bias decay leaves the weights alone)", () => {
     const params = { W1: tf.variable(tf.fill([2, 2], 2)), b1: tf.variable(tf.fill([2], 2)) }
     // Plain gradient descent of lr 1 on zero gradients: what moves a parameter is the decay alone.
-    const o = makeOptimizer([masked((n) => n.startsWith("b"), weightDecay(0.5), "bias decay"), sgd({ momentum: 0, nesterov: false })], params, tfjsLinalg)
+    const o = makeOptimizer(
+      [masked((n) => n.startsWith("b"), weightDecay(0.5), "bias decay"), sgd({ momentum: 0, nesterov: false })],
+      params,
+      tfjsLinalg
+    )
     tf.tidy(() => optimizerStep(o, { W1: tf.zeros([2, 2]), b1: tf.zeros([2]) }, { epoch: 0, learningRate: 1 }))
     expect(Array.from(params.W1.dataSync())).toEqual([2, 2, 2, 2])
     expect(Array.from(params.b1.dataSync())).toEqual([1, 1])
@@ -188,7 +231,9 @@ describe("checkpoint names", () => {
       disposeModel(model)
       return out
     }
-    expect(names("adam")).toEqual(expect.arrayContaining(["encoder.adam.m.W", "encoder.adam.v.c", "decoder.adam.m.W1", "decoder.adam.v.b1"]))
+    expect(names("adam")).toEqual(
+      expect.arrayContaining(["encoder.adam.m.W", "encoder.adam.v.c", "decoder.adam.m.W1", "decoder.adam.v.b1"])
+    )
     expect(names("sgd")).toEqual(expect.arrayContaining(["encoder.sgd.momentum.S", "decoder.sgd.momentum.b1"]))
     expect(names("adamw")).toEqual(expect.arrayContaining(["encoder.adamw.m.W", "decoder.adamw.v.W1"]))
   })
@@ -210,7 +255,9 @@ describe("a model of each optimizer the settings name", () => {
         expect(isParameter || chains[part as "encoder" | "decoder"].some((t) => t.name === owner), name).toBe(true)
       }
       // What a checkpoint is checked against before a model is built.
-      expect(expectedShapes(model.settings, inputDim)).toEqual(Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, v.shape])))
+      expect(expectedShapes(model.settings, inputDim)).toEqual(
+        Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, v.shape]))
+      )
       const counts: number[] = []
       for (let epoch = 0; epoch < 2; epoch++) {
         for (const x of batches) {

@@ -5,7 +5,11 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
-import { denseReconstructionTerm as reconstructionTerm, disposeDenseDecoder as disposeDecoder, makeDenseDecoder as makeDecoder } from "../../src/models/decoders/dense.js"
+import {
+  denseReconstructionTerm as reconstructionTerm,
+  disposeDenseDecoder as disposeDecoder,
+  makeDenseDecoder as makeDecoder
+} from "../../src/models/decoders/dense.js"
 import { fista } from "../../src/models/inference/fista.js"
 import { libraryEnergy } from "../helpers/problems.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
@@ -19,7 +23,8 @@ useTestBackend()
 
 /** |cos| between row i of A (rA×d) and row j of B, for all pairs. */
 const absCosines = (A: ArrayLike<number>, rA: number, B: ArrayLike<number>, rB: number, d: number): number[][] => {
-  const norm = (M: ArrayLike<number>, i: number) => Math.sqrt(Array.from({ length: d }, (_, q) => M[i * d + q] ** 2).reduce((a, b) => a + b, 0))
+  const norm = (M: ArrayLike<number>, i: number) =>
+    Math.sqrt(Array.from({ length: d }, (_, q) => M[i * d + q] ** 2).reduce((a, b) => a + b, 0))
   return Array.from({ length: rA }, (_, i) =>
     Array.from({ length: rB }, (_, j) => {
       let dot = 0
@@ -102,7 +107,9 @@ describe("synthetic ground truth", () => {
     const settings: ModelSettings = { ...variants.sdl.settings.mnist, codeDim: l, batchSize: batch }
     const model = makeModel(settings, d, seeded(12))
     const toPixels = affineToPixels(0, 1)
-    const xs = Array.from({ length: batches }, (_, b) => tf.tensor2d(data.subarray(b * batch * d, (b + 1) * batch * d), [batch, d]))
+    const xs = Array.from({ length: batches }, (_, b) =>
+      tf.tensor2d(data.subarray(b * batch * d, (b + 1) * batch * d), [batch, d])
+    )
     const started = performance.now()
     try {
       const initial = toFlat(model.decoder.params.W1)
@@ -125,7 +132,11 @@ describe("synthetic ground truth", () => {
         .map((row) => row.indexOf(Math.max(...row)))
         .filter((_, i) => after[i] > 0.9)
       expect(new Set(partners).size).toBe(partners.length)
-      const fmt = (v: number[]) => v.map((c) => c.toFixed(3)).sort().join(" ")
+      const fmt = (v: number[]) =>
+        v
+          .map((c) => c.toFixed(3))
+          .sort()
+          .join(" ")
       console.log(
         `atom recovery after ${epochs} epochs (${((performance.now() - started) / 1000).toFixed(1)} s): ${matched}/${l} true atoms with |cos| > 0.9\n` +
           `  best |cos| per true atom at init:  ${fmt(before)}\n  best |cos| per true atom trained: ${fmt(after)}\n` +

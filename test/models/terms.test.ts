@@ -35,7 +35,14 @@ const termsFor = (w: Record<string, number>): CodeTerm[] =>
   })
 
 /** The host gradient of one term for the listed rows, as inference assembles it. */
-const hostGradient = (term: CodeTerm, y: Float32Array, enc: Float32Array, n: number, l: number, rows: Int32Array): Float64Array => {
+const hostGradient = (
+  term: CodeTerm,
+  y: Float32Array,
+  enc: Float32Array,
+  n: number,
+  l: number,
+  rows: Int32Array
+): Float64Array => {
   const g = new Float32Array(rows.length * l)
   if (term.host.kind === "general") {
     term.host.addTo(y, enc, n, l, rows, g, tfjsLinalg)
@@ -45,7 +52,8 @@ const hostGradient = (term: CodeTerm, y: Float32Array, enc: Float32Array, n: num
   term.host.accumulate(columnMoments(y, n, l), l, c)
   const out = new Float64Array(rows.length * l)
   rows.forEach((i, p) => {
-    for (let j = 0; j < l; j++) out[p * l + j] = c.slope[j] * y[i * l + j] - c.encoderWeight * enc[i * l + j] - c.offset[j]
+    for (let j = 0; j < l; j++)
+      out[p * l + j] = c.slope[j] * y[i * l + j] - c.encoderWeight * enc[i * l + j] - c.offset[j]
   })
   return out
 }
@@ -53,37 +61,53 @@ const hostGradient = (term: CodeTerm, y: Float32Array, enc: Float32Array, n: num
 describe("every registered code term", () => {
   it("has a gradient equal to the autograd of its value, and a host form equal to its gradient on the live rows", () => {
     fc.assert(
-      fc.property(allOn, fc.integer({ min: 2, max: 12 }), fc.integer({ min: 2, max: 10 }), fc.integer({ min: 0, max: 0x7fffffff }), (w, n, l, seed) => {
-        const rng = seeded(seed)
-        // Columns on different scales, so that some σⱼ are under τ (the hinge active) and some over.
-        const scales = Array.from({ length: l }, (_, j) => (j % 2 === 0 ? 0.05 : 1.5) * (0.5 + rng.next()))
-        const y = Float32Array.from(gaussian(rng, n, l), (v, q) => 0.2 + scales[q % l] * Math.abs(v))
-        const enc = Float32Array.from(gaussian(rng, n, l), Math.abs)
-        const rows = Int32Array.from(rng.permutation(n).slice(0, 1 + rng.int(n)).sort((a, b) => a - b))
-        leakCheck(() => {
-          for (const term of termsFor(w)) {
-            const { auto, direct } = tf.tidy(() => {
-              const z = tf.tensor2d(y, [n, l])
-              const zEnc = tf.tensor2d(enc, [n, l])
-              return {
-                auto: toFlat(tf.grad((zz: tf.Tensor) => term.value(zz as tf.Tensor2D, zEnc))(z)),
-                direct: toFlat(term.gradient(z, zEnc))
+      fc.property(
+        allOn,
+        fc.integer({ min: 2, max: 12 }),
+        fc.integer({ min: 2, max: 10 }),
+        fc.integer({ min: 0, max: 0x7fffffff }),
+        (w, n, l, seed) => {
+          const rng = seeded(seed)
+          // Columns on different scales, so that some σⱼ are under τ (the hinge active) and some over.
+          const scales = Array.from({ length: l }, (_, j) => (j % 2 === 0 ? 0.05 : 1.5) * (0.5 + rng.next()))
+          const y = Float32Array.from(gaussian(rng, n, l), (v, q) => 0.2 + scales[q % l] * Math.abs(v))
+          const enc = Float32Array.from(gaussian(rng, n, l), Math.abs)
+          const rows = Int32Array.from(
+            rng
+              .permutation(n)
+              .slice(0, 1 + rng.int(n))
+              .sort((a, b) => a - b)
+          )
+          leakCheck(() => {
+            for (const term of termsFor(w)) {
+              const { auto, direct } = tf.tidy(() => {
+                const z = tf.tensor2d(y, [n, l])
+                const zEnc = tf.tensor2d(enc, [n, l])
+                return {
+                  auto: toFlat(tf.grad((zz: tf.Tensor) => term.value(zz as tf.Tensor2D, zEnc))(z)),
+                  direct: toFlat(term.gradient(z, zEnc))
+                }
+              })
+              let scale = 0
+              for (const v of auto) scale = Math.max(scale, Math.abs(v))
+              for (let q = 0; q < auto.length; q++) {
+                expect(Math.abs(direct[q] - auto[q]), `${term.name}: gradient vs autograd at ${q}`).toBeLessThanOrEqual(
+                  1e-4 * (1 + scale)
+                )
               }
-            })
-            let scale = 0
-            for (const v of auto) scale = Math.max(scale, Math.abs(v))
-            for (let q = 0; q < auto.length; q++) {
-              expect(Math.abs(direct[q] - auto[q]), `${term.name}: gradient vs autograd at ${q}`).toBeLessThanOrEqual(1e-4 * (1 + scale))
+              const host = hostGradient(term, y, enc, n, l, rows)
+              rows.forEach((i, p) => {
+                for (let j = 0; j < l; j++) {
+                  expect(
+                    Math.abs(host[p * l + j] - direct[i * l + j]),
+                    `${term.name}: host form vs gradient at row ${i}`
+                  ).toBeLessThanOrEqual(1e-4 * (1 + scale))
+                }
+              })
             }
-            const host = hostGradient(term, y, enc, n, l, rows)
-            rows.forEach((i, p) => {
-              for (let j = 0; j < l; j++) {
-                expect(Math.abs(host[p * l + j] - direct[i * l + j]), `${term.name}: host form vs gradient at row ${i}`).toBeLessThanOrEqual(1e-4 * (1 + scale))
-              }
-            })
-          }
-        })
-      }),
+          })
+        }
+      ),
       { numRuns: 40 }
     )
   })
@@ -98,12 +122,28 @@ describe("every registered code term", () => {
 
 describe("covariance term", () => {
   it("is zero for decorrelated codes and positive for correlated ones, and its value matches (ν/l)Σ_{j≠k} C_jk² written out", () => {
-    const term = termsFor({ beta: 1, tau: 0.5, gamma: 1, covariance: 2, lambda: 0 }).find((t) => t.name === "covariance")
+    const term = termsFor({ beta: 1, tau: 0.5, gamma: 1, covariance: 2, lambda: 0 }).find(
+      (t) => t.name === "covariance"
+    )
     if (term === undefined) throw new Error("no covariance term registered")
     // Columns that are orthogonal after centring: their covariance is diagonal.
-    const orthogonal = [[1, 1], [1, -1], [-1, 1], [-1, -1]]
-    const correlated = [[1, 2], [2, 4.1], [3, 5.9], [4, 8]]
-    const valueOf = (rows: number[][]) => tf.tidy(() => { const z = tf.tensor2d(rows); return term.value(z, z).dataSync()[0] })
+    const orthogonal = [
+      [1, 1],
+      [1, -1],
+      [-1, 1],
+      [-1, -1]
+    ]
+    const correlated = [
+      [1, 2],
+      [2, 4.1],
+      [3, 5.9],
+      [4, 8]
+    ]
+    const valueOf = (rows: number[][]) =>
+      tf.tidy(() => {
+        const z = tf.tensor2d(rows)
+        return term.value(z, z).dataSync()[0]
+      })
     expect(valueOf(orthogonal)).toBeCloseTo(0, 6)
     const n = correlated.length
     const mean = [0, 1].map((j) => correlated.reduce((s, r) => s + r[j], 0) / n)

@@ -30,7 +30,8 @@ export const ensureBuilt = async (): Promise<void> => {
     const started = Date.now()
     while (!existsSync(done)) {
       if (existsSync(failed)) throw new Error(`the build failed in another test file:\n${readFileSync(failed, "utf8")}`)
-      if (Date.now() - started > BUILD_WAIT_MS) throw new Error("timed out waiting for another test file's build of dist/")
+      if (Date.now() - started > BUILD_WAIT_MS)
+        throw new Error("timed out waiting for another test file's build of dist/")
       await sleep(500)
     }
     return

@@ -12,7 +12,9 @@ const repoRoot = join(__dirname, "..", "..")
 
 /** Each entry of package.json's "exports" that is code, with the source file its build comes from. */
 const entries = (): Array<{ readonly subpath: string; readonly source: string }> => {
-  const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { exports: Record<string, string | { default: string }> }
+  const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+    exports: Record<string, string | { default: string }>
+  }
   return Object.entries(pkg.exports)
     .filter(([subpath]) => subpath !== "./package.json")
     .map(([subpath, target]) => {
@@ -27,7 +29,11 @@ const program = (() => {
   let made: ts.Program | undefined
   return () => {
     if (made !== undefined) return made
-    const config = ts.getParsedCommandLineOfConfigFile(join(repoRoot, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })
+    const config = ts.getParsedCommandLineOfConfigFile(
+      join(repoRoot, "tsconfig.json"),
+      {},
+      { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined }
+    )
     if (config === undefined) throw new Error("tsconfig.json cannot be read")
     made = ts.createProgram({ rootNames: entries().map((e) => e.source), options: { ...config.options, noEmit: true } })
     return made
@@ -58,7 +64,12 @@ const exportsOf = (source: string): Exported[] => {
   })
 }
 
-const snapshotFile = (subpath: string) => join(__dirname, "exported-names", `${subpath === "." ? "root" : subpath.replace(/^\.\//, "").replaceAll("/", "-")}.txt`)
+const snapshotFile = (subpath: string) =>
+  join(
+    __dirname,
+    "exported-names",
+    `${subpath === "." ? "root" : subpath.replace(/^\.\//, "").replaceAll("/", "-")}.txt`
+  )
 
 describe("the package's exported names", () => {
   for (const { subpath, source } of entries()) {
@@ -84,19 +95,33 @@ describe("the package's exported names", () => {
   }
 
   it("leave the kernels and the native matrix products' plumbing out", () => {
-    const internal = [/^src\/models\/inference\/kernels\//, /^src\/models\/inference\/fused-step\.ts$/, /^src\/pipeline\/backend\/native-matmul\.ts$/]
+    const internal = [
+      /^src\/models\/inference\/kernels\//,
+      /^src\/models\/inference\/fused-step\.ts$/,
+      /^src\/pipeline\/backend\/native-matmul\.ts$/
+    ]
     // The one thing of native-matmul.ts a user meets is its error.
     const allowed = new Set(["NativeBlasError"])
     for (const { subpath, source } of entries()) {
-      const leaked = exportsOf(source).filter((e) => !allowed.has(e.name) && e.declaredIn.some((f) => internal.some((r) => r.test(f))))
+      const leaked = exportsOf(source).filter(
+        (e) => !allowed.has(e.name) && e.declaredIn.some((f) => internal.some((r) => r.test(f)))
+      )
       expect(leaked.map((e) => `${subpath}: ${e.name} (${e.declaredIn.join(", ")})`)).toEqual([])
     }
   })
 
   it("keep the root to what a first program needs: every name of it is also in its area's entry", () => {
-    const areas = new Set(entries().filter((e) => e.subpath !== "." && e.subpath !== "./promise").flatMap((e) => exportsOf(e.source).map((x) => x.name)))
+    const areas = new Set(
+      entries()
+        .filter((e) => e.subpath !== "." && e.subpath !== "./promise")
+        .flatMap((e) => exportsOf(e.source).map((x) => x.name))
+    )
     const root = entries().find((e) => e.subpath === ".")
     expect(root).toBeDefined()
-    expect(exportsOf(root!.source).filter((x) => !areas.has(x.name)).map((x) => x.name)).toEqual([])
+    expect(
+      exportsOf(root!.source)
+        .filter((x) => !areas.has(x.name))
+        .map((x) => x.name)
+    ).toEqual([])
   })
 })

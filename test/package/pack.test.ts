@@ -17,7 +17,11 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt, repoRoot } from "./built.js"
 
 const run = (file: string, args: ReadonlyArray<string>, cwd: string) =>
-  promisify(execFile)(file, args, { cwd, maxBuffer: 1 << 26, env: { ...process.env, npm_config_update_notifier: "false" } }).catch((e: { message: string; stdout?: string; stderr?: string }) => {
+  promisify(execFile)(file, args, {
+    cwd,
+    maxBuffer: 1 << 26,
+    env: { ...process.env, npm_config_update_notifier: "false" }
+  }).catch((e: { message: string; stdout?: string; stderr?: string }) => {
     throw new Error(`${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`)
   })
 
@@ -32,7 +36,8 @@ const readmeQuickStart = (): string => {
 const TYPESCRIPT_NEXT = "7.0.2"
 
 /** The version this repository's own install has, so that npm finds it in its cache. */
-const installed = (name: string): string => (createRequire(join(repoRoot, "package.json"))(`${name}/package.json`) as { version: string }).version
+const installed = (name: string): string =>
+  (createRequire(join(repoRoot, "package.json"))(`${name}/package.json`) as { version: string }).version
 
 describe("the packed package in a fresh project", () => {
   beforeAll(ensureBuilt, 300_000)
@@ -41,22 +46,50 @@ describe("the packed package in a fresh project", () => {
     const root = mkdtempSync(join(tmpdir(), "pack-"))
     // The build above is what is packed: prepack would only build it again.
     const packed = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", root, "--json"], repoRoot)
-    const [{ filename, files }] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
+    const [{ filename, files }] = JSON.parse(packed.stdout) as Array<{
+      filename: string
+      files: Array<{ path: string }>
+    }>
     const paths = files.map((f) => f.path)
-    for (const f of ["package.json", "LICENSE", "README.md", "dist/index.js", "dist/index.d.ts", "dist/promise.js", "dist/models/index.js", "dist/data/index.js", "dist/pipeline/index.js", "dist/cli/bin.js", "experiments/torch_energy.py", "experiments/torch_lista.py", "experiments/torch_load.py", "experiments/torch_reference.py", "experiments/sklearn_reference.py"]) expect(paths, f).toContain(f)
+    for (const f of [
+      "package.json",
+      "LICENSE",
+      "README.md",
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/promise.js",
+      "dist/models/index.js",
+      "dist/data/index.js",
+      "dist/pipeline/index.js",
+      "dist/cli/bin.js",
+      "experiments/torch_energy.py",
+      "experiments/torch_lista.py",
+      "experiments/torch_load.py",
+      "experiments/torch_reference.py",
+      "experiments/sklearn_reference.py"
+    ])
+      expect(paths, f).toContain(f)
     expect(paths.filter((p) => p.startsWith("src/") || p.startsWith("test/"))).toEqual([])
     // Maps would point at src/, which is not shipped.
     expect(paths.filter((p) => p.endsWith(".map"))).toEqual([])
 
     const project = join(root, "consumer")
     mkdirSync(project)
-    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2))
+    writeFileSync(
+      join(project, "package.json"),
+      JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2)
+    )
     // Optional packages (the native tfjs builds, which download libtensorflow, and the FFI used
     // for a native BLAS) are left out: the consumer runs on the wasm backend.
     await run(
       "npm",
       [
-        "install", "--no-audit", "--no-fund", "--prefer-offline", "--omit=optional", "--ignore-scripts",
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        "--omit=optional",
+        "--ignore-scripts",
         join(root, filename),
         `effect@${installed("effect")}`,
         `@tensorflow/tfjs-core@${installed("@tensorflow/tfjs-core")}`,
@@ -64,19 +97,48 @@ describe("the packed package in a fresh project", () => {
       ],
       project
     )
-    const shipped = JSON.parse(readFileSync(join(project, "node_modules", "sparse-vdl", "package.json"), "utf8")) as { scripts?: Record<string, string> }
+    const shipped = JSON.parse(readFileSync(join(project, "node_modules", "sparse-vdl", "package.json"), "utf8")) as {
+      scripts?: Record<string, string>
+    }
     // npm runs these in a consumer's install (and warns about them): none may be shipped.
-    for (const script of ["preinstall", "install", "postinstall", "prepare"]) expect(shipped.scripts?.[script], script).toBeUndefined()
-    for (const f of ["main.ts", "fit.ts", "tsconfig.json"]) copyFileSync(join(__dirname, "consumer", f), join(project, f))
-    await run(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], project)
+    for (const script of ["preinstall", "install", "postinstall", "prepare"])
+      expect(shipped.scripts?.[script], script).toBeUndefined()
+    for (const f of ["main.ts", "fit.ts", "tsconfig.json"])
+      copyFileSync(join(__dirname, "consumer", f), join(project, f))
+    await run(
+      process.execPath,
+      [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"],
+      project
+    )
 
     const fitted = await run(process.execPath, [join("out", "fit.js")], project)
-    const fitReport = JSON.parse(fitted.stdout.trim().split("\n").pop()!) as { rows: { train: number; val: number }; codes: number; reconstructed: number; components: number; equalAfterLoad: boolean; score: { psnr: number } }
-    expect(fitReport).toMatchObject({ rows: { train: 540, val: 60 }, codes: 600 * 32, reconstructed: 600 * 64, components: 32, equalAfterLoad: true })
+    const fitReport = JSON.parse(fitted.stdout.trim().split("\n").pop()!) as {
+      rows: { train: number; val: number }
+      codes: number
+      reconstructed: number
+      components: number
+      equalAfterLoad: boolean
+      score: { psnr: number }
+    }
+    expect(fitReport).toMatchObject({
+      rows: { train: 540, val: 60 },
+      codes: 600 * 32,
+      reconstructed: 600 * 64,
+      components: 32,
+      equalAfterLoad: true
+    })
 
     const runDir = join(root, "run")
     const { stdout } = await run(process.execPath, [join("out", "main.js"), runDir], project)
-    const report = JSON.parse(stdout.trim().split("\n").pop()!) as { psnr: number; freshPsnr: number; codes: number; meanImagePsnr: number; epochs: number; liveTensors: number; files: string[] }
+    const report = JSON.parse(stdout.trim().split("\n").pop()!) as {
+      psnr: number
+      freshPsnr: number
+      codes: number
+      meanImagePsnr: number
+      epochs: number
+      liveTensors: number
+      files: string[]
+    }
     expect(report.epochs).toBe(2)
     expect(report.psnr).toBeGreaterThan(report.meanImagePsnr + 3)
     expect(report.freshPsnr).toBeGreaterThan(report.meanImagePsnr + 3)
@@ -87,8 +149,15 @@ describe("the packed package in a fresh project", () => {
 
     // The quick start, verbatim, under the same strict options; execFile rejects unless it exits 0.
     writeFileSync(join(project, "quickstart.mts"), readmeQuickStart())
-    writeFileSync(join(project, "tsconfig.quickstart.json"), JSON.stringify({ extends: "./tsconfig.json", files: ["quickstart.mts"] }))
-    await run(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.quickstart.json"], project)
+    writeFileSync(
+      join(project, "tsconfig.quickstart.json"),
+      JSON.stringify({ extends: "./tsconfig.json", files: ["quickstart.mts"] })
+    )
+    await run(
+      process.execPath,
+      [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.quickstart.json"],
+      project
+    )
     const quick = await run(process.execPath, [join("out", "quickstart.mjs")], project)
     expect(quick.stdout).toMatch(/validation PSNR \d+\.\d+ dB/)
 
@@ -98,15 +167,45 @@ describe("the packed package in a fresh project", () => {
     const tools = join(root, "typescript-next")
     mkdirSync(tools)
     writeFileSync(join(tools, "package.json"), JSON.stringify({ name: "tools", private: true }))
-    await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", `typescript@${TYPESCRIPT_NEXT}`], tools)
-    const next = join(root, "consumer-next")
-    mkdirSync(join(next, "webgpu-types-from-lib-dom", "dist"), { recursive: true })
-    writeFileSync(join(next, "webgpu-types-from-lib-dom", "package.json"), JSON.stringify({ name: "@webgpu/types", version: "0.0.0", types: "dist/index.d.ts" }))
-    writeFileSync(join(next, "webgpu-types-from-lib-dom", "dist", "index.d.ts"), "export {}\n")
-    writeFileSync(join(next, "package.json"), JSON.stringify({ name: "consumer-next", private: true, type: "module", overrides: { "@webgpu/types": "file:./webgpu-types-from-lib-dom" } }, null, 2))
     await run(
       "npm",
-      ["install", "--no-audit", "--no-fund", "--prefer-offline", "--omit=optional", "--ignore-scripts", join(root, filename), `effect@${installed("effect")}`, `@tensorflow/tfjs-core@${installed("@tensorflow/tfjs-core")}`, `@types/node@${installed("@types/node")}`],
+      ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", `typescript@${TYPESCRIPT_NEXT}`],
+      tools
+    )
+    const next = join(root, "consumer-next")
+    mkdirSync(join(next, "webgpu-types-from-lib-dom", "dist"), { recursive: true })
+    writeFileSync(
+      join(next, "webgpu-types-from-lib-dom", "package.json"),
+      JSON.stringify({ name: "@webgpu/types", version: "0.0.0", types: "dist/index.d.ts" })
+    )
+    writeFileSync(join(next, "webgpu-types-from-lib-dom", "dist", "index.d.ts"), "export {}\n")
+    writeFileSync(
+      join(next, "package.json"),
+      JSON.stringify(
+        {
+          name: "consumer-next",
+          private: true,
+          type: "module",
+          overrides: { "@webgpu/types": "file:./webgpu-types-from-lib-dom" }
+        },
+        null,
+        2
+      )
+    )
+    await run(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        "--omit=optional",
+        "--ignore-scripts",
+        join(root, filename),
+        `effect@${installed("effect")}`,
+        `@tensorflow/tfjs-core@${installed("@tensorflow/tfjs-core")}`,
+        `@types/node@${installed("@types/node")}`
+      ],
       next
     )
     for (const f of ["main.ts", "fit.ts", "tsconfig.json"]) copyFileSync(join(__dirname, "consumer", f), join(next, f))

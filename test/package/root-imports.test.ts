@@ -49,7 +49,9 @@ const loadedBy = async (entry: string): Promise<Set<string>> => {
   const log = join(dir, "loaded.txt")
   writeFileSync(hooksFile, hooks)
   writeFileSync(log, "")
-  await promisify(execFile)(process.execPath, ["--input-type=module", "-e", probe(entry, hooksFile, log)], { cwd: repoRoot })
+  await promisify(execFile)(process.execPath, ["--input-type=module", "-e", probe(entry, hooksFile, log)], {
+    cwd: repoRoot
+  })
   return packagesOf(readFileSync(log, "utf8").split("\n"))
 }
 

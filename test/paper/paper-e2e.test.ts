@@ -25,18 +25,37 @@ import { tinySpec, writeTinyPhotos } from "./tiny-plan.js"
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 const hasChromium = existsSync(CHROMIUM)
 const required = process.env.CI === "true"
-if (!hasChromium && !required) console.warn(`skipping the rendering of the paper report: no Chromium at ${CHROMIUM}; install it with apt-get install -y chromium (or set CHROMIUM_PATH)`)
+if (!hasChromium && !required)
+  console.warn(
+    `skipping the rendering of the paper report: no Chromium at ${CHROMIUM}; install it with apt-get install -y chromium (or set CHROMIUM_PATH)`
+  )
 
 const chromium = (...args: string[]) => {
-  if (!hasChromium) throw new Error(`headless Chromium is needed at ${CHROMIUM} to render the report; install it with apt-get install -y chromium (.ci/run does this in CI), or set CHROMIUM_PATH`)
+  if (!hasChromium)
+    throw new Error(
+      `headless Chromium is needed at ${CHROMIUM} to render the report; install it with apt-get install -y chromium (.ci/run does this in CI), or set CHROMIUM_PATH`
+    )
   return runToEnd(
     CHROMIUM,
-    ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", `--user-data-dir=${mkdtempSync(join(tmpdir(), "chromium-"))}`, ...args],
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      `--user-data-dir=${mkdtempSync(join(tmpdir(), "chromium-"))}`,
+      ...args
+    ],
     90_000
   )
 }
 
-const provenance = { command: "npx tsx experiments/paper.ts --scale tiny", commit: "0123456789abcdef0123456789abcdef01234567", generated: "2026-01-01T00:00:00Z" }
+const provenance = {
+  command: "npx tsx experiments/paper.ts --scale tiny",
+  commit: "0123456789abcdef0123456789abcdef01234567",
+  generated: "2026-01-01T00:00:00Z"
+}
 
 const runPlan = (out: string, photos: string) =>
   Effect.runPromise(
@@ -48,7 +67,8 @@ const runPlan = (out: string, photos: string) =>
     }).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent, quiet)))
   )
 
-const statuses = (outcomes: ReadonlyArray<StepOutcome>) => Object.fromEntries(outcomes.map((o) => [o.step.id, o.problem === undefined ? o.status : `${o.status}: ${o.problem}`]))
+const statuses = (outcomes: ReadonlyArray<StepOutcome>) =>
+  Object.fromEntries(outcomes.map((o) => [o.step.id, o.problem === undefined ? o.status : `${o.status}: ${o.problem}`]))
 
 const root = mkdtempSync(join(tmpdir(), "paper-e2e-"))
 const out = join(root, "paper")
@@ -58,18 +78,51 @@ describe("the paper's plan, tiny, end to end", () => {
     const photos = await writeTinyPhotos(join(root, "photos"))
     const first = await runPlan(out, photos)
     const steps = statuses(first)
-    expect(Object.values(steps).every((s) => s === "ran"), JSON.stringify(steps, null, 2)).toBe(true)
+    expect(
+      Object.values(steps).every((s) => s === "ran"),
+      JSON.stringify(steps, null, 2)
+    ).toBe(true)
     // 4 runs (3 MNIST, 1 patches), 4 denoisings, 3 classifications + baselines, the collapse, the patch file.
     expect(first).toHaveLength(14)
 
-    for (const f of ["runs.csv", "runs.arrow", "denoise.csv", "classify.csv", "summary.md", "report.html", "psnr-vs-sparsity-mnist.svg", "psnr-vs-sparsity-patches.svg", "denoise-psnr-mnist.svg", "classify-accuracy.svg", "collapse-code-l1.svg", "collapse-atom-norm.svg", "data/patches.arrow"]) {
+    for (const f of [
+      "runs.csv",
+      "runs.arrow",
+      "denoise.csv",
+      "classify.csv",
+      "summary.md",
+      "report.html",
+      "psnr-vs-sparsity-mnist.svg",
+      "psnr-vs-sparsity-patches.svg",
+      "denoise-psnr-mnist.svg",
+      "classify-accuracy.svg",
+      "collapse-code-l1.svg",
+      "collapse-atom-norm.svg",
+      "data/patches.arrow"
+    ]) {
       expect(existsSync(join(out, f)), f).toBe(true)
     }
     const runs = readArrowIpc(new Uint8Array(readFileSync(join(out, "runs.arrow"))))
-    expect(runs.map((r) => `${r.dataset} ${r.run} ${r.status}`)).toEqual(["mnist sdl-lambda0.005 finished", "mnist sdl-lambda0.01 finished", "mnist vdl-lambda0.02 finished", "patches vdl-lambda0.01 finished"])
+    expect(runs.map((r) => `${r.dataset} ${r.run} ${r.status}`)).toEqual([
+      "mnist sdl-lambda0.005 finished",
+      "mnist sdl-lambda0.01 finished",
+      "mnist vdl-lambda0.02 finished",
+      "patches vdl-lambda0.01 finished"
+    ])
     for (const r of runs) expect(Number(r.valZeroFraction)).toBeGreaterThanOrEqual(0)
     const classify = readArrowIpc(new Uint8Array(readFileSync(join(out, "classify.arrow"))))
-    expect(new Set(classify.map((r) => r.series))).toEqual(new Set(["sdl-lambda0.005 encoder", "sdl-lambda0.005 FISTA", "sdl-lambda0.01 encoder", "sdl-lambda0.01 FISTA", "vdl-lambda0.02 encoder", "vdl-lambda0.02 FISTA", "pixels", "LISTA end to end"]))
+    expect(new Set(classify.map((r) => r.series))).toEqual(
+      new Set([
+        "sdl-lambda0.005 encoder",
+        "sdl-lambda0.005 FISTA",
+        "sdl-lambda0.01 encoder",
+        "sdl-lambda0.01 FISTA",
+        "vdl-lambda0.02 encoder",
+        "vdl-lambda0.02 FISTA",
+        "pixels",
+        "LISTA end to end"
+      ])
+    )
     for (const r of classify) expect(r.repeats).toBe(2)
     const denoise = readArrowIpc(new Uint8Array(readFileSync(join(out, "denoise.arrow"))))
     expect(denoise).toHaveLength(4 * 2 * 2)
@@ -80,7 +133,14 @@ describe("the paper's plan, tiny, end to end", () => {
       expect(svg).toContain(`commit: ${provenance.commit}`)
     }
     const md = readFileSync(join(out, "summary.md"), "utf8")
-    for (const text of ["## PSNR against sparsity", "## Denoising", "## Low-data classification", "± ", provenance.commit]) expect(md).toContain(text)
+    for (const text of [
+      "## PSNR against sparsity",
+      "## Denoising",
+      "## Low-data classification",
+      "± ",
+      provenance.commit
+    ])
+      expect(md).toContain(text)
 
     const html = readFileSync(join(out, "report.html"), "utf8")
     expect(html).not.toMatch(/<(img|script|link)[^>]+(src|href)="(?!data:|#)/)
@@ -93,7 +153,16 @@ describe("the paper's plan, tiny, end to end", () => {
       expect((dom.stdout.match(/<img/g) ?? []).length).toBeGreaterThanOrEqual(4)
       expect((dom.stdout.match(/<table/g) ?? []).length).toBeGreaterThanOrEqual(4)
       expect((dom.stdout.match(/<figcaption/g) ?? []).length).toBeGreaterThanOrEqual(11)
-      for (const text of ["PSNR against sparsity", "Denoising", "Low-data classification", "The collapse", "Atoms", "LISTA end to end", provenance.commit]) expect(dom.stdout).toContain(text)
+      for (const text of [
+        "PSNR against sparsity",
+        "Denoising",
+        "Low-data classification",
+        "The collapse",
+        "Atoms",
+        "LISTA end to end",
+        provenance.commit
+      ])
+        expect(dom.stdout).toContain(text)
       const shot = join(root, "shot.png")
       const s = await chromium("--hide-scrollbars", "--window-size=1200,3000", `--screenshot=${shot}`, page)
       expect(s.status, s.stderr).toBe(0)
@@ -112,6 +181,9 @@ describe("the paper's plan, tiny, end to end", () => {
     }
 
     const second = await runPlan(out, photos)
-    expect(Object.values(statuses(second)).every((s) => s === "skipped"), JSON.stringify(statuses(second), null, 2)).toBe(true)
+    expect(
+      Object.values(statuses(second)).every((s) => s === "skipped"),
+      JSON.stringify(statuses(second), null, 2)
+    ).toBe(true)
   }, 900_000)
 })

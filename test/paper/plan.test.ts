@@ -7,7 +7,15 @@ import { Effect } from "effect"
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type PaperSpec, photoFolders, planPaper, type ProcessStep, processSteps, type TrainStep, trainSteps } from "../../src/pipeline/paper/plan.js"
+import {
+  type PaperSpec,
+  photoFolders,
+  planPaper,
+  type ProcessStep,
+  processSteps,
+  type TrainStep,
+  trainSteps
+} from "../../src/pipeline/paper/plan.js"
 import { mnistLambdas, mnistSweepModels, patchLambdas, patchModels, scales } from "../../src/pipeline/paper/scale.js"
 import { processStepState, stampFile, trainStepState } from "../../src/pipeline/paper/steps.js"
 import { continuation } from "../../src/pipeline/jobs/process.js"
@@ -33,63 +41,93 @@ const finish = (step: TrainStep) => {
   const e = step.request.expected
   writeFileSync(
     join(step.request.out, "summary.json"),
-    JSON.stringify({ model: e.model, seed: e.seed, epochs: e.epochs, settings: e.settings, data: e.data._tag === "mnist" ? { mnist: e.data.mnist, trainSize: e.data.trainSize } : { patchFile: e.data.path }, backend: "wasm", val: { psnr: 20, zeroFraction: 0.9 } })
+    JSON.stringify({
+      model: e.model,
+      seed: e.seed,
+      epochs: e.epochs,
+      settings: e.settings,
+      data: e.data._tag === "mnist" ? { mnist: e.data.mnist, trainSize: e.data.trainSize } : { patchFile: e.data.path },
+      backend: "wasm",
+      val: { psnr: 20, zeroFraction: 0.9 }
+    })
   )
 }
 
 describe("the paper's plan", () => {
-  it.effect("holds every variant at three or more λ on MNIST, the baselines at their preset λ, and the patch variants at two or more", () =>
-    Effect.gen(function* () {
-      for (const scale of scales) {
-        const plan = yield* planPaper(spec("/tmp/paper", { scale }))
-        const runs = trainSteps(plan)
-        const mnist = runs.filter((r) => r.dataset === "mnist")
-        for (const model of mnistSweepModels) {
-          const mine = mnist.filter((r) => r.request.model === model)
-          expect(mine.length, `${scale} ${model}`).toBeGreaterThanOrEqual(3)
-          expect(mine.map((r) => r.request.lambda)).toEqual([...mnistLambdas[scale][model]])
+  it.effect(
+    "holds every variant at three or more λ on MNIST, the baselines at their preset λ, and the patch variants at two or more",
+    () =>
+      Effect.gen(function* () {
+        for (const scale of scales) {
+          const plan = yield* planPaper(spec("/tmp/paper", { scale }))
+          const runs = trainSteps(plan)
+          const mnist = runs.filter((r) => r.dataset === "mnist")
+          for (const model of mnistSweepModels) {
+            const mine = mnist.filter((r) => r.request.model === model)
+            expect(mine.length, `${scale} ${model}`).toBeGreaterThanOrEqual(3)
+            expect(mine.map((r) => r.request.lambda)).toEqual([...mnistLambdas[scale][model]])
+          }
+          // WDL, WDL-NL and the ablation once each, at their presets.
+          expect(mnist.filter((r) => r.role === "default").map((r) => r.request.name)).toEqual([
+            "wdl-lambda0.005",
+            "wdl-nl-lambda0.01",
+            "noreg-lambda0.02"
+          ])
+          const patches = runs.filter((r) => r.dataset === "patches")
+          for (const model of patchModels)
+            expect(patches.filter((r) => r.request.model === model).map((r) => r.request.lambda)).toEqual([
+              ...patchLambdas[scale][model]
+            ])
+          expect(
+            patches.every(
+              (r) =>
+                r.deps.includes("patch-build") &&
+                r.request.command === "patches-train" &&
+                r.request.args.includes(plan.patchFile as string)
+            )
+          ).toBe(true)
+          expect(runs.filter((r) => r.dataset === "mnist").every((r) => r.request.command === "train")).toBe(true)
+          // Epochs: the paper's at full scale, 20 at medium (5 for the slow SDL-NL and WDL-NL), a few at quick; --epochs replaces them all.
+          expect(plan.epochs.mnist).toBe({ full: 200, medium: 20, quick: 2 }[scale])
+          expect(plan.epochs.patches).toBe({ full: 100, medium: 5, quick: 2 }[scale])
+          for (const r of mnist) {
+            const epochs = scale === "medium" && ["sdl-nl", "wdl-nl"].includes(r.request.model) ? 5 : plan.epochs.mnist
+            expect(r.request.expected.epochs).toBe(epochs)
+            expect(r.request.expected.settings.lambda).toBe(r.request.lambda)
+            expect(r.request.args).toEqual(
+              expect.arrayContaining(["--mnist-dir", "/data/mnist", "--epochs", String(epochs)])
+            )
+          }
+          // Every run is denoised, every MNIST run classified, each after its run; one baseline step.
+          const steps = processSteps(plan)
+          for (const r of runs) expect(steps.find((s) => s.id === `${r.id}/denoise`)?.deps).toEqual([r.id])
+          for (const r of mnist) expect(steps.find((s) => s.id === `${r.id}/classify`)?.deps).toEqual([r.id])
+          expect(steps.filter((s) => s.kind === "classify")).toHaveLength(mnist.length + 1)
+          expect(steps.filter((s) => s.kind === "collapse")).toHaveLength(1)
+          expect(steps.filter((s) => s.kind === "patch-build")).toHaveLength(1)
+          const denoise = steps.find((s) => s.kind === "denoise") as ProcessStep
+          expect(denoise.args.join(" ")).toContain("--sigma 0.5,1,1.5,2")
+          const classify = steps.find((s) => s.kind === "classify") as ProcessStep
+          expect(classify.args.join(" ")).toContain(
+            scale === "quick" ? "--per-class 1,10,100 --seeds 2" : "--per-class 1,2,5,10,20,50,100 --seeds 5"
+          )
         }
-        // WDL, WDL-NL and the ablation once each, at their presets.
-        expect(mnist.filter((r) => r.role === "default").map((r) => r.request.name)).toEqual(["wdl-lambda0.005", "wdl-nl-lambda0.01", "noreg-lambda0.02"])
-        const patches = runs.filter((r) => r.dataset === "patches")
-        for (const model of patchModels) expect(patches.filter((r) => r.request.model === model).map((r) => r.request.lambda)).toEqual([...patchLambdas[scale][model]])
-        expect(patches.every((r) => r.deps.includes("patch-build") && r.request.command === "patches-train" && r.request.args.includes(plan.patchFile as string))).toBe(true)
-        expect(runs.filter((r) => r.dataset === "mnist").every((r) => r.request.command === "train")).toBe(true)
-        // Epochs: the paper's at full scale, 20 at medium (5 for the slow SDL-NL and WDL-NL), a few at quick; --epochs replaces them all.
-        expect(plan.epochs.mnist).toBe({ full: 200, medium: 20, quick: 2 }[scale])
-        expect(plan.epochs.patches).toBe({ full: 100, medium: 5, quick: 2 }[scale])
-        for (const r of mnist) {
-          const epochs = scale === "medium" && ["sdl-nl", "wdl-nl"].includes(r.request.model) ? 5 : plan.epochs.mnist
-          expect(r.request.expected.epochs).toBe(epochs)
-          expect(r.request.expected.settings.lambda).toBe(r.request.lambda)
-          expect(r.request.args).toEqual(expect.arrayContaining(["--mnist-dir", "/data/mnist", "--epochs", String(epochs)]))
-        }
-        // Every run is denoised, every MNIST run classified, each after its run; one baseline step.
-        const steps = processSteps(plan)
-        for (const r of runs) expect(steps.find((s) => s.id === `${r.id}/denoise`)?.deps).toEqual([r.id])
-        for (const r of mnist) expect(steps.find((s) => s.id === `${r.id}/classify`)?.deps).toEqual([r.id])
-        expect(steps.filter((s) => s.kind === "classify")).toHaveLength(mnist.length + 1)
-        expect(steps.filter((s) => s.kind === "collapse")).toHaveLength(1)
-        expect(steps.filter((s) => s.kind === "patch-build")).toHaveLength(1)
-        const denoise = steps.find((s) => s.kind === "denoise") as ProcessStep
-        expect(denoise.args.join(" ")).toContain("--sigma 0.5,1,1.5,2")
-        const classify = steps.find((s) => s.kind === "classify") as ProcessStep
-        expect(classify.args.join(" ")).toContain(scale === "quick" ? "--per-class 1,10,100 --seeds 2" : "--per-class 1,2,5,10,20,50,100 --seeds 5")
-      }
-      const fewer = yield* planPaper(spec("/tmp/paper", { epochs: 7, images: null }))
-      expect(fewer.epochs).toEqual({ mnist: 7, patches: 7, collapse: 4 })
-      expect(trainSteps(fewer).some((r) => r.dataset === "patches")).toBe(false)
-      expect(processSteps(fewer).some((s) => s.kind === "patch-build")).toBe(false)
-      const medium = yield* planPaper(spec("/tmp/paper", { scale: "medium", epochs: 7 }))
-      expect(new Set(trainSteps(medium).map((r) => r.request.expected.epochs))).toEqual(new Set([7]))
-    })
+        const fewer = yield* planPaper(spec("/tmp/paper", { epochs: 7, images: null }))
+        expect(fewer.epochs).toEqual({ mnist: 7, patches: 7, collapse: 4 })
+        expect(trainSteps(fewer).some((r) => r.dataset === "patches")).toBe(false)
+        expect(processSteps(fewer).some((s) => s.kind === "patch-build")).toBe(false)
+        const medium = yield* planPaper(spec("/tmp/paper", { scale: "medium", epochs: 7 }))
+        expect(new Set(trainSteps(medium).map((r) => r.request.expected.epochs))).toEqual(new Set([7]))
+      })
   )
 
   it.effect("refuses a bad number of epochs or a λ listed twice", () =>
     Effect.gen(function* () {
       const zero = yield* Effect.flip(planPaper(spec("/tmp/paper", { epochs: 0 })))
       expect(zero.message).toContain("--epochs")
-      const twice = yield* Effect.flip(planPaper(spec("/tmp/paper", { lambdas: { mnist: { sdl: [0.01, 0.01] }, patches: {} } })))
+      const twice = yield* Effect.flip(
+        planPaper(spec("/tmp/paper", { lambdas: { mnist: { sdl: [0.01, 0.01] }, patches: {} } }))
+      )
       expect(twice.message).toContain("listed twice")
     })
   )
@@ -97,52 +135,57 @@ describe("the paper's plan", () => {
   it("reads BSDS500's layout from the data set's folder or the folder above it", () => {
     const root = mkdtempSync(join(tmpdir(), "photos-"))
     for (const d of ["bsds500/train", "bsds500/val", "bsds500/test"]) mkdirSync(join(root, d), { recursive: true })
-    const expected = { trainVal: [join(root, "bsds500/train"), join(root, "bsds500/val")], test: [join(root, "bsds500/test")] }
+    const expected = {
+      trainVal: [join(root, "bsds500/train"), join(root, "bsds500/val")],
+      test: [join(root, "bsds500/test")]
+    }
     expect(photoFolders(join(root, "bsds500"))).toEqual(expected)
     expect(photoFolders(root)).toEqual(expected)
     expect(photoFolders(join(root, "bsds500/train"))).toEqual({ trainVal: [join(root, "bsds500/train")], test: [] })
   })
 
-  it.effect("counts as done the runs whose summary.json matches and the steps whose stamp does, and redoes what is older than its input", () =>
-    Effect.gen(function* () {
-      const out = mkdtempSync(join(tmpdir(), "paper-plan-"))
-      const plan = yield* planPaper(spec(out))
-      const [first, second] = trainSteps(plan)
-      finish(first)
-      expect((yield* trainStepState(first)).done).toBe(true)
-      expect((yield* trainStepState(second)).done).toBe(false)
-      // A summary of another run in the folder does not count.
-      mkdirSync(second.request.out, { recursive: true })
-      writeFileSync(join(second.request.out, "summary.json"), JSON.stringify({ model: "sdl", seed: 1 }))
-      expect((yield* trainStepState(second)).reason).toMatch(/another run/)
+  it.effect(
+    "counts as done the runs whose summary.json matches and the steps whose stamp does, and redoes what is older than its input",
+    () =>
+      Effect.gen(function* () {
+        const out = mkdtempSync(join(tmpdir(), "paper-plan-"))
+        const plan = yield* planPaper(spec(out))
+        const [first, second] = trainSteps(plan)
+        finish(first)
+        expect((yield* trainStepState(first)).done).toBe(true)
+        expect((yield* trainStepState(second)).done).toBe(false)
+        // A summary of another run in the folder does not count.
+        mkdirSync(second.request.out, { recursive: true })
+        writeFileSync(join(second.request.out, "summary.json"), JSON.stringify({ model: "sdl", seed: 1 }))
+        expect((yield* trainStepState(second)).reason).toMatch(/another run/)
 
-      // An evaluation is done when its stamp names the same arguments and its outputs exist.
-      const denoise = processSteps(plan).find((s) => s.id === `${first.id}/denoise`) as ProcessStep
-      expect(processStepState(denoise)).toEqual({ done: false, reason: "it has not run yet" })
-      mkdirSync(denoise.out, { recursive: true })
-      for (const f of denoise.outputs) writeFileSync(join(denoise.out, f), "x")
-      writeFileSync(stampFile(denoise), JSON.stringify({ args: denoise.args }))
-      expect(processStepState(denoise).done).toBe(true)
-      writeFileSync(stampFile(denoise), JSON.stringify({ args: [...denoise.args.slice(0, -1), "elsewhere"] }))
-      expect(processStepState(denoise).reason).toMatch(/other arguments/)
-      writeFileSync(stampFile(denoise), JSON.stringify({ args: denoise.args }))
-      // The run trained again after its evaluation: the evaluation is redone.
-      const later = Date.now() / 1000 + 60
-      utimesSync(join(first.request.out, "summary.json"), later, later)
-      expect(processStepState(denoise).reason).toMatch(/summary\.json changed/)
+        // An evaluation is done when its stamp names the same arguments and its outputs exist.
+        const denoise = processSteps(plan).find((s) => s.id === `${first.id}/denoise`) as ProcessStep
+        expect(processStepState(denoise)).toEqual({ done: false, reason: "it has not run yet" })
+        mkdirSync(denoise.out, { recursive: true })
+        for (const f of denoise.outputs) writeFileSync(join(denoise.out, f), "x")
+        writeFileSync(stampFile(denoise), JSON.stringify({ args: denoise.args }))
+        expect(processStepState(denoise).done).toBe(true)
+        writeFileSync(stampFile(denoise), JSON.stringify({ args: [...denoise.args.slice(0, -1), "elsewhere"] }))
+        expect(processStepState(denoise).reason).toMatch(/other arguments/)
+        writeFileSync(stampFile(denoise), JSON.stringify({ args: denoise.args }))
+        // The run trained again after its evaluation: the evaluation is redone.
+        const later = Date.now() / 1000 + 60
+        utimesSync(join(first.request.out, "summary.json"), later, later)
+        expect(processStepState(denoise).reason).toMatch(/summary\.json changed/)
 
-      // A patch run older than its patch file is trained again.
-      const patch = trainSteps(plan).find((r) => r.dataset === "patches") as TrainStep
-      finish(patch)
-      expect((yield* trainStepState(patch)).done).toBe(true)
-      mkdirSync(join(out, "data"), { recursive: true })
-      writeFileSync(plan.patchFile as string, "new")
-      utimesSync(plan.patchFile as string, later, later)
-      expect((yield* trainStepState(patch)).reason).toMatch(/rebuilt/)
+        // A patch run older than its patch file is trained again.
+        const patch = trainSteps(plan).find((r) => r.dataset === "patches") as TrainStep
+        finish(patch)
+        expect((yield* trainStepState(patch)).done).toBe(true)
+        mkdirSync(join(out, "data"), { recursive: true })
+        writeFileSync(plan.patchFile as string, "new")
+        utimesSync(plan.patchFile as string, later, later)
+        expect((yield* trainStepState(patch)).reason).toMatch(/rebuilt/)
 
-      // A run folder without a resumable state starts afresh.
-      expect((yield* continuation(second.request)).from).toBeNull()
-    })
+        // A run folder without a resumable state starts afresh.
+        expect((yield* continuation(second.request)).from).toBeNull()
+      })
   )
 
   it("puts the command line and commit in a footer inside each SVG", () => {
@@ -156,22 +199,38 @@ describe("the paper's plan", () => {
 })
 
 describe("an interrupted run of the plan", () => {
-  it.effect("resumes from its last.safetensors when it is the planned run, and starts afresh otherwise", () =>
-    Effect.gen(function* () {
-      const out = mkdtempSync(join(tmpdir(), "paper-resume-"))
-      const plan = yield* planPaper(tinySpec(out, null))
-      const [step, other] = trainSteps(plan)
-      const e = step.request.expected
-      const data = yield* cliData(300, e.seed)
-      yield* trainRun({ model: e.model, settings: e.settings, epochs: e.epochs, seed: e.seed, out: step.request.out, describe: { source: "embedded", mnist: { kind: "embedded" }, trainSize: 300 } }, data)
-      // What an interruption after the last epoch leaves: the saved state, no summary.
-      rmSync(join(step.request.out, "summary.json"))
-      expect((yield* trainStepState(step)).done).toBe(false)
-      expect((yield* continuation(step.request)).run.args).toEqual([...step.request.args, "--resume", step.request.out])
-      // The same folder planned for another λ is not continued.
-      const elsewhere = { ...other, request: { ...other.request, out: step.request.out } }
-      expect((yield* continuation(elsewhere.request)).run.args).toEqual(other.request.args)
-    }).pipe(Effect.provide(env())),
+  it.effect(
+    "resumes from its last.safetensors when it is the planned run, and starts afresh otherwise",
+    () =>
+      Effect.gen(function* () {
+        const out = mkdtempSync(join(tmpdir(), "paper-resume-"))
+        const plan = yield* planPaper(tinySpec(out, null))
+        const [step, other] = trainSteps(plan)
+        const e = step.request.expected
+        const data = yield* cliData(300, e.seed)
+        yield* trainRun(
+          {
+            model: e.model,
+            settings: e.settings,
+            epochs: e.epochs,
+            seed: e.seed,
+            out: step.request.out,
+            describe: { source: "embedded", mnist: { kind: "embedded" }, trainSize: 300 }
+          },
+          data
+        )
+        // What an interruption after the last epoch leaves: the saved state, no summary.
+        rmSync(join(step.request.out, "summary.json"))
+        expect((yield* trainStepState(step)).done).toBe(false)
+        expect((yield* continuation(step.request)).run.args).toEqual([
+          ...step.request.args,
+          "--resume",
+          step.request.out
+        ])
+        // The same folder planned for another λ is not continued.
+        const elsewhere = { ...other, request: { ...other.request, out: step.request.out } }
+        expect((yield* continuation(elsewhere.request)).run.args).toEqual(other.request.args)
+      }).pipe(Effect.provide(env())),
     120_000
   )
 })

@@ -18,7 +18,11 @@ export const tinySizes: ScaleSettings = {
 
 /** Photos in BSDS500's layout: train/, val/ and test/. */
 export const writeTinyPhotos = async (root: string) => {
-  await writePhotos(join(root, "train"), [texture("a.jpg", 120, 90, 1), texture("b.png", 100, 130, 2), texture("c.jpg", 140, 100, 3)])
+  await writePhotos(join(root, "train"), [
+    texture("a.jpg", 120, 90, 1),
+    texture("b.png", 100, 130, 2),
+    texture("c.jpg", 140, 100, 3)
+  ])
   await writePhotos(join(root, "val"), [texture("d.jpg", 110, 110, 4)])
   await writePhotos(join(root, "test"), [texture("e.jpg", 120, 100, 5), texture("f.png", 100, 120, 6)])
   return root

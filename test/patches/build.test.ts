@@ -41,7 +41,8 @@ const options = (out: string, extra: Partial<BuildOptions> = {}): BuildOptions =
   ...extra
 })
 
-const build = (o: BuildOptions) => Effect.promise(() => photos).pipe(Effect.zipRight(buildPatchFile(o)), Effect.provide(layer))
+const build = (o: BuildOptions) =>
+  Effect.promise(() => photos).pipe(Effect.zipRight(buildPatchFile(o)), Effect.provide(layer))
 
 describe("patch data set builder", () => {
   it.effect("writes the asked sizes per split, from disjoint photos, with the schema and the kept fraction", () =>
@@ -138,13 +139,19 @@ describe("patch data set builder", () => {
         const ds = splits[name]
         expect([ds.height, ds.width, ds.dim, ds.labels]).toEqual([28, 28, 784, null])
         const indices = Int32Array.from([3, 0, 2])
-        const x = tf.tensor2d(Float32Array.from([...indices].flatMap((i) => [...ds.x.subarray(i * 784, (i + 1) * 784)])), [3, 784])
+        const x = tf.tensor2d(
+          Float32Array.from([...indices].flatMap((i) => [...ds.x.subarray(i * 784, (i + 1) * 784)])),
+          [3, 784]
+        )
         const pixels = ds.toPixels(x, indices).dataSync() as Float32Array
         x.dispose()
         for (const [k, i] of [...indices].entries()) {
           const split = file.splits[name]
           const img = yield* readGrayImage(split.source[i])
-          const centre = Float32Array.from({ length: 784 }, (_, p) => img.pixels[(split.top[i] + 12 + Math.floor(p / 28)) * img.width + split.left[i] + 12 + (p % 28)])
+          const centre = Float32Array.from(
+            { length: 784 },
+            (_, p) => img.pixels[(split.top[i] + 12 + Math.floor(p / 28)) * img.width + split.left[i] + 12 + (p % 28)]
+          )
           expectClose(pixels.subarray(k * 784, (k + 1) * 784), centre, 0, 2e-6, `${name} row ${i}`)
         }
       }
@@ -154,7 +161,9 @@ describe("patch data set builder", () => {
   it.effect("holds out whole photos for test when no test folder is given", () =>
     Effect.gen(function* () {
       const out = join(root, "held-out.arrow")
-      const report = yield* build(options(out, { images: [moreDir, testDir], testImages: [], sizes: { train: 20, val: 6, test: 6 } }))
+      const report = yield* build(
+        options(out, { images: [moreDir, testDir], testImages: [], sizes: { train: 20, val: 6, test: 6 } })
+      )
       expect(report.images).toMatchObject({ trainVal: 2, test: 1, testFrom: "held out" })
       const file = yield* readPatchFile(out)
       const trainVal = new Set([...file.splits.train.source, ...file.splits.val.source])
@@ -169,12 +178,16 @@ describe("patch data set builder", () => {
       const copyDir = mkdtempSync(join(root, "copy-"))
       copyFileSync(join(trainDir, "a.png"), join(copyDir, "renamed.png"))
       const shared = yield* Effect.either(build(options(join(root, "x.arrow"), { testImages: [testDir, copyDir] })))
-      expect(Either.isLeft(shared) && shared.left.message).toMatch(/the same photo is in the training folders \(.*a\.png\) and the test folders \(.*renamed\.png\)/)
+      expect(Either.isLeft(shared) && shared.left.message).toMatch(
+        /the same photo is in the training folders \(.*a\.png\) and the test folders \(.*renamed\.png\)/
+      )
 
       const blank = mkdtempSync(join(root, "blank-"))
       yield* Effect.promise(() => writePhotos(blank, [flat("white.png", 60, 60)]))
       const none = yield* Effect.either(build(options(join(root, "y.arrow"), { images: [blank] })))
-      expect(Either.isLeft(none) && none.left.message).toMatch(/no crop of the 1 train\/validation photo\(s\) has a patch with std ≥ 0\.5/)
+      expect(Either.isLeft(none) && none.left.message).toMatch(
+        /no crop of the 1 train\/validation photo\(s\) has a patch with std ≥ 0\.5/
+      )
     })
   )
 })

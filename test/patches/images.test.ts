@@ -8,14 +8,17 @@ import { cropPixels, listImages, randomCropPosition, readGrayImage } from "../..
 import { makeRng } from "../../src/data/random.js"
 import { texture, writePhotos } from "../helpers/photos.js"
 
-const maxDeviation = (values: Float32Array, target: number) => values.reduce((m, v) => Math.max(m, Math.abs(v - target)), 0)
+const maxDeviation = (values: Float32Array, target: number) =>
+  values.reduce((m, v) => Math.max(m, Math.abs(v - target)), 0)
 
 const dir = mkdtempSync(join(tmpdir(), "images-"))
 
 describe("reading photos", () => {
   it.effect("resizes the shorter side to 256, landscape and portrait, PNG and JPEG", () =>
     Effect.gen(function* () {
-      const [wide, tall] = yield* Effect.promise(() => writePhotos(join(dir, "sizes"), [texture("wide.png", 100, 60, 1), texture("tall.jpg", 60, 100, 2)]))
+      const [wide, tall] = yield* Effect.promise(() =>
+        writePhotos(join(dir, "sizes"), [texture("wide.png", 100, 60, 1), texture("tall.jpg", 60, 100, 2)])
+      )
       const a = yield* readGrayImage(wide)
       const b = yield* readGrayImage(tall)
       expect(a.height).toBe(256)
@@ -32,9 +35,22 @@ describe("reading photos", () => {
       const rgb = join(dir, "orange.png")
       const rgba = join(dir, "orange-alpha.png")
       const grey = join(dir, "grey.png")
-      yield* Effect.promise(() => sharp({ create: { width: 300, height: 280, channels: 3, background: { r: 200, g: 100, b: 50 } } }).png().toFile(rgb))
-      yield* Effect.promise(() => sharp({ create: { width: 300, height: 280, channels: 4, background: { r: 200, g: 100, b: 50, alpha: 1 } } }).png().toFile(rgba))
-      yield* Effect.promise(() => sharp({ create: { width: 300, height: 280, channels: 3, background: { r: 77, g: 77, b: 77 } } }).toColourspace("b-w").png().toFile(grey))
+      yield* Effect.promise(() =>
+        sharp({ create: { width: 300, height: 280, channels: 3, background: { r: 200, g: 100, b: 50 } } })
+          .png()
+          .toFile(rgb)
+      )
+      yield* Effect.promise(() =>
+        sharp({ create: { width: 300, height: 280, channels: 4, background: { r: 200, g: 100, b: 50, alpha: 1 } } })
+          .png()
+          .toFile(rgba)
+      )
+      yield* Effect.promise(() =>
+        sharp({ create: { width: 300, height: 280, channels: 3, background: { r: 77, g: 77, b: 77 } } })
+          .toColourspace("b-w")
+          .png()
+          .toFile(grey)
+      )
       const luma = (0.299 * 200 + 0.587 * 100 + 0.114 * 50) / 255
       for (const path of [rgb, rgba]) {
         const img = yield* readGrayImage(path)

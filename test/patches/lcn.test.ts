@@ -39,12 +39,15 @@ const reference = (pixels: ArrayLike<number>, level: number | null = null) => {
     return Array.from({ length: m }, (_, r) =>
       Array.from({ length: m }, (_, c) => {
         let acc = 0
-        for (let dy = 0; dy < 13; dy++) for (let dx = 0; dx < 13; dx++) acc += (kernel[dy][dx] / total) * img[r + dy][c + dx]
+        for (let dy = 0; dy < 13; dy++)
+          for (let dx = 0; dx < 13; dx++) acc += (kernel[dy][dx] / total) * img[r + dy][c + dx]
         return acc
       })
     )
   }
-  const x = Array.from({ length: N }, (_, r) => Array.from({ length: N }, (_, c) => (pixels[r * N + c] - 0.457) / 0.259))
+  const x = Array.from({ length: N }, (_, r) =>
+    Array.from({ length: N }, (_, c) => (pixels[r * N + c] - 0.457) / 0.259)
+  )
   const mu = conv(x) // 40×40
   const centred = mu.map((row, r) => row.map((m, c) => x[r + 6][c + 6] - m))
   const rawS = conv(centred.map((row) => row.map((v) => v * v))).map((row) => row.map(Math.sqrt)) // 28×28
@@ -54,10 +57,18 @@ const reference = (pixels: ArrayLike<number>, level: number | null = null) => {
   const flat = patch.flat()
   const avg = flat.reduce((a, b) => a + b, 0) / flat.length
   const std = Math.sqrt(flat.reduce((a, b) => a + (b - avg) ** 2, 0) / (flat.length - 1))
-  return { patch: flat, mean: mu.slice(6, 34).flatMap((row) => row.slice(6, 34)), scale: s.flat(), rawS: rawS.flat(), meanS, std }
+  return {
+    patch: flat,
+    mean: mu.slice(6, 34).flatMap((row) => row.slice(6, 34)),
+    scale: s.flat(),
+    rawS: rawS.flat(),
+    meanS,
+    std
+  }
 }
 
-const image = (f: (r: number, c: number) => number) => Float32Array.from({ length: N * N }, (_, i) => f(Math.floor(i / N), i % N))
+const image = (f: (r: number, c: number) => number) =>
+  Float32Array.from({ length: N * N }, (_, i) => f(Math.floor(i / N), i % N))
 
 const expectMatchesReference = (pixels: Float32Array, level: number | null = null) => {
   const got = localContrastNormalize(pixels, level)
@@ -148,25 +159,35 @@ describe("LCN", () => {
 
   it("matches the direct computation on random crops, and the filter uses the unbiased std", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0.01, max: 1, noNaN: true }), (seed, contrast) => {
-        const rng = seeded(seed)
-        const pixels = image(() => 0.5 + contrast * (rng.next() - 0.5))
-        const { got, want } = expectMatchesReference(pixels)
-        expect(keepPatch(got)).toBe(want.std >= 0.5)
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        (seed, contrast) => {
+          const rng = seeded(seed)
+          const pixels = image(() => 0.5 + contrast * (rng.next() - 0.5))
+          const { got, want } = expectMatchesReference(pixels)
+          expect(keepPatch(got)).toBe(want.std >= 0.5)
+        }
+      ),
       { numRuns: 15 }
     )
   })
 
   it("with a data-wide level raises s to that level instead of the crop's mean, which it still reports", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.double({ min: 0.01, max: 1, noNaN: true }), between(0, 3), (seed, contrast, level) => {
-        const rng = seeded(seed)
-        const pixels = image(() => 0.5 + contrast * (rng.next() - 0.5))
-        const { got, want } = expectMatchesReference(pixels, level)
-        for (let i = 0; i < got.scale.length; i++) expect(got.scale[i]).toBeCloseTo(Math.max(want.rawS[i], level, 1e-4), 6)
-        expect(keepPatch(got)).toBe(want.std >= 0.5)
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        between(0, 3),
+        (seed, contrast, level) => {
+          const rng = seeded(seed)
+          const pixels = image(() => 0.5 + contrast * (rng.next() - 0.5))
+          const { got, want } = expectMatchesReference(pixels, level)
+          for (let i = 0; i < got.scale.length; i++)
+            expect(got.scale[i]).toBeCloseTo(Math.max(want.rawS[i], level, 1e-4), 6)
+          expect(keepPatch(got)).toBe(want.std >= 0.5)
+        }
+      ),
       { numRuns: 15 }
     )
   })
@@ -205,13 +226,19 @@ describe("LCN", () => {
     const rng = seeded(11)
     const crops = [image(() => rng.next()), image((r, c) => (c < 26 ? 0.1 : 0.9)), new Float32Array(N * N).fill(0.7)]
     const outs = crops.map((crop) => localContrastNormalize(crop))
-    const centre = (crop: Float32Array) => Float32Array.from({ length: P * P }, (_, i) => crop[(12 + Math.floor(i / P)) * N + 12 + (i % P)])
-    outs.forEach((o, k) => expectClose(lcnToPixelsHost(o.patch, o.mean, o.scale), centre(crops[k]), 0, 2e-6, `crop ${k} on the host`))
-    const stack = (key: "patch" | "mean" | "scale") => tf.tensor2d(Float32Array.from(outs.flatMap((o) => [...o[key]])), [outs.length, P * P])
+    const centre = (crop: Float32Array) =>
+      Float32Array.from({ length: P * P }, (_, i) => crop[(12 + Math.floor(i / P)) * N + 12 + (i % P)])
+    outs.forEach((o, k) =>
+      expectClose(lcnToPixelsHost(o.patch, o.mean, o.scale), centre(crops[k]), 0, 2e-6, `crop ${k} on the host`)
+    )
+    const stack = (key: "patch" | "mean" | "scale") =>
+      tf.tensor2d(Float32Array.from(outs.flatMap((o) => [...o[key]])), [outs.length, P * P])
     const [x, m, s] = [stack("patch"), stack("mean"), stack("scale")]
     const pixels = lcnToPixels(x, m, s)
     const flat = pixels.dataSync()
-    outs.forEach((_, k) => expectClose(flat.subarray(k * P * P, (k + 1) * P * P), centre(crops[k]), 0, 2e-6, `crop ${k} on tensors`))
+    outs.forEach((_, k) =>
+      expectClose(flat.subarray(k * P * P, (k + 1) * P * P), centre(crops[k]), 0, 2e-6, `crop ${k} on tensors`)
+    )
     tf.dispose([x, m, s, pixels])
   })
 })

@@ -75,12 +75,19 @@ describe("patch files", () => {
       const metrics = join(dir, "metrics.arrow")
       writeFileSync(metrics, tableToArrowIpc([{ epoch: 1, psnr: 20 }]))
       const m = yield* failure(readPatchFile(metrics))
-      expect(m).toContain(`patch file ${metrics}: it is not a patch file: it has no column "patch" (its columns: "epoch", "psnr")`)
+      expect(m).toContain(
+        `patch file ${metrics}: it is not a patch file: it has no column "patch" (its columns: "epoch", "psnr")`
+      )
       expect(m).toContain("npx tsx experiments/patches.ts build")
 
       // Right names, but float64 patches.
       const f64 = new FixedSizeList(dim, new Field("item", new Float64(), false))
-      const data = makeData({ type: f64, length: 1, nullCount: 0, child: makeData({ type: new Float64(), length: dim, data: new Float64Array(dim) }) })
+      const data = makeData({
+        type: f64,
+        length: 1,
+        nullCount: 0,
+        child: makeData({ type: new Float64(), length: dim, data: new Float64Array(dim) })
+      })
       const wrong = join(dir, "float64.arrow")
       writeFileSync(wrong, tableToIPC(new Table({ patch: makeVector(data) }), "file"))
       const w = yield* failure(readPatchFile(wrong))

@@ -24,22 +24,62 @@ beforeAll(async () => {
 
 describe("experiments/patches.ts", () => {
   it("builds a patch file from folders given twice and as a comma list, then trains on it", () => {
-    const b = patches("build", "--images", photos, "--images", `${join(root, "more")},${photos}`, "--test-images", testPhotos, "--out", data, "--train", "300", "--val", "60", "--test", "60", "--seed", "3")
+    const b = patches(
+      "build",
+      "--images",
+      photos,
+      "--images",
+      `${join(root, "more")},${photos}`,
+      "--test-images",
+      testPhotos,
+      "--out",
+      data,
+      "--train",
+      "300",
+      "--val",
+      "60",
+      "--test",
+      "60",
+      "--seed",
+      "3"
+    )
     expect(b.status, b.stderr).toBe(0)
-    expect(b.stderr).toMatch(/photos: 3 for train\/validation, 1 for test \(from the test folders\); 2 duplicate photo\(s\) ignored/)
+    expect(b.stderr).toMatch(
+      /photos: 3 for train\/validation, 1 for test \(from the test folders\); 2 duplicate photo\(s\) ignored/
+    )
     expect(b.stderr).toMatch(/patches 420\/420 \d+ rows\/s, kept [\d.]+% of crops/)
-    expect(b.stderr).toMatch(/wrote .*patches\.arrow: 300 train \/ 60 val \/ 60 test patches in [\d.]+ s \(\d+ rows\/s\); kept [\d.]+% of \d+ crops/)
+    expect(b.stderr).toMatch(
+      /wrote .*patches\.arrow: 300 train \/ 60 val \/ 60 test patches in [\d.]+ s \(\d+ rows\/s\); kept [\d.]+% of \d+ crops/
+    )
     expect(b.stderr).toMatch(/patch: mean -?[\d.]+ std [\d.]+ min -?[\d.]+ max [\d.]+ \| μ: .* \| s: /)
     const report = JSON.parse(readFileSync(`${data}.json`, "utf8"))
     expect(report.rows).toEqual({ train: 300, val: 60, test: 60 })
     expect(report.keptFraction).toBeGreaterThan(0)
 
     const out = join(root, "run")
-    const t = patches("train", "--data", data, "--model", "vdl", "--epochs", "1", "--code-dim", "16", "--batch-size", "50", "--out", out)
+    const t = patches(
+      "train",
+      "--data",
+      data,
+      "--model",
+      "vdl",
+      "--epochs",
+      "1",
+      "--code-dim",
+      "16",
+      "--batch-size",
+      "50",
+      "--out",
+      out
+    )
     expect(t.status, t.stderr).toBe(0)
     expect(t.stderr).toMatch(/data: 300 train \/ 60 val \/ 60 test rows of 784 values/)
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
-    expect(summary).toMatchObject({ model: "vdl", epochs: 1, settings: { codeDim: 16, lambda: 0.01, beta: 10, gamma: 5 } })
+    expect(summary).toMatchObject({
+      model: "vdl",
+      epochs: 1,
+      settings: { codeDim: 16, lambda: 0.01, beta: 10, gamma: 5 }
+    })
     expect(summary.data).toMatchObject({ train: 300, val: 60, test: 60, patchFile: data })
     expect(summary.val.psnr).toBeGreaterThan(5)
     // 16 atoms of 28×28 at zoom 2 in a 4×4 grid, one pixel apart: a 229-pixel square.
@@ -58,18 +98,34 @@ describe("experiments/patches.ts", () => {
       command: "patches-train",
       out,
       args: ["--data", data, "--model", "vdl", "--epochs", "2", "--code-dim", "16", "--batch-size", "50", "--out", out],
-      expected: { model: "vdl", seed: 31, epochs: 2, settings: { ...settings, epochs: 2 }, data: { _tag: "file", path: data }, backend: null }
+      expected: {
+        model: "vdl",
+        seed: 31,
+        epochs: 2,
+        settings: { ...settings, epochs: 2 },
+        data: { _tag: "file", path: data },
+        backend: null
+      }
     }
     const go = await Effect.runPromise(continuation(request))
     expect(go).toMatchObject({ from: "epoch 2 batch 0", note: null })
     expect(go.run.args.slice(-2)).toEqual(["--resume", out])
     // Another run's folder: refused, unless the job asks to replace it.
-    const elsewhereRequest = { ...request, expected: { ...request.expected, data: { _tag: "file" as const, path: join(root, "other.arrow") } } }
+    const elsewhereRequest = {
+      ...request,
+      expected: { ...request.expected, data: { _tag: "file" as const, path: join(root, "other.arrow") } }
+    }
     const refused = await Effect.runPromise(Effect.flip(continuation(elsewhereRequest)))
-    expect(refused.message).toMatch(/holds another run .*: it was trained on .*patches\.arrow, not .*other\.arrow\. A new run does not replace it/)
-    const elsewhere = await Effect.runPromise(continuation({ ...elsewhereRequest, args: [...request.args, "--overwrite"] }))
+    expect(refused.message).toMatch(
+      /holds another run .*: it was trained on .*patches\.arrow, not .*other\.arrow\. A new run does not replace it/
+    )
+    const elsewhere = await Effect.runPromise(
+      continuation({ ...elsewhereRequest, args: [...request.args, "--overwrite"] })
+    )
     expect(elsewhere.from).toBeNull()
-    expect(elsewhere.note).toMatch(/it was trained on .*patches\.arrow, not .*other\.arrow\); starting afresh, replacing it, as --overwrite asks/)
+    expect(elsewhere.note).toMatch(
+      /it was trained on .*patches\.arrow, not .*other\.arrow\); starting afresh, replacing it, as --overwrite asks/
+    )
 
     const other = patches("train", "--resume", out, "--model", "sdl")
     expect(other.status).not.toBe(0)
@@ -90,18 +146,32 @@ describe("experiments/patches.ts", () => {
     const folder = mkdtempSync(join(tmpdir(), "patches-interrupt-"))
     const out = join(folder, "patches.arrow")
     writeFileSync(out, "previous")
-    const build = spawnCommand("experiments/patches.ts", ["build", "--images", photos, "--test-images", testPhotos, "--out", out, "--train", "1000000"])
+    const build = spawnCommand("experiments/patches.ts", [
+      "build",
+      "--images",
+      photos,
+      "--test-images",
+      testPhotos,
+      "--out",
+      out,
+      "--train",
+      "1000000"
+    ])
     const { child } = build
     try {
       // Interrupt once rows are being written to the temp file.
       await build.waitFor(/photos:/, 60_000)
       for (let waited = 0; !readdirSync(folder).some((n) => n.includes(".tmp-")); waited += 100) {
-        if (child.exitCode !== null || waited > 60_000) throw new Error(`the build did not start writing: ${build.output()}`)
+        if (child.exitCode !== null || waited > 60_000)
+          throw new Error(`the build did not start writing: ${build.output()}`)
         await new Promise((r) => setTimeout(r, 100))
       }
       await new Promise((r) => setTimeout(r, 500))
       child.kill("SIGINT")
-      const stopped = await Promise.race([build.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 20_000))])
+      const stopped = await Promise.race([
+        build.exited.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 20_000))
+      ])
       expect(stopped, `the build did not stop on SIGINT: ${build.output()}`).toBe(true)
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL")

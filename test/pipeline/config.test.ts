@@ -52,7 +52,11 @@ describe("settings", () => {
   it("settings of the first checkpoint format (grouped energy and FISTA options) decode to today's", () => {
     const preset = variants["vdl-nl"].settings.mnist
     const { lambda, beta, tau, gamma, eta, maxSteps, tol, covariance: _c, inference: _i, ...rest } = preset
-    const old = { ...rest, energy: { lambda, beta, tau, gamma }, fista: { maxSteps, tol, step: { kind: "fixed", eta } } }
+    const old = {
+      ...rest,
+      energy: { lambda, beta, tau, gamma },
+      fista: { maxSteps, tol, step: { kind: "fixed", eta } }
+    }
     expect(Either.getOrThrow(decodeSettings(old))).toEqual(preset)
     const lipschitz = { ...old, fista: { maxSteps, tol, step: { kind: "lipschitz" } } }
     expect(Either.getOrThrow(decodeSettings(lipschitz)).eta).toBe("lipschitz")
@@ -61,7 +65,8 @@ describe("settings", () => {
 
   it("every setting has its documentation, and every registered term and inference method is a setting", () => {
     expect(new Set(settingNames)).toEqual(new Set(Object.keys(ModelSettings.fields)))
-    for (const kind of codeTermKinds) for (const field of Object.keys(kind.fields)) expect(settingNames).toContain(field)
+    for (const kind of codeTermKinds)
+      for (const field of Object.keys(kind.fields)) expect(settingNames).toContain(field)
     expect(settingDocs.inference.cli).toEqual({ choices: inferenceMethods.map((m) => m.name) })
   })
 

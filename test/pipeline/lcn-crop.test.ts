@@ -7,7 +7,12 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Either, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { CROP_SIZE, lcnPatchSize, makeLcn, MIN_CROP_SIZE, PATCH_OFFSET, PATCH_SIZE } from "../../src/models/lcn.js"
-import { type InputSpace, lcnNormalization, Normalization, pixelsToInputSpace } from "../../src/pipeline/sources/normalization.js"
+import {
+  type InputSpace,
+  lcnNormalization,
+  Normalization,
+  pixelsToInputSpace
+} from "../../src/pipeline/sources/normalization.js"
 import { maxAbsDiff, seeded, useTestBackend } from "../helpers/tf.js"
 
 useTestBackend()
@@ -16,7 +21,9 @@ const decode = (raw: unknown) => Schema.decodeUnknownEither(Normalization)(raw)
 
 describe("the LCN crop size", () => {
   it("decodes the paper's crop as before, another crop with its own patch, and refuses a patch that does not follow", () => {
-    expect(decode({ kind: "lcn", crop: 52, patch: 28, scaleReference: 0.5 })).toEqual(Either.right({ kind: "lcn", crop: 52, patch: 28, scaleReference: 0.5 }))
+    expect(decode({ kind: "lcn", crop: 52, patch: 28, scaleReference: 0.5 })).toEqual(
+      Either.right({ kind: "lcn", crop: 52, patch: 28, scaleReference: 0.5 })
+    )
     expect(Either.isRight(decode({ kind: "lcn", crop: 40, patch: 16, scaleReference: null }))).toBe(true)
     const wrong = decode({ kind: "lcn", crop: 52, patch: 27, scaleReference: null })
     expect(Either.isLeft(wrong) && wrong.left.message).toContain("a crop of 52 gives an LCN patch of 28, not 27")
@@ -36,7 +43,8 @@ describe("the LCN crop size", () => {
     const side = lcnPatchSize(40)
     expect(small.patch.length).toBe(side * side)
     const middle = new Float32Array(side * side)
-    for (let i = 0; i < side; i++) for (let j = 0; j < side; j++) middle[i * side + j] = big.patch[(i + offset) * PATCH_SIZE + j + offset]
+    for (let i = 0; i < side; i++)
+      for (let j = 0; j < side; j++) middle[i * side + j] = big.patch[(i + offset) * PATCH_SIZE + j + offset]
     expect(maxAbsDiff(small.patch, middle)).toBeLessThan(1e-5)
   })
 
@@ -47,9 +55,15 @@ describe("the LCN crop size", () => {
     const space: InputSpace = { height: 16, width: 16, normalization: lcnNormalization(null, 40) }
     const normalized = pixelsToInputSpace(space, crops, rows)
     expect(normalized.x.length).toBe(rows * 256)
-    const pixels = tf.tidy(() => normalized.toPixels(tf.tensor2d(normalized.x, [rows, 256]), Int32Array.from([0, 1])).dataSync() as Float32Array)
+    const pixels = tf.tidy(
+      () =>
+        normalized.toPixels(tf.tensor2d(normalized.x, [rows, 256]), Int32Array.from([0, 1])).dataSync() as Float32Array
+    )
     const centre = new Float32Array(rows * 256)
-    for (let r = 0; r < rows; r++) for (let i = 0; i < 16; i++) for (let j = 0; j < 16; j++) centre[r * 256 + i * 16 + j] = crops[r * 1600 + (i + PATCH_OFFSET) * 40 + j + PATCH_OFFSET]
+    for (let r = 0; r < rows; r++)
+      for (let i = 0; i < 16; i++)
+        for (let j = 0; j < 16; j++)
+          centre[r * 256 + i * 16 + j] = crops[r * 1600 + (i + PATCH_OFFSET) * 40 + j + PATCH_OFFSET]
     expect(maxAbsDiff(Float32Array.from(pixels), centre)).toBeLessThan(1e-5)
   })
 })

@@ -26,7 +26,12 @@ import { type LoopOptions, trainingLoop, type TrainingHooks } from "../../src/pi
 import { readResumePoint } from "../../src/pipeline/train/resume.js"
 import { rngFor } from "../../src/pipeline/train/seeds.js"
 
-const env = Layer.mergeAll(NodeContext.layer, ProgressSilent, BackendLive("wasm"), Logger.replace(Logger.defaultLogger, Logger.none))
+const env = Layer.mergeAll(
+  NodeContext.layer,
+  ProgressSilent,
+  BackendLive("wasm"),
+  Logger.replace(Logger.defaultLogger, Logger.none)
+)
 
 const batchSize = 20
 const trainRows = 130
@@ -55,7 +60,13 @@ const randomData = (seen: Int32Array[] = []) => {
   return { train: dataset("train", trainRows, true), val: dataset("val", 40, false), test: dataset("test", 40, false) }
 }
 
-const options = (epochs: number, extra: Partial<LoopOptions<never, never>> = {}): LoopOptions<never, never> => ({ model: "sdl", settings, epochs, seed: 8, ...extra })
+const options = (epochs: number, extra: Partial<LoopOptions<never, never>> = {}): LoopOptions<never, never> => ({
+  model: "sdl",
+  settings,
+  epochs,
+  seed: 8,
+  ...extra
+})
 
 /** The Frobenius norm of the decoder's weight: a figure of the model alone, so a resume gives it again. */
 const decoderNorm = (m: SparseCodingModel) => tf.tidy(() => tf.norm(m.decoder.params.W1).dataSync()[0])
@@ -67,46 +78,83 @@ const readTable = (out: string) => readArrowIpcTable(new Uint8Array(readFileSync
 const withoutTimes = (rows: Row[]) => rows.map(({ seconds: _s, samplesPerSecond: _r, ...rest }) => rest)
 
 describe("training loop", () => {
-  it.effect("hooks see the model and the figures so far, and an epoch hook's columns land in metrics.arrow and metrics.csv", () =>
-    Effect.gen(function* () {
-      const data = randomData()
-      const out = mkdtempSync(join(tmpdir(), "loop-"))
-      const models = new Set<SparseCodingModel>()
-      const batches: Array<{ epoch: number; batch: number; batches: number; rows: number; epochRows: number }> = []
-      const epochs: Array<{ epoch: number; rowsBefore: number; valEnergy: number; rowValEnergy: unknown; trainEnergy: number; rowTrainEnergy: unknown }> = []
-      const hooks: TrainingHooks = {
-        onStart: ({ model, epoch, rows }) =>
-          Effect.sync(() => {
-            models.add(model)
-            expect([epoch, rows.length]).toEqual([0, 0])
-          }),
-        onBatch: (b) =>
-          Effect.sync(() => {
-            models.add(b.model)
-            batches.push({ epoch: b.epoch, batch: b.batch, batches: b.batches, rows: b.totals.rows, epochRows: b.epochTotals.rows })
-          }),
-        onEpoch: (e) =>
-          Effect.sync(() => {
-            models.add(e.model)
-            epochs.push({ epoch: e.epoch, rowsBefore: e.rows.length, valEnergy: e.val.energy, rowValEnergy: e.row.valEnergy, trainEnergy: e.train.energy, rowTrainEnergy: e.row.trainEnergy })
-            return { decoderNorm: decoderNorm(e.model), rowsBefore: e.rows.length }
-          })
-      }
-      const result = yield* Effect.scoped(trainingLoop(options(2, { out, hooks: [hooks] }), data))
-      expect(models.size).toBe(1)
-      const perEpoch = Math.floor(trainRows / batchSize)
-      expect(batches).toEqual([0, 1].flatMap((epoch) => Array.from({ length: perEpoch }, (_, i) => ({ epoch, batch: i + 1, batches: perEpoch, rows: batchSize, epochRows: (i + 1) * batchSize }))))
-      expect(epochs.map((e) => [e.epoch, e.rowsBefore])).toEqual([[0, 0], [1, 1]])
-      for (const e of epochs) expect([e.rowValEnergy, e.rowTrainEnergy]).toEqual([e.valEnergy, e.trainEnergy])
+  it.effect(
+    "hooks see the model and the figures so far, and an epoch hook's columns land in metrics.arrow and metrics.csv",
+    () =>
+      Effect.gen(function* () {
+        const data = randomData()
+        const out = mkdtempSync(join(tmpdir(), "loop-"))
+        const models = new Set<SparseCodingModel>()
+        const batches: Array<{ epoch: number; batch: number; batches: number; rows: number; epochRows: number }> = []
+        const epochs: Array<{
+          epoch: number
+          rowsBefore: number
+          valEnergy: number
+          rowValEnergy: unknown
+          trainEnergy: number
+          rowTrainEnergy: unknown
+        }> = []
+        const hooks: TrainingHooks = {
+          onStart: ({ model, epoch, rows }) =>
+            Effect.sync(() => {
+              models.add(model)
+              expect([epoch, rows.length]).toEqual([0, 0])
+            }),
+          onBatch: (b) =>
+            Effect.sync(() => {
+              models.add(b.model)
+              batches.push({
+                epoch: b.epoch,
+                batch: b.batch,
+                batches: b.batches,
+                rows: b.totals.rows,
+                epochRows: b.epochTotals.rows
+              })
+            }),
+          onEpoch: (e) =>
+            Effect.sync(() => {
+              models.add(e.model)
+              epochs.push({
+                epoch: e.epoch,
+                rowsBefore: e.rows.length,
+                valEnergy: e.val.energy,
+                rowValEnergy: e.row.valEnergy,
+                trainEnergy: e.train.energy,
+                rowTrainEnergy: e.row.trainEnergy
+              })
+              return { decoderNorm: decoderNorm(e.model), rowsBefore: e.rows.length }
+            })
+        }
+        const result = yield* Effect.scoped(trainingLoop(options(2, { out, hooks: [hooks] }), data))
+        expect(models.size).toBe(1)
+        const perEpoch = Math.floor(trainRows / batchSize)
+        expect(batches).toEqual(
+          [0, 1].flatMap((epoch) =>
+            Array.from({ length: perEpoch }, (_, i) => ({
+              epoch,
+              batch: i + 1,
+              batches: perEpoch,
+              rows: batchSize,
+              epochRows: (i + 1) * batchSize
+            }))
+          )
+        )
+        expect(epochs.map((e) => [e.epoch, e.rowsBefore])).toEqual([
+          [0, 0],
+          [1, 1]
+        ])
+        for (const e of epochs) expect([e.rowValEnergy, e.rowTrainEnergy]).toEqual([e.valEnergy, e.trainEnergy])
 
-      const table = readTable(out)
-      expect(table.columns.slice(-2)).toEqual(["decoderNorm", "rowsBefore"])
-      expect(table.rows.map((r) => r.rowsBefore)).toEqual([0, 1])
-      for (const r of table.rows) expect(r.decoderNorm).toBeGreaterThan(0)
-      expect(table.rows.map((r) => r.valEnergy)).toEqual(epochs.map((e) => e.valEnergy))
-      expect(result.rows.map((r) => r.decoderNorm)).toEqual(table.rows.map((r) => r.decoderNorm))
-      expect(readFileSync(join(out, "metrics.csv"), "utf8").split("\n")[0].endsWith(",decoderNorm,rowsBefore")).toBe(true)
-    }).pipe(Effect.provide(env))
+        const table = readTable(out)
+        expect(table.columns.slice(-2)).toEqual(["decoderNorm", "rowsBefore"])
+        expect(table.rows.map((r) => r.rowsBefore)).toEqual([0, 1])
+        for (const r of table.rows) expect(r.decoderNorm).toBeGreaterThan(0)
+        expect(table.rows.map((r) => r.valEnergy)).toEqual(epochs.map((e) => e.valEnergy))
+        expect(result.rows.map((r) => r.decoderNorm)).toEqual(table.rows.map((r) => r.decoderNorm))
+        expect(readFileSync(join(out, "metrics.csv"), "utf8").split("\n")[0].endsWith(",decoderNorm,rowsBefore")).toBe(
+          true
+        )
+      }).pipe(Effect.provide(env))
   )
 
   it.effect("each epoch trains on a fresh permutation, drawn from one order generator for the whole run", () =>
@@ -116,7 +164,9 @@ describe("training loop", () => {
       const perEpoch = Math.floor(trainRows / batchSize)
       const order = rngFor(8, "order")
       const expected = [0, 1, 2].map(() => order.permutation(trainRows).slice(0, perEpoch * batchSize))
-      const epochOrders = [0, 1, 2].map((e) => seen.slice(e * perEpoch, (e + 1) * perEpoch).flatMap((b) => Array.from(b)))
+      const epochOrders = [0, 1, 2].map((e) =>
+        seen.slice(e * perEpoch, (e + 1) * perEpoch).flatMap((b) => Array.from(b))
+      )
       expect(seen).toHaveLength(3 * perEpoch)
       expect(epochOrders).toEqual(expected)
       expect(epochOrders[1]).not.toEqual(epochOrders[0])
@@ -139,60 +189,81 @@ describe("training loop", () => {
     }).pipe(Effect.provide(env))
   )
 
-  it.effect("a checkpoint records the composition: a model of other pieces is refused, naming them, and the same pieces resume and load", () =>
-    Effect.gen(function* () {
-      const data = randomData()
-      const base = compositionOf(settings)
-      const ridge: CodeTerm = {
-        name: "ridge",
-        value: (z) => tf.mul(tf.sum(tf.square(z)), 0.01) as tf.Scalar,
-        gradient: (z) => tf.mul(z, 0.02) as tf.Tensor2D,
-        lipschitz: () => 0.02,
-        host: { kind: "affine", accumulate: (_moments, codeDim, c) => { for (let j = 0; j < codeDim; j++) c.slope[j] += 0.02 } }
-      }
-      const own: Composition = { ...base, energy: { ...base.energy, terms: [...base.energy.terms, ridge] } }
-      const out = mkdtempSync(join(tmpdir(), "loop-"))
-      yield* Effect.scoped(trainingLoop(options(1, { out, composition: own }), data))
-      const point = yield* readResumePoint(out)
-      expect(point.snapshot.composition?.terms).toEqual([...base.energy.terms.map((t) => t.name), "ridge"])
+  it.effect(
+    "a checkpoint records the composition: a model of other pieces is refused, naming them, and the same pieces resume and load",
+    () =>
+      Effect.gen(function* () {
+        const data = randomData()
+        const base = compositionOf(settings)
+        const ridge: CodeTerm = {
+          name: "ridge",
+          value: (z) => tf.mul(tf.sum(tf.square(z)), 0.01) as tf.Scalar,
+          gradient: (z) => tf.mul(z, 0.02) as tf.Tensor2D,
+          lipschitz: () => 0.02,
+          host: {
+            kind: "affine",
+            accumulate: (_moments, codeDim, c) => {
+              for (let j = 0; j < codeDim; j++) c.slope[j] += 0.02
+            }
+          }
+        }
+        const own: Composition = { ...base, energy: { ...base.energy, terms: [...base.energy.terms, ridge] } }
+        const out = mkdtempSync(join(tmpdir(), "loop-"))
+        yield* Effect.scoped(trainingLoop(options(1, { out, composition: own }), data))
+        const point = yield* readResumePoint(out)
+        expect(point.snapshot.composition?.terms).toEqual([...base.energy.terms.map((t) => t.name), "ridge"])
 
-      const refused = yield* Effect.flip(Effect.scoped(trainingLoop(options(2, { out, resume: point }), data)))
-      expect(refused.message).toContain(`terms [${[...base.energy.terms.map((t) => t.name), "ridge"].join(", ")}] against [${base.energy.terms.map((t) => t.name).join(", ")}]`)
-      yield* Effect.scoped(trainingLoop(options(2, { out, resume: point, composition: own }), data))
+        const refused = yield* Effect.flip(Effect.scoped(trainingLoop(options(2, { out, resume: point }), data)))
+        expect(refused.message).toContain(
+          `terms [${[...base.energy.terms.map((t) => t.name), "ridge"].join(", ")}] against [${base.energy.terms.map((t) => t.name).join(", ")}]`
+        )
+        yield* Effect.scoped(trainingLoop(options(2, { out, resume: point, composition: own }), data))
 
-      const best = yield* readCheckpoint(join(out, "checkpoint.safetensors"))
-      const plain = makeModel(best.settings, best.inputDim, rngFor(0, "init"))
-      const same = makeModel(best.settings, best.inputDim, rngFor(0, "init"), { composition: own })
-      expect((yield* Effect.flip(restoreSnapshot(plain, best, "checkpoint.safetensors")))._tag).toBe("CheckpointError")
-      yield* restoreSnapshot(same, best, "checkpoint.safetensors")
-      disposeModel(plain)
-      disposeModel(same)
-    }).pipe(Effect.provide(env))
+        const best = yield* readCheckpoint(join(out, "checkpoint.safetensors"))
+        const plain = makeModel(best.settings, best.inputDim, rngFor(0, "init"))
+        const same = makeModel(best.settings, best.inputDim, rngFor(0, "init"), { composition: own })
+        expect((yield* Effect.flip(restoreSnapshot(plain, best, "checkpoint.safetensors")))._tag).toBe(
+          "CheckpointError"
+        )
+        yield* restoreSnapshot(same, best, "checkpoint.safetensors")
+        disposeModel(plain)
+        disposeModel(same)
+      }).pipe(Effect.provide(env))
   )
 
-  it.effect("a chain of one's own with a stateful optimizer the settings do not name checkpoints its state, and resumes", () =>
-    Effect.gen(function* () {
-      const data = randomData()
-      const base = compositionOf(settings)
-      const momentum = sgd({ momentum: 0.5, nesterov: false })
-      const own: Composition = { ...base, decoderUpdate: base.decoderUpdate.map((t) => (t.name === "adam" ? momentum : t)) }
-      const out = mkdtempSync(join(tmpdir(), "loop-"))
-      yield* Effect.scoped(trainingLoop(options(1, { out, composition: own }), data))
-      const point = yield* readResumePoint(out)
-      expect(Object.keys(point.snapshot.tensors)).toEqual(expect.arrayContaining(["decoder.sgd.momentum.W1", "encoder.adam.m.W"]))
-      expect(Object.keys(point.snapshot.tensors).some((k) => k.startsWith("decoder.adam."))).toBe(false)
-      const refused = yield* Effect.flip(Effect.scoped(trainingLoop(options(2, { out, resume: point }), data)))
-      expect(refused.message).toContain("decoder update")
-      yield* Effect.scoped(trainingLoop(options(2, { out, resume: point, composition: own }), data))
-      expect((yield* readCheckpoint(join(out, "last.safetensors"))).epoch).toBe(1)
-    }).pipe(Effect.provide(env))
+  it.effect(
+    "a chain of one's own with a stateful optimizer the settings do not name checkpoints its state, and resumes",
+    () =>
+      Effect.gen(function* () {
+        const data = randomData()
+        const base = compositionOf(settings)
+        const momentum = sgd({ momentum: 0.5, nesterov: false })
+        const own: Composition = {
+          ...base,
+          decoderUpdate: base.decoderUpdate.map((t) => (t.name === "adam" ? momentum : t))
+        }
+        const out = mkdtempSync(join(tmpdir(), "loop-"))
+        yield* Effect.scoped(trainingLoop(options(1, { out, composition: own }), data))
+        const point = yield* readResumePoint(out)
+        expect(Object.keys(point.snapshot.tensors)).toEqual(
+          expect.arrayContaining(["decoder.sgd.momentum.W1", "encoder.adam.m.W"])
+        )
+        expect(Object.keys(point.snapshot.tensors).some((k) => k.startsWith("decoder.adam."))).toBe(false)
+        const refused = yield* Effect.flip(Effect.scoped(trainingLoop(options(2, { out, resume: point }), data)))
+        expect(refused.message).toContain("decoder update")
+        yield* Effect.scoped(trainingLoop(options(2, { out, resume: point, composition: own }), data))
+        expect((yield* readCheckpoint(join(out, "last.safetensors"))).epoch).toBe(1)
+      }).pipe(Effect.provide(env))
   )
 
   it.effect("a batch limit stops the loop mid-epoch, without a row for the epoch it stopped in", () =>
     Effect.gen(function* () {
       let batches = 0
       const result = yield* Effect.scoped(
-        trainingLoop(options(3, { batchLimit: 8, hooks: [{ onBatch: () => Effect.sync(() => void (batches += 1)) }] }), randomData())
+        trainingLoop(
+          options(3, { batchLimit: 8, hooks: [{ onBatch: () => Effect.sync(() => void (batches += 1)) }] }),
+          randomData()
+        )
       )
       expect(batches).toBe(8)
       expect(result.rows.map((r) => r.epoch)).toEqual([1])
@@ -212,7 +283,9 @@ describe("training loop", () => {
             return { decoderNorm: decoderNorm(model) }
           })
       }
-      yield* Effect.scoped(trainingLoop(options(3, { out: mkdtempSync(join(tmpdir(), "loop-")), hooks: [hooks] }), randomData()))
+      yield* Effect.scoped(
+        trainingLoop(options(3, { out: mkdtempSync(join(tmpdir(), "loop-")), hooks: [hooks] }), randomData())
+      )
       expect(counts).toHaveLength(3)
       expect(counts[1]).toBe(counts[0])
       expect(counts[2]).toBe(counts[0])

@@ -31,7 +31,12 @@ beforeAll(async () => {
   let seed = 3
   const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1
   for (const { m, k, n } of cases) {
-    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [tA, tB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true]
+    ] as const) {
       const a = Array.from({ length: tA ? k : m }, () => Array.from({ length: tA ? m : k }, rand))
       const b = Array.from({ length: tB ? n : k }, () => Array.from({ length: tB ? k : n }, rand))
       const c = tf.tidy(() => tf.matMul(tf.tensor2d(a), tf.tensor2d(b), tA, tB).arraySync() as number[][])
@@ -45,11 +50,13 @@ beforeAll(async () => {
 /** The kernels that go with what loaded. */
 const linalg = (): Linalg => (typeof installed === "string" ? tfjsLinalg : installed.linalg)
 
-const maxDiff = (x: number[][], y: number[][]) => Math.max(...x.flatMap((row, i) => row.map((v, j) => Math.abs(v - y[i][j]))))
+const maxDiff = (x: number[][], y: number[][]) =>
+  Math.max(...x.flatMap((row, i) => row.map((v, j) => Math.abs(v - y[i][j]))))
 
 describe("native matrix products", () => {
   it("load a BLAS, or say why not (CI requires one)", () => {
-    if (process.env.SPARSE_VDL_REQUIRE_BLAS === "1") expect(installed, String(installed)).toMatchObject({ library: expect.any(String) })
+    if (process.env.SPARSE_VDL_REQUIRE_BLAS === "1")
+      expect(installed, String(installed)).toMatchObject({ library: expect.any(String) })
     else if (typeof installed === "string") expect(installed).toMatch(/koffi|BLAS|cblas/)
   })
 
@@ -85,50 +92,62 @@ describe("native matrix products", () => {
 
   it.each([
     ["Adam", () => [weightDecay(0.1, (name) => name === "b"), adam()]],
-    ["SGD with Nesterov momentum", () => [weightDecay(0.1, (name) => name === "b"), sgd({ momentum: 0.9, nesterov: true })]],
+    [
+      "SGD with Nesterov momentum",
+      () => [weightDecay(0.1, (name) => name === "b"), sgd({ momentum: 0.9, nesterov: true })]
+    ],
     ["AdamW", () => [adamw(0.1)]]
-  ] as Array<[string, () => Transform[]]>)("update %s's state and parameters in place as the tensor path does, and never through a shared storage", (_name, chain) => {
-    if (typeof installed === "string") return
-    const ops = installed.linalg.inPlace
-    expect(ops).not.toBeNull()
-    const decayed = chain()
-    const make = (kernels: Linalg) => {
-      const p = { W: tf.variable(tf.randomNormal([40, 30], 0, 1, "float32", 11)), b: tf.variable(tf.randomNormal([30], 0, 1, "float32", 12)) }
-      return makeOptimizer(decayed, p, kernels)
+  ] as Array<[string, () => Transform[]]>)(
+    "update %s's state and parameters in place as the tensor path does, and never through a shared storage",
+    (_name, chain) => {
+      if (typeof installed === "string") return
+      const ops = installed.linalg.inPlace
+      expect(ops).not.toBeNull()
+      const decayed = chain()
+      const make = (kernels: Linalg) => {
+        const p = {
+          W: tf.variable(tf.randomNormal([40, 30], 0, 1, "float32", 11)),
+          b: tf.variable(tf.randomNormal([30], 0, 1, "float32", 12))
+        }
+        return makeOptimizer(decayed, p, kernels)
+      }
+      const viaTensors = make(tfjsLinalg)
+      const viaBlas = make(installed.linalg)
+      const before = tf.memory().numTensors
+      for (let step = 0; step < 5; step++) {
+        const grads = {
+          W: tf.randomNormal([40, 30], 0, 1, "float32", 20 + step),
+          b: tf.randomNormal([30], 0, 1, "float32", 40 + step)
+        }
+        optimizerStep(viaTensors, grads, { epoch: 0, learningRate: 1e-2 })
+        optimizerStep(viaBlas, grads, { epoch: 0, learningRate: 1e-2 })
+        grads.W.dispose()
+        grads.b.dispose()
+      }
+      expect(tf.memory().numTensors).toBe(before)
+      const viaBlasState = optimizerTensors(viaBlas)
+      const pairs = [
+        ...["W", "b"].map((name) => [name, viaTensors.params[name], viaBlas.params[name]] as const),
+        ...Object.entries(optimizerTensors(viaTensors)).map(([name, t]) => [name, t, viaBlasState[name]] as const)
+      ]
+      expect(pairs.length).toBeGreaterThan(2)
+      for (const [name, a, b] of pairs) {
+        const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
+        expect(diff, name).toBeLessThan(1e-5)
+      }
+      // A reshape shares its variable's storage: the update must then go through new tensors.
+      const W = viaBlas.params.W
+      const snapshot = tf.reshape(W, [-1])
+      const kept = snapshot.dataSync().slice()
+      expect(ops!.writable(W)).toBe(false)
+      const g = tf.onesLike(W)
+      optimizerStep(viaBlas, { W: g }, { epoch: 0, learningRate: 1e-2 })
+      expect(Array.from(snapshot.dataSync())).toEqual(Array.from(kept))
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(tf.reshape(W, [-1]), snapshot))).dataSync()[0])).toBeGreaterThan(0)
+      g.dispose()
+      snapshot.dispose()
     }
-    const viaTensors = make(tfjsLinalg)
-    const viaBlas = make(installed.linalg)
-    const before = tf.memory().numTensors
-    for (let step = 0; step < 5; step++) {
-      const grads = { W: tf.randomNormal([40, 30], 0, 1, "float32", 20 + step), b: tf.randomNormal([30], 0, 1, "float32", 40 + step) }
-      optimizerStep(viaTensors, grads, { epoch: 0, learningRate: 1e-2 })
-      optimizerStep(viaBlas, grads, { epoch: 0, learningRate: 1e-2 })
-      grads.W.dispose()
-      grads.b.dispose()
-    }
-    expect(tf.memory().numTensors).toBe(before)
-    const viaBlasState = optimizerTensors(viaBlas)
-    const pairs = [
-      ...["W", "b"].map((name) => [name, viaTensors.params[name], viaBlas.params[name]] as const),
-      ...Object.entries(optimizerTensors(viaTensors)).map(([name, t]) => [name, t, viaBlasState[name]] as const)
-    ]
-    expect(pairs.length).toBeGreaterThan(2)
-    for (const [name, a, b] of pairs) {
-      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
-      expect(diff, name).toBeLessThan(1e-5)
-    }
-    // A reshape shares its variable's storage: the update must then go through new tensors.
-    const W = viaBlas.params.W
-    const snapshot = tf.reshape(W, [-1])
-    const kept = snapshot.dataSync().slice()
-    expect(ops!.writable(W)).toBe(false)
-    const g = tf.onesLike(W)
-    optimizerStep(viaBlas, { W: g }, { epoch: 0, learningRate: 1e-2 })
-    expect(Array.from(snapshot.dataSync())).toEqual(Array.from(kept))
-    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(tf.reshape(W, [-1]), snapshot))).dataSync()[0])).toBeGreaterThan(0)
-    g.dispose()
-    snapshot.dispose()
-  })
+  )
 
   it("sum columns through the BLAS as tf.sum does", () => {
     const a = tf.randomNormal([250, 37], 0, 1, "float32", 5) as tf.Tensor2D
@@ -140,9 +159,21 @@ describe("native matrix products", () => {
   it("reach every part of a model the pipeline makes, through the Backend service", async () => {
     const { service, parts } = await Effect.gen(function* () {
       const service = yield* Backend
-      const m = yield* scopedModel({ ...variants["vdl-nl"].settings.mnist, codeDim: 8, hidden: [16] }, 12, rngFor(1, "init"))
-      return { service: service.linalg, parts: [m.decoder.linalg, m.encoder.linalg, m.decoderOptimizer.linalg, m.encoderOptimizer.linalg] }
-    }).pipe(Effect.scoped, Effect.provide(BackendLive("wasm")), Logger.withMinimumLogLevel(LogLevel.None), Effect.runPromise)
+      const m = yield* scopedModel(
+        { ...variants["vdl-nl"].settings.mnist, codeDim: 8, hidden: [16] },
+        12,
+        rngFor(1, "init")
+      )
+      return {
+        service: service.linalg,
+        parts: [m.decoder.linalg, m.encoder.linalg, m.decoderOptimizer.linalg, m.encoderOptimizer.linalg]
+      }
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(BackendLive("wasm")),
+      Logger.withMinimumLogLevel(LogLevel.None),
+      Effect.runPromise
+    )
     expect(service).toBe(linalg())
     for (const part of parts) expect(part).toBe(service)
   })

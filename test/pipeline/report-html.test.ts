@@ -33,7 +33,15 @@ describe("the reports' HTML pieces", () => {
 
   it("escape text in cells, captions and the title, and mark the rows asked for", () => {
     expect(escapeHtml(`<a href="x">&</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;")
-    const table = htmlTable({ header: ["", "a<b"], rows: [["r1", "1"], ["r2", "<i>"]], marked: new Set([1]), caption: "x & y" })
+    const table = htmlTable({
+      header: ["", "a<b"],
+      rows: [
+        ["r1", "1"],
+        ["r2", "<i>"]
+      ],
+      marked: new Set([1]),
+      caption: "x & y"
+    })
     expect(table).toContain("<caption>x &amp; y</caption>")
     expect(table).toContain("<th>a&lt;b</th>")
     expect(table).toContain('<tr><th scope="row">r1</th><td>1</td></tr>')
@@ -46,7 +54,15 @@ describe("the reports' HTML pieces", () => {
   })
 
   it("write cells the same in every report", () => {
-    expect([formatCell(null), formatCell(3), formatCell(0.123456), formatCell(Number.NaN), formatCell(true), formatCell([]), formatCell(["a", "b"])]).toEqual(["–", "3", "0.1235", "NaN", "yes", "none", "a, b"])
+    expect([
+      formatCell(null),
+      formatCell(3),
+      formatCell(0.123456),
+      formatCell(Number.NaN),
+      formatCell(true),
+      formatCell([]),
+      formatCell(["a", "b"])
+    ]).toEqual(["–", "3", "0.1235", "NaN", "yes", "none", "a, b"])
     const { perClass, lines } = accuracyBySeries([
       { series: "vdl", perClass: 10, accuracyMean: 0.5, accuracyStd: 0.01 },
       { series: "vdl", perClass: 1, accuracyMean: 0.25, accuracyStd: 0.02 },

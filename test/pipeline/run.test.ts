@@ -14,7 +14,6 @@ import { rngFor } from "../../src/pipeline/train/seeds.js"
 import { evaluate, trainEpoch } from "../../src/pipeline/train/epoch.js"
 import { env, smallData, smallSettings } from "../helpers/mnist-runs.js"
 
-
 describe("training run", () => {
   it.effect("writes a complete run folder whose checkpoint loads back to the same metrics", () =>
     Effect.gen(function* () {
@@ -25,14 +24,28 @@ describe("training run", () => {
       const summary: RunSummary = yield* trainRun({ model: "vdl-nl", settings, epochs: 2, seed: 3, out }, data)
       expect(tf.memory().numTensors).toBe(before)
 
-      const files = ["summary.json", "metrics.arrow", "metrics.csv", "checkpoint.safetensors", "decoder-columns.png", "decoder-atoms.png", "atoms.arrow", "atoms.csv", "reconstructions.png", "psnr.svg", "columns/epoch-001.png", "columns/epoch-002.png"]
+      const files = [
+        "summary.json",
+        "metrics.arrow",
+        "metrics.csv",
+        "checkpoint.safetensors",
+        "decoder-columns.png",
+        "decoder-atoms.png",
+        "atoms.arrow",
+        "atoms.csv",
+        "reconstructions.png",
+        "psnr.svg",
+        "columns/epoch-001.png",
+        "columns/epoch-002.png"
+      ]
       for (const f of files) {
         expect(existsSync(join(out, f)), f).toBe(true)
       }
       const written = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))
       expect(written).toMatchObject({ model: "vdl-nl", backend: "wasm", epochs: 2 })
       for (const split of ["val", "test"]) {
-        for (const key of ["psnr", "zeroFraction", "energy", "hiddenZeroFraction"]) expect(Number.isFinite(written[split][key]), `${split}.${key}`).toBe(true)
+        for (const key of ["psnr", "zeroFraction", "energy", "hiddenZeroFraction"])
+          expect(Number.isFinite(written[split][key]), `${split}.${key}`).toBe(true)
       }
       expect(written.bestEpoch).toBeGreaterThanOrEqual(1)
       expect(written.meanFistaSteps).toBeGreaterThan(0)

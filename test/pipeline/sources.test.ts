@@ -13,8 +13,20 @@ import { join } from "node:path"
 import { openPatchWriter, type PatchRows } from "../../src/data/patch-file.js"
 import { codeTableToArrowIpc } from "../../src/data/vector-file.js"
 import type { ModelSettings } from "../../src/models/settings.js"
-import { DEFAULT_PRESET_FAMILY, presetFor, type Variant, type VariantName, variants } from "../../src/models/variants.js"
-import { loadSource, dataSources, requestProblem, sourceNames, type SourceName } from "../../src/pipeline/sources/registry.js"
+import {
+  DEFAULT_PRESET_FAMILY,
+  presetFor,
+  type Variant,
+  type VariantName,
+  variants
+} from "../../src/models/variants.js"
+import {
+  loadSource,
+  dataSources,
+  requestProblem,
+  sourceNames,
+  type SourceName
+} from "../../src/pipeline/sources/registry.js"
 import type { SourceRequest } from "../../src/pipeline/sources/source.js"
 import { resolveSettings } from "../../src/pipeline/train/config.js"
 import { labelledClasses, writeLabelledFolder } from "../helpers/labelled-images.js"
@@ -44,11 +56,22 @@ const patchFile = (path: string) =>
   )
 
 /** A request for each source on a fixture of its own, and the image shape the fixture has. */
-const fixtures = (): Effect.Effect<Record<SourceName, { readonly request: SourceRequest; readonly shape: readonly [number, number] }>, unknown> =>
+const fixtures = (): Effect.Effect<
+  Record<SourceName, { readonly request: SourceRequest; readonly shape: readonly [number, number] }>,
+  unknown
+> =>
   Effect.gen(function* () {
     const labelled = writeLabelledFolder(join(root, "labelled"), 10, 8)
     const arrow = join(root, "rows.arrow")
-    writeFileSync(arrow, codeTableToArrowIpc(Float32Array.from({ length: 30 * 24 }, (_, i) => (i % 7) / 7), 24, { kind: "row", indices: Int32Array.from({ length: 30 }, (_, i) => i) }, { shape: "4,6" }))
+    writeFileSync(
+      arrow,
+      codeTableToArrowIpc(
+        Float32Array.from({ length: 30 * 24 }, (_, i) => (i % 7) / 7),
+        24,
+        { kind: "row", indices: Int32Array.from({ length: 30 }, (_, i) => i) },
+        { shape: "4,6" }
+      )
+    )
     return {
       mnist: { request: { seed: 1, trainSize: 50 }, shape: [28, 28] },
       patches: { request: { seed: 1, data: yield* patchFile(join(root, "patches.arrow")) }, shape: [28, 28] },
@@ -59,44 +82,50 @@ const fixtures = (): Effect.Effect<Record<SourceName, { readonly request: Source
   })
 
 describe("the data source registry", () => {
-  it.effect("each source loads splits of its declared shape, with labels exactly when it declares them", () =>
-    Effect.gen(function* () {
-      const all = yield* fixtures()
-      expect(Object.keys(all).sort()).toEqual([...sourceNames].sort())
-      for (const name of sourceNames) {
-        const source = dataSources[name]
-        expect(source.name).toBe(name)
-        const { request, shape } = all[name]
-        const { splits } = yield* loadSource(name, request)
-        for (const split of [splits.train, splits.val, splits.test]) {
-          expect([split.height, split.width], `${name} ${split.name}`).toEqual(shape)
-          expect(split.dim).toBe(shape[0] * shape[1])
-          expect(split.rows).toBeGreaterThan(0)
-          expect(split.labels !== null, `${name} ${split.name} labels`).toBe(source.labels)
-          if (split.labels !== null) expect(split.labels.length).toBe(split.rows)
+  it.effect(
+    "each source loads splits of its declared shape, with labels exactly when it declares them",
+    () =>
+      Effect.gen(function* () {
+        const all = yield* fixtures()
+        expect(Object.keys(all).sort()).toEqual([...sourceNames].sort())
+        for (const name of sourceNames) {
+          const source = dataSources[name]
+          expect(source.name).toBe(name)
+          const { request, shape } = all[name]
+          const { splits } = yield* loadSource(name, request)
+          for (const split of [splits.train, splits.val, splits.test]) {
+            expect([split.height, split.width], `${name} ${split.name}`).toEqual(shape)
+            expect(split.dim).toBe(shape[0] * shape[1])
+            expect(split.rows).toBeGreaterThan(0)
+            expect(split.labels !== null, `${name} ${split.name} labels`).toBe(source.labels)
+            if (split.labels !== null) expect(split.labels.length).toBe(split.rows)
+          }
+          if (source.shape.kind === "fixed") expect([source.shape.height, source.shape.width]).toEqual(shape)
+          if (source.normalization.kind === "fixed")
+            expect(splits.train.normalization).toEqual(source.normalization.normalization)
         }
-        if (source.shape.kind === "fixed") expect([source.shape.height, source.shape.width]).toEqual(shape)
-        if (source.normalization.kind === "fixed") expect(splits.train.normalization).toEqual(source.normalization.normalization)
-      }
-    }).pipe(Effect.provide(NodeContext.layer))
-  , 120_000)
+      }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
 
-  it.effect("a labelled folder's labels follow its rows through the split, classes in sorted order of their folders", () =>
-    Effect.gen(function* () {
-      const dir = writeLabelledFolder(join(root, "split-labels"), 10, 8, 4)
-      const loaded = yield* loadSource("labelled-images", { seed: 2, data: dir, normalize: "none" })
-      expect(loaded.classes).toEqual(labelledClasses)
-      // Class "down" lights the middle columns and "across" the middle rows: each row's label says which its pixels show.
-      for (const split of [loaded.splits.train, loaded.splits.val, loaded.splits.test]) {
-        for (let r = 0; r < split.rows; r++) {
-          const px = (i: number, j: number) => split.x[r * 64 + i * 8 + j]
-          const middleRow = px(4, 0) + px(4, 1) + px(4, 6) + px(4, 7)
-          const middleColumn = px(0, 4) + px(1, 4) + px(6, 4) + px(7, 4)
-          const shows = middleRow > 1.6 ? "across" : middleColumn > 1.6 ? "down" : "cross"
-          expect(labelledClasses[split.labels![r]]).toBe(shows)
+  it.effect(
+    "a labelled folder's labels follow its rows through the split, classes in sorted order of their folders",
+    () =>
+      Effect.gen(function* () {
+        const dir = writeLabelledFolder(join(root, "split-labels"), 10, 8, 4)
+        const loaded = yield* loadSource("labelled-images", { seed: 2, data: dir, normalize: "none" })
+        expect(loaded.classes).toEqual(labelledClasses)
+        // Class "down" lights the middle columns and "across" the middle rows: each row's label says which its pixels show.
+        for (const split of [loaded.splits.train, loaded.splits.val, loaded.splits.test]) {
+          for (let r = 0; r < split.rows; r++) {
+            const px = (i: number, j: number) => split.x[r * 64 + i * 8 + j]
+            const middleRow = px(4, 0) + px(4, 1) + px(4, 6) + px(4, 7)
+            const middleColumn = px(0, 4) + px(1, 4) + px(6, 4) + px(7, 4)
+            const shows = middleRow > 1.6 ? "across" : middleColumn > 1.6 ? "down" : "cross"
+            expect(labelledClasses[split.labels![r]]).toBe(shows)
+          }
         }
-      }
-    }).pipe(Effect.provide(NodeContext.layer))
+      }).pipe(Effect.provide(NodeContext.layer))
   )
 
   it("refuses a request field the source does not read, and a missing data where it needs one", () => {
@@ -108,13 +137,18 @@ describe("the data source registry", () => {
       "data labelled-images: it reads a folder with one subfolder per class: FOLDER/CLASS/IMAGE.png; give it as data"
     )
     expect(requestProblem(dataSources.mnist, { seed: 1 })).toBeNull()
-    expect(requestProblem(dataSources.mnist, { seed: 1, normalize: "none", column: "c" })?.fields).toEqual(["normalize", "column"])
+    expect(requestProblem(dataSources.mnist, { seed: 1, normalize: "none", column: "c" })?.fields).toEqual([
+      "normalize",
+      "column"
+    ])
   })
 
   it.effect("an unknown source name is refused with the names there are", () =>
     Effect.gen(function* () {
       const e = yield* Effect.flip(loadSource("faces", { seed: 1 }))
-      expect(e.message).toBe(`data faces: there is no data source of this name; choose one of ${sourceNames.join(", ")}`)
+      expect(e.message).toBe(
+        `data faces: there is no data source of this name; choose one of ${sourceNames.join(", ")}`
+      )
     }).pipe(Effect.provide(NodeContext.layer))
   )
 })
@@ -122,10 +156,17 @@ describe("the data source registry", () => {
 describe("presets by family", () => {
   it("a variant's own family when it has one, else the default family's", () => {
     expect(presetFor(variants.vdl, "patches")).toEqual({ settings: variants.vdl.settings.patches, family: "patches" })
-    expect(presetFor(variants.vdl, "images")).toEqual({ settings: variants.vdl.settings.mnist, family: DEFAULT_PRESET_FAMILY })
+    expect(presetFor(variants.vdl, "images")).toEqual({
+      settings: variants.vdl.settings.mnist,
+      family: DEFAULT_PRESET_FAMILY
+    })
     // Inherited names of a plain object are not families.
     expect(presetFor(variants.vdl, "toString").family).toBe(DEFAULT_PRESET_FAMILY)
-    const only: Variant = { name: "only-mnist", description: "a variant with one preset", settings: { mnist: { ...variants.sdl.settings.mnist, codeDim: 7 } as ModelSettings } }
+    const only: Variant = {
+      name: "only-mnist",
+      description: "a variant with one preset",
+      settings: { mnist: { ...variants.sdl.settings.mnist, codeDim: 7 } as ModelSettings }
+    }
     expect(presetFor(only, "patches").settings.codeDim).toBe(7)
   })
 
@@ -144,7 +185,11 @@ describe("presets by family", () => {
   )
 
   it("the derived variants carry every family of their base", () => {
-    for (const [derived, base] of [["wdl", "sdl"], ["wdl-nl", "sdl-nl"], ["noreg", "vdl"]] as const) {
+    for (const [derived, base] of [
+      ["wdl", "sdl"],
+      ["wdl-nl", "sdl-nl"],
+      ["noreg", "vdl"]
+    ] as const) {
       expect(Object.keys(variants[derived].settings).sort()).toEqual(Object.keys(variants[base].settings).sort())
     }
   })

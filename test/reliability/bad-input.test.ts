@@ -56,7 +56,8 @@ const mnistWith = (file: string, bytes: Uint8Array) => {
   return dir
 }
 
-const image = (count: number, rows = 28, cols = 28) => encodeImages(count, rows, cols, new Uint8Array(count * rows * cols))
+const image = (count: number, rows = 28, cols = 28) =>
+  encodeImages(count, rows, cols, new Uint8Array(count * rows * cols))
 const tiny = ["--model", "sdl", "--code-dim", "8", "--batch-size", "10", "--epochs", "1", "--backend", "wasm"]
 
 describe("bad IDX files", () => {
@@ -66,9 +67,19 @@ describe("bad IDX files", () => {
       const images = "train-images-idx3-ubyte"
       const labels = "train-labels-idx1-ubyte"
       let dir = mnistWith(images, image(20).subarray(0, 16 + 20 * 784 - 100))
-      yield* refused("truncated images file", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, images)}: expected 15680 bytes of pixel data after the header, found 15580: the file is truncated; download it again`)
+      yield* refused(
+        "truncated images file",
+        run(dir),
+        "IdxFormatError",
+        `Invalid IDX file ${join(dir, images)}: expected 15680 bytes of pixel data after the header, found 15580: the file is truncated; download it again`
+      )
       dir = mnistWith(images, image(20).subarray(0, 10))
-      yield* refused("images file cut inside its header", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, images)}: the images header needs 16 bytes but the file has only 10: the file is truncated; download it again`)
+      yield* refused(
+        "images file cut inside its header",
+        run(dir),
+        "IdxFormatError",
+        `Invalid IDX file ${join(dir, images)}: the images header needs 16 bytes but the file has only 10: the file is truncated; download it again`
+      )
       dir = mnistWith(images, encodeIdx(0x12345678, [20, 28, 28], new Uint8Array(20 * 784)))
       yield* refused(
         "images file with a wrong magic number",
@@ -91,9 +102,19 @@ describe("bad IDX files", () => {
         `Invalid IDX file ${join(dir, images)}: found magic number 0x00000802, which declares 2 dimensions; MNIST images have 3 and labels have 1. Expected 0x00000803 (images) or 0x00000801 (labels); check that this is an MNIST IDX file`
       )
       dir = mnistWith(images, image(20, 20, 20))
-      yield* refused("20×20 images", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, images)}: images are 20×20 but MNIST images are 28×28; this is not MNIST`)
+      yield* refused(
+        "20×20 images",
+        run(dir),
+        "IdxFormatError",
+        `Invalid IDX file ${join(dir, images)}: images are 20×20 but MNIST images are 28×28; this is not MNIST`
+      )
       dir = mnistWith(images, encodeLabels(new Uint8Array(20)))
-      yield* refused("a labels file where the images should be", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, images)}: this is an IDX labels file but its name says images; the files may have been renamed or swapped`)
+      yield* refused(
+        "a labels file where the images should be",
+        run(dir),
+        "IdxFormatError",
+        `Invalid IDX file ${join(dir, images)}: this is an IDX labels file but its name says images; the files may have been renamed or swapped`
+      )
       dir = mnistWith(labels, encodeLabels(new Uint8Array(19)))
       yield* refused(
         "19 labels for 20 images",
@@ -102,10 +123,20 @@ describe("bad IDX files", () => {
         `Cannot load MNIST from folder ${dir}: ${join(dir, `${images}.gz`)} holds 20 images but ${join(dir, labels)} holds 19 labels; the two files do not belong together, download them again`
       )
       dir = mnistWith(labels, encodeLabels(Uint8Array.from({ length: 20 }, (_, i) => (i === 5 ? 12 : 1))))
-      yield* refused("a label of 12", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, labels)}: label 5 is 12, but MNIST labels are digits 0..9; the file is corrupt`)
+      yield* refused(
+        "a label of 12",
+        run(dir),
+        "IdxFormatError",
+        `Invalid IDX file ${join(dir, labels)}: label 5 is 12, but MNIST labels are digits 0..9; the file is corrupt`
+      )
       const gz = gzip(image(20))
       dir = mnistWith(images, gz.subarray(0, gz.length - 30))
-      yield* refused("a gzipped images file cut short", run(dir), "IdxFormatError", `Invalid IDX file ${join(dir, images)}: corrupt gzip stream (unexpected end of file): the file is damaged or truncated; download it again`)
+      yield* refused(
+        "a gzipped images file cut short",
+        run(dir),
+        "IdxFormatError",
+        `Invalid IDX file ${join(dir, images)}: corrupt gzip stream (unexpected end of file): the file is damaged or truncated; download it again`
+      )
     })
   )
 })
@@ -114,15 +145,60 @@ describe("bad options", () => {
   it.effect("values out of range name the option and what is allowed", () =>
     Effect.gen(function* () {
       const out = ["--out", join(root, "never")]
-      yield* refused("--epochs 0", ["--epochs", "0", ...out], "ConfigError", "option --epochs: 0 is not allowed: give a whole number of epochs, 1 or more")
-      yield* refused("--train-size -5", ["--train-size", "-5", ...out], "ConfigError", "option --train-size: -5 is not allowed: give a number of training images, 1 or more (and at least one batch)")
-      yield* refused("--epochs -1", ["--epochs", "-1", ...out], "ConfigError", "option --epochs: -1 is not allowed: give a whole number of epochs, 1 or more")
-      yield* refused("--lambda -1", ["--lambda", "-1", ...out], "ConfigError", "option --lambda: Expected a non-negative number, actual -1")
-      yield* refused("--lambda NaN", ["--lambda", "NaN", ...out], "ConfigError", "option --lambda: Expected a non-negative number, actual NaN")
-      yield* refused("--batch-size 1", ["--batch-size", "1", ...out], "ConfigError", "option --batch-size: Expected a number greater than or equal to 2, actual 1")
-      yield* refused("--eta abc", ["--eta", "abc", ...out], "ConfigError", 'option --eta: "abc" is not allowed: give a positive number, or "lipschitz" for the step 1/L')
-      yield* refused("--eta 200 (vdl)", ["--eta", "200", ...out], "ConfigError", 'option --eta: a fixed step of 200 makes inference diverge with γ = 5 and l = 128 (it must stay below l/γ = 25.6); lower it, or use "lipschitz"')
-      yield* refused("--hidden 1,x", ["--hidden", "1,x", ...out], "ConfigError", 'option --hidden: "1,x" is not allowed: give hidden widths as positive integers separated by commas (1024 or 1024,512), or "none" for a linear decoder')
+      yield* refused(
+        "--epochs 0",
+        ["--epochs", "0", ...out],
+        "ConfigError",
+        "option --epochs: 0 is not allowed: give a whole number of epochs, 1 or more"
+      )
+      yield* refused(
+        "--train-size -5",
+        ["--train-size", "-5", ...out],
+        "ConfigError",
+        "option --train-size: -5 is not allowed: give a number of training images, 1 or more (and at least one batch)"
+      )
+      yield* refused(
+        "--epochs -1",
+        ["--epochs", "-1", ...out],
+        "ConfigError",
+        "option --epochs: -1 is not allowed: give a whole number of epochs, 1 or more"
+      )
+      yield* refused(
+        "--lambda -1",
+        ["--lambda", "-1", ...out],
+        "ConfigError",
+        "option --lambda: Expected a non-negative number, actual -1"
+      )
+      yield* refused(
+        "--lambda NaN",
+        ["--lambda", "NaN", ...out],
+        "ConfigError",
+        "option --lambda: Expected a non-negative number, actual NaN"
+      )
+      yield* refused(
+        "--batch-size 1",
+        ["--batch-size", "1", ...out],
+        "ConfigError",
+        "option --batch-size: Expected a number greater than or equal to 2, actual 1"
+      )
+      yield* refused(
+        "--eta abc",
+        ["--eta", "abc", ...out],
+        "ConfigError",
+        'option --eta: "abc" is not allowed: give a positive number, or "lipschitz" for the step 1/L'
+      )
+      yield* refused(
+        "--eta 200 (vdl)",
+        ["--eta", "200", ...out],
+        "ConfigError",
+        'option --eta: a fixed step of 200 makes inference diverge with γ = 5 and l = 128 (it must stay below l/γ = 25.6); lower it, or use "lipschitz"'
+      )
+      yield* refused(
+        "--hidden 1,x",
+        ["--hidden", "1,x", ...out],
+        "ConfigError",
+        'option --hidden: "1,x" is not allowed: give hidden widths as positive integers separated by commas (1024 or 1024,512), or "none" for a linear decoder'
+      )
       yield* refused(
         "--batch-size 50 with --train-size 20",
         ["--model", "sdl", "--code-dim", "8", "--batch-size", "50", "--train-size", "20", "--backend", "wasm", ...out],
@@ -135,14 +211,37 @@ describe("bad options", () => {
   it.effect("values the command-line parser refuses are named after the option", () =>
     Effect.gen(function* () {
       for (const [what, args, shown] of [
-        ["--seed 1.5", ["--seed", "1.5"], "error: option --seed is not valid ('1.5' is not an integer). Run with --help for every option and the values it takes."],
-        ["--lambda nan", ["--lambda", "nan"], "error: option --lambda is not valid ('nan' is not a float). Run with --help for every option and the values it takes."],
-        ["--backend foo", ["--backend", "foo"], 'error: option --backend: "foo" is not allowed; choose one of tensorflow-gpu, tensorflow, wasm, cpu. Run with --help for every option and the values it takes.'],
-        ["--unit-norm maybe", ["--unit-norm", "maybe"], 'error: option --unit-norm: "maybe" is not allowed; choose one of yes, no. Run with --help for every option and the values it takes.'],
-        ["--model foo", ["--model", "foo"], 'error: option --model: "foo" is not allowed; choose one of sdl, sdl-nl, vdl, vdl-nl, wdl, wdl-nl, noreg. Run with --help for every option and the values it takes.']
+        [
+          "--seed 1.5",
+          ["--seed", "1.5"],
+          "error: option --seed is not valid ('1.5' is not an integer). Run with --help for every option and the values it takes."
+        ],
+        [
+          "--lambda nan",
+          ["--lambda", "nan"],
+          "error: option --lambda is not valid ('nan' is not a float). Run with --help for every option and the values it takes."
+        ],
+        [
+          "--backend foo",
+          ["--backend", "foo"],
+          'error: option --backend: "foo" is not allowed; choose one of tensorflow-gpu, tensorflow, wasm, cpu. Run with --help for every option and the values it takes.'
+        ],
+        [
+          "--unit-norm maybe",
+          ["--unit-norm", "maybe"],
+          'error: option --unit-norm: "maybe" is not allowed; choose one of yes, no. Run with --help for every option and the values it takes.'
+        ],
+        [
+          "--model foo",
+          ["--model", "foo"],
+          'error: option --model: "foo" is not allowed; choose one of sdl, sdl-nl, vdl, vdl-nl, wdl, wdl-nl, noreg. Run with --help for every option and the values it takes.'
+        ]
       ] as const) {
-        const failure = yield* Effect.flip(mnistCli(["node", "mnist", ...args]).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent))))
-        if (!ValidationError.isValidationError(failure)) throw new Error(`expected a ValidationError, got ${String(failure)}`)
+        const failure = yield* Effect.flip(
+          mnistCli(["node", "mnist", ...args]).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent)))
+        )
+        if (!ValidationError.isValidationError(failure))
+          throw new Error(`expected a ValidationError, got ${String(failure)}`)
         const text = commandLineError(failure, args, choiceFlags)
         record.push([what, text])
         expect(text).toBe(shown)
@@ -154,7 +253,11 @@ describe("bad options", () => {
 describe("photos that cannot be decoded", () => {
   const photoRoot = join(root, "photos")
   const good = Effect.promise(() =>
-    writePhotos(photoRoot, [texture("a.png", 90, 80, 1), texture("b.jpg", 80, 100, 2), texture("c.png", 100, 90, 3)]).then(() => {
+    writePhotos(photoRoot, [
+      texture("a.png", 90, 80, 1),
+      texture("b.jpg", 80, 100, 2),
+      texture("c.png", 100, 90, 3)
+    ]).then(() => {
       const png = readFileSync(join(photoRoot, "c.png"))
       writeFileSync(join(photoRoot, "broken.jpg"), "this is not a JPEG\n")
       writeFileSync(join(photoRoot, "cut.png"), png.subarray(0, Math.floor(png.length / 2)))
@@ -162,9 +265,14 @@ describe("photos that cannot be decoded", () => {
   )
   let builds = 0
   const build = (badImages: "error" | "skip" | undefined, images = [photoRoot]) =>
-    buildPatchFile({ images, testImages: [], out: join(root, `patches-${builds++}.arrow`), sizes: { train: 30, val: 10, test: 10 }, seed: 3, ...(badImages === undefined ? {} : { badImages }) }).pipe(
-      Effect.provide(ProgressSilent)
-    )
+    buildPatchFile({
+      images,
+      testImages: [],
+      out: join(root, `patches-${builds++}.arrow`),
+      sizes: { train: 30, val: 10, test: 10 },
+      seed: 3,
+      ...(badImages === undefined ? {} : { badImages })
+    }).pipe(Effect.provide(ProgressSilent))
 
   it.effect("stop the build with an error that names the photo and --bad-images skip, by default and with error", () =>
     Effect.gen(function* () {
@@ -174,7 +282,9 @@ describe("photos that cannot be decoded", () => {
         record.push([`patches build: undecodable photos, --bad-images ${policy ?? "not given"}`, failed.message])
         expect(failed._tag).toBe("ImageReadError")
         expect(failed.message).toMatch(
-          new RegExp(`^cannot read ${photoRoot}/(broken\\.jpg|cut\\.png): .+; the file is not a readable JPEG or PNG \\(remove it from the folder or convert it\\)\\. To leave out every photo that cannot be read instead \\(they are counted in the log and the build report\\), pass --bad-images skip$`)
+          new RegExp(
+            `^cannot read ${photoRoot}/(broken\\.jpg|cut\\.png): .+; the file is not a readable JPEG or PNG \\(remove it from the folder or convert it\\)\\. To leave out every photo that cannot be read instead \\(they are counted in the log and the build report\\), pass --bad-images skip$`
+          )
         )
       }
     })
@@ -184,8 +294,14 @@ describe("photos that cannot be decoded", () => {
     Effect.gen(function* () {
       yield* good
       const report = yield* build("skip")
-      record.push(["patches build: undecodable photos, --bad-images skip", `built; report.images.skipped = ${JSON.stringify(report.images.skipped.map((s) => s.path))}`])
-      expect(report.images.skipped.map((s) => s.path).sort()).toEqual([join(photoRoot, "broken.jpg"), join(photoRoot, "cut.png")])
+      record.push([
+        "patches build: undecodable photos, --bad-images skip",
+        `built; report.images.skipped = ${JSON.stringify(report.images.skipped.map((s) => s.path))}`
+      ])
+      expect(report.images.skipped.map((s) => s.path).sort()).toEqual([
+        join(photoRoot, "broken.jpg"),
+        join(photoRoot, "cut.png")
+      ])
       for (const s of report.images.skipped) expect(s.problem).toMatch(/the file is not a readable JPEG or PNG/)
       const file = yield* readPatchFile(report.out)
       expect([file.splits.train.rows, file.splits.val.rows, file.splits.test.rows]).toEqual([30, 10, 10])
@@ -197,7 +313,8 @@ describe("photos that cannot be decoded", () => {
       mkdirSync(clean, { recursive: true })
       for (const f of ["a.png", "b.jpg", "c.png"]) copyFileSync(join(photoRoot, f), join(clean, f))
       const twin = yield* readPatchFile((yield* build("skip", [clean])).out)
-      for (const split of ["train", "val", "test"] as const) expect(twin.splits[split].patch).toEqual(file.splits[split].patch)
+      for (const split of ["train", "val", "test"] as const)
+        expect(twin.splits[split].patch).toEqual(file.splits[split].patch)
 
       const onlyBroken = join(root, "only-broken")
       mkdirSync(onlyBroken, { recursive: true })
@@ -205,7 +322,9 @@ describe("photos that cannot be decoded", () => {
       copyFileSync(join(photoRoot, "cut.png"), join(onlyBroken, "cut.png"))
       const none = yield* Effect.flip(build("skip", [onlyBroken]))
       record.push(["patches build: only undecodable photos, --bad-images skip", none.message])
-      expect(none.message).toBe(`cannot build the patch data set: none of the photos in ${onlyBroken} can be read (all were skipped, see the warnings above); use other photos`)
+      expect(none.message).toBe(
+        `cannot build the patch data set: none of the photos in ${onlyBroken} can be read (all were skipped, see the warnings above); use other photos`
+      )
     })
   )
 })
@@ -215,8 +334,18 @@ describe("bad output folders", () => {
     Effect.gen(function* () {
       const file = join(root, "a-file")
       writeFileSync(file, "not a folder")
-      yield* refused("--out under a regular file", ["--out", join(file, "run")], "WriteError", `Could not write ${join(file, "run")}: a part of the path, ${file}, is a file, not a folder. Check that the folder exists and is writable, or pass another --out.`)
-      yield* refused("--out a regular file", ["--out", file], "WriteError", `Could not write ${file}: it is a file, not a folder. Check that the folder exists and is writable, or pass another --out.`)
+      yield* refused(
+        "--out under a regular file",
+        ["--out", join(file, "run")],
+        "WriteError",
+        `Could not write ${join(file, "run")}: a part of the path, ${file}, is a file, not a folder. Check that the folder exists and is writable, or pass another --out.`
+      )
+      yield* refused(
+        "--out a regular file",
+        ["--out", file],
+        "WriteError",
+        `Could not write ${file}: it is a file, not a folder. Check that the folder exists and is writable, or pass another --out.`
+      )
     })
   )
 })
@@ -225,9 +354,45 @@ describe("bad run folders to resume", () => {
   it.effect("damaged metrics, checkpoints of another model, damaged checkpoints, conflicting options", () =>
     Effect.gen(function* () {
       const base = join(root, "base")
-      expect(yield* runCli("--model", "sdl", "--code-dim", "8", "--batch-size", "50", "--train-size", "100", "--epochs", "1", "--backend", "wasm", "--seed", "4", "--out", base)).toEqual({ ok: true, message: "" })
+      expect(
+        yield* runCli(
+          "--model",
+          "sdl",
+          "--code-dim",
+          "8",
+          "--batch-size",
+          "50",
+          "--train-size",
+          "100",
+          "--epochs",
+          "1",
+          "--backend",
+          "wasm",
+          "--seed",
+          "4",
+          "--out",
+          base
+        )
+      ).toEqual({ ok: true, message: "" })
       const other = join(root, "other")
-      expect(yield* runCli("--model", "sdl", "--code-dim", "4", "--batch-size", "50", "--train-size", "100", "--epochs", "1", "--backend", "wasm", "--out", other)).toEqual({ ok: true, message: "" })
+      expect(
+        yield* runCli(
+          "--model",
+          "sdl",
+          "--code-dim",
+          "4",
+          "--batch-size",
+          "50",
+          "--train-size",
+          "100",
+          "--epochs",
+          "1",
+          "--backend",
+          "wasm",
+          "--out",
+          other
+        )
+      ).toEqual({ ok: true, message: "" })
       let n = 0
       const copy = () => {
         const dir = join(root, `copy-${n++}`)
@@ -253,7 +418,20 @@ describe("bad run folders to resume", () => {
         `metrics file ${join(dir, "metrics.arrow")}: it lacks the columns samplesPerSecond, meanFistaSteps, trainEnergy, trainPsnr, trainZeroFraction, trainHiddenZeroFraction, valPsnr, valZeroFraction, valHiddenZeroFraction (it has epoch, seconds, valEnergy): it was not written by a training run. Restore the file written by the run, or start a new run`
       )
       dir = copy()
-      const full = { epoch: 1, seconds: 1, samplesPerSecond: 1, meanFistaSteps: 1, trainEnergy: 1, trainPsnr: 1, trainZeroFraction: 1, trainHiddenZeroFraction: null, valEnergy: 1, valPsnr: 1, valZeroFraction: 1, valHiddenZeroFraction: null }
+      const full = {
+        epoch: 1,
+        seconds: 1,
+        samplesPerSecond: 1,
+        meanFistaSteps: 1,
+        trainEnergy: 1,
+        trainPsnr: 1,
+        trainZeroFraction: 1,
+        trainHiddenZeroFraction: null,
+        valEnergy: 1,
+        valPsnr: 1,
+        valZeroFraction: 1,
+        valHiddenZeroFraction: null
+      }
       writeFileSync(join(dir, "metrics.arrow"), tableToArrowIpc([{ ...full, valPsnr: "high" }]))
       yield* refused(
         "metrics.arrow with text in a number column",
@@ -263,7 +441,12 @@ describe("bad run folders to resume", () => {
       )
       dir = copy()
       writeFileSync(join(dir, "metrics.arrow"), tableToArrowIpc([{ ...full, epoch: 7 }]))
-      yield* refused("metrics.arrow with rows misnumbered", resume(dir), "MetricsFileError", `metrics file ${join(dir, "metrics.arrow")}: row 1 is numbered epoch 7; a run numbers its rows 1, 2, 3, …. Restore the file written by the run, or start a new run`)
+      yield* refused(
+        "metrics.arrow with rows misnumbered",
+        resume(dir),
+        "MetricsFileError",
+        `metrics file ${join(dir, "metrics.arrow")}: row 1 is numbered epoch 7; a run numbers its rows 1, 2, 3, …. Restore the file written by the run, or start a new run`
+      )
 
       dir = copy()
       copyFileSync(join(other, "checkpoint.safetensors"), join(dir, "checkpoint.safetensors"))
@@ -274,7 +457,9 @@ describe("bad run folders to resume", () => {
         `cannot resume the run in ${dir}: checkpoint.safetensors (sdl, code size 4, hidden widths []) and last.safetensors (sdl, code size 8, hidden widths []) are checkpoints of different models, so one of them is not this run's. Put back the run's own file, or start a new run`
       )
       // An evaluation reads the best checkpoint alone: it is checked against the run's summary.json.
-      const evaluated = yield* Effect.flip(Effect.scoped(readRunFolder(dir).pipe(Effect.flatMap(runModel))).pipe(Effect.provide(env("wasm"))))
+      const evaluated = yield* Effect.flip(
+        Effect.scoped(readRunFolder(dir).pipe(Effect.flatMap(runModel))).pipe(Effect.provide(env("wasm")))
+      )
       record.push(["an evaluation of a run whose checkpoint.safetensors is of another code size", evaluated.message])
       expect(evaluated.message).toBe(
         `checkpoint ${join(dir, "checkpoint.safetensors")}: it is a checkpoint of sdl, code size 4, hidden widths [], 3 LISTA steps, but the run's summary.json describes sdl, code size 8, hidden widths [], 3 LISTA steps: it is not this run's checkpoint. Put back the run's own checkpoint.safetensors, or evaluate the run it belongs to`
@@ -292,13 +477,19 @@ describe("bad run folders to resume", () => {
       dir = copy()
       writeFileSync(join(dir, "checkpoint.safetensors"), "garbage")
       expect(yield* runCli(...resume(dir))).toEqual({ ok: true, message: "" })
-      record.push(["checkpoint.safetensors garbage, last.safetensors holding the best epoch", "resumed; checkpoint.safetensors rewritten from last.safetensors (a warning says so)"])
+      record.push([
+        "checkpoint.safetensors garbage, last.safetensors holding the best epoch",
+        "resumed; checkpoint.safetensors rewritten from last.safetensors (a warning says so)"
+      ])
       expect((yield* readCheckpoint(join(dir, "checkpoint.safetensors"))).settings.codeDim).toBe(8)
       dir = copy()
       const edited = decodeSafetensors(new Uint8Array(readFileSync(join(dir, "last.safetensors"))), "last")
       if (edited._tag === "Left") throw new Error(edited.left.message)
       const settings = { ...JSON.parse(edited.right.metadata.settings), codeDim: 16 }
-      writeFileSync(join(dir, "last.safetensors"), encodeSafetensors(edited.right.tensors, { ...edited.right.metadata, settings: JSON.stringify(settings) }))
+      writeFileSync(
+        join(dir, "last.safetensors"),
+        encodeSafetensors(edited.right.tensors, { ...edited.right.metadata, settings: JSON.stringify(settings) })
+      )
       yield* refused(
         "last.safetensors whose tensors are of another shape than its settings",
         resume(dir),
@@ -312,7 +503,11 @@ describe("bad run folders to resume", () => {
         "last.safetensors truncated",
         resume(dir),
         "CheckpointError",
-        expect.stringMatching(new RegExp(`^checkpoint ${join(dir, "last.safetensors")}: tensor \\S+: byte range \\[\\d+, \\d+\\) does not hold \\d+ float32 values within the \\d+ data bytes\\. It is damaged or not a checkpoint; use another one, or start a new run$`)) as never
+        expect.stringMatching(
+          new RegExp(
+            `^checkpoint ${join(dir, "last.safetensors")}: tensor \\S+: byte range \\[\\d+, \\d+\\) does not hold \\d+ float32 values within the \\d+ data bytes\\. It is damaged or not a checkpoint; use another one, or start a new run$`
+          )
+        ) as never
       )
       dir = copy()
       const flipped = Buffer.from(last)
@@ -326,7 +521,12 @@ describe("bad run folders to resume", () => {
       )
       dir = copy()
       writeFileSync(join(dir, "last.safetensors"), "garbage")
-      yield* refused("last.safetensors of 7 bytes", resume(dir), "CheckpointError", `checkpoint ${join(dir, "last.safetensors")}: the file has 7 bytes, fewer than the 8-byte header length. It is damaged or not a checkpoint; use another one, or start a new run`)
+      yield* refused(
+        "last.safetensors of 7 bytes",
+        resume(dir),
+        "CheckpointError",
+        `checkpoint ${join(dir, "last.safetensors")}: the file has 7 bytes, fewer than the 8-byte header length. It is damaged or not a checkpoint; use another one, or start a new run`
+      )
       dir = copy()
       rmSync(join(dir, "last.safetensors"))
       yield* refused(
@@ -335,15 +535,45 @@ describe("bad run folders to resume", () => {
         "ResumeError",
         `cannot resume the run in ${dir}: it has checkpoint.safetensors but no last.safetensors: it was written by a version that could not resume. Start a new run`
       )
-      yield* refused("--resume a folder that does not exist", resume(join(root, "nowhere")), "ResumeError", `cannot resume the run in ${join(root, "nowhere")}: the folder does not exist. Pass the folder of a training run`)
+      yield* refused(
+        "--resume a folder that does not exist",
+        resume(join(root, "nowhere")),
+        "ResumeError",
+        `cannot resume the run in ${join(root, "nowhere")}: the folder does not exist. Pass the folder of a training run`
+      )
 
       const conflict = (option: string, stored: string, given: string) =>
         `option ${option}: the run in ${base} was trained with ${option} ${stored}, not ${given}; a resumed run keeps its settings (only --epochs may change). Drop ${option} to continue it, or start a new run with another --out`
-      yield* refused("--resume with another --lambda", resume(base, "--lambda", "0.5"), "ConfigError", conflict("--lambda", "0.005", "0.5"))
-      yield* refused("--resume with another --model", resume(base, "--model", "vdl"), "ConfigError", conflict("--model", "sdl", "vdl"))
-      yield* refused("--resume with another --seed", resume(base, "--seed", "5"), "ConfigError", conflict("--seed", "4", "5"))
-      yield* refused("--resume with another --code-dim", resume(base, "--code-dim", "16"), "ConfigError", conflict("--code-dim", "8", "16"))
-      yield* refused("--resume with another --backend", resume(base, "--backend", "cpu"), "ConfigError", conflict("--backend", "wasm", "cpu"))
+      yield* refused(
+        "--resume with another --lambda",
+        resume(base, "--lambda", "0.5"),
+        "ConfigError",
+        conflict("--lambda", "0.005", "0.5")
+      )
+      yield* refused(
+        "--resume with another --model",
+        resume(base, "--model", "vdl"),
+        "ConfigError",
+        conflict("--model", "sdl", "vdl")
+      )
+      yield* refused(
+        "--resume with another --seed",
+        resume(base, "--seed", "5"),
+        "ConfigError",
+        conflict("--seed", "4", "5")
+      )
+      yield* refused(
+        "--resume with another --code-dim",
+        resume(base, "--code-dim", "16"),
+        "ConfigError",
+        conflict("--code-dim", "8", "16")
+      )
+      yield* refused(
+        "--resume with another --backend",
+        resume(base, "--backend", "cpu"),
+        "ConfigError",
+        conflict("--backend", "wasm", "cpu")
+      )
       yield* refused(
         "--resume with --mnist-dir",
         resume(base, "--mnist-dir", fixture),

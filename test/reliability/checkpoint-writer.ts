@@ -28,6 +28,11 @@ for (let n = 1; ; n++) {
   })
   const bytes = encodeSnapshot(snapshotModel(model, "sdl", n - 1))
   process.stdout.write(`begin ${n}\n`)
-  await Effect.runPromise(Effect.all([writeFileAtomic(join(folder, "last.safetensors"), bytes), writeFileAtomic(join(folder, "checkpoint.safetensors"), bytes)]))
+  await Effect.runPromise(
+    Effect.all([
+      writeFileAtomic(join(folder, "last.safetensors"), bytes),
+      writeFileAtomic(join(folder, "checkpoint.safetensors"), bytes)
+    ])
+  )
   process.stdout.write(`end ${n}\n`)
 }

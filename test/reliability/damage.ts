@@ -12,7 +12,13 @@ export const extremes = fc.constantFrom(0, 1, 2, 3, 27, 28, 29, 0x801, 0x803, 0x
 export const damageArbitrary = (o: { readonly maxBytes: number; readonly uint32: boolean }) =>
   fc.record({
     kind: o.uint32
-      ? fc.constantFrom("flip" as const, "truncate" as const, "append" as const, "overwrite" as const, "uint32" as const)
+      ? fc.constantFrom(
+          "flip" as const,
+          "truncate" as const,
+          "append" as const,
+          "overwrite" as const,
+          "uint32" as const
+        )
       : fc.constantFrom("flip" as const, "truncate" as const, "append" as const, "overwrite" as const),
     p: between(0, 1),
     bit: fc.integer({ min: 0, max: 7 }),
@@ -48,7 +54,12 @@ export const applyDamage = (bytes: Uint8Array, ds: ReadonlyArray<Damage>, prefix
         out.set(d.bytes.subarray(0, Math.max(0, out.length - at)), Math.min(at, out.length))
         break
       case "uint32":
-        if (out.length >= 4) new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(Math.min(at - (at % 4), out.length - 4), d.value >>> 0, d.le)
+        if (out.length >= 4)
+          new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(
+            Math.min(at - (at % 4), out.length - 4),
+            d.value >>> 0,
+            d.le
+          )
         break
     }
   }

@@ -25,10 +25,17 @@ describe("a run folder of the first format", () => {
       expect(old.settings.energy, "the fixture is of the first format").toBeDefined()
       const folder = join(mkdtempSync(join(tmpdir(), "first-format-")), "run")
       cpSync(fixture, folder, { recursive: true })
-      yield* mnistCli(["node", "mnist", "--resume", folder, "--epochs", "2"]).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent)))
+      yield* mnistCli(["node", "mnist", "--resume", folder, "--epochs", "2"]).pipe(
+        Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent))
+      )
       const summary = JSON.parse(readFileSync(join(folder, "summary.json"), "utf8"))
       expect(summary.epochs).toBe(2)
-      expect(summary.settings).toMatchObject({ lambda: old.settings.energy.lambda, eta: old.settings.fista.step.eta, covariance: 0, inference: "fista" })
+      expect(summary.settings).toMatchObject({
+        lambda: old.settings.energy.lambda,
+        eta: old.settings.fista.step.eta,
+        covariance: 0,
+        inference: "fista"
+      })
       const last = yield* readCheckpoint(join(folder, "last.safetensors"))
       expect(last.settings.unitNormAtoms).toBe(true)
       expect(Object.keys(last.tensors)).toContain("encoder.adam.m.W")

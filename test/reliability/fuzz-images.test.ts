@@ -23,9 +23,19 @@ const bases: Record<"png" | "jpg", Uint8Array> = { png: new Uint8Array(), jpg: n
 beforeAll(async () => {
   const rng = makeRng(7)
   const [w, h] = [48, 36]
-  const rgb = Buffer.from(Array.from({ length: w * h * 3 }, (_, i) => Math.floor(128 + 100 * Math.sin(i / 17) + 20 * rng.next())))
-  bases.png = new Uint8Array(await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer())
-  bases.jpg = new Uint8Array(await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 80 }).toBuffer())
+  const rgb = Buffer.from(
+    Array.from({ length: w * h * 3 }, (_, i) => Math.floor(128 + 100 * Math.sin(i / 17) + 20 * rng.next()))
+  )
+  bases.png = new Uint8Array(
+    await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toBuffer()
+  )
+  bases.jpg = new Uint8Array(
+    await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+      .jpeg({ quality: 80 })
+      .toBuffer()
+  )
 })
 
 const tally = new Map<string, number>()
@@ -40,10 +50,13 @@ let n = 0
 const outcome = async (format: "png" | "jpg", bytes: Uint8Array): Promise<string> => {
   const path = join(work, `case-${n++}.${format}`)
   writeFileSync(path, bytes)
-  const exit = await Effect.runPromiseExit(readGrayImage(path).pipe(Effect.timeoutFail({ duration: CASE_TIMEOUT, onTimeout: () => "hang" as const })))
+  const exit = await Effect.runPromiseExit(
+    readGrayImage(path).pipe(Effect.timeoutFail({ duration: CASE_TIMEOUT, onTimeout: () => "hang" as const }))
+  )
   if (Exit.isSuccess(exit)) {
     const { width, height, pixels } = exit.value
-    if (Math.min(width, height) !== 256 || pixels.length !== width * height || !pixels.every((v) => v >= 0 && v <= 1)) return `ok but malformed: ${width}×${height}`
+    if (Math.min(width, height) !== 256 || pixels.length !== width * height || !pixels.every((v) => v >= 0 && v <= 1))
+      return `ok but malformed: ${width}×${height}`
     return "ok"
   }
   const failure = Cause.failureOption(exit.cause)
@@ -57,11 +70,15 @@ const outcome = async (format: "png" | "jpg", bytes: Uint8Array): Promise<string
 describe("fuzzed photos", () => {
   it("end in a grey image or a typed ImageReadError that names the file", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom("png" as const, "jpg" as const), fc.array(damage, { minLength: 1, maxLength: 4 }), async (format, ds) => {
-        const result = await outcome(format, applyDamage(bases[format], ds, PREFIX))
-        tally.set(`${format} ${result.split(" ")[0]}`, (tally.get(`${format} ${result.split(" ")[0]}`) ?? 0) + 1)
-        expect(result, result).toMatch(/^(ok|typed)$/)
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("png" as const, "jpg" as const),
+        fc.array(damage, { minLength: 1, maxLength: 4 }),
+        async (format, ds) => {
+          const result = await outcome(format, applyDamage(bases[format], ds, PREFIX))
+          tally.set(`${format} ${result.split(" ")[0]}`, (tally.get(`${format} ${result.split(" ")[0]}`) ?? 0) + 1)
+          expect(result, result).toMatch(/^(ok|typed)$/)
+        }
+      ),
       { numRuns: RUNS, seed: 6_2030, endOnFailure: true }
     )
     // Some damage is harmless and some is not: the property is exercised both ways.
@@ -71,9 +88,13 @@ describe("fuzzed photos", () => {
 
   it("end in a typed ImageReadError for garbage of any length", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom("png" as const, "jpg" as const), fc.uint8Array({ minLength: 0, maxLength: 200 }), async (format, bytes) => {
-        expect(await outcome(format, bytes)).toBe("typed")
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("png" as const, "jpg" as const),
+        fc.uint8Array({ minLength: 0, maxLength: 200 }),
+        async (format, bytes) => {
+          expect(await outcome(format, bytes)).toBe("typed")
+        }
+      ),
       { numRuns: 40, seed: 6_2031, endOnFailure: true }
     )
   }, 120_000)

@@ -35,14 +35,21 @@ export interface FuzzReply {
 const expected = new Set(["IdxFormatError", "DataSourceError", "CheckpointError"])
 const fixture = join(import.meta.dirname, "..", "fixtures", "mnist-small")
 const work = mkdtempSync(join(tmpdir(), "fuzz-"))
-const mnistFiles = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+const mnistFiles = [
+  "train-images-idx3-ubyte",
+  "train-labels-idx1-ubyte",
+  "t10k-images-idx3-ubyte",
+  "t10k-labels-idx1-ubyte"
+]
 
 const describeExit = (exit: Exit.Exit<unknown, unknown>): string => {
   if (Exit.isSuccess(exit)) return "ok"
   const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) {
     const e = failure.value as { _tag?: string; message?: string }
-    return e._tag !== undefined && expected.has(e._tag) ? `typed ${e._tag}: ${e.message}` : `untyped ${String(e._tag)}: ${String(e.message)}`
+    return e._tag !== undefined && expected.has(e._tag)
+      ? `typed ${e._tag}: ${e.message}`
+      : `untyped ${String(e._tag)}: ${String(e.message)}`
   }
   return `defect ${Cause.pretty(exit.cause).split("\n").slice(0, 6).join(" | ")}`
 }
@@ -56,7 +63,8 @@ const run = (c: FuzzCase): Effect.Effect<unknown, unknown> => {
     }
     case "mnist": {
       const dir = mkdtempSync(join(work, "mnist-"))
-      for (const name of mnistFiles) if (name !== c.slot) copyFileSync(join(fixture, `${name}.gz`), join(dir, `${name}.gz`))
+      for (const name of mnistFiles)
+        if (name !== c.slot) copyFileSync(join(fixture, `${name}.gz`), join(dir, `${name}.gz`))
       writeFileSync(join(dir, c.slot!), c.bytes)
       return loadMnistDir(dir).pipe(Effect.provide(NodeContext.layer))
     }

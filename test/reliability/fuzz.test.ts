@@ -44,7 +44,12 @@ const send = (c: Omit<FuzzCase, "id">): Promise<string> => {
 }
 
 beforeAll(async () => {
-  child = fork(join(repoRoot, "test/reliability/fuzz-target.ts"), [], { cwd: repoRoot, execArgv: ["--import", "tsx"], serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"] })
+  child = fork(join(repoRoot, "test/reliability/fuzz-target.ts"), [], {
+    cwd: repoRoot,
+    execArgv: ["--import", "tsx"],
+    serialization: "advanced",
+    stdio: ["ignore", "ignore", "inherit", "ipc"]
+  })
   await new Promise<void>((resolve, reject) => {
     child.on("message", (r: FuzzReply) => {
       if (r.id === -1) return resolve()
@@ -83,30 +88,53 @@ const expectTyped = (outcome: string, reader: string) => {
 // IDX
 
 const idxBase = fc.oneof(
-  fc.record({ count: fc.integer({ min: 0, max: 4 }), rows: fc.integer({ min: 1, max: 28 }), cols: fc.integer({ min: 1, max: 28 }), seed: fc.integer() }).map(({ count, rows, cols, seed }) =>
-    encodeImages(count, rows, cols, Uint8Array.from({ length: count * rows * cols }, (_, i) => (i * 31 + seed) & 0xff))
-  ),
+  fc
+    .record({
+      count: fc.integer({ min: 0, max: 4 }),
+      rows: fc.integer({ min: 1, max: 28 }),
+      cols: fc.integer({ min: 1, max: 28 }),
+      seed: fc.integer()
+    })
+    .map(({ count, rows, cols, seed }) =>
+      encodeImages(
+        count,
+        rows,
+        cols,
+        Uint8Array.from({ length: count * rows * cols }, (_, i) => (i * 31 + seed) & 0xff)
+      )
+    ),
   fc.uint8Array({ minLength: 0, maxLength: 12 }).map((labels) => encodeLabels(labels.map((l) => l % 10)))
 )
 
-const idxCase = fc.record({ base: idxBase, gzipped: fc.boolean(), damage: fc.array(damage, { minLength: 1, maxLength: 4 }) })
+const idxCase = fc.record({
+  base: idxBase,
+  gzipped: fc.boolean(),
+  damage: fc.array(damage, { minLength: 1, maxLength: 4 })
+})
 
 describe("fuzzed IDX files", () => {
   it("end in a typed error or a valid parse, read alone or as part of an MNIST folder", async () => {
     await fc.assert(
-      fc.asyncProperty(idxCase, fc.constantFrom<FuzzCase["reader"]>("idx", "mnist"), fc.constantFrom("train-images-idx3-ubyte", "train-labels-idx1-ubyte"), async (c, reader, slot) => {
-        const plain = c.gzipped ? gzip(c.base) : c.base
-        // In a gzipped file the header is compressed: damage anywhere.
-        const bytes = applyDamage(plain, c.damage, c.gzipped ? plain.length : 16)
-        expectTyped(await send({ reader, slot, bytes }), reader)
-      }),
+      fc.asyncProperty(
+        idxCase,
+        fc.constantFrom<FuzzCase["reader"]>("idx", "mnist"),
+        fc.constantFrom("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+        async (c, reader, slot) => {
+          const plain = c.gzipped ? gzip(c.base) : c.base
+          // In a gzipped file the header is compressed: damage anywhere.
+          const bytes = applyDamage(plain, c.damage, c.gzipped ? plain.length : 16)
+          expectTyped(await send({ reader, slot, bytes }), reader)
+        }
+      ),
       { numRuns: RUNS, seed: 6_2026, endOnFailure: true }
     )
   }, 240_000)
 
   it("end in a typed error for garbage of any length", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 200 }), async (bytes) => expectTyped(await send({ reader: "idx", bytes }), "idx")),
+      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 200 }), async (bytes) =>
+        expectTyped(await send({ reader: "idx", bytes }), "idx")
+      ),
       { numRuns: 40, seed: 6_2027, endOnFailure: true }
     )
   }, 120_000)
@@ -119,7 +147,13 @@ describe("fuzzed IDX files", () => {
 const snapshotOf = (hidden: ReadonlyArray<number>, seed: number, withProgress: boolean): Snapshot => {
   const settings: ModelSettings = { ...variants.vdl.settings.mnist, codeDim: 3, hidden }
   const tensors = Object.fromEntries(
-    Object.entries(expectedShapes(settings, 4)).map(([name, shape], k) => [name, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(seed + k * 7 + i)) }])
+    Object.entries(expectedShapes(settings, 4)).map(([name, shape], k) => [
+      name,
+      {
+        shape,
+        data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(seed + k * 7 + i))
+      }
+    ])
   )
   return {
     tensors,
@@ -136,7 +170,22 @@ const snapshotOf = (hidden: ReadonlyArray<number>, seed: number, withProgress: b
             backend: "wasm",
             next: { epoch: 3, batch: 1 },
             orderState: 12345,
-            partial: { totals: { rows: 2, energy: 1, psnr: 20, zeros: 1, entries: 6, hiddenZeros: 0, hiddenEntries: 0, fistaSteps: 4, fistaSeconds: 0.1, figureSeconds: 0.05, nonFiniteCodes: 0 }, seconds: 0.2 },
+            partial: {
+              totals: {
+                rows: 2,
+                energy: 1,
+                psnr: 20,
+                zeros: 1,
+                entries: 6,
+                hiddenZeros: 0,
+                hiddenEntries: 0,
+                fistaSteps: 4,
+                fistaSeconds: 0.1,
+                figureSeconds: 0.05,
+                nonFiniteCodes: 0
+              },
+              seconds: 0.2
+            },
             best: { epoch: 2, energy: 0.5 },
             trainSeconds: 3,
             data: { train: 10, val: 2, test: 2 },
@@ -147,7 +196,8 @@ const snapshotOf = (hidden: ReadonlyArray<number>, seed: number, withProgress: b
   }
 }
 
-const headerLengthOf = (bytes: Uint8Array) => 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true))
+const headerLengthOf = (bytes: Uint8Array) =>
+  8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true))
 
 /** Re-encodes a checkpoint with one value of its JSON header replaced: damage a parser cannot see as broken JSON. */
 const editHeader = (bytes: Uint8Array, pick: number, replacement: unknown): Uint8Array => {
@@ -164,7 +214,8 @@ const editHeader = (bytes: Uint8Array, pick: number, replacement: unknown): Uint
   // Metadata values are strings of JSON themselves: edit inside them too.
   const meta = header.__metadata__ as Record<string, string>
   const inner: Record<string, unknown> = {}
-  for (const k of ["settings", "progress", "optimizerScalars"]) if (meta[k] !== undefined) inner[k] = JSON.parse(meta[k])
+  for (const k of ["settings", "progress", "optimizerScalars"])
+    if (meta[k] !== undefined) inner[k] = JSON.parse(meta[k])
   walk(inner)
   const [owner, key] = paths[pick % paths.length]
   owner[key] = replacement
@@ -181,7 +232,13 @@ const checkpointCase = fc.record({
   hidden: fc.constantFrom([], [2], [2, 3]),
   seed: fc.integer({ min: 0, max: 1000 }),
   withProgress: fc.boolean(),
-  edit: fc.option(fc.record({ pick: fc.nat(), value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), extremes, fc.constantFrom(-1, 0.5, 1e9, "F64", [], [1e9, 1e9])) }), { nil: undefined }),
+  edit: fc.option(
+    fc.record({
+      pick: fc.nat(),
+      value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), extremes, fc.constantFrom(-1, 0.5, 1e9, "F64", [], [1e9, 1e9]))
+    }),
+    { nil: undefined }
+  ),
   damage: fc.array(damage, { minLength: 0, maxLength: 3 })
 })
 
@@ -205,7 +262,9 @@ describe("fuzzed checkpoints", () => {
 
   it("end in a typed error for garbage of any length", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 200 }), async (bytes) => expectTyped(await send({ reader: "checkpoint", bytes }), "checkpoint")),
+      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 200 }), async (bytes) =>
+        expectTyped(await send({ reader: "checkpoint", bytes }), "checkpoint")
+      ),
       { numRuns: 40, seed: 6_2029, endOnFailure: true }
     )
   }, 120_000)

@@ -15,10 +15,38 @@ import { trainRun } from "../../src/pipeline/train/run.js"
 import { runCli, type Spawned, spawnCommand } from "../helpers/commands.js"
 import { checkpointFiles, cliData, env, metricsWithoutTimes } from "../helpers/mnist-runs.js"
 
-const small = ["--model", "sdl", "--code-dim", "16", "--batch-size", "50", "--train-size", "300", "--backend", "wasm", "--seed", "3"]
+const small = [
+  "--model",
+  "sdl",
+  "--code-dim",
+  "16",
+  "--batch-size",
+  "50",
+  "--train-size",
+  "300",
+  "--backend",
+  "wasm",
+  "--seed",
+  "3"
+]
 
 /** Big enough that saving it takes a while, so a second signal lands during the save. */
-const big = ["--model", "sdl-nl", "--code-dim", "256", "--hidden", "1024", "--batch-size", "10", "--train-size", "30", "--max-steps", "3", "--backend", "wasm"]
+const big = [
+  "--model",
+  "sdl-nl",
+  "--code-dim",
+  "256",
+  "--hidden",
+  "1024",
+  "--batch-size",
+  "10",
+  "--train-size",
+  "30",
+  "--max-steps",
+  "3",
+  "--backend",
+  "wasm"
+]
 
 const loadsAll = (folder: string) =>
   Effect.runPromise(Effect.forEach(checkpointFiles(folder), (f) => readCheckpoint(join(folder, f))))
@@ -50,7 +78,10 @@ describe("signals", () => {
       })()
     ])
 
-    for (const [run, exit, dir, code] of [[byInt, intExit, intDir, 130], [byTerm, termExit, termDir, 143]] as const) {
+    for (const [run, exit, dir, code] of [
+      [byInt, intExit, intDir, 130],
+      [byTerm, termExit, termDir, 143]
+    ] as const) {
       expect(exit.code, run.output()).toBe(code)
       const said = /interrupted at epoch (\d+) batch (\d+); saved (.*); resume with --resume (.*)\n/.exec(run.output())
       expect(said, run.output()).not.toBeNull()
@@ -68,7 +99,9 @@ describe("signals", () => {
     expect(twiceExit.afterSecond).toBeLessThan(2000)
     expect(existsSync(join(twiceDir, "last.safetensors"))).toBe(true)
     await loadsAll(twiceDir)
-    console.info(`second SIGINT: ${twiceExit.signal === "SIGINT" ? "killed the process while it was saving" : "arrived after it had stopped"} (${twiceExit.afterSecond.toFixed(0)} ms); files left: ${readdirSync(twiceDir).join(", ")}`)
+    console.info(
+      `second SIGINT: ${twiceExit.signal === "SIGINT" ? "killed the process while it was saving" : "arrived after it had stopped"} (${twiceExit.afterSecond.toFixed(0)} ms); files left: ${readdirSync(twiceDir).join(", ")}`
+    )
 
     // Resumed from wherever the signal stopped it, the run ends as one never stopped.
     await Effect.runPromise(
@@ -76,7 +109,10 @@ describe("signals", () => {
         const resumed = yield* runCli("--resume", intDir)
         expect(resumed).toEqual({ ok: true, message: "" })
         const settings = yield* resolveSettings("sdl", "mnist", { codeDim: 16, batchSize: 50 })
-        yield* trainRun({ model: "sdl", settings: { ...settings, epochs: 4 }, epochs: 4, seed: 3, out: join(root, "straight") }, yield* cliData(300, 3))
+        yield* trainRun(
+          { model: "sdl", settings: { ...settings, epochs: 4 }, epochs: 4, seed: 3, out: join(root, "straight") },
+          yield* cliData(300, 3)
+        )
       }).pipe(Effect.provide(env("wasm")))
     )
     expect(metricsWithoutTimes(intDir)).toStrictEqual(metricsWithoutTimes(join(root, "straight")))

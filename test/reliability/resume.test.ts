@@ -19,7 +19,13 @@ import { env, metricsWithoutTimes, smallData, smallSettings } from "../helpers/m
 
 const folder = () => mkdtempSync(join(tmpdir(), "resume-"))
 
-const options = (out: string, epochs: number): RunOptions => ({ model: "vdl", settings: { ...smallSettings("vdl"), epochs }, epochs, seed: 11, out })
+const options = (out: string, epochs: number): RunOptions => ({
+  model: "vdl",
+  settings: { ...smallSettings("vdl"), epochs },
+  epochs,
+  seed: 11,
+  out
+})
 
 /** What must agree bit for bit: every figure of every epoch, the final evaluation, the weights. */
 const outcome = (out: string) =>
@@ -45,7 +51,13 @@ const resume = (out: string, epochs: number, extra: Partial<RunOptions> = {}) =>
 describe("checkpoint layout", () => {
   it.effect("the shapes a checkpoint is checked against are the tensors makeModel creates, for each optimizer", () =>
     Effect.sync(() => {
-      for (const [model, hidden, optimizer] of [["sdl", [], "adam"], ["vdl-nl", [24], "adam"], ["vdl-nl", [24, 12], "adam"], ["vdl-nl", [24], "sgd"], ["sdl", [], "adamw"]] as const) {
+      for (const [model, hidden, optimizer] of [
+        ["sdl", [], "adam"],
+        ["vdl-nl", [24], "adam"],
+        ["vdl-nl", [24, 12], "adam"],
+        ["vdl-nl", [24], "sgd"],
+        ["sdl", [], "adamw"]
+      ] as const) {
         const settings = smallSettings(model, { hidden, codeDim: 8, optimizer })
         const m = makeModel(settings, 30, makeRng(1))
         const actual = Object.fromEntries(Object.entries(modelTensors(m)).map(([k, v]) => [k, v.shape]))
@@ -94,7 +106,13 @@ describe("resume with another optimizer", () => {
   it.effect("an SGD run with Nesterov momentum, its buffers in the checkpoint, resumes bit for bit", () =>
     Effect.gen(function* () {
       const data = yield* smallData(300)
-      const sgd = (out: string, epochs: number): RunOptions => ({ ...options(out, epochs), settings: { ...smallSettings("vdl", { optimizer: "sgd", nesterov: true, decoderLr: 0.05, encoderLr: 0.05 }), epochs } })
+      const sgd = (out: string, epochs: number): RunOptions => ({
+        ...options(out, epochs),
+        settings: {
+          ...smallSettings("vdl", { optimizer: "sgd", nesterov: true, decoderLr: 0.05, encoderLr: 0.05 }),
+          epochs
+        }
+      })
       const straight = folder()
       yield* trainRun(sgd(straight, 2), data)
       const stopped = folder()
@@ -118,7 +136,20 @@ describe("resume within an epoch", () => {
       const stopped = folder()
       const reached = yield* Deferred.make<void>()
       const fiber = yield* Effect.fork(
-        trainRun({ ...options(stopped, 3), hooks: [{ onBatch: (b) => (b.epoch === 1 && b.batch === 2 ? Deferred.succeed(reached, undefined).pipe(Effect.zipRight(Effect.yieldNow())) : Effect.void) }] }, data)
+        trainRun(
+          {
+            ...options(stopped, 3),
+            hooks: [
+              {
+                onBatch: (b) =>
+                  b.epoch === 1 && b.batch === 2
+                    ? Deferred.succeed(reached, undefined).pipe(Effect.zipRight(Effect.yieldNow()))
+                    : Effect.void
+              }
+            ]
+          },
+          data
+        )
       )
       yield* Deferred.await(reached)
       yield* Fiber.interrupt(fiber)
@@ -130,7 +161,9 @@ describe("resume within an epoch", () => {
       expect(point.snapshot.epoch).toBe(0)
       // Epoch 2 has begun: a total of 1 would have to undo it.
       const early = yield* Effect.flip(resume(stopped, 1))
-      expect(early.message).toBe(`setting epochs: the run in ${stopped} has already started 2 epochs; ask for a total of at least 2`)
+      expect(early.message).toBe(
+        `setting epochs: the run in ${stopped} has already started 2 epochs; ask for a total of at least 2`
+      )
 
       yield* resume(stopped, 3)
       expect(yield* outcome(stopped)).toStrictEqual(yield* outcome(straight))
@@ -147,7 +180,18 @@ describe("resume within an epoch", () => {
       const stopped = folder()
       const aside = join(folder(), "epoch1.safetensors")
       // onEpoch of epoch 2 runs before that epoch's files are written: the best file is still epoch 1's.
-      yield* trainRun({ ...options(stopped, 2), hooks: [{ onEpoch: (e) => Effect.sync(() => void (e.epoch === 1 && copyFileSync(join(stopped, "checkpoint.safetensors"), aside))) }] }, data)
+      yield* trainRun(
+        {
+          ...options(stopped, 2),
+          hooks: [
+            {
+              onEpoch: (e) =>
+                Effect.sync(() => void (e.epoch === 1 && copyFileSync(join(stopped, "checkpoint.safetensors"), aside)))
+            }
+          ]
+        },
+        data
+      )
       const point = yield* readResumePoint(stopped)
       expect(point.progress.best?.epoch).toBe(1)
       copyFileSync(aside, join(stopped, "checkpoint.safetensors"))
@@ -159,31 +203,37 @@ describe("resume within an epoch", () => {
     }).pipe(Effect.provide(env("wasm")))
   )
 
-  it.effect("resuming a finished run with a larger --epochs continues it; with the same, only rewrites the summary", () =>
-    Effect.gen(function* () {
-      const data = yield* smallData(300)
-      const out = folder()
-      yield* trainRun(options(out, 1), data)
-      const summary = readFileSync(join(out, "summary.json"), "utf8")
-      yield* resume(out, 1)
-      expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).val).toStrictEqual(JSON.parse(summary).val)
-      yield* resume(out, 2)
-      expect(metricsWithoutTimes(out).map((r) => r.epoch)).toEqual([1, 2])
-    }).pipe(Effect.provide(env("wasm")))
+  it.effect(
+    "resuming a finished run with a larger --epochs continues it; with the same, only rewrites the summary",
+    () =>
+      Effect.gen(function* () {
+        const data = yield* smallData(300)
+        const out = folder()
+        yield* trainRun(options(out, 1), data)
+        const summary = readFileSync(join(out, "summary.json"), "utf8")
+        yield* resume(out, 1)
+        expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).val).toStrictEqual(JSON.parse(summary).val)
+        yield* resume(out, 2)
+        expect(metricsWithoutTimes(out).map((r) => r.epoch)).toEqual([1, 2])
+      }).pipe(Effect.provide(env("wasm")))
   )
 
-  it.effect("a run folder from before the atom-shape columns resumes, with those columns empty for its old epochs", () =>
-    Effect.gen(function* () {
-      const data = yield* smallData(300)
-      const out = folder()
-      yield* trainRun(options(out, 1), data)
-      const path = join(out, "metrics.arrow")
-      const old = readArrowIpc(new Uint8Array(readFileSync(path))).map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("columns"))))
-      writeFileSync(path, tableToArrowIpc(old))
-      yield* resume(out, 2)
-      const rows = readArrowIpc(new Uint8Array(readFileSync(path)))
-      expect(rows.map((r) => r.columnsMedianOrientedness === null)).toEqual([true, false])
-      expect(rows[1].columnsMedianOrientedness).toBeGreaterThan(0)
-    }).pipe(Effect.provide(env("wasm")))
+  it.effect(
+    "a run folder from before the atom-shape columns resumes, with those columns empty for its old epochs",
+    () =>
+      Effect.gen(function* () {
+        const data = yield* smallData(300)
+        const out = folder()
+        yield* trainRun(options(out, 1), data)
+        const path = join(out, "metrics.arrow")
+        const old = readArrowIpc(new Uint8Array(readFileSync(path))).map((r) =>
+          Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("columns")))
+        )
+        writeFileSync(path, tableToArrowIpc(old))
+        yield* resume(out, 2)
+        const rows = readArrowIpc(new Uint8Array(readFileSync(path)))
+        expect(rows.map((r) => r.columnsMedianOrientedness === null)).toEqual([true, false])
+        expect(rows[1].columnsMedianOrientedness).toBeGreaterThan(0)
+      }).pipe(Effect.provide(env("wasm")))
   )
 })

@@ -25,7 +25,8 @@ describe("soak", () => {
   it.effect(`${EPOCHS} epochs: tensors, tensor bytes and resident memory stay flat`, () =>
     Effect.gen(function* () {
       const data = yield* smallData(500)
-      const seen: Array<{ tensors: number; bytes: number; rss: number; heap: number; external: number; wasm: number }> = []
+      const seen: Array<{ tensors: number; bytes: number; rss: number; heap: number; external: number; wasm: number }> =
+        []
       const before = tf.memory().numTensors
       yield* trainRun(
         {
@@ -40,7 +41,14 @@ describe("soak", () => {
                 Effect.sync(() => {
                   gc()
                   const m = process.memoryUsage()
-                  seen.push({ tensors: tf.memory().numTensors, bytes: tf.memory().numBytes, rss: m.rss, heap: m.heapUsed, external: m.external, wasm: (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? 0 })
+                  seen.push({
+                    tensors: tf.memory().numTensors,
+                    bytes: tf.memory().numBytes,
+                    rss: m.rss,
+                    heap: m.heapUsed,
+                    external: m.external,
+                    wasm: (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? 0
+                  })
                 })
             }
           ]
@@ -56,7 +64,8 @@ describe("soak", () => {
       const mb = (b: number) => b / 2 ** 20
       console.info(`live tensors by epoch (before the run: ${before}): ${seen.map((s) => s.tensors).join(" ")}`)
       console.info(`tensor MB by epoch: ${seen.map((s) => mb(s.bytes).toFixed(3)).join(" ")}`)
-      for (const key of ["rss", "heap", "external", "wasm"] as const) console.info(`${key} MB by epoch: ${seen.map((s) => mb(s[key]).toFixed(1)).join(" ")}`)
+      for (const key of ["rss", "heap", "external", "wasm"] as const)
+        console.info(`${key} MB by epoch: ${seen.map((s) => mb(s[key]).toFixed(1)).join(" ")}`)
       // Growth from the first warm epoch to the median of the last three (a median, so that one
       // late arena step of the allocator does not decide). Measured over 60 epochs, after a
       // collection: the heap rises about 1 MB while the JIT warms and then stays; the resident

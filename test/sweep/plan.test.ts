@@ -13,7 +13,15 @@ import { codeAtomNorms, codeL1Sum, componentUse, usageWeightedMean } from "../..
 import { variants } from "../../src/models/variants.js"
 import { resolveSettings } from "../../src/pipeline/train/config.js"
 import type { RunOutcome } from "../../src/pipeline/jobs/local.js"
-import { firstDifference, passthroughArgs, planSweep, type RunRequest, runName, runState, type SweepSpec } from "../../src/pipeline/jobs/plan.js"
+import {
+  firstDifference,
+  passthroughArgs,
+  planSweep,
+  type RunRequest,
+  runName,
+  runState,
+  type SweepSpec
+} from "../../src/pipeline/jobs/plan.js"
 import { jobId } from "../../src/pipeline/jobs/queue.js"
 import { summaryRows, tradeoffSeries, writeSweepReport } from "../../src/pipeline/jobs/report.js"
 
@@ -56,7 +64,8 @@ describe("variants added for the baselines and the ablation", () => {
   it.effect("WDL and WDL-NL swap unit norm for decoder weight decay; noreg is VDL without any regulariser", () =>
     Effect.gen(function* () {
       for (const name of ["wdl", "wdl-nl", "noreg"] as const) {
-        for (const dataset of ["mnist", "patches"] as const) expect(yield* resolveSettings(name, dataset, {})).toEqual(variants[name].settings[dataset])
+        for (const dataset of ["mnist", "patches"] as const)
+          expect(yield* resolveSettings(name, dataset, {})).toEqual(variants[name].settings[dataset])
       }
       const wdl = variants.wdl.settings.mnist
       expect(wdl).toMatchObject({ hidden: [], unitNormAtoms: false, beta: 0 })
@@ -66,7 +75,13 @@ describe("variants added for the baselines and the ablation", () => {
       expect(wdlNl).toMatchObject({ hidden: [1024], unitNormAtoms: false, hiddenBiasDecay: 1e-3 })
       expect(wdlNl.decoderWeightDecay).toBeGreaterThan(0)
       const noreg = variants.noreg.settings.mnist
-      expect(noreg).toMatchObject({ hidden: [], unitNormAtoms: false, decoderWeightDecay: 0, hiddenBiasDecay: 0, beta: 0 })
+      expect(noreg).toMatchObject({
+        hidden: [],
+        unitNormAtoms: false,
+        decoderWeightDecay: 0,
+        hiddenBiasDecay: 0,
+        beta: 0
+      })
       expect({ ...noreg, beta: 10 }).toEqual(variants.vdl.settings.mnist)
     })
   )
@@ -75,12 +90,21 @@ describe("variants added for the baselines and the ablation", () => {
 describe("collapse measures", () => {
   it("code ℓ1 sums, atom norms and the use-weighted mean", () => {
     tf.setBackend("cpu")
-    const z = tf.tensor2d([[0, 2, 1], [3, 0, 0]])
+    const z = tf.tensor2d([
+      [0, 2, 1],
+      [3, 0, 0]
+    ])
     expect(codeL1Sum(z)).toBe(6)
     expect(Array.from(componentUse(z, tfjsLinalg))).toEqual([1, 1, 1])
     expect(usageWeightedMean([1, 2, 6], [3, 1, 0])).toBeCloseTo(1.25)
     expect(usageWeightedMean([1, 2], [0, 0])).toBeNaN()
-    const d = makeDecoder(linear, { codeDim: 3, hidden: [], activation: "relu", unitNormAtoms: false }, { codeDim: 3, outputDim: 4, height: 2, width: 2 }, { next: () => 0.75 }, tfjsLinalg)
+    const d = makeDecoder(
+      linear,
+      { codeDim: 3, hidden: [], activation: "relu", unitNormAtoms: false },
+      { codeDim: 3, outputDim: 4, height: 2, width: 2 },
+      { next: () => 0.75 },
+      tfjsLinalg
+    )
     // Every weight is the same, so each atom (row of W) has norm √4 · w.
     const w = d.params.W1.dataSync()[0]
     for (const n of codeAtomNorms(d)) expect(n).toBeCloseTo(2 * Math.abs(w), 5)
@@ -94,11 +118,29 @@ describe("sweep plan", () => {
     Effect.gen(function* () {
       const runs = yield* planSweep(spec())
       expect(runs.map((r) => r.name)).toEqual([
-        "sdl-lambda0.005", "sdl-lambda0.01", "sdl-lambda0.02", "vdl-lambda0.005", "vdl-lambda0.01", "vdl-lambda0.02"
+        "sdl-lambda0.005",
+        "sdl-lambda0.01",
+        "sdl-lambda0.02",
+        "vdl-lambda0.005",
+        "vdl-lambda0.01",
+        "vdl-lambda0.02"
       ])
       const vdl = runs[4]
       expect(vdl.out).toBe(join(resolve("sweep-out"), "vdl-lambda0.01"))
-      expect(vdl.args).toEqual(["--model", "vdl", "--lambda", "0.01", "--epochs", "1", "--out", vdl.out, "--train-size", "500", "--code-dim", "16"])
+      expect(vdl.args).toEqual([
+        "--model",
+        "vdl",
+        "--lambda",
+        "0.01",
+        "--epochs",
+        "1",
+        "--out",
+        vdl.out,
+        "--train-size",
+        "500",
+        "--code-dim",
+        "16"
+      ])
       expect(vdl.expected.settings).toMatchObject({ codeDim: 16, epochs: 1, lambda: 0.01, beta: 10 })
       const preset = yield* planSweep(spec({ epochs: "preset", models: ["sdl"], lambdas: [0.01] }))
       expect(preset[0].expected.epochs).toBe(200)
@@ -123,9 +165,25 @@ describe("sweep plan", () => {
 
   it("hands on every option but its own, with path options made absolute", () => {
     const own = ["--model", "--lambda", "--out"]
-    expect(passthroughArgs(["--model", "sdl,vdl", "--train-size", "500", "--lambda=0.1", "--download", "--out", "x", "--mnist-dir", "data/m", "--seed=3"], own, ["--mnist-dir"])).toEqual([
-      "--train-size", "500", "--download", "--mnist-dir", resolve("data/m"), "--seed=3"
-    ])
+    expect(
+      passthroughArgs(
+        [
+          "--model",
+          "sdl,vdl",
+          "--train-size",
+          "500",
+          "--lambda=0.1",
+          "--download",
+          "--out",
+          "x",
+          "--mnist-dir",
+          "data/m",
+          "--seed=3"
+        ],
+        own,
+        ["--mnist-dir"]
+      )
+    ).toEqual(["--train-size", "500", "--download", "--mnist-dir", resolve("data/m"), "--seed=3"])
     expect(passthroughArgs(["--mnist-dir=rel"], own, ["--mnist-dir"])).toEqual(["--mnist-dir", resolve("rel")])
   })
 
@@ -148,10 +206,21 @@ describe("finished runs", () => {
       const torn = yield* runState(run.out, run.expected)
       expect(torn.finished).toBe(false)
       const good = summaryFor(run, 12, 0.8)
-      writeFileSync(join(run.out, "summary.json"), JSON.stringify({ ...good, epochs: 2, settings: { ...good.settings, epochs: 2 } }))
-      expect(yield* runState(run.out, run.expected)).toEqual({ finished: false, reason: "its summary.json is of another run: epochs is 2, requested 1" })
-      writeFileSync(join(run.out, "summary.json"), JSON.stringify({ ...good, settings: { ...good.settings, gamma: 1 } }))
-      expect(yield* runState(run.out, run.expected)).toMatchObject({ reason: "its summary.json is of another run: settings.gamma is 1, requested 5" })
+      writeFileSync(
+        join(run.out, "summary.json"),
+        JSON.stringify({ ...good, epochs: 2, settings: { ...good.settings, epochs: 2 } })
+      )
+      expect(yield* runState(run.out, run.expected)).toEqual({
+        finished: false,
+        reason: "its summary.json is of another run: epochs is 2, requested 1"
+      })
+      writeFileSync(
+        join(run.out, "summary.json"),
+        JSON.stringify({ ...good, settings: { ...good.settings, gamma: 1 } })
+      )
+      expect(yield* runState(run.out, run.expected)).toMatchObject({
+        reason: "its summary.json is of another run: settings.gamma is 1, requested 5"
+      })
       writeFileSync(join(run.out, "summary.json"), JSON.stringify(good))
       const state = yield* runState(run.out, run.expected)
       expect(state.finished).toBe(true)
@@ -177,8 +246,11 @@ describe("sweep report", () => {
       const out = mkdtempSync(join(tmpdir(), "sweep-report-"))
       const runs = yield* planSweep(spec({ out }))
       const figures: Record<string, [number, number]> = {
-        "sdl-lambda0.005": [14, 0.6], "sdl-lambda0.01": [13, 0.75], "sdl-lambda0.02": [11, 0.9],
-        "vdl-lambda0.005": [15, 0.7], "vdl-lambda0.01": [14.5, 0.65]
+        "sdl-lambda0.005": [14, 0.6],
+        "sdl-lambda0.01": [13, 0.75],
+        "sdl-lambda0.02": [11, 0.9],
+        "vdl-lambda0.005": [15, 0.7],
+        "vdl-lambda0.01": [14.5, 0.65]
       }
       const outcomes: RunOutcome[] = runs.map((run) =>
         run.name in figures
@@ -191,11 +263,23 @@ describe("sweep report", () => {
         { name: "VDL", x: [0.65, 0.7], y: [14.5, 15] }
       ])
       const files = yield* writeSweepReport(out, outcomes)
-      expect(files.map((f) => f.slice(out.length + 1))).toEqual(["summary.arrow", "summary.csv", "summary.md", "psnr-vs-sparsity.svg"])
+      expect(files.map((f) => f.slice(out.length + 1))).toEqual([
+        "summary.arrow",
+        "summary.csv",
+        "summary.md",
+        "psnr-vs-sparsity.svg"
+      ])
       const rows = readArrowIpc(new Uint8Array(readFileSync(join(out, "summary.arrow"))))
       expect(rows).toEqual(summaryRows(outcomes).map((r) => expect.objectContaining({ run: r.run, status: r.status })))
       expect(rows[5]).toMatchObject({ run: "vdl-lambda0.02", status: "failed", valPsnr: null })
-      expect(rows[0]).toMatchObject({ model: "sdl", lambda: 0.005, valPsnr: 14, valZeroFraction: 0.6, testPsnr: 13.9, backend: "wasm" })
+      expect(rows[0]).toMatchObject({
+        model: "sdl",
+        lambda: 0.005,
+        valPsnr: 14,
+        valZeroFraction: 0.6,
+        testPsnr: 13.9,
+        backend: "wasm"
+      })
       expect(readFileSync(join(out, "summary.md"), "utf8")).toContain("| vdl-lambda0.02  | vdl   |   0.02 | failed")
       const svg = readFileSync(join(out, "psnr-vs-sparsity.svg"), "utf8")
       expect(svg).toContain("<svg")

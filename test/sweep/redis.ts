@@ -9,7 +9,13 @@ import { createServer } from "node:net"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, it } from "vitest"
 import type { Spawned } from "../helpers/commands.js"
-import { findBinary, INSTALL_REDIS, REDIS_URL_VARIABLE, redisAvailable, redisRequired } from "../helpers/redis-available.js"
+import {
+  findBinary,
+  INSTALL_REDIS,
+  REDIS_URL_VARIABLE,
+  redisAvailable,
+  redisRequired
+} from "../helpers/redis-available.js"
 
 export { REDIS_URL_VARIABLE }
 
@@ -25,7 +31,12 @@ const freePort = (): Promise<number> =>
   })
 
 const answers = async (url: string): Promise<boolean> => {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 })
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000
+  })
   // The refusal is the answer; without a listener ioredis would also print it as unhandled.
   client.on("error", () => {})
   try {
@@ -50,17 +61,29 @@ export interface TestRedis {
 export const testRedis = async (options: { readonly password?: string } = {}): Promise<TestRedis> => {
   const given = process.env[REDIS_URL_VARIABLE]
   if (given !== undefined && given !== "" && options.password === undefined) {
-    if (!(await answers(given))) throw new Error(`${REDIS_URL_VARIABLE}=${given} but no Redis server answers there; start it, or unset the variable to let the test start its own`)
+    if (!(await answers(given)))
+      throw new Error(
+        `${REDIS_URL_VARIABLE}=${given} but no Redis server answers there; start it, or unset the variable to let the test start its own`
+      )
     return { url: given, stop: async () => {} }
   }
   const binary = findBinary("redis-server")
   if (binary === null) {
-    throw new Error(`the queue tests need a Redis server: install redis-server (Debian: ${INSTALL_REDIS}) or set ${REDIS_URL_VARIABLE} to the URL of a running one`)
+    throw new Error(
+      `the queue tests need a Redis server: install redis-server (Debian: ${INSTALL_REDIS}) or set ${REDIS_URL_VARIABLE} to the URL of a running one`
+    )
   }
   const port = await freePort()
-  const url = options.password === undefined ? `redis://127.0.0.1:${port}` : `redis://default:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
+  const url =
+    options.password === undefined
+      ? `redis://127.0.0.1:${port}`
+      : `redis://default:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
   const auth = options.password === undefined ? [] : ["--requirepass", options.password]
-  const server: ChildProcess = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...auth], { stdio: "ignore" })
+  const server: ChildProcess = spawn(
+    binary,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...auth],
+    { stdio: "ignore" }
+  )
   const deadline = Date.now() + 10_000
   while (!(await answers(url))) {
     if (server.exitCode !== null || Date.now() > deadline) {
@@ -86,7 +109,9 @@ export const testRedis = async (options: { readonly password?: string } = {}): P
  * the server is stopped. Read `url` inside the tests, which are declared with the `it` returned
  * here: skipped when no server can be had outside CI.
  */
-export const redisForTests = (options: { readonly password?: string } = {}): { readonly url: string; readonly started: Spawned[]; readonly it: ReturnType<typeof it.skipIf> } => {
+export const redisForTests = (
+  options: { readonly password?: string } = {}
+): { readonly url: string; readonly started: Spawned[]; readonly it: ReturnType<typeof it.skipIf> } => {
   let server: TestRedis | undefined
   const started: Spawned[] = []
   const runs = redisRequired() || redisAvailable(options.password !== undefined)
@@ -99,7 +124,8 @@ export const redisForTests = (options: { readonly password?: string } = {}): { r
   })
   return {
     get url(): string {
-      if (server === undefined) throw new Error("the test Redis server starts before the first test: read its url inside a test")
+      if (server === undefined)
+        throw new Error("the test Redis server starts before the first test: read its url inside a test")
       return server.url
     },
     started,

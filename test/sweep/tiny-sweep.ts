@@ -12,7 +12,11 @@ export interface TinySweep {
   readonly batchSize?: number | null
 }
 
-export const tinySweep = (out: string, mnistDir: string, { models = ["sdl"], lambdas = [0.01], epochs = 1, batchSize = 4 }: TinySweep = {}): SweepSpec => ({
+export const tinySweep = (
+  out: string,
+  mnistDir: string,
+  { models = ["sdl"], lambdas = [0.01], epochs = 1, batchSize = 4 }: TinySweep = {}
+): SweepSpec => ({
   models,
   lambdas,
   epochs,
@@ -22,5 +26,13 @@ export const tinySweep = (out: string, mnistDir: string, { models = ["sdl"], lam
   trainSize: null,
   backend: "wasm",
   overrides: batchSize === null ? { codeDim: 8 } : { codeDim: 8, batchSize },
-  passthrough: ["--mnist-dir", mnistDir, "--code-dim", "8", ...(batchSize === null ? [] : ["--batch-size", String(batchSize)]), "--backend", "wasm"]
+  passthrough: [
+    "--mnist-dir",
+    mnistDir,
+    "--code-dim",
+    "8",
+    ...(batchSize === null ? [] : ["--batch-size", String(batchSize)]),
+    "--backend",
+    "wasm"
+  ]
 })

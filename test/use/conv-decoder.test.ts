@@ -14,7 +14,22 @@ import { readCheckpoint } from "../../src/pipeline/train/checkpoint.js"
 import { exportTorch } from "../../src/pipeline/use/torch-export.js"
 import { runCli } from "../helpers/commands.js"
 
-const common = ["--decoder", "conv", "--hidden", "8", "--code-dim", "98", "--train-size", "250", "--max-steps", "30", "--backend", "wasm", "--seed", "3"]
+const common = [
+  "--decoder",
+  "conv",
+  "--hidden",
+  "8",
+  "--code-dim",
+  "98",
+  "--train-size",
+  "250",
+  "--max-steps",
+  "30",
+  "--backend",
+  "wasm",
+  "--seed",
+  "3"
+]
 
 describe("the conv decoder from the command line", () => {
   it.effect(
@@ -31,7 +46,11 @@ describe("the conv decoder from the command line", () => {
         const atoms = PNG.sync.read(readFileSync(join(out, "decoder-atoms.png")))
         expect(atoms.width).toBe(10 * 56 + 11)
         const first = yield* readCheckpoint(join(out, "last.safetensors"))
-        expect(Object.keys(first.tensors).filter((n) => n.startsWith("decoder.")).sort()).toEqual(["decoder.W1", "decoder.W2", "decoder.b1"])
+        expect(
+          Object.keys(first.tensors)
+            .filter((n) => n.startsWith("decoder."))
+            .sort()
+        ).toEqual(["decoder.W1", "decoder.W2", "decoder.b1"])
         expect(first.tensors["decoder.W1"].shape).toEqual([4, 4, 8, 2])
 
         expect(yield* runCli("--resume", out, "--epochs", "2")).toEqual({ ok: true, message: "" })
@@ -49,14 +68,31 @@ describe("the conv decoder from the command line", () => {
     600_000
   )
 
-  it.effect("refuses a code size that is not a whole number of channels on its code map, naming the option and a size that fits", () =>
-    Effect.gen(function* () {
-      const out = join(mkdtempSync(join(tmpdir(), "conv-")), "run")
-      const r = yield* runCli("--decoder", "conv", "--hidden", "8", "--code-dim", "100", "--train-size", "250", "--epochs", "1", "--backend", "wasm", "--out", out)
-      expect(r.ok).toBe(false)
-      expect(r.message).toContain("--code-dim")
-      expect(r.message).toContain("7×7")
-      expect(r.message).toContain("code size of 98")
-    })
+  it.effect(
+    "refuses a code size that is not a whole number of channels on its code map, naming the option and a size that fits",
+    () =>
+      Effect.gen(function* () {
+        const out = join(mkdtempSync(join(tmpdir(), "conv-")), "run")
+        const r = yield* runCli(
+          "--decoder",
+          "conv",
+          "--hidden",
+          "8",
+          "--code-dim",
+          "100",
+          "--train-size",
+          "250",
+          "--epochs",
+          "1",
+          "--backend",
+          "wasm",
+          "--out",
+          out
+        )
+        expect(r.ok).toBe(false)
+        expect(r.message).toContain("--code-dim")
+        expect(r.message).toContain("7×7")
+        expect(r.message).toContain("code size of 98")
+      })
   )
 })

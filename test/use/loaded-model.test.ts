@@ -33,59 +33,64 @@ const fixture = join(__dirname, "..", "fixtures", "run-format-1")
 /** Log lines, kept for the assertions. */
 const capturing = () => {
   const lines: string[] = []
-  const logger = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => lines.push(Array.isArray(message) ? message.join(" ") : String(message))))
+  const logger = Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ message }) => lines.push(Array.isArray(message) ? message.join(" ") : String(message)))
+  )
   return { lines, layer: Layer.mergeAll(NodeContext.layer, ProgressSilent, BackendLive("wasm"), logger) }
 }
 
 describe("a loaded model", () => {
-  it.effect("encodes, infers, reconstructs and denoises rows of pixels, normalising them as in training and undoing it", () =>
-    Effect.gen(function* () {
-      const { data, out, summary } = yield* smallRun
-      const before = tf.memory().numTensors
-      yield* Effect.scoped(
-        Effect.gen(function* () {
-          const model = yield* loadModel(out)
-          expect(model.input).toEqual({ height: 28, width: 28, normalization: mnistNormalization })
-          expect(model.pixelShape).toEqual({ height: 28, width: 28 })
-          const pixels = pixelsOf(data.val)
-          const rows = data.val.rows
-          const codes = yield* model.encode(pixels)
-          expect(codes.length).toBe(rows * 16)
-          expect(codes.every((v) => v >= 0)).toBe(true)
-          const inferred = yield* model.infer(pixels)
-          expect(inferred.length).toBe(rows * 16)
-          expect(inferred.every((v) => v >= 0)).toBe(true)
-          expect(inferred).not.toEqual(codes)
+  it.effect(
+    "encodes, infers, reconstructs and denoises rows of pixels, normalising them as in training and undoing it",
+    () =>
+      Effect.gen(function* () {
+        const { data, out, summary } = yield* smallRun
+        const before = tf.memory().numTensors
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const model = yield* loadModel(out)
+            expect(model.input).toEqual({ height: 28, width: 28, normalization: mnistNormalization })
+            expect(model.pixelShape).toEqual({ height: 28, width: 28 })
+            const pixels = pixelsOf(data.val)
+            const rows = data.val.rows
+            const codes = yield* model.encode(pixels)
+            expect(codes.length).toBe(rows * 16)
+            expect(codes.every((v) => v >= 0)).toBe(true)
+            const inferred = yield* model.infer(pixels)
+            expect(inferred.length).toBe(rows * 16)
+            expect(inferred.every((v) => v >= 0)).toBe(true)
+            expect(inferred).not.toEqual(codes)
 
-          // The run evaluated its validation set through the normalisation; from pixels, undone, the figure is the same.
-          const fromEncoder = yield* model.reconstruct(pixels, { codes: "encoder" })
-          expect(fromEncoder.length).toBe(rows * 784)
-          expect(meanPsnr(pixels, fromEncoder, 784)).toBeCloseTo(summary.val.psnr, 2)
-          const fromInference = yield* model.reconstruct(pixels)
-          expect(meanPsnr(pixels, fromInference, 784)).toBeGreaterThan(10)
-          // In pixels, not in the normalised space: on the pixels' level, and nearer each image than the next one.
-          const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length
-          expect(Math.abs(mean(fromInference) - mean(pixels))).toBeLessThan(0.05)
-          const next = Float32Array.from(pixels, (_, i) => pixels[(i + 784) % pixels.length])
-          expect(meanPsnr(pixels, fromInference, 784)).toBeGreaterThan(meanPsnr(next, fromInference, 784) + 2)
+            // The run evaluated its validation set through the normalisation; from pixels, undone, the figure is the same.
+            const fromEncoder = yield* model.reconstruct(pixels, { codes: "encoder" })
+            expect(fromEncoder.length).toBe(rows * 784)
+            expect(meanPsnr(pixels, fromEncoder, 784)).toBeCloseTo(summary.val.psnr, 2)
+            const fromInference = yield* model.reconstruct(pixels)
+            expect(meanPsnr(pixels, fromInference, 784)).toBeGreaterThan(10)
+            // In pixels, not in the normalised space: on the pixels' level, and nearer each image than the next one.
+            const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length
+            expect(Math.abs(mean(fromInference) - mean(pixels))).toBeLessThan(0.05)
+            const next = Float32Array.from(pixels, (_, i) => pixels[(i + 784) % pixels.length])
+            expect(meanPsnr(pixels, fromInference, 784)).toBeGreaterThan(meanPsnr(next, fromInference, 784) + 2)
 
-          const denoised = yield* model.denoise(pixels, { sigma: 1.5, seed: 4 })
-          expect(denoised.noisy.length).toBe(rows * 784)
-          expect(denoised.denoised.length).toBe(rows * 784)
-          expect(denoised.noisyPsnr).toBeCloseTo(meanPsnr(pixels, denoised.noisy, 784), 3)
-          expect(denoised.denoisedPsnr).toBeCloseTo(meanPsnr(pixels, denoised.denoised, 784), 3)
-          expect(denoised.denoisedPsnr).toBeGreaterThan(denoised.noisyPsnr)
-          // The same seed, the same noise.
-          expect((yield* model.denoise(pixels, { sigma: 1.5, seed: 4 })).noisy).toEqual(denoised.noisy)
+            const denoised = yield* model.denoise(pixels, { sigma: 1.5, seed: 4 })
+            expect(denoised.noisy.length).toBe(rows * 784)
+            expect(denoised.denoised.length).toBe(rows * 784)
+            expect(denoised.noisyPsnr).toBeCloseTo(meanPsnr(pixels, denoised.noisy, 784), 3)
+            expect(denoised.denoisedPsnr).toBeCloseTo(meanPsnr(pixels, denoised.denoised, 784), 3)
+            expect(denoised.denoisedPsnr).toBeGreaterThan(denoised.noisyPsnr)
+            // The same seed, the same noise.
+            expect((yield* model.denoise(pixels, { sigma: 1.5, seed: 4 })).noisy).toEqual(denoised.noisy)
 
-          const during = tf.memory().numTensors
-          yield* model.reconstruct(pixels)
-          yield* model.denoise(pixels, { sigma: 0.5, codes: "encoder" })
-          expect(tf.memory().numTensors, "tensors left by the calls").toBe(during)
-        })
-      )
-      expect(tf.memory().numTensors, "tensors left once the scope closed").toBe(before)
-    }).pipe(Effect.provide(env()))
+            const during = tf.memory().numTensors
+            yield* model.reconstruct(pixels)
+            yield* model.denoise(pixels, { sigma: 0.5, codes: "encoder" })
+            expect(tf.memory().numTensors, "tensors left by the calls").toBe(during)
+          })
+        )
+        expect(tf.memory().numTensors, "tensors left once the scope closed").toBe(before)
+      }).pipe(Effect.provide(env()))
   )
 
   it.effect("takes image files, made grey and resized to its input", () =>
@@ -97,11 +102,21 @@ describe("a loaded model", () => {
       const paths: string[] = []
       for (let i = 0; i < 3; i++) {
         const path = join(dir, `digit-${i}.png`)
-        yield* Effect.promise(() => sharp(bytes.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(path))
+        yield* Effect.promise(() =>
+          sharp(bytes.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } })
+            .png()
+            .toFile(path)
+        )
         paths.push(path)
       }
       const wide = join(dir, "wide.jpg")
-      yield* Effect.promise(() => sharp(bytes.subarray(0, 784), { raw: { width: 28, height: 28, channels: 1 } }).resize(84, 56, { fit: "fill" }).toColourspace("srgb").jpeg().toFile(wide))
+      yield* Effect.promise(() =>
+        sharp(bytes.subarray(0, 784), { raw: { width: 28, height: 28, channels: 1 } })
+          .resize(84, 56, { fit: "fill" })
+          .toColourspace("srgb")
+          .jpeg()
+          .toFile(wide)
+      )
       yield* Effect.scoped(
         Effect.gen(function* () {
           const model = yield* loadModel(out)
@@ -127,15 +142,23 @@ describe("a loaded model", () => {
         Effect.gen(function* () {
           const model = yield* loadModel(out)
           const short = yield* Effect.flip(model.encode(new Float32Array(100)))
-          expect(short.message).toBe("encode: 100 values are not whole rows of 28×28 = 784 pixels; pass rows × 784 values")
+          expect(short.message).toBe(
+            "encode: 100 values are not whole rows of 28×28 = 784 pixels; pass rows × 784 values"
+          )
           const nan = new Float32Array(2 * 784)
           nan[784 + 5] = NaN
-          expect((yield* Effect.flip(model.infer(nan))).message).toBe("infer: row 1 holds NaN at pixel 5; pass finite pixel values in [0, 1]")
-          expect((yield* Effect.flip(model.denoise(new Float32Array(784), { sigma: -1 }))).message).toContain("sigma -1 is not a noise level")
+          expect((yield* Effect.flip(model.infer(nan))).message).toBe(
+            "infer: row 1 holds NaN at pixel 5; pass finite pixel values in [0, 1]"
+          )
+          expect((yield* Effect.flip(model.denoise(new Float32Array(784), { sigma: -1 }))).message).toContain(
+            "sigma -1 is not a noise level"
+          )
         })
       )
       const missing = yield* Effect.flip(Effect.scoped(loadModel(join(out, "nothing-here"))))
-      expect(missing.message).toBe(`cannot load a model from ${join(out, "nothing-here")}: it does not exist; pass a run folder or a .safetensors checkpoint`)
+      expect(missing.message).toBe(
+        `cannot load a model from ${join(out, "nothing-here")}: it does not exist; pass a run folder or a .safetensors checkpoint`
+      )
     }).pipe(Effect.provide(env()))
   )
 
@@ -161,7 +184,9 @@ describe("a loaded model", () => {
       yield* writeCheckpoint(file, snapshotModel(m, "vdl", 0))
       disposeModel(m)
       const refused = yield* Effect.flip(Effect.scoped(loadModel(file)))
-      expect(refused.message).toContain("it records no normalisation (it was written before checkpoints did) and its 6 inputs are not MNIST's 784; pass the input space")
+      expect(refused.message).toContain(
+        "it records no normalisation (it was written before checkpoints did) and its 6 inputs are not MNIST's 784; pass the input space"
+      )
       const input = { height: 2, width: 3, normalization: { kind: "global" as const, mean: 0.5, std: 0.25 } }
       yield* Effect.scoped(
         Effect.gen(function* () {
@@ -171,7 +196,9 @@ describe("a loaded model", () => {
         })
       )
       const misfit = yield* Effect.flip(Effect.scoped(loadModel(file, { input: { ...input, width: 4 } })))
-      expect(misfit.message).toContain("the input space given describes 2×4 images, but the model takes 6 values; give one that fits the model's 6 inputs")
+      expect(misfit.message).toContain(
+        "the input space given describes 2×4 images, but the model takes 6 values; give one that fits the model's 6 inputs"
+      )
     }).pipe(Effect.provide(env()))
   )
 })

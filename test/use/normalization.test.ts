@@ -2,7 +2,13 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
 import { CROP_SIZE, PATCH_OFFSET, PATCH_SIZE } from "../../src/models/lcn.js"
-import { type InputSpace, lcnNormalization, lcnOfPatchMetadata, mnistNormalization, pixelsToInputSpace } from "../../src/pipeline/sources/normalization.js"
+import {
+  type InputSpace,
+  lcnNormalization,
+  lcnOfPatchMetadata,
+  mnistNormalization,
+  pixelsToInputSpace
+} from "../../src/pipeline/sources/normalization.js"
 import { maxAbsDiff, seeded, useTestBackend } from "../helpers/tf.js"
 
 useTestBackend()
@@ -17,19 +23,36 @@ const backToPixels = (space: InputSpace, pixels: Float32Array, rows: number) => 
   const dim = space.height * space.width
   return {
     x: normalized.x,
-    pixels: tf.tidy(() => Float32Array.from(normalized.toPixels(tf.tensor2d(normalized.x, [rows, dim]), Int32Array.from({ length: rows }, (_, i) => i)).dataSync() as Float32Array))
+    pixels: tf.tidy(() =>
+      Float32Array.from(
+        normalized
+          .toPixels(
+            tf.tensor2d(normalized.x, [rows, dim]),
+            Int32Array.from({ length: rows }, (_, i) => i)
+          )
+          .dataSync() as Float32Array
+      )
+    )
   }
 }
 
 describe("normalisations", () => {
   it("global, per-feature and none: into the input space and back to the same pixels", () => {
     const pixels = uniform(3 * 6, 1)
-    const global = backToPixels({ height: 2, width: 3, normalization: { kind: "global", mean: 0.25, std: 0.5 } }, pixels, 3)
+    const global = backToPixels(
+      { height: 2, width: 3, normalization: { kind: "global", mean: 0.25, std: 0.5 } },
+      pixels,
+      3
+    )
     expect(global.x[4]).toBeCloseTo((pixels[4] - 0.25) / 0.5, 6)
     expect(maxAbsDiff(global.pixels, pixels)).toBeLessThan(1e-6)
     const mean = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     const std = [1, 2, 0.5, 1, 1, 4]
-    const perFeature = backToPixels({ height: 2, width: 3, normalization: { kind: "per-feature", mean, std } }, pixels, 3)
+    const perFeature = backToPixels(
+      { height: 2, width: 3, normalization: { kind: "per-feature", mean, std } },
+      pixels,
+      3
+    )
     expect(perFeature.x[6 + 2]).toBeCloseTo((pixels[6 + 2] - 0.3) / 0.5, 6)
     expect(maxAbsDiff(perFeature.pixels, pixels)).toBeLessThan(1e-6)
     const none = backToPixels({ height: 2, width: 3, normalization: { kind: "none" } }, pixels, 3)
@@ -43,13 +66,19 @@ describe("normalisations", () => {
     const rows = 2
     const crops = uniform(rows * CROP_SIZE * CROP_SIZE, 2)
     for (const scaleReference of [null, 0.4]) {
-      const space: InputSpace = { height: PATCH_SIZE, width: PATCH_SIZE, normalization: lcnNormalization(scaleReference) }
+      const space: InputSpace = {
+        height: PATCH_SIZE,
+        width: PATCH_SIZE,
+        normalization: lcnNormalization(scaleReference)
+      }
       const { x, pixels } = backToPixels(space, crops, rows)
       expect(x.length).toBe(rows * PATCH_SIZE * PATCH_SIZE)
       const centre = new Float32Array(rows * PATCH_SIZE * PATCH_SIZE)
       for (let r = 0; r < rows; r++)
         for (let i = 0; i < PATCH_SIZE; i++)
-          for (let j = 0; j < PATCH_SIZE; j++) centre[(r * PATCH_SIZE + i) * PATCH_SIZE + j] = crops[r * CROP_SIZE * CROP_SIZE + (i + PATCH_OFFSET) * CROP_SIZE + j + PATCH_OFFSET]
+          for (let j = 0; j < PATCH_SIZE; j++)
+            centre[(r * PATCH_SIZE + i) * PATCH_SIZE + j] =
+              crops[r * CROP_SIZE * CROP_SIZE + (i + PATCH_OFFSET) * CROP_SIZE + j + PATCH_OFFSET]
       expect(maxAbsDiff(pixels, centre)).toBeLessThan(1e-5)
     }
   })

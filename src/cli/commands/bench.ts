@@ -98,7 +98,14 @@ const torchEnergyScript = fileURLToPath(new URL("../../../experiments/torch_ener
  * The training loop draws its shuffles from the same stream (rngFor(seed, "order")), so a run
  * started with this seed visits the rows in the order written.
  */
-export const writeStart = (dir: string, name: string, model: SparseCodingModel, rows: number, epochs: number, seed: number) =>
+export const writeStart = (
+  dir: string,
+  name: string,
+  model: SparseCodingModel,
+  rows: number,
+  epochs: number,
+  seed: number
+) =>
   Effect.gen(function* () {
     yield* writeCheckpoint(join(dir, "start.safetensors"), snapshotModel(model, name, -1))
     const order = rngFor(seed, "order")
@@ -120,7 +127,11 @@ const benchModel = (
   seed: number,
   startDir: string | null,
   compareBatches: number = batches,
-  shape: { readonly batchSize?: number; readonly codeDim?: number; readonly inference?: ModelSettings["inference"] } = {}
+  shape: {
+    readonly batchSize?: number
+    readonly codeDim?: number
+    readonly inference?: ModelSettings["inference"]
+  } = {}
 ) =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -157,14 +168,18 @@ const benchModel = (
           hooks: [
             {
               onStart: ({ model }) =>
-                (startDir === null ? Effect.void : writeStart(startDir, name, model, data.train.rows, epochs, seed)).pipe(Effect.tap(() => Effect.sync(measure))),
+                (startDir === null
+                  ? Effect.void
+                  : writeStart(startDir, name, model, data.train.rows, epochs, seed)
+                ).pipe(Effect.tap(() => Effect.sync(measure))),
               onBatch: (b) =>
                 Effect.gen(function* () {
                   done += 1
                   totals = addTotals(totals, b.totals)
                   stepSeconds += b.stepSeconds - b.totals.figureSeconds
                   if (done > batches - Math.max(1, Math.floor(batches / 4))) last.push(b.totals)
-                  if (done <= compareBatches && done > compareBatches - Math.max(1, Math.floor(compareBatches / 4))) lastCompared.push(b.totals)
+                  if (done <= compareBatches && done > compareBatches - Math.max(1, Math.floor(compareBatches / 4)))
+                    lastCompared.push(b.totals)
                   const epochEnds = b.batch === b.batches || done === batches
                   if (epochEnds) {
                     seconds += b.seconds - compareSeconds
@@ -207,12 +222,20 @@ const benchModel = (
       const inferSeconds = (performance.now() - i0) / 1000
       const perRow = flopsPerRowStep(settings.codeDim, settings.hidden, data.train.dim)
       const achieved = (totals.fistaSteps * perRow) / totals.fistaSeconds / 1e9
-      const stepFlops = totals.fistaSteps * perRow + batches * settings.batchSize * updateFlopsPerRow(settings.codeDim, settings.hidden, data.train.dim, settings.listaSteps)
+      const stepFlops =
+        totals.fistaSteps * perRow +
+        batches *
+          settings.batchSize *
+          updateFlopsPerRow(settings.codeDim, settings.hidden, data.train.dim, settings.listaSteps)
       const l = settings.codeDim
       const reference =
         settings.hidden.length === 0
           ? [plainMatMul(settings.batchSize, l, l)]
-          : [plainMatMul(settings.batchSize, l, settings.hidden[0]), plainMatMul(settings.batchSize, settings.hidden[0], settings.hidden[0]), plainMatMul(settings.batchSize, settings.hidden[0], l)]
+          : [
+              plainMatMul(settings.batchSize, l, settings.hidden[0]),
+              plainMatMul(settings.batchSize, settings.hidden[0], settings.hidden[0]),
+              plainMatMul(settings.batchSize, settings.hidden[0], l)
+            ]
       return {
         model: name,
         backend: backend.name,
@@ -251,13 +274,28 @@ const benchModel = (
     })
   )
 
-type TorchResult = { threads: number; samples_per_second: number; energy?: number; start?: string; psnr_fista: number; zero_fraction: number; mean_fista_steps: number; val_psnr_encoder: number; val_zero_fraction_encoder: number }
+type TorchResult = {
+  threads: number
+  samples_per_second: number
+  energy?: number
+  start?: string
+  psnr_fista: number
+  zero_fraction: number
+  mean_fista_steps: number
+  val_psnr_encoder: number
+  val_zero_fraction_encoder: number
+}
 
 /** A Python script of the comparison under Debian's python3; its result is the JSON object on its last line. */
 const runPython = <A>(argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv, what: string, packages: string) =>
   Effect.gen(function* () {
     const r = spawnSync("/usr/bin/python3", argv, { encoding: "utf8", maxBuffer: 1 << 24, env })
-    if (r.status !== 0) return yield* Effect.fail(new Error(`${what} failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y ${packages}`))
+    if (r.status !== 0)
+      return yield* Effect.fail(
+        new Error(
+          `${what} failed (${r.status}): ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}. Install it with: apt-get install -y ${packages}`
+        )
+      )
     return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as A
   })
 
@@ -278,11 +316,32 @@ type TorchSetting = (typeof torchSettings)[number]
  * The reference run unchanged, for its speed; or through experiments/torch_energy.py from our
  * starting point (startDir), for its energy and metrics.
  */
-const runTorch = (script: string, mnistDir: string, model: string, batches: number, setting: TorchSetting, startDir: string | null = null) =>
+const runTorch = (
+  script: string,
+  mnistDir: string,
+  model: string,
+  batches: number,
+  setting: TorchSetting,
+  startDir: string | null = null
+) =>
   Effect.gen(function* () {
-    yield* Effect.logInfo(`torch reference${startDir === null ? "" : " from our starting point, with its energy recorded"}: ${model}, ${batches} batches, ${setting.label}`)
-    const args = [script, "--mnist", mnistDir, "--model", model, "--batches", String(batches), "--threads", String(setting.threads), "--json"]
-    const env = setting.blasThreads === null ? process.env : { ...process.env, OPENBLAS_NUM_THREADS: String(setting.blasThreads) }
+    yield* Effect.logInfo(
+      `torch reference${startDir === null ? "" : " from our starting point, with its energy recorded"}: ${model}, ${batches} batches, ${setting.label}`
+    )
+    const args = [
+      script,
+      "--mnist",
+      mnistDir,
+      "--model",
+      model,
+      "--batches",
+      String(batches),
+      "--threads",
+      String(setting.threads),
+      "--json"
+    ]
+    const env =
+      setting.blasThreads === null ? process.env : { ...process.env, OPENBLAS_NUM_THREADS: String(setting.blasThreads) }
     const argv = startDir === null ? args : [torchEnergyScript, script, "--start", startDir, ...args.slice(1)]
     const result = yield* runPython<TorchResult>(argv, env, "torch reference", "python3-torch libopenblas0-pthread")
     return { ...result, label: setting.label }
@@ -297,7 +356,12 @@ const shippedSklearnReference = fileURLToPath(new URL("../../../experiments/skle
 const runSklearn = (mnistDir: string, atoms: number, batch: number) =>
   Effect.gen(function* () {
     yield* Effect.logInfo(`scikit-learn MiniBatchDictionaryLearning: ${atoms} atoms, batch ${batch}, one epoch`)
-    return yield* runPython<{ seconds: number; samples_per_second: number; val_psnr: number; val_zero_fraction: number }>(
+    return yield* runPython<{
+      seconds: number
+      samples_per_second: number
+      val_psnr: number
+      val_zero_fraction: number
+    }>(
       [shippedSklearnReference, "--mnist", mnistDir, "--atoms", String(atoms), "--batch", String(batch), "--json"],
       process.env,
       "the scikit-learn run",
@@ -308,26 +372,56 @@ const runSklearn = (mnistDir: string, atoms: number, batch: number) =>
 export const benchCommand = Command.make(
   "bench",
   {
-    model: Options.text("model").pipe(Options.withDescription("comma-separated models (default vdl,vdl-nl)"), Options.withDefault("vdl,vdl-nl")),
-    batches: Options.integer("batches").pipe(Options.withDescription("training batches per model (220 = one epoch of full MNIST; default 40)"), Options.withDefault(40)),
-    mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder of MNIST IDX files; default the embedded digits"), Options.optional),
-    vsTorch: Options.boolean("vs-torch").pipe(Options.withDescription("also run the PyTorch implementation (--torch-script) with the same model, at 1 thread with OpenBLAS on 1 thread, at 1 and at 2 threads with OpenBLAS on every core, and print the ratios (needs --mnist-dir and PyTorch)")),
+    model: Options.text("model").pipe(
+      Options.withDescription("comma-separated models (default vdl,vdl-nl)"),
+      Options.withDefault("vdl,vdl-nl")
+    ),
+    batches: Options.integer("batches").pipe(
+      Options.withDescription("training batches per model (220 = one epoch of full MNIST; default 40)"),
+      Options.withDefault(40)
+    ),
+    mnistDir: Options.directory("mnist-dir").pipe(
+      Options.withDescription("folder of MNIST IDX files; default the embedded digits"),
+      Options.optional
+    ),
+    vsTorch: Options.boolean("vs-torch").pipe(
+      Options.withDescription(
+        "also run the PyTorch implementation (--torch-script) with the same model, at 1 thread with OpenBLAS on 1 thread, at 1 and at 2 threads with OpenBLAS on every core, and print the ratios (needs --mnist-dir and PyTorch)"
+      )
+    ),
     torchScript: Options.text("torch-script").pipe(
-      Options.withDescription("the PyTorch implementation of the same training loop for --vs-torch; default our own, experiments/torch_reference.py, shipped with the package (docs/benchmarks.md says what another must offer)"),
+      Options.withDescription(
+        "the PyTorch implementation of the same training loop for --vs-torch; default our own, experiments/torch_reference.py, shipped with the package (docs/benchmarks.md says what another must offer)"
+      ),
       Options.optional
     ),
     torchBatches: Options.integer("torch-batches").pipe(
-      Options.withDescription("training batches for the PyTorch runs (default: --batches); speeds are per sample, and results from the same start are compared over the reference's batches"),
+      Options.withDescription(
+        "training batches for the PyTorch runs (default: --batches); speeds are per sample, and results from the same start are compared over the reference's batches"
+      ),
       Options.optional
     ),
-    batchSize: Options.integer("batch-size").pipe(Options.withDescription("rows per batch instead of the preset's 250 (for how cost grows; not with --vs-torch)"), Options.optional),
-    codeDim: Options.integer("code-dim").pipe(Options.withDescription("code size l instead of the preset's 128 (for how cost grows; not with --vs-torch)"), Options.optional),
-    inference: choiceOption("inference", inferenceNames).pipe(Options.withDescription("inference method instead of the preset's"), Options.optional),
+    batchSize: Options.integer("batch-size").pipe(
+      Options.withDescription("rows per batch instead of the preset's 250 (for how cost grows; not with --vs-torch)"),
+      Options.optional
+    ),
+    codeDim: Options.integer("code-dim").pipe(
+      Options.withDescription("code size l instead of the preset's 128 (for how cost grows; not with --vs-torch)"),
+      Options.optional
+    ),
+    inference: choiceOption("inference", inferenceNames).pipe(
+      Options.withDescription("inference method instead of the preset's"),
+      Options.optional
+    ),
     vsSklearn: Options.boolean("vs-sklearn").pipe(
-      Options.withDescription("also time one epoch of scikit-learn's MiniBatchDictionaryLearning on the same training split (experiments/sklearn_reference.py; needs --mnist-dir and python3-sklearn)")
+      Options.withDescription(
+        "also time one epoch of scikit-learn's MiniBatchDictionaryLearning on the same training split (experiments/sklearn_reference.py; needs --mnist-dir and python3-sklearn)"
+      )
     ),
     repeat: Options.integer("repeat").pipe(
-      Options.withDescription("run each model (and each setting of the reference) this many times, alternating, and report the median speeds (default 1)"),
+      Options.withDescription(
+        "run each model (and each setting of the reference) this many times, alternating, and report the median speeds (default 1)"
+      ),
       Options.withDefault(1)
     ),
     seed: seedOption,
@@ -335,7 +429,10 @@ export const benchCommand = Command.make(
   },
   (o) =>
     Effect.gen(function* () {
-      if (o.repeat < 1) return yield* Effect.fail(new Error(`--repeat: ${o.repeat} is not allowed: give a whole number of runs, 1 or more`))
+      if (o.repeat < 1)
+        return yield* Effect.fail(
+          new Error(`--repeat: ${o.repeat} is not allowed: give a whole number of runs, 1 or more`)
+        )
       const models = o.model.split(",").map((m) => m.trim())
       const torchScript = Option.getOrElse(o.torchScript, () => shippedTorchReference)
       const torchBatches = Option.getOrElse(o.torchBatches, () => o.batches)
@@ -344,13 +441,32 @@ export const benchCommand = Command.make(
         ...Option.match(o.codeDim, { onNone: () => ({}), onSome: (codeDim) => ({ codeDim }) }),
         ...Option.match(o.inference, { onNone: () => ({}), onSome: (inference) => ({ inference }) })
       }
-      for (const [option, value] of [["--batch-size", shape.batchSize], ["--code-dim", shape.codeDim]] as const) {
-        if (value !== undefined && value < 1) return yield* Effect.fail(new Error(`${option}: ${value} is not allowed: give a whole number, 1 or more`))
+      for (const [option, value] of [
+        ["--batch-size", shape.batchSize],
+        ["--code-dim", shape.codeDim]
+      ] as const) {
+        if (value !== undefined && value < 1)
+          return yield* Effect.fail(new Error(`${option}: ${value} is not allowed: give a whole number, 1 or more`))
       }
-      if (o.vsTorch && (shape.batchSize !== undefined || shape.codeDim !== undefined)) return yield* Effect.fail(new Error("--batch-size and --code-dim change the model the reference would not: run them without --vs-torch"))
-      if (torchBatches < 1 || torchBatches > o.batches) return yield* Effect.fail(new Error(`--torch-batches: ${torchBatches} is not allowed: give a whole number from 1 to --batches (${o.batches}), so that ours covers the reference's batches`))
-      for (const m of models) if (variantOf(m) === undefined) return yield* Effect.fail(new Error(`--model: unknown model ${m}; choose from ${Object.keys(variants).join(", ")}`))
-      const source = Option.match(o.mnistDir, { onNone: () => ({ kind: "embedded" as const }), onSome: (dir) => ({ kind: "dir" as const, dir }) })
+      if (o.vsTorch && (shape.batchSize !== undefined || shape.codeDim !== undefined))
+        return yield* Effect.fail(
+          new Error("--batch-size and --code-dim change the model the reference would not: run them without --vs-torch")
+        )
+      if (torchBatches < 1 || torchBatches > o.batches)
+        return yield* Effect.fail(
+          new Error(
+            `--torch-batches: ${torchBatches} is not allowed: give a whole number from 1 to --batches (${o.batches}), so that ours covers the reference's batches`
+          )
+        )
+      for (const m of models)
+        if (variantOf(m) === undefined)
+          return yield* Effect.fail(
+            new Error(`--model: unknown model ${m}; choose from ${Object.keys(variants).join(", ")}`)
+          )
+      const source = Option.match(o.mnistDir, {
+        onNone: () => ({ kind: "embedded" as const }),
+        onSome: (dir) => ({ kind: "dir" as const, dir })
+      })
       const raw = yield* loadMnist(source)
       const data = mapSplits(splitStage(o.seed)(raw), (s, name) => normalizeMnistStage(name)(s))
       yield* Effect.logInfo(`data: ${raw.source}; ${data.train.rows} training rows, ${data.val.rows} validation rows`)
@@ -358,12 +474,22 @@ export const benchCommand = Command.make(
       const rows: Array<Record<string, unknown>> = []
       for (const m of models) {
         if (o.vsTorch) {
-          if (Option.isNone(o.mnistDir)) return yield* Effect.fail(new Error("--vs-torch needs --mnist-dir: the torch reference reads IDX files"))
-          if (!existsSync(torchScript)) return yield* Effect.fail(new Error(`--torch-script: ${torchScript} not found; give the path of the PyTorch implementation to compare with, or omit it for our own (docs/benchmarks.md)`))
+          if (Option.isNone(o.mnistDir))
+            return yield* Effect.fail(new Error("--vs-torch needs --mnist-dir: the torch reference reads IDX files"))
+          if (!existsSync(torchScript))
+            return yield* Effect.fail(
+              new Error(
+                `--torch-script: ${torchScript} not found; give the path of the PyTorch implementation to compare with, or omit it for our own (docs/benchmarks.md)`
+              )
+            )
           // Without the authors' split file each side draws its own validation set, and a shared
           // starting point would feed the reference shuffles of a different training set.
           if (raw.validationIndices === undefined) {
-            return yield* Effect.fail(new Error(`--vs-torch needs the authors' split, ${join(o.mnistDir.value, "validation-indices.txt")}, which is missing: without it ours and the reference train on different images. Put the authors' file beside the IDX files, or run without --vs-torch`))
+            return yield* Effect.fail(
+              new Error(
+                `--vs-torch needs the authors' split, ${join(o.mnistDir.value, "validation-indices.txt")}, which is missing: without it ours and the reference train on different images. Put the authors' file beside the IDX files, or run without --vs-torch`
+              )
+            )
           }
         }
         const startDir = o.vsTorch ? yield* scratchDir : null
@@ -375,9 +501,13 @@ export const benchCommand = Command.make(
         for (let r = 0; r < o.repeat; r++) {
           const run = yield* benchModel(m, data, o.batches, o.seed, r === 0 ? startDir : null, torchBatches, shape)
           oursRuns.push(run)
-          if (o.repeat > 1) yield* Effect.logInfo(`${m} run ${r + 1}/${o.repeat}: ${run.stepSamplesPerSecond} samples/s (step), ${run.samplesPerSecond} (whole loop)`)
+          if (o.repeat > 1)
+            yield* Effect.logInfo(
+              `${m} run ${r + 1}/${o.repeat}: ${run.stepSamplesPerSecond} samples/s (step), ${run.samplesPerSecond} (whole loop)`
+            )
           if (o.vsTorch && Option.isSome(o.mnistDir)) {
-            for (const [i, setting] of torchSettings.entries()) torchRuns[i].push(yield* runTorch(torchScript, o.mnistDir.value, m, torchBatches, setting))
+            for (const [i, setting] of torchSettings.entries())
+              torchRuns[i].push(yield* runTorch(torchScript, o.mnistDir.value, m, torchBatches, setting))
           }
         }
         const runsOf = (f: (r: (typeof oursRuns)[number]) => number) => oursRuns.map(f)
@@ -385,7 +515,9 @@ export const benchCommand = Command.make(
           ...oursRuns[0],
           stepSamplesPerSecond: median(runsOf((r) => r.stepSamplesPerSecond)),
           samplesPerSecond: median(runsOf((r) => r.samplesPerSecond)),
-          ...(o.repeat > 1 ? { repeats: o.repeat, stepSamplesPerSecondRuns: runsOf((r) => r.stepSamplesPerSecond) } : {})
+          ...(o.repeat > 1
+            ? { repeats: o.repeat, stepSamplesPerSecondRuns: runsOf((r) => r.stepSamplesPerSecond) }
+            : {})
         }
         rows.push(ours)
         console.log(JSON.stringify(ours))
@@ -410,8 +542,16 @@ export const benchCommand = Command.make(
             // Like for like: the reference's samples_per_second times the same region as ours.
             throughputRatio: Number((ours.stepSamplesPerSecond / best.samples_per_second).toFixed(3)),
             wholeLoopRatio: Number((ours.samplesPerSecond / best.samples_per_second).toFixed(3)),
-            ratioBySetting: Object.fromEntries(torch.map((t) => [t.label, Number((ours.stepSamplesPerSecond / t.samples_per_second).toFixed(3))])),
-            ...(o.repeat > 1 ? { pairedRatios: oursRuns.map((r, i) => Number((r.stepSamplesPerSecond / bestRuns[i].samples_per_second).toFixed(3))) } : {}),
+            ratioBySetting: Object.fromEntries(
+              torch.map((t) => [t.label, Number((ours.stepSamplesPerSecond / t.samples_per_second).toFixed(3))])
+            ),
+            ...(o.repeat > 1
+              ? {
+                  pairedRatios: oursRuns.map((r, i) =>
+                    Number((r.stepSamplesPerSecond / bestRuns[i].samples_per_second).toFixed(3))
+                  )
+                }
+              : {}),
             torchScript,
             torchBatches,
             sameStart: {
@@ -429,19 +569,67 @@ export const benchCommand = Command.make(
               valZeroFractionDiff: Number((at.valZeroFraction - best.val_zero_fraction_encoder).toFixed(4))
             }
           }
-          rows.push({ model: m, backend: best.label, stepSamplesPerSecond: best.samples_per_second, meanFistaSteps: best.mean_fista_steps, trainPsnr: best.psnr_fista, valPsnr: best.val_psnr_encoder, valZeroFraction: best.val_zero_fraction_encoder })
-          rows.push({ model: m, backend: `${same.label}-our-start`, meanFistaSteps: same.mean_fista_steps, energy: same.energy, trainPsnr: same.psnr_fista, valPsnr: same.val_psnr_encoder, valZeroFraction: same.val_zero_fraction_encoder })
+          rows.push({
+            model: m,
+            backend: best.label,
+            stepSamplesPerSecond: best.samples_per_second,
+            meanFistaSteps: best.mean_fista_steps,
+            trainPsnr: best.psnr_fista,
+            valPsnr: best.val_psnr_encoder,
+            valZeroFraction: best.val_zero_fraction_encoder
+          })
+          rows.push({
+            model: m,
+            backend: `${same.label}-our-start`,
+            meanFistaSteps: same.mean_fista_steps,
+            energy: same.energy,
+            trainPsnr: same.psnr_fista,
+            valPsnr: same.val_psnr_encoder,
+            valZeroFraction: same.val_zero_fraction_encoder
+          })
           console.log(JSON.stringify(ratio))
         }
       }
       if (o.vsSklearn) {
-        if (Option.isNone(o.mnistDir)) return yield* Effect.fail(new Error("--vs-sklearn needs --mnist-dir: the scikit-learn run reads IDX files"))
-        const sk = yield* runSklearn(o.mnistDir.value, Option.getOrElse(o.codeDim, () => 128), Option.getOrElse(o.batchSize, () => 250))
+        if (Option.isNone(o.mnistDir))
+          return yield* Effect.fail(new Error("--vs-sklearn needs --mnist-dir: the scikit-learn run reads IDX files"))
+        const sk = yield* runSklearn(
+          o.mnistDir.value,
+          Option.getOrElse(o.codeDim, () => 128),
+          Option.getOrElse(o.batchSize, () => 250)
+        )
         console.log(JSON.stringify({ model: "sklearn-minibatch-dl", ...sk }))
-        rows.push({ model: "sklearn-minibatch-dl", backend: "scikit-learn", samplesPerSecond: sk.samples_per_second, valPsnr: sk.val_psnr, valZeroFraction: sk.val_zero_fraction })
+        rows.push({
+          model: "sklearn-minibatch-dl",
+          backend: "scikit-learn",
+          samplesPerSecond: sk.samples_per_second,
+          valPsnr: sk.val_psnr,
+          valZeroFraction: sk.val_zero_fraction
+        })
       }
-      const cols = ["model", "backend", "stepSamplesPerSecond", "samplesPerSecond", "meanFistaSteps", "energy", "trainPsnr", "valPsnr", "valZeroFraction", "fistaGflops", "stepGflops", "peakRssMb"]
-      const table = [cols.join(" | "), cols.map(() => "---").join(" | "), ...rows.map((r) => cols.map((c) => (r[c] === undefined ? "" : typeof r[c] === "object" ? JSON.stringify(r[c]) : String(r[c]))).join(" | "))]
+      const cols = [
+        "model",
+        "backend",
+        "stepSamplesPerSecond",
+        "samplesPerSecond",
+        "meanFistaSteps",
+        "energy",
+        "trainPsnr",
+        "valPsnr",
+        "valZeroFraction",
+        "fistaGflops",
+        "stepGflops",
+        "peakRssMb"
+      ]
+      const table = [
+        cols.join(" | "),
+        cols.map(() => "---").join(" | "),
+        ...rows.map((r) =>
+          cols
+            .map((c) => (r[c] === undefined ? "" : typeof r[c] === "object" ? JSON.stringify(r[c]) : String(r[c])))
+            .join(" | ")
+        )
+      ]
       process.stderr.write(`\n${table.join("\n")}\n`)
     }).pipe(Effect.scoped, Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
 )

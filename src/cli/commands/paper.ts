@@ -17,7 +17,16 @@ import { PaperFailedError, type PaperPrograms } from "../../pipeline/paper/steps
 import type { RunCommand } from "../../pipeline/jobs/process.js"
 import { variantNames } from "../../models/variants.js"
 import { programVersion } from "../entry.js"
-import { backendOption, choiceOption, defaultRunFolder, downloadOption, mnistSourceFrom, seedOption, settingsFromOptions, settingsOptions } from "../options.js"
+import {
+  backendOption,
+  choiceOption,
+  defaultRunFolder,
+  downloadOption,
+  mnistSourceFrom,
+  seedOption,
+  settingsFromOptions,
+  settingsOptions
+} from "../options.js"
 import { queueNameOption } from "../queue-options.js"
 import { programCommand, programRoot, trainProcess } from "../train-process.js"
 
@@ -30,34 +39,62 @@ const scriptOf: Record<ProgramName, readonly [script: string, words: ReadonlyArr
 }
 
 export const paperPrograms = (cwd: string): PaperPrograms => ({
-  ...(Object.fromEntries(Object.entries(scriptOf).map(([name, [script, words]]) => [name, programCommand(`${script}.ts`, [], words, cwd)])) as Record<ProgramName, RunCommand>),
+  ...(Object.fromEntries(
+    Object.entries(scriptOf).map(([name, [script, words]]) => [name, programCommand(`${script}.ts`, [], words, cwd)])
+  ) as Record<ProgramName, RunCommand>),
   runs: trainProcess(cwd)
 })
 
 /** How the person started this: `sparse-vdl …` from the package, `npx tsx experiments/paper.ts …` from a checkout. */
 const typedCommand = (argv: ReadonlyArray<string>): string => {
   const script = argv[1] ?? ""
-  const head = script.endsWith(".ts") ? ["npx", "tsx", relative(process.cwd(), script)] : [basename(script) === "bin.js" ? "sparse-vdl" : script]
+  const head = script.endsWith(".ts")
+    ? ["npx", "tsx", relative(process.cwd(), script)]
+    : [basename(script) === "bin.js" ? "sparse-vdl" : script]
   return commandLine([...head, ...argv.slice(2)])
 }
 
 const options = {
   scale: choiceOption("scale", scales).pipe(
-    Options.withDescription("full (default): the paper's sizes, 200 epochs on MNIST and 100 on patches; medium: full MNIST at 20 epochs (SDL-NL and WDL-NL 5), 50,000 patches at 5, full evaluations, sized for about 2 hours on 2 cores; quick: small data, few epochs, fewer K and seeds, about 5 minutes on 2 cores"),
+    Options.withDescription(
+      "full (default): the paper's sizes, 200 epochs on MNIST and 100 on patches; medium: full MNIST at 20 epochs (SDL-NL and WDL-NL 5), 50,000 patches at 5, full evaluations, sized for about 2 hours on 2 cores; quick: small data, few epochs, fewer K and seeds, about 5 minutes on 2 cores"
+    ),
     Options.withDefault("full" as const)
   ),
-  epochs: Options.integer("epochs").pipe(Options.withDescription("training epochs of every run (default: the scale's; full: the paper's 200 on MNIST, 100 on patches)"), Options.optional),
-  out: Options.text("out").pipe(Options.withDescription("the plan's folder: runs, evaluations, tables, figures, report.html, summary.md (default runs/paper-<scale>-<date>-<time>; give it again to resume)"), Options.optional),
-  parallel: Options.integer("parallel").pipe(Options.withDescription("processes at once on this machine (default 1)"), Options.withDefault(1)),
+  epochs: Options.integer("epochs").pipe(
+    Options.withDescription(
+      "training epochs of every run (default: the scale's; full: the paper's 200 on MNIST, 100 on patches)"
+    ),
+    Options.optional
+  ),
+  out: Options.text("out").pipe(
+    Options.withDescription(
+      "the plan's folder: runs, evaluations, tables, figures, report.html, summary.md (default runs/paper-<scale>-<date>-<time>; give it again to resume)"
+    ),
+    Options.optional
+  ),
+  parallel: Options.integer("parallel").pipe(
+    Options.withDescription("processes at once on this machine (default 1)"),
+    Options.withDefault(1)
+  ),
   queue: Options.text("queue").pipe(
-    Options.withDescription("redis://HOST:PORT of a job queue: the training runs (MNIST and patches) go there for `sparse-vdl worker`s, given this --out as their --root (a folder they share); the rest runs here"),
+    Options.withDescription(
+      "redis://HOST:PORT of a job queue: the training runs (MNIST and patches) go there for `sparse-vdl worker`s, given this --out as their --root (a folder they share); the rest runs here"
+    ),
     Options.optional
   ),
   queueName: queueNameOption,
-  mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder of the MNIST IDX files (the real run: full MNIST); default the 10,000 embedded digits"), Options.optional),
+  mnistDir: Options.directory("mnist-dir").pipe(
+    Options.withDescription(
+      "folder of the MNIST IDX files (the real run: full MNIST); default the 10,000 embedded digits"
+    ),
+    Options.optional
+  ),
   download: downloadOption,
   images: Options.directory("images").pipe(
-    Options.withDescription("photos for the natural-image patches: a folder with train/ (val/) and test/ as BSDS500, or one folder of photos; without it the plan has no patch runs"),
+    Options.withDescription(
+      "photos for the natural-image patches: a folder with train/ (val/) and test/ as BSDS500, or one folder of photos; without it the plan has no patch runs"
+    ),
     Options.optional
   ),
   seed: seedOption,
@@ -67,48 +104,108 @@ const options = {
 export const paperCollapseCommand = Command.make(
   "collapse",
   {
-    models: Options.text("model").pipe(Options.withDescription(`comma-separated models to compare (default noreg,vdl); any of ${variantNames().join(", ")}`), Options.withDefault("noreg,vdl")),
-    epochs: Options.integer("epochs").pipe(Options.withDescription("training epochs per model (default 10)"), Options.withDefault(10)),
-    trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
-    mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder with the MNIST IDX files; default: the embedded digits"), Options.optional),
-    out: Options.text("out").pipe(Options.withDescription("output folder (default runs/collapse-<date>-<time>)"), Options.optional),
+    models: Options.text("model").pipe(
+      Options.withDescription(
+        `comma-separated models to compare (default noreg,vdl); any of ${variantNames().join(", ")}`
+      ),
+      Options.withDefault("noreg,vdl")
+    ),
+    epochs: Options.integer("epochs").pipe(
+      Options.withDescription("training epochs per model (default 10)"),
+      Options.withDefault(10)
+    ),
+    trainSize: Options.integer("train-size").pipe(
+      Options.withDescription("use only the first N training images after the split"),
+      Options.optional
+    ),
+    mnistDir: Options.directory("mnist-dir").pipe(
+      Options.withDescription("folder with the MNIST IDX files; default: the embedded digits"),
+      Options.optional
+    ),
+    out: Options.text("out").pipe(
+      Options.withDescription("output folder (default runs/collapse-<date>-<time>)"),
+      Options.optional
+    ),
     seed: seedOption,
     backend: backendOption,
     ...settingsOptions("mnist")
   },
   (o) =>
     Effect.gen(function* () {
-      const models = o.models.split(",").map((m) => m.trim()).filter((m) => m !== "")
-      if (models.length === 0) return yield* Effect.fail(new ConfigError({ option: "--model", problem: "no model given; pass e.g. --model noreg,vdl" }))
+      const models = o.models
+        .split(",")
+        .map((m) => m.trim())
+        .filter((m) => m !== "")
+      if (models.length === 0)
+        return yield* Effect.fail(
+          new ConfigError({ option: "--model", problem: "no model given; pass e.g. --model noreg,vdl" })
+        )
       // --epochs is this command's own (a number), not an override of the setting.
       const { epochs: _own, ...given } = o
       const settings = yield* Effect.forEach(models, (m) => settingsFromOptions(m, "mnist", given))
-      if (o.epochs < 1) return yield* Effect.fail(new ConfigError({ option: "--epochs", problem: `${o.epochs} epochs records nothing; pass 1 or more` }))
+      if (o.epochs < 1)
+        return yield* Effect.fail(
+          new ConfigError({ option: "--epochs", problem: `${o.epochs} epochs records nothing; pass 1 or more` })
+        )
       // The data and the experiment load when the command runs, not for --help.
-      const [{ loadMnist, normalizeMnistStage, splitStage }, { dataSummary, mapSplits }, { collapseExperiment }, { BackendLive }] = yield* Effect.promise(() =>
-        Promise.all([import("../../pipeline/sources/mnist.js"), import("../../pipeline/sources/dataset.js"), import("../../pipeline/paper/collapse.js"), import("../../pipeline/backend/backend.js")])
+      const [
+        { loadMnist, normalizeMnistStage, splitStage },
+        { dataSummary, mapSplits },
+        { collapseExperiment },
+        { BackendLive }
+      ] = yield* Effect.promise(() =>
+        Promise.all([
+          import("../../pipeline/sources/mnist.js"),
+          import("../../pipeline/sources/dataset.js"),
+          import("../../pipeline/paper/collapse.js"),
+          import("../../pipeline/backend/backend.js")
+        ])
       )
-      const data = yield* loadMnist(Option.isSome(o.mnistDir) ? { kind: "dir", dir: o.mnistDir.value } : { kind: "embedded" })
-      const splits = mapSplits(splitStage(o.seed, Option.getOrUndefined(o.trainSize))(data), (s, name) => normalizeMnistStage(name)(s))
+      const data = yield* loadMnist(
+        Option.isSome(o.mnistDir) ? { kind: "dir", dir: o.mnistDir.value } : { kind: "embedded" }
+      )
+      const splits = mapSplits(splitStage(o.seed, Option.getOrUndefined(o.trainSize))(data), (s, name) =>
+        normalizeMnistStage(name)(s)
+      )
       yield* dataSummary(splits)
       const out = Option.getOrElse(o.out, () => defaultRunFolder("collapse"))
-      yield* collapseExperiment({ models, settings, epochs: o.epochs, seed: o.seed, out }, splits).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+      yield* collapseExperiment({ models, settings, epochs: o.epochs, seed: o.seed, out }, splits).pipe(
+        Effect.provide(BackendLive(Option.getOrUndefined(o.backend)))
+      )
     })
-).pipe(Command.withDescription("the collapse without a regulariser: per epoch, code ℓ1 norms and decoder column norms of each model (docs/collapse.md)"))
+).pipe(
+  Command.withDescription(
+    "the collapse without a regulariser: per epoch, code ℓ1 norms and decoder column norms of each model (docs/collapse.md)"
+  )
+)
 
 /** The command; `argv` is the process's, for the command line printed under every figure. */
 export const paperCommand = (argv: ReadonlyArray<string>) =>
   Command.make("paper", options, (o) =>
     Effect.gen(function* () {
-      if (o.parallel < 1) return yield* Effect.fail(new ConfigError({ option: "--parallel", problem: `${o.parallel} processes at once runs nothing; pass 1 or more` }))
+      if (o.parallel < 1)
+        return yield* Effect.fail(
+          new ConfigError({
+            option: "--parallel",
+            problem: `${o.parallel} processes at once runs nothing; pass 1 or more`
+          })
+        )
       // The plan, its steps and its report load when the command runs, not for --help.
       const [{ planPaper }, { executePlan }, { writePaperReport }] = yield* Effect.promise(() =>
-        Promise.all([import("../../pipeline/paper/plan.js"), import("../../pipeline/paper/execute.js"), import("../../pipeline/paper/report.js")])
+        Promise.all([
+          import("../../pipeline/paper/plan.js"),
+          import("../../pipeline/paper/execute.js"),
+          import("../../pipeline/paper/report.js")
+        ])
       )
       const mnist = yield* mnistSourceFrom(o.mnistDir, o.download)
       const out = resolve(Option.getOrElse(o.out, () => defaultRunFolder(`paper-${o.scale}`)))
-      if (mnist.kind === "embedded") yield* Effect.logWarning("paper: no --mnist-dir: MNIST runs use the 10,000 embedded digits; the paper's protocol is full MNIST (--mnist-dir or --download)")
-      if (Option.isNone(o.images)) yield* Effect.logWarning("paper: no --images: the plan has no natural-image patch runs")
+      if (mnist.kind === "embedded")
+        yield* Effect.logWarning(
+          "paper: no --mnist-dir: MNIST runs use the 10,000 embedded digits; the paper's protocol is full MNIST (--mnist-dir or --download)"
+        )
+      if (Option.isNone(o.images))
+        yield* Effect.logWarning("paper: no --images: the plan has no natural-image patch runs")
       const plan = yield* planPaper({
         scale: o.scale,
         epochs: Option.getOrNull(o.epochs),
@@ -118,7 +215,11 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
         images: Option.getOrNull(Option.map(o.images, (d) => resolve(d))),
         backend: Option.getOrNull(o.backend)
       })
-      const provenance: Provenance = { command: typedCommand(argv), commit: codeVersion(programRoot, programVersion), generated: new Date().toISOString() }
+      const provenance: Provenance = {
+        command: typedCommand(argv),
+        commit: codeVersion(programRoot, programVersion),
+        generated: new Date().toISOString()
+      }
       yield* Effect.logInfo(`paper: ${o.scale} scale into ${out}; commit ${provenance.commit}`)
       const outcomes = yield* executePlan(plan, {
         parallel: o.parallel,
@@ -127,9 +228,12 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
       })
       const report = yield* writePaperReport(plan, outcomes, provenance)
       yield* Effect.logInfo(`paper: wrote ${report.html} and ${report.markdown}`)
-      const failures = outcomes.flatMap((x) => (x.status === "failed" || x.status === "blocked" ? [{ step: x.step.id, problem: (x.problem ?? x.status).split("\n")[0] }] : []))
-      if (failures.length > 0) return yield* Effect.fail(new PaperFailedError({ failures, total: outcomes.length, report: report.html }))
+      const failures = outcomes.flatMap((x) =>
+        x.status === "failed" || x.status === "blocked"
+          ? [{ step: x.step.id, problem: (x.problem ?? x.status).split("\n")[0] }]
+          : []
+      )
+      if (failures.length > 0)
+        return yield* Effect.fail(new PaperFailedError({ failures, total: outcomes.length, report: report.html }))
     })
-  ).pipe(
-    Command.withSubcommands([paperCollapseCommand])
-  )
+  ).pipe(Command.withSubcommands([paperCollapseCommand]))

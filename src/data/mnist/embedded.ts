@@ -115,7 +115,8 @@ const slowDigitJson = (bytes: Uint8Array): Uint8Array | string => {
   const out = new Uint8Array(data.length)
   for (let k = 0; k < data.length; k++) {
     const v = data[k]
-    if (typeof v !== "number" || !(v >= 0 && v <= 1)) return `value ${String(v)} at position ${k} is not a number in [0, 1]`
+    if (typeof v !== "number" || !(v >= 0 && v <= 1))
+      return `value ${String(v)} at position ${k} is not a number in [0, 1]`
     out[k] = Math.round(v * 255)
   }
   return out

@@ -34,11 +34,13 @@ const findIdxFile = (fs: FileSystem.FileSystem, dir: string, base: string) =>
     const names = candidateNames(base)
     for (const name of names) {
       const path = nodePath.join(dir, name)
-      const found = yield* fs.exists(path).pipe(
-        Effect.mapError(
-          (e) => new DataSourceError({ source: `folder ${dir}`, problem: `cannot check for ${path}: ${e.message}` })
+      const found = yield* fs
+        .exists(path)
+        .pipe(
+          Effect.mapError(
+            (e) => new DataSourceError({ source: `folder ${dir}`, problem: `cannot check for ${path}: ${e.message}` })
+          )
         )
-      )
       if (found) return path
     }
     return yield* Effect.fail(
@@ -117,7 +119,9 @@ export const parseValidationIndices = (
     if (!/^\d+$/.test(line)) return fail(`line ${i + 1} is "${line}", not a non-negative integer index`)
     const index = Number(line)
     if (index >= trainCount)
-      return fail(`line ${i + 1}: index ${index} is out of range, the training set has ${trainCount} images (0..${trainCount - 1})`)
+      return fail(
+        `line ${i + 1}: index ${index} is out of range, the training set has ${trainCount} images (0..${trainCount - 1})`
+      )
     if (seen[index]) return fail(`line ${i + 1}: index ${index} appears more than once`)
     seen[index] = 1
     indices.push(index)
@@ -156,11 +160,11 @@ export const loadMnistDir = (
     const test = yield* readSplit(fs, dir, IDX_NAMES.testImages, IDX_NAMES.testLabels)
 
     const indicesPath = nodePath.join(dir, VALIDATION_INDICES_FILE)
-    const readIndices = fs.readFileString(indicesPath).pipe(
-      Effect.mapError(
-        (e) => new DataSourceError({ source: indicesPath, problem: `cannot read it: ${e.message}` })
+    const readIndices = fs
+      .readFileString(indicesPath)
+      .pipe(
+        Effect.mapError((e) => new DataSourceError({ source: indicesPath, problem: `cannot read it: ${e.message}` }))
       )
-    )
     const hasIndices = yield* fs.exists(indicesPath).pipe(Effect.orElseSucceed(() => false))
     const validationIndices = hasIndices
       ? yield* Effect.flatMap(readIndices, (text) => parseValidationIndices(text, indicesPath, train.count))

@@ -23,7 +23,8 @@ export const normalizeMnistRows = (images: Uint8Array, indices: ArrayLike<number
   const out = new Float32Array(indices.length * MNIST_PIXELS)
   for (let i = 0; i < indices.length; i++) {
     const from = indices[i] * MNIST_PIXELS
-    if (!(from >= 0 && from + MNIST_PIXELS <= images.length)) throw new RangeError(`normalizeMnistRows: image ${indices[i]} is outside 0..${images.length / MNIST_PIXELS - 1}`)
+    if (!(from >= 0 && from + MNIST_PIXELS <= images.length))
+      throw new RangeError(`normalizeMnistRows: image ${indices[i]} is outside 0..${images.length / MNIST_PIXELS - 1}`)
     const at = i * MNIST_PIXELS
     for (let p = 0; p < MNIST_PIXELS; p++) out[at + p] = NORMALIZED[images[from + p]]
   }

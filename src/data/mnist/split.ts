@@ -63,7 +63,8 @@ const selectLazily = (split: MnistSplit, indices: readonly number[]): MnistSplit
   const selected = Int32Array.from(indices)
   const labels = new Uint8Array(selected.length)
   for (const [k, i] of indices.entries()) {
-    if (!(Number.isInteger(i) && i >= 0 && i < split.count)) throw new RangeError(`example index ${i} is outside 0..${split.count - 1}`)
+    if (!(Number.isInteger(i) && i >= 0 && i < split.count))
+      throw new RangeError(`example index ${i} is outside 0..${split.count - 1}`)
     labels[k] = split.labels[i]
   }
   return selectedSplit({ images: split.images, indices: selected }, labels, () => selectExamples(split, indices).images)

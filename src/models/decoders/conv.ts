@@ -15,7 +15,10 @@ const KERNEL = 4
 const STRIDE = 2
 
 /** The code map's shape, or why the image and code size give none. */
-const codeMap = (s: DecoderSettings, g: DecoderGeometry): { readonly h: number; readonly w: number; readonly c: number } | string => {
+const codeMap = (
+  s: DecoderSettings,
+  g: DecoderGeometry
+): { readonly h: number; readonly w: number; readonly c: number } | string => {
   const scale = STRIDE ** (s.hidden.length + 1)
   if (g.height % scale !== 0 || g.width % scale !== 0) {
     return `the conv decoder with ${s.hidden.length + 1} layers doubles its map ${s.hidden.length + 1} times, so the image's sides must be multiples of ${scale}, and ${g.height}×${g.width} are not; give fewer hidden widths`
@@ -37,16 +40,29 @@ const mapOf = (s: DecoderSettings, g: DecoderGeometry) => {
 
 export const conv = decoderKind({
   name: "conv",
-  description: "transposed convolutions (kernel 4, stride 2) from a code map of 1/2ᴸ the image's side; hidden widths are channels",
+  description:
+    "transposed convolutions (kernel 4, stride 2) from a code map of 1/2ᴸ the image's side; hidden widths are channels",
   problem: (s) =>
     s.unitNormAtoms
-      ? { field: "unitNormAtoms", problem: "the conv decoder's weights are kernels, not rows of atoms, and cannot be held to unit norm; turn the unit-norm projection off" }
+      ? {
+          field: "unitNormAtoms",
+          problem:
+            "the conv decoder's weights are kernels, not rows of atoms, and cannot be held to unit norm; turn the unit-norm projection off"
+        }
       : null,
   geometryProblem: (s, g) => {
     const map = codeMap(s, g)
     return typeof map === "string" ? map : null
   },
-  roles: (s) => Object.fromEntries(s.hidden.flatMap((_, k) => [[`W${k + 1}`, "weight"], [`b${k + 1}`, "bias"]]).concat([[`W${s.hidden.length + 1}`, "weight"]])),
+  roles: (s) =>
+    Object.fromEntries(
+      s.hidden
+        .flatMap((_, k) => [
+          [`W${k + 1}`, "weight"],
+          [`b${k + 1}`, "bias"]
+        ])
+        .concat([[`W${s.hidden.length + 1}`, "weight"]])
+    ),
   parameters: (s, g) => {
     const channels = [mapOf(s, g).c, ...s.hidden, 1]
     const out: ParameterSpec[] = []
@@ -55,8 +71,18 @@ export const conv = decoderKind({
       // PyTorch's scale: 1/√fan_in, with each output pixel fed by (kernel/stride)² positions of every input channel.
       const bound = 1 / Math.sqrt(inC * (KERNEL / STRIDE) ** 2)
       const shape = [KERNEL, KERNEL, outC, inC]
-      out.push({ name: `W${k + 1}`, shape, role: "weight", init: (rng) => tf.tensor4d(uniformArray(rng, KERNEL * KERNEL * outC * inC, -bound, bound), shape as [number, number, number, number]) })
-      if (k + 2 < channels.length) out.push({ name: `b${k + 1}`, shape: [outC], role: "bias", init: () => tf.zeros([outC]) })
+      out.push({
+        name: `W${k + 1}`,
+        shape,
+        role: "weight",
+        init: (rng) =>
+          tf.tensor4d(
+            uniformArray(rng, KERNEL * KERNEL * outC * inC, -bound, bound),
+            shape as [number, number, number, number]
+          )
+      })
+      if (k + 2 < channels.length)
+        out.push({ name: `b${k + 1}`, shape: [outC], role: "bias", init: () => tf.zeros([outC]) })
     }
     return out
   },
@@ -79,5 +105,8 @@ export const conv = decoderKind({
     }
     return { output: tf.reshape(x, [n, g.outputDim]) as tf.Tensor2D, hidden }
   },
-  torch: () => ({ kind: "refused", reason: "experiments/torch_load.py builds dense decoders only, and this one is convolutional" })
+  torch: () => ({
+    kind: "refused",
+    reason: "experiments/torch_load.py builds dense decoders only, and this one is convolutional"
+  })
 })

@@ -33,10 +33,16 @@ export interface DecoderGeometry {
  * A square image of outputDim pixels when nothing else is known (MNIST, square patches); a
  * decoder that needs the image's shape (conv) says so through its geometryProblem otherwise.
  */
-export const geometryOf = (codeDim: number, outputDim: number, image?: { readonly height: number; readonly width: number }): DecoderGeometry => {
+export const geometryOf = (
+  codeDim: number,
+  outputDim: number,
+  image?: { readonly height: number; readonly width: number }
+): DecoderGeometry => {
   if (image !== undefined) return { codeDim, outputDim, height: image.height, width: image.width }
   const side = Math.round(Math.sqrt(outputDim))
-  return side * side === outputDim ? { codeDim, outputDim, height: side, width: side } : { codeDim, outputDim, height: 1, width: outputDim }
+  return side * side === outputDim
+    ? { codeDim, outputDim, height: side, width: side }
+    : { codeDim, outputDim, height: 1, width: outputDim }
 }
 
 /**
@@ -174,7 +180,12 @@ export interface DecoderKind<N extends string = string> {
    * D(z) from parameter tensors by name, with plain differentiable tfjs operations: what the
    * generic path differentiates. Must run inside a tidy.
    */
-  readonly forward: (params: Readonly<Record<string, tf.Tensor>>, z: tf.Tensor2D, s: DecoderSettings, g: DecoderGeometry) => DecoderTrace
+  readonly forward: (
+    params: Readonly<Record<string, tf.Tensor>>,
+    z: tf.Tensor2D,
+    s: DecoderSettings,
+    g: DecoderGeometry
+  ) => DecoderTrace
   /** Faster maps than the generic ones, for the decoder `d` (its variables made). */
   readonly fast?: (d: Decoder, s: DecoderSettings) => FastPaths
   /** Its parameters (host tensors by name) in PyTorch's layout, or why it has none. */
@@ -189,7 +200,13 @@ export const parameterShapes = (kind: DecoderKind, s: DecoderSettings, g: Decode
   Object.fromEntries(kind.parameters(s, g).map((p) => [p.name, [...p.shape]]))
 
 /** A decoder of a kind: its variables drawn in the order of its parameter list, and the generic path wherever the kind has no faster one. */
-export const makeDecoder = (kind: DecoderKind, s: DecoderSettings, g: DecoderGeometry, rng: UniformSource, linalg: Linalg): Decoder => {
+export const makeDecoder = (
+  kind: DecoderKind,
+  s: DecoderSettings,
+  g: DecoderGeometry,
+  rng: UniformSource,
+  linalg: Linalg
+): Decoder => {
   const specs = kind.parameters(s, g)
   const params: Record<string, tf.Variable> = {}
   const roles: Record<string, ParameterRole> = {}

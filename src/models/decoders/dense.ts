@@ -5,7 +5,14 @@ import type { Linalg } from "../linalg.js"
 import { readTidy } from "../read.js"
 import { type UniformSource, uniformArray } from "../rng.js"
 import { type Activation, type ActivationName, activations } from "./activations.js"
-import type { AtomImages, DecoderSettings, GradientParts, HostTensor, ParameterSpec, ReconstructionTerm } from "./decoder.js"
+import type {
+  AtomImages,
+  DecoderSettings,
+  GradientParts,
+  HostTensor,
+  ParameterSpec,
+  ReconstructionTerm
+} from "./decoder.js"
 
 /**
  * The maths of dense decoders, which linear.ts and mlp.ts declare as modules: a stack of affine
@@ -31,7 +38,9 @@ export interface DenseDecoder {
 }
 
 /** A dense stack's parameter names: W1, b1, W2, b2, …, W_L (the last layer has no bias). */
-export const denseParameterNames = (layerCount: number): Array<{ readonly name: string; readonly layer: number; readonly bias: boolean }> =>
+export const denseParameterNames = (
+  layerCount: number
+): Array<{ readonly name: string; readonly layer: number; readonly bias: boolean }> =>
   Array.from({ length: layerCount }, (_, k) => [
     { name: `W${k + 1}`, layer: k, bias: false },
     ...(k + 1 < layerCount ? [{ name: `b${k + 1}`, layer: k, bias: true }] : [])
@@ -48,16 +57,32 @@ export const denseParameters = (codeDim: number, hidden: ReadonlyArray<number>, 
     const fanOut = widths[layer + 1]
     if (bias) return { name, shape: [fanOut], role: "bias", init: () => tf.zeros([fanOut]) }
     const bound = 1 / Math.sqrt(fanIn)
-    return { name, shape: [fanIn, fanOut], role: "atoms", init: (rng) => tf.tensor2d(uniformArray(rng, fanIn * fanOut, -bound, bound), [fanIn, fanOut]) }
+    return {
+      name,
+      shape: [fanIn, fanOut],
+      role: "atoms",
+      init: (rng) => tf.tensor2d(uniformArray(rng, fanIn * fanOut, -bound, bound), [fanIn, fanOut])
+    }
   })
 }
 
 /** The layers of a stack from its parameters by name. */
-export const layersOf = <T>(params: Readonly<Record<string, T>>, layerCount: number): Array<{ readonly W: T; readonly b: T | null }> =>
-  Array.from({ length: layerCount }, (_, k) => ({ W: params[`W${k + 1}`], b: k + 1 < layerCount ? params[`b${k + 1}`] : null }))
+export const layersOf = <T>(
+  params: Readonly<Record<string, T>>,
+  layerCount: number
+): Array<{ readonly W: T; readonly b: T | null }> =>
+  Array.from({ length: layerCount }, (_, k) => ({
+    W: params[`W${k + 1}`],
+    b: k + 1 < layerCount ? params[`b${k + 1}`] : null
+  }))
 
 /** A dense decoder's view of a decoder's variables. */
-export const denseOf = (params: Readonly<Record<string, tf.Variable>>, s: DecoderSettings, outputDim: number, linalg: Linalg): DenseDecoder => ({
+export const denseOf = (
+  params: Readonly<Record<string, tf.Variable>>,
+  s: DecoderSettings,
+  outputDim: number,
+  linalg: Linalg
+): DenseDecoder => ({
   layers: layersOf(params, s.hidden.length + 1),
   codeDim: s.codeDim,
   outputDim,
@@ -94,7 +119,9 @@ export const disposeDenseDecoder = (d: DenseDecoder): void => {
 
 /** Hidden activations of every layer but the last, then the output. Must run inside a tidy. */
 export const forwardTrace = (
-  d: Pick<DenseDecoder, "activation"> & { readonly layers: ReadonlyArray<{ readonly W: tf.Tensor; readonly b: tf.Tensor | null }> },
+  d: Pick<DenseDecoder, "activation"> & {
+    readonly layers: ReadonlyArray<{ readonly W: tf.Tensor; readonly b: tf.Tensor | null }>
+  },
   z: tf.Tensor2D
 ): { hidden: tf.Tensor2D[]; output: tf.Tensor2D } => {
   const hidden: tf.Tensor2D[] = []
@@ -157,7 +184,12 @@ export const denseLossGradients = (
   d: DenseDecoder,
   z: tf.Tensor2D,
   x: tf.Tensor2D
-): { reconstruction: tf.Tensor2D; hidden: ReadonlyArray<tf.Tensor2D>; loss: () => tf.Scalar; grads: DecoderGradients } => {
+): {
+  reconstruction: tf.Tensor2D
+  hidden: ReadonlyArray<tf.Tensor2D>
+  loss: () => tf.Scalar
+  grads: DecoderGradients
+} => {
   const { hidden, output } = forwardTrace(d, z)
   const residual = tf.sub(output, x)
   const dOut = tf.mul(residual, 2 / residual.size) as tf.Tensor2D
@@ -293,10 +325,15 @@ const stackTerm = (dec: DenseDecoder, x: tf.Tensor2D, lastLayerGram: LastLayerGr
   const m = lastW.shape[0]
   const { matMulBT } = dec.linalg
   // Without a native BLAS, transposed copies made once serve every step.
-  const transposed = dec.linalg.transposeFlagsAreFast ? null : tf.tidy(() => dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D))
+  const transposed = dec.linalg.transposeFlagsAreFast
+    ? null
+    : tf.tidy(() => dec.layers.map((layer) => tf.transpose(layer.W) as tf.Tensor2D))
   const timesTransposed = (g: tf.Tensor2D, k: number): tf.Tensor2D =>
-    transposed !== null ? (tf.matMul(g, transposed[k]) as tf.Tensor2D) : matMulBT(g, dec.layers[k].W as tf.Tensor as tf.Tensor2D)
-  const breakEven = lastLayerGram === "never" || m >= 2 * d ? Infinity : lastLayerGram === "always" ? 0 : (m * d) / (2 * d - m)
+    transposed !== null
+      ? (tf.matMul(g, transposed[k]) as tf.Tensor2D)
+      : matMulBT(g, dec.layers[k].W as tf.Tensor as tf.Tensor2D)
+  const breakEven =
+    lastLayerGram === "never" || m >= 2 * d ? Infinity : lastLayerGram === "always" ? 0 : (m * d) / (2 * d - m)
   let rowSteps = 0
   let gramForm: GramForm | null = null
   const useGramWhenDue = (): void => {
@@ -309,7 +346,8 @@ const stackTerm = (dec: DenseDecoder, x: tf.Tensor2D, lastLayerGram: LastLayerGr
   // gather of 200 rows of 784 takes longer (9 ms) than a step's products.
   let hostX: Float32Array | null = null
   let hostTarget: Float32Array | null = null
-  const pickRows = (source: Float32Array, width: number, rows: Int32Array): tf.Tensor2D => tf.tensor2d(gatherRows(source, width, rows), [rows.length, width])
+  const pickRows = (source: Float32Array, width: number, rows: Int32Array): tf.Tensor2D =>
+    tf.tensor2d(gatherRows(source, width, rows), [rows.length, width])
   const gradientOf = (z: tf.Tensor2D, rows: Int32Array | null): tf.Tensor2D =>
     tf.tidy(() => {
       const hidden: tf.Tensor2D[] = []
@@ -347,7 +385,9 @@ const stackTerm = (dec: DenseDecoder, x: tf.Tensor2D, lastLayerGram: LastLayerGr
       return readTidy(() => gradientOf(tf.tensor2d(y, [rows.length, l]), everyRowInOrder ? null : rows))
     },
     // Every activation is 1-Lipschitz, so the product of the layers' spectral norms bounds the Jacobian.
-    lipschitz: () => (2 / d) * dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D, dec.linalg), 1),
+    lipschitz: () =>
+      (2 / d) *
+      dec.layers.reduce((acc, layer) => acc * spectralNormSquared(layer.W as tf.Tensor as tf.Tensor2D, dec.linalg), 1),
     dispose: () => {
       transposed?.forEach((t) => t.dispose())
       const form = gramForm as GramForm | null
@@ -357,8 +397,11 @@ const stackTerm = (dec: DenseDecoder, x: tf.Tensor2D, lastLayerGram: LastLayerGr
   }
 }
 
-export const denseReconstructionTerm = (dec: DenseDecoder, x: tf.Tensor2D, lastLayerGram: LastLayerGram = "auto"): ReconstructionTerm =>
-  isLinear(dec) ? linearTerm(dec.layers[0].W, x, dec.linalg) : stackTerm(dec, x, lastLayerGram)
+export const denseReconstructionTerm = (
+  dec: DenseDecoder,
+  x: tf.Tensor2D,
+  lastLayerGram: LastLayerGram = "auto"
+): ReconstructionTerm => (isLinear(dec) ? linearTerm(dec.layers[0].W, x, dec.linalg) : stackTerm(dec, x, lastLayerGram))
 
 /** Reference gradient of the reconstruction term by plain backprop, for tests. */
 export const reconstructionGradientDirect = (dec: DenseDecoder, z: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D =>
@@ -388,7 +431,10 @@ const transposed = (m: HostTensor): HostTensor => {
  * so every weight here is stored input × output; nn.Linear stores output × input, so each weight
  * is transposed.
  */
-export const denseTorchTensors = (layerCount: number, params: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> => {
+export const denseTorchTensors = (
+  layerCount: number,
+  params: Readonly<Record<string, HostTensor>>
+): Record<string, HostTensor> => {
   const out: Record<string, HostTensor> = {}
   layersOf(params, layerCount).forEach((layer, k) => {
     out[`decoder.${2 * k}.weight`] = transposed(layer.W)

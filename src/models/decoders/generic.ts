@@ -14,13 +14,22 @@ import { registerMissingGradients } from "./gradients.js"
  * pass per step. Its Lipschitz constant is estimated by power iteration on differences of the
  * gradient, which is exact where D is linear and a local estimate elsewhere.
  */
-export const autodiffReconstructionTerm = (decodeRows: (z: tf.Tensor2D) => tf.Tensor2D, x: tf.Tensor2D, codeDim: number): ReconstructionTerm => {
+export const autodiffReconstructionTerm = (
+  decodeRows: (z: tf.Tensor2D) => tf.Tensor2D,
+  x: tf.Tensor2D,
+  codeDim: number
+): ReconstructionTerm => {
   registerMissingGradients()
   const d = x.shape[1]
   const l = codeDim
   let hostX: Float32Array | null = null
   const gradientOf = (z: tf.Tensor2D, target: tf.Tensor2D): tf.Tensor2D =>
-    tf.tidy(() => tf.grad((c: tf.Tensor) => tf.div(tf.sum(tf.square(tf.sub(decodeRows(c as tf.Tensor2D), target))), d) as tf.Scalar)(z) as tf.Tensor2D)
+    tf.tidy(
+      () =>
+        tf.grad(
+          (c: tf.Tensor) => tf.div(tf.sum(tf.square(tf.sub(decodeRows(c as tf.Tensor2D), target))), d) as tf.Scalar
+        )(z) as tf.Tensor2D
+    )
   const gradient = (z: tf.Tensor2D) => gradientOf(z, x)
   return {
     gradient,
@@ -48,7 +57,10 @@ const estimateCurvature = (gradient: (z: tf.Tensor2D) => tf.Tensor2D, rows: numb
     seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
     return seed / 4294967296
   }
-  const z0 = tf.tensor2d(Float32Array.from({ length: rows * l }, () => 0.1 * next()), [rows, l])
+  const z0 = tf.tensor2d(
+    Float32Array.from({ length: rows * l }, () => 0.1 * next()),
+    [rows, l]
+  )
   const g0 = gradient(z0)
   const norm2 = (a: Float32Array) => Math.sqrt(a.reduce((acc, b) => acc + b * b, 0))
   let v: Float32Array = Float32Array.from({ length: rows * l }, () => next() - 0.5)
@@ -57,7 +69,9 @@ const estimateCurvature = (gradient: (z: tf.Tensor2D) => tf.Tensor2D, rows: numb
   for (let it = 0; it < 30; it++) {
     const norm = norm2(v) || 1
     const unit = Float32Array.from(v, (a) => (a / norm) * Math.sqrt(rows))
-    const w = readTidy(() => tf.div(tf.sub(gradient(tf.add(z0, tf.mul(tf.tensor2d(unit, [rows, l]), h)) as tf.Tensor2D), g0), h))
+    const w = readTidy(() =>
+      tf.div(tf.sub(gradient(tf.add(z0, tf.mul(tf.tensor2d(unit, [rows, l]), h)) as tf.Tensor2D), g0), h)
+    )
     const previous = estimate
     estimate = norm2(w) / Math.sqrt(rows)
     v = w
@@ -88,7 +102,11 @@ export const autodiffLossGradients = (
 }
 
 /** D(cⱼeⱼ) − D(0) for every component j, as images. */
-export const differenceAtoms = (decodeRows: (z: tf.Tensor2D) => tf.Tensor2D, codeDim: number, scale: Float32Array): AtomImages => ({
+export const differenceAtoms = (
+  decodeRows: (z: tf.Tensor2D) => tf.Tensor2D,
+  codeDim: number,
+  scale: Float32Array
+): AtomImages => ({
   images: readTidy(() => {
     const scaled = tf.mul(tf.eye(codeDim), tf.reshape(tf.tensor1d(scale), [codeDim, 1])) as tf.Tensor2D
     return tf.sub(decodeRows(scaled), decodeRows(tf.zeros([1, codeDim])))

@@ -18,7 +18,11 @@ const unbroadcast = (dy: tf.Tensor, shape: number[]): tf.Tensor => {
   return tf.reshape(axes.length > 0 ? tf.sum(dy, axes) : dy, shape)
 }
 
-const binary = (kernelName: string, da: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor, db: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor): tf.GradConfig => ({
+const binary = (
+  kernelName: string,
+  da: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+  db: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor
+): tf.GradConfig => ({
   kernelName,
   inputsToSave: ["a", "b"],
   gradFunc: (dy, saved) => {
@@ -28,7 +32,11 @@ const binary = (kernelName: string, da: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tens
   }
 })
 
-const unary = (kernelName: string, dx: (dy: tf.Tensor, x: tf.Tensor, y: tf.Tensor | undefined) => tf.Tensor, saveOutput = false): tf.GradConfig => ({
+const unary = (
+  kernelName: string,
+  dx: (dy: tf.Tensor, x: tf.Tensor, y: tf.Tensor | undefined) => tf.Tensor,
+  saveOutput = false
+): tf.GradConfig => ({
   kernelName,
   inputsToSave: ["x"],
   ...(saveOutput ? { outputsToSave: [true] } : {}),
@@ -43,18 +51,34 @@ const unary = (kernelName: string, dx: (dy: tf.Tensor, x: tf.Tensor, y: tf.Tenso
  * that conv2d pads, ∂/∂F[a,b,o,i] = Σ ȳ[n, s·p + a, s·q + b, o]·x[n,p,q,i], one strided slice and
  * one product per kernel tap.
  */
-const transposedConvFilterGradient = (dy: tf.Tensor4D, x: tf.Tensor4D, filterShape: [number, number, number, number], strides: [number, number] | number, pad: "same" | "valid" | number): tf.Tensor4D => {
+const transposedConvFilterGradient = (
+  dy: tf.Tensor4D,
+  x: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: [number, number] | number,
+  pad: "same" | "valid" | number
+): tf.Tensor4D => {
   const [kh, kw, outC, inC] = filterShape
   const [sh, sw] = typeof strides === "number" ? [strides, strides] : strides
   const info = tf.backend_util.computeConv2DInfo(dy.shape, filterShape, [sh, sw], 1, pad)
   const { top, bottom, left, right } = info.padInfo
-  const padded = tf.pad(dy, [[0, 0], [top, bottom], [left, right], [0, 0]])
+  const padded = tf.pad(dy, [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0]
+  ])
   const [n, h, w] = x.shape
   const xRows = tf.reshape(x, [n * h * w, inC])
   const taps: tf.Tensor[] = []
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {
-      const slice = tf.stridedSlice(padded, [0, a, b, 0], [n, a + sh * (h - 1) + 1, b + sw * (w - 1) + 1, outC], [1, sh, sw, 1])
+      const slice = tf.stridedSlice(
+        padded,
+        [0, a, b, 0],
+        [n, a + sh * (h - 1) + 1, b + sw * (w - 1) + 1, outC],
+        [1, sh, sw, 1]
+      )
       taps.push(tf.matMul(tf.transpose(tf.reshape(slice, [n * h * w, outC])), xRows))
     }
   }
@@ -71,7 +95,18 @@ const transposedConvFilterGradient = (dy: tf.Tensor4D, x: tf.Tensor4D, filterSha
 const unitStrideConvGradients = (dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D) => {
   const [kh, kw] = filter.shape
   return {
-    x: () => tf.conv2d(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]), tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D, 1, "valid"),
+    x: () =>
+      tf.conv2d(
+        tf.pad(dy, [
+          [0, 0],
+          [kh - 1, kh - 1],
+          [kw - 1, kw - 1],
+          [0, 0]
+        ]),
+        tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D,
+        1,
+        "valid"
+      ),
     filter: () => {
       const byChannel = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D
       const asFilter = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D
@@ -81,10 +116,26 @@ const unitStrideConvGradients = (dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Ten
 }
 
 export const decoderGradients: ReadonlyArray<tf.GradConfig> = [
-  binary(tf.Add, (dy) => dy, (dy) => dy),
-  binary(tf.Sub, (dy) => dy, (dy) => tf.neg(dy)),
-  binary(tf.Multiply, (dy, _a, b) => tf.mul(dy, b), (dy, a) => tf.mul(dy, a)),
-  binary(tf.RealDiv, (dy, _a, b) => tf.div(dy, b), (dy, a, b) => tf.neg(tf.div(tf.mul(dy, a), tf.square(b)))),
+  binary(
+    tf.Add,
+    (dy) => dy,
+    (dy) => dy
+  ),
+  binary(
+    tf.Sub,
+    (dy) => dy,
+    (dy) => tf.neg(dy)
+  ),
+  binary(
+    tf.Multiply,
+    (dy, _a, b) => tf.mul(dy, b),
+    (dy, a) => tf.mul(dy, a)
+  ),
+  binary(
+    tf.RealDiv,
+    (dy, _a, b) => tf.div(dy, b),
+    (dy, a, b) => tf.neg(tf.div(tf.mul(dy, a), tf.square(b)))
+  ),
   unary(tf.Square, (dy, x) => tf.mul(dy, tf.mul(x, 2))),
   unary(tf.Neg, (dy) => tf.neg(dy)),
   unary(tf.Relu, (dy, x) => tf.mul(dy, tf.step(x))),
@@ -123,7 +174,10 @@ export const decoderGradients: ReadonlyArray<tf.GradConfig> = [
       const [a, b] = saved as Saved
       const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean }
       const g = dy as tf.Tensor
-      if (transposeA || transposeB) throw new Error("decoder gradients: MatMul with transposed operands has no gradient here; write the product with explicit transposes")
+      if (transposeA || transposeB)
+        throw new Error(
+          "decoder gradients: MatMul with transposed operands has no gradient here; write the product with explicit transposes"
+        )
       return { a: () => tf.matMul(g, b, false, true), b: () => tf.matMul(a, g, true, false) }
     }
   },
@@ -135,7 +189,9 @@ export const decoderGradients: ReadonlyArray<tf.GradConfig> = [
       const { strides, pad, dataFormat, dilations } = attrs as unknown as tf.Conv2DAttrs
       const ones = (v: number | [number, number]) => (typeof v === "number" ? v === 1 : v[0] === 1 && v[1] === 1)
       if (!ones(strides) || !ones(dilations) || pad !== "valid" || dataFormat !== "NHWC") {
-        throw new Error("decoder gradients: conv2d is differentiated with stride 1, no dilation, valid padding, NHWC only; pad the input first")
+        throw new Error(
+          "decoder gradients: conv2d is differentiated with stride 1, no dilation, valid padding, NHWC only; pad the input first"
+        )
       }
       return unitStrideConvGradients(dy as tf.Tensor4D, x, filter)
     }
@@ -146,7 +202,14 @@ export const decoderGradients: ReadonlyArray<tf.GradConfig> = [
     gradFunc: (dy, saved, attrs) => {
       const x = (saved as Saved)[0]
       const { paddings } = attrs as unknown as { paddings: Array<[number, number]> }
-      return { x: () => tf.slice(dy as tf.Tensor, paddings.map((p) => p[0]), x.shape) }
+      return {
+        x: () =>
+          tf.slice(
+            dy as tf.Tensor,
+            paddings.map((p) => p[0]),
+            x.shape
+          )
+      }
     }
   },
   {
@@ -170,7 +233,8 @@ export const decoderGradients: ReadonlyArray<tf.GradConfig> = [
     gradFunc: (ddx, saved, attrs) => {
       const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D]
       const { strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as tf.Conv2DBackpropInputAttrs
-      if (dataFormat !== "NHWC") throw new Error("decoder gradients: transposed convolutions are differentiated in NHWC only")
+      if (dataFormat !== "NHWC")
+        throw new Error("decoder gradients: transposed convolutions are differentiated in NHWC only")
       const g = ddx as tf.Tensor4D
       return {
         dy: () => tf.conv2d(g, filter, strides, pad as "same" | "valid" | number, "NHWC", 1, dimRoundingMode),
@@ -186,5 +250,6 @@ let registered = false
 export const registerMissingGradients = (): void => {
   if (registered) return
   registered = true
-  for (const config of decoderGradients) if (tf.getGradient(config.kernelName) === undefined) tf.registerGradient(config)
+  for (const config of decoderGradients)
+    if (tf.getGradient(config.kernelName) === undefined) tf.registerGradient(config)
 }

@@ -1,7 +1,15 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { rowNorms } from "../constraints.js"
 import { decoderKind } from "./decoder.js"
-import { denseLossGradients, denseOf, denseParameters, denseReconstructionTerm, denseTorchTensors, forwardTrace, lastLayerRows } from "./dense.js"
+import {
+  denseLossGradients,
+  denseOf,
+  denseParameters,
+  denseReconstructionTerm,
+  denseTorchTensors,
+  forwardTrace,
+  lastLayerRows
+} from "./dense.js"
 
 /**
  * The linear dictionary D(z) = zW of SDL and VDL: one weight W1 (l × d) whose rows are the atoms.
@@ -13,7 +21,10 @@ export const linear = decoderKind({
   description: "linear dictionary zW (SDL, VDL): atoms are the rows of W1",
   problem: (s) =>
     s.hidden.length > 0
-      ? { field: "hidden", problem: `the linear decoder has no hidden layers, but hidden widths [${s.hidden.join(",")}] were given; give none, or choose the mlp decoder` }
+      ? {
+          field: "hidden",
+          problem: `the linear decoder has no hidden layers, but hidden widths [${s.hidden.join(",")}] were given; give none, or choose the mlp decoder`
+        }
       : null,
   roles: () => ({ W1: "atoms" }),
   parameters: (s, g) => denseParameters(s.codeDim, [], g.outputDim),

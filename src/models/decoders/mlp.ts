@@ -1,7 +1,17 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { rowNorms } from "../constraints.js"
 import { decoderKind } from "./decoder.js"
-import { denseLossGradients, denseOf, denseParameterNames, denseParameters, denseReconstructionTerm, denseTorchTensors, forwardTrace, lastLayerRows, layersOf } from "./dense.js"
+import {
+  denseLossGradients,
+  denseOf,
+  denseParameterNames,
+  denseParameters,
+  denseReconstructionTerm,
+  denseTorchTensors,
+  forwardTrace,
+  lastLayerRows,
+  layersOf
+} from "./dense.js"
 import { activations } from "./activations.js"
 
 /**
@@ -13,11 +23,23 @@ export const mlp = decoderKind({
   name: "mlp",
   description: "dense layers through the hidden widths with an activation between them (the -NL decoders)",
   problem: (s) =>
-    s.hidden.length === 0 ? { field: "hidden", problem: "the mlp decoder needs hidden widths (1024 for the paper's -NL decoder); give some, or choose the linear decoder" } : null,
-  roles: (s) => Object.fromEntries(denseParameterNames(s.hidden.length + 1).map(({ name, bias }) => [name, bias ? "bias" : "atoms"])),
+    s.hidden.length === 0
+      ? {
+          field: "hidden",
+          problem:
+            "the mlp decoder needs hidden widths (1024 for the paper's -NL decoder); give some, or choose the linear decoder"
+        }
+      : null,
+  roles: (s) =>
+    Object.fromEntries(
+      denseParameterNames(s.hidden.length + 1).map(({ name, bias }) => [name, bias ? "bias" : "atoms"])
+    ),
   parameters: (s, g) => denseParameters(s.codeDim, s.hidden, g.outputDim),
   forward: (params, z, s) => {
-    const { output, hidden } = forwardTrace({ layers: layersOf(params, s.hidden.length + 1), activation: activations[s.activation] }, z)
+    const { output, hidden } = forwardTrace(
+      { layers: layersOf(params, s.hidden.length + 1), activation: activations[s.activation] },
+      z
+    )
     return { output, hidden: hidden[0] ?? null }
   },
   fast: (d, s) => {
@@ -47,6 +69,10 @@ export const mlp = decoderKind({
   },
   torch: (s, params) =>
     s.activation === "relu"
-      ? { kind: "tensors", tensors: denseTorchTensors(s.hidden.length + 1, params), description: "nn.Sequential(nn.Linear, nn.ReLU, …, nn.Linear(bias=False))" }
+      ? {
+          kind: "tensors",
+          tensors: denseTorchTensors(s.hidden.length + 1, params),
+          description: "nn.Sequential(nn.Linear, nn.ReLU, …, nn.Linear(bias=False))"
+        }
       : { kind: "refused", reason: `experiments/torch_load.py builds ReLU decoders, and this one uses ${s.activation}` }
 })

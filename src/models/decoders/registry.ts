@@ -18,5 +18,11 @@ export const decoderNames = decoderKinds.map((k) => k.name) as [DecoderName, ...
 export const decoderChoices = ["auto", ...decoderNames] as const
 
 /** The kind a model's settings name. */
-export const decoderKindOf = (s: Pick<DecoderSettings, "hidden"> & { readonly decoder: (typeof decoderChoices)[number] }): DecoderKind =>
-  s.decoder === "auto" ? (s.hidden.length === 0 ? linear : mlp) : (decoderKinds.find((k) => k.name === s.decoder) ?? linear)
+export const decoderKindOf = (
+  s: Pick<DecoderSettings, "hidden"> & { readonly decoder: (typeof decoderChoices)[number] }
+): DecoderKind =>
+  s.decoder === "auto"
+    ? s.hidden.length === 0
+      ? linear
+      : mlp
+    : (decoderKinds.find((k) => k.name === s.decoder) ?? linear)

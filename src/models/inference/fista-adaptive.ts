@@ -16,5 +16,10 @@ export const fistaAdaptive = inferenceMethod({
   name: "fista-adaptive",
   description: "FISTA with restart and a step per row fitted to its local curvature",
   monotone: false,
-  infer: (reconstruction, zEnc, z0, energy, options) => proximalGradient("restarting", reconstruction, zEnc, z0, energy, options, { growth: 1.25, maxFactor: 4, minFactor: 0.25 })
+  infer: (reconstruction, zEnc, z0, energy, options) =>
+    proximalGradient("restarting", reconstruction, zEnc, z0, energy, options, {
+      growth: 1.25,
+      maxFactor: 4,
+      minFactor: 0.25
+    })
 })

@@ -9,5 +9,6 @@ export const fistaRestart = inferenceMethod({
   name: "fista-restart",
   description: "FISTA with gradient-based adaptive restart, per row",
   monotone: false,
-  infer: (reconstruction, zEnc, z0, energy, options) => proximalGradient("restarting", reconstruction, zEnc, z0, energy, options)
+  infer: (reconstruction, zEnc, z0, energy, options) =>
+    proximalGradient("restarting", reconstruction, zEnc, z0, energy, options)
 })

@@ -6,5 +6,6 @@ export const fista = inferenceMethod({
   name: "fista",
   description: "FISTA, one momentum sequence for the batch (the paper's)",
   monotone: false,
-  infer: (reconstruction, zEnc, z0, energy, options) => proximalGradient("shared", reconstruction, zEnc, z0, energy, options)
+  infer: (reconstruction, zEnc, z0, energy, options) =>
+    proximalGradient("shared", reconstruction, zEnc, z0, energy, options)
 })

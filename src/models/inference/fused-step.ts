@@ -114,7 +114,13 @@ const settle = (s: Pass, i: number, change: number, scale: number, momentumGap: 
  * where (y − z⁺)·(z⁺ − z) > 0 the momentum has carried the row uphill, so it takes the plain
  * proximal step from z⁺ and its sequence starts again.
  */
-export const javascriptStep = (s: Pass, liveRows: Int32Array, g: Float32Array, parameters: StepParameters, rowStep: Float64Array): void => {
+export const javascriptStep = (
+  s: Pass,
+  liveRows: Int32Array,
+  g: Float32Array,
+  parameters: StepParameters,
+  rowStep: Float64Array
+): void => {
   const { l, y, z, enc, liveSum, liveSumOfSquares } = s
   const { tol2, extrapolation, adaptive } = parameters
   const rowMomentum = parameters.restarting ? s.rowMomentum : null
@@ -191,15 +197,31 @@ export const javascriptStep = (s: Pass, liveRows: Int32Array, g: Float32Array, p
 
 const javascriptFused = (n: number, l: number): FusedStep => {
   const pass: Pass = {
-    l, y: new Float32Array(n * l), z: new Float32Array(n * l), enc: new Float32Array(n * l),
+    l,
+    y: new Float32Array(n * l),
+    z: new Float32Array(n * l),
+    enc: new Float32Array(n * l),
     coefficients: { slope: new Float64Array(l), offset: new Float64Array(l), encoderWeight: 0 },
-    live: new Uint8Array(n), stepsPerRow: new Int32Array(n),
-    liveSum: new Float64Array(l), liveSumOfSquares: new Float64Array(l), frozenSum: new Float64Array(l), frozenSumOfSquares: new Float64Array(l),
-    rowIndices: new Int32Array(n), rowMomentum: new Float64Array(n),
-    rowEta: new Float64Array(n), previousGradient: new Float32Array(n * l), previousY: new Float32Array(n * l)
+    live: new Uint8Array(n),
+    stepsPerRow: new Int32Array(n),
+    liveSum: new Float64Array(l),
+    liveSumOfSquares: new Float64Array(l),
+    frozenSum: new Float64Array(l),
+    frozenSumOfSquares: new Float64Array(l),
+    rowIndices: new Int32Array(n),
+    rowMomentum: new Float64Array(n),
+    rowEta: new Float64Array(n),
+    previousGradient: new Float32Array(n * l),
+    previousY: new Float32Array(n * l)
   }
   const rowStep = new Float64Array(l)
-  return { kind: "javascript", pass, productBuffer: null, step: (liveRows, g, parameters) => javascriptStep(pass, liveRows, g, parameters, rowStep), release: () => {} }
+  return {
+    kind: "javascript",
+    pass,
+    productBuffer: null,
+    step: (liveRows, g, parameters) => javascriptStep(pass, liveRows, g, parameters, rowStep),
+    release: () => {}
+  }
 }
 
 interface KernelMemory {
@@ -253,27 +275,77 @@ const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedSte
   const align = (bytes: number) => Math.ceil(bytes / 16) * 16
   const offsets: number[] = []
   let end = 0
-  for (const bytes of [f64, f64, f64, f64, f64, f64, f64, 8 * n, 8 * n, f32, f32, f32, f32, f32, f32, f32, 4 * n, 4 * n, n]) {
+  for (const bytes of [
+    f64,
+    f64,
+    f64,
+    f64,
+    f64,
+    f64,
+    f64,
+    8 * n,
+    8 * n,
+    f32,
+    f32,
+    f32,
+    f32,
+    f32,
+    f32,
+    f32,
+    4 * n,
+    4 * n,
+    n
+  ]) {
     offsets.push(end)
     end += align(bytes)
   }
   const { memory } = kernel
   if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536))
   const { buffer } = memory
-  const [slopeAt, offsetAt, liveSumAt, liveSqAt, frozenSumAt, frozenSqAt, rowStepAt, momentumAt, rowEtaAt, yAt, zAt, encAt, gAt, targetAt, previousGradientAt, previousYAt, rowsAt, stepsAt, liveAt] =
-    offsets
+  const [
+    slopeAt,
+    offsetAt,
+    liveSumAt,
+    liveSqAt,
+    frozenSumAt,
+    frozenSqAt,
+    rowStepAt,
+    momentumAt,
+    rowEtaAt,
+    yAt,
+    zAt,
+    encAt,
+    gAt,
+    targetAt,
+    previousGradientAt,
+    previousYAt,
+    rowsAt,
+    stepsAt,
+    liveAt
+  ] = offsets
   // The memory is reused from call to call, so everything is set here.
   new Uint8Array(buffer, 0, end).fill(0)
   const pass: Pass = {
     l,
-    y: new Float32Array(buffer, yAt, n * l), z: new Float32Array(buffer, zAt, n * l), enc: new Float32Array(buffer, encAt, n * l),
-    coefficients: { slope: new Float64Array(buffer, slopeAt, l), offset: new Float64Array(buffer, offsetAt, l), encoderWeight: 0 },
-    live: new Uint8Array(buffer, liveAt, n), stepsPerRow: new Int32Array(buffer, stepsAt, n),
-    liveSum: new Float64Array(buffer, liveSumAt, l), liveSumOfSquares: new Float64Array(buffer, liveSqAt, l),
-    frozenSum: new Float64Array(buffer, frozenSumAt, l), frozenSumOfSquares: new Float64Array(buffer, frozenSqAt, l),
-    rowIndices: new Int32Array(buffer, rowsAt, n), rowMomentum: new Float64Array(buffer, momentumAt, n),
+    y: new Float32Array(buffer, yAt, n * l),
+    z: new Float32Array(buffer, zAt, n * l),
+    enc: new Float32Array(buffer, encAt, n * l),
+    coefficients: {
+      slope: new Float64Array(buffer, slopeAt, l),
+      offset: new Float64Array(buffer, offsetAt, l),
+      encoderWeight: 0
+    },
+    live: new Uint8Array(buffer, liveAt, n),
+    stepsPerRow: new Int32Array(buffer, stepsAt, n),
+    liveSum: new Float64Array(buffer, liveSumAt, l),
+    liveSumOfSquares: new Float64Array(buffer, liveSqAt, l),
+    frozenSum: new Float64Array(buffer, frozenSumAt, l),
+    frozenSumOfSquares: new Float64Array(buffer, frozenSqAt, l),
+    rowIndices: new Int32Array(buffer, rowsAt, n),
+    rowMomentum: new Float64Array(buffer, momentumAt, n),
     rowEta: new Float64Array(buffer, rowEtaAt, n),
-    previousGradient: new Float32Array(buffer, previousGradientAt, n * l), previousY: new Float32Array(buffer, previousYAt, n * l)
+    previousGradient: new Float32Array(buffer, previousGradientAt, n * l),
+    previousY: new Float32Array(buffer, previousYAt, n * l)
   }
   const g = new Float32Array(buffer, gAt, n * l)
   const target = new Float32Array(buffer, targetAt, n * l)
@@ -290,10 +362,38 @@ const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedSte
         targetCopied = parts.target
       }
       kernel.step(
-        liveRows.byteOffset, liveRows.length, gAt, yAt, zAt, encAt, slopeAt, offsetAt, liveSumAt, liveSqAt, frozenSumAt, frozenSqAt,
-        liveAt, stepsAt, l, eta, threshold, pass.coefficients.encoderWeight, extrapolation, tol2,
-        parts === undefined ? 0 : 1, targetAt, parts?.scale ?? 1, restarting ? momentumAt : 0, rowStepAt,
-        adaptive === null ? 0 : rowEtaAt, previousGradientAt, previousYAt, adaptive?.lambda ?? 0, adaptive?.growth ?? 1, adaptive?.etaMax ?? 0, adaptive?.etaMin ?? 0
+        liveRows.byteOffset,
+        liveRows.length,
+        gAt,
+        yAt,
+        zAt,
+        encAt,
+        slopeAt,
+        offsetAt,
+        liveSumAt,
+        liveSqAt,
+        frozenSumAt,
+        frozenSqAt,
+        liveAt,
+        stepsAt,
+        l,
+        eta,
+        threshold,
+        pass.coefficients.encoderWeight,
+        extrapolation,
+        tol2,
+        parts === undefined ? 0 : 1,
+        targetAt,
+        parts?.scale ?? 1,
+        restarting ? momentumAt : 0,
+        rowStepAt,
+        adaptive === null ? 0 : rowEtaAt,
+        previousGradientAt,
+        previousYAt,
+        adaptive?.lambda ?? 0,
+        adaptive?.growth ?? 1,
+        adaptive?.etaMax ?? 0,
+        adaptive?.etaMin ?? 0
       )
     },
     release: () => {

@@ -6,5 +6,6 @@ export const ista = inferenceMethod({
   name: "ista",
   description: "ISTA, no momentum; monotone",
   monotone: true,
-  infer: (reconstruction, zEnc, z0, energy, options) => proximalGradient("none", reconstruction, zEnc, z0, energy, options)
+  infer: (reconstruction, zEnc, z0, energy, options) =>
+    proximalGradient("none", reconstruction, zEnc, z0, energy, options)
 })

@@ -57,13 +57,25 @@ export interface InferenceMethod<N extends string = string> {
   readonly description: string
   /** Whether the energy never increases from one step to the next (with a step at most 1/L). */
   readonly monotone: boolean
-  readonly infer: (reconstruction: ReconstructionTerm, zEnc: tf.Tensor2D, z0: tf.Tensor2D, energy: Energy, options: InferenceOptions) => InferenceResult
+  readonly infer: (
+    reconstruction: ReconstructionTerm,
+    zEnc: tf.Tensor2D,
+    z0: tf.Tensor2D,
+    energy: Energy,
+    options: InferenceOptions
+  ) => InferenceResult
 }
 
 /** Keeps a method's name as a literal type, so that settings can list the names. */
 export const inferenceMethod = <N extends string>(method: InferenceMethod<N>): InferenceMethod<N> => method
 
-export const stepSize = (rule: StepRule, reconstruction: ReconstructionTerm, rows: number, codeDim: number, energy: Energy): number => {
+export const stepSize = (
+  rule: StepRule,
+  reconstruction: ReconstructionTerm,
+  rows: number,
+  codeDim: number,
+  energy: Energy
+): number => {
   if (rule.kind === "fixed") return rule.eta
   const L = energy.terms.reduce((sum, term) => sum + term.lipschitz(rows, codeDim), reconstruction.lipschitz())
   return L > 0 ? 1 / L : 1

@@ -64,7 +64,15 @@ export const proximalGradient = (
     const linalg = options.linalg ?? tfjsLinalg
     const restarting = momentum === "restarting"
     if (restarting) pass.rowMomentum.fill(1)
-    const adaptive: AdaptiveStep | null = adaptation === null ? null : { lambda: energy.lambda, growth: adaptation.growth, etaMax: adaptation.maxFactor * eta, etaMin: adaptation.minFactor * eta }
+    const adaptive: AdaptiveStep | null =
+      adaptation === null
+        ? null
+        : {
+            lambda: energy.lambda,
+            growth: adaptation.growth,
+            etaMax: adaptation.maxFactor * eta,
+            etaMin: adaptation.minFactor * eta
+          }
     if (adaptive !== null) pass.rowEta.fill(eta)
     // The live rows' indices, compacted in place as rows freeze, and one buffer for their iterates:
     // a typed array's filter, and a fresh gather every step, cost more than the small steps they serve.
@@ -78,13 +86,19 @@ export const proximalGradient = (
     const { gradientInParts } = reconstruction
     const inParts =
       general.length === 0 && productBuffer !== null && gradientInParts !== undefined
-        ? (input: Float32Array, rows: Int32Array) => ({ g: productBuffer, parts: gradientInParts(input, rows, productBuffer) })
+        ? (input: Float32Array, rows: Int32Array) => ({
+            g: productBuffer,
+            parts: gradientInParts(input, rows, productBuffer)
+          })
         : null
     let t = 1
     let iterations = 0
     for (let k = 0; k < options.maxSteps && liveRows.length > 0; k++) {
       const input = liveRows.length === n ? y : gatherRowsInto(y, l, liveRows, gathered)
-      const { g, parts } = inParts?.(input, liveRows) ?? { g: reconstruction.gradientRows(input, liveRows), parts: undefined }
+      const { g, parts } = inParts?.(input, liveRows) ?? {
+        g: reconstruction.gradientRows(input, liveRows),
+        parts: undefined
+      }
       // Terms see the whole batch: frozen rows still count in its statistics, at their final value.
       coefficients.slope.fill(0)
       coefficients.offset.fill(0)
@@ -92,7 +106,12 @@ export const proximalGradient = (
       for (const term of affine) term.accumulate(moments, l, coefficients)
       for (const term of general) term.addTo(y, enc, n, l, liveRows, g, linalg)
       const tNext = momentum === "shared" ? (1 + Math.sqrt(1 + 4 * t * t)) / 2 : 1
-      fused.step(liveRows, g, { eta, threshold, tol2, extrapolation: momentum === "shared" ? (t - 1) / tNext : 0, restarting, adaptive }, parts)
+      fused.step(
+        liveRows,
+        g,
+        { eta, threshold, tol2, extrapolation: momentum === "shared" ? (t - 1) / tNext : 0, restarting, adaptive },
+        parts
+      )
       for (let j = 0; j < l; j++) {
         moments.sum[j] = pass.frozenSum[j] + pass.liveSum[j]
         moments.sumOfSquares[j] = pass.frozenSumOfSquares[j] + pass.liveSumOfSquares[j]
@@ -106,7 +125,13 @@ export const proximalGradient = (
     }
     let total = 0
     for (let i = 0; i < n; i++) total += pass.stepsPerRow[i]
-    return { codes: tf.tensor2d(z.slice(), [n, l]), stepsPerRow: pass.stepsPerRow.slice(), meanSteps: n > 0 ? total / n : 0, iterations, eta }
+    return {
+      codes: tf.tensor2d(z.slice(), [n, l]),
+      stepsPerRow: pass.stepsPerRow.slice(),
+      meanSteps: n > 0 ? total / n : 0,
+      iterations,
+      eta
+    }
   } finally {
     fused.release()
   }

@@ -1,6 +1,16 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { optimizerKind } from "./kind.js"
-import { type Gradients, type Parameters, type Shapes, type StateLayout, type Transform, type TransformState, type UpdateContext, zeroState, shapesOf } from "./transform.js"
+import {
+  type Gradients,
+  type Parameters,
+  type Shapes,
+  type StateLayout,
+  type Transform,
+  type TransformState,
+  type UpdateContext,
+  zeroState,
+  shapesOf
+} from "./transform.js"
 
 /** Adam (Kingma & Ba) with PyTorch's defaults. */
 export interface AdamSettings {
@@ -23,7 +33,13 @@ export const adamLayout = (shapes: Shapes): StateLayout => {
  * One Adam update of every parameter that has a gradient, written into the parameters and the
  * moments; the state returned counts the step. AdamW calls it after its own decay.
  */
-export const adamApply = (settings: AdamSettings, grads: Gradients, state: TransformState, params: Parameters, context: UpdateContext): TransformState => {
+export const adamApply = (
+  settings: AdamSettings,
+  grads: Gradients,
+  state: TransformState,
+  params: Parameters,
+  context: UpdateContext
+): TransformState => {
   const step = (state.scalars.step ?? 0) + 1
   const { beta1, beta2, epsilon } = settings
   const learningRate = context.learningRate
@@ -35,7 +51,8 @@ export const adamApply = (settings: AdamSettings, grads: Gradients, state: Trans
       const p = params[name]
       const m = state.tensors[`m.${name}`]
       const v = state.tensors[`v.${name}`]
-      if (p === undefined || m === undefined || v === undefined) throw new Error(`Adam: no parameter or moment named ${name}`)
+      if (p === undefined || m === undefined || v === undefined)
+        throw new Error(`Adam: no parameter or moment named ${name}`)
       if (native !== null && native.writable(p) && native.writable(m) && native.writable(v)) {
         // The same update with the moments and the parameter written in place: four tensor
         // operations instead of fourteen. (lr/c1)·m/(√(v/c2) + ε) = (lr·√c2/c1)·m/(√v + ε·√c2).
@@ -61,7 +78,10 @@ export const adam = (settings: AdamSettings = adamDefaults): Transform => ({
   name: "adam",
   init: (params) => zeroState(adamLayout(shapesOf(params))),
   layout: adamLayout,
-  update: (grads, state, params, context) => ({ applied: true, state: adamApply(settings, grads, state, params, context) })
+  update: (grads, state, params, context) => ({
+    applied: true,
+    state: adamApply(settings, grads, state, params, context)
+  })
 })
 
 /** Adam as the settings name it: PyTorch's defaults, nothing to set. */

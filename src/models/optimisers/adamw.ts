@@ -35,6 +35,12 @@ export const adamwKind = optimizerKind({
   name: "adamw",
   description: "AdamW: Adam with weight decay decoupled from the gradient (PyTorch's AdamW)",
   fields,
-  docs: { decoupledWeightDecay: { label: "AdamW weight decay", help: "decoupled weight decay of --optimizer adamw, on every parameter", cli: "number" } },
+  docs: {
+    decoupledWeightDecay: {
+      label: "AdamW weight decay",
+      help: "decoupled weight decay of --optimizer adamw, on every parameter",
+      cli: "number"
+    }
+  },
   make: ({ decoupledWeightDecay }) => adamw(decoupledWeightDecay)
 })

@@ -1,6 +1,14 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { Linalg } from "../linalg.js"
-import { type Gradients, noLayout, type Parameters, type Shapes, type StateLayout, type Transform, type TransformState } from "./transform.js"
+import {
+  type Gradients,
+  noLayout,
+  type Parameters,
+  type Shapes,
+  type StateLayout,
+  type Transform,
+  type TransformState
+} from "./transform.js"
 
 /**
  * Parameters with the chain of transforms that updates them and the state of each, stored under
@@ -18,8 +26,14 @@ export interface Optimizer {
 const checkNames = (chain: ReadonlyArray<Transform>): void => {
   const seen = new Set<string>()
   for (const t of chain) {
-    if (t.name.includes(".")) throw new Error(`an update transform's name cannot hold a dot, which separates the parts of its state's names: "${t.name}"`)
-    if (seen.has(t.name)) throw new Error(`an update chain names its transforms' state by their names, and "${t.name}" is there twice (${chain.map((c) => c.name).join(", ")}): give one another name`)
+    if (t.name.includes("."))
+      throw new Error(
+        `an update transform's name cannot hold a dot, which separates the parts of its state's names: "${t.name}"`
+      )
+    if (seen.has(t.name))
+      throw new Error(
+        `an update chain names its transforms' state by their names, and "${t.name}" is there twice (${chain.map((c) => c.name).join(", ")}): give one another name`
+      )
     seen.add(t.name)
   }
 }
@@ -42,12 +56,20 @@ export const disposeOptimizer = (o: Optimizer): void => {
  * Some transform must apply every update: what is still pending at the end is a gradient no
  * optimizer took, and adding it would climb the loss, so the chain refuses it.
  */
-export const optimizerStep = (o: Optimizer, grads: Gradients, context: { readonly epoch: number; readonly learningRate: number }): void => {
+export const optimizerStep = (
+  o: Optimizer,
+  grads: Gradients,
+  context: { readonly epoch: number; readonly learningRate: number }
+): void => {
   tf.tidy(() => {
     let updates = grads
     let learningRate = context.learningRate
     for (const t of o.chain) {
-      const result = t.update(updates, o.state[t.name], o.params, { epoch: context.epoch, learningRate, linalg: o.linalg })
+      const result = t.update(updates, o.state[t.name], o.params, {
+        epoch: context.epoch,
+        learningRate,
+        linalg: o.linalg
+      })
       o.state[t.name] = result.state
       if ("applied" in result) updates = {}
       else {
@@ -57,7 +79,9 @@ export const optimizerStep = (o: Optimizer, grads: Gradients, context: { readonl
     }
     const left = Object.keys(updates)
     if (left.length > 0) {
-      throw new Error(`the update chain [${o.chain.map((t) => t.name).join(", ")}] left the updates of ${left.join(", ")} unapplied: end it with an optimizer (adam, sgd, …) that takes them, or mask one to them`)
+      throw new Error(
+        `the update chain [${o.chain.map((t) => t.name).join(", ")}] left the updates of ${left.join(", ")} unapplied: end it with an optimizer (adam, sgd, …) that takes them, or mask one to them`
+      )
     }
   })
 }

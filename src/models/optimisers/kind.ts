@@ -17,4 +17,6 @@ export interface OptimizerKind<N extends string, F extends Schema.Struct.Fields>
   readonly make: (settings: Schema.Struct.Type<F>) => Transform
 }
 
-export const optimizerKind = <const N extends string, F extends Schema.Struct.Fields>(kind: OptimizerKind<N, F>): OptimizerKind<N, F> => kind
+export const optimizerKind = <const N extends string, F extends Schema.Struct.Fields>(
+  kind: OptimizerKind<N, F>
+): OptimizerKind<N, F> => kind

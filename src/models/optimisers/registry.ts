@@ -14,7 +14,9 @@ export const optimizerKinds = [adamKind, sgdKind, adamwKind] as const
 
 type Kinds = (typeof optimizerKinds)[number]
 // Folded along the tuple rather than through a union, which would absorb the other fields into Adam's empty set.
-type FieldsOf<T extends ReadonlyArray<unknown>> = T extends readonly [{ readonly fields: infer F }, ...infer Rest] ? F & FieldsOf<Rest> : unknown
+type FieldsOf<T extends ReadonlyArray<unknown>> = T extends readonly [{ readonly fields: infer F }, ...infer Rest]
+  ? F & FieldsOf<Rest>
+  : unknown
 
 export type OptimizerName = Kinds["name"]
 export const optimizerNames = optimizerKinds.map((k) => k.name) as [OptimizerName, ...OptimizerName[]]
@@ -22,10 +24,14 @@ export const optimizerNames = optimizerKinds.map((k) => k.name) as [OptimizerNam
 /** The settings fields of every optimizer, to be spread into the settings Schema. */
 export type OptimizerFields = FieldsOf<typeof optimizerKinds>
 export const optimizerFields = Object.assign({}, ...optimizerKinds.map((k) => k.fields)) as OptimizerFields
-export const optimizerDocs = Object.assign({}, ...optimizerKinds.map((k) => k.docs)) as SettingDocs<Schema.Struct.Type<OptimizerFields>>
+export const optimizerDocs = Object.assign({}, ...optimizerKinds.map((k) => k.docs)) as SettingDocs<
+  Schema.Struct.Type<OptimizerFields>
+>
 
 /** The optimizer's transform the settings name. */
-export const optimizerOf = (settings: Schema.Struct.Type<OptimizerFields> & { readonly optimizer: OptimizerName }): Transform => {
+export const optimizerOf = (
+  settings: Schema.Struct.Type<OptimizerFields> & { readonly optimizer: OptimizerName }
+): Transform => {
   const kind = optimizerKinds.find((k) => k.name === settings.optimizer) ?? optimizerKinds[0]
   return (kind.make as (s: typeof settings) => Transform)(settings)
 }

@@ -12,10 +12,15 @@ export interface SgdSettings {
 }
 
 /** One momentum buffer per parameter, none without momentum. */
-const sgdLayout = (momentum: number) => (shapes: Shapes): StateLayout => ({
-  tensors: momentum > 0 ? Object.fromEntries(Object.entries(shapes).map(([name, shape]) => [`momentum.${name}`, shape])) : {},
-  scalars: []
-})
+const sgdLayout =
+  (momentum: number) =>
+  (shapes: Shapes): StateLayout => ({
+    tensors:
+      momentum > 0
+        ? Object.fromEntries(Object.entries(shapes).map(([name, shape]) => [`momentum.${name}`, shape]))
+        : {},
+    scalars: []
+  })
 
 /**
  * Stochastic gradient descent with momentum as PyTorch's SGD (no dampening): b ← μ·b + g, then
@@ -59,7 +64,11 @@ export const sgdKind = optimizerKind({
   description: "SGD with momentum μ (PyTorch's form, no dampening), Nesterov's variant optional",
   fields,
   docs: {
-    momentum: { label: "SGD momentum μ", help: "momentum of --optimizer sgd (0: plain gradient descent)", cli: "number" },
+    momentum: {
+      label: "SGD momentum μ",
+      help: "momentum of --optimizer sgd (0: plain gradient descent)",
+      cli: "number"
+    },
     nesterov: { label: "SGD Nesterov", help: "Nesterov momentum for --optimizer sgd", cli: "yes-no" }
   },
   make: ({ momentum, nesterov }) => sgd({ momentum, nesterov })

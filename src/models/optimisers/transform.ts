@@ -61,16 +61,24 @@ export interface Transform {
   /** The state's names and shapes for parameters of these shapes; none when absent. */
   readonly layout?: (shapes: Shapes) => StateLayout
   /** Runs inside a tidy: tensors it returns are released by the chain once the update is done. */
-  readonly update: (updates: Gradients, state: TransformState, params: Parameters, context: UpdateContext) => UpdateResult
+  readonly update: (
+    updates: Gradients,
+    state: TransformState,
+    params: Parameters,
+    context: UpdateContext
+  ) => UpdateResult
 }
 
 /** A state of zeros for a layout: what most optimizers start from. */
 export const zeroState = (layout: StateLayout): TransformState => ({
-  tensors: Object.fromEntries(Object.entries(layout.tensors).map(([name, shape]) => [name, variableOf(tf.zeros([...shape]))])),
+  tensors: Object.fromEntries(
+    Object.entries(layout.tensors).map(([name, shape]) => [name, variableOf(tf.zeros([...shape]))])
+  ),
   scalars: Object.fromEntries(layout.scalars.map((name) => [name, 0]))
 })
 
-export const shapesOf = (params: Parameters): Record<string, number[]> => Object.fromEntries(Object.entries(params).map(([name, p]) => [name, p.shape]))
+export const shapesOf = (params: Parameters): Record<string, number[]> =>
+  Object.fromEntries(Object.entries(params).map(([name, p]) => [name, p.shape]))
 
 /** p ← p + u for each update, optax's apply_updates: for a transform that computes its step as a difference. */
 export const applyUpdates = (params: Parameters, updates: Gradients): void => {
@@ -103,7 +111,13 @@ export const masked = (select: Selector, transform: Transform, name: string = tr
         if (!select(k)) next[k] = u
         else if (k in changed) next[k] = changed[k]
       }
-      return "applied" in inner ? { updates: next, state: inner.state } : { updates: next, state: inner.state, ...(inner.learningRate === undefined ? {} : { learningRate: inner.learningRate }) }
+      return "applied" in inner
+        ? { updates: next, state: inner.state }
+        : {
+            updates: next,
+            state: inner.state,
+            ...(inner.learningRate === undefined ? {} : { learningRate: inner.learningRate })
+          }
     }
   }
 }

@@ -18,7 +18,10 @@ export const unitNorm = (select: Selector): Transform => {
     },
     update: (updates, state, params) => {
       const pending = Object.keys(updates)
-      if (pending.length > 0) throw new Error(`the unit-norm projection runs after the step, but the updates of ${pending.join(", ")} are not applied yet: put it after the optimizer in its chain`)
+      if (pending.length > 0)
+        throw new Error(
+          `the unit-norm projection runs after the step, but the updates of ${pending.join(", ")} are not applied yet: put it after the optimizer in its chain`
+        )
       project(params)
       return { updates, state }
     }

@@ -10,7 +10,10 @@ export const weightDecay = (rate: number, select?: Selector, name = "weight deca
     name,
     init: () => noState,
     update: (grads, state, params) => ({
-      updates: rate > 0 ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.add(g, tf.mul(params[k], rate))])) : grads,
+      updates:
+        rate > 0
+          ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.add(g, tf.mul(params[k], rate))]))
+          : grads,
       state
     })
   }

@@ -31,7 +31,9 @@ export const covariance = termKind({
   name: "covariance",
   description: "(ν/l) Σ_{j≠k} C_jk², VICReg's penalty on the off-diagonal batch covariance of the codes",
   fields: { covariance: OptionalWeight },
-  docs: { covariance: { label: "ν (covariance)", help: "covariance (decorrelation) penalty weight ν, 0 off", cli: "number" } },
+  docs: {
+    covariance: { label: "ν (covariance)", help: "covariance (decorrelation) penalty weight ν, 0 off", cli: "number" }
+  },
   make: ({ covariance: nu }) => {
     if (nu === 0) return null
     const gradient = (z: tf.Tensor2D) =>

@@ -19,7 +19,9 @@ type Kinds = typeof sparsity | (typeof codeTermKinds)[number]
 /** The settings fields of every term, to be spread into the settings Schema. */
 export type TermFields = UnionToIntersection<Kinds["fields"]>
 export const termFields = Object.assign({}, sparsity.fields, ...codeTermKinds.map((k) => k.fields)) as TermFields
-export const termDocs = Object.assign({}, sparsity.docs, ...codeTermKinds.map((k) => k.docs)) as SettingDocs<Schema.Struct.Type<TermFields>>
+export const termDocs = Object.assign({}, sparsity.docs, ...codeTermKinds.map((k) => k.docs)) as SettingDocs<
+  Schema.Struct.Type<TermFields>
+>
 
 /** The smooth terms a set of settings switches on. */
 export const codeTermsOf = (settings: Schema.Struct.Type<TermFields>): CodeTerm[] =>

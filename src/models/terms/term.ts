@@ -39,7 +39,15 @@ export type HostGradient =
        * Adds ∂/∂y for the rows listed in liveRows into g (one row of g per live row, in order),
        * with the model's products (a native BLAS's when one is loaded).
        */
-      readonly addTo: (y: Float32Array, zEnc: Float32Array, rows: number, codeDim: number, liveRows: Int32Array, g: Float32Array, linalg: Linalg) => void
+      readonly addTo: (
+        y: Float32Array,
+        zEnc: Float32Array,
+        rows: number,
+        codeDim: number,
+        liveRows: Int32Array,
+        g: Float32Array,
+        linalg: Linalg
+      ) => void
     }
 
 /** Per column j of the batch y (N×l): Σᵢ yᵢⱼ and Σᵢ yᵢⱼ², in float64. */

@@ -11,7 +11,9 @@ import { installNativeMatMul, NativeBlasError } from "./native-matmul.js"
 
 /** Where inference's per-entry pass runs, for the log. */
 const inferencePass = (): string =>
-  wasmKernelLoads() ? "inference pass: WebAssembly SIMD" : "inference pass: JavaScript (this runtime lacks WebAssembly SIMD)"
+  wasmKernelLoads()
+    ? "inference pass: WebAssembly SIMD"
+    : "inference pass: JavaScript (this runtime lacks WebAssembly SIMD)"
 
 import { backendNames, type BackendName } from "../choices.js"
 export { backendNames, type BackendName }
@@ -61,17 +63,22 @@ const activate = (tfName: string): Effect.Effect<void, string> =>
   })
 
 const importModule = (pkg: string): Effect.Effect<void, string> =>
-  Effect.tryPromise({ try: () => import(pkg), catch: (e) => (e instanceof Error ? e.message.split("\n")[0] : String(e)) })
+  Effect.tryPromise({
+    try: () => import(pkg),
+    catch: (e) => (e instanceof Error ? e.message.split("\n")[0] : String(e))
+  })
 
-const gpuVisible = (): boolean => tf.engine().backendNames().includes("tensorflow") && (() => {
-  try {
-    // tfjs-node-gpu falls back to the CPU build when CUDA is missing; the binding says which.
-    const binding = (tf.backend() as unknown as { binding?: { isUsingGpuDevice?: () => boolean } }).binding
-    return binding?.isUsingGpuDevice?.() ?? true
-  } catch {
-    return true
-  }
-})()
+const gpuVisible = (): boolean =>
+  tf.engine().backendNames().includes("tensorflow") &&
+  (() => {
+    try {
+      // tfjs-node-gpu falls back to the CPU build when CUDA is missing; the binding says which.
+      const binding = (tf.backend() as unknown as { binding?: { isUsingGpuDevice?: () => boolean } }).binding
+      return binding?.isUsingGpuDevice?.() ?? true
+    } catch {
+      return true
+    }
+  })()
 
 const tryLoad = (name: BackendName): Effect.Effect<void, string> => {
   switch (name) {
@@ -98,7 +105,9 @@ const tryLoad = (name: BackendName): Effect.Effect<void, string> => {
 export const parseBackendName = (raw: string): Effect.Effect<BackendName, BackendError> =>
   (backendNames as ReadonlyArray<string>).includes(raw)
     ? Effect.succeed(raw as BackendName)
-    : Effect.fail(new BackendError({ backend: raw, problem: `unknown backend; choose one of ${backendNames.join(", ")}` }))
+    : Effect.fail(
+        new BackendError({ backend: raw, problem: `unknown backend; choose one of ${backendNames.join(", ")}` })
+      )
 
 /**
  * On wasm, matrix products go to the machine's BLAS when one loads (SPARSE_VDL_BLAS=off keeps
@@ -107,20 +116,28 @@ export const parseBackendName = (raw: string): Effect.Effect<BackendName, Backen
  * sets its threads, default every core: a sweep gives each of its runs 1, so that runs in
  * parallel do not oversubscribe the cores).
  */
-const accelerate = (name: BackendName): Effect.Effect<{ readonly matmul: string; readonly linalg: Linalg }, NativeBlasError> =>
+const accelerate = (
+  name: BackendName
+): Effect.Effect<{ readonly matmul: string; readonly linalg: Linalg }, NativeBlasError> =>
   Effect.gen(function* () {
     if (name !== "wasm") return { matmul: "backend kernels", linalg: tfjsLinalg }
     const setting = process.env.SPARSE_VDL_BLAS
     if (setting === "off") return { matmul: "XNNPACK (SPARSE_VDL_BLAS=off)", linalg: tfjsLinalg }
     const threads = Number(process.env.SPARSE_VDL_BLAS_THREADS ?? availableParallelism())
     const explicit = setting !== undefined && setting !== ""
-    const installed = installNativeMatMul({ ...(explicit ? { library: setting } : {}), threads: Number.isInteger(threads) && threads > 0 ? threads : 1 })
+    const installed = installNativeMatMul({
+      ...(explicit ? { library: setting } : {}),
+      threads: Number.isInteger(threads) && threads > 0 ? threads : 1
+    })
     if (typeof installed === "string") {
       if (explicit) return yield* Effect.fail(new NativeBlasError({ library: setting, problem: installed }))
       yield* Effect.logDebug(`no native BLAS: ${installed}`)
       return { matmul: "XNNPACK (no native BLAS found)", linalg: tfjsLinalg }
     }
-    return { matmul: `native BLAS ${installed.library}, ${installed.threads ?? "default"} thread(s)`, linalg: installed.linalg }
+    return {
+      matmul: `native BLAS ${installed.library}, ${installed.threads ?? "default"} thread(s)`,
+      linalg: installed.linalg
+    }
   })
 
 /**
@@ -144,13 +161,18 @@ export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInf
       if (loaded._tag === "Right") {
         for (const s of skipped) yield* Effect.logDebug(`backend ${s.name} skipped: ${s.reason}`)
         const { matmul, linalg } = yield* accelerate(name)
-        const passed = skipped.length === 0 ? "" : ` (${skipped.map((s) => s.name).join(", ")} not available; the debug log says why)`
+        const passed =
+          skipped.length === 0
+            ? ""
+            : ` (${skipped.map((s) => s.name).join(", ")} not available; the debug log says why)`
         yield* Effect.logInfo(`backend: ${name}${passed}; matrix products: ${matmul}; ${inferencePass()}`)
         return { name, matmul, linalg, skipped }
       }
       skipped.push({ name, reason: loaded.left })
     }
-    return yield* Effect.fail(new BackendError({ backend: "any", problem: skipped.map((s) => `${s.name}: ${s.reason}`).join("; ") }))
+    return yield* Effect.fail(
+      new BackendError({ backend: "any", problem: skipped.map((s) => `${s.name}: ${s.reason}`).join("; ") })
+    )
   })
 
 export const BackendLive = (requested?: BackendName): Layer.Layer<Backend, BackendError | NativeBlasError> =>

@@ -27,9 +27,20 @@ export class NativeBlasError extends Data.TaggedError("NativeBlasError")<{
 }
 
 type Sgemm = (
-  order: number, transA: number, transB: number, m: number, n: number, k: number,
-  alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number,
-  beta: number, c: Float32Array, ldc: number
+  order: number,
+  transA: number,
+  transB: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number
 ) => void
 
 const ROW_MAJOR = 101
@@ -47,7 +58,15 @@ const libraryCandidates = [
   "/System/Library/Frameworks/Accelerate.framework/Accelerate"
 ]
 
-type Saxpby = (n: number, alpha: number, x: Float32Array, incx: number, beta: number, y: Float32Array, incy: number) => void
+type Saxpby = (
+  n: number,
+  alpha: number,
+  x: Float32Array,
+  incx: number,
+  beta: number,
+  y: Float32Array,
+  incy: number
+) => void
 
 interface Loaded {
   readonly sgemm: Sgemm
@@ -79,7 +98,9 @@ const load = (explicit: string | undefined): Loaded | string => {
       }
       let saxpby: Saxpby | null = null
       try {
-        saxpby = lib.func("void cblas_saxpby(int n, float alpha, const float *x, int incx, float beta, _Inout_ float *y, int incy)") as Saxpby
+        saxpby = lib.func(
+          "void cblas_saxpby(int n, float alpha, const float *x, int incx, float beta, _Inout_ float *y, int incy)"
+        ) as Saxpby
       } catch {
         saxpby = null
       }
@@ -99,7 +120,8 @@ interface WasmBackendLike {
 
 /** In-place updates on the wasm heap; checked per call, since a process may switch backends. */
 const wasmInPlace = (saxpby: Saxpby): InPlace => {
-  const wasm = (): WasmBackendLike | null => (tf.getBackend() === "wasm" ? (tf.backend() as unknown as WasmBackendLike) : null)
+  const wasm = (): WasmBackendLike | null =>
+    tf.getBackend() === "wasm" ? (tf.backend() as unknown as WasmBackendLike) : null
   return {
     writable: (y) => {
       const backend = wasm()
@@ -107,7 +129,8 @@ const wasmInPlace = (saxpby: Saxpby): InPlace => {
     },
     axpby: (alpha, x, beta, y) => {
       const backend = wasm()
-      if (backend === null || x.size !== y.size) throw new Error(`axpby: ${x.size} values onto ${y.size}, or not on the wasm backend`)
+      if (backend === null || x.size !== y.size)
+        throw new Error(`axpby: ${x.size} values onto ${y.size}, or not on the wasm backend`)
       // Views last: nothing is allocated between taking them and the call.
       saxpby(y.size, alpha, backend.typedArrayFromHeap(x), 1, beta, backend.typedArrayFromHeap(y), 1)
     }
@@ -144,7 +167,12 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
       const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1)
       const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1)
       const sameOuter = ra === rb && a.shape.slice(0, -2).every((s, i) => s === b.shape[i])
-      if (a.dtype !== "float32" || b.dtype !== "float32" || !(sameOuter || batchA === 1 || batchB === 1) || (ra > 2 && rb > 2 && !sameOuter)) {
+      if (
+        a.dtype !== "float32" ||
+        b.dtype !== "float32" ||
+        !(sameOuter || batchA === 1 || batchB === 1) ||
+        (ra > 2 && rb > 2 && !sameOuter)
+      ) {
         return original.kernelFunc(args)
       }
       const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2]
@@ -164,16 +192,33 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
         const ai = batchA === 1 ? 0 : i * m * k
         const bi = batchB === 1 ? 0 : i * k * n
         sgemm(
-          ROW_MAJOR, transposeA ? TRANS : NO_TRANS, transposeB ? TRANS : NO_TRANS, m, n, k, 1,
-          av.subarray(ai, ai + m * k), transposeA ? m : k,
-          bv.subarray(bi, bi + k * n), transposeB ? k : n,
-          0, cv.subarray(i * m * n, (i + 1) * m * n), n
+          ROW_MAJOR,
+          transposeA ? TRANS : NO_TRANS,
+          transposeB ? TRANS : NO_TRANS,
+          m,
+          n,
+          k,
+          1,
+          av.subarray(ai, ai + m * k),
+          transposeA ? m : k,
+          bv.subarray(bi, bi + k * n),
+          transposeB ? k : n,
+          0,
+          cv.subarray(i * m * n, (i + 1) * m * n),
+          n
         )
       }
       return out
     }
   })
-  const hostGemm = (a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array => {
+  const hostGemm = (
+    a: Float32Array,
+    b: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    out?: Float32Array
+  ): Float32Array => {
     const c = out ?? new Float32Array(m * n)
     sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1, a, k, b, n, 0, c, n)
     return c

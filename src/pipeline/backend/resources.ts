@@ -13,8 +13,13 @@ import { Backend } from "./backend.js"
  * Images a model's decoder cannot produce (a conv decoder whose code map does not fit them), as a
  * SettingsError about the code size; checked before a model is made for new data.
  */
-export const decoderFits = (settings: ModelSettings, inputDim: number, image?: { readonly height: number; readonly width: number }): Effect.Effect<void, SettingsError> => {
-  const problem = decoderKindOf(settings).geometryProblem?.(settings, geometryOf(settings.codeDim, inputDim, image)) ?? null
+export const decoderFits = (
+  settings: ModelSettings,
+  inputDim: number,
+  image?: { readonly height: number; readonly width: number }
+): Effect.Effect<void, SettingsError> => {
+  const problem =
+    decoderKindOf(settings).geometryProblem?.(settings, geometryOf(settings.codeDim, inputDim, image)) ?? null
   return problem === null ? Effect.void : Effect.fail(new SettingsError({ setting: "codeDim", problem }))
 }
 
@@ -22,10 +27,22 @@ export const decoderFits = (settings: ModelSettings, inputDim: number, image?: {
  * A model computing with the Backend's kernels, whose variables and optimizer state are released
  * when the scope closes.
  */
-export const scopedModel = (settings: ModelSettings, inputDim: number, rng: UniformSource, composition?: Composition, image?: { readonly height: number; readonly width: number }) =>
+export const scopedModel = (
+  settings: ModelSettings,
+  inputDim: number,
+  rng: UniformSource,
+  composition?: Composition,
+  image?: { readonly height: number; readonly width: number }
+) =>
   Effect.flatMap(Backend, ({ linalg }) =>
     Effect.acquireRelease(
-      Effect.sync(() => makeModel(settings, inputDim, rng, { linalg, ...(composition === undefined ? {} : { composition }), ...(image === undefined ? {} : { image }) })),
+      Effect.sync(() =>
+        makeModel(settings, inputDim, rng, {
+          linalg,
+          ...(composition === undefined ? {} : { composition }),
+          ...(image === undefined ? {} : { image })
+        })
+      ),
       (m) => Effect.sync(() => disposeModel(m))
     )
   )

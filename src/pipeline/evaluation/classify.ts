@@ -39,7 +39,12 @@ export const selectExamples = (labels: Uint8Array, plan: ClassifyPlan): Effect.E
     const byClass: number[][] = Array.from({ length: plan.classes }, () => [])
     for (let i = 0; i < labels.length; i++) {
       if (labels[i] >= plan.classes) {
-        return yield* Effect.fail(new EvaluationError({ what: "classification", problem: `training row ${i} has label ${labels[i]}, outside 0..${plan.classes - 1}` }))
+        return yield* Effect.fail(
+          new EvaluationError({
+            what: "classification",
+            problem: `training row ${i} has label ${labels[i]}, outside 0..${plan.classes - 1}`
+          })
+        )
       }
       byClass[labels[i]].push(i)
     }
@@ -127,16 +132,33 @@ export const runSeries = (series: Series, labels: Labels, selection: Selection, 
       const { linalg } = yield* Backend
       const position = new Int32Array(labels.train.length).fill(-1)
       selection.pool.forEach((row, p) => (position[row] = p))
-      const val = yield* Effect.acquireRelease(Effect.sync(() => labelled(series.features.val, dim, labels.val)), (s) => Effect.sync(() => disposeSet(s)))
-      const test = yield* Effect.acquireRelease(Effect.sync(() => labelled(series.features.test, dim, labels.test)), (s) => Effect.sync(() => disposeSet(s)))
+      const val = yield* Effect.acquireRelease(
+        Effect.sync(() => labelled(series.features.val, dim, labels.val)),
+        (s) => Effect.sync(() => disposeSet(s))
+      )
+      const test = yield* Effect.acquireRelease(
+        Effect.sync(() => labelled(series.features.test, dim, labels.test)),
+        (s) => Effect.sync(() => disposeSet(s))
+      )
       const bar = yield* (yield* Progress).bar(series.name, plan.repeats * plan.perClass.length)
       const outcomes: ProbeOutcome[] = []
       for (let r = 0; r < plan.repeats; r++) {
         for (const k of plan.perClass) {
           const rows = selection.sets[r].get(k) as Int32Array
-          const x = gatherRows(series.features.pool, dim, Array.from(rows, (row) => position[row]))
+          const x = gatherRows(
+            series.features.pool,
+            dim,
+            Array.from(rows, (row) => position[row])
+          )
           const outcome = yield* Effect.acquireUseRelease(
-            Effect.sync(() => ({ train: labelled(x, dim, Uint8Array.from(rows, (row) => labels.train[row])), probe: series.probe(rngFor(plan.seed + r, "init"), dim, plan.classes, linalg) })),
+            Effect.sync(() => ({
+              train: labelled(
+                x,
+                dim,
+                Uint8Array.from(rows, (row) => labels.train[row])
+              ),
+              probe: series.probe(rngFor(plan.seed + r, "init"), dim, plan.classes, linalg)
+            })),
             ({ train, probe }) =>
               Effect.sync((): ProbeOutcome => {
                 const fit = fitProbe(probe, train, val, {
@@ -145,7 +167,13 @@ export const runSeries = (series: Series, labels: Labels, selection: Selection, 
                   learningRate: plan.learningRate,
                   order: rngFor(plan.seed + r, "order")
                 })
-                return { perClass: k, repeat: r, accuracy: probeAccuracy(probe, test), bestEpoch: fit.bestEpoch, bestValLoss: fit.bestValLoss }
+                return {
+                  perClass: k,
+                  repeat: r,
+                  accuracy: probeAccuracy(probe, test),
+                  bestEpoch: fit.bestEpoch,
+                  bestValLoss: fit.bestValLoss
+                }
               }),
             ({ train, probe }) =>
               Effect.sync(() => {

@@ -19,7 +19,10 @@ export const codeKindLabel: Record<CodeKind, string> = { encoder: "encoder", fis
 export const evenBatches = (rows: number, batchSize: number): Array<readonly [number, number]> => {
   if (rows === 0) return []
   const count = Math.ceil(rows / batchSize)
-  return Array.from({ length: count }, (_, b) => [Math.floor((b * rows) / count), Math.floor(((b + 1) * rows) / count)] as const)
+  return Array.from(
+    { length: count },
+    (_, b) => [Math.floor((b * rows) / count), Math.floor(((b + 1) * rows) / count)] as const
+  )
 }
 
 /** Encoder codes E(x) and full FISTA inference warm-started at them; the caller disposes both. */
@@ -72,6 +75,12 @@ export const inferCodes = (model: SparseCodingModel, x: Float32Array, rows: numb
         codes.fista.codes.dispose()
         yield* bar.update(b + 1, `FISTA steps ${(steps / end).toFixed(1)}`)
       }
-      return { encoder, fista: fistaCodes, codeDim: l, rows, meanFistaSteps: rows > 0 ? steps / rows : 0 } satisfies Codes
+      return {
+        encoder,
+        fista: fistaCodes,
+        codeDim: l,
+        rows,
+        meanFistaSteps: rows > 0 ? steps / rows : 0
+      } satisfies Codes
     })
   )

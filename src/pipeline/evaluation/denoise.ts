@@ -87,7 +87,9 @@ export const denoiseModel = (model: SparseCodingModel, ds: Dataset, settings: De
   Effect.scoped(
     Effect.gen(function* () {
       if (settings.noise.length !== ds.rows * ds.dim) {
-        return yield* Effect.dieMessage(`denoiseModel: ${settings.noise.length} noise values for ${ds.rows} × ${ds.dim} inputs`)
+        return yield* Effect.dieMessage(
+          `denoiseModel: ${settings.noise.length} noise values for ${ds.rows} × ${ds.dim} inputs`
+        )
       }
       const progress = yield* Progress
       const batches = evenBatches(ds.rows, model.settings.batchSize)
@@ -96,17 +98,27 @@ export const denoiseModel = (model: SparseCodingModel, ds: Dataset, settings: De
       const examples = {
         clean: new Float32Array(count * size),
         noisy: settings.sigmas.map(() => new Float32Array(count * size)),
-        denoised: { encoder: settings.sigmas.map(() => new Float32Array(count * size)), fista: settings.sigmas.map(() => new Float32Array(count * size)) }
+        denoised: {
+          encoder: settings.sigmas.map(() => new Float32Array(count * size)),
+          fista: settings.sigmas.map(() => new Float32Array(count * size))
+        }
       }
       const pass = (sigma: number, level: number | null) =>
         Effect.gen(function* () {
           const bar = yield* progress.bar(`${label} σ=${sigma}`, batches.length)
-          const totals: PassTotals = { noisyPsnr: 0, psnr: { encoder: 0, fista: 0 }, zeros: { encoder: 0, fista: 0 }, entries: 0, fistaSteps: 0 }
+          const totals: PassTotals = {
+            noisyPsnr: 0,
+            psnr: { encoder: 0, fista: 0 },
+            zeros: { encoder: 0, fista: 0 },
+            entries: 0,
+            fistaSteps: 0
+          }
           for (const [b, [start, end]] of batches.entries()) {
             const rows = end - start
             const indices = Int32Array.from({ length: rows }, (_, i) => start + i)
             const cleanHost = ds.x.subarray(start * size, end * size)
-            const input = sigma === 0 ? cleanHost : addNoise(cleanHost, settings.noise.subarray(start * size, end * size), sigma)
+            const input =
+              sigma === 0 ? cleanHost : addNoise(cleanHost, settings.noise.subarray(start * size, end * size), sigma)
             const keep = Math.max(0, Math.min(end, count) - start)
             // Everything made here, the codes included, is released when the batch is done.
             tf.tidy(() => {
@@ -122,7 +134,11 @@ export const denoiseModel = (model: SparseCodingModel, ds: Dataset, settings: De
                 const reconstruction = ds.toPixels(model.decoder.decode(byKind[kind]), indices)
                 totals.psnr[kind] += psnrSum(cleanPixels, reconstruction)
                 totals.zeros[kind] += zeroCount(byKind[kind])
-                if (keep > 0 && level !== null) examples.denoised[kind][level].set((reconstruction.dataSync() as Float32Array).subarray(0, keep * size), start * size)
+                if (keep > 0 && level !== null)
+                  examples.denoised[kind][level].set(
+                    (reconstruction.dataSync() as Float32Array).subarray(0, keep * size),
+                    start * size
+                  )
               }
               if (keep > 0) {
                 const pixels = ds.toPixels(x, indices).dataSync() as Float32Array

@@ -7,7 +7,16 @@ import type { Row } from "../../data/table.js"
 import { codeKindLabel, type CodeKind } from "./codes.js"
 import { readTableIfPresent } from "./outputs.js"
 import { accuracyBySeries, asNumber, formatCell, percent } from "../report/cells.js"
-import { escapeHtml, htmlPage, htmlTable, imageFigure, figcaption, pngDataUri, type SvgFigures, svgFigures } from "../report/html.js"
+import {
+  escapeHtml,
+  htmlPage,
+  htmlTable,
+  imageFigure,
+  figcaption,
+  pngDataUri,
+  type SvgFigures,
+  svgFigures
+} from "../report/html.js"
 import type { RunFolder } from "./run-folder.js"
 
 /**
@@ -70,7 +79,11 @@ const runAssets = (run: RunFolder) =>
 /** Denoising and classification outputs found for the runs, merged from every folder searched. */
 export interface Results {
   readonly denoise: ReadonlyArray<Row>
-  readonly denoiseExamples: ReadonlyArray<{ readonly run: string; readonly uri: string; readonly columns: ReadonlyArray<string> }>
+  readonly denoiseExamples: ReadonlyArray<{
+    readonly run: string
+    readonly uri: string
+    readonly columns: ReadonlyArray<string>
+  }>
   readonly classify: ReadonlyArray<Row>
   readonly classifySettings: Record<string, unknown> | null
   readonly sources: ReadonlyArray<string>
@@ -115,7 +128,11 @@ export const findResults = (runs: ReadonlyArray<RunFolder>, extraDirs: ReadonlyA
           const bytes = yield* readBytes(join(dir, m.examples))
           if (bytes === null) continue
           exampleSeen.add(m.dir)
-          examples.push({ run: run.name, uri: pngDataUri(bytes), columns: (manifest?.exampleColumns ?? []) as string[] })
+          examples.push({
+            run: run.name,
+            uri: pngDataUri(bytes),
+            columns: (manifest?.exampleColumns ?? []) as string[]
+          })
           used = true
         }
         if (used) sources.push(join(dir, "denoise.arrow"))
@@ -131,7 +148,10 @@ export const findResults = (runs: ReadonlyArray<RunFolder>, extraDirs: ReadonlyA
           const run = row.runDir === null ? undefined : byDir.get(String(row.runDir))
           if (row.runDir !== null && run === undefined) continue
           if (row.runDir === null && !beside) continue
-          const series = run === undefined ? String(row.series) : `${run.name} ${codeKindLabel[row.features as CodeKind] ?? row.features}`
+          const series =
+            run === undefined
+              ? String(row.series)
+              : `${run.name} ${codeKindLabel[row.features as CodeKind] ?? row.features}`
           const key = `${series}|${row.perClass}`
           if (classifySeen.has(key)) continue
           classifySeen.add(key)
@@ -156,11 +176,16 @@ const settingRows: ReadonlyArray<readonly [string, (r: RunFolder) => unknown]> =
   ["best epoch", (r) => r.summary.bestEpoch],
   ["seed", (r) => r.seed],
   ["data", (r) => (r.summary.data as Record<string, unknown> | undefined)?.source],
-  ["train / val / test images", (r) => {
-    const d = r.summary.data as Record<string, unknown> | undefined
-    return d === undefined ? null : `${d.train} / ${d.val} / ${d.test}`
-  }],
-  ...settingNames.filter((n) => n !== "epochs").map((n) => [settingDocs[n].label, (r: RunFolder) => r.settings[n]] as const),
+  [
+    "train / val / test images",
+    (r) => {
+      const d = r.summary.data as Record<string, unknown> | undefined
+      return d === undefined ? null : `${d.train} / ${d.val} / ${d.test}`
+    }
+  ],
+  ...settingNames
+    .filter((n) => n !== "epochs")
+    .map((n) => [settingDocs[n].label, (r: RunFolder) => r.settings[n]] as const),
   ["backend", (r) => r.summary.backend],
   ["seconds per epoch", (r) => r.summary.secondsPerEpoch]
 ]
@@ -171,7 +196,8 @@ const settingsSection = (runs: ReadonlyArray<RunFolder>): string => {
   return `<section id="settings"><h2>Settings</h2><p class="note">Rows where the runs differ are highlighted.</p>${htmlTable({ header: ["", ...runs.map((r) => r.name)], rows, marked })}</section>`
 }
 
-const metric = (r: RunFolder, split: "val" | "test", key: string) => (r.summary[split] as Record<string, unknown> | undefined)?.[key]
+const metric = (r: RunFolder, split: "val" | "test", key: string) =>
+  (r.summary[split] as Record<string, unknown> | undefined)?.[key]
 
 const metricsSection = (runs: ReadonlyArray<RunFolder>): string => {
   const columns: ReadonlyArray<readonly [string, (r: RunFolder) => unknown]> = [
@@ -188,7 +214,10 @@ const metricsSection = (runs: ReadonlyArray<RunFolder>): string => {
   ]
   return (
     `<section id="metrics"><h2>Metrics</h2><p class="note">Best epoch's model, encoder codes (amortised inference), as in training's model selection.</p>` +
-    htmlTable({ header: ["run", ...columns.map(([c]) => c)], rows: runs.map((r) => [r.name, ...columns.map(([, get]) => formatCell(get(r)))]) }) +
+    htmlTable({
+      header: ["run", ...columns.map(([c]) => c)],
+      rows: runs.map((r) => [r.name, ...columns.map(([, get]) => formatCell(get(r)))])
+    }) +
     `</section>`
   )
 }
@@ -197,8 +226,12 @@ const curvesSection = (assets: ReadonlyArray<RunAssets>, figures: SvgFigures) =>
   Effect.gen(function* () {
     const series = (key: string): LineSeries[] =>
       assets.flatMap(({ run, curves }) => {
-        const points = curves.filter((c) => typeof c.epoch === "number" && typeof c[key] === "number" && Number.isFinite(c[key] as number))
-        return points.length === 0 ? [] : [{ name: run.name, x: points.map((c) => c.epoch as number), y: points.map((c) => c[key] as number) }]
+        const points = curves.filter(
+          (c) => typeof c.epoch === "number" && typeof c[key] === "number" && Number.isFinite(c[key] as number)
+        )
+        return points.length === 0
+          ? []
+          : [{ name: run.name, x: points.map((c) => c.epoch as number), y: points.map((c) => c[key] as number) }]
       })
     const panels: Array<readonly [string, string, string]> = [
       ["valPsnr", "Validation PSNR (encoder codes)", "PSNR (dB)"],
@@ -211,7 +244,8 @@ const curvesSection = (assets: ReadonlyArray<RunAssets>, figures: SvgFigures) =>
     const parts: string[] = []
     for (const [key, title, yLabel] of panels) {
       const s = series(key)
-      if (s.length > 0) parts.push(yield* plot(figures, { title, xLabel: "epoch", yLabel, series: s, width: 480, height: 260 }))
+      if (s.length > 0)
+        parts.push(yield* plot(figures, { title, xLabel: "epoch", yLabel, series: s, width: 480, height: 260 }))
     }
     return `<section id="curves"><h2>Training curves</h2>${parts.length > 0 ? `<div class="plots">${parts.join("\n")}</div>` : `<p class="note">No metrics.arrow found in the run folders.</p>`}</section>`
   })
@@ -240,27 +274,69 @@ const denoiseSection = (results: Results, runs: ReadonlyArray<RunFolder>, figure
     const lines: string[][] = []
     const series: LineSeries[] = []
     const first = rows.filter((r) => r.codes === "encoder" && r.run === rows[0].run)
-    lines.push(["noisy input", "–", ...sigmas.map((s) => formatCell(asNumber(first.find((r) => asNumber(r.sigma) === s)?.noisyPsnr), 4))])
+    lines.push([
+      "noisy input",
+      "–",
+      ...sigmas.map((s) => formatCell(asNumber(first.find((r) => asNumber(r.sigma) === s)?.noisyPsnr), 4))
+    ])
     for (const run of runs) {
       for (const kind of ["encoder", "fista"] as const) {
-        const mine = rows.filter((r) => r.run === run.name && r.codes === kind).sort((a, b) => asNumber(a.sigma) - asNumber(b.sigma))
+        const mine = rows
+          .filter((r) => r.run === run.name && r.codes === kind)
+          .sort((a, b) => asNumber(a.sigma) - asNumber(b.sigma))
         if (mine.length === 0) continue
         const name = `${run.name} ${codeKindLabel[kind]}`
-        lines.push([name, formatCell(asNumber(mine[0].cleanPsnr), 4), ...sigmas.map((s) => formatCell(asNumber(mine.find((r) => asNumber(r.sigma) === s)?.denoisedPsnr), 4))])
+        lines.push([
+          name,
+          formatCell(asNumber(mine[0].cleanPsnr), 4),
+          ...sigmas.map((s) => formatCell(asNumber(mine.find((r) => asNumber(r.sigma) === s)?.denoisedPsnr), 4))
+        ])
         series.push({ name, x: mine.map((r) => asNumber(r.sigma)), y: mine.map((r) => asNumber(r.denoisedPsnr)) })
       }
     }
-    if (first.length > 0) series.push({ name: "noisy input", x: first.map((r) => asNumber(r.sigma)), y: first.map((r) => asNumber(r.noisyPsnr)) })
-    const detailHeader = ["run", "codes", "σ", "noisy PSNR", "denoised PSNR", "clean PSNR", "clean zero fraction", "noisy zero fraction", "FISTA steps", "images"]
+    if (first.length > 0)
+      series.push({
+        name: "noisy input",
+        x: first.map((r) => asNumber(r.sigma)),
+        y: first.map((r) => asNumber(r.noisyPsnr))
+      })
+    const detailHeader = [
+      "run",
+      "codes",
+      "σ",
+      "noisy PSNR",
+      "denoised PSNR",
+      "clean PSNR",
+      "clean zero fraction",
+      "noisy zero fraction",
+      "FISTA steps",
+      "images"
+    ]
     const detail = rows.map((r) => [
-      String(r.run), codeKindLabel[r.codes as CodeKind] ?? String(r.codes), formatCell(r.sigma), formatCell(r.noisyPsnr), formatCell(r.denoisedPsnr), formatCell(r.cleanPsnr),
-      formatCell(r.cleanZeroFraction), formatCell(r.noisyZeroFraction), formatCell(r.meanFistaSteps), formatCell(r.images)
+      String(r.run),
+      codeKindLabel[r.codes as CodeKind] ?? String(r.codes),
+      formatCell(r.sigma),
+      formatCell(r.noisyPsnr),
+      formatCell(r.denoisedPsnr),
+      formatCell(r.cleanPsnr),
+      formatCell(r.cleanZeroFraction),
+      formatCell(r.noisyZeroFraction),
+      formatCell(r.meanFistaSteps),
+      formatCell(r.images)
     ])
-    const chart = yield* plot(figures, { title: "Denoising: PSNR against the clean image", xLabel: "noise σ (normalised input space)", yLabel: "PSNR (dB)", series })
+    const chart = yield* plot(figures, {
+      title: "Denoising: PSNR against the clean image",
+      xLabel: "noise σ (normalised input space)",
+      yLabel: "PSNR (dB)",
+      series
+    })
     const pictures = results.denoiseExamples
-      .map(
-        (e) =>
-          imageFigure(e.uri, `${e.run}: clean, noisy and denoised test images`, figcaption(`${e.run}: one test image per row; tiles left to right: ${e.columns.join(" | ")}`))
+      .map((e) =>
+        imageFigure(
+          e.uri,
+          `${e.run}: clean, noisy and denoised test images`,
+          figcaption(`${e.run}: one test image per row; tiles left to right: ${e.columns.join(" | ")}`)
+        )
       )
       .join("\n")
     return (
@@ -283,7 +359,13 @@ const classifySection = (results: Results, figures: SvgFigures) =>
       const mine = rows.filter((x) => x.series === name).sort((a, b) => asNumber(a.perClass) - asNumber(b.perClass))
       return { name, x: mine.map((x) => asNumber(x.perClass)), y: mine.map((x) => 100 * asNumber(x.accuracyMean)) }
     })
-    const chart = yield* plot(figures, { title: "Low-data classification: test accuracy", xLabel: "labelled examples per class", yLabel: "test top-1 accuracy (%)", logX: true, series })
+    const chart = yield* plot(figures, {
+      title: "Low-data classification: test accuracy",
+      xLabel: "labelled examples per class",
+      yLabel: "test top-1 accuracy (%)",
+      logX: true,
+      series
+    })
     const s = results.classifySettings
     const how =
       s === null
@@ -296,7 +378,14 @@ const classifySection = (results: Results, figures: SvgFigures) =>
         ? ""
         : `<p class="note">In ${atLast} of ${rows.length} settings every repeat had its lowest validation loss at the last epoch: those classifiers were still improving when the epoch budget ran out.</p>`
     const detail = rows.map((r) => [
-      String(r.series), formatCell(r.perClass), formatCell(r.repeats), percent(r.accuracyMean), percent(r.accuracyStd), percent(r.accuracyMin), percent(r.accuracyMax), formatCell(r.bestEpochMean, 3)
+      String(r.series),
+      formatCell(r.perClass),
+      formatCell(r.repeats),
+      percent(r.accuracyMean),
+      percent(r.accuracyStd),
+      percent(r.accuracyMin),
+      percent(r.accuracyMax),
+      formatCell(r.bestEpochMean, 3)
     ])
     return (
       `<section id="classification"><h2>Low-data classification</h2><p class="note">Test top-1 accuracy (%) by labelled examples per class.${escapeHtml(how)}</p>` +
@@ -328,8 +417,13 @@ export const renderReport = (input: ReportInput) =>
     const assets = yield* Effect.forEach(input.runs, runAssets)
     const figures = svgFigures("p")
     const title = input.title ?? `Sparse coding runs: ${input.runs.map((r) => r.name).join(", ")}`
-    const runList = input.runs.map((r) => `<li><b>${escapeHtml(r.name)}</b> (${escapeHtml(r.model)}): <code>${escapeHtml(r.dir)}</code></li>`).join("")
-    const sources = input.results.sources.length === 0 ? "" : `<p class="note">Evaluation results read from: ${input.results.sources.map((s) => `<code>${escapeHtml(s)}</code>`).join(", ")}</p>`
+    const runList = input.runs
+      .map((r) => `<li><b>${escapeHtml(r.name)}</b> (${escapeHtml(r.model)}): <code>${escapeHtml(r.dir)}</code></li>`)
+      .join("")
+    const sources =
+      input.results.sources.length === 0
+        ? ""
+        : `<p class="note">Evaluation results read from: ${input.results.sources.map((s) => `<code>${escapeHtml(s)}</code>`).join(", ")}</p>`
     const sections = [
       settingsSection(input.runs),
       metricsSection(input.runs),

@@ -55,7 +55,12 @@ export const readRunFolder = (dir: string): Effect.Effect<RunFolder, RunFolderRe
     const raw = yield* readJson(folder, "summary.json")
     const fields = Schema.decodeUnknownEither(SummaryFields)(raw)
     if (Either.isLeft(fields)) {
-      return yield* Effect.fail(new RunFolderReadError({ folder, problem: `summary.json lacks the model, seed or settings of the run (${fields.left.message.split("\n")[0]})` }))
+      return yield* Effect.fail(
+        new RunFolderReadError({
+          folder,
+          problem: `summary.json lacks the model, seed or settings of the run (${fields.left.message.split("\n")[0]})`
+        })
+      )
     }
     const summary = raw as Record<string, unknown>
     return {
@@ -74,17 +79,26 @@ export const readRunFolders = (dirs: ReadonlyArray<string>) =>
     Effect.map((runs) => {
       const seen = new Map<string, number>()
       for (const r of runs) seen.set(r.name, (seen.get(r.name) ?? 0) + 1)
-      return runs.map((r) => ((seen.get(r.name) ?? 0) > 1 ? { ...r, name: `${basename(join(r.dir, ".."))}/${r.name}` } : r))
+      return runs.map((r) =>
+        (seen.get(r.name) ?? 0) > 1 ? { ...r, name: `${basename(join(r.dir, ".."))}/${r.name}` } : r
+      )
     })
   )
 
 /** The run's best-epoch model, released with the scope. */
-export const runModel = (run: RunFolder): Effect.Effect<import("../../models/model.js").SparseCodingModel, CheckpointError, import("effect").Scope.Scope | Backend> =>
+export const runModel = (
+  run: RunFolder
+): Effect.Effect<
+  import("../../models/model.js").SparseCodingModel,
+  CheckpointError,
+  import("effect").Scope.Scope | Backend
+> =>
   Effect.gen(function* () {
     const file = join(run.dir, "checkpoint.safetensors")
     const snapshot = yield* readCheckpoint(file)
     // A checkpoint that loads is self-consistent, but it must also be this run's: evaluations are labelled with the summary's model and settings.
-    const shape = (model: string, s: Pick<ModelSettings, "codeDim" | "hidden" | "listaSteps">) => `${model}, ${describeShape(s)}, ${s.listaSteps} LISTA steps`
+    const shape = (model: string, s: Pick<ModelSettings, "codeDim" | "hidden" | "listaSteps">) =>
+      `${model}, ${describeShape(s)}, ${s.listaSteps} LISTA steps`
     if (shape(snapshot.model, snapshot.settings) !== shape(run.model, run.settings)) {
       return yield* Effect.fail(
         new CheckpointError({
@@ -109,7 +123,13 @@ export interface DataOptions {
   readonly data?: string
 }
 
-export type DataLoadError = RunFolderReadError | DataSourceError | IdxFormatError | PatchFileError | PatchDataError | SourceLoadError
+export type DataLoadError =
+  | RunFolderReadError
+  | DataSourceError
+  | IdxFormatError
+  | PatchFileError
+  | PatchDataError
+  | SourceLoadError
 
 /**
  * Rebuilds a run's data from what its summary records, or answers None when the run's data is
@@ -140,13 +160,16 @@ export const mnistResolver: DataResolver = {
   resolve: (run, options) => {
     const recorded = recordedMnist(run)
     if (options.mnistDir === undefined && recorded === null) return Option.none()
-    const source: MnistSource = options.mnistDir !== undefined ? { kind: "dir", dir: resolve(options.mnistDir) } : (recorded as MnistSource)
+    const source: MnistSource =
+      options.mnistDir !== undefined ? { kind: "dir", dir: resolve(options.mnistDir) } : (recorded as MnistSource)
     const where = source.kind === "dir" ? `folder ${source.dir}` : source.kind
     return Option.some({
       key: JSON.stringify({ kind: "mnist", source, seed: run.seed }),
       describe: `MNIST from ${where}, split with seed ${run.seed}`,
       // The training part is the whole training split, whatever --train-size the run was trained with.
-      load: loadMnist(source).pipe(Effect.map((data) => mapSplits(splitStage(run.seed)(data), (s, name) => normalizeMnistStage(name)(s))))
+      load: loadMnist(source).pipe(
+        Effect.map((data) => mapSplits(splitStage(run.seed)(data), (s, name) => normalizeMnistStage(name)(s)))
+      )
     })
   }
 }
@@ -177,7 +200,10 @@ export const sourceResolver: DataResolver = {
     const data = run.summary.data as Record<string, unknown> | undefined
     const recorded = Schema.decodeUnknownOption(RecordedSource)(data?.dataSource)
     if (Option.isNone(recorded)) return Option.none()
-    const { name, request: { trainSize: _, ...request } } = recorded.value
+    const {
+      name,
+      request: { trainSize: _, ...request }
+    } = recorded.value
     const where = options.data !== undefined ? { ...request, data: resolve(options.data) } : request
     return Option.some({
       key: JSON.stringify({ kind: "source", name, request: where }),
@@ -210,7 +236,11 @@ export const dataRecipe = (
  * Each run's data, loaded once per distinct recipe: runs trained on the same data with the same
  * split seed share one copy.
  */
-export const loadRunsData = (runs: ReadonlyArray<RunFolder>, options: DataOptions, resolvers: ReadonlyArray<DataResolver> = defaultResolvers) =>
+export const loadRunsData = (
+  runs: ReadonlyArray<RunFolder>,
+  options: DataOptions,
+  resolvers: ReadonlyArray<DataResolver> = defaultResolvers
+) =>
   Effect.gen(function* () {
     const byKey = new Map<string, Splits<Dataset>>()
     const out: Array<{ readonly run: RunFolder; readonly recipe: DataRecipe; readonly data: Splits<Dataset> }> = []

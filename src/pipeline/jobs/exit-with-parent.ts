@@ -33,7 +33,9 @@ if (Number.isInteger(parent) && parent > 1) {
   const timer = setInterval(() => {
     const now = parentNow()
     if (now === null ? !alive(parent) : now !== parent) {
-      process.stderr.write(`the process that started this run (pid ${parent}) is gone; stopping so that the run can be repeated elsewhere\n`)
+      process.stderr.write(
+        `the process that started this run (pid ${parent}) is gone; stopping so that the run can be repeated elsewhere\n`
+      )
       process.exit(1)
     }
   }, 1000)

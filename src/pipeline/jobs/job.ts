@@ -21,7 +21,8 @@ export type JobCommand = string
 export const JobCommand = (names: ReadonlyArray<string>) =>
   Schema.String.pipe(
     Schema.filter((s) => names.includes(s), {
-      message: (issue) => `must be one of ${names.map((c) => JSON.stringify(c)).join(", ")}, not ${JSON.stringify(issue.actual)}`
+      message: (issue) =>
+        `must be one of ${names.map((c) => JSON.stringify(c)).join(", ")}, not ${JSON.stringify(issue.actual)}`
     })
   )
 
@@ -81,7 +82,11 @@ export const RunJob = Schema.Struct({
   /** Checked against the worker's commands when it decodes the job (decodeJob). */
   command: Schema.String,
   out: Text(4096),
-  args: Schema.Array(Schema.String.pipe(Schema.filter((s) => !/[\u0000\n\r]/.test(s), { message: () => "it holds a NUL or a line break" }))),
+  args: Schema.Array(
+    Schema.String.pipe(
+      Schema.filter((s) => !/[\u0000\n\r]/.test(s), { message: () => "it holds a NUL or a line break" })
+    )
+  ),
   expected: ExpectedRun
 })
 export type RunJob = typeof RunJob.Type
@@ -103,15 +108,21 @@ const describeIssues = (error: ParseResult.ParseError): { readonly field: string
   const [first] = issues
   const at = (path: ReadonlyArray<PropertyKey>) => (path.length === 0 ? "the payload" : path.map(String).join("."))
   if (first === undefined) return { field: "the payload", problem: error.message }
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more: ${issues.slice(1, 4).map((i) => at(i.path)).join(", ")})` : ""
+  const more =
+    issues.length > 1
+      ? ` (and ${issues.length - 1} more: ${issues
+          .slice(1, 4)
+          .map((i) => at(i.path))
+          .join(", ")})`
+      : ""
   const problem =
     first._tag === "Unexpected"
       ? "is not a field of a job"
       : first._tag === "Missing"
-      ? "is missing"
-      : first.message.length > 160
-      ? `has the wrong form (${first.message.slice(first.message.lastIndexOf(", actual ") + 2)})`
-      : first.message
+        ? "is missing"
+        : first.message.length > 160
+          ? `has the wrong form (${first.message.slice(first.message.lastIndexOf(", actual ") + 2)})`
+          : first.message
   return { field: at(first.path), problem: `${problem}${more}` }
 }
 
@@ -119,10 +130,15 @@ const describeIssues = (error: ParseResult.ParseError): { readonly field: string
  * The payload decoded, unknown fields included as errors, its command one of `commands`; the
  * message names the first field at fault.
  */
-export const decodeJob = (data: unknown, job: string, commands: ReadonlyArray<JobCommand>): Either.Either<RunJob, JobRefused> =>
-  Schema.decodeUnknownEither(Schema.Struct({ ...RunJob.fields, command: JobCommand(commands) }), { onExcessProperty: "error", errors: "all" })(data).pipe(
-    Either.mapLeft((error) => new JobRefused({ job, ...describeIssues(error) }))
-  )
+export const decodeJob = (
+  data: unknown,
+  job: string,
+  commands: ReadonlyArray<JobCommand>
+): Either.Either<RunJob, JobRefused> =>
+  Schema.decodeUnknownEither(Schema.Struct({ ...RunJob.fields, command: JobCommand(commands) }), {
+    onExcessProperty: "error",
+    errors: "all"
+  })(data).pipe(Either.mapLeft((error) => new JobRefused({ job, ...describeIssues(error) })))
 
 /** How the worker reads one option of a command: whether it takes a value, and whether that value is a path. */
 export interface OptionSpec {
@@ -148,13 +164,14 @@ export const confinement = (path: string): Effect.Effect<Confinement, string> =>
     try: () => realpath(resolve(path)),
     catch: (e) => {
       const code = (e as { code?: string }).code
-      return code === "ENOENT" ? `${resolve(path)} does not exist; give an existing folder (the sweep folder as this machine sees it)` : `${resolve(path)} cannot be used (${code ?? String(e)})`
+      return code === "ENOENT"
+        ? `${resolve(path)} does not exist; give an existing folder (the sweep folder as this machine sees it)`
+        : `${resolve(path)} cannot be used (${code ?? String(e)})`
     }
-  }).pipe(
-    Effect.map((real) => ({ path: resolve(path), real }))
-  )
+  }).pipe(Effect.map((real) => ({ path: resolve(path), real })))
 
-const inside = (real: string, base: string): boolean => real === base || real.startsWith(base.endsWith(sep) ? base : base + sep)
+const inside = (real: string, base: string): boolean =>
+  real === base || real.startsWith(base.endsWith(sep) ? base : base + sep)
 
 /**
  * Where a path really leads: the deepest part of it that exists with its links resolved, and the
@@ -178,10 +195,18 @@ const realTarget = async (path: string): Promise<string> => {
 }
 
 /** A long text cut for a message: a refusal names the thing, it need not repeat 10 MB of it. */
-const shorten = (text: string, max = 80): string => (text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`)
+const shorten = (text: string, max = 80): string =>
+  text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`
 
 const holdsRun = (dir: string): Promise<boolean> =>
-  Promise.all(["last.safetensors", "summary.json"].map((f) => stat(join(dir, f)).then(() => true, () => false))).then((found) => found.some((x) => x))
+  Promise.all(
+    ["last.safetensors", "summary.json"].map((f) =>
+      stat(join(dir, f)).then(
+        () => true,
+        () => false
+      )
+    )
+  ).then((found) => found.some((x) => x))
 
 /**
  * Whether a run folder would lie inside another run's folder (a folder between the root and it
@@ -195,7 +220,8 @@ const nestedRun = (rootReal: string, outReal: string): Effect.Effect<string | nu
     }
     const children = await readdir(outReal, { withFileTypes: true }).catch(() => [])
     for (const child of children) {
-      if (child.isDirectory() && (await holdsRun(join(outReal, child.name)))) return `holds ${join(outReal, child.name)}, the folder of another run`
+      if (child.isDirectory() && (await holdsRun(join(outReal, child.name))))
+        return `holds ${join(outReal, child.name)}, the folder of another run`
     }
     return null
   })
@@ -224,35 +250,64 @@ export interface CheckedRun extends RunRequest {
  * root (by `..`, an absolute path, or a link that leads out), an input outside the root and the
  * input roots, an --out or --resume other than the job's own folder.
  */
-export const checkJob = (job: RunJob, id: string, places: WorkerPlaces, tables: Readonly<Record<JobCommand, OptionTable>>): Effect.Effect<CheckedRun, JobRefused> =>
+export const checkJob = (
+  job: RunJob,
+  id: string,
+  places: WorkerPlaces,
+  tables: Readonly<Record<JobCommand, OptionTable>>
+): Effect.Effect<CheckedRun, JobRefused> =>
   Effect.gen(function* () {
     const refuse = (field: string, problem: string) => Effect.fail(new JobRefused({ job: id, field, problem }))
     const root = places.root
     const out = resolve(root.path, job.out)
     // Told apart from a path that leads out: the file system cannot hold it, or a link goes nowhere.
     const unnamable = nameProblem(job.out)
-    if (unnamable !== null) return yield* refuse("out", `${JSON.stringify(shorten(job.out))} cannot be a folder: ${unnamable}`)
+    if (unnamable !== null)
+      return yield* refuse("out", `${JSON.stringify(shorten(job.out))} cannot be a folder: ${unnamable}`)
     const dangling = yield* danglingLink(root.path, out)
     if (dangling !== null) {
-      return yield* refuse("out", `${JSON.stringify(job.out)} goes through the link ${dangling.link}, whose target ${dangling.target} does not exist; a run folder must be a folder, or a new name, under the root`)
+      return yield* refuse(
+        "out",
+        `${JSON.stringify(job.out)} goes through the link ${dangling.link}, whose target ${dangling.target} does not exist; a run folder must be a folder, or a new name, under the root`
+      )
     }
     if (!(yield* leadsUnder(out, [root])) || out === root.path) {
-      return yield* refuse("out", `${JSON.stringify(job.out)} leads outside the worker's root ${root.path} (a run folder must be a folder inside it: no "..", no absolute path elsewhere, no link out)`)
+      return yield* refuse(
+        "out",
+        `${JSON.stringify(job.out)} leads outside the worker's root ${root.path} (a run folder must be a folder inside it: no "..", no absolute path elsewhere, no link out)`
+      )
     }
     const outReal = yield* Effect.promise(() => realTarget(out))
-    if (outReal === root.real) return yield* refuse("out", `${JSON.stringify(job.out)} is the worker's root itself; a run folder must be a folder inside it`)
+    if (outReal === root.real)
+      return yield* refuse(
+        "out",
+        `${JSON.stringify(job.out)} is the worker's root itself; a run folder must be a folder inside it`
+      )
     const nested = yield* nestedRun(root.real, outReal)
-    if (nested !== null) return yield* refuse("out", `${JSON.stringify(job.out)} ${nested}; a job writes only in a folder of its own`)
+    if (nested !== null)
+      return yield* refuse("out", `${JSON.stringify(job.out)} ${nested}; a job writes only in a folder of its own`)
     const table = tables[job.command]
-    if (table === undefined) return yield* refuse("command", `${JSON.stringify(job.command)} is not a command this worker runs (${Object.keys(tables).join(", ")})`)
+    if (table === undefined)
+      return yield* refuse(
+        "command",
+        `${JSON.stringify(job.command)} is not a command this worker runs (${Object.keys(tables).join(", ")})`
+      )
     const args: string[] = []
     for (let i = 0; i < job.args.length; i++) {
       const word = job.args[i]
-      if (!word.startsWith("--")) return yield* refuse(`args[${i}]`, `${JSON.stringify(word)} is not an option of ${job.command} (every argument is an option or the value that follows one)`)
+      if (!word.startsWith("--"))
+        return yield* refuse(
+          `args[${i}]`,
+          `${JSON.stringify(word)} is not an option of ${job.command} (every argument is an option or the value that follows one)`
+        )
       const eq = word.indexOf("=")
       const flag = eq > 0 ? word.slice(0, eq) : word
       const spec = table.get(flag)
-      if (spec === undefined) return yield* refuse(`args[${i}]`, `${flag} is not an option of ${job.command}; a job may pass only that command's options`)
+      if (spec === undefined)
+        return yield* refuse(
+          `args[${i}]`,
+          `${flag} is not an option of ${job.command}; a job may pass only that command's options`
+        )
       if (!spec.takesValue) {
         if (eq > 0) return yield* refuse(`args[${i}]`, `${flag} takes no value`)
         args.push(flag)
@@ -266,31 +321,61 @@ export const checkJob = (job: RunJob, id: string, places: WorkerPlaces, tables: 
       }
       const path = resolve(root.path, value)
       const badName = nameProblem(value)
-      if (badName !== null) return yield* refuse(`args (${flag})`, `${JSON.stringify(shorten(value))} cannot be a path: ${badName}`)
+      if (badName !== null)
+        return yield* refuse(`args (${flag})`, `${JSON.stringify(shorten(value))} cannot be a path: ${badName}`)
       const goesNowhere = yield* danglingLink(root.path, path)
-      if (goesNowhere !== null) return yield* refuse(`args (${flag})`, `${JSON.stringify(value)} goes through the link ${goesNowhere.link}, whose target ${goesNowhere.target} does not exist`)
+      if (goesNowhere !== null)
+        return yield* refuse(
+          `args (${flag})`,
+          `${JSON.stringify(value)} goes through the link ${goesNowhere.link}, whose target ${goesNowhere.target} does not exist`
+        )
       if (spec.path === "output") {
-        if (!(yield* leadsUnder(path, [root]))) return yield* refuse(`args (${flag})`, `${JSON.stringify(value)} leads outside the worker's root ${root.path}`)
+        if (!(yield* leadsUnder(path, [root])))
+          return yield* refuse(
+            `args (${flag})`,
+            `${JSON.stringify(value)} leads outside the worker's root ${root.path}`
+          )
         if ((yield* Effect.promise(() => realTarget(path))) !== outReal) {
-          return yield* refuse(`args (${flag})`, `${JSON.stringify(value)} is not the job's own folder (out ${JSON.stringify(job.out)})`)
+          return yield* refuse(
+            `args (${flag})`,
+            `${JSON.stringify(value)} is not the job's own folder (out ${JSON.stringify(job.out)})`
+          )
         }
         // The worker gives --out itself, and --resume when the folder holds a run to continue.
         continue
       }
       if (!(yield* leadsUnder(path, [root, ...places.inputRoots]))) {
-        const also = places.inputRoots.length === 0 ? " (a worker reads data elsewhere only from the folders given to its --input-root)" : ` or its --input-root folders (${places.inputRoots.map((r) => r.path).join(", ")})`
-        return yield* refuse(`args (${flag})`, `${JSON.stringify(value)} leads outside the worker's root ${root.path}${also}`)
+        const also =
+          places.inputRoots.length === 0
+            ? " (a worker reads data elsewhere only from the folders given to its --input-root)"
+            : ` or its --input-root folders (${places.inputRoots.map((r) => r.path).join(", ")})`
+        return yield* refuse(
+          `args (${flag})`,
+          `${JSON.stringify(value)} leads outside the worker's root ${root.path}${also}`
+        )
       }
       args.push(flag, path)
     }
     const data = job.expected.data
     const expected: ExpectedRun = {
       ...job.expected,
-      data: data._tag === "mnist"
-        ? { ...data, mnist: data.mnist.kind === "dir" ? { kind: "dir", dir: resolve(root.path, data.mnist.dir) } : data.mnist }
-        : { ...data, path: resolve(root.path, data.path) }
+      data:
+        data._tag === "mnist"
+          ? {
+              ...data,
+              mnist: data.mnist.kind === "dir" ? { kind: "dir", dir: resolve(root.path, data.mnist.dir) } : data.mnist
+            }
+          : { ...data, path: resolve(root.path, data.path) }
     }
-    return { name: job.name, model: job.model, lambda: job.lambda, command: job.command, out, args: [...args, "--out", out], expected }
+    return {
+      name: job.name,
+      model: job.model,
+      lambda: job.lambda,
+      command: job.command,
+      out,
+      args: [...args, "--out", out],
+      expected
+    }
   })
 
 /** A path made relative to `root` when it lies under it (lexically); others as they are. */
@@ -325,10 +410,14 @@ export interface RunRequest {
  * root: the workers must be given their folders as --input-root. Fails if the run's folder is not
  * inside the root.
  */
-export const toJob = (run: RunRequest, root: string): Either.Either<{ readonly job: typeof RunJob.Encoded; readonly outside: ReadonlyArray<string> }, string> => {
+export const toJob = (
+  run: RunRequest,
+  root: string
+): Either.Either<{ readonly job: typeof RunJob.Encoded; readonly outside: ReadonlyArray<string> }, string> => {
   const top = resolve(root)
   const out = relative(top, resolve(run.out))
-  if (out === "" || out.startsWith("..") || isAbsolute(out)) return Either.left(`its folder ${run.out} is not inside the sweep's root ${top}`)
+  if (out === "" || out.startsWith("..") || isAbsolute(out))
+    return Either.left(`its folder ${run.out} is not inside the sweep's root ${top}`)
   const args: string[] = []
   const outside: string[] = []
   const keep = (value: string) => {
@@ -350,16 +439,30 @@ export const toJob = (run: RunRequest, root: string): Either.Either<{ readonly j
   const data = run.expected.data
   const expected: ExpectedRun = {
     ...run.expected,
-    data: data._tag === "mnist"
-      ? { ...data, mnist: data.mnist.kind === "dir" ? { kind: "dir", dir: underRoot(top, data.mnist.dir) } : data.mnist }
-      : { ...data, path: underRoot(top, data.path) }
+    data:
+      data._tag === "mnist"
+        ? {
+            ...data,
+            mnist: data.mnist.kind === "dir" ? { kind: "dir", dir: underRoot(top, data.mnist.dir) } : data.mnist
+          }
+        : { ...data, path: underRoot(top, data.path) }
   }
-  const job: RunJob = { name: run.name, model: run.model, lambda: run.lambda, command: run.command ?? "train", out, args, expected }
+  const job: RunJob = {
+    name: run.name,
+    model: run.model,
+    lambda: run.lambda,
+    command: run.command ?? "train",
+    out,
+    args,
+    expected
+  }
   return Either.map(
-    Schema.encodeEither(RunJob)(job).pipe(Either.mapLeft((e) => {
-      const { field, problem } = describeIssues(e)
-      return `it cannot be made a job: ${field}: ${problem}`
-    })),
+    Schema.encodeEither(RunJob)(job).pipe(
+      Either.mapLeft((e) => {
+        const { field, problem } = describeIssues(e)
+        return `it cannot be made a job: ${field}: ${problem}`
+      })
+    ),
     (encoded) => ({ job: encoded, outside: [...new Set(outside)] })
   )
 }

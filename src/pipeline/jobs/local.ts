@@ -27,7 +27,8 @@ export const splitFinished = (runs: ReadonlyArray<RunRequest>) =>
         yield* Effect.logInfo(`sweep: ${run.name} finished earlier (${describeResult(state.summary)}); skipped`)
       } else {
         pending.push(run)
-        if (!state.reason.startsWith("it has no summary.json")) yield* Effect.logInfo(`sweep: ${run.name} is not done: ${state.reason}`)
+        if (!state.reason.startsWith("it has no summary.json"))
+          yield* Effect.logInfo(`sweep: ${run.name} is not done: ${state.reason}`)
       }
     }
     return { skipped, pending }
@@ -42,14 +43,19 @@ export const inPlanOrder = (runs: ReadonlyArray<RunRequest>, outcomes: ReadonlyA
  * overall progress as each starts and ends. A failed run does not stop the others; a run whose
  * folder holds its own stopped state continues from it (process.ts continuation).
  */
-export const runLocal = (runs: ReadonlyArray<RunRequest>, options: { readonly parallel: number; readonly command: RunCommand | RunLauncher }) =>
+export const runLocal = (
+  runs: ReadonlyArray<RunRequest>,
+  options: { readonly parallel: number; readonly command: RunCommand | RunLauncher }
+) =>
   Effect.gen(function* () {
     const { skipped, pending } = yield* splitFinished(runs)
     const total = runs.length
     let done = skipped.length
     let running = 0
-    const status = () => `${done}/${total} done, ${running} running, ${pending.length - running - (done - skipped.length)} waiting`
-    if (pending.length > 0) yield* Effect.logInfo(`sweep: ${pending.length} of ${total} runs to do, at most ${options.parallel} at once`)
+    const status = () =>
+      `${done}/${total} done, ${running} running, ${pending.length - running - (done - skipped.length)} waiting`
+    if (pending.length > 0)
+      yield* Effect.logInfo(`sweep: ${pending.length} of ${total} runs to do, at most ${options.parallel} at once`)
     const ran = yield* Effect.forEach(
       pending,
       (run) =>
@@ -57,21 +63,29 @@ export const runLocal = (runs: ReadonlyArray<RunRequest>, options: { readonly pa
           const claimed = yield* Effect.either(continuation(run))
           if (claimed._tag === "Left") {
             done += 1
-            const error = new SweepRunError({ run: run.name, problem: `it did not start: ${claimed.left.message}`, log: null })
+            const error = new SweepRunError({
+              run: run.name,
+              problem: `it did not start: ${claimed.left.message}`,
+              log: null
+            })
             yield* Effect.logWarning(`sweep: ${run.name} cannot start (${status()}): ${claimed.left.message}`)
             return { run, status: "failed", error } satisfies RunOutcome
           }
           const go = claimed.right
           if (go.note !== null) yield* Effect.logInfo(`sweep: ${run.name}: ${go.note}`)
           running += 1
-          yield* Effect.logInfo(`sweep: started ${run.name}${go.from === null ? "" : `, continuing its stopped run at ${go.from}`} (${status()})`)
+          yield* Effect.logInfo(
+            `sweep: started ${run.name}${go.from === null ? "" : `, continuing its stopped run at ${go.from}`} (${status()})`
+          )
           const started = performance.now()
           const result = yield* Effect.either(spawnRun(go.run, options.command))
           running -= 1
           done += 1
           const seconds = ((performance.now() - started) / 1000).toFixed(0)
           if (result._tag === "Right") {
-            yield* Effect.logInfo(`sweep: finished ${run.name} in ${seconds} s: ${describeResult(result.right)} (${status()})`)
+            yield* Effect.logInfo(
+              `sweep: finished ${run.name} in ${seconds} s: ${describeResult(result.right)} (${status()})`
+            )
             return { run, status: "ran", summary: result.right } satisfies RunOutcome
           }
           yield* Effect.logWarning(`sweep: ${run.name} failed after ${seconds} s (${status()}): ${result.left.message}`)

@@ -8,7 +8,10 @@ export const rateLimitedLog = (log: (line: string) => void, windowMs = 10_000) =
     const now = Date.now()
     const last = seen.get(line)
     if (last === undefined || now - last.since >= windowMs) {
-      const more = last === undefined || last.repeats === 0 ? "" : ` (and ${last.repeats} more times in the last ${Math.round((now - last.since) / 1000)} s)`
+      const more =
+        last === undefined || last.repeats === 0
+          ? ""
+          : ` (and ${last.repeats} more times in the last ${Math.round((now - last.since) / 1000)} s)`
       seen.set(line, { since: now, repeats: 0 })
       log(`${line}${more}`)
       return

@@ -41,14 +41,31 @@ const duplicate = <A>(xs: ReadonlyArray<A>): A | undefined => xs.find((x, i) => 
  */
 export const planSweep = (spec: SweepSpec): Effect.Effect<ReadonlyArray<RunRequest>, ConfigError | SettingsError> =>
   Effect.gen(function* () {
-    if (spec.models.length === 0) return yield* Effect.fail(new ConfigError({ option: "--model", problem: "no model given; pass a comma-separated list such as sdl,vdl" }))
-    if (spec.lambdas.length === 0) return yield* Effect.fail(new ConfigError({ option: "--lambda", problem: "no λ given; pass a comma-separated list such as 0.005,0.01,0.02" }))
+    if (spec.models.length === 0)
+      return yield* Effect.fail(
+        new ConfigError({ option: "--model", problem: "no model given; pass a comma-separated list such as sdl,vdl" })
+      )
+    if (spec.lambdas.length === 0)
+      return yield* Effect.fail(
+        new ConfigError({
+          option: "--lambda",
+          problem: "no λ given; pass a comma-separated list such as 0.005,0.01,0.02"
+        })
+      )
     const twiceModel = duplicate(spec.models)
-    if (twiceModel !== undefined) return yield* Effect.fail(new ConfigError({ option: "--model", problem: `${twiceModel} is listed twice; list each model once` }))
+    if (twiceModel !== undefined)
+      return yield* Effect.fail(
+        new ConfigError({ option: "--model", problem: `${twiceModel} is listed twice; list each model once` })
+      )
     const twiceLambda = duplicate(spec.lambdas)
-    if (twiceLambda !== undefined) return yield* Effect.fail(new ConfigError({ option: "--lambda", problem: `${twiceLambda} is listed twice; list each value once` }))
+    if (twiceLambda !== undefined)
+      return yield* Effect.fail(
+        new ConfigError({ option: "--lambda", problem: `${twiceLambda} is listed twice; list each value once` })
+      )
     if (spec.epochs !== "preset" && !(Number.isInteger(spec.epochs) && spec.epochs >= 1)) {
-      return yield* Effect.fail(new ConfigError({ option: "--epochs", problem: `${spec.epochs} is not a positive whole number of epochs` }))
+      return yield* Effect.fail(
+        new ConfigError({ option: "--epochs", problem: `${spec.epochs} is not a positive whole number of epochs` })
+      )
     }
     const root = resolve(spec.out)
     const runs: RunRequest[] = []
@@ -64,7 +81,17 @@ export const planSweep = (spec: SweepSpec): Effect.Effect<ReadonlyArray<RunReque
           lambda,
           command: "train",
           out,
-          args: ["--model", model, "--lambda", String(lambda), "--epochs", String(epochs), "--out", out, ...spec.passthrough],
+          args: [
+            "--model",
+            model,
+            "--lambda",
+            String(lambda),
+            "--epochs",
+            String(epochs),
+            "--out",
+            out,
+            ...spec.passthrough
+          ],
           expected: {
             model,
             seed: spec.seed,
@@ -84,7 +111,11 @@ export const planSweep = (spec: SweepSpec): Effect.Effect<ReadonlyArray<RunReque
  * taking a value), with the values of `paths` made absolute so that a run started in another
  * directory reads the same files. Both `--flag value` and `--flag=value` are understood.
  */
-export const passthroughArgs = (argv: ReadonlyArray<string>, own: ReadonlyArray<string>, paths: ReadonlyArray<string>): string[] => {
+export const passthroughArgs = (
+  argv: ReadonlyArray<string>,
+  own: ReadonlyArray<string>,
+  paths: ReadonlyArray<string>
+): string[] => {
   const out: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]
@@ -122,7 +153,11 @@ export type FinishedSummary = RunSummary & {
 const recordedData = (expected: ExpectedData, data: FinishedSummary["data"] | undefined): unknown => {
   if (expected._tag === "mnist") return { _tag: "mnist", mnist: data?.mnist, trainSize: data?.trainSize }
   const rows = data === undefined ? undefined : (data.train ?? 0) + (data.val ?? 0) + (data.test ?? 0)
-  return { _tag: "file", path: data?.arrow?.file ?? data?.images?.dir ?? data?.patchFile, ...(expected.rows === undefined ? {} : { rows }) }
+  return {
+    _tag: "file",
+    path: data?.arrow?.file ?? data?.images?.dir ?? data?.patchFile,
+    ...(expected.rows === undefined ? {} : { rows })
+  }
 }
 
 export type RunState =
@@ -142,7 +177,10 @@ export const runState = (out: string, expected: ExpectedRun): Effect.Effect<RunS
     try {
       summary = JSON.parse(text)
     } catch (e) {
-      return { finished: false, reason: `its summary.json does not parse (${e instanceof Error ? e.message : String(e)})` }
+      return {
+        finished: false,
+        reason: `its summary.json does not parse (${e instanceof Error ? e.message : String(e)})`
+      }
     }
     const actual = {
       model: summary.model,
@@ -154,5 +192,7 @@ export const runState = (out: string, expected: ExpectedRun): Effect.Effect<RunS
       backend: expected.backend === null ? null : summary.backend
     }
     const diff = firstDifference(expected, actual)
-    return diff === undefined ? { finished: true, summary } : { finished: false, reason: `its summary.json is of another run: ${diff}` }
+    return diff === undefined
+      ? { finished: true, summary }
+      : { finished: false, reason: `its summary.json is of another run: ${diff}` }
   })

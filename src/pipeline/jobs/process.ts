@@ -78,7 +78,10 @@ export const spawnIntoLog = <E>(
       try: () => {
         mkdirSync(dir, { recursive: true })
         const fd = openSync(log, "a")
-        writeSync(fd, `--- ${new Date().toISOString()} on ${hostname()} (pid ${process.pid}): ${[command.executable, ...command.prefix, ...args].join(" ")}\n`)
+        writeSync(
+          fd,
+          `--- ${new Date().toISOString()} on ${hostname()} (pid ${process.pid}): ${[command.executable, ...command.prefix, ...args].join(" ")}\n`
+        )
         return fd
       },
       catch: (e) => fail(`cannot write its folder (${e instanceof Error ? e.message : String(e)})`)
@@ -95,7 +98,13 @@ export const spawnIntoLog = <E>(
         })
       } catch (e) {
         // Thrown rather than emitted: an argument list too long for the system (E2BIG), for one.
-        resume(Effect.fail(fail(`cannot start ${command.executable} (${e instanceof Error ? e.message : String(e)}); ${log} holds the command line`)))
+        resume(
+          Effect.fail(
+            fail(
+              `cannot start ${command.executable} (${e instanceof Error ? e.message : String(e)}); ${log} holds the command line`
+            )
+          )
+        )
         return
       }
       let exited = false
@@ -124,7 +133,10 @@ export const spawnIntoLog = <E>(
  * Run one sweep run as its own process (spawnIntoLog), its output appended to run.log in the run
  * folder, and read back its summary. Interrupting the effect stops the process.
  */
-export const spawnRun = (run: RunRequest, launcher: RunCommand | RunLauncher): Effect.Effect<FinishedSummary, SweepRunError> =>
+export const spawnRun = (
+  run: RunRequest,
+  launcher: RunCommand | RunLauncher
+): Effect.Effect<FinishedSummary, SweepRunError> =>
   Effect.gen(function* () {
     const log = join(run.out, LOG_FILE)
     const fail = (problem: string) => new SweepRunError({ run: run.name, problem, log })
@@ -144,18 +156,28 @@ export const spawnRun = (run: RunRequest, launcher: RunCommand | RunLauncher): E
  * job is refused with RunFolderTakenError, naming it and what differs, unless its arguments hold
  * --overwrite, which the submitter adds only when asked to (sweep --overwrite).
  */
-export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: RunRequest; readonly from: string | null; readonly note: string | null }, RunFolderTakenError> =>
+export const continuation = (
+  run: RunRequest
+): Effect.Effect<
+  { readonly run: RunRequest; readonly from: string | null; readonly note: string | null },
+  RunFolderTakenError
+> =>
   Effect.gen(function* () {
     const overwrite = run.args.includes("--overwrite")
     const fresh = (note: string | null) => ({ run, from: null, note })
     const taken = (found: string, differs: string, resumable: boolean) =>
       overwrite
-        ? Effect.succeed(fresh(`its folder holds another run (${found}: ${differs}); starting afresh, replacing it, as --overwrite asks`))
+        ? Effect.succeed(
+            fresh(
+              `its folder holds another run (${found}: ${differs}); starting afresh, replacing it, as --overwrite asks`
+            )
+          )
         : Effect.fail(new RunFolderTakenError({ folder: run.out, run: found, differs, resumable }))
     const command = run.command ?? "train"
     const expected = run.expected
     const data = expected.data
-    const resumable = (command === "train" && data._tag === "mnist") || (command === "patches-train" && data._tag === "file")
+    const resumable =
+      (command === "train" && data._tag === "mnist") || (command === "patches-train" && data._tag === "file")
     // A finished run whose summary.json is not this run's: continued only when its state is this
     // run's with fewer epochs (then the epochs it has are kept, and it goes on to the rest).
     const state = yield* runState(run.out, expected)
@@ -165,7 +187,11 @@ export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: Run
       if (read.left._tag === "ResumeError" && /has no last\.safetensors|does not exist/.test(read.left.message)) {
         return otherSummary === null ? fresh(null) : yield* taken("a finished run", otherSummary, false)
       }
-      return yield* taken("a run whose state cannot be read", `its state cannot be continued (${read.left.message})`, false)
+      return yield* taken(
+        "a run whose state cannot be read",
+        `its state cannot be continued (${read.left.message})`,
+        false
+      )
     }
     const { snapshot, progress } = read.right
     const trainSizeArg = run.args.indexOf("--train-size")
@@ -176,22 +202,31 @@ export const continuation = (run: RunRequest): Effect.Effect<{ readonly run: Run
       readonly arrow?: { readonly file?: unknown }
       readonly images?: { readonly dir?: unknown }
     }
-    const recordedFile = command === "train-data" ? recorded.arrow?.file ?? recorded.images?.dir : recorded.patchFile
+    const recordedFile = command === "train-data" ? (recorded.arrow?.file ?? recorded.images?.dir) : recorded.patchFile
     const differs =
       snapshot.model !== expected.model
         ? `it is a run of ${snapshot.model}`
         : progress.seed !== expected.seed
-        ? `its seed is ${progress.seed}`
-        : canonicalJson({ ...snapshot.settings, epochs: 0 }) !== canonicalJson({ ...expected.settings, epochs: 0 })
-        ? `its settings differ (${firstDifference({ ...expected.settings, epochs: 0 }, { ...snapshot.settings, epochs: 0 }, "settings")})`
-        : data._tag === "mnist"
-        ? firstDifference({ mnist: data.mnist, trainSize: data.trainSize }, { mnist: recorded.mnist, trainSize: recorded.trainSize }, "data")
-        : typeof recordedFile !== "string" || resolve(recordedFile) !== resolve(data.path)
-        ? `it was trained on ${String(recordedFile)}, not ${data.path}`
-        : command === "patches-train"
-        ? firstDifference({ trainSize: trainSizeArg < 0 ? null : Number(run.args[trainSizeArg + 1]) }, { trainSize: recorded.trainSize }, "data")
-        : undefined
-    const backend = expected.backend !== null && progress.backend !== expected.backend ? `it ran on ${progress.backend}` : undefined
+          ? `its seed is ${progress.seed}`
+          : canonicalJson({ ...snapshot.settings, epochs: 0 }) !== canonicalJson({ ...expected.settings, epochs: 0 })
+            ? `its settings differ (${firstDifference({ ...expected.settings, epochs: 0 }, { ...snapshot.settings, epochs: 0 }, "settings")})`
+            : data._tag === "mnist"
+              ? firstDifference(
+                  { mnist: data.mnist, trainSize: data.trainSize },
+                  { mnist: recorded.mnist, trainSize: recorded.trainSize },
+                  "data"
+                )
+              : typeof recordedFile !== "string" || resolve(recordedFile) !== resolve(data.path)
+                ? `it was trained on ${String(recordedFile)}, not ${data.path}`
+                : command === "patches-train"
+                  ? firstDifference(
+                      { trainSize: trainSizeArg < 0 ? null : Number(run.args[trainSizeArg + 1]) },
+                      { trainSize: recorded.trainSize },
+                      "data"
+                    )
+                  : undefined
+    const backend =
+      expected.backend !== null && progress.backend !== expected.backend ? `it ran on ${progress.backend}` : undefined
     const epochs = progress.next.epoch > expected.epochs ? `it is past epoch ${expected.epochs}` : undefined
     const reason = differs ?? backend ?? epochs
     const stopped = `stopped after ${progress.next.epoch} of ${progress.epochs} epochs${progress.next.batch > 0 ? ` and ${progress.next.batch} batches` : ""}`

@@ -9,7 +9,17 @@ import { ConfigError } from "../errors.js"
 import { QueueError, SweepRunError } from "./errors.js"
 import { RunFolderTakenError } from "../errors.js"
 import { boundsProblem, DEFAULT_JOB_LIMITS, type JobLimits } from "./bounds.js"
-import { type CheckedRun, checkJob, type Confinement, confinement, decodeJob, type JobCommand, JobRefused, type OptionTable, toJob } from "./job.js"
+import {
+  type CheckedRun,
+  checkJob,
+  type Confinement,
+  confinement,
+  decodeJob,
+  type JobCommand,
+  JobRefused,
+  type OptionTable,
+  toJob
+} from "./job.js"
 import { rateLimitedLog } from "./log-limit.js"
 import { describeResult, inPlanOrder, type RunOutcome, splitFinished } from "./local.js"
 import { type FinishedSummary, type RunRequest, runState } from "./plan.js"
@@ -34,10 +44,24 @@ const JOB_ATTEMPTS = 2
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /** A server's or client's message with the password cut out, should it ever hold it. */
-const hidePassword = (text: string, password: string | undefined): string => (password === undefined || password === "" ? text : text.split(password).join("***"))
+const hidePassword = (text: string, password: string | undefined): string =>
+  password === undefined || password === "" ? text : text.split(password).join("***")
 
 const attempt = <A>(url: string, what: string, run: () => Promise<A>) =>
-  Effect.tryPromise({ try: run, catch: (e) => new QueueError({ url: maskUrl(url), problem: `${what}: ${hidePassword(reason(e), redisOptions(url).pipe(Either.map((o) => o.password), Either.getOrUndefined))}` }) })
+  Effect.tryPromise({
+    try: run,
+    catch: (e) =>
+      new QueueError({
+        url: maskUrl(url),
+        problem: `${what}: ${hidePassword(
+          reason(e),
+          redisOptions(url).pipe(
+            Either.map((o) => o.password),
+            Either.getOrUndefined
+          )
+        )}`
+      })
+  })
 
 /**
  * A Redis connection for BullMQ, after a quick check that the server answers: by default the
@@ -51,7 +75,13 @@ const redisConnection = (url: string): Effect.Effect<Redis, QueueError, Scope.Sc
     let seen: unknown = undefined
     yield* Effect.acquireUseRelease(
       Effect.sync(() => {
-        const probe = new Redis({ ...target, lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+        const probe = new Redis({
+          ...target,
+          lazyConnect: true,
+          connectTimeout: 5000,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null
+        })
         // connect() rejects too; the listener keeps ioredis from printing the error itself.
         probe.on("error", (e) => {
           seen ??= e
@@ -87,8 +117,17 @@ const redisConnection = (url: string): Effect.Effect<Redis, QueueError, Scope.Sc
  * A job's id names the run and everything that defines it, so that submitting the same sweep
  * again finds the jobs already queued, and a changed setting makes a new job.
  */
-export const jobId = (run: { readonly name: string; readonly command?: string; readonly args: ReadonlyArray<string>; readonly out: string; readonly expected: unknown }): string =>
-  `${run.name.replace(/[^A-Za-z0-9._+-]/g, "_")}.${createHash("sha256").update(JSON.stringify({ command: run.command ?? "train", args: run.args, out: run.out, expected: run.expected })).digest("hex").slice(0, 12)}`
+export const jobId = (run: {
+  readonly name: string
+  readonly command?: string
+  readonly args: ReadonlyArray<string>
+  readonly out: string
+  readonly expected: unknown
+}): string =>
+  `${run.name.replace(/[^A-Za-z0-9._+-]/g, "_")}.${createHash("sha256")
+    .update(JSON.stringify({ command: run.command ?? "train", args: run.args, out: run.out, expected: run.expected }))
+    .digest("hex")
+    .slice(0, 12)}`
 
 /** The deepest folder that holds every run's folder: the root the jobs are relative to when none is given. */
 const commonRoot = (runs: ReadonlyArray<RunRequest>): string => {
@@ -145,16 +184,24 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
       const jobs = new Map<RunRequest, ReturnType<typeof toJob> extends Either.Either<infer R, unknown> ? R : never>()
       for (const run of pending) {
         const made = toJob(run, root)
-        if (Either.isLeft(made)) return yield* Effect.fail(new QueueError({ url: shown, problem: `run ${run.name} cannot go on the queue: ${made.left}` }))
+        if (Either.isLeft(made))
+          return yield* Effect.fail(
+            new QueueError({ url: shown, problem: `run ${run.name} cannot go on the queue: ${made.left}` })
+          )
         jobs.set(run, made.right)
       }
       const outside = [...new Set([...jobs.values()].flatMap((j) => j.outside))]
       for (const path of outside) {
-        yield* Effect.logWarning(`sweep: ${path} is outside the sweep folder ${root}; workers read it only if given --input-root ${path} (or a folder above it) and see it at that path`)
+        yield* Effect.logWarning(
+          `sweep: ${path} is outside the sweep folder ${root}; workers read it only if given --input-root ${path} (or a folder above it) and see it at that path`
+        )
       }
       const client = yield* redisConnection(target.url)
       // The workers' --root: it must exist before they start.
-      yield* Effect.tryPromise({ try: () => mkdir(root, { recursive: true }), catch: (e) => new QueueError({ url: shown, problem: `cannot make the sweep folder ${root} (${reason(e)})` }) })
+      yield* Effect.tryPromise({
+        try: () => mkdir(root, { recursive: true }),
+        catch: (e) => new QueueError({ url: shown, problem: `cannot make the sweep folder ${root} (${reason(e)})` })
+      })
       const queue = yield* Effect.acquireRelease(
         Effect.sync(() => new Queue(target.name, { connection: client })),
         (q) => Effect.promise(() => q.close().catch(() => undefined))
@@ -183,7 +230,10 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
           " (--root: this sweep folder as the worker's machine sees it)"
       )
       const outcomes: RunOutcome[] = [...skipped]
-      const seen = new Map<string, { readonly state: string; readonly worker: string | undefined; readonly failures: number }>()
+      const seen = new Map<
+        string,
+        { readonly state: string; readonly worker: string | undefined; readonly failures: number }
+      >()
       let lastStatus = 0
       while (ids.size > 0) {
         let running = 0
@@ -192,7 +242,15 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
           const job: Job | undefined = yield* attempt(target.url, `reading job ${id}`, () => queue.getJob(id))
           if (job === undefined) {
             ids.delete(id)
-            outcomes.push({ run, status: "failed", error: new SweepRunError({ run: run.name, problem: `its job ${id} was removed from the queue before it finished`, log: join(run.out, LOG_FILE) }) })
+            outcomes.push({
+              run,
+              status: "failed",
+              error: new SweepRunError({
+                run: run.name,
+                problem: `its job ${id} was removed from the queue before it finished`,
+                log: join(run.out, LOG_FILE)
+              })
+            })
             changed = true
             continue
           }
@@ -203,16 +261,24 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
             ids.delete(id)
             const summary = job.returnvalue as FinishedSummary
             outcomes.push({ run, status: "ran", summary })
-            yield* Effect.logInfo(`sweep: finished ${run.name}${on}: ${describeResult(summary)} (${outcomes.length}/${runs.length} done)`)
+            yield* Effect.logInfo(
+              `sweep: finished ${run.name}${on}: ${describeResult(summary)} (${outcomes.length}/${runs.length} done)`
+            )
             changed = true
             continue
           }
           if (state === "failed") {
             ids.delete(id)
             const tries = job.attemptsMade === 1 ? "once" : `${job.attemptsMade} times`
-            const error = new SweepRunError({ run: run.name, problem: `its job failed ${tries}, last: ${job.failedReason}`, log: join(run.out, LOG_FILE) })
+            const error = new SweepRunError({
+              run: run.name,
+              problem: `its job failed ${tries}, last: ${job.failedReason}`,
+              log: join(run.out, LOG_FILE)
+            })
             outcomes.push({ run, status: "failed", error })
-            yield* Effect.logWarning(`sweep: ${run.name} failed (${outcomes.length}/${runs.length} done): ${job.failedReason}`)
+            yield* Effect.logWarning(
+              `sweep: ${run.name} failed (${outcomes.length}/${runs.length} done): ${job.failedReason}`
+            )
             changed = true
             continue
           }
@@ -225,9 +291,14 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
             continue
           }
           const wasActive = before.state === "active"
-          const lost = now.failures > before.failures ? `its run failed: ${job.failedReason}` : `its worker${before.worker === undefined ? "" : ` ${before.worker}`} stopped`
+          const lost =
+            now.failures > before.failures
+              ? `its run failed: ${job.failedReason}`
+              : `its worker${before.worker === undefined ? "" : ` ${before.worker}`} stopped`
           if (wasActive && (state !== "active" || worker !== before.worker || now.failures > before.failures)) {
-            yield* Effect.logInfo(`sweep: ${run.name} is back on the queue (${lost})${state === "active" ? ` and started again${on}` : "; another worker will take it"}`)
+            yield* Effect.logInfo(
+              `sweep: ${run.name} is back on the queue (${lost})${state === "active" ? ` and started again${on}` : "; another worker will take it"}`
+            )
             changed = true
           } else if (!wasActive && state === "active") {
             yield* Effect.logInfo(`sweep: ${run.name} started${on}`)
@@ -237,7 +308,9 @@ export const submitToQueue = (runs: ReadonlyArray<RunRequest>, target: QueueTarg
         const now = Date.now()
         if (ids.size > 0 && (changed || now - lastStatus > QUIET_STATUS_MS)) {
           lastStatus = now
-          yield* Effect.logInfo(`sweep: ${outcomes.length}/${runs.length} done, ${running} running, ${ids.size - running} waiting for a worker`)
+          yield* Effect.logInfo(
+            `sweep: ${outcomes.length}/${runs.length} done, ${running} running, ${ids.size - running} waiting for a worker`
+          )
         }
         if (ids.size > 0) yield* Effect.sleep(POLL_MS)
       }
@@ -323,9 +396,18 @@ const checkRights = (client: Redis, target: QueueTarget): Effect.Effect<void, Qu
     const key = `bull:${target.name}:rights-check:${workerName()}`
     const grant = "grant it to the URL's user (ACL SETUSER USER …) or use a user that has it"
     const checks: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
-      [`to read and write the queue's keys (${`bull:${target.name}:*`}; ACL key pattern ~bull:${target.name}:*)`, () => client.set(key, "1", "PX", 10_000).then(() => client.del(key))],
+      [
+        `to read and write the queue's keys (${`bull:${target.name}:*`}; ACL key pattern ~bull:${target.name}:*)`,
+        () => client.set(key, "1", "PX", 10_000).then(() => client.del(key))
+      ],
       ["to run scripts (EVAL; ACL category +@scripting)", () => client.eval("return 1", 0)],
-      ["to run stored scripts (EVALSHA; ACL category +@scripting)", () => client.evalsha("0000000000000000000000000000000000000000", 0).catch((e) => (/NOSCRIPT/.test(reason(e)) ? null : Promise.reject(e)))],
+      [
+        "to run stored scripts (EVALSHA; ACL category +@scripting)",
+        () =>
+          client
+            .evalsha("0000000000000000000000000000000000000000", 0)
+            .catch((e) => (/NOSCRIPT/.test(reason(e)) ? null : Promise.reject(e)))
+      ],
       ["to wait for jobs (BZPOPMIN; ACL category +@blocking)", () => client.bzpopmin(key, 0.01)],
       ["to read the server's version (INFO)", () => client.info("server")]
     ]
@@ -358,10 +440,14 @@ const processRun = (run: RunRequest, command: RunCommand | RunLauncher) =>
     }
     const go = yield* continuation(run)
     if (go.note !== null) yield* Effect.logInfo(`worker: ${run.name}: ${go.note}`)
-    yield* Effect.logInfo(`worker: started ${run.name}${go.from === null ? "" : ` (continuing from its last.safetensors at ${go.from})`}`)
+    yield* Effect.logInfo(
+      `worker: started ${run.name}${go.from === null ? "" : ` (continuing from its last.safetensors at ${go.from})`}`
+    )
     const started = performance.now()
     const summary = yield* spawnRun(go.run, command)
-    yield* Effect.logInfo(`worker: finished ${run.name} in ${((performance.now() - started) / 1000).toFixed(0)} s: ${describeResult(summary)}`)
+    yield* Effect.logInfo(
+      `worker: finished ${run.name} in ${((performance.now() - started) / 1000).toFixed(0)} s: ${describeResult(summary)}`
+    )
     return summary
   })
 
@@ -379,7 +465,8 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<never>()
       const shown = maskUrl(target.url)
-      const place = (path: string, option: string) => Effect.mapError(confinement(path), (problem) => new ConfigError({ option, problem }))
+      const place = (path: string, option: string) =>
+        Effect.mapError(confinement(path), (problem) => new ConfigError({ option, problem }))
       const root = yield* place(options.root, "--root")
       const inputRoots: Confinement[] = yield* Effect.forEach(options.inputRoots ?? [], (r) => place(r, "--input-root"))
       const client = yield* redisConnection(target.url)
@@ -397,7 +484,8 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
           const beyond = boundsProblem(decoded, limits)
           if (beyond !== null) return yield* refuse(beyond.field, beyond.problem)
           const checked = yield* checkJob(decoded, id, { root, inputRoots }, options.commandOptions)
-          if (options.preflight !== undefined) yield* Effect.catchAll(options.preflight(checked), (p) => refuse(p.field, p.problem))
+          if (options.preflight !== undefined)
+            yield* Effect.catchAll(options.preflight(checked), (p) => refuse(p.field, p.problem))
           return checked
         })
       const processor = async (job: Job, token?: string): Promise<FinishedSummary> => {
@@ -433,13 +521,13 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
       const worker = yield* Effect.acquireRelease(
         Effect.sync(() => {
           const w = new GuardedWorker(target.name, processor, {
-              connection: client,
-              concurrency: options.concurrency,
-              lockDuration: options.lockMs,
-              stalledInterval: options.lockMs,
-              // A job whose worker died is put back this many times before it counts as failed.
-              maxStalledCount: 5
-            })
+            connection: client,
+            concurrency: options.concurrency,
+            lockDuration: options.lockMs,
+            stalledInterval: options.lockMs,
+            // A job whose worker died is put back this many times before it counts as failed.
+            maxStalledCount: 5
+          })
           w.maxPayloadBytes = limits.maxPayloadBytes
           return w
         }),
@@ -449,7 +537,10 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
             yield* Effect.promise(() => w.close().catch(() => undefined))
           })
       )
-      const password = redisOptions(target.url).pipe(Either.map((o) => o.password), Either.getOrUndefined)
+      const password = redisOptions(target.url).pipe(
+        Either.map((o) => o.password),
+        Either.getOrUndefined
+      )
       const logQueueError = rateLimitedLog((line) => Runtime.runSync(runtime)(Effect.logWarning(line)))
       worker.on("error", (e) => logQueueError(`worker: queue error: ${hidePassword(reason(e), password)}`))
       yield* Effect.logInfo(
@@ -465,7 +556,9 @@ export const runWorker = (target: QueueTarget, options: WorkerOptions) =>
       let quiet = 0
       while (quiet < 2) {
         yield* Effect.sleep(IDLE_CHECK_MS)
-        const counts = yield* attempt(target.url, "counting jobs", () => queue.getJobCounts("waiting", "active", "delayed", "prioritized"))
+        const counts = yield* attempt(target.url, "counting jobs", () =>
+          queue.getJobCounts("waiting", "active", "delayed", "prioritized")
+        )
         const open = Object.values(counts).reduce((a, b) => a + b, 0)
         quiet = open === 0 && running.size === 0 ? quiet + 1 : 0
       }

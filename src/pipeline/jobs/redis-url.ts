@@ -29,7 +29,8 @@ export const maskUrl = (url: string): string => {
   return `${head}${masked}@${rest.slice(at + 1)}`
 }
 
-const FORMS = "write it as redis://HOST:PORT[/DB], redis://USER:PASSWORD@HOST:PORT[/DB], or rediss://… for TLS (e.g. redis://127.0.0.1:6379)"
+const FORMS =
+  "write it as redis://HOST:PORT[/DB], redis://USER:PASSWORD@HOST:PORT[/DB], or rediss://… for TLS (e.g. redis://127.0.0.1:6379)"
 
 /** What ioredis is given for a URL: host, port, database, user and password, and TLS for rediss://. */
 export type RedisTarget = Pick<RedisOptions, "host" | "port" | "db" | "username" | "password" | "tls">
@@ -42,18 +43,25 @@ export const redisOptions = (url: string): Either.Either<RedisTarget, string> =>
   } catch {
     return Either.left(`not a Redis URL; ${FORMS}`)
   }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") return Either.left(`${parsed.protocol}// is not a Redis URL scheme; ${FORMS}`)
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
+    return Either.left(`${parsed.protocol}// is not a Redis URL scheme; ${FORMS}`)
   // An @ after the host: a user name or password holding / ? or # unencoded, cut short there. The
   // parts of the URL past that point hold the password's rest, so no message quotes them.
   if (`${parsed.pathname}${parsed.search}${parsed.hash}`.includes("@")) {
-    return Either.left("its user name or password holds a / ? # or @ that is not percent-encoded, so the URL cannot be read; encode them (/ as %2F, ? as %3F, # as %23, @ as %40, % as %25; encodeURIComponent does it)")
+    return Either.left(
+      "its user name or password holds a / ? # or @ that is not percent-encoded, so the URL cannot be read; encode them (/ as %2F, ? as %3F, # as %23, @ as %40, % as %25; encodeURIComponent does it)"
+    )
   }
   if (parsed.hostname === "") return Either.left(`it names no host; ${FORMS}`)
   const port = parsed.port === "" ? 6379 : Number(parsed.port)
-  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) return Either.left(`port ${parsed.port} is not a port number`)
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535))
+    return Either.left(`port ${parsed.port} is not a port number`)
   const path = parsed.pathname.replace(/^\//, "")
   if (path !== "" && !/^\d+$/.test(path)) return Either.left(`/${path} is not a database number (0, 1, …); ${FORMS}`)
-  if (parsed.search !== "" || parsed.hash !== "") return Either.left(`it has a query or fragment (${parsed.search}${parsed.hash}), which the queue does not read; ${FORMS}`)
+  if (parsed.search !== "" || parsed.hash !== "")
+    return Either.left(
+      `it has a query or fragment (${parsed.search}${parsed.hash}), which the queue does not read; ${FORMS}`
+    )
   const decode = (s: string) => {
     try {
       return decodeURIComponent(s)

@@ -7,10 +7,23 @@ import type { RunOutcome } from "./local.js"
 
 /** The summary's columns, in order; one row per run, failed runs with empty figures. */
 const SUMMARY_COLUMNS = [
-  "run", "model", "lambda", "status", "epochs", "bestEpoch",
-  "valPsnr", "valZeroFraction", "valEnergy", "valHiddenZeroFraction",
-  "testPsnr", "testZeroFraction", "testEnergy", "testHiddenZeroFraction",
-  "meanFistaSteps", "secondsPerEpoch", "backend"
+  "run",
+  "model",
+  "lambda",
+  "status",
+  "epochs",
+  "bestEpoch",
+  "valPsnr",
+  "valZeroFraction",
+  "valEnergy",
+  "valHiddenZeroFraction",
+  "testPsnr",
+  "testZeroFraction",
+  "testEnergy",
+  "testHiddenZeroFraction",
+  "meanFistaSteps",
+  "secondsPerEpoch",
+  "backend"
 ] as const
 
 export const summaryRows = (outcomes: ReadonlyArray<RunOutcome>): Row[] =>
@@ -44,9 +57,13 @@ export const tradeoffSeries = (outcomes: ReadonlyArray<RunOutcome>) => {
   const models = [...new Set(outcomes.map((o) => o.run.model))]
   return models.flatMap((model) => {
     const points = outcomes
-      .flatMap((o) => (o.run.model === model && o.status !== "failed" ? [{ x: o.summary.val.zeroFraction, y: o.summary.val.psnr }] : []))
+      .flatMap((o) =>
+        o.run.model === model && o.status !== "failed" ? [{ x: o.summary.val.zeroFraction, y: o.summary.val.psnr }] : []
+      )
       .sort((a, b) => a.x - b.x)
-    return points.length === 0 ? [] : [{ name: model.toUpperCase(), x: points.map((p) => p.x), y: points.map((p) => p.y) }]
+    return points.length === 0
+      ? []
+      : [{ name: model.toUpperCase(), x: points.map((p) => p.x), y: points.map((p) => p.y) }]
   })
 }
 

@@ -28,7 +28,12 @@ const codeNorms = (model: SparseCodingModel, ds: Dataset) =>
     Stream.mapEffect((batch) =>
       withBatchTensor(batch.x, batch.rows, ds.dim, (x) => {
         const codes = batchCodes(model, x)
-        const sums = { encoder: codeL1Sum(codes.encoder), fista: codeL1Sum(codes.fista.codes), use: componentUse(codes.fista.codes, model.decoder.linalg), rows: batch.rows }
+        const sums = {
+          encoder: codeL1Sum(codes.encoder),
+          fista: codeL1Sum(codes.fista.codes),
+          use: componentUse(codes.fista.codes, model.decoder.linalg),
+          rows: batch.rows
+        }
         codes.encoder.dispose()
         codes.fista.codes.dispose()
         return sums
@@ -92,7 +97,8 @@ export const collapseExperiment = (o: CollapseOptions, splits: Splits<Dataset>) 
             hooks: [
               {
                 // Epoch 0 is the initialisation, the point the drift is measured from.
-                onStart: ({ model: m }) => evaluate(m, splits.val).pipe(Effect.flatMap((val) => record(m, 0, val, null))),
+                onStart: ({ model: m }) =>
+                  evaluate(m, splits.val).pipe(Effect.flatMap((val) => record(m, 0, val, null))),
                 onEpoch: (e) => record(e.model, e.epoch + 1, e.val, e.train.energy)
               }
             ]
@@ -115,7 +121,10 @@ export const collapseExperiment = (o: CollapseOptions, splits: Splits<Dataset>) 
         file: "collapse-code-l1.svg",
         title: "Mean code ℓ1 norm (validation) by epoch",
         yLabel: "mean ‖z‖₁",
-        series: [...series("valFistaCodeL1", (m) => `${m} (FISTA)`), ...series("valEncoderCodeL1", (m) => `${m} (encoder)`)]
+        series: [
+          ...series("valFistaCodeL1", (m) => `${m} (FISTA)`),
+          ...series("valEncoderCodeL1", (m) => `${m} (encoder)`)
+        ]
       },
       {
         file: "collapse-atom-norm.svg",
@@ -125,7 +134,12 @@ export const collapseExperiment = (o: CollapseOptions, splits: Splits<Dataset>) 
       }
     ]
     for (const p of plots) {
-      const svg = yield* linePlotSvg({ title: p.title, xLabel: "epoch (0: initialisation)", yLabel: p.yLabel, series: p.series })
+      const svg = yield* linePlotSvg({
+        title: p.title,
+        xLabel: "epoch (0: initialisation)",
+        yLabel: p.yLabel,
+        series: p.series
+      })
       yield* writeFileAtomic(join(out, p.file), svg)
     }
     yield* Effect.logInfo(`wrote ${join(out, "collapse.md")}, ${plots.map((p) => join(out, p.file)).join(", ")}`)

@@ -40,9 +40,14 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
       Effect.gen(function* () {
         finished += 1
         const where = `(${finished}/${total})`
-        if (o.status === "ran") yield* Effect.logInfo(`paper: ${describeStep(o.step)} done in ${o.seconds.toFixed(0)} s ${where}`)
-        else if (o.status === "skipped") yield* Effect.logDebug(`paper: ${describeStep(o.step)} was done already ${where}`)
-        else yield* Effect.logWarning(`paper: ${describeStep(o.step)} ${o.status === "failed" ? "failed" : "cannot run"}: ${o.problem} ${where}`)
+        if (o.status === "ran")
+          yield* Effect.logInfo(`paper: ${describeStep(o.step)} done in ${o.seconds.toFixed(0)} s ${where}`)
+        else if (o.status === "skipped")
+          yield* Effect.logDebug(`paper: ${describeStep(o.step)} was done already ${where}`)
+        else
+          yield* Effect.logWarning(
+            `paper: ${describeStep(o.step)} ${o.status === "failed" ? "failed" : "cannot run"}: ${o.problem} ${where}`
+          )
       })
 
     // With a queue, the training runs of a data set are submitted at once, when the first of them
@@ -58,7 +63,8 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
           { root: plan.spec.out }
         ).pipe(Effect.either)
       )
-    const queueOutcomes = options.queue === undefined ? null : { mnist: yield* submission("mnist"), patches: yield* submission("patches") }
+    const queueOutcomes =
+      options.queue === undefined ? null : { mnist: yield* submission("mnist"), patches: yield* submission("patches") }
 
     const trainOnce = (step: TrainStep): Effect.Effect<{ ok: boolean; problem?: string; seconds?: number }> =>
       Effect.gen(function* () {
@@ -66,7 +72,9 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
           const all = yield* queueOutcomes[step.dataset]
           if (all._tag === "Left") return { ok: false, problem: all.left.message }
           const mine = all.right.find((o) => o.run.name === step.request.name)
-          return mine === undefined || mine.status === "failed" ? { ok: false, problem: mine?.status === "failed" ? mine.error.message : "the queue lost it" } : { ok: true }
+          return mine === undefined || mine.status === "failed"
+            ? { ok: false, problem: mine?.status === "failed" ? mine.error.message : "the queue lost it" }
+            : { ok: true }
         }
         // runLocal continues an interrupted run of the same plan from its last.safetensors.
         const request = step.request
@@ -77,14 +85,24 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
             return { outcome: outcome as RunOutcome, seconds: (performance.now() - started) / 1000 }
           })
         )
-        return outcome.status === "failed" ? { ok: false, problem: outcome.error.message, seconds } : { ok: true, seconds }
+        return outcome.status === "failed"
+          ? { ok: false, problem: outcome.error.message, seconds }
+          : { ok: true, seconds }
       })
 
     const runStep = (step: Step): Effect.Effect<StepOutcome> =>
       Effect.gen(function* () {
-        const needs = yield* Effect.forEach(step.deps, (id) => Deferred.await(results.get(id) as Deferred.Deferred<StepOutcome>))
+        const needs = yield* Effect.forEach(step.deps, (id) =>
+          Deferred.await(results.get(id) as Deferred.Deferred<StepOutcome>)
+        )
         const missing = needs.find((d) => d.status === "failed" || d.status === "blocked")
-        if (missing !== undefined) return { step, status: "blocked", problem: `it needs ${missing.step.id}, which did not finish`, seconds: 0 } satisfies StepOutcome
+        if (missing !== undefined)
+          return {
+            step,
+            status: "blocked",
+            problem: `it needs ${missing.step.id}, which did not finish`,
+            seconds: 0
+          } satisfies StepOutcome
         const started = performance.now()
         const seconds = () => (performance.now() - started) / 1000
         if (step.kind === "train") {
@@ -95,11 +113,17 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
             yield* setAsideStale(step)
           }
           const r = yield* trainOnce(step)
-          return { step, status: r.ok ? "ran" : "failed", ...(r.problem === undefined ? {} : { problem: r.problem }), seconds: r.seconds ?? seconds() } satisfies StepOutcome
+          return {
+            step,
+            status: r.ok ? "ran" : "failed",
+            ...(r.problem === undefined ? {} : { problem: r.problem }),
+            seconds: r.seconds ?? seconds()
+          } satisfies StepOutcome
         }
         const state = processStepState(step)
         if (state.done) return { step, status: "skipped", seconds: 0 } satisfies StepOutcome
-        if (state.reason !== "it has not run yet") yield* Effect.logInfo(`paper: ${step.id} runs again: ${state.reason}`)
+        if (state.reason !== "it has not run yet")
+          yield* Effect.logInfo(`paper: ${step.id} runs again: ${state.reason}`)
         const { r, took } = yield* permits.withPermits(1)(
           Effect.gen(function* () {
             yield* Effect.logInfo(`paper: started ${describeStep(step)}`)
@@ -116,6 +140,8 @@ export const executePlan = (plan: PaperPlan, options: ExecuteOptions) =>
         Effect.tap((o) => Deferred.succeed(results.get(step.id) as Deferred.Deferred<StepOutcome>, o))
       )
 
-    yield* Effect.logInfo(`paper: ${total} steps (${plan.steps.filter((s) => s.kind === "train").length} training runs), at most ${options.parallel} at once${options.queue === undefined ? "" : `; MNIST runs on queue ${options.queue.name} at ${options.queue.url}`}`)
+    yield* Effect.logInfo(
+      `paper: ${total} steps (${plan.steps.filter((s) => s.kind === "train").length} training runs), at most ${options.parallel} at once${options.queue === undefined ? "" : `; MNIST runs on queue ${options.queue.name} at ${options.queue.url}`}`
+    )
     return yield* Effect.forEach(plan.steps, runStep, { concurrency: "unbounded" })
   })

@@ -13,7 +13,15 @@ import { resolveSettings } from "../train/config.js"
 import { ConfigError, type SettingsError } from "../errors.js"
 import type { MnistSource } from "../sources/mnist.js"
 import { type ExpectedData, type RunRequest, runName } from "../jobs/plan.js"
-import { mnistDefaultModels, mnistEpochsOf, mnistLambdas, patchLambdas, type Scale, scaleSettings, type ScaleSettings } from "./scale.js"
+import {
+  mnistDefaultModels,
+  mnistEpochsOf,
+  mnistLambdas,
+  patchLambdas,
+  type Scale,
+  scaleSettings,
+  type ScaleSettings
+} from "./scale.js"
 
 /** The programs of the steps that are not training runs, by the name of their command. */
 export type ProgramName = "patches" | "denoise" | "classify" | "collapse"
@@ -96,10 +104,16 @@ export const photoFolders = (images: string): { readonly trainVal: string[]; rea
   const root = resolve(images)
   const sub = (name: string) => join(root, name)
   const has = (name: string) => existsSync(sub(name))
-  if (has("train") && has("test")) return { trainVal: [sub("train"), ...(has("val") ? [sub("val")] : [])], test: [sub("test")] }
+  if (has("train") && has("test"))
+    return { trainVal: [sub("train"), ...(has("val") ? [sub("val")] : [])], test: [sub("test")] }
   // A folder holding one data set's folder (…/natural-images with bsds500/ inside).
   const inner = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()) : []
-  if (inner.length === 1 && existsSync(join(root, inner[0].name, "train")) && existsSync(join(root, inner[0].name, "test"))) return photoFolders(join(root, inner[0].name))
+  if (
+    inner.length === 1 &&
+    existsSync(join(root, inner[0].name, "train")) &&
+    existsSync(join(root, inner[0].name, "test"))
+  )
+    return photoFolders(join(root, inner[0].name))
   return { trainVal: [root], test: [] }
 }
 
@@ -109,8 +123,14 @@ const mnistArgs = (source: MnistSource): string[] =>
 const checkTable = (option: string, table: LambdaTable) =>
   Effect.gen(function* () {
     for (const [model, lambdas] of Object.entries(table)) {
-      if (new Set(lambdas).size !== lambdas.length) return yield* Effect.fail(new ConfigError({ option, problem: `λ of ${model} listed twice in ${lambdas.join(", ")}` }))
-      if (lambdas.some((l) => !(l >= 0))) return yield* Effect.fail(new ConfigError({ option, problem: `λ of ${model} must be ≥ 0, not ${lambdas.join(", ")}` }))
+      if (new Set(lambdas).size !== lambdas.length)
+        return yield* Effect.fail(
+          new ConfigError({ option, problem: `λ of ${model} listed twice in ${lambdas.join(", ")}` })
+        )
+      if (lambdas.some((l) => !(l >= 0)))
+        return yield* Effect.fail(
+          new ConfigError({ option, problem: `λ of ${model} must be ≥ 0, not ${lambdas.join(", ")}` })
+        )
     }
   })
 
@@ -122,7 +142,9 @@ const checkTable = (option: string, table: LambdaTable) =>
 export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError | SettingsError> =>
   Effect.gen(function* () {
     if (spec.epochs !== null && !(Number.isInteger(spec.epochs) && spec.epochs >= 1)) {
-      return yield* Effect.fail(new ConfigError({ option: "--epochs", problem: `${spec.epochs} is not a positive whole number of epochs` }))
+      return yield* Effect.fail(
+        new ConfigError({ option: "--epochs", problem: `${spec.epochs} is not a positive whole number of epochs` })
+      )
     }
     const sizes = spec.sizes ?? scaleSettings[spec.scale]
     const epochs = {
@@ -130,7 +152,10 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
       patches: spec.epochs ?? sizes.patches.epochs,
       collapse: Math.min(spec.epochs ?? sizes.collapse.epochs, sizes.collapse.epochs)
     }
-    const lambdas = spec.lambdas ?? { mnist: mnistLambdas[spec.scale], patches: spec.images === null ? {} : patchLambdas[spec.scale] }
+    const lambdas = spec.lambdas ?? {
+      mnist: mnistLambdas[spec.scale],
+      patches: spec.images === null ? {} : patchLambdas[spec.scale]
+    }
     yield* checkTable("mnist λ table", lambdas.mnist)
     yield* checkTable("patch λ table", lambdas.patches)
     const root = resolve(spec.out)
@@ -153,9 +178,16 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
           "build",
           ...folders.trainVal.flatMap((f) => ["--images", f]),
           ...folders.test.flatMap((f) => ["--test-images", f]),
-          "--train", String(train), "--val", String(val), "--test", String(test),
-          "--seed", String(spec.seed),
-          "--out", patchFile
+          "--train",
+          String(train),
+          "--val",
+          String(val),
+          "--test",
+          String(test),
+          "--seed",
+          String(spec.seed),
+          "--out",
+          patchFile
         ],
         out: join(root, "data"),
         outputs: ["patches.arrow", "patches.arrow.json"],
@@ -171,14 +203,18 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
       id: COLLAPSE,
       program: "collapse",
       args: [
-        "--model", sizes.collapse.models.join(","),
-        "--epochs", String(epochs.collapse),
+        "--model",
+        sizes.collapse.models.join(","),
+        "--epochs",
+        String(epochs.collapse),
         ...(sizes.collapse.trainSize === null ? [] : ["--train-size", String(sizes.collapse.trainSize)]),
         ...mnistArgs(spec.mnist),
-        "--seed", String(spec.seed),
+        "--seed",
+        String(spec.seed),
         ...backendArgs,
         ...extra,
-        "--out", collapseOut
+        "--out",
+        collapseOut
       ],
       out: collapseOut,
       outputs: ["collapse.arrow", "collapse-code-l1.svg", "collapse-atom-norm.svg"],
@@ -221,17 +257,37 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
           lambda: o.lambda,
           out,
           args: [
-            ...o.lead, "--model", o.model, "--lambda", String(o.lambda), "--epochs", String(o.epochs), "--seed", String(spec.seed),
-            ...o.dataArgs, ...backendArgs, ...extra, "--out", out
+            ...o.lead,
+            "--model",
+            o.model,
+            "--lambda",
+            String(o.lambda),
+            "--epochs",
+            String(o.epochs),
+            "--seed",
+            String(spec.seed),
+            ...o.dataArgs,
+            ...backendArgs,
+            ...extra,
+            "--out",
+            out
           ],
-          expected: { model: o.model, seed: spec.seed, epochs: o.epochs, settings: { ...o.settings, epochs: o.epochs }, data: o.data, backend: spec.backend }
+          expected: {
+            model: o.model,
+            seed: spec.seed,
+            epochs: o.epochs,
+            settings: { ...o.settings, epochs: o.epochs },
+            data: o.data,
+            backend: spec.backend
+          }
         }
       }
     }
 
     // MNIST: the four variants at several λ, then the baselines at their preset λ.
     const mnistRuns: Array<{ model: string; lambda: number; role: "sweep" | "default" }> = []
-    for (const [model, ls] of Object.entries(lambdas.mnist)) for (const lambda of ls) mnistRuns.push({ model, lambda, role: "sweep" })
+    for (const [model, ls] of Object.entries(lambdas.mnist))
+      for (const lambda of ls) mnistRuns.push({ model, lambda, role: "sweep" })
     for (const model of spec.defaultModels ?? mnistDefaultModels) {
       const preset = yield* resolveSettings(model, "mnist", overrides)
       mnistRuns.push({ model, lambda: preset.lambda, role: "default" })
@@ -240,7 +296,12 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
     const trainSize = sizes.mnist.trainSize
     const mnistData: ExpectedData = {
       _tag: "mnist",
-      mnist: spec.mnist.kind === "dir" ? { kind: "dir", dir: resolve(spec.mnist.dir) } : spec.mnist.kind === "download" ? { kind: "download" } : spec.mnist,
+      mnist:
+        spec.mnist.kind === "dir"
+          ? { kind: "dir", dir: resolve(spec.mnist.dir) }
+          : spec.mnist.kind === "download"
+            ? { kind: "download" }
+            : spec.mnist,
       trainSize
     }
     for (const { model, lambda, role } of mnistRuns) {
@@ -298,8 +359,17 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
         id: `${t.id}/denoise`,
         program: "denoise",
         args: [
-          run, "--sigma", denoise.sigmas.join(","), "--seed", String(spec.seed), "--examples", String(denoise.examples),
-          ...(denoise.limit === null ? [] : ["--limit", String(denoise.limit)]), ...backendArgs, "--out", join(run, "denoise")
+          run,
+          "--sigma",
+          denoise.sigmas.join(","),
+          "--seed",
+          String(spec.seed),
+          "--examples",
+          String(denoise.examples),
+          ...(denoise.limit === null ? [] : ["--limit", String(denoise.limit)]),
+          ...backendArgs,
+          "--out",
+          join(run, "denoise")
         ],
         out: join(run, "denoise"),
         outputs: ["denoise.arrow", "denoise.json"],
@@ -309,7 +379,14 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
       })
     }
     const classifyArgs = [
-      "--per-class", classify.perClass.join(","), "--seeds", String(classify.seeds), "--epochs", String(classify.epochs), "--seed", String(spec.seed),
+      "--per-class",
+      classify.perClass.join(","),
+      "--seeds",
+      String(classify.seeds),
+      "--epochs",
+      String(classify.epochs),
+      "--seed",
+      String(spec.seed),
       ...(classify.valLimit === null ? [] : ["--val-limit", String(classify.valLimit)]),
       ...(classify.testLimit === null ? [] : ["--test-limit", String(classify.testLimit)]),
       ...backendArgs
@@ -348,4 +425,5 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
   })
 
 export const trainSteps = (plan: PaperPlan): TrainStep[] => plan.steps.filter((s): s is TrainStep => s.kind === "train")
-export const processSteps = (plan: PaperPlan): ProcessStep[] => plan.steps.filter((s): s is ProcessStep => s.kind !== "train")
+export const processSteps = (plan: PaperPlan): ProcessStep[] =>
+  plan.steps.filter((s): s is ProcessStep => s.kind !== "train")

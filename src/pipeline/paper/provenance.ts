@@ -21,7 +21,8 @@ export const commandLine = (words: ReadonlyArray<string>): string => words.map(q
 export const codeVersion = (root: string, version: string): string => {
   const git = (...args: string[]) => spawnSync("git", args, { cwd: root, encoding: "utf8", timeout: 10_000 })
   const head = git("rev-parse", "HEAD")
-  if (head.status !== 0 || !/^[0-9a-f]{40}$/.test(head.stdout.trim())) return `sparse-vdl ${version} (not a git checkout)`
+  if (head.status !== 0 || !/^[0-9a-f]{40}$/.test(head.stdout.trim()))
+    return `sparse-vdl ${version} (not a git checkout)`
   const status = git("status", "--porcelain", "--untracked-files=no")
   const dirty = status.status === 0 && status.stdout.trim() !== ""
   return `${head.stdout.trim()}${dirty ? " + uncommitted changes" : ""}`
@@ -49,10 +50,18 @@ export const svgWithFooter = (svg: string, lines: ReadonlyArray<string>, maxChar
   const newHeight = height + extra
   const newRoot = root[0]
     .replace(/\sheight="[\d.]+"/, ` height="${newHeight}"`)
-    .replace(/\sviewBox="([\d.-]+) ([\d.-]+) ([\d.]+) [\d.]+"/, (_m, x, y, w) => ` viewBox="${x} ${y} ${w} ${newHeight}"`)
+    .replace(
+      /\sviewBox="([\d.-]+) ([\d.-]+) ([\d.]+) [\d.]+"/,
+      (_m, x, y, w) => ` viewBox="${x} ${y} ${w} ${newHeight}"`
+    )
   const footer =
     `<g class="provenance"><rect x="0" y="${height}" width="${width}" height="${extra}" fill="white"/>` +
-    pieces.map((p, i) => `<text x="8" y="${height + 14 + i * lineHeight}" font-family="monospace" font-size="10" fill="#555">${escapeHtml(p)}</text>`).join("") +
+    pieces
+      .map(
+        (p, i) =>
+          `<text x="8" y="${height + 14 + i * lineHeight}" font-family="monospace" font-size="10" fill="#555">${escapeHtml(p)}</text>`
+      )
+      .join("") +
     `</g>`
   return svg.replace(root[0], newRoot).replace(/<\/svg>\s*$/, `${footer}</svg>`)
 }

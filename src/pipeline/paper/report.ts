@@ -36,18 +36,62 @@ const readJson = (path: string): Record<string, unknown> | null => {
 const datasetTitle: Record<Dataset, string> = { mnist: "MNIST", patches: "natural-image patches" }
 
 const RUN_COLUMNS = [
-  "dataset", "run", "model", "lambda", "role", "status", "epochs", "bestEpoch", "valPsnr", "valZeroFraction", "valHiddenZeroFraction",
-  "testPsnr", "testZeroFraction", "meanFistaSteps", "secondsPerEpoch", "runDir"
+  "dataset",
+  "run",
+  "model",
+  "lambda",
+  "role",
+  "status",
+  "epochs",
+  "bestEpoch",
+  "valPsnr",
+  "valZeroFraction",
+  "valHiddenZeroFraction",
+  "testPsnr",
+  "testZeroFraction",
+  "meanFistaSteps",
+  "secondsPerEpoch",
+  "runDir"
 ] as const
-const DENOISE_COLUMNS = ["dataset", "run", "model", "lambda", "codes", "sigma", "noisyPsnr", "denoisedPsnr", "cleanPsnr", "cleanZeroFraction", "noisyZeroFraction", "images"] as const
-const CLASSIFY_COLUMNS = ["series", "run", "model", "lambda", "features", "perClass", "repeats", "accuracyMean", "accuracyStd", "accuracyMin", "accuracyMax"] as const
+const DENOISE_COLUMNS = [
+  "dataset",
+  "run",
+  "model",
+  "lambda",
+  "codes",
+  "sigma",
+  "noisyPsnr",
+  "denoisedPsnr",
+  "cleanPsnr",
+  "cleanZeroFraction",
+  "noisyZeroFraction",
+  "images"
+] as const
+const CLASSIFY_COLUMNS = [
+  "series",
+  "run",
+  "model",
+  "lambda",
+  "features",
+  "perClass",
+  "repeats",
+  "accuracyMean",
+  "accuracyStd",
+  "accuracyMin",
+  "accuracyMax"
+] as const
 
 export interface Gathered {
   readonly runs: ReadonlyArray<Row>
   readonly denoise: ReadonlyArray<Row>
   readonly classify: ReadonlyArray<Row>
   readonly collapse: ReadonlyArray<Row>
-  readonly pictures: ReadonlyArray<{ readonly run: string; readonly dataset: Dataset; readonly file: string; readonly title: string }>
+  readonly pictures: ReadonlyArray<{
+    readonly run: string
+    readonly dataset: Dataset
+    readonly file: string
+    readonly title: string
+  }>
 }
 
 /** Everything the steps left in their folders, as rows. */
@@ -61,10 +105,21 @@ export const gatherResults = (plan: PaperPlan, outcomes: ReadonlyArray<StepOutco
   for (const t of trains) {
     const dir = t.request.out
     const s = readJson(join(dir, "summary.json")) as null | {
-      bestEpoch?: number; epochs?: number; meanFistaSteps?: number; secondsPerEpoch?: number
-      val?: { psnr?: number; zeroFraction?: number; hiddenZeroFraction?: number | null }; test?: { psnr?: number; zeroFraction?: number }
+      bestEpoch?: number
+      epochs?: number
+      meanFistaSteps?: number
+      secondsPerEpoch?: number
+      val?: { psnr?: number; zeroFraction?: number; hiddenZeroFraction?: number | null }
+      test?: { psnr?: number; zeroFraction?: number }
     }
-    const head = { dataset: t.dataset, run: t.request.name, model: t.request.model, lambda: t.request.lambda, role: t.role, runDir: dir }
+    const head = {
+      dataset: t.dataset,
+      run: t.request.name,
+      model: t.request.model,
+      lambda: t.request.lambda,
+      role: t.role,
+      runDir: dir
+    }
     const st = status.get(t.id)
     if (s === null || st === "failed" || st === "blocked") {
       runs.push({ ...head, status: st === "blocked" ? "blocked" : "failed", epochs: t.request.expected.epochs })
@@ -84,10 +139,35 @@ export const gatherResults = (plan: PaperPlan, outcomes: ReadonlyArray<StepOutco
       secondsPerEpoch: s.secondsPerEpoch ?? null
     })
     for (const r of readRows(join(dir, "denoise", "denoise.arrow"))) {
-      denoise.push({ dataset: t.dataset, run: t.request.name, model: t.request.model, lambda: t.request.lambda, codes: r.codes, sigma: r.sigma, noisyPsnr: r.noisyPsnr, denoisedPsnr: r.denoisedPsnr, cleanPsnr: r.cleanPsnr, cleanZeroFraction: r.cleanZeroFraction, noisyZeroFraction: r.noisyZeroFraction, images: r.images })
+      denoise.push({
+        dataset: t.dataset,
+        run: t.request.name,
+        model: t.request.model,
+        lambda: t.request.lambda,
+        codes: r.codes,
+        sigma: r.sigma,
+        noisyPsnr: r.noisyPsnr,
+        denoisedPsnr: r.denoisedPsnr,
+        cleanPsnr: r.cleanPsnr,
+        cleanZeroFraction: r.cleanZeroFraction,
+        noisyZeroFraction: r.noisyZeroFraction,
+        images: r.images
+      })
     }
     for (const r of readRows(join(dir, "classify", "classify.arrow"))) {
-      classify.push({ series: `${t.request.name} ${r.features === "fista" ? "FISTA" : "encoder"}`, run: t.request.name, model: t.request.model, lambda: t.request.lambda, features: r.features, perClass: r.perClass, repeats: r.repeats, accuracyMean: r.accuracyMean, accuracyStd: r.accuracyStd, accuracyMin: r.accuracyMin, accuracyMax: r.accuracyMax })
+      classify.push({
+        series: `${t.request.name} ${r.features === "fista" ? "FISTA" : "encoder"}`,
+        run: t.request.name,
+        model: t.request.model,
+        lambda: t.request.lambda,
+        features: r.features,
+        perClass: r.perClass,
+        repeats: r.repeats,
+        accuracyMean: r.accuracyMean,
+        accuracyStd: r.accuracyStd,
+        accuracyMin: r.accuracyMin,
+        accuracyMax: r.accuracyMax
+      })
     }
     // A linear decoder's atoms are its columns; a multi-layer decoder's are D(cⱼeⱼ) − D(0), one per
     // code component (its output layer's columns, 1,024 or 2,048 of them, stay in the run folder).
@@ -100,7 +180,19 @@ export const gatherResults = (plan: PaperPlan, outcomes: ReadonlyArray<StepOutco
   const baselines = plan.steps.find((s): s is ProcessStep => s.id === BASELINES)
   if (baselines !== undefined) {
     for (const r of readRows(join(baselines.out, "classify.arrow"))) {
-      classify.push({ series: String(r.series), run: null, model: null, lambda: null, features: r.features, perClass: r.perClass, repeats: r.repeats, accuracyMean: r.accuracyMean, accuracyStd: r.accuracyStd, accuracyMin: r.accuracyMin, accuracyMax: r.accuracyMax })
+      classify.push({
+        series: String(r.series),
+        run: null,
+        model: null,
+        lambda: null,
+        features: r.features,
+        perClass: r.perClass,
+        repeats: r.repeats,
+        accuracyMean: r.accuracyMean,
+        accuracyStd: r.accuracyStd,
+        accuracyMin: r.accuracyMin,
+        accuracyMax: r.accuracyMax
+      })
     }
   }
   const collapseStep = plan.steps.find((s): s is ProcessStep => s.id === COLLAPSE)
@@ -131,16 +223,23 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
     for (const dataset of ["mnist", "patches"] as const) {
       const done = g.runs.filter((r) => r.dataset === dataset && r.status === "finished")
       const series: LineSeries[] = byModel(done).map((model) => {
-        const pts = done.filter((r) => r.model === model).map((r) => ({ x: asNumber(r.valZeroFraction), y: asNumber(r.valPsnr) })).sort((a, b) => a.x - b.x)
+        const pts = done
+          .filter((r) => r.model === model)
+          .map((r) => ({ x: asNumber(r.valZeroFraction), y: asNumber(r.valPsnr) }))
+          .sort((a, b) => a.x - b.x)
         return { name: model.toUpperCase(), x: pts.map((p) => p.x), y: pts.map((p) => p.y) }
       })
       if (series.length > 0) {
-        yield* add(`psnr-vs-sparsity-${dataset}.svg`, `${datasetTitle[dataset]}: validation PSNR against the fraction of zero code entries`, {
-          title: `${datasetTitle[dataset]}: PSNR against sparsity (validation, encoder codes; one point per λ)`,
-          xLabel: "fraction of zero code entries",
-          yLabel: "PSNR (dB)",
-          series
-        })
+        yield* add(
+          `psnr-vs-sparsity-${dataset}.svg`,
+          `${datasetTitle[dataset]}: validation PSNR against the fraction of zero code entries`,
+          {
+            title: `${datasetTitle[dataset]}: PSNR against sparsity (validation, encoder codes; one point per λ)`,
+            xLabel: "fraction of zero code entries",
+            yLabel: "PSNR (dB)",
+            series
+          }
+        )
       }
       const dn = g.denoise.filter((r) => r.dataset === dataset && r.codes === "encoder")
       if (dn.length > 0) {
@@ -149,7 +248,11 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
           return { name: run, x: mine.map((r) => asNumber(r.sigma)), y: mine.map((r) => asNumber(r.denoisedPsnr)) }
         })
         const first = dn.filter((r) => r.run === dn[0].run).sort((a, b) => asNumber(a.sigma) - asNumber(b.sigma))
-        curves.push({ name: "noisy input", x: first.map((r) => asNumber(r.sigma)), y: first.map((r) => asNumber(r.noisyPsnr)) })
+        curves.push({
+          name: "noisy input",
+          x: first.map((r) => asNumber(r.sigma)),
+          y: first.map((r) => asNumber(r.noisyPsnr))
+        })
         yield* add(`denoise-psnr-${dataset}.svg`, `${datasetTitle[dataset]}: denoising PSNR against the noise level`, {
           title: `${datasetTitle[dataset]}: denoising (test set, encoder codes of the noisy input)`,
           xLabel: "noise σ (normalised input space)",
@@ -164,21 +267,31 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
         const mine = cl.filter((r) => r.series === name).sort((a, b) => asNumber(a.perClass) - asNumber(b.perClass))
         return { name, x: mine.map((r) => asNumber(r.perClass)), y: mine.map((r) => 100 * asNumber(r.accuracyMean)) }
       })
-      yield* add("classify-accuracy.svg", "MNIST: low-data classification, test accuracy against labelled examples per class", {
-        title: "Low-data classification on MNIST (encoder codes and baselines; mean over seeds)",
-        xLabel: "labelled examples per class",
-        yLabel: "test top-1 accuracy (%)",
-        logX: true,
-        series
-      })
+      yield* add(
+        "classify-accuracy.svg",
+        "MNIST: low-data classification, test accuracy against labelled examples per class",
+        {
+          title: "Low-data classification on MNIST (encoder codes and baselines; mean over seeds)",
+          xLabel: "labelled examples per class",
+          yLabel: "test top-1 accuracy (%)",
+          logX: true,
+          series
+        }
+      )
     }
     if (g.collapse.length > 0) {
       const models = byModel(g.collapse)
       const series = (key: string, label: string) =>
-        models.map((m) => {
-          const mine = g.collapse.filter((r) => r.model === m && Number.isFinite(asNumber(r[key])))
-          return { name: `${m} (${label})`, x: mine.map((r) => asNumber(r.epoch)), y: mine.map((r) => asNumber(r[key])) }
-        }).filter((s) => s.x.length > 0)
+        models
+          .map((m) => {
+            const mine = g.collapse.filter((r) => r.model === m && Number.isFinite(asNumber(r[key])))
+            return {
+              name: `${m} (${label})`,
+              x: mine.map((r) => asNumber(r.epoch)),
+              y: mine.map((r) => asNumber(r[key]))
+            }
+          })
+          .filter((s) => s.x.length > 0)
       yield* add("collapse-code-l1.svg", "The collapse: mean code ℓ1 norm by epoch", {
         title: "Mean code ℓ1 norm (validation) by epoch",
         xLabel: "epoch (0: initialisation)",
@@ -205,18 +318,36 @@ const denoiseWide = (rows: ReadonlyArray<Row>): { header: string[]; lines: strin
     const noisy = rows.filter((r) => r.dataset === dataset && r.codes === "encoder")
     if (noisy.length === 0) continue
     const firstRun = noisy[0].run
-    lines.push([dataset, "noisy input", "–", "–", ...sigmas.map((s) => formatCell(asNumber(noisy.find((r) => r.run === firstRun && asNumber(r.sigma) === s)?.noisyPsnr)))])
+    lines.push([
+      dataset,
+      "noisy input",
+      "–",
+      "–",
+      ...sigmas.map((s) =>
+        formatCell(asNumber(noisy.find((r) => r.run === firstRun && asNumber(r.sigma) === s)?.noisyPsnr))
+      )
+    ])
     for (const key of keys.filter((k) => k.startsWith(`${dataset}|`))) {
       const [, run, codes] = key.split("|")
       const mine = rows.filter((r) => r.dataset === dataset && r.run === run && r.codes === codes)
-      lines.push([dataset, run, codes === "fista" ? "FISTA" : "encoder", formatCell(mine[0]?.cleanPsnr), ...sigmas.map((s) => formatCell(mine.find((r) => asNumber(r.sigma) === s)?.denoisedPsnr))])
+      lines.push([
+        dataset,
+        run,
+        codes === "fista" ? "FISTA" : "encoder",
+        formatCell(mine[0]?.cleanPsnr),
+        ...sigmas.map((s) => formatCell(mine.find((r) => asNumber(r.sigma) === s)?.denoisedPsnr))
+      ])
     }
   }
   return { header, lines }
 }
 
 const mdTable = (header: ReadonlyArray<string>, lines: ReadonlyArray<ReadonlyArray<string>>) =>
-  [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...lines.map((l) => `| ${l.join(" | ")} |`)].join("\n")
+  [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...lines.map((l) => `| ${l.join(" | ")} |`)
+  ].join("\n")
 
 // What this page adds to the shared style: figures side by side, captions wide enough for a command line.
 const style = `
@@ -267,10 +398,13 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
     const planLines: string[][] = []
     for (const dataset of ["mnist", "patches"] as const) {
       const table = plan.lambdas[dataset]
-      const epochsOf = (model: string) => String(dataset === "mnist" ? mnistEpochsOf(plan.sizes, model, plan.spec.epochs) : plan.epochs.patches)
-      for (const [model, ls] of Object.entries(table)) planLines.push([datasetTitle[dataset], model, ls.join(", "), epochsOf(model)])
+      const epochsOf = (model: string) =>
+        String(dataset === "mnist" ? mnistEpochsOf(plan.sizes, model, plan.spec.epochs) : plan.epochs.patches)
+      for (const [model, ls] of Object.entries(table))
+        planLines.push([datasetTitle[dataset], model, ls.join(", "), epochsOf(model)])
       if (dataset === "mnist") {
-        for (const r of g.runs.filter((x) => x.dataset === "mnist" && x.role === "default")) planLines.push([datasetTitle.mnist, String(r.model), `${r.lambda} (preset)`, epochsOf(String(r.model))])
+        for (const r of g.runs.filter((x) => x.dataset === "mnist" && x.role === "default"))
+          planLines.push([datasetTitle.mnist, String(r.model), `${r.lambda} (preset)`, epochsOf(String(r.model))])
       }
     }
     const planHeader = ["data", "model", "λ", "epochs"]
@@ -280,19 +414,58 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
       `denoising σ ${s.denoise.sigmas.join(", ")} on ${s.denoise.limit === null ? "all" : `the first ${s.denoise.limit}`} test images; ` +
       `classification K ${s.classify.perClass.join(", ")}, ${s.classify.seeds} seeds, ${s.classify.epochs} epochs; collapse ${s.collapse.models.join(" vs ")}, ${plan.epochs.collapse} epochs`
     const runLines = g.runs.map((r) => [
-      String(r.run), String(r.dataset), String(r.model), formatCell(r.lambda), String(r.status), formatCell(r.epochs), formatCell(r.valPsnr), formatCell(r.valZeroFraction), formatCell(r.valHiddenZeroFraction), formatCell(r.testPsnr), formatCell(r.testZeroFraction)
+      String(r.run),
+      String(r.dataset),
+      String(r.model),
+      formatCell(r.lambda),
+      String(r.status),
+      formatCell(r.epochs),
+      formatCell(r.valPsnr),
+      formatCell(r.valZeroFraction),
+      formatCell(r.valHiddenZeroFraction),
+      formatCell(r.testPsnr),
+      formatCell(r.testZeroFraction)
     ])
-    const runHeader = ["run", "data", "model", "λ", "status", "epochs", "val PSNR", "val zeros", "val hidden zeros", "test PSNR", "test zeros"]
+    const runHeader = [
+      "run",
+      "data",
+      "model",
+      "λ",
+      "status",
+      "epochs",
+      "val PSNR",
+      "val zeros",
+      "val hidden zeros",
+      "test PSNR",
+      "test zeros"
+    ]
     const dw = denoiseWide(g.denoise)
     const accuracy = accuracyBySeries(g.classify)
     const cw = { header: ["series", ...accuracy.perClass.map((k) => `K = ${k}`)], lines: accuracy.lines }
-    const collapseMd = g.collapse.length === 0 ? "" : tableToMarkdown(g.collapse, ["model", "epoch", "valFistaCodeL1", "valEncoderCodeL1", "meanAtomNorm", "usedAtomNorm", "valPsnr", "valZeroFraction"], { digits: 4 })
+    const collapseMd =
+      g.collapse.length === 0
+        ? ""
+        : tableToMarkdown(
+            g.collapse,
+            [
+              "model",
+              "epoch",
+              "valFistaCodeL1",
+              "valEncoderCodeL1",
+              "meanAtomNorm",
+              "usedAtomNorm",
+              "valPsnr",
+              "valZeroFraction"
+            ],
+            { digits: 4 }
+          )
 
     const pictureHtml = g.pictures
       .map((p) => {
         const title = `${datasetTitle[p.dataset]}, ${p.run}: ${p.title} (each scaled to its own max |value|, 0 is mid-grey)`
         // The page stays mailable: a picture too large to embed is named instead.
-        if (statSync(p.file).size > MAX_EMBEDDED_BYTES) return `<figure><p class="note">${escapeHtml(p.file)} (too large to embed)</p>${caption(title)}</figure>`
+        if (statSync(p.file).size > MAX_EMBEDDED_BYTES)
+          return `<figure><p class="note">${escapeHtml(p.file)} (too large to embed)</p>${caption(title)}</figure>`
         return imageFigure(pngDataUri(readFileSync(p.file)), `${p.run}: ${p.title}`, caption(title))
       })
       .join("\n")
@@ -325,7 +498,14 @@ ${htmlTable({ header: cw.header, rows: cw.lines })}${figHtml("classify-accuracy.
       "",
       `Generated ${prov.generated} by \`${prov.command}\` at commit \`${prov.commit}\`. ${counts("ran")} steps ran, ${counts("skipped")} were done already, ${failures.length} did not finish. The same in one page: [report.html](report.html).`,
       "",
-      ...(failures.length === 0 ? [] : ["## Steps that did not finish", "", ...failures.map((f) => `- **${f.step.id}**: ${(f.problem ?? f.status).split("\n")[0]}`), ""]),
+      ...(failures.length === 0
+        ? []
+        : [
+            "## Steps that did not finish",
+            "",
+            ...failures.map((f) => `- **${f.step.id}**: ${(f.problem ?? f.status).split("\n")[0]}`),
+            ""
+          ]),
       "## The plan",
       "",
       `${sizesText}.`,
@@ -373,6 +553,11 @@ ${htmlTable({ header: cw.header, rows: cw.lines })}${figHtml("classify-accuracy.
     return {
       html: htmlPath,
       markdown: mdPath,
-      files: [htmlPath, mdPath, ...["runs", "denoise", "classify"].flatMap((t) => ["arrow", "csv", "md"].map((e) => join(root, `${t}.${e}`))), ...figures.map((f) => join(root, f.file))]
+      files: [
+        htmlPath,
+        mdPath,
+        ...["runs", "denoise", "classify"].flatMap((t) => ["arrow", "csv", "md"].map((e) => join(root, `${t}.${e}`))),
+        ...figures.map((f) => join(root, f.file))
+      ]
     } satisfies ReportFiles
   })

@@ -44,7 +44,8 @@ const mtime = (path: string): number | null => {
   }
 }
 
-export const stampFile = (step: ProcessStep) => join(step.out, `.paper-${step.id.replace(/[^A-Za-z0-9._-]+/g, "_")}.json`)
+export const stampFile = (step: ProcessStep) =>
+  join(step.out, `.paper-${step.id.replace(/[^A-Za-z0-9._-]+/g, "_")}.json`)
 export const logFile = (step: ProcessStep) => join(step.out, `${step.id.replace(/[^A-Za-z0-9._-]+/g, "_")}.log`)
 
 /**
@@ -95,10 +96,20 @@ export const setAsideStale = (step: TrainStep) =>
 export const runProcessStep = (step: ProcessStep, programs: PaperPrograms): Effect.Effect<void, PaperStepError> =>
   Effect.gen(function* () {
     const log = logFile(step)
-    yield* spawnIntoLog(programs[step.program], step.args, step.out, log, (problem) => new PaperStepError({ step: step.id, problem, log }))
-    const missing = step.outputs.find((f) => !existsSync(join(step.out, f)))
-    if (missing !== undefined) return yield* Effect.fail(new PaperStepError({ step: step.id, problem: `it exited normally but wrote no ${missing}`, log }))
-    yield* writeFileAtomic(stampFile(step), JSON.stringify({ step: step.id, args: step.args, finished: new Date().toISOString() }, null, 2) + "\n").pipe(
-      Effect.mapError((e) => new PaperStepError({ step: step.id, problem: e.message, log }))
+    yield* spawnIntoLog(
+      programs[step.program],
+      step.args,
+      step.out,
+      log,
+      (problem) => new PaperStepError({ step: step.id, problem, log })
     )
+    const missing = step.outputs.find((f) => !existsSync(join(step.out, f)))
+    if (missing !== undefined)
+      return yield* Effect.fail(
+        new PaperStepError({ step: step.id, problem: `it exited normally but wrote no ${missing}`, log })
+      )
+    yield* writeFileAtomic(
+      stampFile(step),
+      JSON.stringify({ step: step.id, args: step.args, finished: new Date().toISOString() }, null, 2) + "\n"
+    ).pipe(Effect.mapError((e) => new PaperStepError({ step: step.id, problem: e.message, log })))
   })

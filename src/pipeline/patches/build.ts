@@ -9,12 +9,31 @@ import type { ImageReadError } from "../../data/images.js"
 import { openPatchWriter } from "../../data/patch-file.js"
 import { makeRng } from "../../data/random.js"
 import type { WriteError } from "../../data/write-error.js"
-import { CROP_SIZE, KERNEL_SIGMA, KERNEL_SIZE, PATCH_DIM, PATCH_OFFSET, PATCH_SIZE, PIXEL_MEAN, PIXEL_STD, SCALE_FLOOR, STD_THRESHOLD } from "../../models/lcn.js"
+import {
+  CROP_SIZE,
+  KERNEL_SIGMA,
+  KERNEL_SIZE,
+  PATCH_DIM,
+  PATCH_OFFSET,
+  PATCH_SIZE,
+  PIXEL_MEAN,
+  PIXEL_STD,
+  SCALE_FLOOR,
+  STD_THRESHOLD
+} from "../../models/lcn.js"
 import { Progress } from "../train/progress.js"
 import { derivedSeed } from "../train/seeds.js"
 import { PatchBuildError } from "./errors.js"
 import { imageSets, type ImageSets, type Sizes } from "./image-sets.js"
-import { type CropCounts, imageSetStage, scaleReferenceStage, SHORTER_SIDE, type SplitRow, toPatchRows, trainValStage } from "./stages.js"
+import {
+  type CropCounts,
+  imageSetStage,
+  scaleReferenceStage,
+  SHORTER_SIDE,
+  type SplitRow,
+  toPatchRows,
+  trainValStage
+} from "./stages.js"
 import { type BadImagesPolicy, type SkippedImage, unreadablePhotos } from "./unreadable-photos.js"
 import { RunningStats, type ValueStats } from "./value-stats.js"
 
@@ -59,7 +78,9 @@ export interface BuildReport {
   /** Kept patches over crops tried, all photos together. */
   readonly keptFraction: number
   /** How low local scales were raised: to one data-wide level (with the crops that measured it) or to each crop's own mean. */
-  readonly scaleFloor: { readonly mode: "data"; readonly level: number; readonly crops: number } | { readonly mode: "patch" }
+  readonly scaleFloor:
+    | { readonly mode: "data"; readonly level: number; readonly crops: number }
+    | { readonly mode: "patch" }
   readonly seconds: number
   readonly rowsPerSecond: number
   readonly statistics: { readonly patch: ValueStats; readonly mean: ValueStats; readonly scale: ValueStats }
@@ -79,14 +100,20 @@ const percent = (x: number) => `${(100 * x).toFixed(1)}%`
  * temp file renamed into place at the end, so memory stays small and an interrupted build leaves
  * no file at `out`. Train and validation rows come first (interleaved), then test rows.
  */
-export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, ImageReadError | PatchBuildError | WriteError, Progress> =>
+export const buildPatchFile = (
+  o: BuildOptions
+): Effect.Effect<BuildReport, ImageReadError | PatchBuildError | WriteError, Progress> =>
   Effect.scoped(
     Effect.gen(function* () {
       const { sizes } = o
       for (const [name, n] of Object.entries(sizes)) {
-        if (!Number.isSafeInteger(n) || n < 0) return yield* Effect.fail(new PatchBuildError({ problem: `--${name} must be a whole number ≥ 0, got ${n}` }))
+        if (!Number.isSafeInteger(n) || n < 0)
+          return yield* Effect.fail(new PatchBuildError({ problem: `--${name} must be a whole number ≥ 0, got ${n}` }))
       }
-      if (sizes.train + sizes.val + sizes.test === 0) return yield* Effect.fail(new PatchBuildError({ problem: "--train, --val and --test are all 0; ask for some patches" }))
+      if (sizes.train + sizes.val + sizes.test === 0)
+        return yield* Effect.fail(
+          new PatchBuildError({ problem: "--train, --val and --test are all 0; ask for some patches" })
+        )
       const rngs = buildRngs(o.seed)
       const unreadable = unreadablePhotos(o.badImages ?? "error")
       const sets = yield* imageSets(o.images, o.testImages, sizes, rngs.heldOut, unreadable)
@@ -100,7 +127,15 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
       const scaleFloor: BuildReport["scaleFloor"] =
         (o.scaleFloor ?? "data") === "patch"
           ? { mode: "patch" }
-          : { mode: "data", ...(yield* scaleReferenceStage(fromTraining ? sets.trainVal : sets.test, CALIBRATION_CROPS, rngs.calibration, unreadable)) }
+          : {
+              mode: "data",
+              ...(yield* scaleReferenceStage(
+                fromTraining ? sets.trainVal : sets.test,
+                CALIBRATION_CROPS,
+                rngs.calibration,
+                unreadable
+              ))
+            }
       const scaleReference = scaleFloor.mode === "data" ? scaleFloor.level : null
       yield* Effect.logInfo(
         scaleFloor.mode === "data"
@@ -117,22 +152,50 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
         "images.test": JSON.stringify(o.testImages),
         "test.photos": sets.testFrom,
         preprocessing: JSON.stringify({
-          shorterSide: SHORTER_SIDE, crop: CROP_SIZE, grey: "Rec. 601 luma", pixelMean: PIXEL_MEAN, pixelStd: PIXEL_STD,
-          kernel: KERNEL_SIZE, sigma: KERNEL_SIGMA, scaleMinimum: SCALE_FLOOR, scaleFloor, stdThreshold: STD_THRESHOLD, patch: PATCH_SIZE, patchOffset: PATCH_OFFSET
+          shorterSide: SHORTER_SIDE,
+          crop: CROP_SIZE,
+          grey: "Rec. 601 luma",
+          pixelMean: PIXEL_MEAN,
+          pixelStd: PIXEL_STD,
+          kernel: KERNEL_SIZE,
+          sigma: KERNEL_SIGMA,
+          scaleMinimum: SCALE_FLOOR,
+          scaleFloor,
+          stdThreshold: STD_THRESHOLD,
+          patch: PATCH_SIZE,
+          patchOffset: PATCH_OFFSET
         }),
-        columns: "patch = LCN patch; mean = local mean μ, scale = local scale s (28×28 each, aligned with the patch); pixels = (patch·s + μ)·0.259 + 0.457; top/left = corner of the 52×52 crop in the photo resized to shorter side 256, the patch covering +12..+39"
+        columns:
+          "patch = LCN patch; mean = local mean μ, scale = local scale s (28×28 each, aligned with the patch); pixels = (patch·s + μ)·0.259 + 0.457; top/left = corner of the 52×52 crop in the photo resized to shorter side 256, the patch covering +12..+39"
       }
       const trainValCounts: CropCounts = { images: 0, crops: 0, kept: 0 }
       const testCounts: CropCounts = { images: 0, crops: 0, kept: 0 }
       const trainValRows = sizes.train + sizes.val
-      if (trainValRows > 0 && sets.trainVal.length === 0) return yield* Effect.fail(new PatchBuildError({ problem: "no photos for train/validation; pass --images DIR" }))
+      if (trainValRows > 0 && sets.trainVal.length === 0)
+        return yield* Effect.fail(new PatchBuildError({ problem: "no photos for train/validation; pass --images DIR" }))
       const rows = Stream.concat(
         trainValRows === 0
           ? Stream.empty
-          : imageSetStage(sets.trainVal, trainValRows, rngs.trainValCrops, trainValCounts, `the ${sets.trainVal.length} train/validation photo(s)`, unreadable, scaleReference).pipe(trainValStage(sizes.train, sizes.val, rngs.assign)),
+          : imageSetStage(
+              sets.trainVal,
+              trainValRows,
+              rngs.trainValCrops,
+              trainValCounts,
+              `the ${sets.trainVal.length} train/validation photo(s)`,
+              unreadable,
+              scaleReference
+            ).pipe(trainValStage(sizes.train, sizes.val, rngs.assign)),
         sizes.test === 0
           ? Stream.empty
-          : imageSetStage(sets.test, sizes.test, rngs.testCrops, testCounts, `the ${sets.test.length} test photo(s)`, unreadable, scaleReference).pipe(Stream.map((row): SplitRow => ({ ...row, split: "test" })))
+          : imageSetStage(
+              sets.test,
+              sizes.test,
+              rngs.testCrops,
+              testCounts,
+              `the ${sets.test.length} test photo(s)`,
+              unreadable,
+              scaleReference
+            ).pipe(Stream.map((row): SplitRow => ({ ...row, split: "test" })))
       )
       const stats = { patch: new RunningStats(), mean: new RunningStats(), scale: new RunningStats() }
       yield* ensureDir(dirname(o.out))
@@ -151,7 +214,16 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
           const crops = trainValCounts.crops + testCounts.crops
           const kept = trainValCounts.kept + testCounts.kept
           const seconds = (performance.now() - started) / 1000
-          return writer.append(batch).pipe(Effect.zipRight(bar.update(written, `${(written / seconds).toFixed(0)} rows/s, kept ${percent(kept / Math.max(crops, 1))} of crops`)))
+          return writer
+            .append(batch)
+            .pipe(
+              Effect.zipRight(
+                bar.update(
+                  written,
+                  `${(written / seconds).toFixed(0)} rows/s, kept ${percent(kept / Math.max(crops, 1))} of crops`
+                )
+              )
+            )
         })
       )
       yield* writer.commit
@@ -160,7 +232,12 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
       const report: BuildReport = {
         out: o.out,
         rows: sizes,
-        images: { trainVal: sets.trainVal.length, test: sets.test.length, testFrom: sets.testFrom, skipped: [...unreadable.skipped].map(([path, problem]) => ({ path, problem })) },
+        images: {
+          trainVal: sets.trainVal.length,
+          test: sets.test.length,
+          testFrom: sets.testFrom,
+          skipped: [...unreadable.skipped].map(([path, problem]) => ({ path, problem }))
+        },
         crops: { trainVal: trainValCounts, test: testCounts },
         keptFraction: (trainValCounts.kept + testCounts.kept) / Math.max(crops, 1),
         scaleFloor,
@@ -168,14 +245,19 @@ export const buildPatchFile = (o: BuildOptions): Effect.Effect<BuildReport, Imag
         rowsPerSecond: written / seconds,
         statistics: { patch: stats.patch.result(), mean: stats.mean.result(), scale: stats.scale.result() }
       }
-      const fmt = (s: ValueStats) => `mean ${s.mean.toFixed(4)} std ${s.std.toFixed(4)} min ${s.min.toFixed(4)} max ${s.max.toFixed(4)}`
+      const fmt = (s: ValueStats) =>
+        `mean ${s.mean.toFixed(4)} std ${s.std.toFixed(4)} min ${s.min.toFixed(4)} max ${s.max.toFixed(4)}`
       yield* Effect.logInfo(
         `wrote ${o.out}: ${sizes.train} train / ${sizes.val} val / ${sizes.test} test patches in ${seconds.toFixed(1)} s (${report.rowsPerSecond.toFixed(0)} rows/s); ` +
           `kept ${percent(report.keptFraction)} of ${crops} crops (train/val photos ${percent(trainValCounts.kept / Math.max(trainValCounts.crops, 1))}, test photos ${percent(testCounts.kept / Math.max(testCounts.crops, 1))})`
       )
-      yield* Effect.logInfo(`patch: ${fmt(report.statistics.patch)} | μ: ${fmt(report.statistics.mean)} | s: ${fmt(report.statistics.scale)}`)
+      yield* Effect.logInfo(
+        `patch: ${fmt(report.statistics.patch)} | μ: ${fmt(report.statistics.mean)} | s: ${fmt(report.statistics.scale)}`
+      )
       if (unreadable.skipped.size > 0) {
-        yield* Effect.logWarning(`skipped ${unreadable.skipped.size} photo(s) that cannot be read (--bad-images skip): ${[...unreadable.skipped.keys()].join(", ")}`)
+        yield* Effect.logWarning(
+          `skipped ${unreadable.skipped.size} photo(s) that cannot be read (--bad-images skip): ${[...unreadable.skipped.keys()].join(", ")}`
+        )
       }
       return report
     })

@@ -2,7 +2,13 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { statSync } from "node:fs"
-import { type PatchFile, PatchFileError, type PatchSplit, readPatchFile, type SplitName } from "../../data/patch-file.js"
+import {
+  type PatchFile,
+  PatchFileError,
+  type PatchSplit,
+  readPatchFile,
+  type SplitName
+} from "../../data/patch-file.js"
 import { gatherRows } from "../../models/gather-rows.js"
 import { lcnToPixels } from "../../models/lcn.js"
 import { type Dataset, datasetFromGather, firstRows as firstDatasetRows, type Splits } from "../sources/dataset.js"
@@ -26,8 +32,15 @@ export const patchDataset = (name: string, split: PatchSplit, size: number, norm
     width: size,
     labels: null,
     toPixels: (x, indices) => {
-      if (x.shape[0] !== indices.length) throw new RangeError(`toPixels: ${x.shape[0]} rows but ${indices.length} indices`)
-      return tf.tidy(() => lcnToPixels(x, tf.tensor2d(gatherRows(split.mean, dim, indices), [indices.length, dim]), tf.tensor2d(gatherRows(split.scale, dim, indices), [indices.length, dim])))
+      if (x.shape[0] !== indices.length)
+        throw new RangeError(`toPixels: ${x.shape[0]} rows but ${indices.length} indices`)
+      return tf.tidy(() =>
+        lcnToPixels(
+          x,
+          tf.tensor2d(gatherRows(split.mean, dim, indices), [indices.length, dim]),
+          tf.tensor2d(gatherRows(split.scale, dim, indices), [indices.length, dim])
+        )
+      )
     }
   }
 }
@@ -51,7 +64,12 @@ export const patchSplits = (file: PatchFile, trainSize?: number): Effect.Effect<
   Effect.gen(function* () {
     for (const name of ["train", "val", "test"] as const) {
       if (file.splits[name].rows === 0) {
-        return yield* Effect.fail(new PatchDataError({ file: file.path, problem: `it has no ${name} rows; rebuild it with --${name} greater than 0` }))
+        return yield* Effect.fail(
+          new PatchDataError({
+            file: file.path,
+            problem: `it has no ${name} rows; rebuild it with --${name} greater than 0`
+          })
+        )
       }
     }
     const train = firstRows(file.splits.train, trainSize, file.dim)
@@ -68,7 +86,12 @@ export const patchSplits = (file: PatchFile, trainSize?: number): Effect.Effect<
  * and s, kept for the toPixels of the same batch), and a training epoch's order is the windowed
  * one of streamed.ts. Its x, read by consumers that want every row, is built on first read.
  */
-export const streamedPatchDataset = (name: SplitName, file: StreamedPatchFile, window: number, normalization?: Normalization): Dataset => {
+export const streamedPatchDataset = (
+  name: SplitName,
+  file: StreamedPatchFile,
+  window: number,
+  normalization?: Normalization
+): Dataset => {
   const dim = file.dim
   // The maps gathered with each batch's rows, by the batch's own indices array: toPixels is
   // called with that array right after (trainStep, evaluation), and needs no second read.
@@ -88,9 +111,12 @@ export const streamedPatchDataset = (name: SplitName, file: StreamedPatchFile, w
       width: file.size,
       labels: null,
       toPixels: (x, indices) => {
-        if (x.shape[0] !== indices.length) throw new RangeError(`toPixels: ${x.shape[0]} rows but ${indices.length} indices`)
+        if (x.shape[0] !== indices.length)
+          throw new RangeError(`toPixels: ${x.shape[0]} rows but ${indices.length} indices`)
         const m = maps.get(indices) ?? file.gather(name, indices)
-        return tf.tidy(() => lcnToPixels(x, tf.tensor2d(m.mean, [indices.length, dim]), tf.tensor2d(m.scale, [indices.length, dim])))
+        return tf.tidy(() =>
+          lcnToPixels(x, tf.tensor2d(m.mean, [indices.length, dim]), tf.tensor2d(m.scale, [indices.length, dim]))
+        )
       }
     },
     gather,
@@ -130,23 +156,43 @@ export const loadPatchSplits = (
 ): Effect.Effect<{ file: PatchFileInfo; splits: Splits<Dataset> }, PatchFileError | PatchDataError> =>
   Effect.gen(function* () {
     const reading = options.reading ?? "auto"
-    const large = reading === "auto" && (yield* Effect.try({ try: () => statSync(path).size > STREAM_ABOVE_BYTES, catch: () => false }).pipe(Effect.orElseSucceed(() => false)))
+    const large =
+      reading === "auto" &&
+      (yield* Effect.try({ try: () => statSync(path).size > STREAM_ABOVE_BYTES, catch: () => false }).pipe(
+        Effect.orElseSucceed(() => false)
+      ))
     if (reading === "memory" || (reading === "auto" && !large)) {
       const file = yield* readPatchFile(path)
       const splits = yield* patchSplits(file, trainSize)
-      return { file: { path: file.path, dim: file.dim, size: file.size, metadata: file.metadata, streamed: false }, splits }
+      return {
+        file: { path: file.path, dim: file.dim, size: file.size, metadata: file.metadata, streamed: false },
+        splits
+      }
     }
     const window = options.window ?? DEFAULT_WINDOW
-    if (!(Number.isInteger(window) && window >= 1)) return yield* Effect.fail(new PatchFileError({ file: path, problem: `a window of ${window} record batches is not a whole number ≥ 1` }))
+    if (!(Number.isInteger(window) && window >= 1))
+      return yield* Effect.fail(
+        new PatchFileError({ file: path, problem: `a window of ${window} record batches is not a whole number ≥ 1` })
+      )
     const file = yield* openStreamedPatchFile(path, window + 1)
     for (const name of ["train", "val", "test"] as const) {
-      if (file.splits[name].rows === 0) return yield* Effect.fail(new PatchDataError({ file: path, problem: `it has no ${name} rows; rebuild it with --${name} greater than 0` }))
+      if (file.splits[name].rows === 0)
+        return yield* Effect.fail(
+          new PatchDataError({
+            file: path,
+            problem: `it has no ${name} rows; rebuild it with --${name} greater than 0`
+          })
+        )
     }
     const lcn = lcnOfPatchMetadata(file.metadata) ?? undefined
     const make = (name: SplitName) => streamedPatchDataset(name, file, window, lcn)
     const train = make("train")
     return {
       file: { path, dim: file.dim, size: file.size, metadata: file.metadata, streamed: true },
-      splits: { train: trainSize === undefined ? train : firstDatasetRows(train, trainSize), val: make("val"), test: make("test") }
+      splits: {
+        train: trainSize === undefined ? train : firstDatasetRows(train, trainSize),
+        val: make("val"),
+        test: make("test")
+      }
     }
   })

@@ -23,7 +23,10 @@ export interface ImageSets {
 
 const contentHash = (path: string) =>
   Effect.tryPromise({
-    try: async () => createHash("sha256").update(await readFile(path)).digest("hex"),
+    try: async () =>
+      createHash("sha256")
+        .update(await readFile(path))
+        .digest("hex"),
     catch: (cause) => new ImageReadError({ path, problem: cause instanceof Error ? cause.message : String(cause) })
   })
 
@@ -38,7 +41,11 @@ const listFolders = (folders: readonly string[]) =>
 const decodable = (paths: readonly string[], unreadable: UnreadablePhotos) =>
   Effect.forEach(
     paths,
-    (path) => readGrayImage(path, 32).pipe(Effect.as([path]), Effect.catchAll((e) => unreadable.handle(e).pipe(Effect.as([] as string[])))),
+    (path) =>
+      readGrayImage(path, 32).pipe(
+        Effect.as([path]),
+        Effect.catchAll((e) => unreadable.handle(e).pipe(Effect.as([] as string[])))
+      ),
     { concurrency: 4 }
   ).pipe(Effect.map((kept) => kept.flat()))
 
@@ -74,9 +81,18 @@ export const imageSets = (
   unreadable: UnreadablePhotos = unreadablePhotos("error")
 ): Effect.Effect<ImageSets, ImageReadError | PatchBuildError> =>
   Effect.gen(function* () {
-    if (images.length === 0) return yield* Effect.fail(new PatchBuildError({ problem: "no photo folder given; pass --images DIR (several folders: repeat it or separate them with commas)" }))
+    if (images.length === 0)
+      return yield* Effect.fail(
+        new PatchBuildError({
+          problem: "no photo folder given; pass --images DIR (several folders: repeat it or separate them with commas)"
+        })
+      )
     const noneReadable = (folders: readonly string[]) =>
-      Effect.fail(new PatchBuildError({ problem: `none of the photos in ${folders.join(", ")} can be read (all were skipped, see the warnings above); use other photos` }))
+      Effect.fail(
+        new PatchBuildError({
+          problem: `none of the photos in ${folders.join(", ")} can be read (all were skipped, see the warnings above); use other photos`
+        })
+      )
     const trainVal = yield* byContent(yield* decodable(yield* listFolders(images), unreadable), unreadable)
     if (trainVal.unique.size === 0) return yield* noneReadable(images)
     if (testImages.length > 0) {
@@ -85,18 +101,38 @@ export const imageSets = (
       for (const [hash, path] of test.unique) {
         const other = trainVal.unique.get(hash)
         if (other !== undefined) {
-          return yield* Effect.fail(new PatchBuildError({ problem: `the same photo is in the training folders (${other}) and the test folders (${path}); remove it from one, so that no photo feeds both train/validation and test` }))
+          return yield* Effect.fail(
+            new PatchBuildError({
+              problem: `the same photo is in the training folders (${other}) and the test folders (${path}); remove it from one, so that no photo feeds both train/validation and test`
+            })
+          )
         }
       }
-      return { trainVal: [...trainVal.unique.values()], test: [...test.unique.values()], testFrom: "folders", duplicatesDropped: trainVal.dropped + test.dropped } satisfies ImageSets
+      return {
+        trainVal: [...trainVal.unique.values()],
+        test: [...test.unique.values()],
+        testFrom: "folders",
+        duplicatesDropped: trainVal.dropped + test.dropped
+      } satisfies ImageSets
     }
     const all = [...trainVal.unique.values()]
-    if (sizes.test === 0) return { trainVal: all, test: [], testFrom: "none", duplicatesDropped: trainVal.dropped } satisfies ImageSets
+    if (sizes.test === 0)
+      return { trainVal: all, test: [], testFrom: "none", duplicatesDropped: trainVal.dropped } satisfies ImageSets
     const held = Math.max(1, Math.round((all.length * sizes.test) / (sizes.train + sizes.val + sizes.test)))
     if (all.length - held < 1) {
-      return yield* Effect.fail(new PatchBuildError({ problem: `${all.length} photo(s) cannot be split into train/validation and test photos; give test folders (testImages), add photos, or set test to 0`, fields: ["testImages", "test"] }))
+      return yield* Effect.fail(
+        new PatchBuildError({
+          problem: `${all.length} photo(s) cannot be split into train/validation and test photos; give test folders (testImages), add photos, or set test to 0`,
+          fields: ["testImages", "test"]
+        })
+      )
     }
     const order = shuffled(all, rng)
     // Sorted back so the listing in the log and metadata is stable and easy to scan.
-    return { trainVal: order.slice(held).sort(), test: order.slice(0, held).sort(), testFrom: "held out", duplicatesDropped: trainVal.dropped } satisfies ImageSets
+    return {
+      trainVal: order.slice(held).sort(),
+      test: order.slice(0, held).sort(),
+      testFrom: "held out",
+      duplicatesDropped: trainVal.dropped
+    } satisfies ImageSets
   })

@@ -37,9 +37,20 @@ export interface CropCounts {
  * A photo that cannot be decoded fails the stream or, when the policy skips it, comes as None,
  * so that positions in the order stay those of the photos.
  */
-export const imageStage = (paths: readonly string[], unreadable: UnreadablePhotos = unreadablePhotos("error"), shorterSide = SHORTER_SIDE): Stream.Stream<Option.Option<GrayImage>, ImageReadError> =>
+export const imageStage = (
+  paths: readonly string[],
+  unreadable: UnreadablePhotos = unreadablePhotos("error"),
+  shorterSide = SHORTER_SIDE
+): Stream.Stream<Option.Option<GrayImage>, ImageReadError> =>
   Stream.fromIterable(paths).pipe(
-    Stream.mapEffect((path) => readGrayImage(path, shorterSide).pipe(Effect.map(Option.some), Effect.catchAll((e) => unreadable.handle(e).pipe(Effect.as(Option.none<GrayImage>())))), { concurrency: 2 })
+    Stream.mapEffect(
+      (path) =>
+        readGrayImage(path, shorterSide).pipe(
+          Effect.map(Option.some),
+          Effect.catchAll((e) => unreadable.handle(e).pipe(Effect.as(Option.none<GrayImage>())))
+        ),
+      { concurrency: 2 }
+    )
   )
 
 /**
@@ -105,11 +116,19 @@ export const imageSetStage = (
     const pass = (k: number): Stream.Stream<PatchRow, ImageReadError | PatchBuildError> => {
       if (remaining <= 0) return Stream.empty
       if (k >= MAX_PASSES) {
-        return Stream.fail(new PatchBuildError({ problem: `${describe} gave only ${total - remaining} of ${total} patches with std ≥ ${STD_THRESHOLD} after ${k} passes; add photos, or ask for fewer patches` }))
+        return Stream.fail(
+          new PatchBuildError({
+            problem: `${describe} gave only ${total - remaining} of ${total} patches with std ≥ ${STD_THRESHOLD} after ${k} passes; add photos, or ask for fewer patches`
+          })
+        )
       }
       const usable = paths.filter((p) => !unreadable.skipped.has(p))
       if (usable.length === 0) {
-        return Stream.fail(new PatchBuildError({ problem: `none of ${describe} can be read (all were skipped, see the warnings above); use other photos` }))
+        return Stream.fail(
+          new PatchBuildError({
+            problem: `none of ${describe} can be read (all were skipped, see the warnings above); use other photos`
+          })
+        )
       }
       const before = remaining
       const order = shuffled(usable, rng)
@@ -120,12 +139,18 @@ export const imageSetStage = (
         Stream.flatMap(([image, i]) => {
           if (Option.isNone(image)) return Stream.empty
           const quota = Math.ceil(remaining / (order.length - i))
-          return imagePatchesStage(image.value, quota, Math.max(quota * CROPS_PER_PATCH, 100), rng, lcn, counts).pipe(Stream.tap(() => Effect.sync(() => (remaining -= 1))))
+          return imagePatchesStage(image.value, quota, Math.max(quota * CROPS_PER_PATCH, 100), rng, lcn, counts).pipe(
+            Stream.tap(() => Effect.sync(() => (remaining -= 1)))
+          )
         }),
         Stream.concat(
           Stream.suspend(() =>
             remaining > 0 && remaining === before
-              ? Stream.fail(new PatchBuildError({ problem: `no crop of ${describe} has a patch with std ≥ ${STD_THRESHOLD} (are the photos blank?); use other photos` }))
+              ? Stream.fail(
+                  new PatchBuildError({
+                    problem: `no crop of ${describe} has a patch with std ≥ ${STD_THRESHOLD} (are the photos blank?); use other photos`
+                  })
+                )
               : pass(k + 1)
           )
         )
@@ -135,14 +160,20 @@ export const imageSetStage = (
     return pass(0)
   })
 
-
 /**
  * The data-wide reference level of the local scale: the mean of s over `crops` random crops spread
  * evenly over the photos (at least one per photo), every crop counted whatever its contrast.
  */
-export const scaleReferenceStage = (paths: readonly string[], crops: number, rng: Rng, unreadable: UnreadablePhotos = unreadablePhotos("error")) =>
+export const scaleReferenceStage = (
+  paths: readonly string[],
+  crops: number,
+  rng: Rng,
+  unreadable: UnreadablePhotos = unreadablePhotos("error")
+) =>
   Effect.gen(function* () {
-    const noPhoto = new PatchBuildError({ problem: "no readable photo to measure the local scale on; use other photos" })
+    const noPhoto = new PatchBuildError({
+      problem: "no readable photo to measure the local scale on; use other photos"
+    })
     const usable = paths.filter((p) => !unreadable.skipped.has(p))
     if (usable.length === 0) return yield* Effect.fail(noPhoto)
     const perPhoto = Math.max(1, Math.ceil(crops / usable.length))

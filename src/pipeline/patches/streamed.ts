@@ -18,7 +18,16 @@ import { FixedSizeList, type RecordBatch, RecordBatchReader, Table, tableToIPC }
 import { Effect } from "effect"
 import { closeSync, fstatSync, openSync, readSync } from "node:fs"
 import { open } from "node:fs/promises"
-import { checkNoNulls, listValues, openPatchReader, patchSchemaProblem, PatchFileError, REBUILD, SPLIT_NAMES, type SplitName } from "../../data/patch-file.js"
+import {
+  checkNoNulls,
+  listValues,
+  openPatchReader,
+  patchSchemaProblem,
+  PatchFileError,
+  REBUILD,
+  SPLIT_NAMES,
+  type SplitName
+} from "../../data/patch-file.js"
 import type { Rng } from "../../data/random.js"
 import type { EpochOrder } from "../sources/dataset.js"
 
@@ -61,9 +70,14 @@ const readFooter = (path: string) =>
       const handle = await open(path, "r")
       try {
         const reader = await openPatchReader(handle, path)
-        if (!reader.isFile()) throw new PatchFileError({ file: path, problem: `it is an Arrow IPC stream, not a file with a footer, so it cannot be read a record batch at a time; ${REBUILD}` })
+        if (!reader.isFile())
+          throw new PatchFileError({
+            file: path,
+            problem: `it is an Arrow IPC stream, not a file with a footer, so it cannot be read a record batch at a time; ${REBUILD}`
+          })
         const footer = reader.footer
-        if (footer === null) throw new PatchFileError({ file: path, problem: `it has no Arrow file footer; ${REBUILD}` })
+        if (footer === null)
+          throw new PatchFileError({ file: path, problem: `it has no Arrow file footer; ${REBUILD}` })
         const blocks = Array.from({ length: footer.numRecordBatches }, (_, i) => {
           const b = footer.getRecordBatch(i)!
           return { offset: Number(b.offset), length: b.metaDataLength + Number(b.bodyLength) }
@@ -86,11 +100,17 @@ const readFooter = (path: string) =>
  * Opens a patch file to be read a record batch at a time, holding at most
  * `cacheBatches` decoded record batches. Checks the schema and every row's split, as readPatchFile does.
  */
-export const openStreamedPatchFile = (path: string, cacheBatches = DEFAULT_WINDOW + 1): Effect.Effect<StreamedPatchFile, PatchFileError> =>
+export const openStreamedPatchFile = (
+  path: string,
+  cacheBatches = DEFAULT_WINDOW + 1
+): Effect.Effect<StreamedPatchFile, PatchFileError> =>
   Effect.gen(function* () {
     const { schema, blocks } = yield* readFooter(path)
     const problem = patchSchemaProblem(schema)
-    if (problem !== null) return yield* Effect.fail(new PatchFileError({ file: path, problem: `it is not a patch file: ${problem}; ${REBUILD}` }))
+    if (problem !== null)
+      return yield* Effect.fail(
+        new PatchFileError({ file: path, problem: `it is not a patch file: ${problem}; ${REBUILD}` })
+      )
     const dim = (schema.fields.find((f) => f.name === "patch")!.type as FixedSizeList).listSize
     // A record batch alone is read as an IPC stream of the schema's message and the batch's.
     const stream = tableToIPC(new Table(schema), "stream")
@@ -104,10 +124,15 @@ export const openStreamedPatchFile = (path: string, cacheBatches = DEFAULT_WINDO
       bytes.set(prefix)
       const fd = openSync(path, "r")
       try {
-        if (offset + length > fstatSync(fd).size) throw new PatchFileError({ file: path, problem: `record batch ${i} ends past the end of the file; the file is truncated or damaged: ${REBUILD}` })
+        if (offset + length > fstatSync(fd).size)
+          throw new PatchFileError({
+            file: path,
+            problem: `record batch ${i} ends past the end of the file; the file is truncated or damaged: ${REBUILD}`
+          })
         for (let done = 0; done < length; ) {
           const n = readSync(fd, bytes, prefix.length + done, length - done, offset + done)
-          if (n === 0) throw new PatchFileError({ file: path, problem: `record batch ${i} could not be read whole; ${REBUILD}` })
+          if (n === 0)
+            throw new PatchFileError({ file: path, problem: `record batch ${i} could not be read whole; ${REBUILD}` })
           done += n
         }
       } finally {
@@ -115,12 +140,15 @@ export const openStreamedPatchFile = (path: string, cacheBatches = DEFAULT_WINDO
       }
       reads++
       const batch = RecordBatchReader.from(bytes).next().value as RecordBatch | undefined
-      if (batch === undefined) throw new PatchFileError({ file: path, problem: `record batch ${i} could not be decoded; ${REBUILD}` })
+      if (batch === undefined)
+        throw new PatchFileError({ file: path, problem: `record batch ${i} could not be decoded; ${REBUILD}` })
       return batch
     }
 
     // One pass over the file: each row's split, and the null checks of readPatchFile.
-    const locations = Object.fromEntries(SPLIT_NAMES.map((s) => [s, { batch: [] as number[], row: [] as number[] }])) as Record<SplitName, { batch: number[]; row: number[] }>
+    const locations = Object.fromEntries(
+      SPLIT_NAMES.map((s) => [s, { batch: [] as number[], row: [] as number[] }])
+    ) as Record<SplitName, { batch: number[]; row: number[] }>
     yield* Effect.try({
       try: () => {
         for (let i = 0; i < blocks.length; i++) {
@@ -130,16 +158,33 @@ export const openStreamedPatchFile = (path: string, cacheBatches = DEFAULT_WINDO
           for (let r = 0; r < batch.numRows; r++) {
             const name = split.get(r) as string
             const where = (SPLIT_NAMES as readonly string[]).includes(name) ? locations[name as SplitName] : undefined
-            if (where === undefined) throw new PatchFileError({ file: path, problem: `row ${r} of record batch ${i} has split ${JSON.stringify(name)}, not one of ${SPLIT_NAMES.join(", ")}; ${REBUILD}` })
+            if (where === undefined)
+              throw new PatchFileError({
+                file: path,
+                problem: `row ${r} of record batch ${i} has split ${JSON.stringify(name)}, not one of ${SPLIT_NAMES.join(", ")}; ${REBUILD}`
+              })
             where.batch.push(i)
             where.row.push(r)
           }
         }
       },
-      catch: (e) => (e instanceof PatchFileError ? e : new PatchFileError({ file: path, problem: `it could not be read (${e instanceof Error ? e.message : String(e)}); the file may be truncated or damaged: ${REBUILD}` }))
+      catch: (e) =>
+        e instanceof PatchFileError
+          ? e
+          : new PatchFileError({
+              file: path,
+              problem: `it could not be read (${e instanceof Error ? e.message : String(e)}); the file may be truncated or damaged: ${REBUILD}`
+            })
     })
     const splits = Object.fromEntries(
-      SPLIT_NAMES.map((s) => [s, { rows: locations[s].batch.length, batchOf: Int32Array.from(locations[s].batch), rowInBatch: Int32Array.from(locations[s].row) }])
+      SPLIT_NAMES.map((s) => [
+        s,
+        {
+          rows: locations[s].batch.length,
+          batchOf: Int32Array.from(locations[s].batch),
+          rowInBatch: Int32Array.from(locations[s].row)
+        }
+      ])
     ) as Record<SplitName, StreamedSplit>
 
     // Least recently used record batches, decoded.
@@ -152,17 +197,26 @@ export const openStreamedPatchFile = (path: string, cacheBatches = DEFAULT_WINDO
         return hit
       }
       const batch = decode(i)
-      const maps = { patch: listValues(batch, "patch", dim), mean: listValues(batch, "mean", dim), scale: listValues(batch, "scale", dim) }
+      const maps = {
+        patch: listValues(batch, "patch", dim),
+        mean: listValues(batch, "mean", dim),
+        scale: listValues(batch, "scale", dim)
+      }
       cache.set(i, maps)
       if (cache.size > Math.max(1, cacheBatches)) cache.delete(cache.keys().next().value!)
       return maps
     }
     const gather = (name: SplitName, indices: ArrayLike<number>): DecodedBatch => {
       const split = splits[name]
-      const out = { patch: new Float32Array(indices.length * dim), mean: new Float32Array(indices.length * dim), scale: new Float32Array(indices.length * dim) }
+      const out = {
+        patch: new Float32Array(indices.length * dim),
+        mean: new Float32Array(indices.length * dim),
+        scale: new Float32Array(indices.length * dim)
+      }
       for (let k = 0; k < indices.length; k++) {
         const i = indices[k]
-        if (!(Number.isInteger(i) && i >= 0 && i < split.rows)) throw new RangeError(`${path}: ${name} row ${i} is outside 0..${split.rows - 1}`)
+        if (!(Number.isInteger(i) && i >= 0 && i < split.rows))
+          throw new RangeError(`${path}: ${name} row ${i} is outside 0..${split.rows - 1}`)
         const maps = decoded(split.batchOf[i])
         const from = split.rowInBatch[i] * dim
         out.patch.set(maps.patch.subarray(from, from + dim), k * dim)
@@ -171,7 +225,16 @@ export const openStreamedPatchFile = (path: string, cacheBatches = DEFAULT_WINDO
       }
       return out
     }
-    return { path, dim, size: Math.round(Math.sqrt(dim)), metadata: Object.fromEntries(schema.metadata), recordBatches: blocks.length, splits, gather, reads: () => reads }
+    return {
+      path,
+      dim,
+      size: Math.round(Math.sqrt(dim)),
+      metadata: Object.fromEntries(schema.metadata),
+      recordBatches: blocks.length,
+      splits,
+      gather,
+      reads: () => reads
+    }
   })
 
 /**
@@ -192,7 +255,8 @@ export const windowedOrder =
     let at = 0
     for (let w = 0; w < batches.length; w += Math.max(1, window)) {
       const inWindow: number[] = []
-      for (const b of batches.slice(w, w + Math.max(1, window))) for (let i = starts[b]; i < end(b); i++) inWindow.push(i)
+      for (const b of batches.slice(w, w + Math.max(1, window)))
+        for (let i = starts[b]; i < end(b); i++) inWindow.push(i)
       for (const k of rng.permutation(inWindow.length)) order[at++] = inWindow[k]
     }
     return order

@@ -31,9 +31,16 @@ export const unreadablePhotos = (policy: BadImagesPolicy): UnreadablePhotos => {
     skipped,
     handle: (e) =>
       policy === "error"
-        ? Effect.fail(new ImageReadError({ path: e.path, problem: `${e.problem}. To leave out every photo that cannot be read instead (they are counted in the log and the build report), pass --bad-images skip` }))
+        ? Effect.fail(
+            new ImageReadError({
+              path: e.path,
+              problem: `${e.problem}. To leave out every photo that cannot be read instead (they are counted in the log and the build report), pass --bad-images skip`
+            })
+          )
         : skipped.has(e.path)
           ? Effect.void
-          : Effect.sync(() => skipped.set(e.path, e.problem)).pipe(Effect.zipRight(Effect.logWarning(`skipping ${e.path} (--bad-images skip): ${e.problem}`)))
+          : Effect.sync(() => skipped.set(e.path, e.problem)).pipe(
+              Effect.zipRight(Effect.logWarning(`skipping ${e.path} (--bad-images skip): ${e.problem}`))
+            )
   }
 }

@@ -32,6 +32,11 @@ export class RunningStats {
   }
   result(): ValueStats {
     const mean = this.sum / Math.max(this.count, 1)
-    return { mean, std: Math.sqrt(Math.max(this.sumSq / Math.max(this.count, 1) - mean * mean, 0)), min: this.min, max: this.max }
+    return {
+      mean,
+      std: Math.sqrt(Math.max(this.sumSq / Math.max(this.count, 1) - mean * mean, 0)),
+      min: this.min,
+      max: this.max
+    }
   }
 }

@@ -4,7 +4,11 @@ import type { Dataset } from "../sources/dataset.js"
 import type { CodeStatistics } from "./pictures.js"
 
 /** The per-epoch columns of metrics.arrow that describe the shapes in decoder-columns.png. */
-export const atomShapeColumnNames = ["columnsEdgeLikeFraction", "columnsMedianOrientedness", "columnsMedianLocalisation"] as const
+export const atomShapeColumnNames = [
+  "columnsEdgeLikeFraction",
+  "columnsMedianOrientedness",
+  "columnsMedianLocalisation"
+] as const
 
 const hasShape = (ds: Pick<Dataset, "height" | "width">) => ds.height >= 3 && ds.width >= 3
 
@@ -12,13 +16,29 @@ const hasShape = (ds: Pick<Dataset, "height" | "width">) => ds.height >= 3 && ds
  * Shape figures of the decoder's columns (decoderColumns: the last layer's, as decoder-columns.png
  * shows them), or nulls where the inputs are too small to be pictures.
  */
-export const columnShapeFigures = (columns: { readonly images: Float32Array; readonly count: number }, ds: Pick<Dataset, "height" | "width">): Row => {
+export const columnShapeFigures = (
+  columns: { readonly images: Float32Array; readonly count: number },
+  ds: Pick<Dataset, "height" | "width">
+): Row => {
   if (!hasShape(ds)) return Object.fromEntries(atomShapeColumnNames.map((c) => [c, null]))
   const s = summariseAtomShapes(atomShapes(columns.images, columns.count, ds.height, ds.width))
-  return { columnsEdgeLikeFraction: s.edgeLikeFraction, columnsMedianOrientedness: s.medianOrientedness, columnsMedianLocalisation: s.medianLocalisation }
+  return {
+    columnsEdgeLikeFraction: s.edgeLikeFraction,
+    columnsMedianOrientedness: s.medianOrientedness,
+    columnsMedianLocalisation: s.medianLocalisation
+  }
 }
 
-export const atomTableColumns = ["component", "usage", "maxActivation", "atomNorm", "orientedness", "orientationDegrees", "localisation", "edgeLike"] as const
+export const atomTableColumns = [
+  "component",
+  "usage",
+  "maxActivation",
+  "atomNorm",
+  "orientedness",
+  "orientationDegrees",
+  "localisation",
+  "edgeLike"
+] as const
 
 /**
  * One row per code component of a trained model: how often and how strongly it is used on `ds`

@@ -26,7 +26,9 @@ export const percent = (v: unknown): string => (typeof v === "number" ? (100 * v
  * Classification rows (series, perClass, accuracyMean, accuracyStd) as one line per series and
  * one "mean ± std" cell (in %) per number of labelled examples per class.
  */
-export const accuracyBySeries = (rows: ReadonlyArray<Row>): { readonly perClass: ReadonlyArray<number>; readonly lines: string[][] } => {
+export const accuracyBySeries = (
+  rows: ReadonlyArray<Row>
+): { readonly perClass: ReadonlyArray<number>; readonly lines: string[][] } => {
   const perClass = [...new Set(rows.map((r) => asNumber(r.perClass)))].sort((a, b) => a - b)
   const names = [...new Set(rows.map((r) => String(r.series)))]
   const lines = names.map((name) => [

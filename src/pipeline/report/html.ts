@@ -20,19 +20,24 @@ export interface HtmlTable {
 export const htmlTable = (t: HtmlTable): string => {
   const head = `<tr>${t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`
   const body = t.rows
-    .map((r, i) => `<tr${t.marked?.has(i) ? ' class="differs"' : ""}>${r.map((c, j) => (j === 0 ? `<th scope="row">${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join("")}</tr>`)
+    .map(
+      (r, i) =>
+        `<tr${t.marked?.has(i) ? ' class="differs"' : ""}>${r.map((c, j) => (j === 0 ? `<th scope="row">${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join("")}</tr>`
+    )
     .join("\n")
   return `<table>${t.caption === undefined ? "" : `<caption>${escapeHtml(t.caption)}</caption>`}<thead>${head}</thead><tbody>${body}</tbody></table>`
 }
 
 /** A PNG file's bytes as a data: URI, for an `<img>` the page carries itself. */
-export const pngDataUri = (bytes: Uint8Array): string => `data:image/png;base64,${Buffer.from(bytes).toString("base64")}`
+export const pngDataUri = (bytes: Uint8Array): string =>
+  `data:image/png;base64,${Buffer.from(bytes).toString("base64")}`
 
 /** A caption of plain text. */
 export const figcaption = (text: string): string => `<figcaption>${escapeHtml(text)}</figcaption>`
 
 /** A picture with its alternative text and a caption already in HTML (see {@link figcaption}). */
-export const imageFigure = (uri: string, alt: string, captionHtml: string): string => `<figure><img src="${uri}" alt="${escapeHtml(alt)}">${captionHtml}</figure>`
+export const imageFigure = (uri: string, alt: string, captionHtml: string): string =>
+  `<figure><img src="${uri}" alt="${escapeHtml(alt)}">${captionHtml}</figure>`
 
 /** Inline SVG figures of one page. */
 export interface SvgFigures {
@@ -56,7 +61,8 @@ export const svgFigures = (prefix = "f"): SvgFigures => {
       .replace(/href="#([^"]+)"/g, `href="#${p}$1"`)
   }
   return {
-    figure: (svg, options = {}) => `<figure${options.className === undefined ? "" : ` class="${options.className}"`}>${uniqueIds(svg)}${options.captionHtml ?? ""}</figure>`
+    figure: (svg, options = {}) =>
+      `<figure${options.className === undefined ? "" : ` class="${options.className}"`}>${uniqueIds(svg)}${options.captionHtml ?? ""}</figure>`
   }
 }
 

@@ -34,21 +34,27 @@ export const codeStatistics = (m: SparseCodingModel, ds: Dataset) =>
         return stats
       })
     ),
-    Stream.runFold({ max: new Float32Array(m.settings.codeDim), used: new Float64Array(m.settings.codeDim), rows: 0 }, (acc, b) => {
-      for (let j = 0; j < acc.max.length; j++) {
-        acc.max[j] = Math.max(acc.max[j], b.max[j])
-        acc.used[j] += b.used[j]
+    Stream.runFold(
+      { max: new Float32Array(m.settings.codeDim), used: new Float64Array(m.settings.codeDim), rows: 0 },
+      (acc, b) => {
+        for (let j = 0; j < acc.max.length; j++) {
+          acc.max[j] = Math.max(acc.max[j], b.max[j])
+          acc.used[j] += b.used[j]
+        }
+        return { ...acc, rows: acc.rows + b.rows }
       }
-      return { ...acc, rows: acc.rows + b.rows }
-    }),
-    Effect.map((acc): CodeStatistics => ({ max: acc.max, usage: Float32Array.from(acc.used, (u) => u / Math.max(acc.rows, 1)) }))
+    ),
+    Effect.map(
+      (acc): CodeStatistics => ({ max: acc.max, usage: Float32Array.from(acc.used, (u) => u / Math.max(acc.rows, 1)) })
+    )
   )
 
 /**
  * The atoms D(cⱼeⱼ) − D(0) of a non-linear decoder, with cⱼ the largest activation of component
  * j; null for a linear one, whose atoms are its columns.
  */
-export const decoderAtoms = (m: SparseCodingModel, maxActivation: Float32Array): Float32Array | null => m.decoder.atoms(maxActivation)?.images ?? null
+export const decoderAtoms = (m: SparseCodingModel, maxActivation: Float32Array): Float32Array | null =>
+  m.decoder.atoms(maxActivation)?.images ?? null
 
 /** The first `count` rows of a data set and their reconstructions from the encoder's codes, in pixels. */
 export const reconstructionPairs = (m: SparseCodingModel, ds: Dataset, count: number) => {

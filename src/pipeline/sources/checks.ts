@@ -43,7 +43,9 @@ export const nonFiniteProblem = (x: ArrayLike<number>, dim: number, what: string
     if (first < 0) first = i
   }
   if (first < 0) return null
-  const kinds = [nan > 0 ? `${count(nan)} NaN` : "", infinite > 0 ? `${count(infinite)} infinite` : ""].filter((k) => k !== "").join(" and ")
+  const kinds = [nan > 0 ? `${count(nan)} NaN` : "", infinite > 0 ? `${count(infinite)} infinite` : ""]
+    .filter((k) => k !== "")
+    .join(" and ")
   return {
     problem: `${what} hold ${kinds} of ${count(x.length)} values, the first at ${position(first, dim)} (${x[first]}); replace them (with 0, or the column's mean) or drop those rows`
   }
@@ -53,7 +55,12 @@ export const nonFiniteProblem = (x: ArrayLike<number>, dim: number, what: string
  * Rows that are pixels (no normalisation given) must lie in [0, 1]: PSNR's peak is 1, and pixels
  * in 0..255 train to codes a hundred times too large without a word.
  */
-export const pixelRangeProblem = (x: ArrayLike<number>, dim: number, what: string, fix: string): InputProblem | null => {
+export const pixelRangeProblem = (
+  x: ArrayLike<number>,
+  dim: number,
+  what: string,
+  fix: string
+): InputProblem | null => {
   let outside = 0
   let first = -1
   let min = Infinity
@@ -74,12 +81,16 @@ export const pixelRangeProblem = (x: ArrayLike<number>, dim: number, what: strin
 }
 
 /** Every split a model reads must have the training rows' width. */
-export const widthProblem = (splits: ReadonlyArray<readonly [string, { readonly dim: number } | undefined]>): InputProblem | null => {
+export const widthProblem = (
+  splits: ReadonlyArray<readonly [string, { readonly dim: number } | undefined]>
+): InputProblem | null => {
   const [first, ...rest] = splits.filter((s): s is readonly [string, { readonly dim: number }] => s[1] !== undefined)
   if (first === undefined) return null
   const other = rest.find(([, s]) => s.dim !== first[1].dim)
   if (other === undefined) return null
-  return { problem: `the ${other[0]} rows have ${other[1].dim} values each but the ${first[0]} rows have ${first[1].dim}; give every split rows of the same width (the same image size)` }
+  return {
+    problem: `the ${other[0]} rows have ${other[1].dim} values each but the ${first[0]} rows have ${first[1].dim}; give every split rows of the same width (the same image size)`
+  }
 }
 
 /** Training drops the last partial batch, so fewer rows than a batch would train nothing. */
@@ -98,7 +109,10 @@ export const batchProblem = (rows: number, batchSize: number, what: string): Inp
 export const backendProblem = (name: unknown, known: ReadonlyArray<string>): InputProblem | null =>
   name === undefined || (typeof name === "string" && known.includes(name))
     ? null
-    : { problem: `unknown backend ${JSON.stringify(name)}; choose one of ${known.join(", ")}, or give none to use the fastest that loads`, option: "backend" }
+    : {
+        problem: `unknown backend ${JSON.stringify(name)}; choose one of ${known.join(", ")}, or give none to use the fastest that loads`,
+        option: "backend"
+      }
 
 /** The first problem of several checks, as an InputError of `entry`. */
 export const firstInputError = (entry: string, problems: ReadonlyArray<InputProblem | null>): InputError | null => {

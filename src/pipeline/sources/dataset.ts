@@ -62,23 +62,45 @@ export interface RowsOptions {
  */
 export const datasetFromRows = (x: Float32Array, dim: number, options: RowsOptions = {}): Dataset => {
   const name = options.name ?? "rows"
-  if (!(Number.isInteger(dim) && dim > 0)) throw new RangeError(`datasetFromRows(${name}): dim ${dim} is not a positive whole number; pass the number of values per row`)
+  if (!(Number.isInteger(dim) && dim > 0))
+    throw new RangeError(
+      `datasetFromRows(${name}): dim ${dim} is not a positive whole number; pass the number of values per row`
+    )
   if (x.length === 0 || x.length % dim !== 0) {
-    throw new RangeError(`datasetFromRows(${name}): ${x.length} values are not a whole, non-zero number of rows of ${dim}; pass rows × dim values, row after row`)
+    throw new RangeError(
+      `datasetFromRows(${name}): ${x.length} values are not a whole, non-zero number of rows of ${dim}; pass rows × dim values, row after row`
+    )
   }
   const rows = x.length / dim
   const side = Math.round(Math.sqrt(dim))
   const height = options.height ?? (side * side === dim ? side : 1)
   const width = options.width ?? dim / height
-  if (height * width !== dim) throw new RangeError(`datasetFromRows(${name}): an image of ${height} × ${width} pixels does not hold ${dim} values; give height and width whose product is dim`)
+  if (height * width !== dim)
+    throw new RangeError(
+      `datasetFromRows(${name}): an image of ${height} × ${width} pixels does not hold ${dim} values; give height and width whose product is dim`
+    )
   const labels = options.labels ?? null
-  if (labels !== null && labels.length !== rows) throw new RangeError(`datasetFromRows(${name}): ${labels.length} labels for ${rows} rows; give one label per row`)
-  const normalization = options.normalization ?? (options.toPixels === undefined ? ({ kind: "none" } as const) : undefined)
+  if (labels !== null && labels.length !== rows)
+    throw new RangeError(`datasetFromRows(${name}): ${labels.length} labels for ${rows} rows; give one label per row`)
+  const normalization =
+    options.normalization ?? (options.toPixels === undefined ? ({ kind: "none" } as const) : undefined)
   const problem =
     nonFiniteProblem(x, dim, "the rows") ??
-    (options.toPixels === undefined && normalization?.kind === "none" ? pixelRangeProblem(x, dim, "the rows", "pass toPixels and normalization for rows of another scale") : null)
+    (options.toPixels === undefined && normalization?.kind === "none"
+      ? pixelRangeProblem(x, dim, "the rows", "pass toPixels and normalization for rows of another scale")
+      : null)
   if (problem !== null) throw new InputError({ entry: `datasetFromRows(${name})`, ...problem })
-  return { name, x, rows, dim, height, width, labels, toPixels: options.toPixels ?? ((t) => t.clone()), ...(normalization === undefined ? {} : { normalization }) }
+  return {
+    name,
+    x,
+    rows,
+    dim,
+    height,
+    width,
+    labels,
+    toPixels: options.toPixels ?? ((t) => t.clone()),
+    ...(normalization === undefined ? {} : { normalization })
+  }
 }
 
 /**
@@ -106,7 +128,10 @@ export type EpochOrder = (rows: number, rng: Rng) => Int32Array
 export const datasetFromGather = (fields: Omit<Dataset, "x">, gather: GatherRows, order?: EpochOrder): Dataset => {
   let x: Float32Array | undefined
   const ds = { ...fields } as Dataset
-  Object.defineProperty(ds, "x", { enumerable: true, get: () => (x ??= gather(Int32Array.from({ length: fields.rows }, (_, i) => i))) })
+  Object.defineProperty(ds, "x", {
+    enumerable: true,
+    get: () => (x ??= gather(Int32Array.from({ length: fields.rows }, (_, i) => i)))
+  })
   Object.defineProperty(ds, GATHER, { enumerable: false, value: gather })
   if (order !== undefined) Object.defineProperty(ds, ORDER, { enumerable: false, value: order })
   return ds
@@ -153,7 +178,11 @@ export const firstRows = (ds: Dataset, rows: number | undefined): Dataset => {
   const gather = (ds as { [GATHER]?: GatherRows })[GATHER]
   if (gather === undefined) return { ...ds, rows, x: ds.x.subarray(0, rows * ds.dim), labels }
   // Every field but x, read without building x: the first rows gather from the same rows.
-  const fields = Object.fromEntries(Object.keys(ds).filter((k) => k !== "x").map((k) => [k, ds[k as keyof Dataset]])) as unknown as Omit<Dataset, "x">
+  const fields = Object.fromEntries(
+    Object.keys(ds)
+      .filter((k) => k !== "x")
+      .map((k) => [k, ds[k as keyof Dataset]])
+  ) as unknown as Omit<Dataset, "x">
   return datasetFromGather({ ...fields, rows, labels }, gather, (ds as { [ORDER]?: EpochOrder })[ORDER])
 }
 
@@ -173,7 +202,8 @@ export const batchStream = (
       if (b >= count) return Option.none()
       const start = b * batchSize
       const end = Math.min(start + batchSize, ds.rows)
-      const indices = perm !== null ? perm.subarray(start, end) : Int32Array.from({ length: end - start }, (_, i) => start + i)
+      const indices =
+        perm !== null ? perm.subarray(start, end) : Int32Array.from({ length: end - start }, (_, i) => start + i)
       return Option.some([Chunk.of({ x: rowsAt(ds, indices), indices, rows: indices.length }), b + 1] as const)
     })
   })
@@ -182,4 +212,5 @@ export const batchStream = (
 export const batchCount = (ds: Dataset, batchSize: number, shuffled: boolean): number =>
   shuffled ? Math.floor(ds.rows / batchSize) : Math.ceil(ds.rows / batchSize)
 
-export const dataSummary = (s: Splits<Dataset>) => Effect.logInfo(`data: ${s.train.rows} train / ${s.val.rows} val / ${s.test.rows} test rows of ${s.train.dim} values`)
+export const dataSummary = (s: Splits<Dataset>) =>
+  Effect.logInfo(`data: ${s.train.rows} train / ${s.val.rows} val / ${s.test.rows} test rows of ${s.train.dim} values`)

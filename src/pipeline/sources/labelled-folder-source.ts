@@ -11,7 +11,8 @@ import type { DataSource } from "./source.js"
 
 export const labelledFolderSource = {
   name: "labelled-images",
-  description: "a folder with one subfolder of JPEG/PNG images per class, made grey, labelled by subfolder (classes in sorted order of their names)",
+  description:
+    "a folder with one subfolder of JPEG/PNG images per class, made grey, labelled by subfolder (classes in sorted order of their names)",
   reads: { what: "folder", required: true, help: "a folder with one subfolder per class: FOLDER/CLASS/IMAGE.png" },
   uses: ["size", "trainSize", "valFraction", "testFraction", "normalize"],
   shape: { kind: "from-data", how: "the images' own size, or size × size when a size is given" },
@@ -23,7 +24,14 @@ export const labelledFolderSource = {
       const dir = request.data as string
       const size = request.size === undefined ? undefined : { height: request.size, width: request.size }
       const images = yield* readLabelledFolder(dir, size)
-      const rows = { source: `labelled images in ${dir}`, x: images.x, rows: images.rows, height: images.height, width: images.width, labels: images.labels }
+      const rows = {
+        source: `labelled images in ${dir}`,
+        x: images.x,
+        rows: images.rows,
+        height: images.height,
+        width: images.width,
+        labels: images.labels
+      }
       return {
         splits: yield* splitOwnRows(rows, request),
         describe: `${rows.source}, ${images.classes.length} classes (${images.classes.join(", ")}), ${images.height}×${images.width}`,

@@ -9,8 +9,13 @@ import type { DataSource } from "./source.js"
 
 export const mnistSource = {
   name: "mnist",
-  description: "MNIST digits, 28×28 with labels: a folder of the four IDX files, --download, or the 10,000 digits embedded in the package",
-  reads: { what: "folder", required: false, help: "a folder of the four MNIST IDX files (.gz or raw); none: the embedded digits" },
+  description:
+    "MNIST digits, 28×28 with labels: a folder of the four IDX files, --download, or the 10,000 digits embedded in the package",
+  reads: {
+    what: "folder",
+    required: false,
+    help: "a folder of the four MNIST IDX files (.gz or raw); none: the embedded digits"
+  },
   uses: ["download", "trainSize"],
   shape: { kind: "fixed", height: 28, width: 28 },
   normalization: { kind: "fixed", normalization: mnistNormalization },
@@ -18,9 +23,20 @@ export const mnistSource = {
   presetFamily: "mnist",
   load: (request) => {
     if (request.data !== undefined && request.download === true) {
-      return Effect.fail(new OwnDataError({ source: "mnist", problem: "give either a folder of IDX files or download, not both", fields: ["download"] }))
+      return Effect.fail(
+        new OwnDataError({
+          source: "mnist",
+          problem: "give either a folder of IDX files or download, not both",
+          fields: ["download"]
+        })
+      )
     }
-    const source: MnistSource = request.data !== undefined ? { kind: "dir", dir: resolve(request.data) } : request.download === true ? { kind: "download" } : { kind: "embedded" }
+    const source: MnistSource =
+      request.data !== undefined
+        ? { kind: "dir", dir: resolve(request.data) }
+        : request.download === true
+          ? { kind: "download" }
+          : { kind: "embedded" }
     return loadMnist(source).pipe(
       Effect.map((data) => ({
         splits: mapSplits(splitStage(request.seed, request.trainSize)(data), (s, name) => normalizeMnistStage(name)(s)),

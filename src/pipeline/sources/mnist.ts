@@ -10,7 +10,10 @@ import { type Dataset, datasetFromGather, type Splits } from "./dataset.js"
 import { mnistNormalization } from "./normalization.js"
 
 /** Where MNIST comes from: a folder of IDX files, a checksum-verified download, or the embedded digits. */
-export type MnistSource = { readonly kind: "dir"; readonly dir: string } | { readonly kind: "download"; readonly cacheDir?: string } | { readonly kind: "embedded" }
+export type MnistSource =
+  | { readonly kind: "dir"; readonly dir: string }
+  | { readonly kind: "download"; readonly cacheDir?: string }
+  | { readonly kind: "embedded" }
 
 export const loadMnist = (source: MnistSource) => {
   switch (source.kind) {
@@ -49,12 +52,22 @@ export const normalizeMnistStage =
             normalizeMnistRows(
               selected.images,
               indices.map((i) => {
-                if (!(i >= 0 && i < split.count)) throw new RangeError(`${name}: row ${i} is outside 0..${split.count - 1}`)
+                if (!(i >= 0 && i < split.count))
+                  throw new RangeError(`${name}: row ${i} is outside 0..${split.count - 1}`)
                 return selected.indices[i]
               })
             )
     return datasetFromGather(
-      { name, rows: split.count, dim: 784, height: 28, width: 28, labels: split.labels, toPixels: mnistToPixels, normalization: mnistNormalization },
+      {
+        name,
+        rows: split.count,
+        dim: 784,
+        height: 28,
+        width: 28,
+        labels: split.labels,
+        toPixels: mnistToPixels,
+        normalization: mnistNormalization
+      },
       gather
     )
   }

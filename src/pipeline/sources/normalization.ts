@@ -22,7 +22,11 @@ import { affineToPixels } from "../../models/metrics.js"
  */
 export const Normalization = Schema.Union(
   Schema.Struct({ kind: Schema.Literal("none") }),
-  Schema.Struct({ kind: Schema.Literal("global"), mean: Schema.Number.pipe(Schema.finite()), std: Schema.Number.pipe(Schema.finite(), Schema.positive()) }),
+  Schema.Struct({
+    kind: Schema.Literal("global"),
+    mean: Schema.Number.pipe(Schema.finite()),
+    std: Schema.Number.pipe(Schema.finite(), Schema.positive())
+  }),
   Schema.Struct({
     kind: Schema.Literal("per-feature"),
     mean: Schema.Array(Schema.Number.pipe(Schema.finite())),
@@ -34,7 +38,13 @@ export const Normalization = Schema.Union(
     crop: Schema.Int.pipe(Schema.greaterThanOrEqualTo(MIN_CROP_SIZE)),
     patch: Schema.Int.pipe(Schema.positive()),
     scaleReference: Schema.NullOr(Schema.Number.pipe(Schema.finite(), Schema.positive()))
-  }).pipe(Schema.filter((n) => n.patch === lcnPatchSize(n.crop) || `a crop of ${n.crop} gives an LCN patch of ${lcnPatchSize(n.crop)}, not ${n.patch}`))
+  }).pipe(
+    Schema.filter(
+      (n) =>
+        n.patch === lcnPatchSize(n.crop) ||
+        `a crop of ${n.crop} gives an LCN patch of ${lcnPatchSize(n.crop)}, not ${n.patch}`
+    )
+  )
 )
 export type Normalization = typeof Normalization.Type
 
@@ -49,15 +59,23 @@ export type InputSpace = typeof InputSpace.Type
 /** How an input space disagrees with a model's input size, as the end of a sentence about it, or null when it fits. */
 export const inputSpaceProblem = (space: InputSpace, inputDim: number): string | null => {
   const n = space.normalization
-  if (space.height * space.width !== inputDim) return `describes ${space.height}×${space.width} images, but the model takes ${inputDim} values`
-  if (n.kind === "lcn" && n.patch * n.patch !== inputDim) return `describes ${n.patch}×${n.patch} LCN patches, but the model takes ${inputDim} values`
-  if (n.kind === "per-feature" && (n.mean.length !== inputDim || n.std.length !== inputDim)) return `has ${n.mean.length} means and ${n.std.length} standard deviations for ${inputDim} inputs`
+  if (space.height * space.width !== inputDim)
+    return `describes ${space.height}×${space.width} images, but the model takes ${inputDim} values`
+  if (n.kind === "lcn" && n.patch * n.patch !== inputDim)
+    return `describes ${n.patch}×${n.patch} LCN patches, but the model takes ${inputDim} values`
+  if (n.kind === "per-feature" && (n.mean.length !== inputDim || n.std.length !== inputDim))
+    return `has ${n.mean.length} means and ${n.std.length} standard deviations for ${inputDim} inputs`
   return null
 }
 
 export const mnistNormalization: Normalization = { kind: "global", mean: MNIST_MEAN, std: MNIST_STD }
 
-export const lcnNormalization = (scaleReference: number | null, crop: number = CROP_SIZE): Normalization => ({ kind: "lcn", crop, patch: lcnPatchSize(crop), scaleReference })
+export const lcnNormalization = (scaleReference: number | null, crop: number = CROP_SIZE): Normalization => ({
+  kind: "lcn",
+  crop,
+  patch: lcnPatchSize(crop),
+  scaleReference
+})
 
 /**
  * The LCN a patch file was built with, from its metadata (`preprocessing.scaleFloor`: one
@@ -66,13 +84,16 @@ export const lcnNormalization = (scaleReference: number | null, crop: number = C
 export const lcnOfPatchMetadata = (metadata: Readonly<Record<string, unknown>>): Normalization | null => {
   try {
     const raw = metadata.preprocessing
-    const pre = (typeof raw === "string" ? JSON.parse(raw) : raw) as { scaleFloor?: { mode?: unknown; level?: unknown }; crop?: unknown } | undefined
+    const pre = (typeof raw === "string" ? JSON.parse(raw) : raw) as
+      | { scaleFloor?: { mode?: unknown; level?: unknown }; crop?: unknown }
+      | undefined
     const floor = pre?.scaleFloor
     // Files built before the crop was recorded used the paper's.
     const crop = pre?.crop === undefined ? CROP_SIZE : pre.crop
     if (!(typeof crop === "number" && Number.isInteger(crop) && crop >= MIN_CROP_SIZE)) return null
     if (floor?.mode === "patch") return lcnNormalization(null, crop)
-    if (floor?.mode === "data" && typeof floor.level === "number" && floor.level > 0) return lcnNormalization(floor.level, crop)
+    if (floor?.mode === "data" && typeof floor.level === "number" && floor.level > 0)
+      return lcnNormalization(floor.level, crop)
     return null
   } catch {
     return null
@@ -81,7 +102,9 @@ export const lcnOfPatchMetadata = (metadata: Readonly<Record<string, unknown>>):
 
 /** Pixel values per input row: the crop for LCN, else one per model input. */
 export const pixelShapeOf = (space: InputSpace): { readonly height: number; readonly width: number } =>
-  space.normalization.kind === "lcn" ? { height: space.normalization.crop, width: space.normalization.crop } : { height: space.height, width: space.width }
+  space.normalization.kind === "lcn"
+    ? { height: space.normalization.crop, width: space.normalization.crop }
+    : { height: space.height, width: space.width }
 
 /** Rows in the model's input space, and the map of any rows of that space (inputs or reconstructions) back to pixels. */
 export interface NormalizedRows {
@@ -129,7 +152,13 @@ export const pixelsToInputSpace = (space: InputSpace, pixels: Float32Array, rows
       x,
       rows,
       toPixels: (values, indices) =>
-        tf.tidy(() => lcnToPixels(values, tf.tensor2d(gatherRows(mean, dim, indices), [indices.length, dim]), tf.tensor2d(gatherRows(scale, dim, indices), [indices.length, dim])))
+        tf.tidy(() =>
+          lcnToPixels(
+            values,
+            tf.tensor2d(gatherRows(mean, dim, indices), [indices.length, dim]),
+            tf.tensor2d(gatherRows(scale, dim, indices), [indices.length, dim])
+          )
+        )
     }
   }
   const dim = space.height * space.width

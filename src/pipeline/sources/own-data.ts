@@ -56,7 +56,12 @@ export interface OwnSplitOptions {
 const FLAT_FEATURE_STD = 1e-3
 
 /** The normalisation's statistics, from the training rows only. */
-const fitNormalization = (mode: NormalizationMode, x: Float32Array, dim: number, source: string): Effect.Effect<RowFreeNormalization, OwnDataError> => {
+const fitNormalization = (
+  mode: NormalizationMode,
+  x: Float32Array,
+  dim: number,
+  source: string
+): Effect.Effect<RowFreeNormalization, OwnDataError> => {
   if (mode === "none") return Effect.succeed({ kind: "none" })
   const rows = x.length / dim
   if (mode === "global") {
@@ -66,7 +71,14 @@ const fitNormalization = (mode: NormalizationMode, x: Float32Array, dim: number,
     let sq = 0
     for (let i = 0; i < x.length; i++) sq += (x[i] - mean) ** 2
     const std = Math.sqrt(sq / x.length)
-    return std > 0 ? Effect.succeed({ kind: "global", mean, std }) : Effect.fail(new OwnDataError({ source, problem: `every training value is ${mean}: there is nothing to learn. Check the data` }))
+    return std > 0
+      ? Effect.succeed({ kind: "global", mean, std })
+      : Effect.fail(
+          new OwnDataError({
+            source,
+            problem: `every training value is ${mean}: there is nothing to learn. Check the data`
+          })
+        )
   }
   const mean = new Float64Array(dim)
   const sq = new Float64Array(dim)
@@ -84,23 +96,41 @@ const fitNormalization = (mode: NormalizationMode, x: Float32Array, dim: number,
  * "split" stream) sends round(rows·testFraction) rows to test, round(rows·valFraction) to
  * validation and the rest to train; each split must get at least one row.
  */
-export const ownDataSplits = (data: PixelRows, options: OwnSplitOptions): Effect.Effect<Splits<Dataset>, OwnDataError> =>
+export const ownDataSplits = (
+  data: PixelRows,
+  options: OwnSplitOptions
+): Effect.Effect<Splits<Dataset>, OwnDataError> =>
   Effect.gen(function* () {
     const dim = data.height * data.width
-    const fail = (problem: string, fields?: ReadonlyArray<string>) => Effect.fail(new OwnDataError({ source: data.source, problem, fields }))
-    if (data.x.length !== data.rows * dim) return yield* fail(`${data.x.length} values are not ${data.rows} rows of ${data.height}×${data.width}`)
+    const fail = (problem: string, fields?: ReadonlyArray<string>) =>
+      Effect.fail(new OwnDataError({ source: data.source, problem, fields }))
+    if (data.x.length !== data.rows * dim)
+      return yield* fail(`${data.x.length} values are not ${data.rows} rows of ${data.height}×${data.width}`)
     const nonFinite = nonFiniteProblem(data.x, dim, "the rows")
     if (nonFinite !== null) return yield* fail(nonFinite.problem)
-    const outside = options.normalize === "none" ? pixelRangeProblem(data.x, dim, "the rows", 'normalise them (normalize "global" or "per-feature")') : null
+    const outside =
+      options.normalize === "none"
+        ? pixelRangeProblem(data.x, dim, "the rows", 'normalise them (normalize "global" or "per-feature")')
+        : null
     if (outside !== null) return yield* fail(outside.problem, ["normalize"])
-    for (const [name, f] of [["validation", options.valFraction], ["test", options.testFraction]] as const) {
-      if (!(f > 0 && f < 1)) return yield* fail(`the ${name} fraction ${f} is not between 0 and 1 (exclusive); set ${name === "validation" ? "valFraction" : "testFraction"} to 0.1, say`, [name === "validation" ? "valFraction" : "testFraction"])
+    for (const [name, f] of [
+      ["validation", options.valFraction],
+      ["test", options.testFraction]
+    ] as const) {
+      if (!(f > 0 && f < 1))
+        return yield* fail(
+          `the ${name} fraction ${f} is not between 0 and 1 (exclusive); set ${name === "validation" ? "valFraction" : "testFraction"} to 0.1, say`,
+          [name === "validation" ? "valFraction" : "testFraction"]
+        )
     }
     const test = Math.round(data.rows * options.testFraction)
     const val = Math.round(data.rows * options.valFraction)
     const train = data.rows - test - val
     if (test < 1 || val < 1 || train < 1) {
-      return yield* fail(`${data.rows} rows split as ${train} train / ${val} validation / ${test} test leave a split empty; use more rows or other valFraction and testFraction`, ["valFraction", "testFraction"])
+      return yield* fail(
+        `${data.rows} rows split as ${train} train / ${val} validation / ${test} test leave a split empty; use more rows or other valFraction and testFraction`,
+        ["valFraction", "testFraction"]
+      )
     }
     const order = rngFor(options.seed, "split").permutation(data.rows)
     const parts = { train: order.slice(0, train), val: order.slice(train, train + val), test: order.slice(train + val) }
@@ -119,18 +149,33 @@ export const ownDataSplits = (data: PixelRows, options: OwnSplitOptions): Effect
       toPixels: (values) => toPixels(values),
       normalization
     })
-    return { train: dataset("train", trainX), val: dataset("val", gatherRows(data.x, dim, parts.val)), test: dataset("test", gatherRows(data.x, dim, parts.test)) }
+    return {
+      train: dataset("train", trainX),
+      val: dataset("val", gatherRows(data.x, dim, parts.val)),
+      test: dataset("test", gatherRows(data.x, dim, parts.test))
+    }
   })
 
 /** The vectors of an Arrow file's column as pixel rows (their image shape from the file's metadata). */
 export const arrowRows = (path: string, column?: string): Effect.Effect<PixelRows, VectorFileError> =>
-  readVectorFile(path, column).pipe(Effect.map((f) => ({ source: `${path} (column ${f.column})`, x: f.x, rows: f.rows, height: f.height, width: f.width })))
+  readVectorFile(path, column).pipe(
+    Effect.map((f) => ({
+      source: `${path} (column ${f.column})`,
+      x: f.x,
+      rows: f.rows,
+      height: f.height,
+      width: f.width
+    }))
+  )
 
 /**
  * The JPEG and PNG images of a folder as grey pixel rows: each resized to cover `size` and
  * centre-cropped when it is given; otherwise every image must have the first one's size.
  */
-export const imageFolderRows = (dir: string, size?: ImageShape): Effect.Effect<PixelRows, ImageReadError | OwnDataError> =>
+export const imageFolderRows = (
+  dir: string,
+  size?: ImageShape
+): Effect.Effect<PixelRows, ImageReadError | OwnDataError> =>
   Effect.gen(function* () {
     const paths = yield* listImages(dir)
     const first = yield* readGrayPixels(paths[0], size)
@@ -142,7 +187,10 @@ export const imageFolderRows = (dir: string, size?: ImageShape): Effect.Effect<P
       const image = yield* readGrayPixels(path, size)
       if (image.height !== first.height || image.width !== first.width) {
         return yield* Effect.fail(
-          new OwnDataError({ source: dir, problem: `${path} is ${image.width}×${image.height} but ${paths[0]} is ${first.width}×${first.height}; every image must have one size, or pass --size N to resize them all to N×N` })
+          new OwnDataError({
+            source: dir,
+            problem: `${path} is ${image.width}×${image.height} but ${paths[0]} is ${first.width}×${first.height}; every image must have one size, or pass --size N to resize them all to N×N`
+          })
         )
       }
       x.set(image.pixels, i * dim)

@@ -9,11 +9,17 @@ export const patchSource = {
   reads: { what: "file", required: true, help: "a patch file (Arrow) written by `sparse-vdl patches build`" },
   uses: ["trainSize"],
   shape: { kind: "from-data", how: "the patch file's patch size (28×28 for the paper's 52×52 crops)" },
-  normalization: { kind: "stored", how: "local contrast normalisation, each row's local mean and scale stored in the file" },
+  normalization: {
+    kind: "stored",
+    how: "local contrast normalisation, each row's local mean and scale stored in the file"
+  },
   labels: false,
   presetFamily: "patches",
   load: (request) =>
     loadPatchSplits(request.data as string, request.trainSize).pipe(
-      Effect.map(({ file, splits }) => ({ splits, describe: `patch file ${file.path} (${file.size}×${file.size} LCN patches)` }))
+      Effect.map(({ file, splits }) => ({
+        splits,
+        describe: `patch file ${file.path} (${file.size}×${file.size} LCN patches)`
+      }))
     )
 } satisfies DataSource

@@ -22,7 +22,9 @@ export const dataSources = {
 export type SourceName = keyof typeof dataSources
 
 /** Everything loading a registered source can fail with: each source's own errors, and a request it refuses. */
-export type SourceLoadError = { readonly [K in SourceName]: Effect.Effect.Error<ReturnType<(typeof dataSources)[K]["load"]>> }[SourceName] | OwnDataError
+export type SourceLoadError =
+  | { readonly [K in SourceName]: Effect.Effect.Error<ReturnType<(typeof dataSources)[K]["load"]>> }[SourceName]
+  | OwnDataError
 
 /** The registered sources' names, the default (mnist) first. */
 export const sourceNames = Object.keys(dataSources) as [SourceName, ...SourceName[]]
@@ -31,7 +33,13 @@ export const sourceNames = Object.keys(dataSources) as [SourceName, ...SourceNam
 export const dataSource = (name: string): Effect.Effect<DataSource<SourceLoadError>, OwnDataError> =>
   Object.hasOwn(dataSources, name)
     ? Effect.succeed(dataSources[name as SourceName])
-    : Effect.fail(new OwnDataError({ source: name, problem: `there is no data source of this name; choose one of ${sourceNames.join(", ")}`, fields: ["source"] }))
+    : Effect.fail(
+        new OwnDataError({
+          source: name,
+          problem: `there is no data source of this name; choose one of ${sourceNames.join(", ")}`,
+          fields: ["source"]
+        })
+      )
 
 /**
  * The request's fields that the source does not read, refused naming them (so that a --size
@@ -40,10 +48,15 @@ export const dataSource = (name: string): Effect.Effect<DataSource<SourceLoadErr
  */
 export const requestProblem = (source: DataSource<unknown>, request: SourceRequest): OwnDataError | null => {
   if (request.data === undefined && source.reads.required) {
-    return new OwnDataError({ source: source.name, problem: `it reads ${source.reads.help}; give it as data`, fields: ["data"] })
+    return new OwnDataError({
+      source: source.name,
+      problem: `it reads ${source.reads.help}; give it as data`,
+      fields: ["data"]
+    })
   }
   const unread = (Object.keys(request) as Array<keyof SourceRequest>).filter(
-    (k): k is RequestField => k !== "seed" && k !== "data" && request[k] !== undefined && !(source.uses as ReadonlyArray<string>).includes(k)
+    (k): k is RequestField =>
+      k !== "seed" && k !== "data" && request[k] !== undefined && !(source.uses as ReadonlyArray<string>).includes(k)
   )
   if (unread.length > 0) {
     return new OwnDataError({

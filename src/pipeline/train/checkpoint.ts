@@ -5,7 +5,13 @@ import { readFile } from "node:fs/promises"
 import { writeFileAtomic } from "../../data/atomic-write.js"
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../../data/safetensors.js"
 import { type BatchTotals, modelTensors, type SparseCodingModel } from "../../models/model.js"
-import { type Composition, compositionDifference, compositionNames, type CompositionNames, compositionOf } from "../../models/composition.js"
+import {
+  type Composition,
+  compositionDifference,
+  compositionNames,
+  type CompositionNames,
+  compositionOf
+} from "../../models/composition.js"
 import { geometryOf, parameterShapes } from "../../models/decoders/decoder.js"
 import { decoderKindOf } from "../../models/decoders/registry.js"
 import { chainLayout, optimizerScalars, restoreScalars } from "../../models/optimisers/chain.js"
@@ -66,7 +72,13 @@ export interface Snapshot {
   readonly composition?: CompositionNames
 }
 
-export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number, progress?: RunProgress, input?: InputSpace): Snapshot => {
+export const snapshotModel = (
+  m: SparseCodingModel,
+  model: string,
+  epoch: number,
+  progress?: RunProgress,
+  input?: InputSpace
+): Snapshot => {
   const tensors: Record<string, NamedArray> = {}
   for (const [name, v] of Object.entries(modelTensors(m))) {
     tensors[name] = { shape: v.shape, data: Float32Array.from(v.dataSync() as Float32Array) }
@@ -77,7 +89,10 @@ export const snapshotModel = (m: SparseCodingModel, model: string, epoch: number
     settings: m.settings,
     inputDim: m.inputDim,
     epoch,
-    optimizerScalars: { ...prefixed("encoder", optimizerScalars(m.encoderOptimizer)), ...prefixed("decoder", optimizerScalars(m.decoderOptimizer)) },
+    optimizerScalars: {
+      ...prefixed("encoder", optimizerScalars(m.encoderOptimizer)),
+      ...prefixed("decoder", optimizerScalars(m.decoderOptimizer))
+    },
     ...(progress === undefined ? {} : { progress }),
     ...(input === undefined ? {} : { input }),
     composition: compositionNames(m.composition)
@@ -94,7 +109,11 @@ const prefixed = <A>(prefix: string, record: Readonly<Record<string, A>>): Recor
  * is checked before a model of its size is allocated (a corrupt code size must not become a
  * gigabyte allocation). A test holds this to modelTensors.
  */
-const expectedLayout = (s: ModelSettings, inputDim: number, image?: { readonly height: number; readonly width: number }): { readonly tensors: Record<string, number[]>; readonly scalars: ReadonlyArray<string> } => {
+const expectedLayout = (
+  s: ModelSettings,
+  inputDim: number,
+  image?: { readonly height: number; readonly width: number }
+): { readonly tensors: Record<string, number[]>; readonly scalars: ReadonlyArray<string> } => {
   const parts = { encoder: {} as Record<string, number[]>, decoder: {} as Record<string, number[]> }
   const params: Record<string, { encoder: boolean; shape: number[] }> = {
     W: { encoder: true, shape: [inputDim, s.codeDim] },
@@ -102,31 +121,53 @@ const expectedLayout = (s: ModelSettings, inputDim: number, image?: { readonly h
     S: { encoder: true, shape: [s.codeDim, s.codeDim] }
   }
   for (const [name, p] of Object.entries(params)) parts.encoder[name] = p.shape
-  for (const [name, shape] of Object.entries(parameterShapes(decoderKindOf(s), s, geometryOf(s.codeDim, inputDim, image)))) {
+  for (const [name, shape] of Object.entries(
+    parameterShapes(decoderKindOf(s), s, geometryOf(s.codeDim, inputDim, image))
+  )) {
     parts.decoder[name] = shape
   }
   const { encoderUpdate, decoderUpdate } = compositionOf(s)
   const encoderState = chainLayout(encoderUpdate, parts.encoder)
   const decoderState = chainLayout(decoderUpdate, parts.decoder)
-  const tensors: Record<string, number[]> = { ...prefixed("encoder", parts.encoder), ...prefixed("decoder", parts.decoder) }
-  for (const [prefix, state] of [["encoder", encoderState], ["decoder", decoderState]] as const) {
+  const tensors: Record<string, number[]> = {
+    ...prefixed("encoder", parts.encoder),
+    ...prefixed("decoder", parts.decoder)
+  }
+  for (const [prefix, state] of [
+    ["encoder", encoderState],
+    ["decoder", decoderState]
+  ] as const) {
     for (const [k, shape] of Object.entries(state.tensors)) tensors[`${prefix}.${k}`] = [...shape]
   }
-  return { tensors, scalars: [...encoderState.scalars.map((k) => `encoder.${k}`), ...decoderState.scalars.map((k) => `decoder.${k}`)] }
+  return {
+    tensors,
+    scalars: [...encoderState.scalars.map((k) => `encoder.${k}`), ...decoderState.scalars.map((k) => `decoder.${k}`)]
+  }
 }
 
-export const expectedShapes = (s: ModelSettings, inputDim: number, image?: { readonly height: number; readonly width: number }): Record<string, number[]> =>
-  expectedLayout(s, inputDim, image).tensors
+export const expectedShapes = (
+  s: ModelSettings,
+  inputDim: number,
+  image?: { readonly height: number; readonly width: number }
+): Record<string, number[]> => expectedLayout(s, inputDim, image).tensors
 
-const sameShape = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => a.length === b.length && a.every((d, i) => d === b[i])
+const sameShape = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =>
+  a.length === b.length && a.every((d, i) => d === b[i])
 
 /** Copy a snapshot's values into a model of the same shape. */
-export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string): Effect.Effect<void, CheckpointError> =>
+export const restoreSnapshot = (
+  m: SparseCodingModel,
+  s: Snapshot,
+  file: string
+): Effect.Effect<void, CheckpointError> =>
   Effect.gen(function* () {
     const differs = compositionMismatch(s, m.composition)
     if (differs !== null) {
       return yield* Effect.fail(
-        new CheckpointError({ file, problem: `its model was made of other pieces than this one (${differs}). Build this model with the composition it was trained with (loadModel's and trainingLoop's composition option), or start a new run` })
+        new CheckpointError({
+          file,
+          problem: `its model was made of other pieces than this one (${differs}). Build this model with the composition it was trained with (loadModel's and trainingLoop's composition option), or start a new run`
+        })
       )
     }
     const target = modelTensors(m)
@@ -134,27 +175,48 @@ export const restoreSnapshot = (m: SparseCodingModel, s: Snapshot, file: string)
       const saved = s.tensors[name]
       if (saved === undefined) {
         return yield* Effect.fail(
-          new CheckpointError({ file, problem: `it has no tensor ${name}: it was written for another kind of model (its settings: ${describeShape(s.settings)}; this model: ${describeShape(m.settings)}). Use a checkpoint of this model, or start a new run` })
+          new CheckpointError({
+            file,
+            problem: `it has no tensor ${name}: it was written for another kind of model (its settings: ${describeShape(s.settings)}; this model: ${describeShape(m.settings)}). Use a checkpoint of this model, or start a new run`
+          })
         )
       }
       if (!sameShape(saved.shape, v.shape)) {
         return yield* Effect.fail(
-          new CheckpointError({ file, problem: `tensor ${name} has shape [${saved.shape}] but this model needs [${v.shape}] (another code size or hidden width?). Use a checkpoint of this model, or start a new run` })
+          new CheckpointError({
+            file,
+            problem: `tensor ${name} has shape [${saved.shape}] but this model needs [${v.shape}] (another code size or hidden width?). Use a checkpoint of this model, or start a new run`
+          })
         )
       }
     }
-    const optimizers = [["encoder", m.encoderOptimizer], ["decoder", m.decoderOptimizer]] as const
+    const optimizers = [
+      ["encoder", m.encoderOptimizer],
+      ["decoder", m.decoderOptimizer]
+    ] as const
     for (const [prefix, o] of optimizers) {
       const missing = Object.keys(optimizerScalars(o)).find((k) => s.optimizerScalars[`${prefix}.${k}`] === undefined)
       if (missing !== undefined) {
-        return yield* Effect.fail(new CheckpointError({ file, problem: `it has no optimizer state number ${prefix}.${missing}: it was written for another optimizer. Use a checkpoint of this model, or start a new run` }))
+        return yield* Effect.fail(
+          new CheckpointError({
+            file,
+            problem: `it has no optimizer state number ${prefix}.${missing}: it was written for another optimizer. Use a checkpoint of this model, or start a new run`
+          })
+        )
       }
     }
     tf.tidy(() => {
       for (const [name, v] of Object.entries(target)) v.assign(tf.tensor(s.tensors[name].data, v.shape))
     })
     for (const [prefix, o] of optimizers) {
-      restoreScalars(o, Object.fromEntries(Object.entries(s.optimizerScalars).flatMap(([k, v]) => (k.startsWith(`${prefix}.`) ? [[k.slice(prefix.length + 1), v]] : []))))
+      restoreScalars(
+        o,
+        Object.fromEntries(
+          Object.entries(s.optimizerScalars).flatMap(([k, v]) =>
+            k.startsWith(`${prefix}.`) ? [[k.slice(prefix.length + 1), v]] : []
+          )
+        )
+      )
     }
   })
 
@@ -256,22 +318,46 @@ const ScalarsSchema = Schema.Record({ key: Schema.String, value: NonNegative })
  * were `adamSteps`.
  */
 const renameOldState = <A>(tensors: Readonly<Record<string, A>>): Record<string, A> =>
-  Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name.replace(/^(encoder|decoder)Adam\./, "$1.adam."), t]))
-const oldScalars = (steps: typeof AdamStepsSchema.Type): Record<string, number> => ({ "encoder.adam.step": steps.encoder, "decoder.adam.step": steps.decoder })
+  Object.fromEntries(
+    Object.entries(tensors).map(([name, t]) => [name.replace(/^(encoder|decoder)Adam\./, "$1.adam."), t])
+  )
+const oldScalars = (steps: typeof AdamStepsSchema.Type): Record<string, number> => ({
+  "encoder.adam.step": steps.encoder,
+  "decoder.adam.step": steps.decoder
+})
 
-const metadataField = <A, I>(schema: Schema.Schema<A, I>, key: string, raw: string | undefined, file: string): Either.Either<A, CheckpointError> => {
-  if (raw === undefined) return Either.left(new CheckpointError({ file, problem: `its metadata has no ${key}: it was not written by this program, or is damaged. Use a checkpoint written by a training run of this program, or start a new run` }))
+const metadataField = <A, I>(
+  schema: Schema.Schema<A, I>,
+  key: string,
+  raw: string | undefined,
+  file: string
+): Either.Either<A, CheckpointError> => {
+  if (raw === undefined)
+    return Either.left(
+      new CheckpointError({
+        file,
+        problem: `its metadata has no ${key}: it was not written by this program, or is damaged. Use a checkpoint written by a training run of this program, or start a new run`
+      })
+    )
   let json: unknown
   try {
     json = JSON.parse(raw)
   } catch {
-    return Either.left(new CheckpointError({ file, problem: `its ${key} metadata is not valid JSON: the file is damaged. Use another checkpoint, or start a new run` }))
+    return Either.left(
+      new CheckpointError({
+        file,
+        problem: `its ${key} metadata is not valid JSON: the file is damaged. Use another checkpoint, or start a new run`
+      })
+    )
   }
   return Schema.decodeUnknownEither(schema)(json).pipe(
     Either.mapLeft((e) => {
       const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
       const where = issue?.path.length ? ` at ${issue.path.join(".")}` : ""
-      return new CheckpointError({ file, problem: `its ${key} metadata is malformed${where} (${issue?.message ?? "invalid"}): the file is damaged. Use another checkpoint, or start a new run` })
+      return new CheckpointError({
+        file,
+        problem: `its ${key} metadata is malformed${where} (${issue?.message ?? "invalid"}): the file is damaged. Use another checkpoint, or start a new run`
+      })
     })
   )
 }
@@ -283,15 +369,33 @@ const metadataField = <A, I>(schema: Schema.Schema<A, I>, key: string, raw: stri
  */
 export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either<Snapshot, CheckpointError> =>
   Either.gen(function* () {
-    const decoded = yield* decodeSafetensors(bytes, path).pipe(Either.mapLeft((e) => new CheckpointError({ file: path, problem: `${e.problem}. It is damaged or not a checkpoint; use another one, or start a new run` })))
+    const decoded = yield* decodeSafetensors(bytes, path).pipe(
+      Either.mapLeft(
+        (e) =>
+          new CheckpointError({
+            file: path,
+            problem: `${e.problem}. It is damaged or not a checkpoint; use another one, or start a new run`
+          })
+      )
+    )
     const { metadata } = decoded
     if (metadata.format !== checkpointFormat && metadata.format !== secondFormat && metadata.format !== firstFormat) {
-      return yield* Either.left(new CheckpointError({ file: path, problem: `its format is ${metadata.format ?? "unknown"}, expected ${checkpointFormat}, ${secondFormat} or ${firstFormat}. Use a checkpoint written by a training run of this program, or start a new run` }))
+      return yield* Either.left(
+        new CheckpointError({
+          file: path,
+          problem: `its format is ${metadata.format ?? "unknown"}, expected ${checkpointFormat}, ${secondFormat} or ${firstFormat}. Use a checkpoint written by a training run of this program, or start a new run`
+        })
+      )
     }
     const numberedFromOne = metadata.format !== firstFormat
     const namedByTransform = metadata.format === checkpointFormat
     if (typeof metadata.model !== "string" || metadata.model === "") {
-      return yield* Either.left(new CheckpointError({ file: path, problem: "its metadata names no model: the file is damaged. Use another checkpoint, or start a new run" }))
+      return yield* Either.left(
+        new CheckpointError({
+          file: path,
+          problem: "its metadata names no model: the file is damaged. Use another checkpoint, or start a new run"
+        })
+      )
     }
     const settings: ModelSettings = yield* metadataField(StoredSettings, "settings", metadata.settings, path)
     const optimizerScalars = namedByTransform
@@ -301,44 +405,114 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
     const epoch = numberedFromOne
       ? (yield* metadataField(Count, "epochsDone", metadata.epochsDone, path)) - 1
       : yield* metadataField(Schema.Int.pipe(Schema.greaterThanOrEqualTo(-1)), "epoch", metadata.epoch, path)
-    const stored = metadata.progress === undefined ? undefined : yield* metadataField(ProgressSchema, "progress", metadata.progress, path)
-    if (numberedFromOne && stored !== undefined && (stored.next.epoch < 1 || (stored.best !== null && stored.best.epoch < 1))) {
-      return yield* Either.left(new CheckpointError({ file: path, problem: "its progress metadata numbers an epoch 0, but this format numbers epochs from 1: the file is damaged. Use another checkpoint, or start a new run" }))
+    const stored =
+      metadata.progress === undefined
+        ? undefined
+        : yield* metadataField(ProgressSchema, "progress", metadata.progress, path)
+    if (
+      numberedFromOne &&
+      stored !== undefined &&
+      (stored.next.epoch < 1 || (stored.best !== null && stored.best.epoch < 1))
+    ) {
+      return yield* Either.left(
+        new CheckpointError({
+          file: path,
+          problem:
+            "its progress metadata numbers an epoch 0, but this format numbers epochs from 1: the file is damaged. Use another checkpoint, or start a new run"
+        })
+      )
     }
     const progress = stored === undefined || !numberedFromOne ? stored : shiftEpochs(stored, -1)
-    const input = metadata.input === undefined ? undefined : yield* metadataField(InputSpace, "input", metadata.input, path)
+    const input =
+      metadata.input === undefined ? undefined : yield* metadataField(InputSpace, "input", metadata.input, path)
     if (input !== undefined) {
       const problem = inputSpaceProblem(input, inputDim)
-      if (problem !== null) return yield* Either.left(new CheckpointError({ file: path, problem: `its input metadata ${problem}: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+      if (problem !== null)
+        return yield* Either.left(
+          new CheckpointError({
+            file: path,
+            problem: `its input metadata ${problem}: the file is damaged or was edited. Use another checkpoint, or start a new run`
+          })
+        )
     }
-    const composition = metadata.composition === undefined ? undefined : yield* metadataField(CompositionNamesSchema, "composition", metadata.composition, path)
-    const geometryProblem = decoderKindOf(settings).geometryProblem?.(settings, geometryOf(settings.codeDim, inputDim, input)) ?? null
-    if (geometryProblem !== null) return yield* Either.left(new CheckpointError({ file: path, problem: `its settings do not fit its images (${geometryProblem}): the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+    const composition =
+      metadata.composition === undefined
+        ? undefined
+        : yield* metadataField(CompositionNamesSchema, "composition", metadata.composition, path)
+    const geometryProblem =
+      decoderKindOf(settings).geometryProblem?.(settings, geometryOf(settings.codeDim, inputDim, input)) ?? null
+    if (geometryProblem !== null)
+      return yield* Either.left(
+        new CheckpointError({
+          file: path,
+          problem: `its settings do not fit its images (${geometryProblem}): the file is damaged or was edited. Use another checkpoint, or start a new run`
+        })
+      )
     const tensors = namedByTransform ? decoded.tensors : renameOldState(decoded.tensors)
     // A model trained with update chains of its own keeps the state of its own transforms: only
     // its parameters can be checked here, its state when it is restored into the model it names.
-    const ownChains = composition !== undefined && compositionDifference(composition, compositionNames(compositionOf(settings))) !== null
+    const ownChains =
+      composition !== undefined &&
+      compositionDifference(composition, compositionNames(compositionOf(settings))) !== null
     const isParameter = (name: string) => name.split(".").length === 2
     const layout = expectedLayout(settings, inputDim, input)
-    const expected = ownChains ? Object.fromEntries(Object.entries(layout.tensors).filter(([name]) => isParameter(name))) : layout.tensors
+    const expected = ownChains
+      ? Object.fromEntries(Object.entries(layout.tensors).filter(([name]) => isParameter(name)))
+      : layout.tensors
     for (const [name, shape] of Object.entries(expected)) {
       const t = tensors[name]
-      if (t === undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `it has no tensor ${name}, which its settings (${describeShape(settings)}) call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+      if (t === undefined)
+        return yield* Either.left(
+          new CheckpointError({
+            file: path,
+            problem: `it has no tensor ${name}, which its settings (${describeShape(settings)}) call for: the file is damaged or was edited. Use another checkpoint, or start a new run`
+          })
+        )
       if (!sameShape(t.shape, shape)) {
-        return yield* Either.left(new CheckpointError({ file: path, problem: `tensor ${name} has shape [${t.shape}] but its settings (${describeShape(settings)}, input size ${inputDim}) call for [${shape}]: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+        return yield* Either.left(
+          new CheckpointError({
+            file: path,
+            problem: `tensor ${name} has shape [${t.shape}] but its settings (${describeShape(settings)}, input size ${inputDim}) call for [${shape}]: the file is damaged or was edited. Use another checkpoint, or start a new run`
+          })
+        )
       }
     }
     const extra = Object.keys(tensors).find((name) => !(name in expected) && !(ownChains && !isParameter(name)))
-    if (extra !== undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `it has a tensor ${extra} that its settings do not call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+    if (extra !== undefined)
+      return yield* Either.left(
+        new CheckpointError({
+          file: path,
+          problem: `it has a tensor ${extra} that its settings do not call for: the file is damaged or was edited. Use another checkpoint, or start a new run`
+        })
+      )
     // Checkpoints from before the digest was recorded have none to check; the digest is of the names as written.
     if (metadata.dataSha256 !== undefined && metadata.dataSha256 !== dataDigest(decoded.tensors)) {
-      return yield* Either.left(new CheckpointError({ file: path, problem: "its tensor data does not match the SHA-256 recorded when it was written: the file is damaged. Use another checkpoint, or start a new run" }))
+      return yield* Either.left(
+        new CheckpointError({
+          file: path,
+          problem:
+            "its tensor data does not match the SHA-256 recorded when it was written: the file is damaged. Use another checkpoint, or start a new run"
+        })
+      )
     }
     const missingScalar = ownChains ? undefined : layout.scalars.find((name) => optimizerScalars[name] === undefined)
-    if (missingScalar !== undefined) return yield* Either.left(new CheckpointError({ file: path, problem: `its optimizerScalars metadata has no ${missingScalar}, which its settings (optimizer ${settings.optimizer}) call for: the file is damaged or was edited. Use another checkpoint, or start a new run` }))
+    if (missingScalar !== undefined)
+      return yield* Either.left(
+        new CheckpointError({
+          file: path,
+          problem: `its optimizerScalars metadata has no ${missingScalar}, which its settings (optimizer ${settings.optimizer}) call for: the file is damaged or was edited. Use another checkpoint, or start a new run`
+        })
+      )
     return {
-      tensors, model: metadata.model, settings, inputDim, epoch, optimizerScalars,
-      ...(progress === undefined ? {} : { progress }), ...(input === undefined ? {} : { input }), ...(composition === undefined ? {} : { composition })
+      tensors,
+      model: metadata.model,
+      settings,
+      inputDim,
+      epoch,
+      optimizerScalars,
+      ...(progress === undefined ? {} : { progress }),
+      ...(input === undefined ? {} : { input }),
+      ...(composition === undefined ? {} : { composition })
     }
   })
 

@@ -7,7 +7,10 @@ import { SettingsError } from "../errors.js"
 /** The first thing decoding refused, as the setting it is about. */
 export const settingsIssue = (e: ParseResult.ParseError): SettingsError => {
   const issue = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
-  return new SettingsError({ setting: issue?.path.length ? String(issue.path[0]) : "settings", problem: issue?.message ?? e.message })
+  return new SettingsError({
+    setting: issue?.path.length ? String(issue.path[0]) : "settings",
+    problem: issue?.message ?? e.message
+  })
 }
 
 /** Overrides from JSON-like data, each checked as ModelSettings checks it. */
@@ -19,15 +22,25 @@ export const decodeOverrides = (raw: unknown): Effect.Effect<SettingsOverrides, 
  * that family: presetFor) with the overrides applied. Decoding rejects values the maths cannot use
  * (a negative λ, a zero batch) before any work starts.
  */
-export const resolveSettings = (model: string, family: PresetFamily, raw: unknown): Effect.Effect<ModelSettings, SettingsError> =>
+export const resolveSettings = (
+  model: string,
+  family: PresetFamily,
+  raw: unknown
+): Effect.Effect<ModelSettings, SettingsError> =>
   Effect.gen(function* () {
     if (!isVariantName(model)) {
-      return yield* Effect.fail(new SettingsError({ setting: "model", problem: `unknown model ${JSON.stringify(model)}; choose one of ${variantNames().join(", ")}` }))
+      return yield* Effect.fail(
+        new SettingsError({
+          setting: "model",
+          problem: `unknown model ${JSON.stringify(model)}; choose one of ${variantNames().join(", ")}`
+        })
+      )
     }
     const overrides = yield* decodeOverrides(raw)
     const settings: ModelSettings = { ...presetFor(variants[model], family).settings, ...overrides }
     const problem = settingsProblem(settings)
-    if (problem !== null) return yield* Effect.fail(new SettingsError({ setting: problem.field, problem: problem.problem }))
+    if (problem !== null)
+      return yield* Effect.fail(new SettingsError({ setting: problem.field, problem: problem.problem }))
     return settings
   })
 
@@ -41,7 +54,8 @@ export const settingsConflict = (
 ): { readonly setting: SettingName; readonly given: unknown; readonly stored: unknown } | null => {
   for (const setting of Object.keys(given) as SettingName[]) {
     if (setting === "epochs" || given[setting] === undefined) continue
-    if (canonicalJson(stored[setting]) !== canonicalJson(given[setting])) return { setting, given: given[setting], stored: stored[setting] }
+    if (canonicalJson(stored[setting]) !== canonicalJson(given[setting]))
+      return { setting, given: given[setting], stored: stored[setting] }
   }
   return null
 }

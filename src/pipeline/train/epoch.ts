@@ -50,7 +50,8 @@ export interface EpochOptions<E = never, R = never> {
   readonly onBatch?: (cursor: EpochCursor, step: BatchStep) => Effect.Effect<void, E, R>
 }
 
-const holdsNonFinite = (v: tf.Tensor): boolean => tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(v))).dataSync()[0] !== 0)
+const holdsNonFinite = (v: tf.Tensor): boolean =>
+  tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(v))).dataSync()[0] !== 0)
 
 /**
  * The first model tensor holding a NaN or an infinity, by its checkpoint name. It runs after every
@@ -95,7 +96,13 @@ const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) :
  * batch — the step, the check for divergence, the sums and onBatch — is uninterruptible, so an
  * interruption (Ctrl-C) takes effect between batches and the cursor always matches the weights.
  */
-export const trainEpoch = <E = never, R = never>(model: SparseCodingModel, ds: Dataset, epoch: number, rng: Rng, options: EpochOptions<E, R> = {}) =>
+export const trainEpoch = <E = never, R = never>(
+  model: SparseCodingModel,
+  ds: Dataset,
+  epoch: number,
+  rng: Rng,
+  options: EpochOptions<E, R> = {}
+) =>
   Effect.scoped(
     Effect.gen(function* () {
       const progress = yield* Progress
@@ -126,9 +133,16 @@ export const trainEpoch = <E = never, R = never>(model: SparseCodingModel, ds: D
         }).pipe(Effect.uninterruptible, Effect.zipRight(turnEventLoop))
       // The permutation is drawn in full even when resuming, so the generator ends where it would have.
       const batches = batchStream(ds, model.settings.batchSize, { kind: "shuffled", rng }).pipe(Stream.drop(from.batch))
-      yield* (options.batches === undefined ? batches : Stream.take(batches, options.batches)).pipe(Stream.runForEach(step))
+      yield* (options.batches === undefined ? batches : Stream.take(batches, options.batches)).pipe(
+        Stream.runForEach(step)
+      )
       const seconds = (performance.now() - started) / 1000
-      return { metrics: averageTotals(cursor.totals), seconds, batches: cursor.batch, samplesPerSecond: cursor.totals.rows / seconds } satisfies EpochResult
+      return {
+        metrics: averageTotals(cursor.totals),
+        seconds,
+        batches: cursor.batch,
+        samplesPerSecond: cursor.totals.rows / seconds
+      } satisfies EpochResult
     })
   )
 

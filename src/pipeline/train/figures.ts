@@ -11,7 +11,14 @@ const tileCount = (n: number) => Math.ceil(Math.sqrt(n))
 
 /** Atoms or columns as a square grid, each scaled to its own max |value|, 0 at mid-grey. */
 export const atomGrid = (images: Float32Array, count: number, ds: Dataset) =>
-  imageGridPng(images, { height: ds.height, width: ds.width, scaling: "per-image-symmetric", zoom: 2, count, columns: tileCount(count) })
+  imageGridPng(images, {
+    height: ds.height,
+    width: ds.width,
+    scaling: "per-image-symmetric",
+    zoom: 2,
+    count,
+    columns: tileCount(count)
+  })
 
 /** The pictures of a trained model (docs/runs.md), as PNG files in the run folder, and the atom table. */
 export const writePictures = (out: string, m: Parameters<typeof decoderColumns>[0], ds: Dataset) =>
@@ -21,14 +28,26 @@ export const writePictures = (out: string, m: Parameters<typeof decoderColumns>[
     const stats = yield* codeStatistics(m, ds)
     const ownAtoms = decoderAtoms(m, stats.max)
     const atomImages = ownAtoms ?? columns.images
-    if (ownAtoms !== null) yield* writeFileAtomic(join(out, "decoder-atoms.png"), atomGrid(ownAtoms, m.settings.codeDim, ds))
+    if (ownAtoms !== null)
+      yield* writeFileAtomic(join(out, "decoder-atoms.png"), atomGrid(ownAtoms, m.settings.codeDim, ds))
     const atoms = atomTable(atomImages, ds, stats)
-    yield* writeFileAtomic(join(out, "atoms.arrow"), tableToArrowIpc(atoms.rows, [...atomTableColumns], { component: "int32" }))
+    yield* writeFileAtomic(
+      join(out, "atoms.arrow"),
+      tableToArrowIpc(atoms.rows, [...atomTableColumns], { component: "int32" })
+    )
     yield* writeFileAtomic(join(out, "atoms.csv"), tableToCsv(atoms.rows, [...atomTableColumns]))
     const pairs = yield* reconstructionPairs(m, ds, 32)
     yield* writeFileAtomic(
       join(out, "reconstructions.png"),
-      pairsGridPng(pairs.inputs, pairs.reconstructions, { height: ds.height, width: ds.width, count: pairs.count, columns: 4, scaling: "range", range: [0, 1], zoom: 2 })
+      pairsGridPng(pairs.inputs, pairs.reconstructions, {
+        height: ds.height,
+        width: ds.width,
+        count: pairs.count,
+        columns: 4,
+        scaling: "range",
+        range: [0, 1],
+        zoom: 2
+      })
     )
     return { ...stats, atomShapes: atoms.summary, atomsPicture: ownAtoms !== null }
   })

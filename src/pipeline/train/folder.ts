@@ -19,10 +19,21 @@ export const checkOutputFolder = (out: string): Effect.Effect<{ readonly holdsRu
     const target = resolve(out)
     let dir = target
     for (;;) {
-      const info = yield* Effect.promise(() => stat(dir).then((s) => s, () => null))
+      const info = yield* Effect.promise(() =>
+        stat(dir).then(
+          (s) => s,
+          () => null
+        )
+      )
       if (info !== null) {
         if (!info.isDirectory()) {
-          return yield* Effect.fail(new WriteError({ path: out, problem: dir === target ? "it is a file, not a folder" : `a part of the path, ${dir}, is a file, not a folder` }))
+          return yield* Effect.fail(
+            new WriteError({
+              path: out,
+              problem:
+                dir === target ? "it is a file, not a folder" : `a part of the path, ${dir}, is a file, not a folder`
+            })
+          )
         }
         break
       }
@@ -30,9 +41,22 @@ export const checkOutputFolder = (out: string): Effect.Effect<{ readonly holdsRu
       if (parent === dir) break
       dir = parent
     }
-    const writable = yield* Effect.promise(() => access(dir, constants.W_OK).then(() => true, () => false))
-    if (!writable) return yield* Effect.fail(new WriteError({ path: out, problem: `the folder ${dir} is not writable (permission denied)` }))
-    const holdsRun = yield* Effect.promise(() => stat(join(target, lastCheckpointFile)).then(() => true, () => false))
+    const writable = yield* Effect.promise(() =>
+      access(dir, constants.W_OK).then(
+        () => true,
+        () => false
+      )
+    )
+    if (!writable)
+      return yield* Effect.fail(
+        new WriteError({ path: out, problem: `the folder ${dir} is not writable (permission denied)` })
+      )
+    const holdsRun = yield* Effect.promise(() =>
+      stat(join(target, lastCheckpointFile)).then(
+        () => true,
+        () => false
+      )
+    )
     return { holdsRun }
   })
 
@@ -64,15 +88,34 @@ const readOccupant = (out: string): Effect.Effect<Occupant | null> =>
   Effect.gen(function* () {
     const lastPath = join(out, lastCheckpointFile)
     const summaryText = yield* Effect.promise(() => readFile(join(out, "summary.json"), "utf8").catch(() => null))
-    const hasLast = yield* Effect.promise(() => stat(lastPath).then(() => true, () => false))
+    const hasLast = yield* Effect.promise(() =>
+      stat(lastPath).then(
+        () => true,
+        () => false
+      )
+    )
     if (!hasLast && summaryText === null) return null
     if (hasLast) {
       const read = yield* Effect.either(readCheckpoint(lastPath))
-      if (read._tag === "Left") return { run: `${lastCheckpointFile} that cannot be read`, identity: null, unreadable: `its ${lastCheckpointFile} cannot be read (${read.left.problem}), so whose run it is cannot be told`, resumable: false }
+      if (read._tag === "Left")
+        return {
+          run: `${lastCheckpointFile} that cannot be read`,
+          identity: null,
+          unreadable: `its ${lastCheckpointFile} cannot be read (${read.left.problem}), so whose run it is cannot be told`,
+          resumable: false
+        }
       const { model, settings, progress } = read.right
-      if (progress === undefined) return { run: `${model}, written by a version that records no run state`, identity: null, unreadable: `its ${lastCheckpointFile} records no seed or data, so whose run it is cannot be told`, resumable: false }
+      if (progress === undefined)
+        return {
+          run: `${model}, written by a version that records no run state`,
+          identity: null,
+          unreadable: `its ${lastCheckpointFile} records no seed or data, so whose run it is cannot be told`,
+          resumable: false
+        }
       const finished = summaryText !== null && progress.next.epoch >= progress.epochs
-      const state = finished ? "finished" : `stopped after ${progress.next.epoch} epochs${progress.next.batch > 0 ? ` and ${progress.next.batch} batches` : ""}`
+      const state = finished
+        ? "finished"
+        : `stopped after ${progress.next.epoch} epochs${progress.next.batch > 0 ? ` and ${progress.next.batch} batches` : ""}`
       return {
         run: describeOccupant(model, progress.seed, progress.epochs, settings.lambda, state),
         identity: { model, seed: progress.seed, epochs: progress.epochs, settings, describe: progress.describe },
@@ -80,20 +123,53 @@ const readOccupant = (out: string): Effect.Effect<Occupant | null> =>
         resumable: true
       }
     }
-    let summary: { model?: unknown; seed?: unknown; epochs?: unknown; settings?: unknown; data?: Record<string, unknown> }
+    let summary: {
+      model?: unknown
+      seed?: unknown
+      epochs?: unknown
+      settings?: unknown
+      data?: Record<string, unknown>
+    }
     try {
       summary = JSON.parse(summaryText!)
     } catch (e) {
-      return { run: "a summary.json that does not parse", identity: null, unreadable: `its summary.json does not parse (${e instanceof Error ? e.message : String(e)}), so whose run it is cannot be told`, resumable: false }
+      return {
+        run: "a summary.json that does not parse",
+        identity: null,
+        unreadable: `its summary.json does not parse (${e instanceof Error ? e.message : String(e)}), so whose run it is cannot be told`,
+        resumable: false
+      }
     }
     const settings = Either.getOrNull(decodeSettings(summary.settings))
-    const run = describeOccupant(summary.model, summary.seed, summary.epochs, settings?.lambda, `finished, without its ${lastCheckpointFile}`)
-    if (settings === null || typeof summary.model !== "string" || typeof summary.seed !== "number" || typeof summary.epochs !== "number") {
-      return { run, identity: null, unreadable: "its summary.json does not record a whole run (model, seed, epochs, settings), so whose run it is cannot be told", resumable: false }
+    const run = describeOccupant(
+      summary.model,
+      summary.seed,
+      summary.epochs,
+      settings?.lambda,
+      `finished, without its ${lastCheckpointFile}`
+    )
+    if (
+      settings === null ||
+      typeof summary.model !== "string" ||
+      typeof summary.seed !== "number" ||
+      typeof summary.epochs !== "number"
+    ) {
+      return {
+        run,
+        identity: null,
+        unreadable:
+          "its summary.json does not record a whole run (model, seed, epochs, settings), so whose run it is cannot be told",
+        resumable: false
+      }
     }
     // The summary's data holds the run's description beside the split sizes.
     const data = summary.data ?? {}
-    return { run, identity: { model: summary.model, seed: summary.seed, epochs: summary.epochs, settings, describe: data }, unreadable: null, resumable: false }
+    return {
+      run,
+      identity: { model: summary.model, seed: summary.seed, epochs: summary.epochs, settings, describe: data },
+      unreadable: null,
+      resumable: false
+    }
   })
 
 /** JSON's view of a value: what a checkpoint or summary holds of it once written and read back. */
@@ -103,10 +179,26 @@ const asStored = (value: unknown): unknown => (value === undefined ? undefined :
 export const identityDifference = (wanted: RunIdentity, found: RunIdentity): string | undefined => {
   const describe = asStored(wanted.describe) as Record<string, unknown>
   // A summary's data also holds the split sizes, which the run asked for does not state.
-  const foundDescribe = Object.fromEntries(Object.keys({ ...describe, ...found.describe }).filter((k) => k in describe || !["train", "val", "test"].includes(k)).map((k) => [k, found.describe[k]]))
+  const foundDescribe = Object.fromEntries(
+    Object.keys({ ...describe, ...found.describe })
+      .filter((k) => k in describe || !["train", "val", "test"].includes(k))
+      .map((k) => [k, found.describe[k]])
+  )
   return firstDifference(
-    { model: wanted.model, seed: wanted.seed, epochs: wanted.epochs, settings: asStored(wanted.settings), data: describe },
-    { model: found.model, seed: found.seed, epochs: found.epochs, settings: asStored(found.settings), data: foundDescribe }
+    {
+      model: wanted.model,
+      seed: wanted.seed,
+      epochs: wanted.epochs,
+      settings: asStored(wanted.settings),
+      data: describe
+    },
+    {
+      model: found.model,
+      seed: found.seed,
+      epochs: found.epochs,
+      settings: asStored(found.settings),
+      data: foundDescribe
+    }
   )
 }
 
@@ -116,16 +208,27 @@ export const identityDifference = (wanted: RunIdentity, found: RunIdentity): str
  * folder that holds another run, or files whose run cannot be told, is refused, naming the folder,
  * that run and what differs, unless `overwrite` says to replace it. A run folder is never shared.
  */
-export const claimRunFolder = (out: string, wanted: RunIdentity, overwrite: boolean): Effect.Effect<void, RunFolderTakenError> =>
+export const claimRunFolder = (
+  out: string,
+  wanted: RunIdentity,
+  overwrite: boolean
+): Effect.Effect<void, RunFolderTakenError> =>
   Effect.gen(function* () {
     const found = yield* readOccupant(out)
     if (found === null) return
     const differs = found.identity === null ? found.unreadable! : identityDifference(wanted, found.identity)
     if (differs === undefined) {
-      yield* Effect.logInfo(`${out} holds this very run (${found.run}); it starts again from epoch 1${found.resumable ? ` (to continue it instead: --resume ${out})` : ""}`)
+      yield* Effect.logInfo(
+        `${out} holds this very run (${found.run}); it starts again from epoch 1${found.resumable ? ` (to continue it instead: --resume ${out})` : ""}`
+      )
       return
     }
-    const taken = new RunFolderTakenError({ folder: out, run: found.run, differs, resumable: found.resumable && found.identity !== null })
+    const taken = new RunFolderTakenError({
+      folder: out,
+      run: found.run,
+      differs,
+      resumable: found.resumable && found.identity !== null
+    })
     if (!overwrite) return yield* Effect.fail(taken)
     yield* Effect.logWarning(`replacing the run in ${out} (${found.run}; ${differs}), as overwrite asks`)
   })

@@ -140,7 +140,10 @@ const fmt = (x: number | null, digits = 3) => (x === null ? "-" : x.toFixed(digi
 const mergeColumns = (row: Row, columns: EpochColumns) =>
   Effect.gen(function* () {
     for (const [name, value] of Object.entries(columns)) {
-      if (isBuiltInColumn(name) || name in row) return yield* Effect.dieMessage(`a training hook returned the column ${name}, which the run or another hook writes already; give it another name`)
+      if (isBuiltInColumn(name) || name in row)
+        return yield* Effect.dieMessage(
+          `a training hook returned the column ${name}, which the run or another hook writes already; give it another name`
+        )
       row[name] = value
     }
   })
@@ -162,20 +165,49 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
     const { out, settings } = options
     const hooks = options.hooks ?? []
     const refused = firstInputError("training", [
-      widthProblem([["training", data.train], ["validation", data.val], ["test", data.test]]),
+      widthProblem([
+        ["training", data.train],
+        ["validation", data.val],
+        ["test", data.test]
+      ]),
       batchProblem(data.train.rows, settings.batchSize, "training")
     ])
     if (refused !== null) return yield* Effect.fail(refused)
     if (out !== undefined && options.resume === undefined) {
-      yield* claimRunFolder(out, { model: options.model, seed: options.seed, epochs: options.epochs, settings, describe: options.describe ?? {} }, options.overwrite === true)
+      yield* claimRunFolder(
+        out,
+        {
+          model: options.model,
+          seed: options.seed,
+          epochs: options.epochs,
+          settings,
+          describe: options.describe ?? {}
+        },
+        options.overwrite === true
+      )
     }
     if (out !== undefined) yield* ensureDir(out)
     yield* decoderFits(settings, data.train.dim, { height: data.train.height, width: data.train.width })
-    const model = yield* scopedModel(settings, data.train.dim, rngFor(options.seed, "init"), options.composition, { height: data.train.height, width: data.train.width })
+    const model = yield* scopedModel(settings, data.train.dim, rngFor(options.seed, "init"), options.composition, {
+      height: data.train.height,
+      width: data.train.width
+    })
     const dataRows = { train: data.train.rows, val: data.val.rows, test: data.test?.rows ?? 0 }
     const restored: RestoredRun =
       options.resume === undefined
-        ? { rows: [], extraColumns: [], best: null, position: { epoch: 0, batch: 0, totals: emptyTotals, seconds: 0, orderState: rngFor(options.seed, "order").state() }, trainSeconds: 0 }
+        ? {
+            rows: [],
+            extraColumns: [],
+            best: null,
+            position: {
+              epoch: 0,
+              batch: 0,
+              totals: emptyTotals,
+              seconds: 0,
+              orderState: rngFor(options.seed, "order").state()
+            },
+            trainSeconds: 0
+          }
         : yield* resumeState(options.resume, { ...options, rows: dataRows, inputDim: data.train.dim }, model)
     const rows = [...restored.rows]
     const extraColumns = [...restored.extraColumns]
@@ -183,8 +215,10 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
     const perEpoch = batchCount(data.train, settings.batchSize, true)
     let budget = options.batchLimit ?? Infinity
     // What last.safetensors on disk holds, so that an interruption right after a save does not save again.
-    let saved: { epoch: number; batch: number } | null = options.resume === undefined ? null : { epoch: position.epoch, batch: position.batch }
-    const files = out === undefined ? null : { out, last: join(out, lastCheckpointFile), best: join(out, bestCheckpointFile) }
+    let saved: { epoch: number; batch: number } | null =
+      options.resume === undefined ? null : { epoch: position.epoch, batch: position.batch }
+    const files =
+      out === undefined ? null : { out, last: join(out, lastCheckpointFile), best: join(out, bestCheckpointFile) }
     const input = inputSpaceOf(data.train)
 
     const progressAt = (p: Position): RunProgress => ({
@@ -204,13 +238,17 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
     const saveWhereStopped = (path: string) => {
       const at = { epoch: position.epoch, batch: position.batch }
       if (saved !== null && saved.epoch === at.epoch && saved.batch === at.batch) return Effect.void
-      return writeFileAtomic(path, encodeSnapshot(snapshotModel(model, options.model, position.epoch - 1, progressAt(position), input))).pipe(Effect.tap(() => Effect.sync(() => (saved = at))))
+      return writeFileAtomic(
+        path,
+        encodeSnapshot(snapshotModel(model, options.model, position.epoch - 1, progressAt(position), input))
+      ).pipe(Effect.tap(() => Effect.sync(() => (saved = at))))
     }
 
     const runEpoch = (epoch: number) =>
       Effect.gen(function* () {
         const order = rngFor(options.seed, "order", position.orderState)
-        const from = position.batch > 0 ? { batch: position.batch, totals: position.totals, seconds: position.seconds } : undefined
+        const from =
+          position.batch > 0 ? { batch: position.batch, totals: position.totals, seconds: position.seconds } : undefined
         const trained = yield* trainEpoch(model, data.train, epoch, order, {
           ...(from === undefined ? {} : { from }),
           ...(budget === Infinity ? {} : { batches: budget }),
@@ -218,14 +256,25 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
             Effect.gen(function* () {
               position = { ...cursor, orderState: position.orderState }
               budget -= 1
-              const event: BatchEvent = { model, epoch, batch: cursor.batch, batches: perEpoch, totals: step.totals, epochTotals: cursor.totals, seconds: cursor.seconds, stepSeconds: step.seconds }
+              const event: BatchEvent = {
+                model,
+                epoch,
+                batch: cursor.batch,
+                batches: perEpoch,
+                totals: step.totals,
+                epochTotals: cursor.totals,
+                seconds: cursor.seconds,
+                stepSeconds: step.seconds
+              }
               for (const h of hooks) if (h.onBatch !== undefined) yield* h.onBatch(event)
             })
         })
         if (trained.batches < perEpoch) return false
         const val = yield* evaluate(model, data.val)
         if (!Number.isFinite(val.energy) || !Number.isFinite(val.psnr)) {
-          return yield* Effect.fail(new DivergenceError({ epoch, batch: null, term: "the validation figures of the encoder's codes" }))
+          return yield* Effect.fail(
+            new DivergenceError({ epoch, batch: null, term: "the validation figures of the encoder's codes" })
+          )
         }
         const improved = best === null || val.energy < best.energy
         const columns = decoderColumns(model)
@@ -248,20 +297,34 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
         yield* Effect.uninterruptible(
           Effect.gen(function* () {
             rows.push(row)
-            for (const name of Object.keys(row)) if (!isBuiltInColumn(name) && !extraColumns.includes(name)) extraColumns.push(name)
+            for (const name of Object.keys(row))
+              if (!isBuiltInColumn(name) && !extraColumns.includes(name)) extraColumns.push(name)
             trainSeconds += trained.seconds
             position = { epoch: epoch + 1, batch: 0, totals: emptyTotals, seconds: 0, orderState: order.state() }
             // A host copy of every tensor: made only for the best epoch in memory or for the files.
             if (files === null && !improved) return
-            const bestNow = improved ? { epoch, energy: val.energy } : best === null ? null : { epoch: best.epoch, energy: best.energy }
-            const snapshot = snapshotModel(model, options.model, epoch, { ...progressAt(position), best: bestNow }, input)
+            const bestNow = improved
+              ? { epoch, energy: val.energy }
+              : best === null
+                ? null
+                : { epoch: best.epoch, energy: best.energy }
+            const snapshot = snapshotModel(
+              model,
+              options.model,
+              epoch,
+              { ...progressAt(position), best: bestNow },
+              input
+            )
             if (improved) best = { epoch, energy: val.energy, snapshot }
             if (files === null) return
             const bytes = encodeSnapshot(snapshot)
             yield* writeMetrics(files.out, { rows, extraColumns })
             if (picturedEpoch(epoch, options.epochs)) {
               yield* ensureDir(join(files.out, "columns"))
-              yield* writeFileAtomic(join(files.out, columnsSnapshotFile(epoch)), atomGrid(columns.images, columns.count, data.train))
+              yield* writeFileAtomic(
+                join(files.out, columnsSnapshotFile(epoch)),
+                atomGrid(columns.images, columns.count, data.train)
+              )
             }
             // last before best: a kill between the two leaves a last that names itself the best, which a resume repairs.
             yield* writeFileAtomic(files.last, bytes)
@@ -283,17 +346,28 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
         const finished = yield* runEpoch(position.epoch)
         if (!finished && files !== null) {
           yield* saveWhereStopped(files.last)
-          yield* Effect.logInfo(`stopped after ${options.batchLimit} batches, at epoch ${position.epoch + 1} batch ${position.batch}; saved ${files.last}`)
+          yield* Effect.logInfo(
+            `stopped after ${options.batchLimit} batches, at epoch ${position.epoch + 1} batch ${position.batch}; saved ${files.last}`
+          )
         }
       }
     })
 
     const whenInterrupted = Effect.suspend(() => {
       if (files === null) return Effect.void
-      const where = position.epoch >= options.epochs ? `after the last epoch (${options.epochs})` : `at epoch ${position.epoch + 1} batch ${position.batch}`
+      const where =
+        position.epoch >= options.epochs
+          ? `after the last epoch (${options.epochs})`
+          : `at epoch ${position.epoch + 1} batch ${position.batch}`
       return saveWhereStopped(files.last).pipe(
-        Effect.zipRight(Effect.logWarning(`interrupted ${where}; saved ${files.last}; resume with --resume ${files.out}`)),
-        Effect.catchAll((e) => Effect.logError(`interrupted ${where}, and saving ${files.last} failed: ${e.message}. The previous ${lastCheckpointFile}, if any, is intact`))
+        Effect.zipRight(
+          Effect.logWarning(`interrupted ${where}; saved ${files.last}; resume with --resume ${files.out}`)
+        ),
+        Effect.catchAll((e) =>
+          Effect.logError(
+            `interrupted ${where}, and saving ${files.last} failed: ${e.message}. The previous ${lastCheckpointFile}, if any, is intact`
+          )
+        )
       )
     })
 
@@ -305,8 +379,8 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
       files === null
         ? undefined
         : saved === null || (saved.epoch === 0 && saved.batch === 0)
-        ? `Only the starting point is saved (${files.last}): it diverged in the first epoch.`
-        : `The last good state is kept: ${files.last} (after epoch ${saved.epoch}${saved.batch > 0 ? ` batch ${saved.batch}` : ""})${best === null ? "" : ` and ${files.best} (best, epoch ${best.epoch + 1})`}.`
+          ? `Only the starting point is saved (${files.last}): it diverged in the first epoch.`
+          : `The last good state is kept: ${files.last} (after epoch ${saved.epoch}${saved.batch > 0 ? ` batch ${saved.batch}` : ""})${best === null ? "" : ` and ${files.best} (best, epoch ${best.epoch + 1})`}.`
 
     const start: LoopStart = { model, epoch: position.epoch, rows: [...rows] }
     for (const h of hooks) if (h.onStart !== undefined) yield* h.onStart(start)
@@ -316,9 +390,18 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
         (e): e is DivergenceError => e instanceof DivergenceError,
         (e) => {
           const kept = keptOnDisk()
-          return Effect.fail(kept === undefined ? e : new DivergenceError({ epoch: e.epoch, batch: e.batch, term: e.term, kept }))
+          return Effect.fail(
+            kept === undefined ? e : new DivergenceError({ epoch: e.epoch, batch: e.batch, term: e.term, kept })
+          )
         }
       )
     )
-    return { model, rows, extraColumns, best, trainSeconds, next: { epoch: position.epoch, batch: position.batch } } satisfies LoopResult
+    return {
+      model,
+      rows,
+      extraColumns,
+      best,
+      trainSeconds,
+      next: { epoch: position.epoch, batch: position.batch }
+    } satisfies LoopResult
   })

@@ -76,7 +76,14 @@ export const readMetrics = (path: string): Effect.Effect<MetricsTable, MetricsFi
     const fail = (problem: string) => Effect.fail(new MetricsFileError({ file: path, problem }))
     const bytes = yield* Effect.tryPromise({
       try: () => readFile(path),
-      catch: (e) => new MetricsFileError({ file: path, problem: errnoCode(e) === "ENOENT" ? "it does not exist. A run writes it after its first epoch; start a new run if none finished" : `it cannot be read (${e instanceof Error ? e.message : String(e)})` })
+      catch: (e) =>
+        new MetricsFileError({
+          file: path,
+          problem:
+            errnoCode(e) === "ENOENT"
+              ? "it does not exist. A run writes it after its first epoch; start a new run if none finished"
+              : `it cannot be read (${e instanceof Error ? e.message : String(e)})`
+        })
     })
     const table = yield* Effect.try({
       try: () => readArrowIpcTable(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
@@ -89,7 +96,9 @@ export const readMetrics = (path: string): Effect.Effect<MetricsTable, MetricsFi
     })
     const missing = metricsColumnNames.filter((c) => !table.columns.includes(c) && !laterColumns.has(c))
     if (missing.length > 0) {
-      return yield* fail(`it lacks the column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (it has ${table.columns.join(", ") || "none"}): it was not written by a training run. Restore the file written by the run, or start a new run`)
+      return yield* fail(
+        `it lacks the column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (it has ${table.columns.join(", ") || "none"}): it was not written by a training run. Restore the file written by the run, or start a new run`
+      )
     }
     const extraColumns = table.columns.filter((c) => !builtIn.has(c))
     const rows: Row[] = []
@@ -100,12 +109,22 @@ export const readMetrics = (path: string): Effect.Effect<MetricsTable, MetricsFi
         const nullable = c.endsWith("HiddenZeroFraction") || laterColumns.has(c) || !builtIn.has(c)
         const allowed = typeof v === "number" || (typeof v === "boolean" && !builtIn.has(c)) || (v === null && nullable)
         if (!allowed) {
-          const held = v === null ? "an empty value" : typeof v === "string" ? `the text ${JSON.stringify(v)}` : `the value ${String(v)}`
-          return yield* fail(`column ${c} holds ${held} in row ${i + 1}, where a run writes a number. Restore the file written by the run, or start a new run`)
+          const held =
+            v === null
+              ? "an empty value"
+              : typeof v === "string"
+                ? `the text ${JSON.stringify(v)}`
+                : `the value ${String(v)}`
+          return yield* fail(
+            `column ${c} holds ${held} in row ${i + 1}, where a run writes a number. Restore the file written by the run, or start a new run`
+          )
         }
         row[c] = v
       }
-      if (row.epoch !== i + 1) return yield* fail(`row ${i + 1} is numbered epoch ${row.epoch}; a run numbers its rows 1, 2, 3, …. Restore the file written by the run, or start a new run`)
+      if (row.epoch !== i + 1)
+        return yield* fail(
+          `row ${i + 1} is numbered epoch ${row.epoch}; a run numbers its rows 1, 2, 3, …. Restore the file written by the run, or start a new run`
+        )
       rows.push(row)
     }
     return { rows, extraColumns }

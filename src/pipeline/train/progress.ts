@@ -20,14 +20,21 @@ export const ProgressLive = Layer.succeed(Progress, {
       ? Effect.acquireRelease(
           Effect.sync(() => {
             const bar = new cliProgress.SingleBar(
-              { format: `${label} [{bar}] {value}/{total} {info}`, stream: process.stderr, hideCursor: true, clearOnComplete: false },
+              {
+                format: `${label} [{bar}] {value}/{total} {info}`,
+                stream: process.stderr,
+                hideCursor: true,
+                clearOnComplete: false
+              },
               cliProgress.Presets.shades_classic
             )
             bar.start(total, 0, { info: "" })
             return bar
           }),
           (bar) => Effect.sync(() => bar.stop())
-        ).pipe(Effect.map((bar): ProgressBar => ({ update: (done, info) => Effect.sync(() => bar.update(done, { info })) })))
+        ).pipe(
+          Effect.map((bar): ProgressBar => ({ update: (done, info) => Effect.sync(() => bar.update(done, { info })) }))
+        )
       : Effect.sync((): ProgressBar => {
           let last = 0
           return {

@@ -6,7 +6,14 @@ import type { Row } from "../../data/table.js"
 import type { WriteError } from "../../data/write-error.js"
 import { emptyTotals, type SparseCodingModel } from "../../models/model.js"
 import type { ModelSettings } from "../../models/settings.js"
-import { describeShape, encodeSnapshot, readCheckpoint, restoreSnapshot, type RunProgress, type Snapshot } from "./checkpoint.js"
+import {
+  describeShape,
+  encodeSnapshot,
+  readCheckpoint,
+  restoreSnapshot,
+  type RunProgress,
+  type Snapshot
+} from "./checkpoint.js"
 import { CheckpointError, SettingsError, type MetricsFileError, ResumeError } from "../errors.js"
 import type { EpochCursor } from "./epoch.js"
 import { bestCheckpointFile, lastCheckpointFile, metricsFile } from "./layout.js"
@@ -24,13 +31,28 @@ export interface ResumePoint {
 export const readResumePoint = (folder: string): Effect.Effect<ResumePoint, ResumeError | CheckpointError> =>
   Effect.gen(function* () {
     const fail = (problem: string) => Effect.fail(new ResumeError({ folder, problem }))
-    const info = yield* Effect.promise(() => stat(folder).then((s) => s, () => null))
+    const info = yield* Effect.promise(() =>
+      stat(folder).then(
+        (s) => s,
+        () => null
+      )
+    )
     if (info === null) return yield* fail("the folder does not exist. Pass the folder of a training run")
     if (!info.isDirectory()) return yield* fail("it is a file, not a folder. Pass the folder of a training run")
     const lastPath = join(folder, lastCheckpointFile)
-    const hasLast = yield* Effect.promise(() => stat(lastPath).then(() => true, () => false))
+    const hasLast = yield* Effect.promise(() =>
+      stat(lastPath).then(
+        () => true,
+        () => false
+      )
+    )
     if (!hasLast) {
-      const hasBest = yield* Effect.promise(() => stat(join(folder, bestCheckpointFile)).then(() => true, () => false))
+      const hasBest = yield* Effect.promise(() =>
+        stat(join(folder, bestCheckpointFile)).then(
+          () => true,
+          () => false
+        )
+      )
       return yield* fail(
         hasBest
           ? `it has ${bestCheckpointFile} but no ${lastCheckpointFile}: it was written by a version that could not resume. Start a new run`
@@ -38,7 +60,10 @@ export const readResumePoint = (folder: string): Effect.Effect<ResumePoint, Resu
       )
     }
     const snapshot = yield* readCheckpoint(lastPath)
-    if (snapshot.progress === undefined) return yield* fail(`${lastCheckpointFile} holds no resume state (the position in the data, the random state). Start a new run`)
+    if (snapshot.progress === undefined)
+      return yield* fail(
+        `${lastCheckpointFile} holds no resume state (the position in the data, the random state). Start a new run`
+      )
     return { folder, snapshot, progress: snapshot.progress }
   })
 
@@ -89,13 +114,23 @@ export interface ResumeTarget {
  * Checks a resume point against the run it is to continue, then brings back the model, the
  * metrics rows of the finished epochs, and the best epoch's snapshot.
  */
-export const resumeState = (point: ResumePoint, options: ResumeTarget, model: SparseCodingModel): Effect.Effect<RestoredRun, ResumeError | CheckpointError | SettingsError | MetricsFileError | WriteError> =>
+export const resumeState = (
+  point: ResumePoint,
+  options: ResumeTarget,
+  model: SparseCodingModel
+): Effect.Effect<RestoredRun, ResumeError | CheckpointError | SettingsError | MetricsFileError | WriteError> =>
   Effect.gen(function* () {
     const { folder, snapshot, progress } = point
     const fail = (problem: string) => Effect.fail(new ResumeError({ folder, problem }))
     const lastPath = join(folder, lastCheckpointFile)
-    if (snapshot.model !== options.model) return yield* fail(`it is a run of ${snapshot.model}, not ${options.model}. Resume it as ${snapshot.model}, or start a new run`)
-    if (progress.seed !== options.seed) return yield* fail(`it was run with seed ${progress.seed}, not ${options.seed}. Resume it with its own seed, or start a new run`)
+    if (snapshot.model !== options.model)
+      return yield* fail(
+        `it is a run of ${snapshot.model}, not ${options.model}. Resume it as ${snapshot.model}, or start a new run`
+      )
+    if (progress.seed !== options.seed)
+      return yield* fail(
+        `it was run with seed ${progress.seed}, not ${options.seed}. Resume it with its own seed, or start a new run`
+      )
     if (canonical({ ...snapshot.settings, epochs: 0 }) !== canonical({ ...options.settings, epochs: 0 })) {
       return yield* fail("its settings differ from the ones given. Resume it with its own settings, or start a new run")
     }
@@ -107,14 +142,21 @@ export const resumeState = (point: ResumePoint, options: ResumeTarget, model: Sp
     }
     const started = progress.next.epoch + (progress.next.batch > 0 ? 1 : 0)
     if (options.epochs < started) {
-      return yield* Effect.fail(new SettingsError({ setting: "epochs", problem: `the run in ${folder} has already ${progress.next.batch > 0 ? "started" : "finished"} ${started} epochs; ask for a total of at least ${started}` }))
+      return yield* Effect.fail(
+        new SettingsError({
+          setting: "epochs",
+          problem: `the run in ${folder} has already ${progress.next.batch > 0 ? "started" : "finished"} ${started} epochs; ask for a total of at least ${started}`
+        })
+      )
     }
     yield* restoreSnapshot(model, snapshot, lastPath)
     const finished = progress.next.epoch
     const table = finished === 0 ? { rows: [], extraColumns: [] } : yield* readMetrics(join(folder, metricsFile))
     const allRows = table.rows
     if (allRows.length < finished) {
-      return yield* fail(`${metricsFile} has ${allRows.length} rows but ${lastCheckpointFile} has finished ${finished} epochs: the folder was changed by hand. Restore the run's own ${metricsFile}, or start a new run`)
+      return yield* fail(
+        `${metricsFile} has ${allRows.length} rows but ${lastCheckpointFile} has finished ${finished} epochs: the folder was changed by hand. Restore the run's own ${metricsFile}, or start a new run`
+      )
     }
     // A process killed between writing the table and the checkpoint leaves a row the resume will redo.
     const rows = allRows.slice(0, finished)
@@ -122,10 +164,13 @@ export const resumeState = (point: ResumePoint, options: ResumeTarget, model: Sp
     if (progress.best !== null) {
       const bestPath = join(folder, bestCheckpointFile)
       const stored = yield* Effect.either(readCheckpoint(bestPath))
-      const structure = (s: Snapshot) => canonical([s.model, s.inputDim, s.settings.codeDim, s.settings.hidden, s.settings.listaSteps])
+      const structure = (s: Snapshot) =>
+        canonical([s.model, s.inputDim, s.settings.codeDim, s.settings.hidden, s.settings.listaSteps])
       if (stored._tag === "Right" && structure(stored.right) !== structure(snapshot)) {
         // Which of the two was replaced cannot be told from the files: the message names both.
-        return yield* fail(`${bestCheckpointFile} (${stored.right.model}, ${describeShape(stored.right.settings)}) and ${lastCheckpointFile} (${snapshot.model}, ${describeShape(snapshot.settings)}) are checkpoints of different models, so one of them is not this run's. Put back the run's own file, or start a new run`)
+        return yield* fail(
+          `${bestCheckpointFile} (${stored.right.model}, ${describeShape(stored.right.settings)}) and ${lastCheckpointFile} (${snapshot.model}, ${describeShape(snapshot.settings)}) are checkpoints of different models, so one of them is not this run's. Put back the run's own file, or start a new run`
+        )
       }
       if (stored._tag === "Right" && stored.right.epoch === progress.best.epoch) {
         best = { ...progress.best, snapshot: stored.right }

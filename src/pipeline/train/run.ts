@@ -75,12 +75,28 @@ export const trainRun = <E = never, R = never>(options: RunOptions<E, R>, data: 
           test,
           meanFistaSteps: train.meanFistaSteps,
           train,
-          codeUsage: { unusedComponents: stats.usage.filter((u) => u === 0).length, meanUsage: stats.usage.reduce((a, b) => a + b, 0) / stats.usage.length },
+          codeUsage: {
+            unusedComponents: stats.usage.filter((u) => u === 0).length,
+            meanUsage: stats.usage.reduce((a, b) => a + b, 0) / stats.usage.length
+          },
           atomShapes: stats.atomShapes,
           seed: options.seed,
           settings,
           data: { train: data.train.rows, val: data.val.rows, test: data.test?.rows ?? 0, ...options.describe },
-          files: ["summary.json", metricsFile, metricsCsvFile, bestCheckpointFile, lastCheckpointFile, "decoder-columns.png", ...(stats.atomsPicture ? ["decoder-atoms.png"] : []), "atoms.arrow", "atoms.csv", "reconstructions.png", "psnr.svg", "columns/"]
+          files: [
+            "summary.json",
+            metricsFile,
+            metricsCsvFile,
+            bestCheckpointFile,
+            lastCheckpointFile,
+            "decoder-columns.png",
+            ...(stats.atomsPicture ? ["decoder-atoms.png"] : []),
+            "atoms.arrow",
+            "atoms.csv",
+            "reconstructions.png",
+            "psnr.svg",
+            "columns/"
+          ]
         }
         yield* writeFileAtomic(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
         yield* Effect.logInfo(
@@ -90,7 +106,11 @@ export const trainRun = <E = never, R = never>(options: RunOptions<E, R>, data: 
       })
       // The loop has saved the finished run: only the summary is missing, and a resume writes it.
       return yield* final.pipe(
-        Effect.onInterrupt(() => Effect.logWarning(`interrupted after the last epoch (${options.epochs}), before the summary was written; saved ${lastPath}; resume with --resume ${out}`))
+        Effect.onInterrupt(() =>
+          Effect.logWarning(
+            `interrupted after the last epoch (${options.epochs}), before the summary was written; saved ${lastPath}; resume with --resume ${out}`
+          )
+        )
       )
     })
   )

@@ -48,16 +48,30 @@ export interface LambdaSearch {
 /** The lowest and highest λ a search may try: below, codes are dense; above, every code is zero. */
 const LAMBDA_RANGE = [1e-6, 10] as const
 
-export const searchLambda = (model: string, settings: ModelSettings, data: { readonly train: Dataset; readonly val: Dataset }, options: LambdaSearchOptions) =>
+export const searchLambda = (
+  model: string,
+  settings: ModelSettings,
+  data: { readonly train: Dataset; readonly val: Dataset },
+  options: LambdaSearchOptions
+) =>
   Effect.gen(function* () {
     const { target } = options
     if (!(target > 0 && target < 1)) {
-      return yield* Effect.fail(new InputError({ entry: "targetSparsity", problem: `${target} is not a share of zeros; give a number between 0 and 1 (exclusive), 0.9 say`, option: "targetSparsity" }))
+      return yield* Effect.fail(
+        new InputError({
+          entry: "targetSparsity",
+          problem: `${target} is not a share of zeros; give a number between 0 and 1 (exclusive), 0.9 say`,
+          option: "targetSparsity"
+        })
+      )
     }
     const tolerance = options.tolerance ?? 0.01
     const train = firstRows(data.train, options.sampleRows ?? 2000)
     const perEpoch = Math.floor(train.rows / settings.batchSize)
-    if (perEpoch < 1) return yield* Effect.fail(new InputError({ entry: "targetSparsity", ...batchProblem(train.rows, settings.batchSize, "training")! }))
+    if (perEpoch < 1)
+      return yield* Effect.fail(
+        new InputError({ entry: "targetSparsity", ...batchProblem(train.rows, settings.batchSize, "training")! })
+      )
     const epochs = Math.max(1, Math.ceil((options.batches ?? 100) / perEpoch))
     const val = firstRows(data.val, options.validationRows ?? 1000)
     const tries: LambdaTry[] = []
@@ -66,12 +80,20 @@ export const searchLambda = (model: string, settings: ModelSettings, data: { rea
       Effect.scoped(
         Effect.gen(function* () {
           const { model: trained } = yield* trainingLoop(
-            { model, settings: { ...settings, lambda, epochs }, epochs, seed: options.seed, ...(options.composition === undefined ? {} : { composition: options.composition }) },
+            {
+              model,
+              settings: { ...settings, lambda, epochs },
+              epochs,
+              seed: options.seed,
+              ...(options.composition === undefined ? {} : { composition: options.composition })
+            },
             { train, val }
           ).pipe(Logger.withMinimumLogLevel(LogLevel.Warning))
           const { zeroFraction } = yield* evaluate(trained, val)
           tries.push({ lambda, zeroFraction })
-          yield* Effect.logInfo(`target sparsity ${target}: λ ${lambda.toPrecision(3)} gives zero fraction ${zeroFraction.toFixed(3)} (${epochs} epochs on ${train.rows} rows)`)
+          yield* Effect.logInfo(
+            `target sparsity ${target}: λ ${lambda.toPrecision(3)} gives zero fraction ${zeroFraction.toFixed(3)} (${epochs} epochs on ${train.rows} rows)`
+          )
           return zeroFraction
         })
       )
@@ -89,7 +111,9 @@ export const searchLambda = (model: string, settings: ModelSettings, data: { rea
       // Widening the bracket without moving the zero fraction: the encoder's codes saturate (a
       // short run's encoder may not follow the codes all the way), and further tries would too.
       if ((lo === null || hi === null) && previous !== null && Math.abs(z - previous) < 0.002) {
-        yield* Effect.logWarning(`target sparsity ${target}: the validation zero fraction stays near ${z.toFixed(3)} as λ moves; the run uses the λ closest to the target`)
+        yield* Effect.logWarning(
+          `target sparsity ${target}: the validation zero fraction stays near ${z.toFixed(3)} as λ moves; the run uses the λ closest to the target`
+        )
         break
       }
       previous = z
@@ -124,5 +148,9 @@ export const settingsForTarget = (
         batches: Math.min(200, settings.epochs * Math.floor(data.train.rows / settings.batchSize)),
         ...(composition === undefined ? {} : { composition })
       }).pipe(
-        Effect.map((search) => ({ settings: { ...settings, lambda: search.lambda }, search, describe: { targetSparsity: target, lambdaSearch: search.tries } }))
+        Effect.map((search) => ({
+          settings: { ...settings, lambda: search.lambda },
+          search,
+          describe: { targetSparsity: target, lambdaSearch: search.tries }
+        }))
       )

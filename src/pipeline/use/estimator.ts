@@ -95,9 +95,13 @@ export interface FittedModel extends LoadedModel {
 
 /** The model with its report; its getters (components) stay getters. */
 const withReport = (loaded: LoadedModel, report: FitReport): FittedModel =>
-  Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(loaded), report: { value: report, enumerable: true } }) as FittedModel
+  Object.defineProperties(
+    {},
+    { ...Object.getOwnPropertyDescriptors(loaded), report: { value: report, enumerable: true } }
+  ) as FittedModel
 
-const refuse = (problem: string, option?: string) => Effect.fail(new InputError({ entry: "fit", problem, ...(option === undefined ? {} : { option }) }))
+const refuse = (problem: string, option?: string) =>
+  Effect.fail(new InputError({ entry: "fit", problem, ...(option === undefined ? {} : { option }) }))
 
 /**
  * Trains a model on rows of pixels in [0, 1] and returns it, released with the scope. Fails with
@@ -109,32 +113,67 @@ export const fit = <E = never, R = never>(rows: Rows, options: FitOptions<E, R> 
     const epochs = options.epochs ?? 10
     const seed = options.seed ?? 0
     const fraction = options.validationFraction ?? 0.1
-    if (!(Number.isInteger(epochs) && epochs > 0)) return yield* refuse(`epochs ${epochs} is not allowed; give a whole number of epochs, 1 or more`, "epochs")
+    if (!(Number.isInteger(epochs) && epochs > 0))
+      return yield* refuse(`epochs ${epochs} is not allowed; give a whole number of epochs, 1 or more`, "epochs")
     if (!Number.isInteger(seed)) return yield* refuse(`seed ${seed} is not a whole number; give one`, "seed")
-    if (!(fraction > 0 && fraction < 1)) return yield* refuse(`validationFraction ${fraction} is not between 0 and 1 (exclusive); give 0.1, say`, "validationFraction")
-    if (options.resume === true && options.out === undefined) return yield* refuse("resume needs the run folder to continue; give out", "out")
-    const width = typeof options.shape === "number" ? options.shape : options.shape === undefined ? undefined : options.shape.height * options.shape.width
-    const flat = yield* flatRows(rows, width, "the rows").pipe(Effect.mapError((p) => new InputError({ entry: "fit", ...p })))
-    const problem = nonFiniteProblem(flat.x, flat.dim, "the rows") ?? pixelRangeProblem(flat.x, flat.dim, "the rows", "map them to [0, 1] first (fit takes pixels)")
+    if (!(fraction > 0 && fraction < 1))
+      return yield* refuse(
+        `validationFraction ${fraction} is not between 0 and 1 (exclusive); give 0.1, say`,
+        "validationFraction"
+      )
+    if (options.resume === true && options.out === undefined)
+      return yield* refuse("resume needs the run folder to continue; give out", "out")
+    const width =
+      typeof options.shape === "number"
+        ? options.shape
+        : options.shape === undefined
+          ? undefined
+          : options.shape.height * options.shape.width
+    const flat = yield* flatRows(rows, width, "the rows").pipe(
+      Effect.mapError((p) => new InputError({ entry: "fit", ...p }))
+    )
+    const problem =
+      nonFiniteProblem(flat.x, flat.dim, "the rows") ??
+      pixelRangeProblem(flat.x, flat.dim, "the rows", "map them to [0, 1] first (fit takes pixels)")
     if (problem !== null) return yield* Effect.fail(new InputError({ entry: "fit", ...problem }))
     const shape = typeof options.shape === "object" ? options.shape : flat.shape
     const valRows = Math.round(flat.rows * fraction)
     const trainRows = flat.rows - valRows
     if (valRows < 1 || trainRows < 1) {
-      return yield* refuse(`${flat.rows} rows split as ${trainRows} training / ${valRows} validation leave a split empty; give more rows or another validationFraction`, "validationFraction")
+      return yield* refuse(
+        `${flat.rows} rows split as ${trainRows} training / ${valRows} validation leave a split empty; give more rows or another validationFraction`,
+        "validationFraction"
+      )
     }
     const order = Int32Array.from(rngFor(seed, "split").permutation(flat.rows))
-    const split = (name: string, indices: Int32Array) => datasetFromRows(gatherRows(flat.x, flat.dim, indices), flat.dim, { name, ...(shape === undefined ? {} : shape) })
+    const split = (name: string, indices: Int32Array) =>
+      datasetFromRows(gatherRows(flat.x, flat.dim, indices), flat.dim, { name, ...(shape === undefined ? {} : shape) })
     const data = { train: split("train", order.subarray(0, trainRows)), val: split("val", order.subarray(trainRows)) }
 
     const preset = yield* resolveSettings(variant, options.preset ?? "mnist", options.settings ?? {})
     const composition = options.composition === undefined ? {} : { composition: options.composition }
-    const chosen = yield* settingsForTarget(variant, { ...preset, epochs }, data, options.targetSparsity, seed, options.composition)
+    const chosen = yield* settingsForTarget(
+      variant,
+      { ...preset, epochs },
+      data,
+      options.targetSparsity,
+      seed,
+      options.composition
+    )
     const { settings, search: lambdaSearch } = chosen
     const onEpoch = options.onEpoch
     const hooks: ReadonlyArray<TrainingHooks<E, R>> = [
       ...(options.hooks ?? []),
-      ...(onEpoch === undefined ? [] : [{ onEpoch: (e: EpochEvent) => Effect.promise(async () => void (await onEpoch({ epoch: e.epoch + 1, epochs, train: e.train, val: e.val }))) }])
+      ...(onEpoch === undefined
+        ? []
+        : [
+            {
+              onEpoch: (e: EpochEvent) =>
+                Effect.promise(
+                  async () => void (await onEpoch({ epoch: e.epoch + 1, epochs, train: e.train, val: e.val }))
+                )
+            }
+          ])
     ]
     const describe = { rows: flat.rows, validationFraction: fraction, ...chosen.describe }
     const loop = { model: variant, settings, epochs, seed, hooks, describe, ...composition }

@@ -19,14 +19,24 @@ export interface ResolvedInputSpace {
  * (p − 0.1307)/0.3081 on 28×28 images for a 784-wide run that is not one. Anything else fails,
  * asking for `given`.
  */
-export const resolveInputSpace = (snapshot: Snapshot, file: string, given?: unknown): Effect.Effect<ResolvedInputSpace, LoadModelError> =>
+export const resolveInputSpace = (
+  snapshot: Snapshot,
+  file: string,
+  given?: unknown
+): Effect.Effect<ResolvedInputSpace, LoadModelError> =>
   Effect.gen(function* () {
     const fail = (problem: string) => Effect.fail(new LoadModelError({ path: file, problem }))
     if (given !== undefined) {
       const decoded = Schema.decodeUnknownEither(InputSpace)(given)
-      if (Either.isLeft(decoded)) return yield* fail(`the input space given is not one (${decoded.left.message.split("\n")[0]}); give { height, width, normalization }`)
+      if (Either.isLeft(decoded))
+        return yield* fail(
+          `the input space given is not one (${decoded.left.message.split("\n")[0]}); give { height, width, normalization }`
+        )
       const problem = inputSpaceProblem(decoded.right, snapshot.inputDim)
-      if (problem !== null) return yield* fail(`the input space given ${problem}; give one that fits the model's ${snapshot.inputDim} inputs`)
+      if (problem !== null)
+        return yield* fail(
+          `the input space given ${problem}; give one that fits the model's ${snapshot.inputDim} inputs`
+        )
       return { space: decoded.right, assumed: null }
     }
     if (snapshot.input !== undefined) return { space: snapshot.input, assumed: null }
@@ -35,12 +45,22 @@ export const resolveInputSpace = (snapshot: Snapshot, file: string, given?: unkn
     if (typeof describe.patchFile === "string" || describe.build !== undefined) {
       const lcn = lcnOfPatchMetadata((describe.build ?? {}) as Record<string, unknown>)
       if (lcn === null || side * side !== snapshot.inputDim) {
-        return yield* fail("it is a patch run written before checkpoints recorded their normalisation, and its description does not say how the local scale was floored; pass the input space (loadModel's `input`)")
+        return yield* fail(
+          "it is a patch run written before checkpoints recorded their normalisation, and its description does not say how the local scale was floored; pass the input space (loadModel's `input`)"
+        )
       }
-      return { space: { height: side, width: side, normalization: lcn }, assumed: `the LCN of its patch file (${describe.patchFile ?? "unnamed"}), from the run's description` }
+      return {
+        space: { height: side, width: side, normalization: lcn },
+        assumed: `the LCN of its patch file (${describe.patchFile ?? "unnamed"}), from the run's description`
+      }
     }
     if (snapshot.inputDim === 784) {
-      return { space: { height: 28, width: 28, normalization: mnistNormalization }, assumed: "MNIST's normalisation, (p − 0.1307)/0.3081 on 28×28 images" }
+      return {
+        space: { height: 28, width: 28, normalization: mnistNormalization },
+        assumed: "MNIST's normalisation, (p − 0.1307)/0.3081 on 28×28 images"
+      }
     }
-    return yield* fail(`it records no normalisation (it was written before checkpoints did) and its ${snapshot.inputDim} inputs are not MNIST's 784; pass the input space (loadModel's \`input\`: { height, width, normalization })`)
+    return yield* fail(
+      `it records no normalisation (it was written before checkpoints did) and its ${snapshot.inputDim} inputs are not MNIST's 784; pass the input space (loadModel's \`input\`: { height, width, normalization })`
+    )
   })

@@ -13,7 +13,15 @@ import type { ImageReadError } from "../../data/images.js"
 import type { Composition } from "../../models/composition.js"
 import { encode } from "../../models/encoder.js"
 import { psnrSum, zeroCount } from "../../models/metrics.js"
-import { addTotals, averageTotals, emptyTotals, runRowInference, type SparseCodingModel, type SplitMetrics, trainStep } from "../../models/model.js"
+import {
+  addTotals,
+  averageTotals,
+  emptyTotals,
+  runRowInference,
+  type SparseCodingModel,
+  type SplitMetrics,
+  trainStep
+} from "../../models/model.js"
 import type { ModelSettings } from "../../models/settings.js"
 import type { Backend } from "../backend/backend.js"
 import { encodeSnapshot, restoreSnapshot, snapshotModel } from "../train/checkpoint.js"
@@ -23,7 +31,13 @@ import { nonFiniteProblem, pixelRangeProblem } from "../sources/checks.js"
 import { flatRows, type Rows } from "./rows.js"
 import { batchCodes, evenBatches } from "../evaluation/codes.js"
 import { addNoise, standardNoise } from "../evaluation/denoise.js"
-import { type InputSpace, type NormalizedRows, pixelsToInputSpace, pixelShapeOf, rowFreeToPixels } from "../sources/normalization.js"
+import {
+  type InputSpace,
+  type NormalizedRows,
+  pixelsToInputSpace,
+  pixelShapeOf,
+  rowFreeToPixels
+} from "../sources/normalization.js"
 import { scopedModel } from "../backend/resources.js"
 import { rngFor } from "../train/seeds.js"
 import { decoderColumns } from "../report/pictures.js"
@@ -103,7 +117,10 @@ export interface LoadedModel {
   /** Codes by the model's inference method on its energy, warm-started from the encoder's, rows × codeDim. */
   readonly infer: (pixels: Float32Array) => Effect.Effect<Float32Array, ModelInputError>
   /** D(codes) in pixels, rows × outputShape. */
-  readonly reconstruct: (pixels: Float32Array, options?: ReconstructOptions) => Effect.Effect<Float32Array, ModelInputError>
+  readonly reconstruct: (
+    pixels: Float32Array,
+    options?: ReconstructOptions
+  ) => Effect.Effect<Float32Array, ModelInputError>
   /** The inputs with Gaussian noise added in the model's input space, and their reconstructions. */
   readonly denoise: (pixels: Float32Array, options: DenoiseOptions) => Effect.Effect<Denoised, ModelInputError>
   /** Image files as input rows: grey, scaled to cover pixelShape and centre-cropped. */
@@ -116,7 +133,9 @@ export interface LoadedModel {
    */
   readonly transform: (rows: Rows) => Effect.Effect<Float32Array, ModelInputError>
   /** D(codes) in pixels, rows × outputShape; for a model whose inputs are normalised per row (LCN patches) use reconstruct. */
-  readonly inverseTransform: (codes: Float32Array | ReadonlyArray<ReadonlyArray<number>>) => Effect.Effect<Float32Array, ModelInputError>
+  readonly inverseTransform: (
+    codes: Float32Array | ReadonlyArray<ReadonlyArray<number>>
+  ) => Effect.Effect<Float32Array, ModelInputError>
   /** PSNR, zero fraction and energy of the rows with the codes transform gives them. */
   readonly score: (rows: Rows) => Effect.Effect<Score, ModelInputError>
   /**
@@ -136,11 +155,20 @@ export interface LoadedModel {
  * file, with the input space the checkpoint records (see resolveInputSpace for older ones, whose
  * assumed space is logged as a warning). The model is released when the scope closes.
  */
-export const loadModel = (path: string, options: LoadOptions = {}): Effect.Effect<LoadedModel, LoadModelError | CheckpointError, Scope.Scope | Backend> =>
+export const loadModel = (
+  path: string,
+  options: LoadOptions = {}
+): Effect.Effect<LoadedModel, LoadModelError | CheckpointError, Scope.Scope | Backend> =>
   Effect.gen(function* () {
     const { file, snapshot, input } = yield* readModelCheckpoint(path, options.input)
     // The initialisation is overwritten at once; its seed does not matter.
-    const model = yield* scopedModel(snapshot.settings, snapshot.inputDim, rngFor(0, "init"), options.composition, snapshot.input ?? input)
+    const model = yield* scopedModel(
+      snapshot.settings,
+      snapshot.inputDim,
+      rngFor(0, "init"),
+      options.composition,
+      snapshot.input ?? input
+    )
     yield* restoreSnapshot(model, snapshot, file)
     return useModel(model, snapshot.model, input, file, snapshot.epoch + 1)
   })
@@ -149,7 +177,13 @@ export const loadModel = (path: string, options: LoadOptions = {}): Effect.Effec
  * A model already in memory (trained in this process, say) as a LoadedModel on the given input
  * space; `epochs` is how many it has been trained, which a saved checkpoint records.
  */
-export const useModel = (model: SparseCodingModel, variant: string, space: InputSpace, file = "(in memory)", epochs = 0): LoadedModel => {
+export const useModel = (
+  model: SparseCodingModel,
+  variant: string,
+  space: InputSpace,
+  file = "(in memory)",
+  epochs = 0
+): LoadedModel => {
   const pixelShape = pixelShapeOf(space)
   const pixelDim = pixelShape.height * pixelShape.width
   const dim = model.inputDim
@@ -158,12 +192,18 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
   const normalized = (pixels: Float32Array, what: string): Effect.Effect<NormalizedRows, ModelInputError> =>
     Effect.suspend(() => {
       const fail = (problem: string) => Effect.fail(new ModelInputError({ what, problem }))
-      if (!(pixels instanceof Float32Array)) return fail("the input is not a Float32Array; pass rows of pixels as one Float32Array, row-major")
+      if (!(pixels instanceof Float32Array))
+        return fail("the input is not a Float32Array; pass rows of pixels as one Float32Array, row-major")
       if (pixels.length === 0 || pixels.length % pixelDim !== 0) {
-        return fail(`${pixels.length} values are not whole rows of ${pixelShape.height}×${pixelShape.width} = ${pixelDim} pixels; pass rows × ${pixelDim} values`)
+        return fail(
+          `${pixels.length} values are not whole rows of ${pixelShape.height}×${pixelShape.width} = ${pixelDim} pixels; pass rows × ${pixelDim} values`
+        )
       }
       const bad = pixels.findIndex((v) => !Number.isFinite(v))
-      if (bad >= 0) return fail(`row ${Math.floor(bad / pixelDim)} holds ${pixels[bad]} at pixel ${bad % pixelDim}; pass finite pixel values in [0, 1]`)
+      if (bad >= 0)
+        return fail(
+          `row ${Math.floor(bad / pixelDim)} holds ${pixels[bad]} at pixel ${bad % pixelDim}; pass finite pixel values in [0, 1]`
+        )
       return Effect.succeed(pixelsToInputSpace(space, pixels, pixels.length / pixelDim))
     })
 
@@ -190,13 +230,16 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
     )
 
   /** Inside a tidy. */
-  const codesOf = (x: tf.Tensor2D, source: CodeSource): tf.Tensor2D => (source === "encoder" ? encode(model.encoder, x) : batchCodes(model, x).fista.codes)
+  const codesOf = (x: tf.Tensor2D, source: CodeSource): tf.Tensor2D =>
+    source === "encoder" ? encode(model.encoder, x) : batchCodes(model, x).fista.codes
 
   /** Rows in any form, checked (finite pixels in [0, 1]) and normalised. */
   const pixelRows = (input: Rows, what: string): Effect.Effect<NormalizedRows, ModelInputError> =>
     flatRows(input, pixelDim, "the rows").pipe(
       Effect.flatMap((flat) => {
-        const problem = nonFiniteProblem(flat.x, pixelDim, "the rows") ?? pixelRangeProblem(flat.x, pixelDim, "the rows", "map them to pixels first")
+        const problem =
+          nonFiniteProblem(flat.x, pixelDim, "the rows") ??
+          pixelRangeProblem(flat.x, pixelDim, "the rows", "map them to pixels first")
         return problem === null ? Effect.succeed(flat) : Effect.fail(problem)
       }),
       Effect.mapError((p) => new ModelInputError({ what, problem: p.problem })),
@@ -215,7 +258,8 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
 
   const trainedEpochs = epochs
 
-  const reconstructRows = (rows: NormalizedRows, source: CodeSource) => batched(rows, dim, (x, indices) => rows.toPixels(model.decoder.decode(codesOf(x, source)), indices))
+  const reconstructRows = (rows: NormalizedRows, source: CodeSource) =>
+    batched(rows, dim, (x, indices) => rows.toPixels(model.decoder.decode(codesOf(x, source)), indices))
 
   return {
     file,
@@ -226,21 +270,38 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
     pixelShape,
     outputShape: { height: space.height, width: space.width },
     codeDim: l,
-    encode: (pixels) => normalized(pixels, "encode").pipe(Effect.flatMap((rows) => batched(rows, l, (x) => codesOf(x, "encoder")))),
-    infer: (pixels) => normalized(pixels, "infer").pipe(Effect.flatMap((rows) => batched(rows, l, (x) => codesOf(x, "inferred")))),
-    reconstruct: (pixels, options = {}) => normalized(pixels, "reconstruct").pipe(Effect.flatMap((rows) => reconstructRows(rows, options.codes ?? "inferred"))),
+    encode: (pixels) =>
+      normalized(pixels, "encode").pipe(Effect.flatMap((rows) => batched(rows, l, (x) => codesOf(x, "encoder")))),
+    infer: (pixels) =>
+      normalized(pixels, "infer").pipe(Effect.flatMap((rows) => batched(rows, l, (x) => codesOf(x, "inferred")))),
+    reconstruct: (pixels, options = {}) =>
+      normalized(pixels, "reconstruct").pipe(
+        Effect.flatMap((rows) => reconstructRows(rows, options.codes ?? "inferred"))
+      ),
     denoise: (pixels, options) =>
       Effect.gen(function* () {
         if (!(Number.isFinite(options.sigma) && options.sigma >= 0)) {
-          return yield* Effect.fail(new ModelInputError({ what: "denoise", problem: `sigma ${options.sigma} is not a noise level; pass a standard deviation ≥ 0 in the model's input space` }))
+          return yield* Effect.fail(
+            new ModelInputError({
+              what: "denoise",
+              problem: `sigma ${options.sigma} is not a noise level; pass a standard deviation ≥ 0 in the model's input space`
+            })
+          )
         }
         const clean = yield* normalized(pixels, "denoise")
-        const noisy: NormalizedRows = { ...clean, x: addNoise(clean.x, standardNoise(options.seed ?? 31, clean.x.length), options.sigma) }
+        const noisy: NormalizedRows = {
+          ...clean,
+          x: addNoise(clean.x, standardNoise(options.seed ?? 31, clean.x.length), options.sigma)
+        }
         const cleanPixels = yield* batched(clean, dim, (x, indices) => clean.toPixels(x, indices))
         const noisyPixels = yield* batched(noisy, dim, (x, indices) => clean.toPixels(x, indices))
         const denoised = yield* reconstructRows(noisy, options.codes ?? "inferred")
         const psnr = (estimate: Float32Array) =>
-          tf.tidy(() => psnrSum(tf.tensor2d(cleanPixels, [clean.rows, dim]), tf.tensor2d(estimate, [clean.rows, dim])) / clean.rows)
+          tf.tidy(
+            () =>
+              psnrSum(tf.tensor2d(cleanPixels, [clean.rows, dim]), tf.tensor2d(estimate, [clean.rows, dim])) /
+              clean.rows
+          )
         return { noisy: noisyPixels, denoised, noisyPsnr: psnr(noisyPixels), denoisedPsnr: psnr(denoised) }
       }),
     readImages: (paths) => readImageRows(paths, pixelShape),
@@ -248,14 +309,27 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
     inverseTransform: (input) =>
       Effect.gen(function* () {
         const fail = (problem: string) => Effect.fail(new ModelInputError({ what: "inverseTransform", problem }))
-        if (space.normalization.kind === "lcn") return yield* fail("this model's inputs are normalised per row (LCN patches), so codes alone do not give pixels; use reconstruct on the rows instead")
-        const codes = yield* flatRows(input, l, "the codes").pipe(Effect.mapError((p) => new ModelInputError({ what: "inverseTransform", problem: p.problem })))
+        if (space.normalization.kind === "lcn")
+          return yield* fail(
+            "this model's inputs are normalised per row (LCN patches), so codes alone do not give pixels; use reconstruct on the rows instead"
+          )
+        const codes = yield* flatRows(input, l, "the codes").pipe(
+          Effect.mapError((p) => new ModelInputError({ what: "inverseTransform", problem: p.problem }))
+        )
         const bad = nonFiniteProblem(codes.x, l, "the codes")
         if (bad !== null) return yield* fail(bad.problem)
         const toPixels = rowFreeToPixels(space.normalization)
         const out = new Float32Array(codes.rows * dim)
         for (const [start, end] of evenBatches(codes.rows, model.settings.batchSize)) {
-          out.set(tf.tidy(() => toPixels(model.decoder.decode(tf.tensor2d(codes.x.subarray(start * l, end * l), [end - start, l]))).dataSync() as Float32Array), start * dim)
+          out.set(
+            tf.tidy(
+              () =>
+                toPixels(
+                  model.decoder.decode(tf.tensor2d(codes.x.subarray(start * l, end * l), [end - start, l]))
+                ).dataSync() as Float32Array
+            ),
+            start * dim
+          )
         }
         return out
       }),
@@ -273,7 +347,11 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
             const z = rowCodes(x)
             const decoded = model.decoder.decode(z)
             const total = tf.add(tf.div(tf.sum(tf.square(tf.sub(x, decoded))), dim), tf.mul(tf.sum(tf.abs(z)), lambda))
-            return { psnr: psnrSum(rows.toPixels(x, indices), rows.toPixels(decoded, indices)), zeros: zeroCount(z), energy: total.dataSync()[0] }
+            return {
+              psnr: psnrSum(rows.toPixels(x, indices), rows.toPixels(decoded, indices)),
+              zeros: zeroCount(z),
+              energy: total.dataSync()[0]
+            }
           })
           psnr += figures.psnr
           zeros += figures.zeros
@@ -295,7 +373,10 @@ export const useModel = (model: SparseCodingModel, variant: string, space: Input
               x.dispose()
             }
           })
-          if (step.nonFiniteCodes > 0 || !Number.isFinite(step.energy)) return yield* Effect.fail(new DivergenceError({ epoch: trainedEpochs, batch: b, term: "the codes of partialFit's rows" }))
+          if (step.nonFiniteCodes > 0 || !Number.isFinite(step.energy))
+            return yield* Effect.fail(
+              new DivergenceError({ epoch: trainedEpochs, batch: b, term: "the codes of partialFit's rows" })
+            )
           totals = addTotals(totals, step)
         }
         return averageTotals(totals)

@@ -12,12 +12,32 @@ import { resolveInputSpace } from "./input-space.js"
 /** A run folder stands for its best epoch's checkpoint. */
 const checkpointPath = (path: string): Effect.Effect<string, LoadModelError> =>
   Effect.gen(function* () {
-    const info = yield* Effect.promise(() => stat(path).then((s) => s, () => null))
-    if (info === null) return yield* Effect.fail(new LoadModelError({ path, problem: "it does not exist; pass a run folder or a .safetensors checkpoint" }))
+    const info = yield* Effect.promise(() =>
+      stat(path).then(
+        (s) => s,
+        () => null
+      )
+    )
+    if (info === null)
+      return yield* Effect.fail(
+        new LoadModelError({ path, problem: "it does not exist; pass a run folder or a .safetensors checkpoint" })
+      )
     if (!info.isDirectory()) return path
     const file = join(path, bestCheckpointFile)
-    const found = yield* Effect.promise(() => stat(file).then(() => true, () => false))
-    return found ? file : yield* Effect.fail(new LoadModelError({ path, problem: `the folder has no ${bestCheckpointFile}: it is not a run folder, or its run has not finished an epoch` }))
+    const found = yield* Effect.promise(() =>
+      stat(file).then(
+        () => true,
+        () => false
+      )
+    )
+    return found
+      ? file
+      : yield* Effect.fail(
+          new LoadModelError({
+            path,
+            problem: `the folder has no ${bestCheckpointFile}: it is not a run folder, or its run has not finished an epoch`
+          })
+        )
   })
 
 export interface ModelCheckpoint {
@@ -31,7 +51,10 @@ export interface ModelCheckpoint {
  * and its input space: `input` when given, else the one it records, else the one its run implies
  * (see resolveInputSpace), which is logged as a warning.
  */
-export const readModelCheckpoint = (path: string, input?: InputSpace): Effect.Effect<ModelCheckpoint, LoadModelError | CheckpointError> =>
+export const readModelCheckpoint = (
+  path: string,
+  input?: InputSpace
+): Effect.Effect<ModelCheckpoint, LoadModelError | CheckpointError> =>
   Effect.gen(function* () {
     const file = yield* checkpointPath(path)
     const snapshot = yield* readCheckpoint(file)

@@ -18,7 +18,8 @@ export interface FlatRows {
   readonly shape?: { readonly height: number; readonly width: number }
 }
 
-const isTable = (rows: Rows): rows is Table => !(rows instanceof Float32Array) && !Array.isArray(rows) && typeof (rows as Table).getChild === "function"
+const isTable = (rows: Rows): rows is Table =>
+  !(rows instanceof Float32Array) && !Array.isArray(rows) && typeof (rows as Table).getChild === "function"
 
 /**
  * The rows as one flat array of `dim` values each. A Float32Array needs `dim` (there is nothing
@@ -27,10 +28,18 @@ const isTable = (rows: Rows): rows is Table => !(rows instanceof Float32Array) &
  */
 export const flatRows = (rows: Rows, dim: number | undefined, what: string): Effect.Effect<FlatRows, InputProblem> =>
   Effect.gen(function* () {
-    const fail = (problem: string, option?: string) => Effect.fail<InputProblem>(option === undefined ? { problem } : { problem, option })
+    const fail = (problem: string, option?: string) =>
+      Effect.fail<InputProblem>(option === undefined ? { problem } : { problem, option })
     if (rows instanceof Float32Array) {
-      if (dim === undefined) return yield* fail(`${what} are a flat Float32Array, which does not say how long a row is; give the width (values per row) or the image shape`, "shape")
-      if (rows.length === 0 || rows.length % dim !== 0) return yield* fail(`${rows.length} values are not a whole, non-zero number of rows of ${dim}; pass rows × ${dim} values, row after row`)
+      if (dim === undefined)
+        return yield* fail(
+          `${what} are a flat Float32Array, which does not say how long a row is; give the width (values per row) or the image shape`,
+          "shape"
+        )
+      if (rows.length === 0 || rows.length % dim !== 0)
+        return yield* fail(
+          `${rows.length} values are not a whole, non-zero number of rows of ${dim}; pass rows × ${dim} values, row after row`
+        )
       return { x: rows, rows: rows.length / dim, dim }
     }
     if (Array.isArray(rows)) {
@@ -41,15 +50,24 @@ export const flatRows = (rows: Rows, dim: number | undefined, what: string): Eff
       if (width === 0) return yield* fail(`row 0 of ${what} is empty; every row needs at least one value`)
       const x = new Float32Array(list.length * width)
       for (const [r, row] of list.entries()) {
-        if (!Array.isArray(row) && !ArrayBuffer.isView(row)) return yield* fail(`row ${r} of ${what} is not an array of numbers; pass one array per row`)
-        if (row.length !== width) return yield* fail(`row ${r} of ${what} has ${row.length} values but ${dim === undefined ? "row 0 has" : "the model takes"} ${width}; give every row the same width`)
+        if (!Array.isArray(row) && !ArrayBuffer.isView(row))
+          return yield* fail(`row ${r} of ${what} is not an array of numbers; pass one array per row`)
+        if (row.length !== width)
+          return yield* fail(
+            `row ${r} of ${what} has ${row.length} values but ${dim === undefined ? "row 0 has" : "the model takes"} ${width}; give every row the same width`
+          )
         x.set(row, r * width)
       }
       return { x, rows: list.length, dim: width }
     }
     if (isTable(rows)) {
-      const file = yield* readVectorTable(rows, `(${what}: an Arrow table)`).pipe(Effect.mapError((e): InputProblem => ({ problem: e.message })))
-      if (dim !== undefined && file.dim !== dim) return yield* fail(`the table's vectors have ${file.dim} values but the model takes ${dim}; pass rows of ${dim} values`)
+      const file = yield* readVectorTable(rows, `(${what}: an Arrow table)`).pipe(
+        Effect.mapError((e): InputProblem => ({ problem: e.message }))
+      )
+      if (dim !== undefined && file.dim !== dim)
+        return yield* fail(
+          `the table's vectors have ${file.dim} values but the model takes ${dim}; pass rows of ${dim} values`
+        )
       if (file.rows === 0) return yield* fail(`the table has no rows; pass at least one`)
       return { x: file.x, rows: file.rows, dim: file.dim, shape: { height: file.height, width: file.width } }
     }

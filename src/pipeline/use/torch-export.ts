@@ -31,11 +31,22 @@ const transposed = (m: NamedArray): NamedArray => {
  * its last Linear without bias: `decoder.0.weight`, `decoder.0.bias`, `decoder.2.weight`, …); a
  * module without a PyTorch layout refuses, and so does this.
  */
-export const torchTensors = (s: Snapshot, file = "the checkpoint"): Either.Either<Record<string, NamedArray>, TorchExportError> => {
+export const torchTensors = (
+  s: Snapshot,
+  file = "the checkpoint"
+): Either.Either<Record<string, NamedArray>, TorchExportError> => {
   const kind = decoderKindOf(s.settings)
-  const params = Object.fromEntries(kind.parameters(s.settings, geometryFor(s)).map((p) => [p.name, s.tensors[`decoder.${p.name}`]]))
+  const params = Object.fromEntries(
+    kind.parameters(s.settings, geometryFor(s)).map((p) => [p.name, s.tensors[`decoder.${p.name}`]])
+  )
   const layout = kind.torch(s.settings, params)
-  if (layout.kind === "refused") return Either.left(new TorchExportError({ file, problem: `its ${kind.name} decoder has no PyTorch layout (${layout.reason}). Use its weights from the checkpoint itself` }))
+  if (layout.kind === "refused")
+    return Either.left(
+      new TorchExportError({
+        file,
+        problem: `its ${kind.name} decoder has no PyTorch layout (${layout.reason}). Use its weights from the checkpoint itself`
+      })
+    )
   return Either.right({
     "encoder.W.weight": transposed(s.tensors["encoder.W"]),
     "encoder.W.bias": s.tensors["encoder.c"],
@@ -47,20 +58,28 @@ export const torchTensors = (s: Snapshot, file = "the checkpoint"): Either.Eithe
 const geometryFor = (s: Snapshot) => geometryOf(s.settings.codeDim, s.inputDim, s.input)
 
 /** The safetensors bytes: the weights, and as metadata what a torch user needs to run them. */
-export const encodeTorchExport = (s: Snapshot, input: InputSpace, file?: string): Either.Either<Uint8Array, TorchExportError> =>
-  Either.map(torchTensors(s, file), (tensors) => encodeSafetensors(tensors, {
-    format: torchExportFormat,
-    model: s.model,
-    inputDim: String(s.inputDim),
-    codeDim: String(s.settings.codeDim),
-    hidden: JSON.stringify(s.settings.hidden),
-    listaSteps: String(s.settings.listaSteps),
-    input: JSON.stringify(input),
-    layout: "nn.Linear weights, out × in (transposed from sparse-vdl's in × out)"
-  }))
+export const encodeTorchExport = (
+  s: Snapshot,
+  input: InputSpace,
+  file?: string
+): Either.Either<Uint8Array, TorchExportError> =>
+  Either.map(torchTensors(s, file), (tensors) =>
+    encodeSafetensors(tensors, {
+      format: torchExportFormat,
+      model: s.model,
+      inputDim: String(s.inputDim),
+      codeDim: String(s.settings.codeDim),
+      hidden: JSON.stringify(s.settings.hidden),
+      listaSteps: String(s.settings.listaSteps),
+      input: JSON.stringify(input),
+      layout: "nn.Linear weights, out × in (transposed from sparse-vdl's in × out)"
+    })
+  )
 
 /** The model of a run folder or checkpoint (its input space as readModelCheckpoint finds it) written to `out` in PyTorch's layout. */
 export const exportTorch = (path: string, out: string, input?: InputSpace) =>
   readModelCheckpoint(path, input).pipe(
-    Effect.flatMap((c) => Effect.flatMap(encodeTorchExport(c.snapshot, c.input, c.file), (bytes) => writeFileAtomic(out, bytes)))
+    Effect.flatMap((c) =>
+      Effect.flatMap(encodeTorchExport(c.snapshot, c.input, c.file), (bytes) => writeFileAtomic(out, bytes))
+    )
   )

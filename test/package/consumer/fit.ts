@@ -65,9 +65,13 @@ await model.dispose()
 console.log(JSON.stringify(report))
 const problems = [
   ...(codes.length === 600 * 32 ? [] : [`transform gave ${codes.length} values for 600 rows of 32 codes`]),
-  ...(reconstructed.length === 600 * 64 ? [] : [`inverseTransform gave ${reconstructed.length} values for 600 images of 64 pixels`]),
+  ...(reconstructed.length === 600 * 64
+    ? []
+    : [`inverseTransform gave ${reconstructed.length} values for 600 images of 64 pixels`]),
   ...(score.psnr > 15 ? [] : [`score's PSNR ${score.psnr} dB is not above 15 dB`]),
-  ...(score.zeroFraction > 0 && score.zeroFraction < 1 ? [] : [`score's zero fraction ${score.zeroFraction} is not between 0 and 1`]),
+  ...(score.zeroFraction > 0 && score.zeroFraction < 1
+    ? []
+    : [`score's zero fraction ${score.zeroFraction} is not between 0 and 1`]),
   ...(Number.isFinite(streamed.energy) ? [] : ["partialFit's energy is not finite"]),
   ...(equal ? [] : ["the loaded model's codes differ from the saved model's"])
 ]

@@ -24,7 +24,9 @@ const uniform = (): number => {
 }
 
 /** Non-negative atoms; each row mixes three of them, scaled into [0, 1] pixels. */
-const dictionary = Array.from({ length: atoms }, () => Float32Array.from({ length: dim }, () => (uniform() < 0.3 ? uniform() : 0)))
+const dictionary = Array.from({ length: atoms }, () =>
+  Float32Array.from({ length: dim }, () => (uniform() < 0.3 ? uniform() : 0))
+)
 const rowsOf = (count: number, name: string): Dataset => {
   const x = new Float32Array(count * dim)
   for (let i = 0; i < count; i++) {
@@ -42,7 +44,8 @@ const data = { train: rowsOf(2000, "train"), val: rowsOf(200, "val"), test: rows
 /** The PSNR of the best constant guess (the training mean): a model must do better than that. */
 const meanImagePsnr = (() => {
   const mean = new Float64Array(dim)
-  for (let i = 0; i < data.train.rows; i++) for (let p = 0; p < dim; p++) mean[p]! += data.train.x[i * dim + p]! / data.train.rows
+  for (let i = 0; i < data.train.rows; i++)
+    for (let p = 0; p < dim; p++) mean[p]! += data.train.x[i * dim + p]! / data.train.rows
   let sum = 0
   for (let i = 0; i < data.test.rows; i++) {
     let se = 0
@@ -72,7 +75,7 @@ let freshPsnr = 0
 for (let i = 0; i < fresh.rows; i++) {
   let se = 0
   for (let p = 0; p < dim; p++) se += (fresh.x[i * dim + p]! - reconstructed[i * dim + p]!) ** 2
-  freshPsnr += 10 * Math.log10(1 / Math.max(se / dim, 1e-12)) / fresh.rows
+  freshPsnr += (10 * Math.log10(1 / Math.max(se / dim, 1e-12))) / fresh.rows
 }
 
 const testPsnr = summary.test?.psnr ?? NaN
@@ -84,15 +87,23 @@ const report = {
   epochs: summary.epochs,
   backend: summary.backend,
   liveTensors: tf.memory().numTensors,
-  files: ["summary.json", "metrics.arrow", "checkpoint.safetensors", "last.safetensors"].filter((f) => existsSync(join(out, f)))
+  files: ["summary.json", "metrics.arrow", "checkpoint.safetensors", "last.safetensors"].filter((f) =>
+    existsSync(join(out, f))
+  )
 }
 console.log(JSON.stringify(report))
 // Said and set as the exit status rather than thrown: the wasm backend's handler of uncaught
 // exceptions would print its own minified source around the message.
 const problems = [
-  ...(testPsnr > meanImagePsnr + 3 ? [] : [`test PSNR ${testPsnr} dB is not 3 dB above the mean image's ${meanImagePsnr} dB`]),
-  ...(freshPsnr > meanImagePsnr + 3 ? [] : [`the loaded model's PSNR on new rows, ${freshPsnr} dB, is not 3 dB above the mean image's ${meanImagePsnr} dB`]),
-  ...(codes.length === fresh.rows * 32 ? [] : [`encode gave ${codes.length} values for ${fresh.rows} rows of 32 codes`]),
+  ...(testPsnr > meanImagePsnr + 3
+    ? []
+    : [`test PSNR ${testPsnr} dB is not 3 dB above the mean image's ${meanImagePsnr} dB`]),
+  ...(freshPsnr > meanImagePsnr + 3
+    ? []
+    : [`the loaded model's PSNR on new rows, ${freshPsnr} dB, is not 3 dB above the mean image's ${meanImagePsnr} dB`]),
+  ...(codes.length === fresh.rows * 32
+    ? []
+    : [`encode gave ${codes.length} values for ${fresh.rows} rows of 32 codes`]),
   ...(report.liveTensors === 0 ? [] : [`${report.liveTensors} tensors are still allocated after training and loading`])
 ]
 for (const p of problems) console.error(p)
