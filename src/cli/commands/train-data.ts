@@ -13,6 +13,7 @@ import { Effect, Option } from "effect"
 import { resolve } from "node:path"
 import { normalizationModes } from "../../pipeline/choices.js"
 import { ConfigError } from "../../pipeline/errors.js"
+import { freshRun } from "../fresh-run.js"
 import { checkOutputFolder } from "../../pipeline/train/folder.js"
 import {
   backendOption,
@@ -109,16 +110,9 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
     // Whether a run already there may be replaced is the training loop's to say, once the data is known.
     yield* checkOutputFolder(out)
     // The library (Arrow, images, TensorFlow.js) loads when a run starts, not for --help.
-    const [{ loadSource }, { dataSummary }, { trainRun }, { BackendLive }, { settingsForTarget }] =
-      yield* Effect.promise(() =>
-        Promise.all([
-          import("../../pipeline/sources/registry.js"),
-          import("../../pipeline/sources/dataset.js"),
-          import("../../pipeline/train/run.js"),
-          import("../../pipeline/backend/backend.js"),
-          import("../../pipeline/train/target-sparsity.js")
-        ])
-      )
+    const [{ loadSource }, { dataSummary }] = yield* Effect.promise(() =>
+      Promise.all([import("../../pipeline/sources/registry.js"), import("../../pipeline/sources/dataset.js")])
+    )
     const name = Option.isSome(o.arrow) ? "arrow" : "images"
     const request = {
       seed: o.seed,
@@ -144,34 +138,26 @@ export const trainDataCommand = Command.make("train-data", options, (o) =>
     const data = Option.isSome(o.arrow)
       ? { arrow: { file: o.arrow.value, column: Option.getOrNull(o.column) } }
       : { images: { dir: Option.getOrThrow(o.images), size: Option.getOrNull(o.size) } }
-    return yield* Effect.gen(function* () {
-      const chosen = yield* settingsForTarget(
-        o.model,
-        { ...settings, epochs },
-        splits,
-        Option.getOrUndefined(o.targetSparsity),
-        o.seed
-      )
-      return yield* trainRun(
-        {
-          model: o.model,
-          settings: chosen.settings,
-          epochs,
-          seed: o.seed,
-          out,
-          overwrite: o.overwrite,
-          describe: {
-            source: loaded.describe,
-            dataSource: { name, request },
-            ...data,
-            split: { valFraction: o.valFraction, testFraction: o.testFraction, seed: o.seed },
-            normalize: o.normalize,
-            ...chosen.describe
-          }
+    return yield* freshRun(
+      {
+        model: o.model,
+        settings,
+        epochs,
+        seed: o.seed,
+        out,
+        overwrite: o.overwrite,
+        describe: {
+          source: loaded.describe,
+          dataSource: { name, request },
+          ...data,
+          split: { valFraction: o.valFraction, testFraction: o.testFraction, seed: o.seed },
+          normalize: o.normalize
         },
-        splits
-      )
-    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+        targetSparsity: Option.getOrUndefined(o.targetSparsity),
+        backend: Option.getOrUndefined(o.backend)
+      },
+      splits
+    )
   })
 )
 

@@ -13,6 +13,7 @@ import type { MnistSource } from "../../pipeline/sources/mnist.js"
 import { checkOutputFolder } from "../../pipeline/train/folder.js"
 import type { ResumePoint } from "../../pipeline/train/resume.js"
 import { commandCli } from "../entry.js"
+import { freshRun } from "../fresh-run.js"
 import {
   atLeast,
   DEFAULT_MODEL,
@@ -74,15 +75,10 @@ const checkCounts = (o: Parsed) =>
     atLeast("--train-size", o.trainSize, 1, "give a number of training images, 1 or more (and at least one batch)")
   ])
 
-/** The library a run needs, loaded when it starts rather than for --help. */
+/** The data stages a run needs, loaded when it starts rather than for --help. */
 const runModules = Effect.promise(() =>
-  Promise.all([
-    import("../../pipeline/sources/mnist.js"),
-    import("../../pipeline/sources/dataset.js"),
-    import("../../pipeline/train/run.js"),
-    import("../../pipeline/backend/backend.js")
-  ])
-).pipe(Effect.map(([mnist, dataset, run, backend]) => ({ ...mnist, ...dataset, ...run, ...backend })))
+  Promise.all([import("../../pipeline/sources/mnist.js"), import("../../pipeline/sources/dataset.js")])
+).pipe(Effect.map(([mnist, dataset]) => ({ ...mnist, ...dataset })))
 
 const loadSplits = (source: MnistSource, seed: number, trainSize: number | null, batchSize: number) =>
   Effect.gen(function* () {
@@ -169,8 +165,7 @@ const freshFromSource = (o: Parsed, name: string) =>
     const out = Option.getOrElse(o.out, () => defaultRunFolder(model))
     // Whether a run already there may be replaced is the training loop's to say, once the data is known.
     yield* checkOutputFolder(out)
-    const { trainRun, BackendLive, dataSummary } = yield* runModules
-    const { settingsForTarget } = yield* Effect.promise(() => import("../../pipeline/train/target-sparsity.js"))
+    const { dataSummary } = yield* runModules
     const loaded = yield* loadSource(name, request)
     yield* Effect.logInfo(`data: ${loaded.describe}`)
     yield* dataSummary(loaded.splits)
@@ -187,27 +182,20 @@ const freshFromSource = (o: Parsed, name: string) =>
       dataSource: { name, request },
       ...(loaded.classes === undefined ? {} : { classes: loaded.classes })
     }
-    return yield* Effect.gen(function* () {
-      const chosen = yield* settingsForTarget(
+    return yield* freshRun(
+      {
         model,
-        { ...settings, epochs },
-        loaded.splits,
-        Option.getOrUndefined(o.targetSparsity),
-        seed
-      )
-      return yield* trainRun(
-        {
-          model,
-          settings: chosen.settings,
-          epochs,
-          seed,
-          out,
-          overwrite: o.overwrite,
-          describe: { ...describe, ...chosen.describe }
-        },
-        loaded.splits
-      )
-    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+        settings,
+        epochs,
+        seed,
+        out,
+        overwrite: o.overwrite,
+        describe,
+        targetSparsity: Option.getOrUndefined(o.targetSparsity),
+        backend: Option.getOrUndefined(o.backend)
+      },
+      loaded.splits
+    )
   })
 
 const fresh = (o: Parsed) =>
@@ -224,29 +212,20 @@ const fresh = (o: Parsed) =>
     yield* checkOutputFolder(out)
     const trainSize = Option.getOrNull(o.trainSize)
     const { splits, source: described } = yield* loadSplits(source, seed, trainSize, settings.batchSize)
-    const { trainRun, BackendLive } = yield* runModules
-    const { settingsForTarget } = yield* Effect.promise(() => import("../../pipeline/train/target-sparsity.js"))
-    return yield* Effect.gen(function* () {
-      const chosen = yield* settingsForTarget(
+    return yield* freshRun(
+      {
         model,
-        { ...settings, epochs },
-        splits,
-        Option.getOrUndefined(o.targetSparsity),
-        seed
-      )
-      return yield* trainRun(
-        {
-          model,
-          settings: chosen.settings,
-          epochs,
-          seed,
-          out,
-          overwrite: o.overwrite,
-          describe: { source: described, mnist: source, trainSize, ...chosen.describe }
-        },
-        splits
-      )
-    }).pipe(Effect.provide(BackendLive(Option.getOrUndefined(o.backend))))
+        settings,
+        epochs,
+        seed,
+        out,
+        overwrite: o.overwrite,
+        describe: { source: described, mnist: source, trainSize },
+        targetSparsity: Option.getOrUndefined(o.targetSparsity),
+        backend: Option.getOrUndefined(o.backend)
+      },
+      splits
+    )
   })
 
 /** Every option given besides --resume and --epochs must agree with the run being resumed. */
