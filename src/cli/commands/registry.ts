@@ -113,7 +113,8 @@ export const commands: ReadonlyArray<CommandEntry> = [
   },
   {
     name: "classify",
-    description: "low-data classification on the codes of trained runs, beside raw pixels and end-to-end LISTA",
+    description:
+      "low-data classification on the codes of trained runs (on MNIST or any labelled source), beside raw pixels and end-to-end LISTA",
     load: () => import("./classify.js").then((m) => m.classifyCommand)
   },
   {
