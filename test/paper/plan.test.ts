@@ -145,7 +145,7 @@ describe("the paper's plan", () => {
   })
 
   it.effect(
-    "counts as done the runs whose summary.json matches and the steps whose stamp does, and redoes what is older than its input",
+    "counts as done the runs whose summary.json matches and the steps whose stamp does, redoes what is older than its input, and replaces another run only when asked",
     () =>
       Effect.gen(function* () {
         const out = mkdtempSync(join(tmpdir(), "paper-plan-"))
@@ -183,8 +183,12 @@ describe("the paper's plan", () => {
         utimesSync(plan.patchFile as string, later, later)
         expect((yield* trainStepState(patch)).reason).toMatch(/rebuilt/)
 
-        // A run folder without a resumable state starts afresh.
-        expect((yield* continuation(second.request)).from).toBeNull()
+        // A folder holding another run's summary is that run's: refused, unless the plan asks to replace it.
+        const refused = yield* Effect.flip(continuation(second.request))
+        expect(refused._tag).toBe("RunFolderTakenError")
+        expect(refused.message).toContain(second.request.out)
+        const replacing = { ...second.request, args: [...second.request.args, "--overwrite"] }
+        expect((yield* continuation(replacing)).from).toBeNull()
       })
   )
 
@@ -200,7 +204,7 @@ describe("the paper's plan", () => {
 
 describe("an interrupted run of the plan", () => {
   it.effect(
-    "resumes from its last.safetensors when it is the planned run, and starts afresh otherwise",
+    "resumes from its last.safetensors when it is the planned run; another run in its folder is refused unless replacing it is asked for",
     () =>
       Effect.gen(function* () {
         const out = mkdtempSync(join(tmpdir(), "paper-resume-"))
@@ -227,9 +231,13 @@ describe("an interrupted run of the plan", () => {
           "--resume",
           step.request.out
         ])
-        // The same folder planned for another λ is not continued.
-        const elsewhere = { ...other, request: { ...other.request, out: step.request.out } }
-        expect((yield* continuation(elsewhere.request)).run.args).toEqual(other.request.args)
+        // The same folder planned for another λ is not continued: it is refused, or replaced when asked.
+        const elsewhere = { ...other.request, out: step.request.out }
+        expect((yield* Effect.flip(continuation(elsewhere)))._tag).toBe("RunFolderTakenError")
+        const replacing = { ...elsewhere, args: [...elsewhere.args, "--overwrite"] }
+        const replaced = yield* continuation(replacing)
+        expect(replaced.from).toBeNull()
+        expect(replaced.run.args).toEqual(replacing.args)
       }).pipe(Effect.provide(env())),
     120_000
   )

@@ -48,9 +48,15 @@ describe("the conv decoder from the command line", () => {
         const first = yield* readCheckpoint(join(out, "last.safetensors"))
         expect(
           Object.keys(first.tensors)
-            .filter((n) => n.startsWith("decoder."))
+            .filter((n) => n.startsWith("decoder.") && n.split(".").length === 2)
             .sort()
         ).toEqual(["decoder.W1", "decoder.W2", "decoder.b1"])
+        // The optimizer's state of each parameter, under the transform's name.
+        expect(
+          Object.keys(first.tensors)
+            .filter((n) => n.startsWith("decoder.adam.m."))
+            .sort()
+        ).toEqual(["decoder.adam.m.W1", "decoder.adam.m.W2", "decoder.adam.m.b1"])
         expect(first.tensors["decoder.W1"].shape).toEqual([4, 4, 8, 2])
 
         expect(yield* runCli("--resume", out, "--epochs", "2")).toEqual({ ok: true, message: "" })

@@ -23,6 +23,7 @@ import {
   defaultRunFolder,
   downloadOption,
   mnistSourceFrom,
+  overwriteOption,
   seedOption,
   settingsFromOptions,
   settingsOptions
@@ -98,7 +99,8 @@ const options = {
     Options.optional
   ),
   seed: seedOption,
-  backend: backendOption
+  backend: backendOption,
+  overwrite: overwriteOption
 }
 
 export const paperCollapseCommand = Command.make(
@@ -213,7 +215,9 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
         seed: o.seed,
         mnist,
         images: Option.getOrNull(Option.map(o.images, (d) => resolve(d))),
-        backend: Option.getOrNull(o.backend)
+        backend: Option.getOrNull(o.backend),
+        // A run folder of the plan that holds another run (other settings) is replaced only when asked.
+        ...(o.overwrite ? { extraArgs: ["--overwrite"] } : {})
       })
       const provenance: Provenance = {
         command: typedCommand(argv),
