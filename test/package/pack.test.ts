@@ -5,10 +5,11 @@
  * (skipLibCheck false), then run with plain node (no TypeScript loader): one trains VDL for two
  * epochs and writes a run folder, the other is the estimator API from fit to loadModel. The same
  * programs type-check with TypeScript's current major (7) in a second project. And the README's
- * first TypeScript block, the quick start a reader copies, compiled and run the same way.
+ * first TypeScript block, the quick start a reader copies, compiled and run the same way. The
+ * packed README's links reach the package's own files of the same version (scripts/pack-readme.ts).
  */
 import { execFile } from "node:child_process"
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -32,6 +33,40 @@ const readmeQuickStart = (): string => {
   return block[1]!
 }
 
+/** package.json's README hooks: the pack is run without scripts, so the test runs these itself. */
+const README_WRITE = "tsx scripts/pack-readme.ts write"
+const README_RESTORE = "tsx scripts/pack-readme.ts restore"
+
+const manifest = () =>
+  JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+    version: string
+    scripts: Record<string, string>
+  }
+
+/** Runs a package.json script line as npm would, with the package's bin folder on the path. */
+const runScript = (line: string) => {
+  const [command, ...args] = line.split(" ")
+  return run(join(repoRoot, "node_modules", ".bin", command!), args, repoRoot)
+}
+
+/** The targets of a page's links outside fenced code blocks: inline links and images, reference definitions, HTML. */
+const linksOf = (markdown: string): string[] => {
+  let inFence = false
+  const prose: string[] = []
+  for (const line of markdown.split("\n")) {
+    if (/^\s*(```|~~~)/.test(line)) inFence = !inFence
+    else if (!inFence) prose.push(line)
+  }
+  const text = prose.join("\n")
+  return [
+    ...text.matchAll(/\]\(\s*<?([^)\s>]+)/g),
+    ...text.matchAll(/^ {0,3}\[[^\]\n]+\]:[ \t]*<?([^\s>]+)/gm),
+    ...text.matchAll(/\b(?:href|src)=["']([^"'\n]+)/g)
+  ]
+    .sort((a, b) => a.index - b.index)
+    .map((m) => m[1]!)
+}
+
 /** TypeScript's current major when this was written (npm view typescript version): the consumer's programs must type-check with it too. */
 const TYPESCRIPT_NEXT = "7.0.2"
 
@@ -44,8 +79,20 @@ describe("the packed package in a fresh project", () => {
 
   it("installs, type-checks under strict options, and trains with plain node", async () => {
     const root = mkdtempSync(join(tmpdir(), "pack-"))
-    // The build above is what is packed: prepack would only build it again.
-    const packed = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", root, "--json"], repoRoot)
+    // The build above is what is packed: prepack would only build it again, so its README step
+    // and postpack's are run here around a pack without scripts.
+    const scripts = manifest().scripts
+    expect(scripts.prepack).toBe(`npm run build && ${README_WRITE}`)
+    expect(scripts.postpack).toBe(README_RESTORE)
+    const workingReadme = readFileSync(join(repoRoot, "README.md"), "utf8")
+    await runScript(README_WRITE)
+    const packed = await run(
+      "npm",
+      ["pack", "--ignore-scripts", "--pack-destination", root, "--json"],
+      repoRoot
+    ).finally(() => runScript(README_RESTORE))
+    expect(readFileSync(join(repoRoot, "README.md"), "utf8"), "the working README after postpack").toBe(workingReadme)
+    expect(existsSync(join(repoRoot, ".cache", "README.source.md"))).toBe(false)
     const [{ filename, files }] = JSON.parse(packed.stdout) as Array<{
       filename: string
       files: Array<{ path: string }>
@@ -103,6 +150,28 @@ describe("the packed package in a fresh project", () => {
     // npm runs these in a consumer's install (and warns about them): none may be shipped.
     for (const script of ["preinstall", "install", "postinstall", "prepare"])
       expect(shipped.scripts?.[script], script).toBeUndefined()
+    // The README the package page shows: each link to a file of this repository points at that
+    // file of this very version on unpkg, and only at files the tarball holds.
+    const packedReadme = readFileSync(join(project, "node_modules", "sparse-vdl", "README.md"), "utf8")
+    const packedLinks = linksOf(packedReadme)
+    const packageVersion = manifest().version
+    const relative = packedLinks.filter((t) => !/^[a-z][a-z0-9+.-]*:/i.test(t) && !t.startsWith("#"))
+    expect(relative, "relative links in the packed README").toEqual([])
+    const unpkg = packedLinks.filter((t) => t.startsWith("https://unpkg.com/"))
+    expect(unpkg.filter((t) => !t.startsWith(`https://unpkg.com/sparse-vdl@${packageVersion}/`))).toEqual([])
+    expect(
+      unpkg
+        .map((t) => decodeURI(t.slice(`https://unpkg.com/sparse-vdl@${packageVersion}/`.length).split("#")[0]!))
+        .filter((p) => !paths.includes(p)),
+      "links to files the tarball does not hold"
+    ).toEqual([])
+    // None lost: every link of the working README to a packed file is there, anchor and all.
+    const expected = linksOf(workingReadme)
+      .filter((t) => !/^[a-z][a-z0-9+.-]*:/i.test(t) && !t.startsWith("#") && paths.includes(t.split("#")[0]!))
+      .map((t) => `https://unpkg.com/sparse-vdl@${packageVersion}/${t}`)
+    expect(expected.length).toBeGreaterThan(0)
+    expect(unpkg).toEqual(expected)
+
     for (const f of ["main.ts", "fit.ts", "tsconfig.json"])
       copyFileSync(join(__dirname, "consumer", f), join(project, f))
     await run(
