@@ -7,7 +7,7 @@ import { arrowSource } from "./arrow-source.js"
 import { imageFolderSource } from "./image-folder-source.js"
 import { labelledFolderSource } from "./labelled-folder-source.js"
 import { mnistSource } from "./mnist-source.js"
-import { OwnDataError } from "./own-data.js"
+import { OwnDataError } from "./own-data-error.js"
 import { patchSource } from "./patch-source.js"
 import type { DataSource, LoadedSource, RequestField, SourceRequest } from "./source.js"
 

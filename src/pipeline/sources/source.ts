@@ -10,7 +10,7 @@ import { type Effect, Schema } from "effect"
 import type { PresetFamily } from "../../models/variants.js"
 import type { Dataset, Splits } from "./dataset.js"
 import type { Normalization } from "./normalization.js"
-import { normalizationModes } from "./own-data.js"
+import { normalizationModes } from "../choices.js"
 
 const share = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1))
 
