@@ -4,7 +4,8 @@
  * source shows up in --help with no change here.
  */
 import { Options } from "@effect/cli"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { resolve } from "node:path"
 import { ConfigError } from "../pipeline/errors.js"
 import { normalizationModes } from "../pipeline/choices.js"

@@ -1,5 +1,5 @@
 /** An Arrow file's vector column as a registered source: pixel rows, no labels. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { normalizationModes } from "../choices.js"
 import type { DataSource } from "./source.js"
 

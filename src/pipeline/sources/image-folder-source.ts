@@ -1,5 +1,5 @@
 /** A folder of images as a registered source: grey pixel rows, no labels. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { normalizationModes } from "../choices.js"
 import type { DataSource } from "./source.js"
 

@@ -3,7 +3,7 @@
  * grey pixel rows with a class label each, so that low-data classification and the whole
  * evaluation run on a labelled data set of one's own.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { readLabelledFolder } from "../../data/labelled-folder.js"
 import { normalizationModes } from "../choices.js"
 import type { DataSource } from "./source.js"

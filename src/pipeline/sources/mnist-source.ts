@@ -1,5 +1,5 @@
 /** MNIST as a registered source: a folder of IDX files, the checksum-verified download, or the digits embedded in the package. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { resolve } from "node:path"
 import { mapSplits } from "./dataset.js"
 import type { MnistSource } from "./mnist.js"

@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** Own data that cannot be trained on as given. Kept apart from own-data.ts, which loads Arrow and TensorFlow.js, so that the command line's help does not. */
 export class OwnDataError extends Data.TaggedError("OwnDataError")<{

@@ -1,5 +1,5 @@
 /** Natural-image patches as a registered source: a patch file written by `patches build`, its LCN stored with each row. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { DataSource } from "./source.js"
 
 export const patchSource = {

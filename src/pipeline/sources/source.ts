@@ -6,7 +6,8 @@
  * each lives in a file of its own.
  */
 import type { FileSystem } from "@effect/platform"
-import { type Effect, Schema } from "effect"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { PresetFamily } from "../../models/variants.js"
 import type { Dataset, Splits } from "./dataset.js"
 import type { Normalization } from "./normalization.js"
