@@ -7,6 +7,7 @@ export { decoderChoices, type DecoderName, decoderNames } from "./declarations.j
  * The decoder modules, in the order of their declarations (declarations.ts, the one list a new
  * decoder joins). Loaded when this module is, so that making a decoder stays synchronous; only
  * modules that run the maths import it.
+ * A module this loads must not import this one: the import would wait on itself.
  */
 export const decoderKinds: ReadonlyArray<Awaited<ReturnType<(typeof decoderDeclarations)[number]["load"]>>> =
   await Promise.all(decoderDeclarations.map((d) => d.load()))

@@ -7,6 +7,7 @@ export { type InferenceName, inferenceNames } from "./declarations.js"
  * The inference methods, in the order of their declarations (declarations.ts, the one list a new
  * method joins). Loaded when this module is, so that inference stays synchronous; only modules
  * that run the maths import it.
+ * A module this loads must not import this one: the import would wait on itself.
  */
 export const inferenceMethods: ReadonlyArray<InferenceMethod> = await Promise.all(
   inferenceDeclarations.map(async (d) => {

@@ -14,6 +14,7 @@ export {
  * The optimizers with their maths, in the order of their declarations (declarations.ts, the one
  * list a new optimizer joins). Loaded when this module is, so that making a transform stays
  * synchronous; only modules that run the maths import it.
+ * A module this loads must not import this one: the import would wait on itself.
  */
 export const optimizerKinds: ReadonlyArray<Awaited<ReturnType<(typeof optimizerDeclarations)[number]["load"]>>> =
   await Promise.all(optimizerDeclarations.map((d) => d.load()))

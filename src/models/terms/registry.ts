@@ -8,6 +8,7 @@ export { type TermFields, termDocs, termFields } from "./declarations.js"
  * The smooth code terms with their maths, in the order of their declarations (declarations.ts, the
  * one list a new term joins). Loaded when this module is, so that building an energy stays
  * synchronous; only modules that run the maths import it.
+ * A module this loads must not import this one: the import would wait on itself.
  */
 export const codeTermKinds: ReadonlyArray<Awaited<ReturnType<(typeof codeTermDeclarations)[number]["load"]>>> =
   await Promise.all(codeTermDeclarations.map((d) => d.load()))
