@@ -4,7 +4,7 @@
  * check), and the options that take one of a few names (to name the option of a refused value).
  */
 import { Command, CommandDescriptor, Options, type Usage } from "@effect/cli"
-import { HashMap } from "effect"
+import * as HashMap from "effect/HashMap"
 import type { OptionSpec, OptionTable } from "../pipeline/jobs/job.js"
 import type { AnyCommand } from "./commands/registry.js"
 

@@ -1,5 +1,6 @@
 import { Options } from "@effect/cli"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { resolve } from "node:path"
 import { type ModelSettings, type SettingName, settingDocs, settingNames } from "../models/settings.js"
 import type { SettingDoc } from "../models/setting-docs.js"

@@ -5,7 +5,8 @@
  * on from its last.safetensors on the data it records.
  */
 import { Options } from "@effect/cli"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { resolve } from "node:path"
 import type { ModelSettings } from "../models/settings.js"
 import { decodeOverrides, settingsConflict } from "../pipeline/train/config.js"

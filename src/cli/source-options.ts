@@ -4,10 +4,11 @@
  * source shows up in --help with no change here.
  */
 import { Options } from "@effect/cli"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { resolve } from "node:path"
 import { ConfigError } from "../pipeline/errors.js"
-import { normalizationModes } from "../pipeline/sources/own-data.js"
+import { normalizationModes } from "../pipeline/choices.js"
 import { dataSources, sourceNames } from "../pipeline/sources/registry.js"
 import type { SourceRequest } from "../pipeline/sources/source.js"
 import { choiceOption } from "./options.js"

@@ -2,7 +2,7 @@
  * Image files as rows of grey pixels in [0, 1], for a model's input or a data set of one's own,
  * decoded as the patch photos are (decodeGray of src/data/images.ts).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { stat } from "node:fs/promises"
 import { decodeGray, type GrayImage, ImageReadError, listImages } from "./images.js"
 

@@ -2,7 +2,8 @@
  * Natural photos in, grey pixels out: listing image folders, decoding JPEG/PNG with sharp, the
  * resize of the shorter side, and seeded random crops.
  */
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import { readdir, stat } from "node:fs/promises"
 import { extname, join } from "node:path"
 import type { Rng } from "./random.js"

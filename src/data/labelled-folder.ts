@@ -6,7 +6,8 @@
  *     cat/   0001.png 0002.png ...
  *     dog/   a.jpg b.jpg ...
  */
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import { readdir, stat } from "node:fs/promises"
 import { join } from "node:path"
 import { type ImageShape, readGrayPixels } from "./image-rows.js"

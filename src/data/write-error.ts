@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * Writing an output file (image, table, plot, checkpoint) failed. `problem`

@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * A model setting has a value that cannot be used, named by its field in ModelSettings (or

@@ -1,12 +1,12 @@
-import { Schema } from "effect"
-import { activationNames } from "./decoders/activations.js"
-import { decoderChoices, decoderKindOf } from "./decoders/registry.js"
-import { inferenceNames } from "./inference/registry.js"
+import * as Schema from "effect/Schema"
+import { activationNames } from "./decoders/activation-names.js"
+import { decoderChoices, decoderDeclarationOf } from "./decoders/declarations.js"
+import { inferenceNames } from "./inference/declarations.js"
 import type { StepRule } from "./inference/method.js"
-import { optimizerDocs, optimizerFields, optimizerNames } from "./optimisers/registry.js"
+import { optimizerDocs, optimizerFields, optimizerNames } from "./optimisers/declarations.js"
 import type { SettingDocs } from "./setting-docs.js"
 import { Count, NonNegative, Positive, PositiveInt } from "./terms/fields.js"
-import { termDocs, termFields } from "./terms/registry.js"
+import { termDocs, termFields } from "./terms/declarations.js"
 
 /**
  * Everything that defines a model and how it is trained, independent of the data set: the one
@@ -19,7 +19,7 @@ export const ModelSettings = Schema.Struct({
   codeDim: PositiveInt,
   /** Hidden widths of the decoder: [] is the linear dictionary, [1024] the paper's -NL decoder. */
   hidden: Schema.Array(PositiveInt),
-  /** The decoder module (decoders/registry.ts); "auto": linear without hidden widths, mlp with them. */
+  /** The decoder module (decoders/declarations.ts); "auto": linear without hidden widths, mlp with them. */
   decoder: Schema.optionalWith(Schema.Literal(...decoderChoices), { default: () => "auto", exact: true }),
   /** The activation between a decoder's layers. */
   activation: Schema.optionalWith(Schema.Literal(...activationNames), {
@@ -148,7 +148,7 @@ export const preset = (s: typeof ModelSettings.Encoded): ModelSettings => Schema
  * large preset γ).
  */
 export const settingsProblem = (s: ModelSettings): { readonly field: SettingName; readonly problem: string } | null =>
-  decoderKindOf(s).problem(s) ??
+  decoderDeclarationOf(s).problem(s) ??
   (s.eta !== "lipschitz" && s.gamma > 0 && s.eta >= s.codeDim / s.gamma
     ? {
         field: "eta",

@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import type { SettingsError } from "../models/errors.js"
 import type { EvaluationError, RunFolderReadError } from "./evaluation/errors.js"
 import type { QueueError, SweepFailedError, SweepRunError } from "./jobs/errors.js"

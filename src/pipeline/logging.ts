@@ -1,4 +1,5 @@
-import { Cause, Logger } from "effect"
+import * as Cause from "effect/Cause"
+import * as Logger from "effect/Logger"
 
 /** Plain "[hh:mm:ss] message" lines on stderr, so stdout stays free for machine-readable output. */
 export const plainLogger = Logger.replace(

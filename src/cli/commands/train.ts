@@ -6,7 +6,10 @@
  *   sparse-vdl train --help      (or npx tsx experiments/mnist.ts --help)
  */
 import { Command, Options } from "@effect/cli"
-import { Effect, Either, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { Dataset, Splits } from "../../pipeline/sources/dataset.js"
 import { ConfigError, ResumeError } from "../../pipeline/errors.js"
 import type { MnistSource } from "../../pipeline/sources/mnist.js"

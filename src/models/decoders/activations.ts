@@ -1,4 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
+import type { ActivationName } from "./activation-names.js"
+
+export { type ActivationName, activationNames } from "./activation-names.js"
 
 /**
  * The activations a decoder may put between its layers. Each is 1-Lipschitz, so that the product
@@ -16,9 +19,4 @@ export const activations = {
   tanh: { apply: (pre) => tf.tanh(pre), slope: (h) => tf.sub(1, tf.square(h)) },
   // h = log(1 + eᵃ), so e⁻ʰ = 1/(1 + eᵃ) and the slope σ(a) = 1 − e⁻ʰ.
   softplus: { apply: (pre) => tf.softplus(pre), slope: (h) => tf.sub(1, tf.exp(tf.neg(h))) }
-} as const satisfies Record<string, Activation>
-
-export type ActivationName = keyof typeof activations
-
-/** The first is the default: the paper's ReLU. */
-export const activationNames = Object.keys(activations) as [ActivationName, ...ActivationName[]]
+} as const satisfies Record<ActivationName, Activation>

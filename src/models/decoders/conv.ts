@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { uniformArray } from "../rng.js"
 import { activations } from "./activations.js"
+import { convDeclaration } from "./conv.declaration.js"
 import { type DecoderGeometry, type DecoderSettings, decoderKind, type ParameterSpec } from "./decoder.js"
 
 /**
@@ -39,17 +40,7 @@ const mapOf = (s: DecoderSettings, g: DecoderGeometry) => {
 }
 
 export const conv = decoderKind({
-  name: "conv",
-  description:
-    "transposed convolutions (kernel 4, stride 2) from a code map of 1/2ᴸ the image's side; hidden widths are channels",
-  problem: (s) =>
-    s.unitNormAtoms
-      ? {
-          field: "unitNormAtoms",
-          problem:
-            "the conv decoder's weights are kernels, not rows of atoms, and cannot be held to unit norm; turn the unit-norm projection off"
-        }
-      : null,
+  ...convDeclaration,
   geometryProblem: (s, g) => {
     const map = codeMap(s, g)
     return typeof map === "string" ? map : null

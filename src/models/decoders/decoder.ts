@@ -6,7 +6,8 @@ import type { ActivationName } from "./activations.js"
 import { autodiffLossGradients, autodiffReconstructionTerm, differenceAtoms, rowNormsOf } from "./generic.js"
 
 /**
- * A decoder is a module: a value of type DecoderKind, one file each, listed once in registry.ts.
+ * A decoder is a module: a value of type DecoderKind, one file each, declared (X.declaration.ts)
+ * and listed once in declarations.ts.
  * It declares its parameters (names, shapes, initialisation), its forward map D, and whatever it
  * computes faster than the generic path does; everything it leaves out (the reconstruction term
  * inference uses, its parameters' gradients, its atoms) comes from TensorFlow.js autodiff of D.

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { rowNorms } from "../constraints.js"
 import { decoderKind } from "./decoder.js"
+import { linearDeclaration } from "./linear.declaration.js"
 import {
   denseLossGradients,
   denseOf,
@@ -17,15 +18,7 @@ import {
  * BLAS where they load.
  */
 export const linear = decoderKind({
-  name: "linear",
-  description: "linear dictionary zW (SDL, VDL): atoms are the rows of W1",
-  problem: (s) =>
-    s.hidden.length > 0
-      ? {
-          field: "hidden",
-          problem: `the linear decoder has no hidden layers, but hidden widths [${s.hidden.join(",")}] were given; give none, or choose the mlp decoder`
-        }
-      : null,
+  ...linearDeclaration,
   roles: () => ({ W1: "atoms" }),
   parameters: (s, g) => denseParameters(s.codeDim, [], g.outputDim),
   forward: (params, z) => ({ output: tf.matMul(z, params.W1) as tf.Tensor2D, hidden: null }),

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { rowNorms } from "../constraints.js"
 import { decoderKind } from "./decoder.js"
+import { mlpDeclaration } from "./mlp.declaration.js"
 import {
   denseLossGradients,
   denseOf,
@@ -20,16 +21,7 @@ import { activations } from "./activations.js"
  * backward pass and Gram shortcut are in dense.ts.
  */
 export const mlp = decoderKind({
-  name: "mlp",
-  description: "dense layers through the hidden widths with an activation between them (the -NL decoders)",
-  problem: (s) =>
-    s.hidden.length === 0
-      ? {
-          field: "hidden",
-          problem:
-            "the mlp decoder needs hidden widths (1024 for the paper's -NL decoder); give some, or choose the linear decoder"
-        }
-      : null,
+  ...mlpDeclaration,
   roles: (s) =>
     Object.fromEntries(
       denseParameterNames(s.hidden.length + 1).map(({ name, bias }) => [name, bias ? "bias" : "atoms"])

@@ -1,28 +1,21 @@
-import { conv } from "./conv.js"
 import type { DecoderKind, DecoderSettings } from "./decoder.js"
-import { linear } from "./linear.js"
-import { mlp } from "./mlp.js"
+import { type DecoderChoice, decoderDeclarations, decoderNameOf } from "./declarations.js"
+
+export { decoderChoices, type DecoderName, decoderNames } from "./declarations.js"
 
 /**
- * The decoders settings can name. A new decoder is its own file and one entry here: its name
- * becomes a choice of the `decoder` setting (and of --decoder), and checkpoints, pictures, norms
- * and the PyTorch export read everything else from the module.
+ * The decoder modules, in the order of their declarations (declarations.ts, the one list a new
+ * decoder joins). Loaded when this module is, so that making a decoder stays synchronous; only
+ * modules that run the maths import it.
+ * A module this loads must not import this one: the import would wait on itself.
  */
-export const decoderKinds = [linear, mlp, conv] as const satisfies ReadonlyArray<DecoderKind>
-
-export type DecoderName = (typeof decoderKinds)[number]["name"]
-
-export const decoderNames = decoderKinds.map((k) => k.name) as [DecoderName, ...DecoderName[]]
-
-/** "auto", the setting's default: the linear dictionary without hidden widths, the mlp decoder with them (as before decoders were named). */
-export const decoderChoices = ["auto", ...decoderNames] as const
+export const decoderKinds: ReadonlyArray<Awaited<ReturnType<(typeof decoderDeclarations)[number]["load"]>>> =
+  await Promise.all(decoderDeclarations.map((d) => d.load()))
 
 /** The kind a model's settings name. */
 export const decoderKindOf = (
-  s: Pick<DecoderSettings, "hidden"> & { readonly decoder: (typeof decoderChoices)[number] }
-): DecoderKind =>
-  s.decoder === "auto"
-    ? s.hidden.length === 0
-      ? linear
-      : mlp
-    : (decoderKinds.find((k) => k.name === s.decoder) ?? linear)
+  s: Pick<DecoderSettings, "hidden"> & { readonly decoder: DecoderChoice }
+): DecoderKind => {
+  const name = decoderNameOf(s)
+  return decoderKinds.find((k) => k.name === name) ?? decoderKinds[0]
+}

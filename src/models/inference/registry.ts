@@ -1,20 +1,22 @@
-import { fista } from "./fista.js"
-import { fistaAdaptive } from "./fista-adaptive.js"
-import { fistaRestart } from "./fista-restart.js"
-import { ista } from "./ista.js"
+import { type InferenceName, inferenceDeclarations } from "./declarations.js"
 import type { InferenceMethod } from "./method.js"
 
-/** The inference methods settings can name; the first is the default. A new method is its own file and one entry here. */
-export const inferenceMethods = [
-  fista,
-  ista,
-  fistaRestart,
-  fistaAdaptive
-] as const satisfies ReadonlyArray<InferenceMethod>
+export { type InferenceName, inferenceNames } from "./declarations.js"
 
-export type InferenceName = (typeof inferenceMethods)[number]["name"]
-
-export const inferenceNames = inferenceMethods.map((m) => m.name) as [InferenceName, ...InferenceName[]]
+/**
+ * The inference methods, in the order of their declarations (declarations.ts, the one list a new
+ * method joins). Loaded when this module is, so that inference stays synchronous; only modules
+ * that run the maths import it.
+ * A module this loads must not import this one: the import would wait on itself.
+ */
+export const inferenceMethods: ReadonlyArray<InferenceMethod> = await Promise.all(
+  inferenceDeclarations.map(async (d) => {
+    const method = await d.load()
+    if (method.name !== d.name)
+      throw new Error(`inference/declarations.ts declares ${d.name}, and its module names itself ${method.name}`)
+    return method
+  })
+)
 
 export const inferenceByName = (name: InferenceName): InferenceMethod =>
-  inferenceMethods.find((m) => m.name === name) ?? fista
+  inferenceMethods.find((m) => m.name === name) ?? inferenceMethods[0]

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { adamDeclaration } from "./adam.declaration.js"
 import { optimizerKind } from "./kind.js"
 import {
   type Gradients,
@@ -86,9 +87,6 @@ export const adam = (settings: AdamSettings = adamDefaults): Transform => ({
 
 /** Adam as the settings name it: PyTorch's defaults, nothing to set. */
 export const adamKind = optimizerKind({
-  name: "adam",
-  description: "Adam with PyTorch's defaults (β₁ = 0.9, β₂ = 0.999, ε = 1e-8)",
-  fields: {},
-  docs: {},
+  ...adamDeclaration,
   make: () => adam()
 })

@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { Schema } from "effect"
-import { NonNegative } from "../terms/fields.js"
+import { adamwDeclaration } from "./adamw.declaration.js"
 import { adamApply, adamDefaults, adamLayout, type AdamSettings } from "./adam.js"
 import { optimizerKind } from "./kind.js"
 import { type Transform, shapesOf, zeroState } from "./transform.js"
@@ -28,19 +27,7 @@ export const adamw = (rate: number, settings: AdamSettings = adamDefaults): Tran
   }
 })
 
-// Named outside the kind: written inline, the default defeats the inference of the fields' type.
-const fields = { decoupledWeightDecay: Schema.optionalWith(NonNegative, { default: () => 0.01, exact: true }) }
-
 export const adamwKind = optimizerKind({
-  name: "adamw",
-  description: "AdamW: Adam with weight decay decoupled from the gradient (PyTorch's AdamW)",
-  fields,
-  docs: {
-    decoupledWeightDecay: {
-      label: "AdamW weight decay",
-      help: "decoupled weight decay of --optimizer adamw, on every parameter",
-      cli: "number"
-    }
-  },
+  ...adamwDeclaration,
   make: ({ decoupledWeightDecay }) => adamw(decoupledWeightDecay)
 })

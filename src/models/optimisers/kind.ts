@@ -20,3 +20,16 @@ export interface OptimizerKind<N extends string, F extends Schema.Struct.Fields>
 export const optimizerKind = <const N extends string, F extends Schema.Struct.Fields>(
   kind: OptimizerKind<N, F>
 ): OptimizerKind<N, F> => kind
+
+/**
+ * What the settings need of an optimizer, without its maths: the settings Schema, the
+ * command-line options and the help read these, so that they load no TensorFlow.js. `load`
+ * imports the kind itself from its own module, which registry.ts does before any maths runs.
+ */
+export interface OptimizerDeclaration<N extends string, F extends Schema.Struct.Fields> {
+  readonly name: N
+  readonly description: string
+  readonly fields: F
+  readonly docs: SettingDocs<Schema.Struct.Type<F>>
+  readonly load: () => Promise<OptimizerKind<N, F>>
+}

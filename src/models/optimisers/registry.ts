@@ -1,32 +1,23 @@
 import type { Schema } from "effect"
-import type { SettingDocs } from "../setting-docs.js"
-import { adamKind } from "./adam.js"
-import { adamwKind } from "./adamw.js"
-import { sgdKind } from "./sgd.js"
+import { type OptimizerFields, type OptimizerName, optimizerDeclarations } from "./declarations.js"
 import type { Transform } from "./transform.js"
 
+export {
+  type OptimizerFields,
+  type OptimizerName,
+  optimizerDocs,
+  optimizerFields,
+  optimizerNames
+} from "./declarations.js"
+
 /**
- * The optimizers settings can name; the first is the default. A new one is its own file (made
- * with optimizerKind) and one entry here: its choice on the command line, its settings fields and
- * their options, checkpoint metadata and report rows all follow from the entry.
+ * The optimizers with their maths, in the order of their declarations (declarations.ts, the one
+ * list a new optimizer joins). Loaded when this module is, so that making a transform stays
+ * synchronous; only modules that run the maths import it.
+ * A module this loads must not import this one: the import would wait on itself.
  */
-export const optimizerKinds = [adamKind, sgdKind, adamwKind] as const
-
-type Kinds = (typeof optimizerKinds)[number]
-// Folded along the tuple rather than through a union, which would absorb the other fields into Adam's empty set.
-type FieldsOf<T extends ReadonlyArray<unknown>> = T extends readonly [{ readonly fields: infer F }, ...infer Rest]
-  ? F & FieldsOf<Rest>
-  : unknown
-
-export type OptimizerName = Kinds["name"]
-export const optimizerNames = optimizerKinds.map((k) => k.name) as [OptimizerName, ...OptimizerName[]]
-
-/** The settings fields of every optimizer, to be spread into the settings Schema. */
-export type OptimizerFields = FieldsOf<typeof optimizerKinds>
-export const optimizerFields = Object.assign({}, ...optimizerKinds.map((k) => k.fields)) as OptimizerFields
-export const optimizerDocs = Object.assign({}, ...optimizerKinds.map((k) => k.docs)) as SettingDocs<
-  Schema.Struct.Type<OptimizerFields>
->
+export const optimizerKinds: ReadonlyArray<Awaited<ReturnType<(typeof optimizerDeclarations)[number]["load"]>>> =
+  await Promise.all(optimizerDeclarations.map((d) => d.load()))
 
 /** The optimizer's transform the settings name. */
 export const optimizerOf = (

@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { Schema } from "effect"
-import { NonNegative } from "../terms/fields.js"
 import { optimizerKind } from "./kind.js"
+import { sgdDeclaration } from "./sgd.declaration.js"
 import { type Shapes, type StateLayout, type Transform, shapesOf, zeroState } from "./transform.js"
 
 export interface SgdSettings {
@@ -53,23 +52,7 @@ export const sgd = ({ momentum, nesterov }: SgdSettings): Transform => ({
   }
 })
 
-// Named outside the kind: written inline, the defaults defeat the inference of the fields' type.
-const fields = {
-  momentum: Schema.optionalWith(NonNegative, { default: () => 0.9, exact: true }),
-  nesterov: Schema.optionalWith(Schema.Boolean, { default: () => false, exact: true })
-}
-
 export const sgdKind = optimizerKind({
-  name: "sgd",
-  description: "SGD with momentum μ (PyTorch's form, no dampening), Nesterov's variant optional",
-  fields,
-  docs: {
-    momentum: {
-      label: "SGD momentum μ",
-      help: "momentum of --optimizer sgd (0: plain gradient descent)",
-      cli: "number"
-    },
-    nesterov: { label: "SGD Nesterov", help: "Nesterov momentum for --optimizer sgd", cli: "yes-no" }
-  },
+  ...sgdDeclaration,
   make: ({ momentum, nesterov }) => sgd({ momentum, nesterov })
 })

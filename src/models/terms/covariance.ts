@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { gatherRows } from "../gather-rows.js"
 import type { Linalg } from "../linalg.js"
 import { readTidy } from "../read.js"
-import { OptionalWeight } from "./fields.js"
+import { covarianceDeclaration } from "./covariance.declaration.js"
 import { termKind } from "./term.js"
 
 /**
@@ -28,12 +28,7 @@ const product = (linalg: Linalg, a: Float32Array, b: Float32Array, m: number, k:
   linalg.hostGemm?.(a, b, m, k, n) ?? readTidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])))
 
 export const covariance = termKind({
-  name: "covariance",
-  description: "(ν/l) Σ_{j≠k} C_jk², VICReg's penalty on the off-diagonal batch covariance of the codes",
-  fields: { covariance: OptionalWeight },
-  docs: {
-    covariance: { label: "ν (covariance)", help: "covariance (decorrelation) penalty weight ν, 0 off", cli: "number" }
-  },
+  ...covarianceDeclaration,
   make: ({ covariance: nu }) => {
     if (nu === 0) return null
     const gradient = (z: tf.Tensor2D) =>

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { NonNegative } from "./fields.js"
+import { encoderDistanceDeclaration } from "./encoder-distance.declaration.js"
 import { termKind } from "./term.js"
 
 /**
@@ -7,10 +7,7 @@ import { termKind } from "./term.js"
  * what makes the encoder a useful warm start and an amortised inference.
  */
 export const encoderDistance = termKind({
-  name: "encoder",
-  description: "(γ/l)‖z − E(x)‖², distance to the encoder's prediction",
-  fields: { gamma: NonNegative },
-  docs: { gamma: { label: "γ (encoder distance)", help: "encoder-distance weight γ", cli: "number" } },
+  ...encoderDistanceDeclaration,
   make: ({ gamma }) =>
     gamma === 0
       ? null

@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** The number schemas settings are made of; a value the maths cannot use is refused by decoding. */
 export const NonNegative = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())

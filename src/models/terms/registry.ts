@@ -1,27 +1,17 @@
 import type { Schema } from "effect"
-import type { SettingDocs } from "../setting-docs.js"
-import { covariance } from "./covariance.js"
-import { encoderDistance } from "./encoder-distance.js"
-import { sparsity } from "./sparsity.js"
+import { codeTermDeclarations, type TermFields } from "./declarations.js"
 import type { CodeTerm } from "./term.js"
-import { varianceHinge } from "./variance-hinge.js"
+
+export { type TermFields, termDocs, termFields } from "./declarations.js"
 
 /**
- * Every smooth code term the settings know, in the order their gradients are summed. A new term is
- * its own file and one entry here: its settings fields, their command-line options, checkpoint
- * metadata and report rows all follow from the entry.
+ * The smooth code terms with their maths, in the order of their declarations (declarations.ts, the
+ * one list a new term joins). Loaded when this module is, so that building an energy stays
+ * synchronous; only modules that run the maths import it.
+ * A module this loads must not import this one: the import would wait on itself.
  */
-export const codeTermKinds = [varianceHinge, encoderDistance, covariance] as const
-
-type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never
-type Kinds = typeof sparsity | (typeof codeTermKinds)[number]
-
-/** The settings fields of every term, to be spread into the settings Schema. */
-export type TermFields = UnionToIntersection<Kinds["fields"]>
-export const termFields = Object.assign({}, sparsity.fields, ...codeTermKinds.map((k) => k.fields)) as TermFields
-export const termDocs = Object.assign({}, sparsity.docs, ...codeTermKinds.map((k) => k.docs)) as SettingDocs<
-  Schema.Struct.Type<TermFields>
->
+export const codeTermKinds: ReadonlyArray<Awaited<ReturnType<(typeof codeTermDeclarations)[number]["load"]>>> =
+  await Promise.all(codeTermDeclarations.map((d) => d.load()))
 
 /** The smooth terms a set of settings switches on. */
 export const codeTermsOf = (settings: Schema.Struct.Type<TermFields>): CodeTerm[] =>

@@ -92,3 +92,16 @@ export interface TermKind<F extends Schema.Struct.Fields> {
 }
 
 export const termKind = <F extends Schema.Struct.Fields>(kind: TermKind<F>): TermKind<F> => kind
+
+/**
+ * What the settings need of a term kind, without its maths: the settings Schema, the command-line
+ * options and the help read these, so that they load no TensorFlow.js. `load` imports the kind
+ * itself from its own module, which the energy's registry (registry.ts) does before any maths runs.
+ */
+export interface TermDeclaration<F extends Schema.Struct.Fields> {
+  readonly name: string
+  readonly description: string
+  readonly fields: F
+  readonly docs: SettingDocs<Schema.Struct.Type<F>>
+  readonly load: () => Promise<TermKind<F>>
+}

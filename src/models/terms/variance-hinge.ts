@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { NonNegative } from "./fields.js"
 import { termKind } from "./term.js"
+import { varianceHingeDeclaration } from "./variance-hinge.declaration.js"
 
 /** Unbiased standard deviation of each column over the rows of the batch. */
 export const columnStd = (z: tf.Tensor2D): tf.Tensor1D =>
@@ -15,13 +15,7 @@ export const columnStd = (z: tf.Tensor2D): tf.Tensor1D =>
  * paper's regulariser, which keeps every component in use without constraining the decoder.
  */
 export const varianceHinge = termKind({
-  name: "variance",
-  description: "β Σⱼ max(0, τ − σⱼ)², the hinge on each code component's batch standard deviation",
-  fields: { beta: NonNegative, tau: NonNegative },
-  docs: {
-    beta: { label: "β (variance)", help: "variance hinge weight β", cli: "number" },
-    tau: { label: "τ (target std)", help: "variance target τ", cli: "number" }
-  },
+  ...varianceHingeDeclaration,
   make: ({ beta, tau }) => {
     if (beta === 0) return null
     return {

@@ -1,7 +1,6 @@
 /** An Arrow file's vector column as a registered source: pixel rows, no labels. */
-import { Effect } from "effect"
-import { arrowRows, normalizationModes } from "./own-data.js"
-import { splitOwnRows } from "./own-rows.js"
+import * as Effect from "effect/Effect"
+import { normalizationModes } from "../choices.js"
 import type { DataSource } from "./source.js"
 
 export const arrowSource = {
@@ -22,6 +21,8 @@ export const arrowSource = {
   presetFamily: "vectors",
   load: (request) =>
     Effect.gen(function* () {
+      const { arrowRows } = yield* Effect.promise(() => import("./own-data.js"))
+      const { splitOwnRows } = yield* Effect.promise(() => import("./own-rows.js"))
       const rows = yield* arrowRows(request.data as string, request.column)
       return { splits: yield* splitOwnRows(rows, request), describe: `${rows.source}, ${rows.height}×${rows.width}` }
     })

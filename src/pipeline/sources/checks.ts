@@ -5,7 +5,7 @@
  * far from its cause (a NaN as a divergence, a width as a shape error inside a matrix product)
  * or not fail at all (a batch larger than the data trains nothing).
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** Input an entry refuses: `entry` is the function (and data set) refusing it, `option` the option the fix is in, when there is one. */
 export class InputError extends Data.TaggedError("InputError")<{

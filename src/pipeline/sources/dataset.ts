@@ -3,7 +3,10 @@
  * train/validation/test splits of them, and mini-batches drawn from them.
  */
 import type * as tf from "@tensorflow/tfjs-core"
-import { Chunk, Effect, Option, Stream } from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type { Rng } from "../../data/random.js"
 import { gatherRows } from "../../models/gather-rows.js"
 import { InputError, nonFiniteProblem, pixelRangeProblem } from "./checks.js"

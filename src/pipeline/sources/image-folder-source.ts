@@ -1,7 +1,6 @@
 /** A folder of images as a registered source: grey pixel rows, no labels. */
-import { Effect } from "effect"
-import { imageFolderRows, normalizationModes } from "./own-data.js"
-import { splitOwnRows } from "./own-rows.js"
+import * as Effect from "effect/Effect"
+import { normalizationModes } from "../choices.js"
 import type { DataSource } from "./source.js"
 
 export const imageFolderSource = {
@@ -15,6 +14,8 @@ export const imageFolderSource = {
   presetFamily: "images",
   load: (request) =>
     Effect.gen(function* () {
+      const { imageFolderRows } = yield* Effect.promise(() => import("./own-data.js"))
+      const { splitOwnRows } = yield* Effect.promise(() => import("./own-rows.js"))
       const size = request.size === undefined ? undefined : { height: request.size, width: request.size }
       const rows = yield* imageFolderRows(request.data as string, size)
       return { splits: yield* splitOwnRows(rows, request), describe: `${rows.source}, ${rows.height}×${rows.width}` }

@@ -3,10 +3,9 @@
  * grey pixel rows with a class label each, so that low-data classification and the whole
  * evaluation run on a labelled data set of one's own.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { readLabelledFolder } from "../../data/labelled-folder.js"
-import { normalizationModes } from "./own-data.js"
-import { splitOwnRows } from "./own-rows.js"
+import { normalizationModes } from "../choices.js"
 import type { DataSource } from "./source.js"
 
 export const labelledFolderSource = {
@@ -21,6 +20,7 @@ export const labelledFolderSource = {
   presetFamily: "images",
   load: (request) =>
     Effect.gen(function* () {
+      const { splitOwnRows } = yield* Effect.promise(() => import("./own-rows.js"))
       const dir = request.data as string
       const size = request.size === undefined ? undefined : { height: request.size, width: request.size }
       const images = yield* readLabelledFolder(dir, size)

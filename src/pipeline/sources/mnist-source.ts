@@ -1,10 +1,10 @@
 /** MNIST as a registered source: a folder of IDX files, the checksum-verified download, or the digits embedded in the package. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { resolve } from "node:path"
 import { mapSplits } from "./dataset.js"
-import { loadMnist, type MnistSource, normalizeMnistStage, splitStage } from "./mnist.js"
-import { mnistNormalization } from "./normalization.js"
-import { OwnDataError } from "./own-data.js"
+import type { MnistSource } from "./mnist.js"
+import { mnistNormalization } from "./mnist-normalization.js"
+import { OwnDataError } from "./own-data-error.js"
 import type { DataSource } from "./source.js"
 
 export const mnistSource = {
@@ -37,12 +37,15 @@ export const mnistSource = {
         : request.download === true
           ? { kind: "download" }
           : { kind: "embedded" }
-    return loadMnist(source).pipe(
-      Effect.map((data) => ({
+    // Imported here: the loader loads TensorFlow.js, which the command line's help does without.
+    return Effect.gen(function* () {
+      const { loadMnist, normalizeMnistStage, splitStage } = yield* Effect.promise(() => import("./mnist.js"))
+      const data = yield* loadMnist(source)
+      return {
         splits: mapSplits(splitStage(request.seed, request.trainSize)(data), (s, name) => normalizeMnistStage(name)(s)),
         describe: data.source,
         classes: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
-      }))
-    )
+      }
+    })
   }
 } satisfies DataSource

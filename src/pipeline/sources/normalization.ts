@@ -5,7 +5,6 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Schema } from "effect"
-import { MNIST_MEAN, MNIST_STD } from "../../data/mnist/normalize.js"
 import { gatherRows } from "../../models/gather-rows.js"
 import { CROP_SIZE, lcnPatchSize, lcnToPixels, makeLcn, MIN_CROP_SIZE } from "../../models/lcn.js"
 import { affineToPixels } from "../../models/metrics.js"
@@ -68,7 +67,7 @@ export const inputSpaceProblem = (space: InputSpace, inputDim: number): string |
   return null
 }
 
-export const mnistNormalization: Normalization = { kind: "global", mean: MNIST_MEAN, std: MNIST_STD }
+export { mnistNormalization } from "./mnist-normalization.js"
 
 export const lcnNormalization = (scaleReference: number | null, crop: number = CROP_SIZE): Normalization => ({
   kind: "lcn",

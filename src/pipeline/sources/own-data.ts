@@ -3,7 +3,7 @@
  * images) split by a seeded permutation into train, validation and test, and normalised with
  * statistics of the training rows, recorded so that the run's checkpoints carry them.
  */
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
 import { type ImageShape, readGrayPixels } from "../../data/image-rows.js"
 import { type ImageReadError, listImages } from "../../data/images.js"
 import { readVectorFile, type VectorFileError } from "../../data/vector-file.js"
@@ -12,18 +12,9 @@ import { nonFiniteProblem, pixelRangeProblem } from "./checks.js"
 import type { Dataset, Splits } from "./dataset.js"
 import { pixelsToInputSpace, type RowFreeNormalization, rowFreeToPixels } from "./normalization.js"
 import { rngFor } from "../train/seeds.js"
+import { OwnDataError } from "./own-data-error.js"
 
-/** Own data that cannot be trained on as given. */
-export class OwnDataError extends Data.TaggedError("OwnDataError")<{
-  readonly source: string
-  readonly problem: string
-  /** The option fields the fix is in, for a front end to name them its own way. */
-  readonly fields?: ReadonlyArray<string>
-}> {
-  override get message(): string {
-    return `data ${this.source}: ${this.problem}`
-  }
-}
+export { OwnDataError } from "./own-data-error.js"
 
 /** Rows of pixels (0..1 for PSNR to mean what it says) of height × width images, and where they came from. */
 export interface PixelRows {

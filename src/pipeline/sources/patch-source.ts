@@ -1,6 +1,5 @@
 /** Natural-image patches as a registered source: a patch file written by `patches build`, its LCN stored with each row. */
-import { Effect } from "effect"
-import { loadPatchSplits } from "../patches/datasets.js"
+import * as Effect from "effect/Effect"
 import type { DataSource } from "./source.js"
 
 export const patchSource = {
@@ -16,7 +15,8 @@ export const patchSource = {
   labels: false,
   presetFamily: "patches",
   load: (request) =>
-    loadPatchSplits(request.data as string, request.trainSize).pipe(
+    Effect.promise(() => import("../patches/datasets.js")).pipe(
+      Effect.flatMap(({ loadPatchSplits }) => loadPatchSplits(request.data as string, request.trainSize)),
       Effect.map(({ file, splits }) => ({
         splits,
         describe: `patch file ${file.path} (${file.size}×${file.size} LCN patches)`

@@ -2,12 +2,12 @@
  * The data sources by name. Adding one is its own file (a DataSource) and one line here; the
  * command line (`train --source`), runs' records and the evaluations find it through this list.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { arrowSource } from "./arrow-source.js"
 import { imageFolderSource } from "./image-folder-source.js"
 import { labelledFolderSource } from "./labelled-folder-source.js"
 import { mnistSource } from "./mnist-source.js"
-import { OwnDataError } from "./own-data.js"
+import { OwnDataError } from "./own-data-error.js"
 import { patchSource } from "./patch-source.js"
 import type { DataSource, LoadedSource, RequestField, SourceRequest } from "./source.js"
 

@@ -6,11 +6,12 @@
  * each lives in a file of its own.
  */
 import type { FileSystem } from "@effect/platform"
-import { type Effect, Schema } from "effect"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { PresetFamily } from "../../models/variants.js"
 import type { Dataset, Splits } from "./dataset.js"
 import type { Normalization } from "./normalization.js"
-import { normalizationModes } from "./own-data.js"
+import { normalizationModes } from "../choices.js"
 
 const share = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1))
 

@@ -1,4 +1,7 @@
-import { Effect, Either, ParseResult, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { canonicalJson } from "../../data/canonical-json.js"
 import { type ModelSettings, type SettingName, SettingsOverrides, settingsProblem } from "../../models/settings.js"
 import { isVariantName, type PresetFamily, presetFor, variantNames, variants } from "../../models/variants.js"

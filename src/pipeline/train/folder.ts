@@ -1,4 +1,5 @@
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { constants } from "node:fs"
 import { access, readFile, stat } from "node:fs/promises"
 import { dirname, join, resolve } from "node:path"
@@ -6,7 +7,6 @@ import { firstDifference } from "../../data/first-difference.js"
 import { WriteError } from "../../data/write-error.js"
 import { decodeSettings, type ModelSettings } from "../../models/settings.js"
 import { RunFolderTakenError } from "../errors.js"
-import { readCheckpoint } from "./checkpoint.js"
 import { lastCheckpointFile } from "./layout.js"
 
 /**
@@ -96,6 +96,8 @@ const readOccupant = (out: string): Effect.Effect<Occupant | null> =>
     )
     if (!hasLast && summaryText === null) return null
     if (hasLast) {
+      // Imported here: checkpoints load TensorFlow.js, which the command line's help does without.
+      const { readCheckpoint } = yield* Effect.promise(() => import("./checkpoint.js"))
       const read = yield* Effect.either(readCheckpoint(lastPath))
       if (read._tag === "Left")
         return {

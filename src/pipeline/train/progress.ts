@@ -1,5 +1,8 @@
 import cliProgress from "cli-progress"
-import { Context, Effect, Layer, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 
 /** One unit of long work being reported: batches of an epoch, images of a data set. */
 export interface ProgressBar {
