@@ -142,6 +142,10 @@ const paper = {
     name: "vdl",
     description: "linear dictionary, variance hinge on the codes, decoder unconstrained",
     settings: {
+      // The per-row adaptive step lands on the same model in fewer steps: full MNIST, 20 epochs,
+      // seed 7, 13.0 steps per row against the paper's FISTA's 23.2, final training energy
+      // 0.50075 against 0.50008 (+0.13 %), validation PSNR 16.807 against 16.806 dB. On patches it
+      // is unmeasured, so they keep the paper's FISTA.
       mnist: preset({
         ...mnist,
         hidden: [],
@@ -151,7 +155,8 @@ const paper = {
         gamma: 5,
         eta: 0.5,
         decoderLr: 3e-4,
-        encoderLr: 1e-4
+        encoderLr: 1e-4,
+        inference: "fista-adaptive"
       }),
       patches: preset({
         ...patches,
