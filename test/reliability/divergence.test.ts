@@ -63,9 +63,12 @@ describe("divergence", () => {
     () =>
       Effect.gen(function* () {
         const out = (name: string) => join(mkdtempSync(join(tmpdir(), "diverge-")), name)
+        // The paper's FISTA, whose fixed step a huge --eta breaks (the adaptive step would recover).
         const common = [
           "--model",
           "vdl",
+          "--inference",
+          "fista",
           "--code-dim",
           "16",
           "--batch-size",
