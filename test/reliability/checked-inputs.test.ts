@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { BackendLive } from "../../src/pipeline/backend/backend.js"
 import { datasetFromRows } from "../../src/pipeline/sources/dataset.js"
 import { ownDataSplits } from "../../src/pipeline/sources/own-data.js"
-import { fit, train } from "../../src/promise.js"
+import { fit as fitModel, train } from "../../src/promise.js"
 
 const record: Array<[string, string]> = []
 afterAll(() => console.info(record.map(([what, message]) => `- ${what}\n  ${message}`).join("\n")))
@@ -66,7 +66,7 @@ describe("checked inputs", () => {
     const rows = Array.from({ length: 100 }, (_, r) =>
       Array.from(pixels(1)).map((v, j) => (r === 40 && j === 9 ? NaN : v))
     )
-    expect(await refusal("NaN in fit", () => fit(rows, { backend: "wasm", log: "none" }))).toEqual({
+    expect(await refusal("NaN in fit", () => fitModel(rows, { backend: "wasm", log: "none" }))).toEqual({
       tag: "InputError",
       message:
         "fit: the rows hold 1 NaN of 6,400 values, the first at row 40, column 9 (NaN); replace them (with 0, or the column's mean) or drop those rows"
@@ -94,7 +94,7 @@ describe("checked inputs", () => {
       /^data mine\.arrow: the rows hold 6,360 values outside \[0, 1\].*or normalise them \(normalize "global" or "per-feature"\)$/
     )
     expect(
-      await refusal("0–255 pixels in fit", () => fit(bytes, { shape: 64, backend: "wasm", log: "none" }))
+      await refusal("0–255 pixels in fit", () => fitModel(bytes, { shape: 64, backend: "wasm", log: "none" }))
     ).toMatchObject({
       tag: "InputError",
       message: expect.stringMatching(/^fit: the rows hold 6,360 values outside \[0, 1\]/)
@@ -138,7 +138,7 @@ describe("checked inputs", () => {
     })
     expect(
       await refusal("rows of different lengths in fit", () =>
-        fit(
+        fitModel(
           [
             [0, 1],
             [0, 1, 0.5]
@@ -164,7 +164,7 @@ describe("checked inputs", () => {
         'train: unknown backend "webgl"; choose one of tensorflow-gpu, tensorflow, wasm, cpu, or give none to use the fastest that loads'
     })
     expect(
-      await refusal("backend webgl in fit", () => fit(pixels(100), { shape: 64, backend: "webgl" as "wasm" }))
+      await refusal("backend webgl in fit", () => fitModel(pixels(100), { shape: 64, backend: "webgl" as "wasm" }))
     ).toMatchObject({ tag: "InputError" })
     expect(
       await refusal("backend webgl in BackendLive", () =>

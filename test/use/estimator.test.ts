@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { fit, loadModel } from "../../src/promise.js"
+import { fit as fitModel, loadModel } from "../../src/promise.js"
 
 /** 600 images of 8×8 pixels, each three of ten sparse non-negative atoms, in [0, 1]. */
 const synthetic = (count: number, seed: number): number[][] => {
@@ -41,7 +41,7 @@ const ROUNDING = 1e-5
 
 describe("fit and transform", () => {
   it("gives a row the same codes alone or among others, where the training energy's inference does not; save and loadModel keep them", async () => {
-    const model = await fit(rows, {
+    const model = await fitModel(rows, {
       model: "vdl",
       epochs: 2,
       seed: 1,
@@ -104,7 +104,7 @@ describe("fit and transform", () => {
     const controller = new AbortController()
     const options = { model: "sdl", epochs: 3, seed: 2, settings: small, backend: "wasm", log: "none", out } as const
     await expect(
-      fit(rows, {
+      fitModel(rows, {
         ...options,
         signal: controller.signal,
         onEpoch: (e) => (e.epoch === 1 ? controller.abort(new Error("enough")) : undefined)
@@ -112,7 +112,7 @@ describe("fit and transform", () => {
     ).rejects.toThrow("enough")
     expect(existsSync(join(out, "last.safetensors"))).toBe(true)
     expect(existsSync(join(out, "summary.json"))).toBe(false)
-    const model = await fit(rows, { ...options, resume: true })
+    const model = await fitModel(rows, { ...options, resume: true })
     expect(model.report.epochs).toBe(3)
     expect(model.report.run?.epochs).toBe(3)
     await model.dispose()
@@ -120,7 +120,7 @@ describe("fit and transform", () => {
 
   it("targetSparsity chooses λ by a search whose run lands within 0.02 of the target, and summary.json records it", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "estimator-sparsity-")), "run")
-    const model = await fit(rows, {
+    const model = await fitModel(rows, {
       model: "sdl",
       epochs: 3,
       seed: 3,

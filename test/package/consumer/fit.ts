@@ -8,7 +8,7 @@
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fit, loadModel } from "sparse-vdl/promise"
+import { fit as fitModel, loadModel } from "sparse-vdl/promise"
 
 /** A small linear congruential generator: the images are the same on every run. */
 let state = 2024
@@ -31,7 +31,7 @@ const images: number[][] = Array.from({ length: 600 }, () => {
   return image
 })
 
-const model = await fit(images, {
+const model = await fitModel(images, {
   model: "sdl",
   epochs: 3,
   seed: 1,
