@@ -33,9 +33,11 @@ interface PackageJson {
   readonly version: string
 }
 
+const readPackageJson = (): PackageJson => JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as PackageJson
+
 /** The files npm packs, asked of npm itself so that package.json "files" stays the one list. */
 const packageFiles = (): PackedPackage => {
-  const { name, version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as PackageJson
+  const { name, version } = readPackageJson()
   const listed = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
     cwd: root,
     encoding: "utf8",
@@ -83,7 +85,7 @@ const commands: Record<string, () => void> = {
   write,
   restore,
   "refuse-directory-publish": () => {
-    const { name, version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as PackageJson
+    const { name, version } = readPackageJson()
     throw new Error(
       `npm publish in the package folder would send the registry the README with relative links (npm reads it again after postpack has restored it); publish the packed tarball instead: npm pack && npm publish ./${name}-${version}.tgz`
     )

@@ -20,8 +20,7 @@ export class UnpackableLinkError extends Error {
 }
 
 /** unpkg serves every file of a published version at this address. */
-export const unpkgUrl = (pkg: PackedPackage, path: string): string =>
-  `https://unpkg.com/${pkg.name}@${pkg.version}/${path}`
+const unpkgUrl = (pkg: PackedPackage, path: string): string => `https://unpkg.com/${pkg.name}@${pkg.version}/${path}`
 
 /** A target with a scheme (https:, mailto:), protocol-relative, or a same-page anchor: left as it is. */
 const isAbsolute = (target: string): boolean => /^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith("//")
@@ -31,7 +30,7 @@ const isAbsolute = (target: string): boolean => /^[a-z][a-z0-9+.-]*:/i.test(targ
  * tarball (or the target climbs out of the package). Same-page anchors and absolute targets are
  * returned unchanged.
  */
-export const resolveTarget = (pkg: PackedPackage, target: string): string | undefined => {
+const resolveTarget = (pkg: PackedPackage, target: string): string | undefined => {
   if (isAbsolute(target) || target.startsWith("#")) return target
   const hash = target.indexOf("#")
   const [pathPart, anchor] = hash < 0 ? [target, ""] : [target.slice(0, hash), target.slice(hash)]

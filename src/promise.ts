@@ -24,8 +24,6 @@ import type { Dataset } from "./pipeline/sources/dataset.js"
 import { backendProblem, InputError } from "./pipeline/sources/checks.js"
 import { plainLogger } from "./pipeline/logging.js"
 import { type Progress, ProgressSilent } from "./pipeline/train/progress.js"
-import { restoreSnapshot } from "./pipeline/train/checkpoint.js"
-import { type TrainingHooks, trainingLoop } from "./pipeline/train/loop.js"
 import { type RunSummary, trainRun } from "./pipeline/train/run.js"
 import { settingsForTarget } from "./pipeline/train/target-sparsity.js"
 import { evaluate } from "./pipeline/train/epoch.js"
@@ -33,7 +31,9 @@ import {
   type FitEpoch,
   type FitOptions as EffectFitOptions,
   type FitReport,
-  fit as effectFit
+  epochHook,
+  fit as effectFit,
+  trainBest
 } from "./pipeline/use/estimator.js"
 import {
   type Denoised,
@@ -128,16 +128,6 @@ const settle = <A, E>(exit: Exit.Exit<A, E>, signal?: AbortSignal): A => {
   throw Cause.squash(exit.cause)
 }
 
-const epochHook = (onEpoch: TrainOptions["onEpoch"], epochs: number): ReadonlyArray<TrainingHooks> =>
-  onEpoch === undefined
-    ? []
-    : [
-        {
-          onEpoch: (e) =>
-            Effect.promise(async () => void (await onEpoch({ epoch: e.epoch + 1, epochs, train: e.train, val: e.val })))
-        }
-      ]
-
 /**
  * Train a variant on one's own data sets and report the best epoch; with `out`, also write the
  * run folder that `sparse-vdl train` writes. Every tensor is released when the Promise settles.
@@ -177,10 +167,7 @@ export const train = async (options: TrainOptions): Promise<TrainSummary> => {
       return yield* Effect.scoped(
         Effect.gen(function* () {
           const backend = yield* Backend
-          const { model, best } = yield* trainingLoop(loop, options.data)
-          if (best === null) return yield* Effect.dieMessage("train needs at least one epoch")
-          yield* restoreSnapshot(model, best.snapshot, "the best epoch in memory")
-          const val = yield* evaluate(model, options.data.val)
+          const { model, best, val } = yield* trainBest(loop, options.data)
           const test = options.data.test === undefined ? null : yield* evaluate(model, options.data.test)
           return {
             model: options.model,

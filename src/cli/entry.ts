@@ -12,8 +12,6 @@ import { logLevelFirst } from "./argv.js"
 import { programVersion } from "./program-help.js"
 import { runMain } from "./run-main.js"
 
-export { logLevelFirst, programVersion }
-
 /** A command as a function of argv (runtime and script first), for running it in-process as well as from a shell. */
 export const commandCli = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>, name: string) =>
   Command.run(command, { name, version: programVersion })

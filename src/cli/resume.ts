@@ -12,7 +12,6 @@ import type { ModelSettings } from "../models/settings.js"
 import { decodeOverrides, settingsConflict } from "../pipeline/train/config.js"
 import type { Dataset, Splits } from "../pipeline/sources/dataset.js"
 import type { ResumePoint } from "../pipeline/train/resume.js"
-import { trainRun } from "../pipeline/train/run.js"
 import {
   asOptionError,
   backendOption,

@@ -36,6 +36,30 @@ export const expandImagePaths = (paths: ReadonlyArray<string>): Effect.Effect<st
     )
   ).pipe(Effect.map((lists) => lists.flat()))
 
+/**
+ * Images as one block of rows of one size: each resized to cover `size` and centre-cropped when
+ * it is given; otherwise every image must have the first one's size, and `mismatch` is the error
+ * for one that has another.
+ */
+export const readImagesOfOneSize = <E>(
+  paths: ReadonlyArray<string>,
+  size: ImageShape | undefined,
+  mismatch: (image: GrayImage, first: GrayImage) => E
+): Effect.Effect<{ readonly x: Float32Array; readonly height: number; readonly width: number }, ImageReadError | E> =>
+  Effect.gen(function* () {
+    const first = yield* readGrayPixels(paths[0], size)
+    const dim = first.height * first.width
+    const x = new Float32Array(paths.length * dim)
+    x.set(first.pixels, 0)
+    for (let i = 1; i < paths.length; i++) {
+      const image = yield* readGrayPixels(paths[i], size)
+      if (image.height !== first.height || image.width !== first.width)
+        return yield* Effect.fail(mismatch(image, first))
+      x.set(image.pixels, i * dim)
+    }
+    return { x, height: first.height, width: first.width }
+  })
+
 /** Images as one block of rows (images × height·width), each resized to `size` as readGrayPixels does. */
 export const readImageRows = (
   paths: ReadonlyArray<string>,

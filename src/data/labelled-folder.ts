@@ -10,7 +10,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { readdir, stat } from "node:fs/promises"
 import { join } from "node:path"
-import { type ImageShape, readGrayPixels } from "./image-rows.js"
+import { type ImageShape, readImagesOfOneSize } from "./image-rows.js"
 import { type ImageReadError, listImages } from "./images.js"
 
 /** A labelled folder that cannot be read as classes of images, naming the folder and the fix. */
@@ -121,21 +121,14 @@ export const readLabelledFolder = (
     }
     const paths = perClass.flat()
     const labels = Uint8Array.from(perClass.flatMap((p, k) => p.map(() => k)))
-    const first = yield* readGrayPixels(paths[0], size)
-    const dim = first.height * first.width
-    const x = new Float32Array(paths.length * dim)
-    x.set(first.pixels, 0)
-    for (let i = 1; i < paths.length; i++) {
-      const image = yield* readGrayPixels(paths[i], size)
-      if (image.height !== first.height || image.width !== first.width) {
-        return yield* Effect.fail(
-          new LabelledFolderError({
-            folder: dir,
-            problem: `${paths[i]} is ${image.width}×${image.height} but ${paths[0]} is ${first.width}×${first.height}; every image must have one size, or give a size (--size N) to resize them all to N×N`
-          })
-        )
-      }
-      x.set(image.pixels, i * dim)
-    }
-    return { x, rows: paths.length, height: first.height, width: first.width, labels, classes, paths }
+    const { x, height, width } = yield* readImagesOfOneSize(
+      paths,
+      size,
+      (image, first) =>
+        new LabelledFolderError({
+          folder: dir,
+          problem: `${image.path} is ${image.width}×${image.height} but ${first.path} is ${first.width}×${first.height}; every image must have one size, or give a size (--size N) to resize them all to N×N`
+        })
+    )
+    return { x, rows: paths.length, height, width, labels, classes, paths }
   })

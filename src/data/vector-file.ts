@@ -61,7 +61,6 @@ const shapeOf = (raw: string | undefined, dim: number, where: string): { height:
 /** Reads the vectors of one column (`column`, or the file's only FixedSizeList column), refusing nulls, NaN and infinities. */
 export const readVectorFile = (path: string, column?: string): Effect.Effect<VectorFile, VectorFileError> =>
   Effect.gen(function* () {
-    const fail = (problem: string) => Effect.fail(new VectorFileError({ file: path, problem }))
     const bytes = yield* Effect.tryPromise({
       try: () => readFile(path),
       catch: (e) =>

@@ -14,9 +14,13 @@ export const variableOf = (value: tf.Tensor): tf.Variable => {
  * Weights are stored input-major (fan_in × fan_out) so that a batch of rows maps by a plain
  * product X·W: the transpose flags of matMul are ten times slower on the wasm backend.
  */
-export const linearWeight = (rng: UniformSource, fanIn: number, fanOut: number): tf.Variable => {
+export const linearWeightValue = (rng: UniformSource, fanIn: number, fanOut: number): tf.Tensor2D => {
   const bound = 1 / Math.sqrt(fanIn)
-  return variableOf(tf.tensor2d(uniformArray(rng, fanIn * fanOut, -bound, bound), [fanIn, fanOut]))
+  return tf.tensor2d(uniformArray(rng, fanIn * fanOut, -bound, bound), [fanIn, fanOut])
 }
+
+/** linearWeightValue as a variable. */
+export const linearWeight = (rng: UniformSource, fanIn: number, fanOut: number): tf.Variable =>
+  variableOf(linearWeightValue(rng, fanIn, fanOut))
 
 export const zeroBias = (size: number): tf.Variable => variableOf(tf.zeros([size]))

@@ -109,18 +109,26 @@ export interface BatchTotals {
   readonly nonFiniteCodes: number
 }
 
-/** Inference with the model's own energy and method, warm-started from the encoder's codes zEnc. */
-export const runInference = (
+/** Inference on `energy` with the model's method, step and tolerance, warm-started from the encoder's codes zEnc. */
+const inferOn = (
   m: SparseCodingModel,
+  energy: Energy,
   reconstruction: ReconstructionTerm,
   zEnc: tf.Tensor2D
 ): InferenceResult =>
-  m.composition.inference.infer(reconstruction, zEnc, zEnc, m.composition.energy, {
+  m.composition.inference.infer(reconstruction, zEnc, zEnc, energy, {
     maxSteps: m.settings.maxSteps,
     tol: m.settings.tol,
     step: stepRule(m.settings),
     linalg: m.decoder.linalg
   })
+
+/** Inference with the model's own energy and method, warm-started from the encoder's codes zEnc. */
+export const runInference = (
+  m: SparseCodingModel,
+  reconstruction: ReconstructionTerm,
+  zEnc: tf.Tensor2D
+): InferenceResult => inferOn(m, m.composition.energy, reconstruction, zEnc)
 
 /**
  * The energy of one row on its own: ‖x − D(z)‖²/d + λ‖z‖₁, the model's energy without its smooth
@@ -139,13 +147,7 @@ export const runRowInference = (
   m: SparseCodingModel,
   reconstruction: ReconstructionTerm,
   zEnc: tf.Tensor2D
-): InferenceResult =>
-  m.composition.inference.infer(reconstruction, zEnc, zEnc, rowEnergy(m), {
-    maxSteps: m.settings.maxSteps,
-    tol: m.settings.tol,
-    step: stepRule(m.settings),
-    linalg: m.decoder.linalg
-  })
+): InferenceResult => inferOn(m, rowEnergy(m), reconstruction, zEnc)
 
 const nonFiniteCount = (t: tf.Tensor): number =>
   tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "float32")).dataSync()[0])

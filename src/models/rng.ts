@@ -7,6 +7,20 @@ export interface UniformSource {
   readonly next: () => number
 }
 
+/**
+ * A fixed stream of uniforms from a 32-bit seed: the start vectors of power iterations, which
+ * must not draw from (and so shift) the model's generator.
+ */
+export const fixedUniforms = (seed: number): UniformSource => {
+  let state = seed
+  return {
+    next: () => {
+      state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
+      return state / 4294967296
+    }
+  }
+}
+
 export const uniformArray = (rng: UniformSource, size: number, low: number, high: number): Float32Array => {
   const out = new Float32Array(size)
   const width = high - low

@@ -1,5 +1,4 @@
 import * as Data from "effect/Data"
-import type { SettingsError } from "../models/errors.js"
 import type { EvaluationError, RunFolderReadError } from "./evaluation/errors.js"
 import type { QueueError, SweepFailedError, SweepRunError } from "./jobs/errors.js"
 import type { JobRefused } from "./jobs/job.js"
@@ -7,7 +6,7 @@ import type { NativeBlasError } from "./backend/native-matmul.js"
 import type { PaperFailedError, PaperStepError } from "./paper/steps.js"
 import type { PatchBuildError, PatchDataError } from "./patches/errors.js"
 import type { InputError } from "./sources/checks.js"
-import type { OwnDataError } from "./sources/own-data.js"
+import type { OwnDataError } from "./sources/own-data-error.js"
 import type { LoadModelError, ModelInputError, TorchExportError } from "./use/errors.js"
 
 // Defined with the model settings it is about; the pipeline raises it when it resolves them.

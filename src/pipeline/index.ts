@@ -42,12 +42,11 @@ export {
   ownDataSplits,
   arrowRows,
   imageFolderRows,
-  normalizationModes,
-  OwnDataError,
   type PixelRows,
-  type OwnSplitOptions,
-  type NormalizationMode
+  type OwnSplitOptions
 } from "./sources/own-data.js"
+export { OwnDataError } from "./sources/own-data-error.js"
+export { normalizationModes, type NormalizationMode } from "./choices.js"
 /** The data sources by name (mnist, patches, images, arrow, labelled-images): what each reads, its shape, normalisation, labels and preset family. */
 export {
   dataSources,
@@ -79,13 +78,8 @@ export {
   type InputProblem
 } from "./sources/checks.js"
 /** The input space a checkpoint records: image shape and the normalisation from pixels to model inputs. */
-export {
-  Normalization,
-  InputSpace,
-  mnistNormalization,
-  pixelsToInputSpace,
-  pixelShapeOf
-} from "./sources/normalization.js"
+export { Normalization, InputSpace, pixelsToInputSpace, pixelShapeOf } from "./sources/normalization.js"
+export { mnistNormalization } from "./sources/mnist-normalization.js"
 /** A patch file read as train, validation and test data sets. */
 export { loadPatchSplits, patchSplits, patchDataset } from "./patches/datasets.js"
 /** A patch file read from disk record batch by record batch, for sets too large to hold whole. */

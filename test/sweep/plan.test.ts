@@ -13,8 +13,8 @@ import { codeAtomNorms, codeL1Sum, componentUse, usageWeightedMean } from "../..
 import { variants } from "../../src/models/variants.js"
 import { resolveSettings } from "../../src/pipeline/train/config.js"
 import type { RunOutcome } from "../../src/pipeline/jobs/local.js"
+import { firstDifference } from "../../src/data/first-difference.js"
 import {
-  firstDifference,
   passthroughArgs,
   planSweep,
   type RunRequest,

@@ -6,9 +6,9 @@ import {
   type InputSpace,
   lcnNormalization,
   lcnOfPatchMetadata,
-  mnistNormalization,
   pixelsToInputSpace
 } from "../../src/pipeline/sources/normalization.js"
+import { mnistNormalization } from "../../src/pipeline/sources/mnist-normalization.js"
 import { maxAbsDiff, seeded, useTestBackend } from "../helpers/tf.js"
 
 useTestBackend()

@@ -16,7 +16,7 @@ import { codeVersion, commandLine, type Provenance } from "../../pipeline/paper/
 import { PaperFailedError, type PaperPrograms } from "../../pipeline/paper/steps.js"
 import type { RunCommand } from "../../pipeline/jobs/process.js"
 import { variantNames } from "../../models/variants.js"
-import { programVersion } from "../entry.js"
+import { programVersion } from "../program-help.js"
 import {
   backendOption,
   choiceOption,

@@ -86,14 +86,14 @@ const options = {
 /** The sweep's own options, which it turns into each run's; all take a value. */
 const OWN = ["--model", "--lambda", "--epochs", "--parallel", "--out", "--queue", "--queue-name"]
 
-const list = (option: string, text: string) =>
+const list = (text: string) =>
   text
     .split(",")
     .map((w) => w.trim())
     .filter((w) => w !== "")
 
 const numbers = (option: string, text: string) =>
-  Effect.forEach(list(option, text), (w) => {
+  Effect.forEach(list(text), (w) => {
     const x = Number(w)
     return Number.isFinite(x) && x >= 0
       ? Effect.succeed(x)
@@ -124,7 +124,7 @@ export const sweepCommand = (typed: ReadonlyArray<string>) =>
       const source = yield* mnistSourceFrom(o.mnistDir, o.download)
       const out = resolve(Option.getOrElse(o.out, () => defaultRunFolder("sweep")))
       const runs = yield* planSweep({
-        models: list("--model", o.models),
+        models: list(o.models),
         lambdas: yield* numbers("--lambda", o.lambdas),
         epochs: Option.getOrElse(o.epochs, () => (source.kind === "embedded" ? EMBEDDED_EPOCHS : ("preset" as const))),
         out,

@@ -1,4 +1,4 @@
-import type { DecoderKind, DecoderSettings } from "./decoder.js"
+import type { DecoderKind } from "./decoder.js"
 
 /**
  * What the settings need of a decoder, without its maths: its name (a choice of the `decoder`
@@ -6,9 +6,7 @@ import type { DecoderKind, DecoderSettings } from "./decoder.js"
  * options and the help read these, so that they load no TensorFlow.js. `load` imports the module
  * itself, which registry.ts does before any maths runs.
  */
-export interface DecoderDeclaration<N extends string = string> {
-  readonly name: N
-  readonly description: string
-  readonly problem: (s: DecoderSettings) => { readonly field: keyof DecoderSettings; readonly problem: string } | null
+export interface DecoderDeclaration<N extends string = string>
+  extends Pick<DecoderKind<N>, "name" | "description" | "problem"> {
   readonly load: () => Promise<DecoderKind<N>>
 }

@@ -217,6 +217,7 @@ export const makeDecoder = (
   }
   const forward = (ps: Readonly<Record<string, tf.Tensor>>, z: tf.Tensor2D) => kind.forward(ps, z, s, g)
   const decodeRows = (z: tf.Tensor2D) => forward(params, z).output
+  const unitAtoms = () => differenceAtoms(decodeRows, g.codeDim, new Float32Array(g.codeDim).fill(1))
   const generic: Decoder = {
     kind: kind.name,
     geometry: g,
@@ -229,10 +230,10 @@ export const makeDecoder = (
     decode: (z) => tf.tidy(() => decodeRows(z)),
     reconstructionTerm: (x) => autodiffReconstructionTerm(decodeRows, x, g.codeDim),
     lossGradients: (z, x) => autodiffLossGradients(forward, params, z, x),
-    columns: () => differenceAtoms(decodeRows, g.codeDim, new Float32Array(g.codeDim).fill(1)),
+    columns: unitAtoms,
     atoms: (scale) => differenceAtoms(decodeRows, g.codeDim, scale),
     atomNorms: () => {
-      const unit = differenceAtoms(decodeRows, g.codeDim, new Float32Array(g.codeDim).fill(1))
+      const unit = unitAtoms()
       return rowNormsOf(unit.images, unit.count)
     },
     dispose: () => {

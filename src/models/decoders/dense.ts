@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { gatherRows } from "../gather-rows.js"
-import { linearWeight, zeroBias } from "../linear-init.js"
+import { linearWeight, linearWeightValue, zeroBias } from "../linear-init.js"
 import type { Linalg } from "../linalg.js"
 import { readTidy } from "../read.js"
-import { type UniformSource, uniformArray } from "../rng.js"
+import { fixedUniforms, type UniformSource } from "../rng.js"
 import { type Activation, type ActivationName, activations } from "./activations.js"
 import type {
   AtomImages,
@@ -56,13 +56,7 @@ export const denseParameters = (codeDim: number, hidden: ReadonlyArray<number>, 
     const fanIn = widths[layer]
     const fanOut = widths[layer + 1]
     if (bias) return { name, shape: [fanOut], role: "bias", init: () => tf.zeros([fanOut]) }
-    const bound = 1 / Math.sqrt(fanIn)
-    return {
-      name,
-      shape: [fanIn, fanOut],
-      role: "atoms",
-      init: (rng) => tf.tensor2d(uniformArray(rng, fanIn * fanOut, -bound, bound), [fanIn, fanOut])
-    }
+    return { name, shape: [fanIn, fanOut], role: "atoms", init: (rng) => linearWeightValue(rng, fanIn, fanOut) }
   })
 }
 
@@ -211,11 +205,8 @@ const largestEigenvalue = (symmetric: tf.Tensor2D, tolerance = 1e-10): number =>
   const maxIterations = Math.max(50, Math.min(5000, Math.floor(2e8 / (n * n))))
   const a = Float64Array.from(symmetric.dataSync() as Float32Array)
   let v = new Float64Array(n)
-  let seed = 0x2545f491
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
-    v[i] = seed / 4294967296 - 0.5
-  }
+  const start = fixedUniforms(0x2545f491)
+  for (let i = 0; i < n; i++) v[i] = start.next() - 0.5
   let estimate = 0
   for (let it = 0; it < maxIterations; it++) {
     const w = new Float64Array(n)

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { gatherRows } from "../gather-rows.js"
 import { readTidy } from "../read.js"
+import { fixedUniforms } from "../rng.js"
 import type { AtomImages, DecoderTrace, LossGradients, ReconstructionTerm } from "./decoder.js"
 import { registerMissingGradients } from "./gradients.js"
 
@@ -52,11 +53,7 @@ export const autodiffReconstructionTerm = (
  * margin of 10 %. An estimate: a non-linear map's curvature elsewhere may be larger.
  */
 const estimateCurvature = (gradient: (z: tf.Tensor2D) => tf.Tensor2D, rows: number, l: number): number => {
-  let seed = 0x9e3779b9
-  const next = () => {
-    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
-    return seed / 4294967296
-  }
+  const { next } = fixedUniforms(0x9e3779b9)
   const z0 = tf.tensor2d(
     Float32Array.from({ length: rows * l }, () => 0.1 * next()),
     [rows, l]

@@ -26,10 +26,7 @@ export const optimizerKind = <const N extends string, F extends Schema.Struct.Fi
  * command-line options and the help read these, so that they load no TensorFlow.js. `load`
  * imports the kind itself from its own module, which registry.ts does before any maths runs.
  */
-export interface OptimizerDeclaration<N extends string, F extends Schema.Struct.Fields> {
-  readonly name: N
-  readonly description: string
-  readonly fields: F
-  readonly docs: SettingDocs<Schema.Struct.Type<F>>
+export interface OptimizerDeclaration<N extends string, F extends Schema.Struct.Fields>
+  extends Omit<OptimizerKind<N, F>, "make"> {
   readonly load: () => Promise<OptimizerKind<N, F>>
 }

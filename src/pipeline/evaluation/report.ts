@@ -277,7 +277,7 @@ const denoiseSection = (results: Results, runs: ReadonlyArray<RunFolder>, figure
     lines.push([
       "noisy input",
       "–",
-      ...sigmas.map((s) => formatCell(asNumber(first.find((r) => asNumber(r.sigma) === s)?.noisyPsnr), 4))
+      ...sigmas.map((s) => formatCell(asNumber(first.find((r) => asNumber(r.sigma) === s)?.noisyPsnr)))
     ])
     for (const run of runs) {
       for (const kind of ["encoder", "fista"] as const) {
@@ -288,8 +288,8 @@ const denoiseSection = (results: Results, runs: ReadonlyArray<RunFolder>, figure
         const name = `${run.name} ${codeKindLabel[kind]}`
         lines.push([
           name,
-          formatCell(asNumber(mine[0].cleanPsnr), 4),
-          ...sigmas.map((s) => formatCell(asNumber(mine.find((r) => asNumber(r.sigma) === s)?.denoisedPsnr), 4))
+          formatCell(asNumber(mine[0].cleanPsnr)),
+          ...sigmas.map((s) => formatCell(asNumber(mine.find((r) => asNumber(r.sigma) === s)?.denoisedPsnr)))
         ])
         series.push({ name, x: mine.map((r) => asNumber(r.sigma)), y: mine.map((r) => asNumber(r.denoisedPsnr)) })
       }

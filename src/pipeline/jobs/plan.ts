@@ -9,8 +9,6 @@ import type { RunSummary } from "../train/run.js"
 import type { ExpectedData, ExpectedRun, RunRequest } from "./job.js"
 import { firstDifference } from "../../data/first-difference.js"
 
-export { firstDifference } from "../../data/first-difference.js"
-
 export type { ExpectedData, ExpectedRun, JobCommand, RunRequest } from "./job.js"
 
 export interface SweepSpec {

@@ -10,7 +10,8 @@ import { RunFolderTakenError } from "../errors.js"
 import { readResumePoint } from "../train/resume.js"
 import { SweepRunError } from "./errors.js"
 import type { JobCommand } from "./job.js"
-import { firstDifference, type FinishedSummary, type RunRequest, runState } from "./plan.js"
+import { firstDifference } from "../../data/first-difference.js"
+import { type FinishedSummary, type RunRequest, runState } from "./plan.js"
 
 /** How a run is started: the program and what comes before the run's own arguments. */
 export interface RunCommand {

@@ -5,9 +5,9 @@ import { createHash } from "node:crypto"
 import { mkdir } from "node:fs/promises"
 import { hostname } from "node:os"
 import { dirname, join, resolve, sep } from "node:path"
-import { ConfigError } from "../errors.js"
+import { DEFAULT_QUEUE_NAME } from "../choices.js"
+import { ConfigError, RunFolderTakenError } from "../errors.js"
 import { QueueError, SweepRunError } from "./errors.js"
-import { RunFolderTakenError } from "../errors.js"
 import { boundsProblem, DEFAULT_JOB_LIMITS, type JobLimits } from "./bounds.js"
 import {
   type CheckedRun,
@@ -34,9 +34,6 @@ export interface QueueTarget {
   readonly url: string
   readonly name: string
 }
-
-export { DEFAULT_QUEUE_NAME } from "../choices.js"
-import { DEFAULT_QUEUE_NAME } from "../choices.js"
 
 /** A job is tried this many times before it counts as failed (a crash of the run, not of a worker). */
 const JOB_ATTEMPTS = 2

@@ -7,7 +7,7 @@ import { loadMnistDir } from "../../data/mnist/idx-folder.js"
 import { MNIST_MEAN, MNIST_STD, normalizeMnistRows } from "../../data/mnist/normalize.js"
 import { splitMnist } from "../../data/mnist/split.js"
 import { type Dataset, datasetFromGather, type Splits } from "./dataset.js"
-import { mnistNormalization } from "./normalization.js"
+import { mnistNormalization } from "./mnist-normalization.js"
 
 /** Where MNIST comes from: a folder of IDX files, a checksum-verified download, or the embedded digits. */
 export type MnistSource =

@@ -67,8 +67,6 @@ export const inputSpaceProblem = (space: InputSpace, inputDim: number): string |
   return null
 }
 
-export { mnistNormalization } from "./mnist-normalization.js"
-
 export const lcnNormalization = (scaleReference: number | null, crop: number = CROP_SIZE): Normalization => ({
   kind: "lcn",
   crop,

@@ -4,7 +4,7 @@
  * statistics of the training rows, recorded so that the run's checkpoints carry them.
  */
 import { Effect } from "effect"
-import { type ImageShape, readGrayPixels } from "../../data/image-rows.js"
+import { type ImageShape, readImagesOfOneSize } from "../../data/image-rows.js"
 import { type ImageReadError, listImages } from "../../data/images.js"
 import { readVectorFile, type VectorFileError } from "../../data/vector-file.js"
 import { gatherRows } from "../../models/gather-rows.js"
@@ -28,7 +28,6 @@ export interface PixelRows {
   readonly labels?: Uint8Array
 }
 
-export { normalizationModes, type NormalizationMode } from "../choices.js"
 import type { NormalizationMode } from "../choices.js"
 
 export interface OwnSplitOptions {
@@ -169,22 +168,14 @@ export const imageFolderRows = (
 ): Effect.Effect<PixelRows, ImageReadError | OwnDataError> =>
   Effect.gen(function* () {
     const paths = yield* listImages(dir)
-    const first = yield* readGrayPixels(paths[0], size)
-    const dim = first.height * first.width
-    const x = new Float32Array(paths.length * dim)
-    x.set(first.pixels, 0)
-    for (const [i, path] of paths.entries()) {
-      if (i === 0) continue
-      const image = yield* readGrayPixels(path, size)
-      if (image.height !== first.height || image.width !== first.width) {
-        return yield* Effect.fail(
-          new OwnDataError({
-            source: dir,
-            problem: `${path} is ${image.width}×${image.height} but ${paths[0]} is ${first.width}×${first.height}; every image must have one size, or pass --size N to resize them all to N×N`
-          })
-        )
-      }
-      x.set(image.pixels, i * dim)
-    }
-    return { source: `images in ${dir}`, x, rows: paths.length, height: first.height, width: first.width }
+    const { x, height, width } = yield* readImagesOfOneSize(
+      paths,
+      size,
+      (image, first) =>
+        new OwnDataError({
+          source: dir,
+          problem: `${image.path} is ${image.width}×${image.height} but ${first.path} is ${first.width}×${first.height}; every image must have one size, or pass --size N to resize them all to N×N`
+        })
+    )
+    return { source: `images in ${dir}`, x, rows: paths.length, height, width }
   })

@@ -11,10 +11,10 @@ import { lastCheckpointFile } from "./layout.js"
 
 /**
  * Checks that `out` can become a run folder before any work starts: no regular file on its path
- * and a writable folder to create it in. Says whether a run is there already; whether a new run
- * may replace it is claimRunFolder's to say, once the run is known.
+ * and a writable folder to create it in. Whether a run already there may be replaced is
+ * claimRunFolder's to say, once the run is known.
  */
-export const checkOutputFolder = (out: string): Effect.Effect<{ readonly holdsRun: boolean }, WriteError> =>
+export const checkOutputFolder = (out: string): Effect.Effect<void, WriteError> =>
   Effect.gen(function* () {
     const target = resolve(out)
     let dir = target
@@ -51,13 +51,6 @@ export const checkOutputFolder = (out: string): Effect.Effect<{ readonly holdsRu
       return yield* Effect.fail(
         new WriteError({ path: out, problem: `the folder ${dir} is not writable (permission denied)` })
       )
-    const holdsRun = yield* Effect.promise(() =>
-      stat(join(target, lastCheckpointFile)).then(
-        () => true,
-        () => false
-      )
-    )
-    return { holdsRun }
   })
 
 /** What a run is, as its checkpoints and summary record it: what tells one run from another. */
@@ -178,7 +171,7 @@ const readOccupant = (out: string): Effect.Effect<Occupant | null> =>
 const asStored = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)))
 
 /** Where the run in a folder differs from `wanted`; undefined: it is the very run asked for. */
-export const identityDifference = (wanted: RunIdentity, found: RunIdentity): string | undefined => {
+const identityDifference = (wanted: RunIdentity, found: RunIdentity): string | undefined => {
   const describe = asStored(wanted.describe) as Record<string, unknown>
   // A summary's data also holds the split sizes, which the run asked for does not state.
   const foundDescribe = Object.fromEntries(

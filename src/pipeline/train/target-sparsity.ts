@@ -67,11 +67,9 @@ export const searchLambda = (
     }
     const tolerance = options.tolerance ?? 0.01
     const train = firstRows(data.train, options.sampleRows ?? 2000)
+    const tooFew = batchProblem(train.rows, settings.batchSize, "training")
+    if (tooFew !== null) return yield* Effect.fail(new InputError({ entry: "targetSparsity", ...tooFew }))
     const perEpoch = Math.floor(train.rows / settings.batchSize)
-    if (perEpoch < 1)
-      return yield* Effect.fail(
-        new InputError({ entry: "targetSparsity", ...batchProblem(train.rows, settings.batchSize, "training")! })
-      )
     const epochs = Math.max(1, Math.ceil((options.batches ?? 100) / perEpoch))
     const val = firstRows(data.val, options.validationRows ?? 1000)
     const tries: LambdaTry[] = []

@@ -12,8 +12,7 @@ import type { DataKind, VariantName } from "../../models/variants.js"
 import { gatherRows } from "../../models/gather-rows.js"
 import { restoreSnapshot } from "../train/checkpoint.js"
 import { resolveSettings } from "../train/config.js"
-import type { EpochEvent, TrainingHooks } from "../train/loop.js"
-import { trainingLoop } from "../train/loop.js"
+import { type LoopData, type LoopOptions, type TrainingHooks, trainingLoop } from "../train/loop.js"
 import { readResumePoint } from "../train/resume.js"
 import { type RunSummary, trainRun } from "../train/run.js"
 import { rngFor } from "../train/seeds.js"
@@ -93,6 +92,30 @@ export interface FittedModel extends LoadedModel {
   readonly report: FitReport
 }
 
+/** A callback for each epoch (a Promise it returns is awaited) as the training loop's hook. */
+export const epochHook = (
+  onEpoch: ((event: FitEpoch) => void | Promise<void>) | undefined,
+  epochs: number
+): ReadonlyArray<TrainingHooks> =>
+  onEpoch === undefined
+    ? []
+    : [
+        {
+          onEpoch: (e) =>
+            Effect.promise(async () => void (await onEpoch({ epoch: e.epoch + 1, epochs, train: e.train, val: e.val })))
+        }
+      ]
+
+/** Trains in memory and restores the best epoch (lowest validation energy), with its validation figures. */
+export const trainBest = <E, R>(loop: LoopOptions<E, R>, data: LoopData) =>
+  Effect.gen(function* () {
+    const { model, best } = yield* trainingLoop(loop, data)
+    if (best === null) return yield* Effect.dieMessage(`${loop.model} trained no epoch`)
+    yield* restoreSnapshot(model, best.snapshot, "the best epoch in memory")
+    const val = yield* evaluate(model, data.val)
+    return { model, best, val }
+  })
+
 /** The model with its report; its getters (components) stay getters. */
 const withReport = (loaded: LoadedModel, report: FitReport): FittedModel =>
   Object.defineProperties(
@@ -161,20 +184,7 @@ export const fit = <E = never, R = never>(rows: Rows, options: FitOptions<E, R> 
       options.composition
     )
     const { settings, search: lambdaSearch } = chosen
-    const onEpoch = options.onEpoch
-    const hooks: ReadonlyArray<TrainingHooks<E, R>> = [
-      ...(options.hooks ?? []),
-      ...(onEpoch === undefined
-        ? []
-        : [
-            {
-              onEpoch: (e: EpochEvent) =>
-                Effect.promise(
-                  async () => void (await onEpoch({ epoch: e.epoch + 1, epochs, train: e.train, val: e.val }))
-                )
-            }
-          ])
-    ]
+    const hooks: ReadonlyArray<TrainingHooks<E, R>> = [...(options.hooks ?? []), ...epochHook(options.onEpoch, epochs)]
     const describe = { rows: flat.rows, validationFraction: fraction, ...chosen.describe }
     const loop = { model: variant, settings, epochs, seed, hooks, describe, ...composition }
     const report = (bestEpoch: number, val: SplitMetrics, run: RunSummary | null): FitReport => ({
@@ -196,10 +206,7 @@ export const fit = <E = never, R = never>(rows: Rows, options: FitOptions<E, R> 
       const loaded = yield* loadModel(options.out, composition)
       return withReport(loaded, report(run.bestEpoch, run.val, run))
     }
-    const { model, best } = yield* trainingLoop(loop, data)
-    if (best === null) return yield* Effect.dieMessage("fit trained no epoch")
-    yield* restoreSnapshot(model, best.snapshot, "the best epoch in memory")
-    const val = yield* evaluate(model, data.val)
+    const { model, best, val } = yield* trainBest(loop, data)
     const space = { height: data.train.height, width: data.train.width, normalization: { kind: "none" } } as const
     const loaded = useModel(model, variant, space, "(in memory)", best.epoch + 1)
     return withReport(loaded, report(best.epoch + 1, val, null))

@@ -4,7 +4,8 @@
  */
 import { Effect, Either, Schema } from "effect"
 import type { Snapshot } from "../train/checkpoint.js"
-import { InputSpace, inputSpaceProblem, lcnOfPatchMetadata, mnistNormalization } from "../sources/normalization.js"
+import { mnistNormalization } from "../sources/mnist-normalization.js"
+import { InputSpace, inputSpaceProblem, lcnOfPatchMetadata } from "../sources/normalization.js"
 import { LoadModelError } from "./errors.js"
 
 /** An input space and, when it was inferred for a checkpoint that does not record one, a phrase saying from what. */

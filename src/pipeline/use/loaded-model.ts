@@ -256,8 +256,6 @@ export const useModel = (
     }
   }
 
-  const trainedEpochs = epochs
-
   const reconstructRows = (rows: NormalizedRows, source: CodeSource) =>
     batched(rows, dim, (x, indices) => rows.toPixels(model.decoder.decode(codesOf(x, source)), indices))
 
@@ -368,14 +366,14 @@ export const useModel = (
           const step = yield* Effect.sync(() => {
             const x = tf.tensor2d(rows.x.subarray(start * dim, end * dim), [end - start, dim])
             try {
-              return trainStep(model, x, trainedEpochs, (t) => rows.toPixels(t, indices))
+              return trainStep(model, x, epochs, (t) => rows.toPixels(t, indices))
             } finally {
               x.dispose()
             }
           })
           if (step.nonFiniteCodes > 0 || !Number.isFinite(step.energy))
             return yield* Effect.fail(
-              new DivergenceError({ epoch: trainedEpochs, batch: b, term: "the codes of partialFit's rows" })
+              new DivergenceError({ epoch: epochs, batch: b, term: "the codes of partialFit's rows" })
             )
           totals = addTotals(totals, step)
         }
@@ -390,7 +388,7 @@ export const useModel = (
       Effect.gen(function* () {
         const path = join(dir, bestCheckpointFile)
         yield* ensureDir(dir)
-        yield* writeFileAtomic(path, encodeSnapshot(snapshotModel(model, variant, trainedEpochs - 1, undefined, space)))
+        yield* writeFileAtomic(path, encodeSnapshot(snapshotModel(model, variant, epochs - 1, undefined, space)))
         return path
       })
   }
