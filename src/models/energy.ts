@@ -47,7 +47,7 @@ export const energyTermsGiven = (
   e: Energy
 ): EnergyTerms<tf.Scalar> => {
   const byTerm: Record<string, tf.Scalar> = {
-    reconstruction: tf.div(tf.sum(tf.square(tf.sub(x, decoded))), x.shape[1]) as tf.Scalar,
+    reconstruction: tf.div(tf.sum(tf.squaredDifference(x, decoded)), x.shape[1]) as tf.Scalar,
     [sparsity.name]: sparsity.value(z, e.lambda)
   }
   for (const term of e.terms) byTerm[term.name] = term.value(z, zEnc)

@@ -18,15 +18,33 @@ export type HostGemm = (
 ) => Float32Array
 
 /**
- * Element-wise updates written into a variable's own storage by a native BLAS (level 1), for
- * optimizers whose state is as large as the decoder: on the wasm backend each tensor operation
- * reads and writes every element and allocates its result, and Adam needs a dozen of them.
+ * One Adam step of a parameter p with moments m and v and gradient g:
+ * m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², p ← p + scale·m/(√v + epsilon), where the caller
+ * folds the learning rate and the bias corrections into scale and epsilon.
+ */
+export interface AdamStep {
+  readonly g: tf.Tensor
+  readonly m: tf.Variable
+  readonly v: tf.Variable
+  readonly p: tf.Variable
+  readonly beta1: number
+  readonly beta2: number
+  readonly scale: number
+  readonly epsilon: number
+}
+
+/**
+ * Element-wise updates written into a variable's own storage, for optimizers whose state is as
+ * large as the decoder: on the wasm backend each tensor operation reads and writes every element
+ * and allocates its result, and Adam needs a dozen of them.
  */
 export interface InPlace {
   /** Whether `y` alone owns storage that can be written in place (no clone or view shares it). */
   readonly writable: (y: tf.Variable) => boolean
   /** y ← alpha·x + beta·y in y's storage; x and y have the same size. Only on writable y. */
   readonly axpby: (alpha: number, x: tf.Tensor, beta: number, y: tf.Variable) => void
+  /** One Adam step in the storage of p, m and v, all writable, in one pass. */
+  readonly adam: (step: AdamStep) => void
 }
 
 export interface Linalg {

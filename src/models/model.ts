@@ -14,7 +14,7 @@ import {
 import { type Energy, energyTermsGiven } from "./energy.js"
 import type { InferenceResult } from "./inference/method.js"
 import { type Linalg, tfjsLinalg } from "./linalg.js"
-import { psnrSum, type ToPixels, zeroCount } from "./metrics.js"
+import { psnrSum, type ToPixels, zeroAndNonFiniteCounts, zeroCount } from "./metrics.js"
 import type { UniformSource } from "./rng.js"
 import { type ModelSettings, stepRule } from "./settings.js"
 import { disposeOptimizer, makeOptimizer, type Optimizer, optimizerStep, optimizerTensors } from "./optimisers/chain.js"
@@ -77,18 +77,29 @@ export const disposeModel = (m: SparseCodingModel): void => {
 }
 
 /** Every tensor of the model by a stable name: what a checkpoint stores. */
-export const modelTensors = (m: SparseCodingModel): Record<string, tf.Variable> => {
+const prefixed = (
+  groups: ReadonlyArray<readonly [string, Readonly<Record<string, tf.Variable>>]>
+): Record<string, tf.Variable> => {
   const out: Record<string, tf.Variable> = {}
-  const put = (prefix: string, vars: Readonly<Record<string, tf.Variable>>) => {
-    for (const [k, v] of Object.entries(vars)) out[`${prefix}.${k}`] = v
-  }
-  put("encoder", listaVariables(m.encoder))
-  put("decoder", m.decoder.params)
-  // Each transform's state under its name: encoder.adam.m.W.
-  put("encoder", optimizerTensors(m.encoderOptimizer))
-  put("decoder", optimizerTensors(m.decoderOptimizer))
+  for (const [prefix, vars] of groups) for (const [k, v] of Object.entries(vars)) out[`${prefix}.${k}`] = v
   return out
 }
+
+/** The weights alone, by checkpoint name: what a step reads and its update writes. */
+export const modelParameters = (m: SparseCodingModel): Record<string, tf.Variable> =>
+  prefixed([
+    ["encoder", listaVariables(m.encoder)],
+    ["decoder", m.decoder.params]
+  ])
+
+export const modelTensors = (m: SparseCodingModel): Record<string, tf.Variable> => ({
+  ...modelParameters(m),
+  // Each transform's state under its name: encoder.adam.m.W.
+  ...prefixed([
+    ["encoder", optimizerTensors(m.encoderOptimizer)],
+    ["decoder", optimizerTensors(m.decoderOptimizer)]
+  ])
+})
 
 /** Sums over one batch, so that an epoch's figures are exact averages over its rows. */
 export interface BatchTotals {
@@ -149,9 +160,6 @@ export const runRowInference = (
   zEnc: tf.Tensor2D
 ): InferenceResult => inferOn(m, rowEnergy(m), reconstruction, zEnc)
 
-const nonFiniteCount = (t: tf.Tensor): number =>
-  tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "float32")).dataSync()[0])
-
 /**
  * One training step: encoder codes, inference with the decoder frozen, one update of the decoder
  * on the reconstruction from Z* (its chain: decay, schedule, optimizer, constraints), one of the
@@ -179,8 +187,7 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
     figureSeconds += (performance.now() - t0) / 1000
     return value
   }
-  const zeros = figure(() => zeroCount(zStar))
-  const nonFiniteCodes = figure(() => nonFiniteCount(zStar))
+  const { zeros, nonFinite: nonFiniteCodes } = figure(() => zeroAndNonFiniteCounts(zStar))
   // One forward pass of the decoder serves the update, the energy and the figures.
   const figures = tf.tidy(() => {
     const { reconstruction, hidden, grads } = m.decoder.lossGradients(zStar, x)
@@ -221,18 +228,19 @@ export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: To
   tf.tidy(() => {
     const z = encode(m.encoder, x)
     const { hidden, output } = m.decoder.trace(z)
+    const counts = zeroAndNonFiniteCounts(z)
     return {
       rows: x.shape[0],
       energy: energyTermsGiven(x, output, z, z, m.composition.energy).total.dataSync()[0],
       psnr: psnrSum(toPixels(x), toPixels(output)),
-      zeros: zeroCount(z),
+      zeros: counts.zeros,
       entries: z.size,
       hiddenZeros: hidden !== null ? zeroCount(hidden) : 0,
       hiddenEntries: hidden !== null ? hidden.size : 0,
       fistaSteps: 0,
       fistaSeconds: 0,
       figureSeconds: 0,
-      nonFiniteCodes: nonFiniteCount(z)
+      nonFiniteCodes: counts.nonFinite
     }
   })
 

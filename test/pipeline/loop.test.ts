@@ -15,6 +15,7 @@ import { readArrowIpcTable, type Row } from "../../src/data/table.js"
 import { type Composition, compositionOf } from "../../src/models/composition.js"
 import { disposeModel, makeModel, type SparseCodingModel } from "../../src/models/model.js"
 import { sgd } from "../../src/models/optimisers/sgd.js"
+import { type Transform, zeroState } from "../../src/models/optimisers/transform.js"
 import type { CodeTerm } from "../../src/models/terms/term.js"
 import { readCheckpoint, restoreSnapshot } from "../../src/pipeline/train/checkpoint.js"
 import type { ModelSettings } from "../../src/models/settings.js"
@@ -253,6 +254,35 @@ describe("training loop", () => {
         expect(refused.message).toContain("decoder update")
         yield* Effect.scoped(trainingLoop(options(2, { out, resume: point, composition: own }), data))
         expect((yield* readCheckpoint(join(out, "last.safetensors"))).epoch).toBe(1)
+      }).pipe(Effect.provide(env))
+  )
+
+  it.effect(
+    "an optimizer state that breaks while the weights stay finite stops the run at the epoch's end, before a file holds it",
+    () =>
+      Effect.gen(function* () {
+        const base = compositionOf(settings)
+        let updates = 0
+        // A transform whose state overflows on its second update and which never touches the weights.
+        const overflowing: Transform = {
+          name: "overflowing",
+          init: () => zeroState({ tensors: { level: [1] }, scalars: [] }),
+          layout: () => ({ tensors: { level: [1] }, scalars: [] }),
+          update: (grads, state) => {
+            updates += 1
+            if (updates === 2) state.tensors.level.assign(tf.fill([1], Number.POSITIVE_INFINITY))
+            return { updates: grads, state }
+          }
+        }
+        const own: Composition = { ...base, decoderUpdate: [overflowing, ...base.decoderUpdate] }
+        const out = mkdtempSync(join(tmpdir(), "loop-"))
+        const failed = yield* Effect.flip(Effect.scoped(trainingLoop(options(2, { out, composition: own }), randomData())))
+        expect(failed.message).toContain(
+          `training diverged at epoch 1, batch ${Math.floor(trainRows / batchSize)}: NaN or infinity in the model tensor decoder.overflowing.level, checked at the end of the epoch.`
+        )
+        const kept = yield* readCheckpoint(join(out, "last.safetensors"))
+        expect(kept.epoch).toBe(-1)
+        for (const t of Object.values(kept.tensors)) expect(t.data.every(Number.isFinite)).toBe(true)
       }).pipe(Effect.provide(env))
   )
 

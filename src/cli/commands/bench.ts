@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Option, Stream } from "effect"
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { availableParallelism, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { addTotals, averageTotals, type BatchTotals, emptyTotals, type SparseCodingModel } from "../../models/model.js"
@@ -24,6 +24,8 @@ import { batchCount, batchStream, type Dataset, mapSplits } from "../../pipeline
 import { batchCodes } from "../../pipeline/evaluation/codes.js"
 import { loadMnist, normalizeMnistStage, splitStage } from "../../pipeline/sources/mnist.js"
 import { withBatchTensor } from "../../pipeline/backend/resources.js"
+import { installNativeMatMul } from "../../pipeline/backend/native-matmul.js"
+import { type ProductTiming, shapeTally, timeProductShapes } from "../../pipeline/backend/product-threads.js"
 import { trainingLoop } from "../../pipeline/train/loop.js"
 import { rngFor } from "../../pipeline/train/seeds.js"
 import { evaluate } from "../../pipeline/train/epoch.js"
@@ -274,6 +276,24 @@ const benchModel = (
     })
   )
 
+/** The native BLAS the backend installed, for --products; an error where there is none. */
+const nativeProducts = Effect.suspend(() => {
+  const installed = installNativeMatMul()
+  return typeof installed === "string"
+    ? Effect.fail(new Error(`--products times the native BLAS's products, and none is in use: ${installed}`))
+    : Effect.succeed(installed)
+})
+
+const productTable = (model: string, timings: ReadonlyArray<ProductTiming>): string =>
+  [
+    `${model}: product (m×k×n) | calls per batch | GFLOP/s on 1 thread | on ${timings[0]?.threads ?? "all"} | taken | faster`,
+    "--- | --- | --- | --- | --- | ---",
+    ...timings.map(
+      (t) =>
+        `${t.shape} | ${t.callsPerBatch} | ${t.gflopsOneThread} | ${t.gflopsAllThreads} | ${t.taken} thread(s) | ${t.takenIsFaster ? "yes" : "no"}`
+    )
+  ].join("\n")
+
 type TorchResult = {
   threads: number
   samples_per_second: number
@@ -418,6 +438,11 @@ export const benchCommand = Command.make(
         "also time one epoch of scikit-learn's MiniBatchDictionaryLearning on the same training split (experiments/sklearn_reference.py; needs --mnist-dir and python3-sklearn)"
       )
     ),
+    products: Options.boolean("products").pipe(
+      Options.withDescription(
+        "also time each matrix product shape of the model's training on one thread and on every thread of the native BLAS, and say which one the kernel takes (needs a native BLAS)"
+      )
+    ),
     repeat: Options.integer("repeat").pipe(
       Options.withDescription(
         "run each model (and each setting of the reference) this many times, alternating, and report the median speeds (default 1)"
@@ -498,8 +523,12 @@ export const benchCommand = Command.make(
         // deterministic).
         const oursRuns: Array<Effect.Effect.Success<ReturnType<typeof benchModel>>> = []
         const torchRuns: Array<Array<TorchResult & { label: string }>> = torchSettings.map(() => [])
+        const native = o.products ? yield* nativeProducts : null
+        const tally = shapeTally()
         for (let r = 0; r < o.repeat; r++) {
+          if (r === 0) native?.watch(tally.observe)
           const run = yield* benchModel(m, data, o.batches, o.seed, r === 0 ? startDir : null, torchBatches, shape)
+          if (r === 0) native?.watch(null)
           oursRuns.push(run)
           if (o.repeat > 1)
             yield* Effect.logInfo(
@@ -521,6 +550,11 @@ export const benchCommand = Command.make(
         }
         rows.push(ours)
         console.log(JSON.stringify(ours))
+        if (native !== null) {
+          const timings = timeProductShapes(native, tally.seen, o.batches, native.threads ?? availableParallelism())
+          for (const t of timings) console.log(JSON.stringify({ model: m, product: t }))
+          process.stderr.write(`\n${productTable(m, timings)}\n`)
+        }
         if (o.vsTorch && Option.isSome(o.mnistDir) && startDir !== null) {
           const torch = torchRuns.map((runs) => ({
             ...runs[0],

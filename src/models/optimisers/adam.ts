@@ -55,12 +55,10 @@ export const adamApply = (
       if (p === undefined || m === undefined || v === undefined)
         throw new Error(`Adam: no parameter or moment named ${name}`)
       if (native !== null && native.writable(p) && native.writable(m) && native.writable(v)) {
-        // The same update with the moments and the parameter written in place: four tensor
-        // operations instead of fourteen. (lr/c1)·m/(√(v/c2) + ε) = (lr·√c2/c1)·m/(√v + ε·√c2).
-        native.axpby(1 - beta1, g, beta1, m)
-        native.axpby(1 - beta2, tf.square(g), beta2, v)
+        // The same update in one pass over the parameter and its moments, written in place:
+        // (lr/c1)·m/(√(v/c2) + ε) = (lr·√c2/c1)·m/(√v + ε·√c2).
         const rootC2 = Math.sqrt(c2)
-        native.axpby((-learningRate * rootC2) / c1, tf.div(m, tf.add(tf.sqrt(v), epsilon * rootC2)), 1, p)
+        native.adam({ g, m, v, p, beta1, beta2, scale: (-learningRate * rootC2) / c1, epsilon: epsilon * rootC2 })
         continue
       }
       const mNext = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1))

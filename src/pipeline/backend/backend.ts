@@ -8,6 +8,7 @@ import { wasmKernelLoads } from "../../models/inference/fused-step.js"
 import { type Linalg, tfjsLinalg } from "../../models/linalg.js"
 import { BackendError } from "../errors.js"
 import { installNativeMatMul, NativeBlasError } from "./native-matmul.js"
+import { heapInPlace } from "./heap-updates.js"
 
 /** Where inference's per-entry pass runs, for the log. */
 const inferencePass = (): string =>
@@ -122,7 +123,9 @@ const accelerate = (
   Effect.gen(function* () {
     if (name !== "wasm") return { matmul: "backend kernels", linalg: tfjsLinalg }
     const setting = process.env.SPARSE_VDL_BLAS
-    if (setting === "off") return { matmul: "XNNPACK (SPARSE_VDL_BLAS=off)", linalg: tfjsLinalg }
+    // The optimizers' in-place updates need only the wasm backend's memory, not a BLAS.
+    const xnnpack = { ...tfjsLinalg, inPlace: heapInPlace() }
+    if (setting === "off") return { matmul: "XNNPACK (SPARSE_VDL_BLAS=off)", linalg: xnnpack }
     const threads = Number(process.env.SPARSE_VDL_BLAS_THREADS ?? availableParallelism())
     const explicit = setting !== undefined && setting !== ""
     const installed = installNativeMatMul({
@@ -132,7 +135,7 @@ const accelerate = (
     if (typeof installed === "string") {
       if (explicit) return yield* Effect.fail(new NativeBlasError({ library: setting, problem: installed }))
       yield* Effect.logDebug(`no native BLAS: ${installed}`)
-      return { matmul: "XNNPACK (no native BLAS found)", linalg: tfjsLinalg }
+      return { matmul: "XNNPACK (no native BLAS found)", linalg: xnnpack }
     }
     return {
       matmul: `native BLAS ${installed.library}, ${installed.threads ?? "default"} thread(s)`,

@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Data } from "effect"
 import { createRequire } from "node:module"
-import { blasLinalg, type InPlace, type Linalg } from "../../models/linalg.js"
+import { blasLinalg, type Linalg } from "../../models/linalg.js"
+import { heapInPlace } from "./heap-updates.js"
 
 /**
  * Matrix products through the machine's BLAS (OpenBLAS, MKL, BLIS or Accelerate), called with
@@ -14,7 +15,30 @@ export interface NativeMatMul {
   readonly threads: number | null
   /** The products and in-place updates the maths is to be handed: tf.matMul is native now. */
   readonly linalg: Linalg
+  /** The threads a product of this shape runs on. */
+  readonly threadsFor: (shape: ProductShape) => number
+  /** Seconds per call of a product of this shape on fresh host arrays, on `threads` threads (median of `rounds`). */
+  readonly timeProduct: (shape: ProductShape, threads: number, rounds?: number) => number
+  /** Tell `observer` the shape of every product from now on (null: stop). */
+  readonly watch: (observer: ((shape: ProductShape) => void) | null) => void
 }
+
+/** One product C (m×n) = op(A)·op(B) with the inner size k, as the kernel sees it. */
+export interface ProductShape {
+  readonly m: number
+  readonly k: number
+  readonly n: number
+  readonly transposeA: boolean
+  readonly transposeB: boolean
+}
+
+/**
+ * Products of fewer multiply-adds than this run on one thread, larger ones on every thread the
+ * backend was given. Waking a second thread and splitting the operands costs a fixed few tens of
+ * microseconds, which a small product does not pay back: measured with `sparse-vdl bench --products`
+ * on the shapes of training (docs/benchmarks.md has the table).
+ */
+export const SINGLE_THREAD_BELOW = 2 ** 23
 
 /** The BLAS that SPARSE_VDL_BLAS names cannot be used for the products. */
 export class NativeBlasError extends Data.TaggedError("NativeBlasError")<{
@@ -58,20 +82,8 @@ const libraryCandidates = [
   "/System/Library/Frameworks/Accelerate.framework/Accelerate"
 ]
 
-type Saxpby = (
-  n: number,
-  alpha: number,
-  x: Float32Array,
-  incx: number,
-  beta: number,
-  y: Float32Array,
-  incy: number
-) => void
-
 interface Loaded {
   readonly sgemm: Sgemm
-  /** An extension (OpenBLAS, MKL) that not every BLAS has. */
-  readonly saxpby: Saxpby | null
   readonly library: string
   readonly setThreads: ((n: number) => void) | null
 }
@@ -96,15 +108,7 @@ const load = (explicit: string | undefined): Loaded | string => {
       } catch {
         setThreads = null
       }
-      let saxpby: Saxpby | null = null
-      try {
-        saxpby = lib.func(
-          "void cblas_saxpby(int n, float alpha, const float *x, int incx, float beta, _Inout_ float *y, int incy)"
-        ) as Saxpby
-      } catch {
-        saxpby = null
-      }
-      return { sgemm, saxpby, library, setThreads }
+      return { sgemm, library, setThreads }
     } catch (e) {
       tried.push(`${library} (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`)
     }
@@ -115,26 +119,6 @@ const load = (explicit: string | undefined): Loaded | string => {
 interface WasmBackendLike {
   makeOutput: (shape: number[], dtype: tf.DataType) => tf.TensorInfo
   typedArrayFromHeap: (t: tf.TensorInfo) => Float32Array
-  refCount: (dataId: tf.DataId) => number
-}
-
-/** In-place updates on the wasm heap; checked per call, since a process may switch backends. */
-const wasmInPlace = (saxpby: Saxpby): InPlace => {
-  const wasm = (): WasmBackendLike | null =>
-    tf.getBackend() === "wasm" ? (tf.backend() as unknown as WasmBackendLike) : null
-  return {
-    writable: (y) => {
-      const backend = wasm()
-      return backend !== null && y.dtype === "float32" && !y.isDisposed && backend.refCount(y.dataId) === 1
-    },
-    axpby: (alpha, x, beta, y) => {
-      const backend = wasm()
-      if (backend === null || x.size !== y.size)
-        throw new Error(`axpby: ${x.size} values onto ${y.size}, or not on the wasm backend`)
-      // Views last: nothing is allocated between taking them and the call.
-      saxpby(y.size, alpha, backend.typedArrayFromHeap(x), 1, beta, backend.typedArrayFromHeap(y), 1)
-    }
-  }
 }
 
 /**
@@ -154,8 +138,23 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
   if (typeof loaded === "string") return loaded
   const original = tf.getKernel("BatchMatMul", "wasm")
   if (original === undefined) return "the wasm backend is not registered"
-  if (options.threads !== undefined && loaded.setThreads !== null) loaded.setThreads(options.threads)
-  const { sgemm } = loaded
+  const { sgemm, setThreads } = loaded
+  const most = options.threads ?? null
+  // What the library was last told; every product says how many it wants, and only a change costs a call.
+  let current: number | null = null
+  const threadsFor = ({ m, k, n }: ProductShape): number =>
+    most === null ? 0 : m * k * n < SINGLE_THREAD_BELOW ? 1 : most
+  const useThreads = (wanted: number) => {
+    if (wanted > 0 && wanted !== current && setThreads !== null) {
+      setThreads(wanted)
+      current = wanted
+    }
+  }
+  let observer: ((shape: ProductShape) => void) | null = null
+  const before = (shape: ProductShape) => {
+    observer?.(shape)
+    useThreads(threadsFor(shape))
+  }
   tf.unregisterKernel("BatchMatMul", "wasm")
   tf.registerKernel({
     ...original,
@@ -188,6 +187,7 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
       const av = backend.typedArrayFromHeap(a)
       const bv = backend.typedArrayFromHeap(b)
       const cv = backend.typedArrayFromHeap(out)
+      before({ m, k, n, transposeA, transposeB })
       for (let i = 0; i < batch; i++) {
         const ai = batchA === 1 ? 0 : i * m * k
         const bi = batchB === 1 ? 0 : i * k * n
@@ -220,10 +220,58 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
     out?: Float32Array
   ): Float32Array => {
     const c = out ?? new Float32Array(m * n)
+    before({ m, k, n, transposeA: false, transposeB: false })
     sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1, a, k, b, n, 0, c, n)
     return c
   }
-  const linalg = blasLinalg(hostGemm, loaded.saxpby === null ? null : wasmInPlace(loaded.saxpby))
-  active = { library: loaded.library, threads: options.threads ?? null, linalg }
+  const timeProduct = (shape: ProductShape, threads: number, rounds = 3): number => {
+    const { m, k, n, transposeA, transposeB } = shape
+    const a = new Float32Array(m * k).map((_, i) => ((i * 7919) % 17) / 17 - 0.5)
+    const b = new Float32Array(k * n).map((_, i) => ((i * 104729) % 13) / 13 - 0.5)
+    const c = new Float32Array(m * n)
+    const call = () =>
+      sgemm(
+        ROW_MAJOR,
+        transposeA ? TRANS : NO_TRANS,
+        transposeB ? TRANS : NO_TRANS,
+        m,
+        n,
+        k,
+        1,
+        a,
+        transposeA ? m : k,
+        b,
+        transposeB ? k : n,
+        0,
+        c,
+        n
+      )
+    // About 20 ms of work per round, at least 5 calls.
+    const calls = Math.max(5, Math.round(2e-2 / ((2 * m * k * n) / 50e9)))
+    const seconds: number[] = []
+    useThreads(threads)
+    try {
+      call()
+      for (let r = 0; r < rounds; r++) {
+        const t0 = performance.now()
+        for (let i = 0; i < calls; i++) call()
+        seconds.push((performance.now() - t0) / 1000 / calls)
+      }
+    } finally {
+      current = null
+    }
+    return seconds.sort((p, q) => p - q)[Math.floor(seconds.length / 2)]
+  }
+  const linalg = blasLinalg(hostGemm, heapInPlace())
+  active = {
+    library: loaded.library,
+    threads: most,
+    linalg,
+    threadsFor,
+    timeProduct,
+    watch: (next) => {
+      observer = next
+    }
+  }
   return active
 }

@@ -72,6 +72,14 @@ export interface Snapshot {
   readonly composition?: CompositionNames
 }
 
+/** The first tensor of a snapshot holding a NaN or an infinity, by name, or null. */
+export const nonFiniteTensorOf = (snapshot: Snapshot): string | null => {
+  for (const [name, t] of Object.entries(snapshot.tensors)) {
+    for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) return name
+  }
+  return null
+}
+
 export const snapshotModel = (
   m: SparseCodingModel,
   model: string,

@@ -7,7 +7,7 @@ import {
   type BatchTotals,
   emptyTotals,
   evaluateBatch,
-  modelTensors,
+  modelParameters,
   type SparseCodingModel,
   type SplitMetrics,
   trainStep
@@ -54,13 +54,15 @@ const holdsNonFinite = (v: tf.Tensor): boolean =>
   tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(v))).dataSync()[0] !== 0)
 
 /**
- * The first model tensor holding a NaN or an infinity, by its checkpoint name. It runs after every
- * batch, so it reads one sum per tensor (a NaN or an infinity makes the sum non-finite) and looks
- * element by element only at a tensor whose sum is not finite, where finite values too large to
- * add up could be the cause.
+ * The first weight holding a NaN or an infinity, by its checkpoint name. It runs after every
+ * batch, so it reads one sum per weight (a NaN or an infinity makes the sum non-finite) and looks
+ * element by element only at a weight whose sum is not finite, where finite values too large to
+ * add up could be the cause. The optimizers' states, as large again or twice, are checked where
+ * they are written to a file (the loop's snapshots): a broken state breaks the weights it updates
+ * within the same step, so between files the weights alone tell.
  */
 const firstNonFiniteTensor = (m: SparseCodingModel): string | null => {
-  const entries = Object.entries(modelTensors(m))
+  const entries = Object.entries(modelParameters(m))
   const sums = tf.tidy(() => tf.stack(entries.map(([, v]) => tf.sum(v))).dataSync())
   const bad = entries.find(([, v], i) => !Number.isFinite(sums[i]) && holdsNonFinite(v))
   return bad === undefined ? null : bad[0]

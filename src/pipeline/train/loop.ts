@@ -6,7 +6,7 @@ import { type BatchTotals, emptyTotals, type SparseCodingModel, type SplitMetric
 import type { ModelSettings } from "../../models/settings.js"
 import { columnShapeFigures, picturedEpoch } from "../report/atom-report.js"
 import { Backend } from "../backend/backend.js"
-import { encodeSnapshot, type RunProgress, snapshotModel } from "./checkpoint.js"
+import { encodeSnapshot, nonFiniteTensorOf, type RunProgress, snapshotModel } from "./checkpoint.js"
 import { batchCount, type Dataset, inputSpaceOf } from "../sources/dataset.js"
 import { batchProblem, firstInputError, widthProblem } from "../sources/checks.js"
 import { DivergenceError } from "../errors.js"
@@ -238,10 +238,10 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
     const saveWhereStopped = (path: string) => {
       const at = { epoch: position.epoch, batch: position.batch }
       if (saved !== null && saved.epoch === at.epoch && saved.batch === at.batch) return Effect.void
-      return writeFileAtomic(
-        path,
-        encodeSnapshot(snapshotModel(model, options.model, position.epoch - 1, progressAt(position), input))
-      ).pipe(Effect.tap(() => Effect.sync(() => (saved = at))))
+      const snapshot = snapshotModel(model, options.model, position.epoch - 1, progressAt(position), input)
+      // A broken state is not saved over the last good one; the failure that stops the run says why.
+      if (nonFiniteTensorOf(snapshot) !== null) return Effect.void
+      return writeFileAtomic(path, encodeSnapshot(snapshot)).pipe(Effect.tap(() => Effect.sync(() => (saved = at))))
     }
 
     const runEpoch = (epoch: number) =>
@@ -315,6 +315,16 @@ export const trainingLoop = <E = never, R = never>(options: LoopOptions<E, R>, d
               { ...progressAt(position), best: bestNow },
               input
             )
+            // The batches checked the weights; the optimizers' states are checked here, before any file holds them.
+            const broken = nonFiniteTensorOf(snapshot)
+            if (broken !== null)
+              return yield* Effect.fail(
+                new DivergenceError({
+                  epoch,
+                  batch: trained.batches - 1,
+                  term: `the model tensor ${broken}, checked at the end of the epoch`
+                })
+              )
             if (improved) best = { epoch, energy: val.energy, snapshot }
             if (files === null) return
             const bytes = encodeSnapshot(snapshot)

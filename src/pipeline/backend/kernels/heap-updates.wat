@@ -1,0 +1,96 @@
+;; Element-wise updates written into tensors where they live: this module imports the memory of
+;; TensorFlow.js's WebAssembly backend, so its addresses are the tensors' byte offsets there and
+;; nothing is copied. Four float32 lanes at a time (f32x4), then the remainder one by one; each
+;; lane does the same float32 operations in the same order as the scalar tail. Build with
+;; `npm run kernels`, which writes heap-updates.wasm.ts.
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; One Adam step of n entries: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², p ← p + s·m/(√v + ε),
+  ;; where the caller folds the learning rate and both bias corrections into s and ε.
+  (func (export "adam")
+    (param $p i32) (param $m i32) (param $v i32) (param $g i32) (param $n i32)
+    (param $beta1 f32) (param $beta2 f32) (param $scale f32) (param $epsilon f32)
+    (local $at i32) (local $end i32) (local $vecEnd i32)
+    (local $gq v128) (local $mq v128) (local $vq v128)
+    (local $b1 v128) (local $c1 v128) (local $b2 v128) (local $c2 v128) (local $s v128) (local $e v128)
+    (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $b1 (f32x4.splat (local.get $beta1)))
+    (local.set $c1 (f32x4.splat (f32.sub (f32.const 1) (local.get $beta1))))
+    (local.set $b2 (f32x4.splat (local.get $beta2)))
+    (local.set $c2 (f32x4.splat (f32.sub (f32.const 1) (local.get $beta2))))
+    (local.set $s (f32x4.splat (local.get $scale)))
+    (local.set $e (f32x4.splat (local.get $epsilon)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (local.set $at (i32.const 0))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $at) (local.get $vecEnd)))
+        (local.set $gq (v128.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $mq
+          (f32x4.add
+            (f32x4.mul (local.get $b1) (v128.load (i32.add (local.get $m) (local.get $at))))
+            (f32x4.mul (local.get $c1) (local.get $gq))))
+        (local.set $vq
+          (f32x4.add
+            (f32x4.mul (local.get $b2) (v128.load (i32.add (local.get $v) (local.get $at))))
+            (f32x4.mul (local.get $c2) (f32x4.mul (local.get $gq) (local.get $gq)))))
+        (v128.store (i32.add (local.get $m) (local.get $at)) (local.get $mq))
+        (v128.store (i32.add (local.get $v) (local.get $at)) (local.get $vq))
+        (v128.store (i32.add (local.get $p) (local.get $at))
+          (f32x4.add
+            (v128.load (i32.add (local.get $p) (local.get $at)))
+            (f32x4.mul (local.get $s)
+              (f32x4.div (local.get $mq) (f32x4.add (f32x4.sqrt (local.get $vq)) (local.get $e))))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $vec)))
+    (block $done
+      (loop $tail
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $ms
+          (f32.add
+            (f32.mul (local.get $beta1) (f32.load (i32.add (local.get $m) (local.get $at))))
+            (f32.mul (f32.sub (f32.const 1) (local.get $beta1)) (local.get $gs))))
+        (local.set $vs
+          (f32.add
+            (f32.mul (local.get $beta2) (f32.load (i32.add (local.get $v) (local.get $at))))
+            (f32.mul (f32.sub (f32.const 1) (local.get $beta2)) (f32.mul (local.get $gs) (local.get $gs)))))
+        (f32.store (i32.add (local.get $m) (local.get $at)) (local.get $ms))
+        (f32.store (i32.add (local.get $v) (local.get $at)) (local.get $vs))
+        (f32.store (i32.add (local.get $p) (local.get $at))
+          (f32.add
+            (f32.load (i32.add (local.get $p) (local.get $at)))
+            (f32.mul (local.get $scale)
+              (f32.div (local.get $ms) (f32.add (f32.sqrt (local.get $vs)) (local.get $epsilon))))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $tail))))
+
+  ;; y ← αx + βy over n entries.
+  (func (export "axpby")
+    (param $n i32) (param $alpha f32) (param $x i32) (param $beta f32) (param $y i32)
+    (local $at i32) (local $end i32) (local $vecEnd i32) (local $a v128) (local $b v128)
+    (local.set $a (f32x4.splat (local.get $alpha)))
+    (local.set $b (f32x4.splat (local.get $beta)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (local.set $at (i32.const 0))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $at) (local.get $vecEnd)))
+        (v128.store (i32.add (local.get $y) (local.get $at))
+          (f32x4.add
+            (f32x4.mul (local.get $a) (v128.load (i32.add (local.get $x) (local.get $at))))
+            (f32x4.mul (local.get $b) (v128.load (i32.add (local.get $y) (local.get $at))))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $vec)))
+    (block $done
+      (loop $tail
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (f32.store (i32.add (local.get $y) (local.get $at))
+          (f32.add
+            (f32.mul (local.get $alpha) (f32.load (i32.add (local.get $x) (local.get $at))))
+            (f32.mul (local.get $beta) (f32.load (i32.add (local.get $y) (local.get $at))))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $tail)))))

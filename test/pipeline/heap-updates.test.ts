@@ -1,0 +1,73 @@
+import * as tf from "@tensorflow/tfjs-core"
+import "@tensorflow/tfjs-backend-wasm"
+import { test as fcTest, fc } from "@fast-check/vitest"
+import { readFileSync } from "node:fs"
+import { beforeAll, describe, expect, it } from "vitest"
+import { assembleKernel } from "../../scripts/kernel-source.js"
+import { adam } from "../../src/models/optimisers/adam.js"
+import { makeOptimizer, optimizerStep, optimizerTensors } from "../../src/models/optimisers/chain.js"
+import { tfjsLinalg } from "../../src/models/linalg.js"
+import { heapInPlace } from "../../src/pipeline/backend/heap-updates.js"
+import { wasmBase64 } from "../../src/pipeline/backend/kernels/heap-updates.wasm.js"
+
+beforeAll(async () => {
+  await tf.setBackend("wasm")
+  await tf.ready()
+})
+
+const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
+
+describe("in-place updates on the wasm backend's memory", () => {
+  it("load wherever the wasm backend runs", () => {
+    expect(heapInPlace()).not.toBeNull()
+  })
+
+  // Sizes around the four-lane width, so that the vector loop and the scalar tail both run.
+  fcTest.prop([fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 1000 })], {
+    numRuns: 25
+  })("Adam writes what the tensor path computes, for every size and step", (size, steps, seed) => {
+    const ops = heapInPlace()!
+    const start = () => ({ W: tf.variable(tf.randomNormal([size], 0, 1, "float32", seed)) })
+    const inPlace = makeOptimizer([adam()], start(), { ...tfjsLinalg, inPlace: ops })
+    const viaTensors = makeOptimizer([adam()], start(), tfjsLinalg)
+    const before = tf.memory().numTensors
+    for (let step = 0; step < steps; step++) {
+      const g = tf.randomNormal([size], 0, 1, "float32", seed + 1 + step)
+      optimizerStep(inPlace, { W: g }, { epoch: 0, learningRate: 1e-2 })
+      optimizerStep(viaTensors, { W: g }, { epoch: 0, learningRate: 1e-2 })
+      g.dispose()
+    }
+    expect(tf.memory().numTensors).toBe(before)
+    expect(maxAbsDiff(inPlace.params.W, viaTensors.params.W)).toBeLessThan(1e-6)
+    const a = optimizerTensors(inPlace)
+    const b = optimizerTensors(viaTensors)
+    for (const name of Object.keys(b)) expect(maxAbsDiff(a[name], b[name]), name).toBeLessThan(1e-6)
+    for (const o of [inPlace, viaTensors]) {
+      for (const t of [...Object.values(o.params), ...Object.values(optimizerTensors(o))]) t.dispose()
+    }
+  })
+
+  it("axpby writes αx + βy into y and leaves x as it was", () => {
+    const ops = heapInPlace()!
+    const x = tf.tensor1d([1, 2, 3, 4, 5, 6, 7])
+    const y = tf.variable(tf.tensor1d([10, 20, 30, 40, 50, 60, 70]))
+    ops.axpby(2, x, 0.5, y)
+    expect(Array.from(y.dataSync())).toEqual([7, 14, 21, 28, 35, 42, 49])
+    expect(Array.from(x.dataSync())).toEqual([1, 2, 3, 4, 5, 6, 7])
+    tf.dispose([x, y])
+  })
+
+  it("refuses tensors of different sizes, naming them", () => {
+    const ops = heapInPlace()!
+    const x = tf.zeros([3])
+    const y = tf.variable(tf.zeros([4]))
+    expect(() => ops.axpby(1, x, 1, y)).toThrow(/3 values onto 4/)
+    tf.dispose([x, y])
+  })
+
+  it("is the assembly of the committed text (after editing the .wat, run npm run kernels)", async () => {
+    const text = readFileSync(new URL("../../src/pipeline/backend/kernels/heap-updates.wat", import.meta.url), "utf8")
+    const bytes = await assembleKernel(text, "heap-updates.wat")
+    expect(Buffer.from(bytes).toString("base64")).toBe(wasmBase64)
+  })
+})
