@@ -47,6 +47,12 @@ export interface InPlace {
   readonly adam: (step: AdamStep) => void
 }
 
+/** The exactly-zero and the non-finite (NaN, ±∞) entries of a tensor. */
+export interface EntryCounts {
+  readonly zeros: number
+  readonly nonFinite: number
+}
+
 export interface Linalg {
   /** aᵀ·b. */
   readonly matMulAT: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D
@@ -60,6 +66,8 @@ export interface Linalg {
   readonly hostGemm: HostGemm | null
   /** In-place updates for the optimizers; without them they keep their tensor path. */
   readonly inPlace: InPlace | null
+  /** Counts read where a tensor lives, in one pass; without it, tensor operations count. */
+  readonly entryCounts: ((t: tf.Tensor) => EntryCounts) | null
 }
 
 /**
@@ -72,7 +80,8 @@ export const tfjsLinalg: Linalg = {
   columnSums: (a) => tf.sum(a, 0) as tf.Tensor1D,
   transposeFlagsAreFast: false,
   hostGemm: null,
-  inPlace: null
+  inPlace: null,
+  entryCounts: null
 }
 
 /**
@@ -80,11 +89,16 @@ export const tfjsLinalg: Linalg = {
  * first axis, which on wasm transposes first and costs as much as a large product, becomes a
  * product with a row of ones.
  */
-export const blasLinalg = (hostGemm: HostGemm, inPlace: InPlace | null): Linalg => ({
+export const blasLinalg = (
+  hostGemm: HostGemm,
+  inPlace: InPlace | null,
+  entryCounts: Linalg["entryCounts"]
+): Linalg => ({
   matMulAT: (a, b) => tf.matMul(a, b, true, false) as tf.Tensor2D,
   matMulBT: (a, b) => tf.matMul(a, b, false, true) as tf.Tensor2D,
   columnSums: (a) => tf.reshape(tf.matMul(tf.ones([1, a.shape[0]]), a), [a.shape[1]]) as tf.Tensor1D,
   transposeFlagsAreFast: true,
   hostGemm,
-  inPlace
+  inPlace,
+  entryCounts
 })

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import type { EntryCounts, Linalg } from "./linalg.js"
 
 /**
  * PSNR per image in pixel space: 10·log₁₀(1/MSE) with MSE over pixels, an MSE of 0
@@ -23,21 +24,24 @@ export const psnrSum = (pixels: tf.Tensor2D, reconstruction: tf.Tensor2D): numbe
   return sum
 }
 
-/** The exactly-zero and the non-finite (NaN, ±∞) entries of a tensor, counted in one pass on the host. */
-export const zeroAndNonFiniteCounts = (t: tf.Tensor): { readonly zeros: number; readonly nonFinite: number } => {
-  const values = t.dataSync()
-  let zeros = 0
-  let nonFinite = 0
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]
-    if (v === 0) zeros++
-    else if (!Number.isFinite(v)) nonFinite++
-  }
+/**
+ * The exactly-zero and the non-finite (NaN, ±∞) entries of a tensor: in one pass where the
+ * backend offers one (Linalg's entryCounts), else by two tensor reductions.
+ */
+export const zeroAndNonFiniteCounts = (t: tf.Tensor, linalg?: Pick<Linalg, "entryCounts">): EntryCounts => {
+  const counts = linalg?.entryCounts
+  if (counts != null) return counts(t)
+  const [zeros, nonFinite] = tf.tidy(() =>
+    tf
+      .stack([tf.sum(tf.cast(tf.equal(t, 0), "float32")), tf.sum(tf.cast(tf.logicalNot(tf.isFinite(t)), "float32"))])
+      .dataSync()
+  )
   return { zeros, nonFinite }
 }
 
 /** Number of exactly-zero entries (the sparsity measure: higher is sparser). */
-export const zeroCount = (t: tf.Tensor): number => zeroAndNonFiniteCounts(t).zeros
+export const zeroCount = (t: tf.Tensor, linalg?: Pick<Linalg, "entryCounts">): number =>
+  zeroAndNonFiniteCounts(t, linalg).zeros
 
 /** A map from the model's input space back to pixels, e.g. undoing the MNIST normalisation. */
 export type ToPixels = (x: tf.Tensor2D) => tf.Tensor2D

@@ -187,13 +187,14 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
     figureSeconds += (performance.now() - t0) / 1000
     return value
   }
-  const { zeros, nonFinite: nonFiniteCodes } = figure(() => zeroAndNonFiniteCounts(zStar))
+  const { linalg } = m.encoder
+  const { zeros, nonFinite: nonFiniteCodes } = figure(() => zeroAndNonFiniteCounts(zStar, linalg))
   // One forward pass of the decoder serves the update, the energy and the figures.
   const figures = tf.tidy(() => {
     const { reconstruction, hidden, grads } = m.decoder.lossGradients(zStar, x)
     // The figures are read before the update changes the weights the tensors depend on.
     const energyTotal = figure(() => energyTermsGiven(x, reconstruction, zStar, zEnc, energy).total.dataSync()[0])
-    const hiddenZeros = hidden !== null ? figure(() => zeroCount(hidden)) : 0
+    const hiddenZeros = hidden !== null ? figure(() => zeroCount(hidden, linalg)) : 0
     const hiddenEntries = hidden !== null ? hidden.size : 0
     const psnr = figure(() => psnrSum(toPixels(x), toPixels(reconstruction)))
     optimizerStep(m.decoderOptimizer, grads, { epoch, learningRate: s.decoderLr })
@@ -228,14 +229,14 @@ export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: To
   tf.tidy(() => {
     const z = encode(m.encoder, x)
     const { hidden, output } = m.decoder.trace(z)
-    const counts = zeroAndNonFiniteCounts(z)
+    const counts = zeroAndNonFiniteCounts(z, m.encoder.linalg)
     return {
       rows: x.shape[0],
       energy: energyTermsGiven(x, output, z, z, m.composition.energy).total.dataSync()[0],
       psnr: psnrSum(toPixels(x), toPixels(output)),
       zeros: counts.zeros,
       entries: z.size,
-      hiddenZeros: hidden !== null ? zeroCount(hidden) : 0,
+      hiddenZeros: hidden !== null ? zeroCount(hidden, m.encoder.linalg) : 0,
       hiddenEntries: hidden !== null ? hidden.size : 0,
       fistaSteps: 0,
       fistaSeconds: 0,

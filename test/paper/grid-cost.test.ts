@@ -18,7 +18,11 @@ describe("the grid's projected cost", () => {
   it("is every run's epochs × rows × seconds per row, with the runs left unmeasured named", () => {
     const grid = paperGrid({ vdl: [0.01, 0.02], sdl: [0.005] }, { vdl: [0.01] })
     expect(grid).toHaveLength(4)
-    const projection = projectGrid(grid, [{ dataset: "mnist", model: "vdl", secondsPerRow: 1e-4, from: "test" }], [1, 2])
+    const projection = projectGrid(
+      grid,
+      [{ dataset: "mnist", model: "vdl", secondsPerRow: 1e-4, from: "test" }],
+      [1, 2]
+    )
     expect(projection.runs.map((r) => r.hours)).toEqual([(200 * 55_000 * 1e-4) / 3600, (200 * 55_000 * 1e-4) / 3600])
     expect(projection.unmeasured.map((r) => `${r.dataset}/${r.model}`)).toEqual(["mnist/sdl", "patches/vdl"])
     expect(projection.onWorkers).toEqual([
@@ -27,7 +31,10 @@ describe("the grid's projected cost", () => {
     ])
   })
 
-  fcTest.prop([fc.array(fc.double({ min: 0.01, max: 100, noNaN: true }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 12 })])(
+  fcTest.prop([
+    fc.array(fc.double({ min: 0.01, max: 100, noNaN: true }), { minLength: 1, maxLength: 30 }),
+    fc.integer({ min: 1, max: 12 })
+  ])(
     "on N workers lies between the lower bound (the longest run, or an even share) and an even share plus the longest run",
     (durations, workers) => {
       const total = durations.reduce((a, b) => a + b, 0)
@@ -44,7 +51,10 @@ describe("the grid's projected cost", () => {
     const cost = await Effect.runPromise(readEpochCost(dir))
     expect(cost).toMatchObject({ dataset: "mnist", model: "vdl-nl", secondsPerRow: 3 / 1000 })
     const patches = runFolder({ model: "sdl", data: { train: 500, patchFile: "p.bin" } }, [5])
-    expect(await Effect.runPromise(readEpochCost(patches))).toMatchObject({ dataset: "patches", secondsPerRow: 5 / 500 })
+    expect(await Effect.runPromise(readEpochCost(patches))).toMatchObject({
+      dataset: "patches",
+      secondsPerRow: 5 / 500
+    })
     const unknown = runFolder({ model: "sdl", data: { train: 500 } }, [5])
     const failed = await Effect.runPromise(Effect.flip(readEpochCost(unknown)))
     expect(failed.message).toContain("neither MNIST nor a patch file")

@@ -7,7 +7,8 @@ import { assembleKernel } from "../../scripts/kernel-source.js"
 import { adam } from "../../src/models/optimisers/adam.js"
 import { makeOptimizer, optimizerStep, optimizerTensors } from "../../src/models/optimisers/chain.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
-import { heapInPlace } from "../../src/pipeline/backend/heap-updates.js"
+import { heapEntryCounts, heapInPlace } from "../../src/pipeline/backend/heap-updates.js"
+import { zeroAndNonFiniteCounts } from "../../src/models/metrics.js"
 import { wasmBase64 } from "../../src/pipeline/backend/kernels/heap-updates.wasm.js"
 
 beforeAll(async () => {
@@ -55,6 +56,27 @@ describe("in-place updates on the wasm backend's memory", () => {
     expect(Array.from(y.dataSync())).toEqual([7, 14, 21, 28, 35, 42, 49])
     expect(Array.from(x.dataSync())).toEqual([1, 2, 3, 4, 5, 6, 7])
     tf.dispose([x, y])
+  })
+
+  fcTest.prop([
+    fc.array(
+      fc.oneof(
+        fc.constant(0),
+        fc.constant(Number.NaN),
+        fc.constant(Number.POSITIVE_INFINITY),
+        fc.constant(Number.NEGATIVE_INFINITY),
+        fc.float({ noNaN: true })
+      ),
+      { minLength: 1, maxLength: 41 }
+    )
+  ])("counts zeros and non-finite entries as the tensor operations do, in the vector loop and the tail", (values) => {
+    const t = tf.tensor1d(values)
+    expect(heapEntryCounts()!(t)).toEqual(zeroAndNonFiniteCounts(t))
+    expect(heapEntryCounts()!(t)).toEqual({
+      zeros: values.filter((v) => v === 0).length,
+      nonFinite: values.filter((v) => !Number.isFinite(Math.fround(v))).length
+    })
+    t.dispose()
   })
 
   it("refuses tensors of different sizes, naming them", () => {

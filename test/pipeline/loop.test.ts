@@ -276,7 +276,9 @@ describe("training loop", () => {
         }
         const own: Composition = { ...base, decoderUpdate: [overflowing, ...base.decoderUpdate] }
         const out = mkdtempSync(join(tmpdir(), "loop-"))
-        const failed = yield* Effect.flip(Effect.scoped(trainingLoop(options(2, { out, composition: own }), randomData())))
+        const failed = yield* Effect.flip(
+          Effect.scoped(trainingLoop(options(2, { out, composition: own }), randomData()))
+        )
         expect(failed.message).toContain(
           `training diverged at epoch 1, batch ${Math.floor(trainRows / batchSize)}: NaN or infinity in the model tensor decoder.overflowing.level, checked at the end of the epoch.`
         )

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
-import type { AdamStep, InPlace } from "../../models/linalg.js"
+import type { AdamStep, EntryCounts, InPlace } from "../../models/linalg.js"
+import { zeroAndNonFiniteCounts } from "../../models/metrics.js"
 import { wasmBase64 } from "./kernels/heap-updates.wasm.js"
 
 /**
@@ -21,6 +22,7 @@ interface HeapKernel {
     epsilon: number
   ) => void
   readonly axpby: (n: number, alpha: number, x: number, beta: number, y: number) => void
+  readonly counts: (x: number, n: number) => number
 }
 
 interface WasmBackendLike {
@@ -109,5 +111,20 @@ export const heapInPlace = (): InPlace | null => {
         step.epsilon
       )
     }
+  }
+}
+
+/** Zero and non-finite entries counted in the wasm backend's memory, one SIMD pass and no copy; null where the kernel cannot load. */
+export const heapEntryCounts = (): ((t: tf.Tensor) => EntryCounts) | null => {
+  if (activeWasm() === null) return null
+  return (t) => {
+    const active = activeWasm()
+    if (active === null || t.dtype !== "float32") {
+      // Another backend now, or integers: the tensor operations count.
+      return zeroAndNonFiniteCounts(t)
+    }
+    const packed = active.kernel.counts(active.backend.typedArrayFromHeap(t).byteOffset, t.size)
+    const nonFinite = Math.floor(packed / 2 ** 32)
+    return { zeros: packed - nonFinite * 2 ** 32, nonFinite }
   }
 }

@@ -59,7 +59,8 @@ export interface GridProjection {
 
 /** Wall time of jobs on `workers` machines by the longest-first rule (within 4/3 of the best schedule). */
 export const longestFirstMakespan = (durations: ReadonlyArray<number>, workers: number): number => {
-  if (!(Number.isInteger(workers) && workers >= 1)) throw new RangeError(`workers: ${workers}; give a whole number, 1 or more`)
+  if (!(Number.isInteger(workers) && workers >= 1))
+    throw new RangeError(`workers: ${workers}; give a whole number, 1 or more`)
   const free = new Array<number>(workers).fill(0)
   for (const d of [...durations].sort((a, b) => b - a)) {
     let soonest = 0
@@ -123,7 +124,8 @@ export const readEpochCost = (runDir: string): Effect.Effect<EpochCost, EpochCos
       const trainRows = summary.data?.train
       if (summary.model === undefined) return fail("summary.json names no model")
       if (trainRows === undefined || !(trainRows > 0)) return fail("summary.json gives no training rows")
-      const dataset = summary.data?.patchFile !== undefined ? "patches" : summary.data?.mnist !== undefined ? "mnist" : null
+      const dataset =
+        summary.data?.patchFile !== undefined ? "patches" : summary.data?.mnist !== undefined ? "mnist" : null
       if (dataset === null) return fail("the run trained on neither MNIST nor a patch file")
       const measured = seconds.length > 1 ? seconds.slice(1) : seconds
       if (measured.length === 0 || !measured.every((s) => Number.isFinite(s) && s > 0))

@@ -93,4 +93,46 @@
             (f32.mul (local.get $alpha) (f32.load (i32.add (local.get $x) (local.get $at))))
             (f32.mul (local.get $beta) (f32.load (i32.add (local.get $y) (local.get $at))))))
         (local.set $at (i32.add (local.get $at) (i32.const 4)))
-        (br $tail)))))
+        (br $tail))))
+
+  ;; The exactly-zero and the non-finite entries of n float32 values, as zeros + 2³²·nonFinite
+  ;; (exact in a float64). A lane counts by subtracting its all-ones comparison mask.
+  (func (export "counts") (param $x i32) (param $n i32) (result f64)
+    (local $at i32) (local $end i32) (local $vecEnd i32) (local $v v128) (local $zq v128) (local $fq v128)
+    (local $zeros i32) (local $nonFinite i32) (local $s f32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (local.set $at (i32.const 0))
+    (local.set $zq (v128.const i32x4 0 0 0 0))
+    (local.set $fq (v128.const i32x4 0 0 0 0))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $at) (local.get $vecEnd)))
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $at))))
+        (local.set $zq (i32x4.sub (local.get $zq) (f32x4.eq (local.get $v) (v128.const f32x4 0 0 0 0))))
+        ;; v − v is 0 for a finite v, NaN for NaN and ±∞.
+        (local.set $fq (i32x4.sub (local.get $fq)
+          (f32x4.ne (f32x4.sub (local.get $v) (local.get $v)) (v128.const f32x4 0 0 0 0))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $vec)))
+    (local.set $zeros
+      (i32.add
+        (i32.add (i32x4.extract_lane 0 (local.get $zq)) (i32x4.extract_lane 1 (local.get $zq)))
+        (i32.add (i32x4.extract_lane 2 (local.get $zq)) (i32x4.extract_lane 3 (local.get $zq)))))
+    (local.set $nonFinite
+      (i32.add
+        (i32.add (i32x4.extract_lane 0 (local.get $fq)) (i32x4.extract_lane 1 (local.get $fq)))
+        (i32.add (i32x4.extract_lane 2 (local.get $fq)) (i32x4.extract_lane 3 (local.get $fq)))))
+    (block $done
+      (loop $tail
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $s (f32.load (i32.add (local.get $x) (local.get $at))))
+        (if (f32.eq (local.get $s) (f32.const 0)) (then (local.set $zeros (i32.add (local.get $zeros) (i32.const 1)))))
+        (if (f32.ne (f32.sub (local.get $s) (local.get $s)) (f32.const 0))
+          (then (local.set $nonFinite (i32.add (local.get $nonFinite) (i32.const 1)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $tail)))
+    (f64.add
+      (f64.convert_i32_u (local.get $zeros))
+      (f64.mul (f64.convert_i32_u (local.get $nonFinite)) (f64.const 4294967296))))
+)
