@@ -53,6 +53,21 @@ export interface EntryCounts {
   readonly nonFinite: number
 }
 
+/**
+ * Element-wise steps of a dense stack written over a fresh result, the product they follow: one
+ * pass and no allocation, where the tensor operations take two passes and a new tensor each.
+ * Each returns the tensor it wrote into, or a new one computed by tensor operations where that
+ * tensor's storage is shared.
+ */
+export interface Elementwise {
+  /** relu(pre + bias), bias one value per column or null. */
+  readonly biasRelu: (pre: tf.Tensor2D, bias: tf.Tensor | null) => tf.Tensor2D
+  /** g where h > 0, else 0: the backward pass through a ReLU from its output h. */
+  readonly reluBackward: (g: tf.Tensor2D, h: tf.Tensor2D) => tf.Tensor2D
+  /** y − x. */
+  readonly subtract: (y: tf.Tensor2D, x: tf.Tensor2D) => tf.Tensor2D
+}
+
 export interface Linalg {
   /** aᵀ·b. */
   readonly matMulAT: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D
@@ -68,6 +83,8 @@ export interface Linalg {
   readonly inPlace: InPlace | null
   /** Counts read where a tensor lives, in one pass; without it, tensor operations count. */
   readonly entryCounts: ((t: tf.Tensor) => EntryCounts) | null
+  /** The dense stack's element-wise steps in place; without them, tensor operations. */
+  readonly elementwise: Elementwise | null
 }
 
 /**
@@ -81,7 +98,8 @@ export const tfjsLinalg: Linalg = {
   transposeFlagsAreFast: false,
   hostGemm: null,
   inPlace: null,
-  entryCounts: null
+  entryCounts: null,
+  elementwise: null
 }
 
 /**
@@ -92,7 +110,8 @@ export const tfjsLinalg: Linalg = {
 export const blasLinalg = (
   hostGemm: HostGemm,
   inPlace: InPlace | null,
-  entryCounts: Linalg["entryCounts"]
+  entryCounts: Linalg["entryCounts"],
+  elementwise: Elementwise | null
 ): Linalg => ({
   matMulAT: (a, b) => tf.matMul(a, b, true, false) as tf.Tensor2D,
   matMulBT: (a, b) => tf.matMul(a, b, false, true) as tf.Tensor2D,
@@ -100,5 +119,6 @@ export const blasLinalg = (
   transposeFlagsAreFast: true,
   hostGemm,
   inPlace,
-  entryCounts
+  entryCounts,
+  elementwise
 })

@@ -7,7 +7,7 @@ import { assembleKernel } from "../../scripts/kernel-source.js"
 import { adam } from "../../src/models/optimisers/adam.js"
 import { makeOptimizer, optimizerStep, optimizerTensors } from "../../src/models/optimisers/chain.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
-import { heapEntryCounts, heapInPlace } from "../../src/pipeline/backend/heap-updates.js"
+import { heapElementwise, heapEntryCounts, heapInPlace } from "../../src/pipeline/backend/heap-updates.js"
 import { zeroAndNonFiniteCounts } from "../../src/models/metrics.js"
 import { wasmBase64 } from "../../src/pipeline/backend/kernels/heap-updates.wasm.js"
 
@@ -77,6 +77,47 @@ describe("in-place updates on the wasm backend's memory", () => {
       nonFinite: values.filter((v) => !Number.isFinite(Math.fround(v))).length
     })
     t.dispose()
+  })
+
+  fcTest.prop(
+    [fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 19 }), fc.boolean(), fc.integer({ min: 0, max: 1000 })],
+    {
+      numRuns: 30
+    }
+  )(
+    "ReLU after a bias, its backward pass and a difference write what the tensor operations compute, bit for bit",
+    (rows, cols, withBias, seed) => {
+      const ops = heapElementwise()!
+      const before = tf.memory().numTensors
+      tf.tidy(() => {
+        const pre = () => tf.randomNormal([rows, cols], 0, 1, "float32", seed) as tf.Tensor2D
+        const bias = withBias ? tf.randomNormal([cols], 0, 1, "float32", seed + 1) : null
+        const expected = tf.relu(bias === null ? pre() : tf.add(pre(), bias))
+        const fresh = pre()
+        const h = ops.biasRelu(fresh, bias)
+        expect(h).toBe(fresh)
+        expect(Array.from(h.dataSync())).toEqual(Array.from(expected.dataSync()))
+        const g = () => tf.randomNormal([rows, cols], 0, 1, "float32", seed + 2) as tf.Tensor2D
+        const back = ops.reluBackward(g(), h)
+        const backExpected = tf.mul(g(), tf.step(h))
+        // Equal as numbers: the mask gives +0 where the product gives −0.
+        expect(Array.from(back.dataSync())).toEqual(Array.from(backExpected.dataSync()).map((v) => v + 0))
+        const y = g()
+        expect(Array.from(ops.subtract(y, h).dataSync())).toEqual(Array.from(tf.sub(g(), h).dataSync()))
+      })
+      expect(tf.memory().numTensors).toBe(before)
+    }
+  )
+
+  it("leaves a tensor whose storage is shared as it was, and computes into a new one", () => {
+    const ops = heapElementwise()!
+    const pre = tf.tensor2d([[-1, 2, -3, 4]])
+    const shared = tf.reshape(pre, [1, 4]) as tf.Tensor2D
+    const h = ops.biasRelu(shared, null)
+    expect(h).not.toBe(shared)
+    expect(Array.from(pre.dataSync())).toEqual([-1, 2, -3, 4])
+    expect(Array.from(h.dataSync())).toEqual([0, 2, 0, 4])
+    tf.dispose([pre, shared, h])
   })
 
   it("refuses tensors of different sizes, naming them", () => {

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { gatherRows } from "../gather-rows.js"
 import { linearWeight, linearWeightValue, zeroBias } from "../linear-init.js"
-import type { Linalg } from "../linalg.js"
+import type { Elementwise, Linalg } from "../linalg.js"
 import { readTidy } from "../read.js"
 import { fixedUniforms, type UniformSource } from "../rng.js"
 import { type Activation, type ActivationName, activations } from "./activations.js"
@@ -111,10 +111,30 @@ export const disposeDenseDecoder = (d: DenseDecoder): void => {
   }
 }
 
+/** The backend's in-place element-wise steps, where this stack's activation is the ReLU they fuse. */
+const fusedRelu = (d: { readonly activation: Activation; readonly linalg?: Linalg }): Elementwise | null =>
+  d.activation === activations.relu ? (d.linalg?.elementwise ?? null) : null
+
+/** The activation of a layer's fresh product plus its bias. Must run inside a tidy. */
+const activated = (
+  d: { readonly activation: Activation; readonly linalg?: Linalg },
+  pre: tf.Tensor2D,
+  bias: tf.Tensor | null
+): tf.Tensor2D =>
+  fusedRelu(d)?.biasRelu(pre, bias) ?? (d.activation.apply(bias === null ? pre : tf.add(pre, bias)) as tf.Tensor2D)
+
+/** A fresh gradient with respect to a layer's output carried back through its activation (output h). Must run inside a tidy. */
+const throughActivation = (
+  d: { readonly activation: Activation; readonly linalg?: Linalg },
+  g: tf.Tensor2D,
+  h: tf.Tensor2D
+): tf.Tensor2D => fusedRelu(d)?.reluBackward(g, h) ?? (tf.mul(g, d.activation.slope(h)) as tf.Tensor2D)
+
 /** Hidden activations of every layer but the last, then the output. Must run inside a tidy. */
 export const forwardTrace = (
   d: Pick<DenseDecoder, "activation"> & {
     readonly layers: ReadonlyArray<{ readonly W: tf.Tensor; readonly b: tf.Tensor | null }>
+    readonly linalg?: Linalg
   },
   z: tf.Tensor2D
 ): { hidden: tf.Tensor2D[]; output: tf.Tensor2D } => {
@@ -123,7 +143,7 @@ export const forwardTrace = (
   d.layers.forEach((layer, k) => {
     const pre = tf.matMul(h, layer.W) as tf.Tensor2D
     if (k + 1 < d.layers.length) {
-      h = d.activation.apply(layer.b === null ? pre : tf.add(pre, layer.b)) as tf.Tensor2D
+      h = activated(d, pre, layer.b)
       hidden.push(h)
     } else {
       h = pre
@@ -160,7 +180,7 @@ const backward = (
       if (k === 0) return { dz: null, dW, db }
     }
     g = matMulBT(g, d.layers[k].W as tf.Tensor as tf.Tensor2D)
-    if (k > 0) g = tf.mul(g, d.activation.slope(hidden[k - 1])) as tf.Tensor2D
+    if (k > 0) g = throughActivation(d, g, hidden[k - 1])
   }
   return { dz: g, dW, db }
 }
@@ -337,6 +357,9 @@ const stackTerm = (dec: DenseDecoder, x: tf.Tensor2D, lastLayerGram: LastLayerGr
   // gather of 200 rows of 784 takes longer (9 ms) than a step's products.
   let hostX: Float32Array | null = null
   let hostTarget: Float32Array | null = null
+  // y − x written over the fresh product y where the backend can.
+  const difference = (y: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D =>
+    dec.linalg.elementwise?.subtract(y, x) ?? (tf.sub(y, x) as tf.Tensor2D)
   const pickRows = (source: Float32Array, width: number, rows: Int32Array): tf.Tensor2D =>
     tf.tensor2d(gatherRows(source, width, rows), [rows.length, width])
   const gradientOf = (z: tf.Tensor2D, rows: Int32Array | null): tf.Tensor2D =>
@@ -345,7 +368,7 @@ const stackTerm = (dec: DenseDecoder, x: tf.Tensor2D, lastLayerGram: LastLayerGr
       let h = z
       for (let k = 0; k + 1 < L; k++) {
         const layer = dec.layers[k]
-        h = dec.activation.apply(tf.add(tf.matMul(h, layer.W), layer.b ?? 0)) as tf.Tensor2D
+        h = activated(dec, tf.matMul(h, layer.W) as tf.Tensor2D, layer.b)
         hidden.push(h)
       }
       const form = gramForm as GramForm | null
@@ -353,14 +376,14 @@ const stackTerm = (dec: DenseDecoder, x: tf.Tensor2D, lastLayerGram: LastLayerGr
       if (form !== null) {
         if (rows !== null) hostTarget ??= form.target.dataSync() as Float32Array
         const target = rows === null || hostTarget === null ? form.target : pickRows(hostTarget, m, rows)
-        g = tf.sub(tf.matMul(h, form.gram), target) as tf.Tensor2D
+        g = difference(tf.matMul(h, form.gram) as tf.Tensor2D, target)
       } else {
         if (rows !== null) hostX ??= x.dataSync() as Float32Array
         const target = rows === null || hostX === null ? x : pickRows(hostX, d, rows)
-        g = timesTransposed(tf.sub(tf.matMul(h, lastW), target) as tf.Tensor2D, L - 1)
+        g = timesTransposed(difference(tf.matMul(h, lastW) as tf.Tensor2D, target), L - 1)
       }
       for (let k = L - 2; k >= 0; k--) {
-        g = tf.mul(g, dec.activation.slope(hidden[k])) as tf.Tensor2D
+        g = throughActivation(dec, g, hidden[k])
         g = timesTransposed(g, k)
       }
       // The factor 2/d of the residual, applied where the rows are narrowest (the code width).

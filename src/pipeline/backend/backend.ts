@@ -8,7 +8,7 @@ import { wasmKernelLoads } from "../../models/inference/fused-step.js"
 import { type Linalg, tfjsLinalg } from "../../models/linalg.js"
 import { BackendError } from "../errors.js"
 import { installNativeMatMul, NativeBlasError } from "./native-matmul.js"
-import { heapEntryCounts, heapInPlace } from "./heap-updates.js"
+import { heapElementwise, heapEntryCounts, heapInPlace } from "./heap-updates.js"
 
 /** Where inference's per-entry pass runs, for the log. */
 const inferencePass = (): string =>
@@ -124,7 +124,12 @@ const accelerate = (
     if (name !== "wasm") return { matmul: "backend kernels", linalg: tfjsLinalg }
     const setting = process.env.SPARSE_VDL_BLAS
     // The in-place updates and counts need only the wasm backend's memory, not a BLAS.
-    const xnnpack = { ...tfjsLinalg, inPlace: heapInPlace(), entryCounts: heapEntryCounts() }
+    const xnnpack = {
+      ...tfjsLinalg,
+      inPlace: heapInPlace(),
+      entryCounts: heapEntryCounts(),
+      elementwise: heapElementwise()
+    }
     if (setting === "off") return { matmul: "XNNPACK (SPARSE_VDL_BLAS=off)", linalg: xnnpack }
     const threads = Number(process.env.SPARSE_VDL_BLAS_THREADS ?? availableParallelism())
     const explicit = setting !== undefined && setting !== ""

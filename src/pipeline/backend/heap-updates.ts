@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import type { AdamStep, EntryCounts, InPlace } from "../../models/linalg.js"
+import type { AdamStep, Elementwise, EntryCounts, InPlace } from "../../models/linalg.js"
 import { zeroAndNonFiniteCounts } from "../../models/metrics.js"
 import { wasmBase64 } from "./kernels/heap-updates.wasm.js"
 
@@ -23,6 +23,9 @@ interface HeapKernel {
   ) => void
   readonly axpby: (n: number, alpha: number, x: number, beta: number, y: number) => void
   readonly counts: (x: number, n: number) => number
+  readonly biasRelu: (h: number, b: number, rows: number, cols: number) => void
+  readonly reluBackward: (g: number, h: number, n: number) => void
+  readonly subtract: (y: number, x: number, n: number) => void
 }
 
 interface WasmBackendLike {
@@ -126,5 +129,41 @@ export const heapEntryCounts = (): ((t: tf.Tensor) => EntryCounts) | null => {
     const packed = active.kernel.counts(active.backend.typedArrayFromHeap(t).byteOffset, t.size)
     const nonFinite = Math.floor(packed / 2 ** 32)
     return { zeros: packed - nonFinite * 2 ** 32, nonFinite }
+  }
+}
+
+/**
+ * A dense stack's element-wise steps written over the product they follow, on the wasm backend's
+ * memory; null where the kernel cannot load. A tensor whose storage is shared (refCount above 1)
+ * or that lives elsewhere gets the tensor operations instead.
+ */
+export const heapElementwise = (): Elementwise | null => {
+  if (activeWasm() === null) return null
+  const owned = (t: tf.Tensor) => {
+    const active = activeWasm()
+    return active !== null && t.dtype === "float32" && active.backend.refCount(t.dataId) === 1 ? active : null
+  }
+  const at = (backend: WasmBackendLike, t: tf.Tensor): number => backend.typedArrayFromHeap(t).byteOffset
+  return {
+    biasRelu: (pre, bias) => {
+      const active = owned(pre)
+      const cols = pre.shape[1]
+      if (active === null || (bias !== null && (bias.size !== cols || bias.dtype !== "float32")))
+        return tf.relu(bias === null ? pre : tf.add(pre, bias)) as tf.Tensor2D
+      active.kernel.biasRelu(at(active.backend, pre), bias === null ? 0 : at(active.backend, bias), pre.shape[0], cols)
+      return pre
+    },
+    reluBackward: (g, h) => {
+      const active = owned(g)
+      if (active === null || h.size !== g.size || h.dtype !== "float32") return tf.mul(g, tf.step(h)) as tf.Tensor2D
+      active.kernel.reluBackward(at(active.backend, g), at(active.backend, h), g.size)
+      return g
+    },
+    subtract: (y, x) => {
+      const active = owned(y)
+      if (active === null || x.size !== y.size || x.dtype !== "float32") return tf.sub(y, x) as tf.Tensor2D
+      active.kernel.subtract(at(active.backend, y), at(active.backend, x), y.size)
+      return y
+    }
   }
 }

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Data } from "effect"
 import { createRequire } from "node:module"
 import { blasLinalg, type Linalg } from "../../models/linalg.js"
-import { heapEntryCounts, heapInPlace } from "./heap-updates.js"
+import { heapElementwise, heapEntryCounts, heapInPlace } from "./heap-updates.js"
 
 /**
  * Matrix products through the machine's BLAS (OpenBLAS, MKL, BLIS or Accelerate), called with
@@ -262,7 +262,7 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
     }
     return seconds.sort((p, q) => p - q)[Math.floor(seconds.length / 2)]
   }
-  const linalg = blasLinalg(hostGemm, heapInPlace(), heapEntryCounts())
+  const linalg = blasLinalg(hostGemm, heapInPlace(), heapEntryCounts(), heapElementwise())
   active = {
     library: loaded.library,
     threads: most,

@@ -135,4 +135,88 @@
     (f64.add
       (f64.convert_i32_u (local.get $zeros))
       (f64.mul (f64.convert_i32_u (local.get $nonFinite)) (f64.const 4294967296))))
+
+
+  ;; h ← max(h + b, 0) over rows × cols, b one value per column (b = 0: no bias): ReLU after an
+  ;; affine layer, written over the layer's product. cols must be a multiple of 4 for the vector
+  ;; loop; any other width runs the scalar loop only.
+  (func (export "biasRelu") (param $h i32) (param $b i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $at i32) (local $j i32) (local $rowEnd i32) (local $vecCols i32) (local $s f32)
+    (local.set $vecCols (select (local.get $cols) (i32.const 0) (i32.eqz (i32.and (local.get $cols) (i32.const 3)))))
+    (local.set $at (local.get $h))
+    (local.set $r (i32.const 0))
+    (block $rowsDone
+      (loop $eachRow
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $j (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_u (local.get $j) (local.get $vecCols)))
+            (v128.store (local.get $at)
+              (f32x4.max
+                (if (result v128) (local.get $b)
+                  (then (f32x4.add (v128.load (local.get $at))
+                    (v128.load (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))))
+                  (else (v128.load (local.get $at))))
+                (v128.const f32x4 0 0 0 0)))
+            (local.set $at (i32.add (local.get $at) (i32.const 16)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $vec)))
+        (block $done
+          (loop $tail
+            (br_if $done (i32.ge_u (local.get $j) (local.get $cols)))
+            (local.set $s (f32.load (local.get $at)))
+            (if (local.get $b)
+              (then (local.set $s (f32.add (local.get $s)
+                (f32.load (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))))))
+            (f32.store (local.get $at) (f32.max (local.get $s) (f32.const 0)))
+            (local.set $at (i32.add (local.get $at) (i32.const 4)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $tail)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $eachRow))))
+
+  ;; g ← g where h > 0, else 0, over n entries: the backward pass through ReLU from its output h.
+  (func (export "reluBackward") (param $g i32) (param $h i32) (param $n i32)
+    (local $at i32) (local $end i32) (local $vecEnd i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (local.set $at (i32.const 0))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $at) (local.get $vecEnd)))
+        (v128.store (i32.add (local.get $g) (local.get $at))
+          (v128.and
+            (v128.load (i32.add (local.get $g) (local.get $at)))
+            (f32x4.gt (v128.load (i32.add (local.get $h) (local.get $at))) (v128.const f32x4 0 0 0 0))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $vec)))
+    (block $done
+      (loop $tail
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (if (i32.eqz (f32.gt (f32.load (i32.add (local.get $h) (local.get $at))) (f32.const 0)))
+          (then (f32.store (i32.add (local.get $g) (local.get $at)) (f32.const 0))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $tail))))
+
+  ;; y ← y − x over n entries.
+  (func (export "subtract") (param $y i32) (param $x i32) (param $n i32)
+    (local $at i32) (local $end i32) (local $vecEnd i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (local.set $at (i32.const 0))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $at) (local.get $vecEnd)))
+        (v128.store (i32.add (local.get $y) (local.get $at))
+          (f32x4.sub (v128.load (i32.add (local.get $y) (local.get $at))) (v128.load (i32.add (local.get $x) (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $vec)))
+    (block $done
+      (loop $tail
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (f32.store (i32.add (local.get $y) (local.get $at))
+          (f32.sub (f32.load (i32.add (local.get $y) (local.get $at))) (f32.load (i32.add (local.get $x) (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $tail))))
 )
