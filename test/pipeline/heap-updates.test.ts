@@ -23,8 +23,9 @@ describe("in-place updates on the wasm backend's memory", () => {
     expect(heapInPlace()).not.toBeNull()
   })
 
-  // Sizes around the four-lane width, so that the vector loop and the scalar tail both run.
-  fcTest.prop([fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 1000 })], {
+  // Sizes around the four-lane width, so that the vector loop and the scalar tail both run. Seeds
+  // start at 1: tfjs draws an unseeded sequence for a seed of 0.
+  fcTest.prop([fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 1000 })], {
     numRuns: 25
   })("Adam writes what the tensor path computes, for every size and step", (size, steps, seed) => {
     const ops = heapInPlace()!
@@ -80,7 +81,7 @@ describe("in-place updates on the wasm backend's memory", () => {
   })
 
   fcTest.prop(
-    [fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 19 }), fc.boolean(), fc.integer({ min: 0, max: 1000 })],
+    [fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 19 }), fc.boolean(), fc.integer({ min: 1, max: 1000 })],
     {
       numRuns: 30
     }

@@ -17,16 +17,23 @@ export const normalizeMnist = (images: Uint8Array): Float32Array => {
 
 /**
  * Images `indices` (0-based, into `images`, 784 bytes each) normalised as normalizeMnist does,
- * into a new array: the same floats, from the same table, for only the rows a batch needs.
+ * into `out` when given (at least indices.length × 784 long; the filled part is answered), else
+ * a new array: the same floats, from the same table, for only the rows a batch needs.
  */
-export const normalizeMnistRows = (images: Uint8Array, indices: ArrayLike<number>): Float32Array => {
-  const out = new Float32Array(indices.length * MNIST_PIXELS)
+export const normalizeMnistRows = (
+  images: Uint8Array,
+  indices: ArrayLike<number>,
+  out?: Float32Array
+): Float32Array => {
+  const size = indices.length * MNIST_PIXELS
+  const target = out !== undefined && out.length >= size ? out.subarray(0, size) : new Float32Array(size)
   for (let i = 0; i < indices.length; i++) {
     const from = indices[i] * MNIST_PIXELS
     if (!(from >= 0 && from + MNIST_PIXELS <= images.length))
       throw new RangeError(`normalizeMnistRows: image ${indices[i]} is outside 0..${images.length / MNIST_PIXELS - 1}`)
+    const row = images.subarray(from, from + MNIST_PIXELS)
     const at = i * MNIST_PIXELS
-    for (let p = 0; p < MNIST_PIXELS; p++) out[at + p] = NORMALIZED[images[from + p]]
+    for (let p = 0; p < MNIST_PIXELS; p++) target[at + p] = NORMALIZED[row[p]]
   }
-  return out
+  return target
 }

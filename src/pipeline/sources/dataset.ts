@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Rng } from "../../data/random.js"
-import { gatherRows } from "../../models/gather-rows.js"
+import { gatherRows, gatherRowsInto } from "../../models/gather-rows.js"
 import { InputError, nonFiniteProblem, pixelRangeProblem } from "./checks.js"
 import type { InputSpace, Normalization } from "./normalization.js"
 
@@ -108,9 +108,11 @@ export const datasetFromRows = (x: Float32Array, dim: number, options: RowsOptio
 
 /**
  * Rows kept in some compact form (MNIST's pixel bytes, say) and turned into the model's input
- * space only when asked: the rows `indices`, as a fresh row-major array of indices.length × dim.
+ * space only when asked: the rows `indices`, row-major, indices.length × dim values. With `out`
+ * (long enough) a gather may write them there and answer the filled part of it, and training
+ * hands the same buffer to every batch; without it, or ignoring it, a fresh array.
  */
-export type GatherRows = (indices: Int32Array) => Float32Array
+export type GatherRows = (indices: Int32Array, out?: Float32Array) => Float32Array
 
 const GATHER = Symbol("gather rows")
 const ORDER = Symbol("epoch order")
@@ -150,10 +152,14 @@ export const epochOrder = (ds: Dataset, rng: Rng): Int32Array => {
   return order !== undefined ? order(ds.rows, rng) : Int32Array.from(rng.permutation(ds.rows))
 }
 
-/** The rows `indices` of a data set in its input space, as a fresh array: from its gather when it has one, else copied from x. */
-export const rowsAt = (ds: Dataset, indices: Int32Array): Float32Array => {
+/**
+ * The rows `indices` of a data set in its input space: from its gather when it has one, else
+ * copied from x; into `out` where given (and the gather uses it), else a fresh array.
+ */
+export const rowsAt = (ds: Dataset, indices: Int32Array, out?: Float32Array): Float32Array => {
   const gather = (ds as { [GATHER]?: GatherRows })[GATHER]
-  return gather !== undefined ? gather(indices) : gatherRows(ds.x, ds.dim, indices)
+  if (gather !== undefined) return gather(indices, out)
+  return out === undefined ? gatherRows(ds.x, ds.dim, indices) : gatherRowsInto(ds.x, ds.dim, indices, out)
 }
 
 export interface Batch {
@@ -191,23 +197,28 @@ export const firstRows = (ds: Dataset, rows: number | undefined): Dataset => {
 
 /**
  * Mini-batches as a stream: in a fresh seeded order, the last partial batch dropped (as in
- * training), or in file order with the last partial batch kept (as in evaluation).
+ * training), or in file order with the last partial batch kept (as in evaluation). With `reuse`,
+ * every batch's x may be written into one buffer of the stream's own, so a batch must be used
+ * before the next is pulled (as a training epoch does): no fresh array per batch for the
+ * garbage collector.
  */
 export const batchStream = (
   ds: Dataset,
   batchSize: number,
-  order: { readonly kind: "shuffled"; readonly rng: Rng } | { readonly kind: "sequential" }
+  order: { readonly kind: "shuffled"; readonly rng: Rng } | { readonly kind: "sequential" },
+  { reuse = false }: { readonly reuse?: boolean } = {}
 ): Stream.Stream<Batch> => {
   const count = order.kind === "shuffled" ? Math.floor(ds.rows / batchSize) : Math.ceil(ds.rows / batchSize)
   return Stream.suspend(() => {
     const perm = order.kind === "shuffled" ? epochOrder(ds, order.rng) : null
+    const buffer = reuse ? new Float32Array(Math.min(batchSize, ds.rows) * ds.dim) : undefined
     return Stream.unfoldChunk(0, (b) => {
       if (b >= count) return Option.none()
       const start = b * batchSize
       const end = Math.min(start + batchSize, ds.rows)
       const indices =
         perm !== null ? perm.subarray(start, end) : Int32Array.from({ length: end - start }, (_, i) => start + i)
-      return Option.some([Chunk.of({ x: rowsAt(ds, indices), indices, rows: indices.length }), b + 1] as const)
+      return Option.some([Chunk.of({ x: rowsAt(ds, indices, buffer), indices, rows: indices.length }), b + 1] as const)
     })
   })
 }

@@ -47,15 +47,16 @@ export const normalizeMnistStage =
     const selected = selectedImagesOf(split)
     const gather =
       selected === undefined
-        ? (indices: Int32Array) => normalizeMnistRows(split.images, indices)
-        : (indices: Int32Array) =>
+        ? (indices: Int32Array, out?: Float32Array) => normalizeMnistRows(split.images, indices, out)
+        : (indices: Int32Array, out?: Float32Array) =>
             normalizeMnistRows(
               selected.images,
               indices.map((i) => {
                 if (!(i >= 0 && i < split.count))
                   throw new RangeError(`${name}: row ${i} is outside 0..${split.count - 1}`)
                 return selected.indices[i]
-              })
+              }),
+              out
             )
     return datasetFromGather(
       {

@@ -134,7 +134,9 @@ export const trainEpoch = <E = never, R = never>(
           if (options.onBatch !== undefined) yield* options.onBatch(cursor, { totals: t, seconds: stepSeconds })
         }).pipe(Effect.uninterruptible, Effect.zipRight(turnEventLoop))
       // The permutation is drawn in full even when resuming, so the generator ends where it would have.
-      const batches = batchStream(ds, model.settings.batchSize, { kind: "shuffled", rng }).pipe(Stream.drop(from.batch))
+      const batches = batchStream(ds, model.settings.batchSize, { kind: "shuffled", rng }, { reuse: true }).pipe(
+        Stream.drop(from.batch)
+      )
       yield* (options.batches === undefined ? batches : Stream.take(batches, options.batches)).pipe(
         Stream.runForEach(step)
       )
