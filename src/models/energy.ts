@@ -38,16 +38,23 @@ export interface EnergyTerms<T> {
   readonly total: T
 }
 
-/** F(z) term by term when D(z) is already at hand, as scalars. Must run inside a tidy. */
+/**
+ * F(z) term by term when D(z) is already at hand, as scalars; `rowErrors`, each row's
+ * ‖x − D(z)‖² when a caller has them, saves computing them again. Must run inside a tidy.
+ */
 export const energyTermsGiven = (
   x: tf.Tensor2D,
   decoded: tf.Tensor2D,
   z: tf.Tensor2D,
   zEnc: tf.Tensor2D,
-  e: Energy
+  e: Energy,
+  rowErrors?: tf.Tensor1D
 ): EnergyTerms<tf.Scalar> => {
   const byTerm: Record<string, tf.Scalar> = {
-    reconstruction: tf.div(tf.sum(tf.squaredDifference(x, decoded)), x.shape[1]) as tf.Scalar,
+    reconstruction: tf.div(
+      rowErrors === undefined ? tf.sum(tf.squaredDifference(x, decoded)) : tf.sum(rowErrors),
+      x.shape[1]
+    ) as tf.Scalar,
     [sparsity.name]: sparsity.value(z, e.lambda)
   }
   for (const term of e.terms) byTerm[term.name] = term.value(z, zEnc)

@@ -17,12 +17,11 @@ export const psnrPerImage = (pixels: tf.Tensor2D, reconstruction: tf.Tensor2D): 
  * read back and the logarithms taken on the host: a batch's few hundred numbers cost less there
  * than the half-dozen tensor operations psnrPerImage needs, which training runs every batch.
  */
-export const psnrSum = (pixels: tf.Tensor2D, reconstruction: tf.Tensor2D): number => {
-  const mse = tf.tidy(() => tf.mean(tf.squaredDifference(pixels, reconstruction), 1)).dataSync()
-  let sum = 0
-  for (let i = 0; i < mse.length; i++) sum += 10 * Math.log10(1 / (mse[i] === 0 ? 1e-4 : mse[i]))
-  return sum
-}
+export const psnrSum = (pixels: tf.Tensor2D, reconstruction: tf.Tensor2D): number =>
+  psnrSumOfSquaredErrors(
+    tf.tidy(() => tf.sum(tf.squaredDifference(pixels, reconstruction), 1)).dataSync(),
+    pixels.shape[1]
+  )
 
 /**
  * The exactly-zero and the non-finite (NaN, ±∞) entries of a tensor: in one pass where the
@@ -45,6 +44,29 @@ export const zeroCount = (t: tf.Tensor, linalg?: Pick<Linalg, "entryCounts">): n
 
 /** A map from the model's input space back to pixels, e.g. undoing the MNIST normalisation. */
 export type ToPixels = (x: tf.Tensor2D) => tf.Tensor2D
+
+/**
+ * The pixel space of a batch: its map back to pixels, and, where that map is one affine map for
+ * every entry (pixels = scale·x + offset), its scale, so that a difference of rows in pixels is
+ * scale times theirs and PSNR can be read off a residual already computed.
+ */
+export interface PixelSpace {
+  readonly toPixels: ToPixels
+  readonly scale?: number
+}
+
+export const pixelSpaceOf = (pixels: ToPixels | PixelSpace): PixelSpace =>
+  typeof pixels === "function" ? { toPixels: pixels } : pixels
+
+/** Σ over rows of PSNR from each row's sum of squared differences in pixels, over `dim` pixels. */
+export const psnrSumOfSquaredErrors = (rowSums: ArrayLike<number>, dim: number): number => {
+  let sum = 0
+  for (let i = 0; i < rowSums.length; i++) {
+    const mse = rowSums[i] / dim
+    sum += 10 * Math.log10(1 / (mse === 0 ? 1e-4 : mse))
+  }
+  return sum
+}
 
 export const affineToPixels =
   (mean: number, std: number): ToPixels =>

@@ -14,7 +14,15 @@ import {
 import { type Energy, energyTermsGiven } from "./energy.js"
 import type { InferenceResult } from "./inference/method.js"
 import { type Linalg, tfjsLinalg } from "./linalg.js"
-import { psnrSum, type ToPixels, zeroAndNonFiniteCounts, zeroCount } from "./metrics.js"
+import {
+  type PixelSpace,
+  pixelSpaceOf,
+  psnrSum,
+  psnrSumOfSquaredErrors,
+  type ToPixels,
+  zeroAndNonFiniteCounts,
+  zeroCount
+} from "./metrics.js"
 import type { UniformSource } from "./rng.js"
 import { type ModelSettings, stepRule } from "./settings.js"
 import { disposeOptimizer, makeOptimizer, type Optimizer, optimizerStep, optimizerTensors } from "./optimisers/chain.js"
@@ -161,12 +169,39 @@ export const runRowInference = (
 ): InferenceResult => inferOn(m, rowEnergy(m), reconstruction, zEnc)
 
 /**
+ * A batch's energy and PSNR sum from D(z): each row's squared error is computed once and serves
+ * the energy's reconstruction term and, where the pixel map is one affine map, the PSNR too,
+ * with everything read back in one go. Must run inside a tidy.
+ */
+const energyAndPsnr = (
+  x: tf.Tensor2D,
+  decoded: tf.Tensor2D,
+  z: tf.Tensor2D,
+  zEnc: tf.Tensor2D,
+  energy: Energy,
+  pixels: PixelSpace
+): { readonly energy: number; readonly psnr: number } => {
+  const rowErrors = tf.sum(tf.squaredDifference(x, decoded), 1) as tf.Tensor1D
+  const total = energyTermsGiven(x, decoded, z, zEnc, energy, rowErrors).total
+  const { scale } = pixels
+  if (scale === undefined)
+    return { energy: total.dataSync()[0], psnr: psnrSum(pixels.toPixels(x), pixels.toPixels(decoded)) }
+  const read = tf.concat([tf.reshape(total, [1]), tf.mul(rowErrors, scale * scale)]).dataSync()
+  return { energy: read[0], psnr: psnrSumOfSquaredErrors(read.subarray(1), x.shape[1]) }
+}
+
+/**
  * One training step: encoder codes, inference with the decoder frozen, one update of the decoder
  * on the reconstruction from Z* (its chain: decay, schedule, optimizer, constraints), one of the
  * encoder towards Z*. The figures are those of Z* and of D(Z*) before the update, as the
  * authors' code reports them.
  */
-export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, toPixels: ToPixels): BatchTotals => {
+export const trainStep = (
+  m: SparseCodingModel,
+  x: tf.Tensor2D,
+  epoch: number,
+  pixels: ToPixels | PixelSpace
+): BatchTotals => {
   const s = m.settings
   const { energy } = m.composition
   const trace = tf.tidy(() => {
@@ -193,10 +228,11 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
   const figures = tf.tidy(() => {
     const { reconstruction, hidden, grads } = m.decoder.lossGradients(zStar, x)
     // The figures are read before the update changes the weights the tensors depend on.
-    const energyTotal = figure(() => energyTermsGiven(x, reconstruction, zStar, zEnc, energy).total.dataSync()[0])
+    const { energy: energyTotal, psnr } = figure(() =>
+      energyAndPsnr(x, reconstruction, zStar, zEnc, energy, pixelSpaceOf(pixels))
+    )
     const hiddenZeros = hidden !== null ? figure(() => zeroCount(hidden, linalg)) : 0
     const hiddenEntries = hidden !== null ? hidden.size : 0
-    const psnr = figure(() => psnrSum(toPixels(x), toPixels(reconstruction)))
     optimizerStep(m.decoderOptimizer, grads, { epoch, learningRate: s.decoderLr })
     return { energyTotal, hiddenZeros, hiddenEntries, psnr }
   })
@@ -225,15 +261,14 @@ export const trainStep = (m: SparseCodingModel, x: tf.Tensor2D, epoch: number, t
  * The amortised figures of a batch: the encoder's codes E(x), their energy (whose
  * encoder-distance term is then 0), the PSNR of D(E(x)) and the sparsity of E(x).
  */
-export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, toPixels: ToPixels): BatchTotals =>
+export const evaluateBatch = (m: SparseCodingModel, x: tf.Tensor2D, pixels: ToPixels | PixelSpace): BatchTotals =>
   tf.tidy(() => {
     const z = encode(m.encoder, x)
     const { hidden, output } = m.decoder.trace(z)
     const counts = zeroAndNonFiniteCounts(z, m.encoder.linalg)
     return {
       rows: x.shape[0],
-      energy: energyTermsGiven(x, output, z, z, m.composition.energy).total.dataSync()[0],
-      psnr: psnrSum(toPixels(x), toPixels(output)),
+      ...energyAndPsnr(x, output, z, z, m.composition.energy, pixelSpaceOf(pixels)),
       zeros: counts.zeros,
       entries: z.size,
       hiddenZeros: hidden !== null ? zeroCount(hidden, m.encoder.linalg) : 0,

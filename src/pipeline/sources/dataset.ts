@@ -31,6 +31,12 @@ export interface Dataset {
   readonly labels: Uint8Array | null
   readonly toPixels: (x: tf.Tensor2D, indices: Int32Array) => tf.Tensor2D
   /**
+   * Where toPixels is one affine map for every entry (pixels = scale·x + offset), its scale: a
+   * difference of rows is then scale times theirs in pixels, and training reads its PSNR off the
+   * energy's residual instead of mapping both to pixels every batch. Absent: toPixels is used.
+   */
+  readonly pixelScale?: number
+  /**
    * What toPixels undoes, as data: a run records it in its checkpoints so that a loaded model
    * normalises new images the same way. A data set without it trains, but its checkpoints say
    * nothing about their inputs, and a loaded model must then be told (loadModel's `input`).
@@ -102,6 +108,7 @@ export const datasetFromRows = (x: Float32Array, dim: number, options: RowsOptio
     width,
     labels,
     toPixels: options.toPixels ?? ((t) => t.clone()),
+    ...(options.toPixels === undefined ? { pixelScale: 1 } : {}),
     ...(normalization === undefined ? {} : { normalization })
   }
 }

@@ -67,6 +67,7 @@ export const normalizeMnistStage =
         width: 28,
         labels: split.labels,
         toPixels: mnistToPixels,
+        pixelScale: MNIST_STD,
         normalization: mnistNormalization
       },
       gather

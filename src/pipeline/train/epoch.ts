@@ -13,9 +13,16 @@ import {
   trainStep
 } from "../../models/model.js"
 import { type Batch, batchCount, batchStream, type Dataset } from "../sources/dataset.js"
+import type { PixelSpace } from "../../models/metrics.js"
 import { DivergenceError } from "../errors.js"
 import { Progress } from "./progress.js"
 import { withBatchTensor } from "../backend/resources.js"
+
+/** A batch's way back to pixels, with the data set's one scale where it has one. */
+const pixelSpace = (ds: Dataset, indices: Int32Array): PixelSpace => ({
+  toPixels: (p) => ds.toPixels(p, indices),
+  ...(ds.pixelScale === undefined ? {} : { scale: ds.pixelScale })
+})
 
 export interface EpochResult {
   readonly metrics: SplitMetrics
@@ -118,7 +125,7 @@ export const trainEpoch = <E = never, R = never>(
           // The step alone is timed, without the batch's upload: the region a reference implementation times.
           const { t, stepSeconds } = yield* withBatchTensor(batch.x, batch.rows, ds.dim, (x) => {
             const stepStarted = performance.now()
-            const t = trainStep(model, x, epoch, (p) => ds.toPixels(p, batch.indices))
+            const t = trainStep(model, x, epoch, pixelSpace(ds, batch.indices))
             return { t, stepSeconds: (performance.now() - stepStarted) / 1000 }
           })
           const term = divergedTerm(t, model)
@@ -154,7 +161,7 @@ export const trainEpoch = <E = never, R = never>(
 export const evaluate = (model: SparseCodingModel, ds: Dataset) =>
   batchStream(ds, model.settings.batchSize, { kind: "sequential" }).pipe(
     Stream.mapEffect((batch) =>
-      withBatchTensor(batch.x, batch.rows, ds.dim, (x) => evaluateBatch(model, x, (t) => ds.toPixels(t, batch.indices)))
+      withBatchTensor(batch.x, batch.rows, ds.dim, (x) => evaluateBatch(model, x, pixelSpace(ds, batch.indices)))
     ),
     Stream.runFold(emptyTotals, addTotals),
     Effect.map(averageTotals)
