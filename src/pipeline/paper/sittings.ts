@@ -10,23 +10,34 @@ import type { PaperPlan, ProcessStep, Step, TrainStep } from "./plan.js"
 
 /**
  * Seconds per epoch on full MNIST (55,000 images) and per epoch of 100,000 patches, one run at a
- * time on two cores, the wasm backend with OpenBLAS. Measured on a shared machine with short runs
- * under `nice -n 19` (docs/paper.md gives the commands), so rough; measure again on the machine
- * the sittings run on and change them here. Each epoch is counted with its validation pass.
+ * time on two cores, the wasm backend with OpenBLAS, each with its validation pass. Rough figures
+ * from a shared machine (docs/paper.md gives the commands and what each measurement read):
+ * - SDL, VDL, VDL-NL, noreg: one-epoch runs of full MNIST under `nice -n 19` (training 6.8, 6.2,
+ *   18.9 and 5.9 s per epoch), rounded up for the validation pass.
+ * - SDL-NL, WDL and WDL-NL, and the patch runs: one-epoch runs here met a load of 10–12 on the two
+ *   cores (SDL-NL 205 s per epoch; 20,000 patches: SDL 76, VDL 44, VDL-NL 147 s), several times
+ *   what the medium scale's sittings measured with two runs sharing the cores (SDL-NL 112–133 s;
+ *   50,000 patches: SDL 51–62, VDL 29–33, VDL-NL 80–87 s; WDL 5, WDL-NL 128), which these follow.
+ * - evaluations: denoising (20 s for VDL at four σ), classification of one run's two code kinds
+ *   with the authors' protocol (97 s for VDL), the patch build (64 s for 20,000 under load).
+ * Measure again on the machine the sittings run on and change them here.
  */
 export const measuredCosts = {
-  mnistEpoch: { sdl: 7, "sdl-nl": 80, vdl: 7, "vdl-nl": 20, noreg: 7, wdl: 7, "wdl-nl": 90 } as Record<string, number>,
-  patchEpochPer100k: { sdl: 40, vdl: 25, "vdl-nl": 60 } as Record<string, number>,
+  mnistEpoch: { sdl: 8, "sdl-nl": 120, vdl: 7, "vdl-nl": 22, noreg: 7, wdl: 7, "wdl-nl": 130 } as Record<
+    string,
+    number
+  >,
+  patchEpochPer100k: { sdl: 120, vdl: 65, "vdl-nl": 175 } as Record<string, number>,
   /** Start, data loading, the test pass and the atom pictures of one training run. */
   runOverhead: 30,
   /** Denoising at four σ on the 10,000 MNIST test images, or on a patch test split of 20,000. */
-  denoise: { mnist: 30, patches: 40 } as Record<string, number>,
+  denoise: { mnist: 40, patches: 60 } as Record<string, number>,
   /** Classification of one run's encoder and FISTA codes: 7 K × 5 seeds × 100 epochs each. */
-  classify: 240,
+  classify: 180,
   /** The pixels and LISTA baselines of classification. */
   classifyBaselines: 600,
   /** Building the patch file, per 100,000 training patches (the validation and test patches come with it). */
-  patchBuildPer100k: 60
+  patchBuildPer100k: 90
 }
 
 export type Costs = typeof measuredCosts
@@ -173,7 +184,14 @@ export const sittingPlan = (plan: PaperPlan, index: number, options: { readonly 
   const sittings = planSittings(plan, options)
   const sitting = sittings[index - 1]
   if (sitting === undefined) return null
-  return { sitting, plan: restrictPlan(plan, sitting.units.map((u) => u.id)).plan, of: sittings.length }
+  return {
+    sitting,
+    plan: restrictPlan(
+      plan,
+      sitting.units.map((u) => u.id)
+    ).plan,
+    of: sittings.length
+  }
 }
 
 const hours = (seconds: number) => `${(seconds / 3600).toFixed(1)} h`
