@@ -17,7 +17,7 @@ export const commandLine = (words: ReadonlyArray<string>): string => words.map(q
 
 /**
  * A word of a command line with its absolute path (alone, or after `--option=`) made relative to
- * `base`, the repository, when it lies inside, else cut to `…/` and its last part: a caption
+ * `base`, the repository, when it lies inside, else cut to `.../` and its last part: a caption
  * names no folder of the machine it ran on.
  */
 const portableWord = (word: string, base: string): string => {
@@ -27,7 +27,7 @@ const portableWord = (word: string, base: string): string => {
   const inside = relative(base, path)
   if (inside === "") return `${head}.`
   if (!inside.startsWith("..") && !isAbsolute(inside)) return `${head}${inside}`
-  return `${head}…/${basename(path)}`
+  return `${head}.../${basename(path)}`
 }
 
 /** commandLine of the words with every absolute path made portable (see portableWord). */
