@@ -95,7 +95,11 @@ describe("the paper's plan, tiny, end to end", () => {
       "psnr-vs-sparsity-mnist.svg",
       "psnr-vs-sparsity-patches.svg",
       "denoise-psnr-mnist.svg",
-      "classify-accuracy.svg",
+      "denoise-sigma1-vs-sparsity-mnist.svg",
+      "settings.csv",
+      "classify-runs.csv",
+      "classify-accuracy-linear.svg",
+      "classify-accuracy-baselines.svg",
       "collapse-code-l1.svg",
       "collapse-atom-norm.svg",
       "data/patches.arrow"
@@ -110,7 +114,7 @@ describe("the paper's plan, tiny, end to end", () => {
       "patches vdl-lambda0.01 finished"
     ])
     for (const r of runs) expect(Number(r.valZeroFraction)).toBeGreaterThanOrEqual(0)
-    const classify = readArrowIpc(new Uint8Array(readFileSync(join(out, "classify.arrow"))))
+    const classify = readArrowIpc(new Uint8Array(readFileSync(join(out, "classify-runs.arrow"))))
     expect(new Set(classify.map((r) => r.series))).toEqual(
       new Set([
         "sdl-lambda0.005 encoder",
@@ -124,8 +128,14 @@ describe("the paper's plan, tiny, end to end", () => {
       ])
     )
     for (const r of classify) expect(r.repeats).toBe(2)
-    const denoise = readArrowIpc(new Uint8Array(readFileSync(join(out, "denoise.arrow"))))
+    const denoise = readArrowIpc(new Uint8Array(readFileSync(join(out, "denoise-runs.arrow"))))
     expect(denoise).toHaveLength(4 * 2 * 2)
+    // One training seed per setting: the per-setting tables hold each run's values, with a spread of 0.
+    const settings = readArrowIpc(new Uint8Array(readFileSync(join(out, "settings.arrow"))))
+    expect(settings).toHaveLength(4)
+    for (const r of settings) expect([r.seeds, r.valPsnrStd]).toEqual([1, 0])
+    const perSetting = readArrowIpc(new Uint8Array(readFileSync(join(out, "classify.arrow"))))
+    expect(new Set(perSetting.map((r) => r.spreadOver))).toEqual(new Set(["classifier seeds"]))
     // Every figure carries the command line and the commit, in the file and on the page.
     for (const f of ["psnr-vs-sparsity-mnist.svg", "collapse-code-l1.svg"]) {
       const svg = readFileSync(join(out, f), "utf8")
@@ -148,8 +158,8 @@ describe("the paper's plan, tiny, end to end", () => {
       const page = `file://${join(out, "report.html")}`
       const dom = await chromium("--virtual-time-budget=5000", "--dump-dom", page)
       expect(dom.status, dom.stderr).toBe(0)
-      // Figures: 2 PSNR-against-sparsity, 2 denoising, 1 classification, 2 collapse; pictures: each run's decoder columns.
-      expect((dom.stdout.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(7)
+      // Figures: 2 PSNR-against-sparsity, 4 denoising, 2 classification panels, 2 collapse; pictures: each run's decoder columns.
+      expect((dom.stdout.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(10)
       expect((dom.stdout.match(/<img/g) ?? []).length).toBeGreaterThanOrEqual(4)
       expect((dom.stdout.match(/<table/g) ?? []).length).toBeGreaterThanOrEqual(4)
       expect((dom.stdout.match(/<figcaption/g) ?? []).length).toBeGreaterThanOrEqual(11)
