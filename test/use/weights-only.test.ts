@@ -25,7 +25,13 @@ describe("a weights-only checkpoint", () => {
         const root = mkdtempSync(join(tmpdir(), "weights-only-"))
         const run = join(root, "run")
         yield* trainRun(
-          { model: "vdl-nl", settings: smallSettings("vdl-nl", { hidden: [32], gamma: 5 }), epochs: 1, seed: 3, out: run },
+          {
+            model: "vdl-nl",
+            settings: smallSettings("vdl-nl", { hidden: [32], gamma: 5 }),
+            epochs: 1,
+            seed: 3,
+            out: run
+          },
           data
         )
         const file = yield* exportWeights(run, join(root, "models", "mnist-vdl-nl-lambda0.01.safetensors"))

@@ -8,7 +8,9 @@ import type { Row } from "../../data/table.js"
 import { asNumber } from "../report/cells.js"
 
 /** Mean and sample standard deviation (0 for one value) of the finite values; NaN when there are none. */
-export const meanStd = (values: ReadonlyArray<unknown>): { readonly n: number; readonly mean: number; readonly std: number } => {
+export const meanStd = (
+  values: ReadonlyArray<unknown>
+): { readonly n: number; readonly mean: number; readonly std: number } => {
   const xs = values.map(asNumber).filter(Number.isFinite)
   const n = xs.length
   if (n === 0) return { n, mean: Number.NaN, std: Number.NaN }
