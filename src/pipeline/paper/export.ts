@@ -110,7 +110,7 @@ export const exportWeights = (runDir: string, file: string) =>
       input: snapshot.input ?? null,
       settings: snapshot.settings
     }
-    yield* writeFileAtomic(file.replace(/\.safetensors$/, ".json"), JSON.stringify(card, null, 2) + "\n")
+    yield* writeFileAtomic(file.replace(/\.safetensors$/, ".json"), `${JSON.stringify(card, null, 2)}\n`)
     return file
   })
 
