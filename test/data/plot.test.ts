@@ -137,8 +137,9 @@ describe("linePlotSvg", () => {
         })
         checkXml(banded)
         expect(banded).toMatch(/fill-opacity="0\.18"/)
-        // Error bars are rule marks (the axes draw none of that class).
-        expect((banded.match(/class="mark-rule/g) ?? []).length).toBeGreaterThanOrEqual(1)
+        // An error bar per banded point, four, in the group of rules that are marks (not the axes').
+        const bars = /<g class="mark-rule role-mark"[^>]*>(.*?)<\/g>/s.exec(banded)?.[1] ?? ""
+        expect((bars.match(/<line/g) ?? []).length).toBe(4)
         expect(texts(banded)).toContain(long)
         const oneSided = yield* Effect.flip(
           linePlotSvg({ title: "t", xLabel: "x", yLabel: "y", series: [{ name: "a", x: [1], y: [1], lower: [0] }] })
