@@ -541,6 +541,12 @@ export const writePaperReport = (
     }
     const failures = outcomes.filter((o) => o.status === "failed" || o.status === "blocked")
     const counts = (s: string) => outcomes.filter((o) => o.status === s).length
+    const finished = g.runs.filter((r) => r.status === "finished").length
+    // A report of a results folder runs nothing: it reads what earlier sittings left.
+    const stepsText =
+      outcomes.length === 0
+        ? `Read from the folders of earlier sittings, nothing run: ${finished} of ${g.runs.length} training runs finished.`
+        : `${counts("ran")} steps ran, ${counts("skipped")} were done already, ${failures.length} did not finish.`
 
     // The plan at a glance.
     const planLines: string[][] = []
@@ -678,7 +684,7 @@ export const writePaperReport = (
       style,
       body: `<h1>Sparse coding with variance regularisation: the paper's experiments</h1>
 <p class="note">Generated ${escapeHtml(prov.generated)} by <code>${escapeHtml(prov.command)}</code> at commit <code>${escapeHtml(prov.commit)}</code>.
-${counts("ran")} steps ran, ${counts("skipped")} were done already, ${failures.length} did not finish.</p>
+${escapeHtml(stepsText)}</p>
 <nav><a href="#plan">plan</a> · <a href="#sparsity">PSNR against sparsity</a> · <a href="#runs">runs</a> · <a href="#denoising">denoising</a> · <a href="#classification">classification</a> · <a href="#collapse">collapse</a> · <a href="#atoms">atoms</a></nav>
 ${failureHtml}
 <section id="plan"><h2>The plan</h2><p class="note">${escapeHtml(sizesText)}</p>${htmlTable({ header: planHeader, rows: planLines })}</section>
@@ -696,7 +702,7 @@ ${htmlTable({ header: cw.header, rows: cw.lines })}${familyFigures.map(figHtml).
     const md = [
       `# Sparse coding with variance regularisation: the paper's experiments (${plan.spec.scale})`,
       "",
-      `Generated ${prov.generated} by \`${prov.command}\` at commit \`${prov.commit}\`. ${counts("ran")} steps ran, ${counts("skipped")} were done already, ${failures.length} did not finish. The same in one page: [report.html](report.html).`,
+      `Generated ${prov.generated} by \`${prov.command}\` at commit \`${prov.commit}\`. ${stepsText} The same in one page: [report.html](report.html).`,
       "",
       ...(failures.length === 0
         ? []
