@@ -31,7 +31,9 @@ describe("sparse-vdl paper in parts", () => {
   it("refuses a sitting or a step the plan does not have", () => {
     const sitting = paper("--out", join(out, "plan"), "--sitting", "99")
     expect(sitting.status).not.toBe(0)
-    expect(sitting.stderr).toMatch(/--sitting.*99 is not a sitting of this plan; --show-sittings lists them \(1 to \d+\)/)
+    expect(sitting.stderr).toMatch(
+      /--sitting.*99 is not a sitting of this plan; --show-sittings lists them \(1 to \d+\)/
+    )
     const only = paper("--out", join(out, "plan"), "--only", "mnist/nothing")
     expect(only.status).not.toBe(0)
     expect(only.stderr).toMatch(/--only.*no step or run named mnist\/nothing/)

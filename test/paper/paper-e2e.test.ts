@@ -14,10 +14,13 @@ import { PNG } from "pngjs"
 import { describe, expect, it } from "vitest"
 import { paperPrograms } from "../../src/cli/commands/paper.js"
 import { readArrowIpc } from "../../src/data/table.js"
+import { BackendLive } from "../../src/pipeline/backend/backend.js"
 import { executePlan, type StepOutcome } from "../../src/pipeline/paper/execute.js"
+import { exportResults } from "../../src/pipeline/paper/export.js"
 import { planPaper } from "../../src/pipeline/paper/plan.js"
 import { writePaperReport } from "../../src/pipeline/paper/report.js"
 import { ProgressSilent } from "../../src/pipeline/train/progress.js"
+import { loadModel } from "../../src/pipeline/use/loaded-model.js"
 import { repoRoot, runToEnd } from "../helpers/commands.js"
 import { quiet } from "../helpers/mnist-runs.js"
 import { tinySpec, writeTinyPhotos } from "./tiny-plan.js"
@@ -189,6 +192,43 @@ describe("the paper's plan, tiny, end to end", () => {
       const variance = sumSq / n - (sum / n) ** 2
       expect(variance, "the screenshot is blank").toBeGreaterThan(100)
     }
+
+    // The sitting's export: real run folders into a results folder and weights-only models, with
+    // no machine path in any copied file; the report built from the results folder alone; a model loads.
+    const committed = join(root, "repo", "docs", "results", "paper")
+    const models = join(root, "repo", "models")
+    const exported = await Effect.runPromise(
+      Effect.gen(function* () {
+        const plan = yield* planPaper(tinySpec(out, photos))
+        const done = yield* exportResults(plan, committed, models)
+        const later = yield* planPaper(tinySpec(committed, photos))
+        yield* writePaperReport(later, [], provenance)
+        const codes = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const model = yield* loadModel(join(models, "mnist-vdl-lambda0.02.safetensors"))
+            return yield* model.encode(new Float32Array(2 * 784).fill(0.5))
+          })
+        )
+        return { ...done, codes }
+      }).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent, quiet, BackendLive("wasm"))))
+    )
+    expect(exported.models.map((f) => f.slice(models.length + 1)).sort()).toEqual([
+      "mnist-sdl-lambda0.005.safetensors",
+      "mnist-sdl-lambda0.01.safetensors",
+      "mnist-vdl-lambda0.02.safetensors",
+      "patches-vdl-lambda0.01.safetensors"
+    ])
+    expect(exported.codes).toHaveLength(2 * 16)
+    expect(exported.copied.some((f) => f.endsWith(join("mnist", "vdl-lambda0.02", "classify", "classify.arrow")))).toBe(
+      true
+    )
+    for (const f of exported.copied) {
+      const text = readFileSync(f, "latin1")
+      expect(text.includes(root), `${f} names ${root}`).toBe(false)
+      expect(text.includes(repoRoot), `${f} names ${repoRoot}`).toBe(false)
+    }
+    const fromCommitted = readArrowIpc(new Uint8Array(readFileSync(join(committed, "runs.arrow"))))
+    expect(fromCommitted.map((r) => r.status)).toEqual(["finished", "finished", "finished", "finished"])
 
     const second = await runPlan(out, photos)
     expect(
