@@ -1,5 +1,5 @@
 import { Data, Effect } from "effect"
-import type { Spec } from "vega"
+import type { Mark, Spec } from "vega"
 
 /** A line plot could not be drawn; `problem` names the series and point at fault. */
 export class PlotError extends Data.TaggedError("PlotError")<{
@@ -16,6 +16,9 @@ export interface LineSeries {
   readonly name: string
   readonly x: readonly number[]
   readonly y: readonly number[]
+  /** A spread around y drawn as a shaded band and an error bar at each point, from lower to upper (e.g. mean ± std over seeds); both or neither. */
+  readonly lower?: readonly number[]
+  readonly upper?: readonly number[]
 }
 
 export interface LinePlot {
@@ -58,6 +61,16 @@ const check = (plot: LinePlot): string | undefined => {
     names.add(name)
     if (x.length !== y.length) return `series ${label} has ${x.length} x values but ${y.length} y values`
     if (x.length === 0) return `series ${label} has no points`
+    const band = plot.series.find((s) => s.name === name)
+    if ((band?.lower === undefined) !== (band?.upper === undefined))
+      return `series ${label} has only one side of its band; give lower and upper together`
+    if (band?.lower !== undefined && band.upper !== undefined) {
+      if (band.lower.length !== x.length || band.upper.length !== x.length)
+        return `series ${label} has ${x.length} points but a band of ${band.lower.length} / ${band.upper.length}`
+      for (let i = 0; i < x.length; i++)
+        if (!Number.isFinite(band.lower[i]) || !Number.isFinite(band.upper[i]) || band.lower[i] > band.upper[i])
+          return `series ${label} has a band [${band.lower[i]}, ${band.upper[i]}] at x[${i}]; give finite lower ≤ upper`
+    }
     for (let i = 0; i < x.length; i++) {
       if (!Number.isFinite(x[i])) return `series ${label} has x[${i}] = ${x[i]}; remove non-finite points first`
       if (!Number.isFinite(y[i])) {
@@ -78,6 +91,11 @@ const check = (plot: LinePlot): string | undefined => {
 
 const specOf = (plot: LinePlot): Spec => {
   const points = plot.series.flatMap(({ name, x, y }) => x.map((xi, i) => ({ series: name, i, x: xi, y: y[i] })))
+  const bands = plot.series.flatMap(({ name, x, lower, upper }) =>
+    lower === undefined || upper === undefined
+      ? []
+      : x.map((xi, i) => ({ series: name, i, x: xi, lo: lower[i], hi: upper[i] }))
+  )
   const short = new Set(plot.series.filter((s) => s.x.length <= DOTTED_UP_TO).map((s) => s.name))
   const dots = points.filter((p) => short.has(p.series))
   const encodeXY = {
@@ -94,7 +112,8 @@ const specOf = (plot: LinePlot): Spec => {
     title: { text: plot.title, fontSize: 15 },
     data: [
       { name: "points", values: points },
-      { name: "dots", values: dots }
+      { name: "dots", values: dots },
+      { name: "bands", values: bands }
     ],
     scales: [
       // A nice log domain rounds out to whole decades, which can waste most of the width.
@@ -106,7 +125,25 @@ const specOf = (plot: LinePlot): Spec => {
         nice: !plot.logX,
         zero: false
       },
-      { name: "y", type: "linear", domain: { data: "points", field: "y" }, range: "height", nice: true, zero: false },
+      {
+        name: "y",
+        type: "linear",
+        // The bands widen the domain, so that a spread is never cut at the frame.
+        domain: {
+          fields: [
+            { data: "points", field: "y" },
+            ...(bands.length > 0
+              ? [
+                  { data: "bands", field: "lo" },
+                  { data: "bands", field: "hi" }
+                ]
+              : [])
+          ]
+        },
+        range: "height",
+        nice: true,
+        zero: false
+      },
       // Given explicitly so the legend keeps the caller's order.
       { name: "color", type: "ordinal", domain: plot.series.map((s) => s.name), range: "category" }
     ],
@@ -114,8 +151,47 @@ const specOf = (plot: LinePlot): Spec => {
       { orient: "bottom", scale: "x", title: plot.xLabel, grid: true, gridOpacity: 0.3 },
       { orient: "left", scale: "y", title: plot.yLabel, grid: true, gridOpacity: 0.3 }
     ],
-    legends: [{ stroke: "color", orient: "right", symbolType: "stroke" }],
+    // labelLimit 0: a legend name is never cut short.
+    legends: [{ stroke: "color", orient: "right", symbolType: "stroke", labelLimit: 0 }],
     marks: [
+      ...(bands.length === 0
+        ? []
+        : ([
+            {
+              type: "group",
+              from: { facet: { name: "band", data: "bands", groupby: "series" } },
+              marks: [
+                {
+                  type: "area",
+                  from: { data: "band" },
+                  sort: { field: "datum.i" },
+                  encode: {
+                    enter: {
+                      x: { scale: "x", field: "x" },
+                      y: { scale: "y", field: "hi" },
+                      y2: { scale: "y", field: "lo" },
+                      fill: { scale: "color", field: "series" },
+                      fillOpacity: { value: 0.18 }
+                    }
+                  }
+                }
+              ]
+            },
+            // An error bar at each point as well: a series of one point has no band to shade.
+            {
+              type: "rule",
+              from: { data: "bands" },
+              encode: {
+                enter: {
+                  x: { scale: "x", field: "x" },
+                  y: { scale: "y", field: "hi" },
+                  y2: { scale: "y", field: "lo" },
+                  stroke: { scale: "color", field: "series" },
+                  strokeWidth: { value: 1.5 }
+                }
+              }
+            }
+          ] satisfies Mark[])),
       {
         type: "group",
         from: { facet: { name: "one", data: "points", groupby: "series" } },

@@ -21,8 +21,12 @@ export const badImagesPolicies = ["error", "skip"] as const
 export type BadImagesPolicy = (typeof badImagesPolicies)[number]
 
 /** The sizes of the paper's plan (paper/scale.ts). */
-export const scales = ["quick", "medium", "full"] as const
+export const scales = ["quick", "medium", "paper", "full"] as const
 export type Scale = (typeof scales)[number]
+
+/** How low-data classification picks its K examples per class (evaluation/classify.ts). */
+export const subsetModes = ["first", "random"] as const
+export type SubsetMode = (typeof subsetModes)[number]
 
 /** The job queue's name on a Redis server when none is given (jobs/queue.ts). */
 export const DEFAULT_QUEUE_NAME = "sparse-vdl-sweep"

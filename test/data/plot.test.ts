@@ -114,6 +114,49 @@ describe("linePlotSvg", () => {
     })
   )
 
+  it.effect(
+    "draws a spread as a shaded band and error bars, keeps long legend names whole, refuses a one-sided band",
+    () =>
+      Effect.gen(function* () {
+        const long = "VDL-NL λ 0.01, 200 ep, 3 seeds, encoder codes of the clean test images"
+        const plain = yield* linePlotSvg({
+          title: "t",
+          xLabel: "x",
+          yLabel: "y",
+          series: [{ name: long, x: [1, 2, 3], y: [1, 2, 3] }]
+        })
+        expect(plain).not.toMatch(/fill-opacity="0\.18"/)
+        const banded = yield* linePlotSvg({
+          title: "t",
+          xLabel: "x",
+          yLabel: "y",
+          series: [
+            { name: long, x: [1, 2, 3], y: [1, 2, 3], lower: [0.5, 1.5, 2.5], upper: [1.5, 2.5, 3.5] },
+            { name: "one point", x: [2], y: [2.2], lower: [2], upper: [2.4] }
+          ]
+        })
+        checkXml(banded)
+        expect(banded).toMatch(/fill-opacity="0\.18"/)
+        // An error bar per banded point, four, in the group of rules that are marks (not the axes').
+        const bars = /<g class="mark-rule role-mark"[^>]*>(.*?)<\/g>/s.exec(banded)?.[1] ?? ""
+        expect((bars.match(/<line/g) ?? []).length).toBe(4)
+        expect(texts(banded)).toContain(long)
+        const oneSided = yield* Effect.flip(
+          linePlotSvg({ title: "t", xLabel: "x", yLabel: "y", series: [{ name: "a", x: [1], y: [1], lower: [0] }] })
+        )
+        expect(oneSided.problem).toContain("only one side of its band")
+        const inverted = yield* Effect.flip(
+          linePlotSvg({
+            title: "t",
+            xLabel: "x",
+            yLabel: "y",
+            series: [{ name: "a", x: [1], y: [1], lower: [2], upper: [0] }]
+          })
+        )
+        expect(inverted.problem).toContain("lower ≤ upper")
+      })
+  )
+
   it.effect("any finite curves give well-formed SVG naming every series (property)", () =>
     Effect.promise(() =>
       fc.assert(

@@ -177,6 +177,19 @@ describe("example selection", () => {
     expect([...(a.sets[0].get(5) as Int32Array)]).not.toEqual([...(a.sets[1].get(5) as Int32Array)])
   })
 
+  it("with subset first, takes the first K of each class in training order, the same for every repeat", () => {
+    // Classes in an uneven order, so that "the first K rows" and "the first K of each class" differ.
+    const ordered = Uint8Array.from([2, 2, 0, 1, 2, 0, 0, 1, 2, 1, 0, 1, 0, 2, 1])
+    const first = Effect.runSync(selectExamples(ordered, { ...plan, perClass: [1, 2, 3], subset: "first" }))
+    const expected = (k: number) =>
+      [0, 1, 2].flatMap((c) => [...ordered.keys()].filter((i) => ordered[i] === c).slice(0, k)).sort((x, y) => x - y)
+    for (const perK of first.sets)
+      for (const k of [1, 2, 3]) expect([...(perK.get(k) as Int32Array)]).toEqual(expected(k))
+    // K = 1: row 2 (the first 0), row 3 (the first 1), row 0 (the first 2).
+    expect([...(first.sets[0].get(1) as Int32Array)]).toEqual([0, 2, 3])
+    expect([...first.pool]).toEqual(expected(3))
+  })
+
   it("refuses a K larger than a class, naming the class and the option: the field in code, the flag at the command line", () => {
     const result = Effect.runSync(Effect.either(selectExamples(labels, { ...plan, perClass: [50] })))
     expect(result._tag).toBe("Left")

@@ -14,10 +14,13 @@ import { PNG } from "pngjs"
 import { describe, expect, it } from "vitest"
 import { paperPrograms } from "../../src/cli/commands/paper.js"
 import { readArrowIpc } from "../../src/data/table.js"
+import { BackendLive } from "../../src/pipeline/backend/backend.js"
 import { executePlan, type StepOutcome } from "../../src/pipeline/paper/execute.js"
+import { exportResults } from "../../src/pipeline/paper/export.js"
 import { planPaper } from "../../src/pipeline/paper/plan.js"
 import { writePaperReport } from "../../src/pipeline/paper/report.js"
 import { ProgressSilent } from "../../src/pipeline/train/progress.js"
+import { loadModel } from "../../src/pipeline/use/loaded-model.js"
 import { repoRoot, runToEnd } from "../helpers/commands.js"
 import { quiet } from "../helpers/mnist-runs.js"
 import { tinySpec, writeTinyPhotos } from "./tiny-plan.js"
@@ -95,7 +98,11 @@ describe("the paper's plan, tiny, end to end", () => {
       "psnr-vs-sparsity-mnist.svg",
       "psnr-vs-sparsity-patches.svg",
       "denoise-psnr-mnist.svg",
-      "classify-accuracy.svg",
+      "denoise-sigma1-vs-sparsity-mnist.svg",
+      "settings.csv",
+      "classify-runs.csv",
+      "classify-accuracy-linear.svg",
+      "classify-accuracy-baselines.svg",
       "collapse-code-l1.svg",
       "collapse-atom-norm.svg",
       "data/patches.arrow"
@@ -110,7 +117,7 @@ describe("the paper's plan, tiny, end to end", () => {
       "patches vdl-lambda0.01 finished"
     ])
     for (const r of runs) expect(Number(r.valZeroFraction)).toBeGreaterThanOrEqual(0)
-    const classify = readArrowIpc(new Uint8Array(readFileSync(join(out, "classify.arrow"))))
+    const classify = readArrowIpc(new Uint8Array(readFileSync(join(out, "classify-runs.arrow"))))
     expect(new Set(classify.map((r) => r.series))).toEqual(
       new Set([
         "sdl-lambda0.005 encoder",
@@ -124,8 +131,14 @@ describe("the paper's plan, tiny, end to end", () => {
       ])
     )
     for (const r of classify) expect(r.repeats).toBe(2)
-    const denoise = readArrowIpc(new Uint8Array(readFileSync(join(out, "denoise.arrow"))))
+    const denoise = readArrowIpc(new Uint8Array(readFileSync(join(out, "denoise-runs.arrow"))))
     expect(denoise).toHaveLength(4 * 2 * 2)
+    // One training seed per setting: the per-setting tables hold each run's values, with a spread of 0.
+    const settings = readArrowIpc(new Uint8Array(readFileSync(join(out, "settings.arrow"))))
+    expect(settings).toHaveLength(4)
+    for (const r of settings) expect([r.seeds, r.valPsnrStd]).toEqual([1, 0])
+    const perSetting = readArrowIpc(new Uint8Array(readFileSync(join(out, "classify.arrow"))))
+    expect(new Set(perSetting.map((r) => r.spreadOver))).toEqual(new Set(["classifier seeds"]))
     // Every figure carries the command line and the commit, in the file and on the page.
     for (const f of ["psnr-vs-sparsity-mnist.svg", "collapse-code-l1.svg"]) {
       const svg = readFileSync(join(out, f), "utf8")
@@ -148,8 +161,8 @@ describe("the paper's plan, tiny, end to end", () => {
       const page = `file://${join(out, "report.html")}`
       const dom = await chromium("--virtual-time-budget=5000", "--dump-dom", page)
       expect(dom.status, dom.stderr).toBe(0)
-      // Figures: 2 PSNR-against-sparsity, 2 denoising, 1 classification, 2 collapse; pictures: each run's decoder columns.
-      expect((dom.stdout.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(7)
+      // Figures: 2 PSNR-against-sparsity, 4 denoising, 2 classification panels, 2 collapse; pictures: each run's decoder columns.
+      expect((dom.stdout.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(10)
       expect((dom.stdout.match(/<img/g) ?? []).length).toBeGreaterThanOrEqual(4)
       expect((dom.stdout.match(/<table/g) ?? []).length).toBeGreaterThanOrEqual(4)
       expect((dom.stdout.match(/<figcaption/g) ?? []).length).toBeGreaterThanOrEqual(11)
@@ -179,6 +192,43 @@ describe("the paper's plan, tiny, end to end", () => {
       const variance = sumSq / n - (sum / n) ** 2
       expect(variance, "the screenshot is blank").toBeGreaterThan(100)
     }
+
+    // The sitting's export: real run folders into a results folder and weights-only models, with
+    // no machine path in any copied file; the report built from the results folder alone; a model loads.
+    const committed = join(root, "repo", "docs", "results", "paper")
+    const models = join(root, "repo", "models")
+    const exported = await Effect.runPromise(
+      Effect.gen(function* () {
+        const plan = yield* planPaper(tinySpec(out, photos))
+        const done = yield* exportResults(plan, committed, models)
+        const later = yield* planPaper(tinySpec(committed, photos))
+        yield* writePaperReport(later, [], provenance)
+        const codes = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const model = yield* loadModel(join(models, "mnist-vdl-lambda0.02.safetensors"))
+            return yield* model.encode(new Float32Array(2 * 784).fill(0.5))
+          })
+        )
+        return { ...done, codes }
+      }).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, ProgressSilent, quiet, BackendLive("wasm"))))
+    )
+    expect(exported.models.map((f) => f.slice(models.length + 1)).sort()).toEqual([
+      "mnist-sdl-lambda0.005.safetensors",
+      "mnist-sdl-lambda0.01.safetensors",
+      "mnist-vdl-lambda0.02.safetensors",
+      "patches-vdl-lambda0.01.safetensors"
+    ])
+    expect(exported.codes).toHaveLength(2 * 16)
+    expect(exported.copied.some((f) => f.endsWith(join("mnist", "vdl-lambda0.02", "classify", "classify.arrow")))).toBe(
+      true
+    )
+    for (const f of exported.copied) {
+      const text = readFileSync(f, "latin1")
+      expect(text.includes(root), `${f} names ${root}`).toBe(false)
+      expect(text.includes(repoRoot), `${f} names ${repoRoot}`).toBe(false)
+    }
+    const fromCommitted = readArrowIpc(new Uint8Array(readFileSync(join(committed, "runs.arrow"))))
+    expect(fromCommitted.map((r) => r.status)).toEqual(["finished", "finished", "finished", "finished"])
 
     const second = await runPlan(out, photos)
     expect(

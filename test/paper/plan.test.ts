@@ -16,7 +16,15 @@ import {
   type TrainStep,
   trainSteps
 } from "../../src/pipeline/paper/plan.js"
-import { mnistLambdas, mnistSweepModels, patchLambdas, patchModels, scales } from "../../src/pipeline/paper/scale.js"
+import {
+  mnistLambdas,
+  mnistSweepModels,
+  PAPER_SDL_NL_EPOCHS,
+  patchLambdas,
+  patchModels,
+  scales
+} from "../../src/pipeline/paper/scale.js"
+import { resolveSettings } from "../../src/pipeline/train/config.js"
 import { processStepState, stampFile, trainStepState } from "../../src/pipeline/paper/steps.js"
 import { continuation } from "../../src/pipeline/jobs/process.js"
 import { svgWithFooter } from "../../src/pipeline/paper/provenance.js"
@@ -58,7 +66,8 @@ describe("the paper's plan", () => {
     "holds every variant at three or more λ on MNIST, the baselines at their preset λ, and the patch variants at two or more",
     () =>
       Effect.gen(function* () {
-        for (const scale of scales) {
+        // The paper scale trains one λ per model (its own test below); the others hold the grid.
+        for (const scale of scales.filter((x) => x !== "paper")) {
           const plan = yield* planPaper(spec("/tmp/paper", { scale }))
           const runs = trainSteps(plan)
           const mnist = runs.filter((r) => r.dataset === "mnist")
@@ -118,6 +127,61 @@ describe("the paper's plan", () => {
         expect(processSteps(fewer).some((s) => s.kind === "patch-build")).toBe(false)
         const medium = yield* planPaper(spec("/tmp/paper", { scale: "medium", epochs: 7 }))
         expect(new Set(trainSteps(medium).map((r) => r.request.expected.epochs))).toEqual(new Set([7]))
+      })
+  )
+
+  it.effect(
+    "at the paper scale: the presets at the authors' lengths, three training seeds of each MNIST preset at 20 epochs, the collapse at 200, the authors' classifier",
+    () =>
+      Effect.gen(function* () {
+        const plan = yield* planPaper(spec("/tmp/paper", { scale: "paper" }))
+        const runs = trainSteps(plan)
+        const main = runs.filter((r) => r.group === "main")
+        expect(main.map((r) => [r.dataset, r.request.model, r.request.lambda, r.request.expected.epochs])).toEqual([
+          ["mnist", "sdl", 0.005, 200],
+          ["mnist", "sdl-nl", 0.01, PAPER_SDL_NL_EPOCHS],
+          ["mnist", "vdl", 0.02, 200],
+          ["mnist", "vdl-nl", 0.01, 200],
+          ["patches", "sdl", 0.005, 20],
+          ["patches", "vdl", 0.01, 20],
+          ["patches", "vdl-nl", 0.01, 20]
+        ])
+        expect(PAPER_SDL_NL_EPOCHS).toBeGreaterThanOrEqual(50)
+        // Each preset λ is the variant's own (src/models/variants.ts), not a copy that could drift.
+        for (const r of main) {
+          const preset = yield* resolveSettings(r.request.model, r.dataset, {})
+          expect(r.request.lambda, r.id).toBe(preset.lambda)
+        }
+        const build = processSteps(plan).find((s) => s.kind === "patch-build") as ProcessStep
+        expect(build.args.join(" ")).toContain("--train 200000")
+        // The spread: SDL, SDL-NL, VDL, VDL-NL and noreg at their presets, seeds 31, 32, 33, 20 epochs each.
+        const spread = runs.filter((r) => r.group === "spread")
+        expect(spread).toHaveLength(15)
+        for (const model of ["sdl", "sdl-nl", "vdl", "vdl-nl", "noreg"]) {
+          const mine = spread.filter((r) => r.request.model === model)
+          expect(mine.map((r) => r.seed)).toEqual([31, 32, 33])
+          expect(mine.map((r) => r.request.expected.seed)).toEqual([31, 32, 33])
+          expect(new Set(mine.map((r) => r.request.expected.epochs))).toEqual(new Set([20]))
+          expect(new Set(mine.map((r) => r.request.lambda)).size).toBe(1)
+          for (const r of mine) {
+            expect(r.request.args.join(" ")).toContain(`--seed ${r.seed}`)
+            expect(r.request.out).toBe(join("/tmp/paper", "mnist-spread", `${r.request.name}`))
+          }
+        }
+        expect(new Set(runs.map((r) => r.request.out)).size).toBe(runs.length)
+        const collapse = processSteps(plan).find((s) => s.kind === "collapse") as ProcessStep
+        expect(collapse.args.join(" ")).toContain("--model noreg,vdl --epochs 200")
+        // The authors' classifier: the first K of each class, batches of 250; the baselines borrow a short run's data.
+        const classify = processSteps(plan).filter((s) => s.kind === "classify")
+        expect(classify).toHaveLength(runs.filter((r) => r.dataset === "mnist").length + 1)
+        for (const c of classify) expect(c.args.join(" ")).toContain("--subset first --batch-size 250")
+        const baselines = classify.find((c) => c.id === "classify-baselines") as ProcessStep
+        expect(baselines.deps[0]).toMatch(/^mnist-spread\//)
+        // Other scales keep the classify command's defaults, so their finished steps stay finished.
+        const medium = yield* planPaper(spec("/tmp/paper", { scale: "medium" }))
+        for (const c of processSteps(medium).filter((s) => s.kind === "classify"))
+          expect(c.args).not.toContain("--subset")
+        expect(trainSteps(medium).some((r) => r.group === "spread")).toBe(false)
       })
   )
 

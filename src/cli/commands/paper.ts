@@ -7,12 +7,13 @@
  *   sparse-vdl paper collapse --model noreg,vdl --epochs 10 --out runs/collapse
  */
 import { Command, Options } from "@effect/cli"
-import { Effect, Option } from "effect"
-import { basename, relative, resolve } from "node:path"
+import { Console, Effect, Option } from "effect"
+import { existsSync } from "node:fs"
+import { basename, join, relative, resolve } from "node:path"
 import { scales } from "../../pipeline/choices.js"
 import { ConfigError } from "../../pipeline/errors.js"
-import type { ProgramName } from "../../pipeline/paper/plan.js"
-import { codeVersion, commandLine, type Provenance } from "../../pipeline/paper/provenance.js"
+import type { PaperPlan, ProgramName } from "../../pipeline/paper/plan.js"
+import { codeVersion, commandLine, portableCommandLine, type Provenance } from "../../pipeline/paper/provenance.js"
 import { PaperFailedError, type PaperPrograms } from "../../pipeline/paper/steps.js"
 import type { RunCommand } from "../../pipeline/jobs/process.js"
 import { variantNames } from "../../models/variants.js"
@@ -47,18 +48,20 @@ export const paperPrograms = (cwd: string): PaperPrograms => ({
 })
 
 /** How the person started this: `sparse-vdl …` from the package, `npx tsx experiments/paper.ts …` from a checkout. */
+// The script is named relative to the repository and absolute paths are made portable, so that
+// a caption names no folder of the machine the plan ran on.
 const typedCommand = (argv: ReadonlyArray<string>): string => {
   const script = argv[1] ?? ""
   const head = script.endsWith(".ts")
-    ? ["npx", "tsx", relative(process.cwd(), script)]
-    : [basename(script) === "bin.js" ? "sparse-vdl" : script]
-  return commandLine([...head, ...argv.slice(2)])
+    ? ["npx", "tsx", relative(programRoot, script)]
+    : [basename(script) === "bin.js" ? "sparse-vdl" : basename(script)]
+  return `${commandLine(head)} ${portableCommandLine(argv.slice(2), programRoot)}`.trim()
 }
 
 const options = {
   scale: choiceOption("scale", scales).pipe(
     Options.withDescription(
-      "full (default): the paper's sizes, 200 epochs on MNIST and 100 on patches; medium: full MNIST at 20 epochs (SDL-NL and WDL-NL 5), 50,000 patches at 5, full evaluations, sized for about 2 hours on 2 cores; quick: small data, few epochs, fewer K and seeds, about 5 minutes on 2 cores"
+      "full (default): the whole grid at the paper's length, three λ per model, 200 epochs on MNIST and 100 on patches (for the job queue); paper: the authors' presets at their length (SDL-NL 50 epochs), 200,000 BSDS500 patches at 20, three training seeds of each MNIST preset at 20 epochs, the authors' classifier, in 3-hour sittings (--show-sittings); medium: full MNIST at 20 epochs (SDL-NL and WDL-NL 5), 50,000 patches at 5, sized for about 2 hours on 2 cores; quick: small data, few epochs, about 5 minutes on 2 cores"
     ),
     Options.withDefault("full" as const)
   ),
@@ -100,7 +103,34 @@ const options = {
   ),
   seed: seedOption,
   backend: backendOption,
-  overwrite: overwriteOption
+  overwrite: overwriteOption,
+  sitting: Options.integer("sitting").pipe(
+    Options.withDescription(
+      "run only sitting K of the plan (1, 2, ...): each sitting's runs fit 3 hours on 2 cores at the measured costs; --show-sittings lists them"
+    ),
+    Options.optional
+  ),
+  only: Options.text("only").pipe(
+    Options.withDescription(
+      "run only these steps, comma-separated: run ids as --show-sittings names them (mnist/vdl-lambda0.02, mnist-spread/sdl-lambda0.005-seed31: a run brings its evaluations) or step ids (collapse, classify-baselines)"
+    ),
+    Options.optional
+  ),
+  showSittings: Options.boolean("show-sittings").pipe(
+    Options.withDescription("print the plan's sittings (runs, expected hours) and stop")
+  ),
+  results: Options.text("results").pipe(
+    Options.withDescription(
+      "a folder of committed results (docs/results/paper): after the steps, copy what finished into it (no checkpoints, no logs) and build the report there from everything it holds"
+    ),
+    Options.optional
+  ),
+  models: Options.text("models").pipe(
+    Options.withDescription(
+      "with --results: where each main run's best checkpoint goes as weights only (default models/ of the working folder)"
+    ),
+    Options.withDefault("models")
+  )
 }
 
 export const paperCollapseCommand = Command.make(
@@ -181,6 +211,101 @@ export const paperCollapseCommand = Command.make(
   )
 )
 
+/**
+ * The report of a results folder alone (docs/results/paper): the plan of the scale read from it,
+ * with nothing run, so that the report is built from what earlier sittings committed.
+ */
+export const paperReportCommand = (argv: ReadonlyArray<string>) =>
+  Command.make(
+    "report",
+    {
+      scale: options.scale,
+      epochs: options.epochs,
+      seed: seedOption,
+      results: Options.text("results").pipe(
+        Options.withDescription("the results folder the sittings filled (e.g. docs/results/paper)")
+      ),
+      out: Options.text("out").pipe(
+        Options.withDescription(
+          "where the tables, figures, summary.md and report.html go (default: the results folder)"
+        ),
+        Options.optional
+      )
+    },
+    (o) =>
+      Effect.gen(function* () {
+        const [{ planPaper }, { writePaperReport }] = yield* Effect.promise(() =>
+          Promise.all([import("../../pipeline/paper/plan.js"), import("../../pipeline/paper/report.js")])
+        )
+        const results = resolve(o.results)
+        if (!existsSync(results))
+          return yield* Effect.fail(
+            new ConfigError({
+              option: "--results",
+              problem: `${o.results} does not exist; give the folder the sittings' --results filled`
+            })
+          )
+        const plan = yield* planPaper({
+          scale: o.scale,
+          epochs: Option.getOrNull(o.epochs),
+          out: results,
+          seed: o.seed,
+          mnist: { kind: "embedded" },
+          // The photos are not read: the patch runs are found by their folders.
+          images: existsSync(join(results, "patches")) ? results : null,
+          backend: null
+        })
+        const provenance: Provenance = {
+          command: typedCommand(argv),
+          commit: codeVersion(programRoot, programVersion),
+          generated: new Date().toISOString()
+        }
+        const into = resolve(Option.getOrElse(o.out, () => results))
+        const report = yield* writePaperReport(plan, [], provenance, { into })
+        yield* Effect.logInfo(`paper report: wrote ${report.html} and ${report.markdown}`)
+      })
+  ).pipe(Command.withDescription("the report of a results folder filled by sittings (--results), nothing run"))
+
+/** The part of the plan this start runs: sitting K, the named steps, or all of it. */
+const partOfPlan = (plan: PaperPlan, sitting: number | null, only: string | null) =>
+  Effect.gen(function* () {
+    const { planSittings, restrictPlan, sittingPlan } = yield* Effect.promise(
+      () => import("../../pipeline/paper/sittings.js")
+    )
+    if (sitting !== null && only !== null)
+      return yield* Effect.fail(new ConfigError({ option: "--sitting", problem: "give --sitting or --only, not both" }))
+    if (sitting !== null) {
+      const part = sitting >= 1 ? sittingPlan(plan, sitting) : null
+      if (part === null)
+        return yield* Effect.fail(
+          new ConfigError({
+            option: "--sitting",
+            problem: `${sitting} is not a sitting of this plan; --show-sittings lists them (1 to ${planSittings(plan).length})`
+          })
+        )
+      yield* Effect.logInfo(
+        `paper: sitting ${sitting} of ${part.of}, expected ${(part.sitting.seconds / 3600).toFixed(1)} h: ${part.sitting.units.map((u) => u.id).join(", ")}`
+      )
+      return part.plan
+    }
+    if (only !== null) {
+      const names = only
+        .split(",")
+        .map((n) => n.trim())
+        .filter((n) => n !== "")
+      const part = restrictPlan(plan, names)
+      if (part.unknown.length > 0 || names.length === 0)
+        return yield* Effect.fail(
+          new ConfigError({
+            option: "--only",
+            problem: `${names.length === 0 ? "no step named" : `no step or run named ${part.unknown.join(", ")}`}; --show-sittings names the runs (e.g. ${plan.steps.find((s) => s.kind === "train")?.id ?? "mnist/vdl-lambda0.02"})`
+          })
+        )
+      return part.plan
+    }
+    return plan
+  })
+
 /** The command; `argv` is the process's, for the command line printed under every figure. */
 export const paperCommand = (argv: ReadonlyArray<string>) =>
   Command.make("paper", options, (o) =>
@@ -193,13 +318,16 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
           })
         )
       // The plan, its steps and its report load when the command runs, not for --help.
-      const [{ planPaper }, { executePlan }, { writePaperReport }] = yield* Effect.promise(() =>
-        Promise.all([
-          import("../../pipeline/paper/plan.js"),
-          import("../../pipeline/paper/execute.js"),
-          import("../../pipeline/paper/report.js")
-        ])
-      )
+      const [{ planPaper }, { executePlan }, { writePaperReport }, { sittingsTable }, { exportResults }] =
+        yield* Effect.promise(() =>
+          Promise.all([
+            import("../../pipeline/paper/plan.js"),
+            import("../../pipeline/paper/execute.js"),
+            import("../../pipeline/paper/report.js"),
+            import("../../pipeline/paper/sittings.js"),
+            import("../../pipeline/paper/export.js")
+          ])
+        )
       const mnist = yield* mnistSourceFrom(o.mnistDir, o.download)
       const out = resolve(Option.getOrElse(o.out, () => defaultRunFolder(`paper-${o.scale}`)))
       if (mnist.kind === "embedded")
@@ -208,7 +336,7 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
         )
       if (Option.isNone(o.images))
         yield* Effect.logWarning("paper: no --images: the plan has no natural-image patch runs")
-      const plan = yield* planPaper({
+      const whole = yield* planPaper({
         scale: o.scale,
         epochs: Option.getOrNull(o.epochs),
         out,
@@ -219,6 +347,11 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
         // A run folder of the plan that holds another run (other settings) is replaced only when asked.
         ...(o.overwrite ? { extraArgs: ["--overwrite"] } : {})
       })
+      if (o.showSittings) {
+        yield* Console.log(sittingsTable(whole))
+        return
+      }
+      const plan = yield* partOfPlan(whole, Option.getOrNull(o.sitting), Option.getOrNull(o.only))
       const provenance: Provenance = {
         command: typedCommand(argv),
         commit: codeVersion(programRoot, programVersion),
@@ -232,6 +365,17 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
       })
       const report = yield* writePaperReport(plan, outcomes, provenance)
       yield* Effect.logInfo(`paper: wrote ${report.html} and ${report.markdown}`)
+      if (Option.isSome(o.results)) {
+        const results = resolve(o.results.value)
+        const exported = yield* exportResults(plan, results, resolve(o.models))
+        yield* Effect.logInfo(
+          `paper: copied ${exported.copied.length} files into ${results}, wrote ${exported.models.length} weights-only checkpoints into ${resolve(o.models)}`
+        )
+        // The report of everything committed so far: the whole plan read from the results folder.
+        const committed = yield* planPaper({ ...whole.spec, out: results })
+        const all = yield* writePaperReport(committed, [], provenance)
+        yield* Effect.logInfo(`paper: wrote ${all.html} and ${all.markdown} from ${results}`)
+      }
       const failures = outcomes.flatMap((x) =>
         x.status === "failed" || x.status === "blocked"
           ? [{ step: x.step.id, problem: (x.problem ?? x.status).split("\n")[0] }]
@@ -240,4 +384,4 @@ export const paperCommand = (argv: ReadonlyArray<string>) =>
       if (failures.length > 0)
         return yield* Effect.fail(new PaperFailedError({ failures, total: outcomes.length, report: report.html }))
     })
-  ).pipe(Command.withSubcommands([paperCollapseCommand]))
+  ).pipe(Command.withSubcommands([paperCollapseCommand, paperReportCommand(argv)]))

@@ -7,6 +7,7 @@ import type { UniformSource } from "../../models/rng.js"
 import { Backend } from "../backend/backend.js"
 import { Progress } from "../train/progress.js"
 import { rngFor } from "../train/seeds.js"
+import type { SubsetMode } from "../choices.js"
 import { EvaluationError } from "./errors.js"
 
 /** What a low-data classification study runs (docs/method.md, Metrics). */
@@ -20,12 +21,18 @@ export interface ClassifyPlan {
   readonly batchSize: number
   readonly learningRate: number
   readonly classes: number
+  /**
+   * How each class's K examples are picked: "random" (the default), a seeded random K per repeat;
+   * "first", the first K of the class in the training split's order, the same for every repeat,
+   * as the authors' protocol does (their repeats differ in initialisation and order only).
+   */
+  readonly subset?: SubsetMode
 }
 
 /**
- * The examples of each repeat: per class, the training rows of that class in a seeded order. The
- * first K of each class make the K-per-class set, so the sets of one repeat are nested and every
- * code kind and baseline is trained on the same images.
+ * The examples of each repeat: per class, the training rows of that class in a seeded order (or
+ * in training order, with subset "first"). The first K of each class make the K-per-class set, so
+ * the sets of one repeat are nested and every code kind and baseline is trained on the same images.
  */
 export interface Selection {
   /** selections[r].get(K): training row indices, sorted. */
@@ -63,6 +70,7 @@ export const selectExamples = (labels: Uint8Array, plan: ClassifyPlan): Effect.E
     const sets = Array.from({ length: plan.repeats }, (_, r) => {
       const rng = rngFor(plan.seed + r, "split")
       const orders = byClass.map((rows) => {
+        if (plan.subset === "first") return rows.slice(0, largest)
         const p = rng.permutation(rows.length)
         return p.slice(0, largest).map((k) => rows[k])
       })

@@ -14,7 +14,7 @@ import { ConfigError, type SettingsError } from "../errors.js"
 import type { MnistSource } from "../sources/mnist.js"
 import { type ExpectedData, type RunRequest, runName } from "../jobs/plan.js"
 import {
-  mnistDefaultModels,
+  mnistDefaultsOf,
   mnistEpochsOf,
   mnistLambdas,
   patchLambdas,
@@ -35,6 +35,9 @@ export interface TrainStep {
   readonly dataset: Dataset
   /** "sweep": one of several λ of its model; "default": the model at its preset λ. */
   readonly role: "sweep" | "default"
+  /** "main": the scale's runs; "spread": one training seed of a preset at the spread's length (<out>/mnist-spread/). */
+  readonly group: "main" | "spread"
+  readonly seed: number
   /** The run, with its command (MNIST `train` or `patches-train`), as the sweep's runner and the queue take it. */
   readonly request: RunRequest
   readonly deps: ReadonlyArray<string>
@@ -78,7 +81,7 @@ export interface PaperSpec {
   readonly sizes?: ScaleSettings
   /** λ tables; default the scale's. */
   readonly lambdas?: { readonly mnist: LambdaTable; readonly patches: LambdaTable }
-  /** Variants trained once at their preset λ on MNIST; default wdl, wdl-nl, noreg. */
+  /** Variants trained once at their preset λ on MNIST; default the scale's (scale.ts mnistDefaultsOf). */
   readonly defaultModels?: ReadonlyArray<string>
   /** Settings given to every run (e.g. a smaller code for a test), as command-line words. */
   readonly extraArgs?: ReadonlyArray<string>
@@ -230,6 +233,8 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
     const trainStep = (o: {
       readonly dataset: Dataset
       readonly role: TrainStep["role"]
+      readonly group?: TrainStep["group"]
+      readonly seed?: number
       readonly command: NonNullable<RunRequest["command"]>
       readonly model: string
       readonly lambda: number
@@ -241,13 +246,18 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
       readonly deps: ReadonlyArray<string>
       readonly newerThan: ReadonlyArray<string>
     }): TrainStep => {
-      const name = runName(o.model, o.lambda)
-      const out = join(root, o.dataset, name)
+      const group = o.group ?? "main"
+      const seed = o.seed ?? spec.seed
+      const name = group === "spread" ? `${runName(o.model, o.lambda)}-seed${seed}` : runName(o.model, o.lambda)
+      const folder = group === "spread" ? `${o.dataset}-spread` : o.dataset
+      const out = join(root, folder, name)
       return {
         kind: "train",
-        id: `${o.dataset}/${name}`,
+        id: `${folder}/${name}`,
         dataset: o.dataset,
         role: o.role,
+        group,
+        seed,
         deps: o.deps,
         newerThan: o.newerThan,
         request: {
@@ -265,7 +275,7 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
             "--epochs",
             String(o.epochs),
             "--seed",
-            String(spec.seed),
+            String(seed),
             ...o.dataArgs,
             ...backendArgs,
             ...extra,
@@ -274,7 +284,7 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
           ],
           expected: {
             model: o.model,
-            seed: spec.seed,
+            seed,
             epochs: o.epochs,
             settings: { ...o.settings, epochs: o.epochs },
             data: o.data,
@@ -285,12 +295,34 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
     }
 
     // MNIST: the four variants at several λ, then the baselines at their preset λ.
-    const mnistRuns: Array<{ model: string; lambda: number; role: "sweep" | "default" }> = []
+    const mnistRuns: Array<{
+      model: string
+      lambda: number
+      role: "sweep" | "default"
+      group?: "spread"
+      seed?: number
+      epochs?: number
+    }> = []
     for (const [model, ls] of Object.entries(lambdas.mnist))
       for (const lambda of ls) mnistRuns.push({ model, lambda, role: "sweep" })
-    for (const model of spec.defaultModels ?? mnistDefaultModels) {
+    for (const model of spec.defaultModels ?? mnistDefaultsOf[spec.scale]) {
       const preset = yield* resolveSettings(model, "mnist", overrides)
       mnistRuns.push({ model, lambda: preset.lambda, role: "default" })
+    }
+    // The spread: each preset once per training seed, at the spread's length (--epochs replaces it too).
+    if (sizes.spread !== undefined) {
+      for (const model of sizes.spread.models) {
+        const preset = yield* resolveSettings(model, "mnist", overrides)
+        for (let k = 0; k < sizes.spread.seeds; k++)
+          mnistRuns.push({
+            model,
+            lambda: preset.lambda,
+            role: "default",
+            group: "spread",
+            seed: spec.seed + k,
+            epochs: spec.epochs ?? sizes.spread.epochs
+          })
+      }
     }
     const trainSteps: TrainStep[] = []
     const trainSize = sizes.mnist.trainSize
@@ -304,16 +336,18 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
             : spec.mnist,
       trainSize
     }
-    for (const { model, lambda, role } of mnistRuns) {
+    for (const { model, lambda, role, group, seed, epochs } of mnistRuns) {
       trainSteps.push(
         trainStep({
           dataset: "mnist",
           role,
+          ...(group === undefined ? {} : { group }),
+          ...(seed === undefined ? {} : { seed }),
           command: "train",
           model,
           lambda,
           settings: yield* resolveSettings(model, "mnist", { ...overrides, lambda }),
-          epochs: mnistEpochsOf(sizes, model, spec.epochs),
+          epochs: epochs ?? mnistEpochsOf(sizes, model, spec.epochs),
           lead: [],
           dataArgs: [...mnistArgs(spec.mnist), ...(trainSize === null ? [] : ["--train-size", String(trainSize)])],
           data: mnistData,
@@ -389,6 +423,8 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
       String(spec.seed),
       ...(classify.valLimit === null ? [] : ["--val-limit", String(classify.valLimit)]),
       ...(classify.testLimit === null ? [] : ["--test-limit", String(classify.testLimit)]),
+      ...(classify.subset === undefined ? [] : ["--subset", classify.subset]),
+      ...(classify.batchSize === undefined ? [] : ["--batch-size", String(classify.batchSize)]),
       ...backendArgs
     ]
     const mnistTrain = trainSteps.filter((t) => t.dataset === "mnist")
@@ -408,7 +444,9 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
     }
     // Raw pixels and end-to-end LISTA use no trained run; the first MNIST run lends its data (and LISTA its code size).
     if (mnistTrain.length > 0) {
-      const first = mnistTrain[0].request.out
+      // A short run lends its data, so that the baselines can share a sitting with it (sittings.ts).
+      const lender = mnistTrain.find((t) => t.group === "spread") ?? mnistTrain[0]
+      const first = lender.request.out
       steps.push({
         kind: "classify",
         id: BASELINES,
@@ -416,9 +454,9 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
         args: [first, "--series", "baselines", ...classifyArgs, "--out", join(root, BASELINES)],
         out: join(root, BASELINES),
         outputs: ["classify.arrow", "classify.json"],
-        deps: [mnistTrain[0].id],
+        deps: [lender.id],
         newerThan: [],
-        run: mnistTrain[0].id
+        run: lender.id
       })
     }
     return { spec, sizes, epochs, lambdas, patchFile, steps }

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process"
+import { basename, isAbsolute, relative } from "node:path"
 import { escapeHtml } from "../report/html.js"
 
 /** What made a figure: the command line and the code it ran, printed under every figure. */
@@ -13,6 +14,25 @@ const quote = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word
 
 /** The command line as a shell would take it back. */
 export const commandLine = (words: ReadonlyArray<string>): string => words.map(quote).join(" ")
+
+/**
+ * A word of a command line with its absolute path (alone, or after `--option=`) made relative to
+ * `base`, the repository, when it lies inside, else cut to `.../` and its last part: a caption
+ * names no folder of the machine it ran on.
+ */
+const portableWord = (word: string, base: string): string => {
+  const eq = /^(--[\w-]+=)(.*)$/.exec(word)
+  const [head, path] = eq === null ? ["", word] : [eq[1], eq[2]]
+  if (!isAbsolute(path)) return word
+  const inside = relative(base, path)
+  if (inside === "") return `${head}.`
+  if (!inside.startsWith("..") && !isAbsolute(inside)) return `${head}${inside}`
+  return `${head}.../${basename(path)}`
+}
+
+/** commandLine of the words with every absolute path made portable (see portableWord). */
+export const portableCommandLine = (words: ReadonlyArray<string>, base: string): string =>
+  commandLine(words.map((w) => portableWord(w, base)))
 
 /**
  * `git rev-parse HEAD` of the program's folder when it is a checkout (marked "+ changes" when

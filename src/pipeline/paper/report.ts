@@ -15,6 +15,16 @@ import { escapeHtml, htmlPage, htmlTable, imageFigure, pngDataUri, svgFigures } 
 import type { StepOutcome } from "./execute.js"
 import { BASELINES, COLLAPSE, type Dataset, type PaperPlan, type ProcessStep, type TrainStep } from "./plan.js"
 import { type Provenance, provenanceLines, svgWithFooter } from "./provenance.js"
+import {
+  aggregateClassify,
+  aggregateDenoise,
+  aggregateRuns,
+  CLASSIFY_SETTING_COLUMNS,
+  classifyFamilies,
+  DENOISE_SETTING_COLUMNS,
+  familyOf,
+  SETTING_COLUMNS
+} from "./aggregate.js"
 import { mnistEpochsOf } from "./scale.js"
 
 const readRows = (path: string): Row[] => {
@@ -37,9 +47,11 @@ const datasetTitle: Record<Dataset, string> = { mnist: "MNIST", patches: "natura
 
 const RUN_COLUMNS = [
   "dataset",
+  "group",
   "run",
   "model",
   "lambda",
+  "seed",
   "role",
   "status",
   "epochs",
@@ -55,9 +67,12 @@ const RUN_COLUMNS = [
 ] as const
 const DENOISE_COLUMNS = [
   "dataset",
+  "group",
   "run",
   "model",
   "lambda",
+  "epochs",
+  "seed",
   "codes",
   "sigma",
   "noisyPsnr",
@@ -69,9 +84,12 @@ const DENOISE_COLUMNS = [
 ] as const
 const CLASSIFY_COLUMNS = [
   "series",
+  "group",
   "run",
   "model",
   "lambda",
+  "epochs",
+  "seed",
   "features",
   "perClass",
   "repeats",
@@ -94,8 +112,16 @@ export interface Gathered {
   }>
 }
 
-/** Everything the steps left in their folders, as rows. */
-export const gatherResults = (plan: PaperPlan, outcomes: ReadonlyArray<StepOutcome>): Gathered => {
+/**
+ * Everything the steps left in their folders, as rows. A run with no outcome (a plan restricted
+ * to a sitting, or a report built from committed results) counts as finished when its folder
+ * holds a summary, and is "not run yet" otherwise. Run folders are named relative to `from`.
+ */
+export const gatherResults = (
+  plan: PaperPlan,
+  outcomes: ReadonlyArray<StepOutcome>,
+  from: string = plan.spec.out
+): Gathered => {
   const status = new Map(outcomes.map((o) => [o.step.id, o.status]))
   const trains = plan.steps.filter((s): s is TrainStep => s.kind === "train")
   const runs: Row[] = []
@@ -114,16 +140,28 @@ export const gatherResults = (plan: PaperPlan, outcomes: ReadonlyArray<StepOutco
     }
     const head = {
       dataset: t.dataset,
+      group: t.group,
       run: t.request.name,
       model: t.request.model,
       lambda: t.request.lambda,
+      seed: t.seed,
       role: t.role,
-      runDir: dir
+      runDir: relative(from, dir)
     }
     const st = status.get(t.id)
     if (s === null || st === "failed" || st === "blocked") {
-      runs.push({ ...head, status: st === "blocked" ? "blocked" : "failed", epochs: t.request.expected.epochs })
+      const why = st === "blocked" ? "blocked" : st === undefined ? "not run yet" : "failed"
+      runs.push({ ...head, status: why, epochs: t.request.expected.epochs })
       continue
+    }
+    const tag = {
+      dataset: t.dataset,
+      group: t.group,
+      run: t.request.name,
+      model: t.request.model,
+      lambda: t.request.lambda,
+      epochs: s.epochs ?? t.request.expected.epochs,
+      seed: t.seed
     }
     runs.push({
       ...head,
@@ -140,10 +178,7 @@ export const gatherResults = (plan: PaperPlan, outcomes: ReadonlyArray<StepOutco
     })
     for (const r of readRows(join(dir, "denoise", "denoise.arrow"))) {
       denoise.push({
-        dataset: t.dataset,
-        run: t.request.name,
-        model: t.request.model,
-        lambda: t.request.lambda,
+        ...tag,
         codes: r.codes,
         sigma: r.sigma,
         noisyPsnr: r.noisyPsnr,
@@ -156,10 +191,8 @@ export const gatherResults = (plan: PaperPlan, outcomes: ReadonlyArray<StepOutco
     }
     for (const r of readRows(join(dir, "classify", "classify.arrow"))) {
       classify.push({
+        ...tag,
         series: `${t.request.name} ${r.features === "fista" ? "FISTA" : "encoder"}`,
-        run: t.request.name,
-        model: t.request.model,
-        lambda: t.request.lambda,
         features: r.features,
         perClass: r.perClass,
         repeats: r.repeats,
@@ -182,9 +215,12 @@ export const gatherResults = (plan: PaperPlan, outcomes: ReadonlyArray<StepOutco
     for (const r of readRows(join(baselines.out, "classify.arrow"))) {
       classify.push({
         series: String(r.series),
+        group: null,
         run: null,
         model: null,
         lambda: null,
+        epochs: null,
+        seed: null,
         features: r.features,
         perClass: r.perClass,
         repeats: r.repeats,
@@ -206,10 +242,53 @@ interface Figure {
   readonly svg: string
 }
 
-const byModel = (rows: ReadonlyArray<Row>) => [...new Set(rows.map((r) => String(r.model)))]
+/** The aggregated rows the figures and tables are drawn from: one per setting, mean ± std over training seeds. */
+export interface Aggregated {
+  readonly settings: ReadonlyArray<Row>
+  readonly denoise: ReadonlyArray<Row>
+  readonly classify: ReadonlyArray<Row>
+}
+
+export const aggregateGathered = (g: Gathered): Aggregated => ({
+  settings: aggregateRuns(g.runs),
+  denoise: aggregateDenoise(g.denoise),
+  classify: aggregateClassify(g.classify)
+})
+
+/** A setting's series in a figure: the model, its length and, with several, its seeds ("VDL, 20 ep, 3 seeds"). */
+const seriesName = (r: Row) =>
+  `${String(r.model).toUpperCase()}, ${r.epochs} ep${asNumber(r.seeds) > 1 ? `, ${r.seeds} seeds` : ""}`
+const seriesKey = (r: Row) => `${r.model}|${r.group}|${r.epochs}`
+
+/** Points of one series each, sorted by x, with a band of ± std where the std is known. */
+const bandSeries = (
+  rows: ReadonlyArray<Row>,
+  x: (r: Row) => number,
+  y: (r: Row) => number,
+  std: (r: Row) => number,
+  name: (r: Row) => string = seriesName
+): LineSeries[] =>
+  [...new Set(rows.map(seriesKey))].flatMap((key) => {
+    const pts = rows
+      .filter((r) => seriesKey(r) === key)
+      .map((r) => ({ x: x(r), y: y(r), s: std(r) }))
+      .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y))
+      .sort((a, b) => a.x - b.x)
+    if (pts.length === 0) return []
+    const first = rows.find((r) => seriesKey(r) === key) as Row
+    const banded = pts.every((p) => Number.isFinite(p.s))
+    return [
+      {
+        name: name(first),
+        x: pts.map((p) => p.x),
+        y: pts.map((p) => p.y),
+        ...(banded ? { lower: pts.map((p) => p.y - p.s), upper: pts.map((p) => p.y + p.s) } : {})
+      }
+    ]
+  })
 
 /** The figures, each an SVG with the provenance footer; a figure with nothing to show is left out. */
-const makeFigures = (g: Gathered, prov: Provenance) =>
+const makeFigures = (g: Gathered, a: Aggregated, prov: Provenance, headlineSigma: number) =>
   Effect.gen(function* () {
     const figures: Figure[] = []
     const footer = provenanceLines(prov)
@@ -221,18 +300,17 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
         Effect.catchAll((e) => Effect.logWarning(`paper: no figure ${file}: ${e.message}`))
       )
     for (const dataset of ["mnist", "patches"] as const) {
-      const done = g.runs.filter((r) => r.dataset === dataset && r.status === "finished")
-      const series: LineSeries[] = byModel(done).map((model) => {
-        const pts = done
-          .filter((r) => r.model === model)
-          .map((r) => ({ x: asNumber(r.valZeroFraction), y: asNumber(r.valPsnr) }))
-          .sort((a, b) => a.x - b.x)
-        return { name: model.toUpperCase(), x: pts.map((p) => p.x), y: pts.map((p) => p.y) }
-      })
+      const settings = a.settings.filter((r) => r.dataset === dataset)
+      const series = bandSeries(
+        settings,
+        (r) => asNumber(r.valZeroMean),
+        (r) => asNumber(r.valPsnrMean),
+        (r) => asNumber(r.valPsnrStd)
+      )
       if (series.length > 0) {
         yield* add(
           `psnr-vs-sparsity-${dataset}.svg`,
-          `${datasetTitle[dataset]}: validation PSNR against the fraction of zero code entries`,
+          `${datasetTitle[dataset]}: validation PSNR against the fraction of zero code entries (bars: ± std over training seeds)`,
           {
             title: `${datasetTitle[dataset]}: PSNR against sparsity (validation, encoder codes; one point per λ)`,
             xLabel: "fraction of zero code entries",
@@ -241,37 +319,79 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
           }
         )
       }
-      const dn = g.denoise.filter((r) => r.dataset === dataset && r.codes === "encoder")
+      const dn = a.denoise.filter((r) => r.dataset === dataset && r.codes === "encoder")
+      // Claim (c) as the authors test it: denoising at one σ along the sparsity curve.
+      const atHeadline = dn.filter((r) => asNumber(r.sigma) === headlineSigma)
+      const headline = bandSeries(
+        atHeadline,
+        (r) => asNumber(r.cleanZeroMean),
+        (r) => asNumber(r.denoisedMean),
+        (r) => asNumber(r.denoisedStd)
+      )
+      if (headline.length > 0) {
+        yield* add(
+          `denoise-sigma${headlineSigma}-vs-sparsity-${dataset}.svg`,
+          `${datasetTitle[dataset]}: denoising PSNR at σ = ${headlineSigma} against the fraction of zero code entries (bars: ± std over training seeds)`,
+          {
+            title: `${datasetTitle[dataset]}: denoising at σ = ${headlineSigma} against sparsity (test set, encoder codes)`,
+            xLabel: "fraction of zero code entries (clean test images)",
+            yLabel: "PSNR against the clean image (dB)",
+            series: headline
+          }
+        )
+      }
       if (dn.length > 0) {
-        const curves: LineSeries[] = [...new Set(dn.map((r) => String(r.run)))].map((run) => {
-          const mine = dn.filter((r) => r.run === run).sort((a, b) => asNumber(a.sigma) - asNumber(b.sigma))
-          return { name: run, x: mine.map((r) => asNumber(r.sigma)), y: mine.map((r) => asNumber(r.denoisedPsnr)) }
-        })
-        const first = dn.filter((r) => r.run === dn[0].run).sort((a, b) => asNumber(a.sigma) - asNumber(b.sigma))
-        curves.push({
-          name: "noisy input",
-          x: first.map((r) => asNumber(r.sigma)),
-          y: first.map((r) => asNumber(r.noisyPsnr))
-        })
-        yield* add(`denoise-psnr-${dataset}.svg`, `${datasetTitle[dataset]}: denoising PSNR against the noise level`, {
-          title: `${datasetTitle[dataset]}: denoising (test set, encoder codes of the noisy input)`,
-          xLabel: "noise σ (normalised input space)",
-          yLabel: "PSNR against the clean image (dB)",
-          series: curves
-        })
+        // One curve per setting and λ: several λ of one model are separate series.
+        const perLambda = [...new Set(dn.map((r) => `${seriesKey(r)}|${r.lambda}`))].flatMap((key) =>
+          bandSeries(
+            dn.filter((r) => `${seriesKey(r)}|${r.lambda}` === key),
+            (r) => asNumber(r.sigma),
+            (r) => asNumber(r.denoisedMean),
+            (r) => asNumber(r.denoisedStd),
+            (r) => `${seriesName(r)}, λ ${r.lambda}`
+          )
+        )
+        const noisy = [...dn].sort((x, y) => asNumber(x.sigma) - asNumber(y.sigma))
+        const sigmas = [...new Set(noisy.map((r) => asNumber(r.sigma)))]
+        yield* add(
+          `denoise-psnr-${dataset}.svg`,
+          `${datasetTitle[dataset]}: denoising PSNR against the noise level (bars: ± std over training seeds), an extra beyond the paper's σ = ${headlineSigma}`,
+          {
+            title: `${datasetTitle[dataset]}: denoising (test set, encoder codes of the noisy input)`,
+            xLabel: "noise σ (normalised input space)",
+            yLabel: "PSNR against the clean image (dB)",
+            series: [
+              ...perLambda,
+              {
+                name: "noisy input",
+                x: sigmas,
+                y: sigmas.map((sg) => asNumber(noisy.find((r) => asNumber(r.sigma) === sg)?.noisyPsnr))
+              }
+            ]
+          }
+        )
       }
     }
-    const cl = g.classify.filter((r) => r.features !== "fista")
-    if (cl.length > 0) {
-      const series: LineSeries[] = [...new Set(cl.map((r) => String(r.series)))].map((name) => {
-        const mine = cl.filter((r) => r.series === name).sort((a, b) => asNumber(a.perClass) - asNumber(b.perClass))
-        return { name, x: mine.map((r) => asNumber(r.perClass)), y: mine.map((r) => 100 * asNumber(r.accuracyMean)) }
+    const cl = a.classify.filter((r) => r.features !== "fista")
+    for (const family of classifyFamilies) {
+      const mine = cl.filter((r) => familyOf(r) === family.id)
+      if (mine.length === 0) continue
+      const series: LineSeries[] = [...new Set(mine.map((r) => String(r.series)))].map((name) => {
+        const rows = mine.filter((r) => r.series === name).sort((x, y) => asNumber(x.perClass) - asNumber(y.perClass))
+        const y = rows.map((r) => 100 * asNumber(r.accuracyMean))
+        const sd = rows.map((r) => 100 * asNumber(r.accuracyStd))
+        return {
+          name: name.replace(/ encoder$/, ""),
+          x: rows.map((r) => asNumber(r.perClass)),
+          y,
+          ...(sd.every(Number.isFinite) ? { lower: y.map((v, i) => v - sd[i]), upper: y.map((v, i) => v + sd[i]) } : {})
+        }
       })
       yield* add(
-        "classify-accuracy.svg",
-        "MNIST: low-data classification, test accuracy against labelled examples per class",
+        `classify-accuracy-${family.id}.svg`,
+        `MNIST: low-data classification, ${family.title}: test accuracy against labelled examples per class (bands: ± std over training seeds, or over classifier seeds for a setting trained once)`,
         {
-          title: "Low-data classification on MNIST (encoder codes and baselines; mean over seeds)",
+          title: `Low-data classification on MNIST: ${family.title}`,
           xLabel: "labelled examples per class",
           yLabel: "test top-1 accuracy (%)",
           logX: true,
@@ -280,7 +400,7 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
       )
     }
     if (g.collapse.length > 0) {
-      const models = byModel(g.collapse)
+      const models = [...new Set(g.collapse.map((r) => String(r.model)))]
       const series = (key: string, label: string) =>
         models
           .map((m) => {
@@ -308,34 +428,46 @@ const makeFigures = (g: Gathered, prov: Provenance) =>
     return figures
   })
 
-/** Denoising as one line per run and code kind, one column per σ. */
+/** "mean ± std" of a setting's value, the std left out where it is unknown. */
+const pm = (mean: unknown, std: unknown, digits = 4) =>
+  Number.isFinite(asNumber(std)) ? `${formatCell(mean, digits)} ± ${formatCell(std, 2)}` : formatCell(mean, digits)
+
+/** Denoising as one line per setting and code kind, one column per σ: mean ± std over training seeds. */
 const denoiseWide = (rows: ReadonlyArray<Row>): { header: string[]; lines: string[][] } => {
   const sigmas = [...new Set(rows.map((r) => asNumber(r.sigma)))].sort((a, b) => a - b)
-  const header = ["data", "run", "codes", "clean", ...sigmas.map((s) => `σ ${s}`)]
+  const header = ["data", "model", "λ", "epochs", "seeds", "codes", "zeros", "clean", ...sigmas.map((s) => `σ ${s}`)]
   const lines: string[][] = []
-  const keys = [...new Set(rows.map((r) => `${r.dataset}|${r.run}|${r.codes}`))]
   for (const dataset of ["mnist", "patches"]) {
-    const noisy = rows.filter((r) => r.dataset === dataset && r.codes === "encoder")
-    if (noisy.length === 0) continue
-    const firstRun = noisy[0].run
+    const mine = rows.filter((r) => r.dataset === dataset)
+    if (mine.length === 0) continue
+    const noisy = mine.filter((r) => r.codes === "encoder")
     lines.push([
       dataset,
       "noisy input",
       "–",
       "–",
-      ...sigmas.map((s) =>
-        formatCell(asNumber(noisy.find((r) => r.run === firstRun && asNumber(r.sigma) === s)?.noisyPsnr))
-      )
+      "–",
+      "–",
+      "–",
+      "–",
+      ...sigmas.map((s) => formatCell(noisy.find((r) => asNumber(r.sigma) === s)?.noisyPsnr))
     ])
-    for (const key of keys.filter((k) => k.startsWith(`${dataset}|`))) {
-      const [, run, codes] = key.split("|")
-      const mine = rows.filter((r) => r.dataset === dataset && r.run === run && r.codes === codes)
+    for (const key of [...new Set(mine.map((r) => `${r.group}|${r.model}|${r.lambda}|${r.epochs}|${r.codes}`))]) {
+      const setting = mine.filter((r) => `${r.group}|${r.model}|${r.lambda}|${r.epochs}|${r.codes}` === key)
+      const first = setting[0]
       lines.push([
         dataset,
-        run,
-        codes === "fista" ? "FISTA" : "encoder",
-        formatCell(mine[0]?.cleanPsnr),
-        ...sigmas.map((s) => formatCell(mine.find((r) => asNumber(r.sigma) === s)?.denoisedPsnr))
+        String(first.model),
+        formatCell(first.lambda),
+        formatCell(first.epochs),
+        formatCell(first.seeds),
+        first.codes === "fista" ? "FISTA" : "encoder",
+        pm(first.cleanZeroMean, first.cleanZeroStd, 3),
+        formatCell(first.cleanPsnrMean),
+        ...sigmas.map((sg) => {
+          const r = setting.find((x) => asNumber(x.sigma) === sg)
+          return r === undefined ? "–" : pm(r.denoisedMean, r.denoisedStd)
+        })
       ])
     }
   }
@@ -368,15 +500,31 @@ export interface ReportFiles {
 }
 
 /** Writes the tables, the figures, report.html and summary.md into the plan's folder. */
-export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOutcome>, prov: Provenance) =>
+/**
+ * Writes the tables, the figures, report.html and summary.md into `into` (default the plan's
+ * folder): per run (runs, denoise-runs, classify-runs) and per setting, mean ± std over training
+ * seeds (settings, denoise, classify). The plan's folder may be a results folder of committed
+ * artefacts (export.ts), so that a report is built from earlier sittings plus new runs.
+ */
+export const writePaperReport = (
+  plan: PaperPlan,
+  outcomes: ReadonlyArray<StepOutcome>,
+  prov: Provenance,
+  options: { readonly into?: string } = {}
+) =>
   Effect.gen(function* () {
-    const root = plan.spec.out
+    const root = options.into ?? plan.spec.out
     yield* ensureDir(root)
-    const g = gatherResults(plan, outcomes)
+    const g = gatherResults(plan, outcomes, root)
+    const a = aggregateGathered(g)
+    const headlineSigma = plan.sizes.headlineSigma ?? 1
     yield* writeTable(root, "runs", g.runs, RUN_COLUMNS)
-    yield* writeTable(root, "denoise", g.denoise, DENOISE_COLUMNS)
-    yield* writeTable(root, "classify", g.classify, CLASSIFY_COLUMNS)
-    const figures = yield* makeFigures(g, prov)
+    yield* writeTable(root, "denoise-runs", g.denoise, DENOISE_COLUMNS)
+    yield* writeTable(root, "classify-runs", g.classify, CLASSIFY_COLUMNS)
+    yield* writeTable(root, "settings", a.settings, SETTING_COLUMNS)
+    yield* writeTable(root, "denoise", a.denoise, DENOISE_SETTING_COLUMNS)
+    yield* writeTable(root, "classify", a.classify, CLASSIFY_SETTING_COLUMNS)
+    const figures = yield* makeFigures(g, a, prov, headlineSigma)
     for (const f of figures) yield* writeFileAtomic(join(root, f.file), f.svg)
     const caption = (title: string) =>
       `<figcaption>${escapeHtml(title)}<br>command: <code>${escapeHtml(prov.command)}</code><br>commit: <code>${escapeHtml(prov.commit)}</code></figcaption>`
@@ -393,6 +541,12 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
     }
     const failures = outcomes.filter((o) => o.status === "failed" || o.status === "blocked")
     const counts = (s: string) => outcomes.filter((o) => o.status === s).length
+    const finished = g.runs.filter((r) => r.status === "finished").length
+    // A report of a results folder runs nothing: it reads what earlier sittings left.
+    const stepsText =
+      outcomes.length === 0
+        ? `Read from the folders of earlier sittings, nothing run: ${finished} of ${g.runs.length} training runs finished.`
+        : `${counts("ran")} steps ran, ${counts("skipped")} were done already, ${failures.length} did not finish.`
 
     // The plan at a glance.
     const planLines: string[][] = []
@@ -401,25 +555,68 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
       const epochsOf = (model: string) =>
         String(dataset === "mnist" ? mnistEpochsOf(plan.sizes, model, plan.spec.epochs) : plan.epochs.patches)
       for (const [model, ls] of Object.entries(table))
-        planLines.push([datasetTitle[dataset], model, ls.join(", "), epochsOf(model)])
+        planLines.push([datasetTitle[dataset], model, ls.join(", "), epochsOf(model), "1"])
       if (dataset === "mnist") {
-        for (const r of g.runs.filter((x) => x.dataset === "mnist" && x.role === "default"))
-          planLines.push([datasetTitle.mnist, String(r.model), `${r.lambda} (preset)`, epochsOf(String(r.model))])
+        for (const r of g.runs.filter((x) => x.dataset === "mnist" && x.role === "default" && x.group === "main"))
+          planLines.push([datasetTitle.mnist, String(r.model), `${r.lambda} (preset)`, epochsOf(String(r.model)), "1"])
       }
     }
-    const planHeader = ["data", "model", "λ", "epochs"]
+    const spread = plan.sizes.spread
+    if (spread !== undefined)
+      for (const model of spread.models) {
+        const lambda = g.runs.find((r) => r.group === "spread" && r.model === model)?.lambda
+        planLines.push([
+          `${datasetTitle.mnist} (spread)`,
+          model,
+          `${formatCell(lambda)} (preset)`,
+          String(plan.spec.epochs ?? spread.epochs),
+          String(spread.seeds)
+        ])
+      }
+    const planHeader = ["data", "model", "λ", "epochs", "training seeds"]
     const s = plan.sizes
+    const protocol =
+      s.classify.subset === "first"
+        ? `the first K training images of each class (the authors' protocol), batches of ${s.classify.batchSize ?? 32}`
+        : `a random K per class for each classifier seed, batches of ${s.classify.batchSize ?? 32}`
     const sizesText =
       `scale ${plan.spec.scale}; MNIST ${s.mnist.trainSize === null ? "all 55,000" : s.mnist.trainSize} training images; patches ${s.patches.train} / ${s.patches.val} / ${s.patches.test}; ` +
-      `denoising σ ${s.denoise.sigmas.join(", ")} on ${s.denoise.limit === null ? "all" : `the first ${s.denoise.limit}`} test images; ` +
-      `classification K ${s.classify.perClass.join(", ")}, ${s.classify.seeds} seeds, ${s.classify.epochs} epochs; collapse ${s.collapse.models.join(" vs ")}, ${plan.epochs.collapse} epochs`
-    const runLines = g.runs.map((r) => [
-      String(r.run),
+      `denoising σ ${s.denoise.sigmas.join(", ")} on ${s.denoise.limit === null ? "all" : `the first ${s.denoise.limit}`} test images (claim (c) at σ ${headlineSigma}); ` +
+      `classification K ${s.classify.perClass.join(", ")}: ${protocol}, ${s.classify.seeds} classifier seeds, ${s.classify.epochs} epochs; collapse ${s.collapse.models.join(" vs ")}, ${plan.epochs.collapse} epochs`
+    const settingLines = a.settings.map((r) => [
       String(r.dataset),
       String(r.model),
       formatCell(r.lambda),
+      formatCell(r.epochs),
+      formatCell(r.seeds),
+      pm(r.valZeroMean, r.valZeroStd, 3),
+      formatCell(r.valHiddenZeroMean, 3),
+      pm(r.valPsnrMean, r.valPsnrStd),
+      pm(r.testPsnrMean, r.testPsnrStd),
+      `${r.stillImproving} of ${r.seeds}`
+    ])
+    const settingHeader = [
+      "data",
+      "model",
+      "λ",
+      "epochs",
+      "seeds",
+      "val zeros",
+      "val hidden zeros",
+      "val PSNR",
+      "test PSNR",
+      "best epoch = last"
+    ]
+    const runLines = g.runs.map((r) => [
+      String(r.run),
+      String(r.dataset),
+      String(r.group),
+      String(r.model),
+      formatCell(r.lambda),
+      formatCell(r.seed),
       String(r.status),
       formatCell(r.epochs),
+      formatCell(r.bestEpoch),
       formatCell(r.valPsnr),
       formatCell(r.valZeroFraction),
       formatCell(r.valHiddenZeroFraction),
@@ -429,19 +626,27 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
     const runHeader = [
       "run",
       "data",
+      "group",
       "model",
       "λ",
+      "seed",
       "status",
       "epochs",
+      "best epoch",
       "val PSNR",
       "val zeros",
       "val hidden zeros",
       "test PSNR",
       "test zeros"
     ]
-    const dw = denoiseWide(g.denoise)
-    const accuracy = accuracyBySeries(g.classify)
-    const cw = { header: ["series", ...accuracy.perClass.map((k) => `K = ${k}`)], lines: accuracy.lines }
+    const dw = denoiseWide(a.denoise)
+    const accuracy = accuracyBySeries(a.classify)
+    const spreadOf = new Map(a.classify.map((r) => [String(r.series), String(r.spreadOver)]))
+    const cw = {
+      header: ["series", ...accuracy.perClass.map((k) => `K = ${k}`), "± over"],
+      lines: accuracy.lines.map((l) => [...l, spreadOf.get(l[0]) ?? "–"])
+    }
+    const familyFigures = classifyFamilies.map((f) => `classify-accuracy-${f.id}.svg`)
     const collapseMd =
       g.collapse.length === 0
         ? ""
@@ -465,7 +670,7 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
         const title = `${datasetTitle[p.dataset]}, ${p.run}: ${p.title} (each scaled to its own max |value|, 0 is mid-grey)`
         // The page stays mailable: a picture too large to embed is named instead.
         if (statSync(p.file).size > MAX_EMBEDDED_BYTES)
-          return `<figure><p class="note">${escapeHtml(p.file)} (too large to embed)</p>${caption(title)}</figure>`
+          return `<figure><p class="note">${escapeHtml(relative(root, p.file))} (too large to embed)</p>${caption(title)}</figure>`
         return imageFigure(pngDataUri(readFileSync(p.file)), `${p.run}: ${p.title}`, caption(title))
       })
       .join("\n")
@@ -479,24 +684,25 @@ export const writePaperReport = (plan: PaperPlan, outcomes: ReadonlyArray<StepOu
       style,
       body: `<h1>Sparse coding with variance regularisation: the paper's experiments</h1>
 <p class="note">Generated ${escapeHtml(prov.generated)} by <code>${escapeHtml(prov.command)}</code> at commit <code>${escapeHtml(prov.commit)}</code>.
-${counts("ran")} steps ran, ${counts("skipped")} were done already, ${failures.length} did not finish.</p>
+${escapeHtml(stepsText)}</p>
 <nav><a href="#plan">plan</a> · <a href="#sparsity">PSNR against sparsity</a> · <a href="#runs">runs</a> · <a href="#denoising">denoising</a> · <a href="#classification">classification</a> · <a href="#collapse">collapse</a> · <a href="#atoms">atoms</a></nav>
 ${failureHtml}
 <section id="plan"><h2>The plan</h2><p class="note">${escapeHtml(sizesText)}</p>${htmlTable({ header: planHeader, rows: planLines })}</section>
-<section id="sparsity"><h2>PSNR against sparsity</h2><p class="note">The paper compares the variants at matched sparsity: each point is one λ, its validation PSNR (encoder codes) against its fraction of zero code entries.</p>
+<section id="sparsity"><h2>PSNR against sparsity</h2><p class="note">The paper compares the variants at matched sparsity: each point is one setting, its validation PSNR (encoder codes) against its fraction of zero code entries, mean ± std over training seeds. "Best epoch = last": how many seeds were still improving when training stopped.</p>
+${htmlTable({ header: settingHeader, rows: settingLines })}
 ${figHtml("psnr-vs-sparsity-mnist.svg")}${figHtml("psnr-vs-sparsity-patches.svg")}</section>
 <section id="runs"><h2>Runs</h2>${htmlTable({ header: runHeader, rows: runLines })}</section>
-<section id="denoising"><h2>Denoising</h2><p class="note">PSNR (dB) against the clean test image of the reconstruction from the codes of the noisy input (Gaussian noise of std σ in normalised input space); "clean" is the reconstruction of the clean input.</p>
-${htmlTable({ header: dw.header, rows: dw.lines })}${figHtml("denoise-psnr-mnist.svg")}${figHtml("denoise-psnr-patches.svg")}</section>
-<section id="classification"><h2>Low-data classification (MNIST)</h2><p class="note">Test top-1 accuracy (%), mean ± standard deviation over ${s.classify.seeds} seeds, of a linear classifier on K labelled training images per class, selected by validation loss.</p>
-${htmlTable({ header: cw.header, rows: cw.lines })}${figHtml("classify-accuracy.svg")}</section>
+<section id="denoising"><h2>Denoising</h2><p class="note">PSNR (dB) against the clean test image of the reconstruction from the codes of the noisy input (Gaussian noise of std σ in normalised input space), mean ± std over training seeds; "clean" is the reconstruction of the clean input, "zeros" its codes' zero fraction. The paper judges denoising at σ = ${headlineSigma} along the sparsity curve; the other σ are an extra.</p>
+${htmlTable({ header: dw.header, rows: dw.lines })}${figHtml(`denoise-sigma${headlineSigma}-vs-sparsity-mnist.svg`)}${figHtml(`denoise-sigma${headlineSigma}-vs-sparsity-patches.svg`)}${figHtml("denoise-psnr-mnist.svg")}${figHtml("denoise-psnr-patches.svg")}</section>
+<section id="classification"><h2>Low-data classification (MNIST)</h2><p class="note">Test top-1 accuracy (%) of a linear classifier on K labelled training images per class (${escapeHtml(protocol)}), selected by validation loss: mean ± std over training seeds, or over the ${s.classify.seeds} classifier seeds for a setting trained once (last column).</p>
+${htmlTable({ header: cw.header, rows: cw.lines })}${familyFigures.map(figHtml).join("")}</section>
 <section id="collapse"><h2>The collapse without a regulariser</h2>${figHtml("collapse-code-l1.svg")}${figHtml("collapse-atom-norm.svg")}</section>
 <section id="atoms"><h2>Atoms</h2>${pictureHtml || `<p class="note">No run has finished yet.</p>`}</section>`
     })
     const md = [
       `# Sparse coding with variance regularisation: the paper's experiments (${plan.spec.scale})`,
       "",
-      `Generated ${prov.generated} by \`${prov.command}\` at commit \`${prov.commit}\`. ${counts("ran")} steps ran, ${counts("skipped")} were done already, ${failures.length} did not finish. The same in one page: [report.html](report.html).`,
+      `Generated ${prov.generated} by \`${prov.command}\` at commit \`${prov.commit}\`. ${stepsText} The same in one page: [report.html](report.html).`,
       "",
       ...(failures.length === 0
         ? []
@@ -514,25 +720,35 @@ ${htmlTable({ header: cw.header, rows: cw.lines })}${figHtml("classify-accuracy.
       "",
       "## PSNR against sparsity",
       "",
+      'Each setting\'s validation PSNR and zero fraction, mean ± std over training seeds; "best epoch = last" counts the seeds still improving when training stopped. Also in settings.csv / settings.arrow.',
+      "",
+      a.settings.length === 0 ? "No finished runs yet." : mdTable(settingHeader, settingLines),
+      "",
       figMd("psnr-vs-sparsity-mnist.svg"),
       figMd("psnr-vs-sparsity-patches.svg"),
       "## Runs",
       "",
       mdTable(runHeader, runLines),
       "",
-      "Also in runs.csv / runs.arrow.",
+      "Also in runs.csv / runs.arrow; run folders are relative to this one.",
       "",
-      "## Denoising (PSNR in dB)",
+      "## Denoising (PSNR in dB, mean ± std over training seeds)",
+      "",
+      `The paper judges denoising at σ = ${headlineSigma} along the sparsity curve; the other σ are an extra. Per run in denoise-runs.csv.`,
       "",
       g.denoise.length === 0 ? "No denoising results yet." : mdTable(dw.header, dw.lines),
       "",
+      figMd(`denoise-sigma${headlineSigma}-vs-sparsity-mnist.svg`),
+      figMd(`denoise-sigma${headlineSigma}-vs-sparsity-patches.svg`),
       figMd("denoise-psnr-mnist.svg"),
       figMd("denoise-psnr-patches.svg"),
-      "## Low-data classification (test accuracy %, mean ± std over seeds)",
+      "## Low-data classification (test accuracy %, mean ± std)",
+      "",
+      `Classifier: ${protocol}. The ± is over training seeds where a setting has several, else over the ${s.classify.seeds} classifier seeds (last column). Per run in classify-runs.csv.`,
       "",
       g.classify.length === 0 ? "No classification results yet." : mdTable(cw.header, cw.lines),
       "",
-      figMd("classify-accuracy.svg"),
+      ...familyFigures.map(figMd),
       "## The collapse",
       "",
       figMd("collapse-code-l1.svg"),
@@ -556,7 +772,9 @@ ${htmlTable({ header: cw.header, rows: cw.lines })}${figHtml("classify-accuracy.
       files: [
         htmlPath,
         mdPath,
-        ...["runs", "denoise", "classify"].flatMap((t) => ["arrow", "csv", "md"].map((e) => join(root, `${t}.${e}`))),
+        ...["runs", "settings", "denoise", "denoise-runs", "classify", "classify-runs"].flatMap((t) =>
+          ["arrow", "csv", "md"].map((e) => join(root, `${t}.${e}`))
+        ),
         ...figures.map((f) => join(root, f.file))
       ]
     } satisfies ReportFiles

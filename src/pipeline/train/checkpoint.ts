@@ -70,6 +70,12 @@ export interface Snapshot {
   readonly input?: InputSpace
   /** What the model was made of; absent from older checkpoints, whose models are their settings' composition. */
   readonly composition?: CompositionNames
+  /**
+   * The parameters alone, without the optimizers' state or the run's progress: a file to use a
+   * trained model from (the repository's models/), a third of a training checkpoint's size. It
+   * loads for encoding and evaluation; a run cannot continue from it.
+   */
+  readonly weightsOnly?: boolean
 }
 
 /** The first tensor of a snapshot holding a NaN or an infinity, by name, or null. */
@@ -79,6 +85,22 @@ export const nonFiniteTensorOf = (snapshot: Snapshot): string | null => {
   }
   return null
 }
+
+/** A parameter is `encoder.W` or `decoder.<name>`; an optimizer's state has a transform between (`encoder.adam.m.W`). */
+const isParameter = (name: string) => name.split(".").length === 2
+
+/** The snapshot's parameters, settings, input space and composition, without optimizer state or progress. */
+export const weightsOnlySnapshot = (s: Snapshot): Snapshot => ({
+  tensors: Object.fromEntries(Object.entries(s.tensors).filter(([name]) => isParameter(name))),
+  model: s.model,
+  settings: s.settings,
+  inputDim: s.inputDim,
+  epoch: s.epoch,
+  optimizerScalars: {},
+  ...(s.input === undefined ? {} : { input: s.input }),
+  ...(s.composition === undefined ? {} : { composition: s.composition }),
+  weightsOnly: true
+})
 
 export const snapshotModel = (
   m: SparseCodingModel,
@@ -178,7 +200,10 @@ export const restoreSnapshot = (
         })
       )
     }
-    const target = modelTensors(m)
+    // A weights-only file restores the parameters; the optimizers keep their fresh state.
+    const target = Object.fromEntries(
+      Object.entries(modelTensors(m)).filter(([name]) => s.weightsOnly !== true || isParameter(name))
+    )
     for (const [name, v] of Object.entries(target)) {
       const saved = s.tensors[name]
       if (saved === undefined) {
@@ -198,10 +223,13 @@ export const restoreSnapshot = (
         )
       }
     }
-    const optimizers = [
-      ["encoder", m.encoderOptimizer],
-      ["decoder", m.decoderOptimizer]
-    ] as const
+    const optimizers =
+      s.weightsOnly === true
+        ? []
+        : ([
+            ["encoder", m.encoderOptimizer],
+            ["decoder", m.decoderOptimizer]
+          ] as const)
     for (const [prefix, o] of optimizers) {
       const missing = Object.keys(optimizerScalars(o)).find((k) => s.optimizerScalars[`${prefix}.${k}`] === undefined)
       if (missing !== undefined) {
@@ -263,7 +291,8 @@ export const encodeSnapshot = (s: Snapshot): Uint8Array =>
     optimizerScalars: JSON.stringify(s.optimizerScalars),
     ...(s.progress === undefined ? {} : { progress: JSON.stringify(shiftEpochs(s.progress, 1)) }),
     ...(s.input === undefined ? {} : { input: JSON.stringify(s.input) }),
-    ...(s.composition === undefined ? {} : { composition: JSON.stringify(s.composition) })
+    ...(s.composition === undefined ? {} : { composition: JSON.stringify(s.composition) }),
+    ...(s.weightsOnly === true ? { weightsOnly: "true" } : {})
   })
 
 export const writeCheckpoint = (path: string, s: Snapshot) => writeFileAtomic(path, encodeSnapshot(s))
@@ -396,6 +425,7 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
       )
     }
     const numberedFromOne = metadata.format !== firstFormat
+    const weightsOnly = metadata.weightsOnly === "true"
     const namedByTransform = metadata.format === checkpointFormat
     if (typeof metadata.model !== "string" || metadata.model === "") {
       return yield* Either.left(
@@ -462,11 +492,11 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
     const ownChains =
       composition !== undefined &&
       compositionDifference(composition, compositionNames(compositionOf(settings))) !== null
-    const isParameter = (name: string) => name.split(".").length === 2
     const layout = expectedLayout(settings, inputDim, input)
-    const expected = ownChains
-      ? Object.fromEntries(Object.entries(layout.tensors).filter(([name]) => isParameter(name)))
-      : layout.tensors
+    const expected =
+      ownChains || weightsOnly
+        ? Object.fromEntries(Object.entries(layout.tensors).filter(([name]) => isParameter(name)))
+        : layout.tensors
     for (const [name, shape] of Object.entries(expected)) {
       const t = tensors[name]
       if (t === undefined)
@@ -485,7 +515,9 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
         )
       }
     }
-    const extra = Object.keys(tensors).find((name) => !(name in expected) && !(ownChains && !isParameter(name)))
+    const extra = Object.keys(tensors).find(
+      (name) => !(name in expected) && !(ownChains && !weightsOnly && !isParameter(name))
+    )
     if (extra !== undefined)
       return yield* Either.left(
         new CheckpointError({
@@ -503,7 +535,8 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
         })
       )
     }
-    const missingScalar = ownChains ? undefined : layout.scalars.find((name) => optimizerScalars[name] === undefined)
+    const missingScalar =
+      ownChains || weightsOnly ? undefined : layout.scalars.find((name) => optimizerScalars[name] === undefined)
     if (missingScalar !== undefined)
       return yield* Either.left(
         new CheckpointError({
@@ -520,7 +553,8 @@ export const decodeCheckpoint = (bytes: Uint8Array, path: string): Either.Either
       optimizerScalars,
       ...(progress === undefined ? {} : { progress }),
       ...(input === undefined ? {} : { input }),
-      ...(composition === undefined ? {} : { composition })
+      ...(composition === undefined ? {} : { composition }),
+      ...(weightsOnly ? { weightsOnly } : {})
     }
   })
 
