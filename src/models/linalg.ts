@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import type { InferencePass } from "./inference/pass.js"
 
 /**
  * How the maths computes its matrix products and in-place updates: a value made by whoever set up
@@ -42,6 +43,11 @@ export interface Linalg {
   readonly hostGemm: HostGemm | null
   /** In-place updates for the optimizers; without them they keep their tensor path. */
   readonly inPlace: InPlace | null
+  /**
+   * Where inference's per-entry pass runs, as the backend chose it (BackendInfo.hasDevice); absent,
+   * the host's WebAssembly SIMD kernel.
+   */
+  readonly inferencePass?: InferencePass
 }
 
 /**
