@@ -24,7 +24,10 @@ import { fusedStep, javascriptStep, type StepParameters } from "../../src/models
 import type { InferenceMethod, InferenceOptions } from "../../src/models/inference/method.js"
 import type { InferencePass } from "../../src/models/inference/pass.js"
 import { inferenceMethods } from "../../src/models/inference/registry.js"
-import { tfjsLinalg } from "../../src/models/linalg.js"
+import { type Linalg, tfjsLinalg } from "../../src/models/linalg.js"
+import { affineToPixels } from "../../src/models/metrics.js"
+import { disposeModel, makeModel, trainStep } from "../../src/models/model.js"
+import { variants } from "../../src/models/variants.js"
 import { selectBackend } from "../../src/pipeline/backend/backend.js"
 import {
   type EnergyWeights,
@@ -350,6 +353,44 @@ describe("the device pass's tensors", () => {
   })
 })
 
+describe("a model whose products carry the device pass", () => {
+  it("trains through trainStep on the device: the host's steps and energy, tensors flat (VDL with FISTA, four steps on one batch)", () => {
+    const settings = {
+      ...variants.vdl.settings.mnist,
+      inference: "fista" as const,
+      codeDim: 8,
+      batchSize: 16,
+      maxSteps: 60
+    }
+    const x = tf.tensor2d(gaussian(seeded(9), 16, 20), [16, 20])
+    const toPixels = affineToPixels(0.1307, 0.3081)
+    const trained = (linalg: Linalg) => {
+      const model = makeModel(settings, 20, seeded(4), { linalg })
+      try {
+        const totals = [0, 1, 2].map(() => trainStep(model, x, 0, toPixels))
+        const count = tf.memory().numTensors
+        totals.push(trainStep(model, x, 0, toPixels))
+        expect(tf.memory().numTensors, "tensors after another step").toBe(count)
+        return totals
+      } finally {
+        disposeModel(model)
+      }
+    }
+    try {
+      // The products' pass reaches the model's inference: a name it does not know stops the step.
+      expect(() => trained({ ...tfjsLinalg, inferencePass: "gpu" as InferencePass })).toThrow(
+        'linalg.inferencePass: inference pass "gpu" is unknown'
+      )
+      const host = trained(tfjsLinalg)
+      const device = trained({ ...tfjsLinalg, inferencePass: "device" })
+      expect(device.map((t) => t.fistaSteps)).toStrictEqual(host.map((t) => t.fistaSteps))
+      device.forEach((t, k) => expect(Math.abs(t.energy - host[k].energy)).toBeLessThanOrEqual(1e-5 * host[k].energy))
+    } finally {
+      x.dispose()
+    }
+  })
+})
+
 describe("choosing the pass", () => {
   const spec = { seed: 5, n: 12, l: 6, d: 10, hidden: [], weights: energies[3][1] }
   const options: InferenceOptions = { maxSteps: 100, tol: 1e-4, step: { kind: "fixed", eta: 0.05 } }
@@ -383,7 +424,7 @@ describe("choosing the pass", () => {
   it("refuses a pass it does not know, naming the choices", () => {
     withProblem(spec, (p) => {
       expect(() => codesOf(p, { fusedPass: "gpu" as InferencePass })).toThrow(
-        'inference pass "gpu" is unknown; choose one of device, wasm-simd, javascript'
+        'InferenceOptions.fusedPass: inference pass "gpu" is unknown; choose one of device, wasm-simd, javascript'
       )
     })
   })
@@ -406,8 +447,8 @@ describe("choosing the pass", () => {
       const refused = await Effect.runPromise(Effect.either(selectBackend("cpu")))
       expect(Either.isLeft(refused)).toBe(true)
       if (Either.isLeft(refused))
-        expect(refused.left.message).toContain(
-          'SPARSE_VDL_INFERENCE_PASS: inference pass "cuda" is unknown; choose one of device, wasm-simd, javascript'
+        expect(refused.left.message).toBe(
+          'backend cpu cannot be used: SPARSE_VDL_INFERENCE_PASS: inference pass "cuda" is unknown; choose one of device, wasm-simd, javascript. Set SPARSE_VDL_INFERENCE_PASS to one of those, or unset it to let the backend choose.'
         )
     })
   })

@@ -53,7 +53,10 @@ export const proximalGradient = (
   // The pass asked for, else the one the backend chose (it reaches here with the products).
   const chosen = options.fusedPass ?? options.linalg?.inferencePass ?? "wasm-simd"
   const problem = inferencePassProblem(chosen)
-  if (problem !== null) throw new Error(`${problem} (InferenceOptions.fusedPass)`)
+  if (problem !== null)
+    throw new Error(
+      `${options.fusedPass === undefined ? "linalg.inferencePass" : "InferenceOptions.fusedPass"}: ${problem}`
+    )
   const eta = stepSize(options.step, reconstruction, n, l, energy)
   if (chosen === "device") return devicePass(momentum, reconstruction, zEnc, z0, energy, options, adaptation, eta)
   const fused = fusedStep(n, l, chosen)

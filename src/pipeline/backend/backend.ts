@@ -157,7 +157,8 @@ const inferencePassFor = (name: BackendName): Effect.Effect<InferencePass, Backe
     : Effect.fail(
         new BackendError({
           backend: name,
-          problem: `SPARSE_VDL_INFERENCE_PASS: ${problem}, or unset it to let the backend choose`
+          problem: `SPARSE_VDL_INFERENCE_PASS: ${problem}`,
+          fix: "Set SPARSE_VDL_INFERENCE_PASS to one of those, or unset it to let the backend choose."
         })
       )
 }
