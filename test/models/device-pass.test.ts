@@ -1,16 +1,22 @@
 /**
  * Inference's pass on the device (device-pass.ts, TensorFlow.js operations on the backend's own
  * tensors) against the host pass (the WebAssembly kernel, bit-identical to the JavaScript
- * reference), on the cpu backend: one step from random states, and whole runs of every inference
- * method with and without the variance hinge and the encoder distance. And where the choice
- * between them comes from.
+ * reference), on the cpu backend: one step from random states; whole runs on random batches in
+ * lockstep with the host; whole runs of every inference method on a 40-row batch with and without
+ * the variance hinge and the encoder distance; tensor counts; and where the choice between the
+ * passes comes from.
  *
  * The device sums in float32 where the host sums in float64, so iterates agree to float32
- * rounding, not bit for bit. The tolerance on codes is a rounding budget per step: a step rounds
- * each entry through the gradient's l-term product and about 8 elementwise operations, each off by
- * at most 2⁻²⁴ of the codes' scale, and FISTA's extrapolation carries the error into the next
- * step at most doubled: 2·(l + 8)·2⁻²⁴·max|z| per step, summed over the steps taken. (Measured on
- * random batches: at most 25 of those 2⁻²⁴·max|z| units per step.)
+ * rounding, not bit for bit. The tolerance on a whole run's codes is a rounding budget per step: a
+ * step rounds each entry through the gradient's l-term product and about 8 elementwise operations,
+ * each off by at most 2⁻²⁴ of the codes' scale, and FISTA's extrapolation carries the error into
+ * the next step at most doubled: 2·(l + 8)·2⁻²⁴·max|z| per step, summed over the steps taken.
+ * (Measured on random batches: at most 25 of those 2⁻²⁴·max|z| units per step.) One step from the
+ * same state is held to 64·2⁻²⁴ of the scale of what it combines (y, z and η·g).
+ *
+ * Left to run apart on random batches, the two passes now and then freeze a row a step apart, when
+ * its convergence test lands within the drift of rounding of its threshold; hence the lockstep runs
+ * there, and whole free runs only on the fixed batch.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-cpu"
@@ -21,7 +27,7 @@ import { denseReconstructionTerm } from "../../src/models/decoders/dense.js"
 import type { Energy } from "../../src/models/energy.js"
 import { type DeviceState, deviceStep, stateTensors } from "../../src/models/inference/device-pass.js"
 import { fusedStep, javascriptStep, type StepParameters } from "../../src/models/inference/fused-step.js"
-import type { InferenceMethod, InferenceOptions } from "../../src/models/inference/method.js"
+import { type InferenceMethod, type InferenceOptions, stepSize } from "../../src/models/inference/method.js"
 import type { InferencePass } from "../../src/models/inference/pass.js"
 import { inferenceMethods } from "../../src/models/inference/registry.js"
 import { type Linalg, tfjsLinalg } from "../../src/models/linalg.js"
@@ -271,19 +277,23 @@ const expectSameRun = (method: InferenceMethod, p: Problem, weights: EnergyWeigh
 
 /**
  * fista-adaptive's step test sits on its threshold by design: a row whose step was too long takes
- * η = 1/L̂, so on its next step η·L̂ is 1 up to how L̂ moved, and float32 rounding decides η·L̂ > 1.
- * Step for step its runs part ways (the one-step test above holds its decisions equal from equal
- * states); what must agree is where they end: the energy, and the work on the whole.
+ * η = 1/L̂, so on its next step η·L̂ is 1 up to how L̂ moved, and rounding decides η·L̂ > 1. Its runs
+ * part ways step by step (the host pass's own runs do too, between the cpu and wasm backends, whose
+ * products round differently: 40.0 and 38.3 mean steps on the β > 0 linear batch here), and the one-
+ * step test above is what holds its decisions to the host's. Where F is convex (β = 0, a linear
+ * decoder) both runs must end at its one minimiser; elsewhere the hinge and the ReLU make F
+ * non-convex, runs that parted may settle at nearby stationary points, and they must end close.
  */
 const expectSameEnd = (method: InferenceMethod, p: Problem, weights: EnergyWeights, options: InferenceOptions) => {
   const energy = libraryEnergy(weights)
   const host = infer(method, p, energy, "wasm-simd", options)
   const device = infer(method, p, energy, "device", options)
   expectFrozenRowsKept(device, p.spec.n, p.spec.l)
+  const convex = weights.beta === 0 && p.spec.hidden.length === 0
   const F = hostEnergy(p.host, host.codes).total
-  expect(Math.abs(hostEnergy(p.host, device.codes).total - F)).toBeLessThanOrEqual(1e-4 * F)
+  expect(Math.abs(hostEnergy(p.host, device.codes).total - F)).toBeLessThanOrEqual((convex ? 1e-6 : 1e-2) * F)
   const mean = (steps: number[]) => steps.reduce((a, b) => a + b, 0) / steps.length
-  expect(Math.abs(mean(device.steps) - mean(host.steps))).toBeLessThanOrEqual(0.1 * mean(host.steps))
+  expect(Math.abs(mean(device.steps) - mean(host.steps))).toBeLessThanOrEqual((convex ? 0.1 : 0.2) * mean(host.steps))
   return host
 }
 
@@ -311,21 +321,178 @@ describe.each(inferenceMethods.map((m) => [m.name, m] as const))("%s on the devi
   })
 })
 
-describe.each(inferenceMethods.filter((m) => m.name === "ista" || m.name === "fista").map((m) => [m.name, m] as const))(
-  "%s on the device, random batches",
-  (_, method) => {
-    it.each(["zero", "positive"] as const)("takes the host pass's steps (β %s)", (beta) => {
+/**
+ * Whole runs on random batches, in lockstep: each step the host pass and the device pass start from
+ * the host's state and take the same gradient (the tensor gradients the device pass uses), and the
+ * run goes on from the host's result. Left to run apart, the two trajectories drift by rounding
+ * until some row's test lands on the other side of its threshold (on random batches that happens,
+ * now and then, to the convergence test itself); from one state each decision must agree unless
+ * the host's own value is within one step's rounding of its threshold (a relative 10⁻³), and the
+ * iterates within one step's rounding.
+ */
+type Kind = "none" | "shared" | "restarting" | "adaptive"
+
+const lockstep = (kind: Kind, p: Problem, maxSteps: number, tol: number) => {
+  const { n, l } = p.spec
+  const energy = libraryEnergy(p.spec.weights)
+  const term = denseReconstructionTerm(p.dec, p.x)
+  const fused = fusedStep(n, l, "javascript")
+  const { pass } = fused
+  try {
+    const eta = stepSize({ kind: "lipschitz" }, term, n, l, energy)
+    const adaptive =
+      kind === "adaptive" ? { lambda: energy.lambda, growth: 1.25, etaMax: 4 * eta, etaMin: eta / 4 } : null
+    const restarting = kind === "restarting" || kind === "adaptive"
+    pass.z.set(p.z0.dataSync() as Float32Array)
+    pass.y.set(pass.z)
+    pass.live.fill(1)
+    pass.rowMomentum.fill(1)
+    pass.rowEta.fill(eta)
+    const tol2 = tol * tol
+    let t = 1
+    let decisions = 0
+    for (let k = 0; k < maxSteps && pass.live.includes(1); k++) {
+      const tNext = kind === "shared" ? (1 + Math.sqrt(1 + 4 * t * t)) / 2 : 1
+      const extrapolation = kind === "shared" ? (t - 1) / tNext : 0
+      t = tNext
+      const before = {
+        y: Float32Array.from(pass.y),
+        z: Float32Array.from(pass.z),
+        live: Array.from(pass.live, (v) => v === 1),
+        steps: Int32Array.from(pass.stepsPerRow),
+        rowMomentum: Float32Array.from(pass.rowMomentum),
+        rowEta: Float32Array.from(pass.rowEta),
+        previousGradient: Float32Array.from(pass.previousGradient),
+        previousY: Float32Array.from(pass.previousY)
+      }
+      // Keep the host's float64 per-row values at float32, as the device holds them.
+      pass.rowMomentum.set(before.rowMomentum)
+      pass.rowEta.set(before.rowEta)
+      const g = tf.tidy(() => {
+        const y = tf.tensor2d(before.y, [n, l])
+        let sum = term.gradient(y)
+        for (const codeTerm of energy.terms) sum = tf.add(sum, codeTerm.gradient(y, p.zEnc)) as tf.Tensor2D
+        return Float32Array.from(sum.dataSync() as Float32Array)
+      })
+      const liveRows = Int32Array.from(Array.from({ length: n }, (_, i) => i).filter((i) => before.live[i]))
+      const gLive = new Float32Array(liveRows.length * l)
+      liveRows.forEach((i, q) => gLive.set(g.subarray(i * l, (i + 1) * l), q * l))
+      const parameters: StepParameters = {
+        eta,
+        threshold: eta * energy.lambda,
+        tol2,
+        extrapolation,
+        restarting,
+        adaptive
+      }
+      javascriptStep(pass, liveRows, gLive, parameters, new Float64Array(l))
+
+      const state: DeviceState = {
+        y: tf.tensor2d(before.y, [n, l]),
+        z: tf.tensor2d(before.z, [n, l]),
+        live: tf.tensor2d(before.live, [n, 1], "bool"),
+        steps: tf.tensor2d(before.steps, [n, 1], "int32"),
+        rowMomentum: restarting ? tf.tensor2d(before.rowMomentum, [n, 1]) : null,
+        rowEta: adaptive === null ? null : tf.tensor2d(before.rowEta, [n, 1]),
+        previousGradient: adaptive === null ? null : tf.tensor2d(before.previousGradient, [n, l]),
+        previousY: adaptive === null ? null : tf.tensor2d(before.previousY, [n, l])
+      }
+      const gradient = tf.tensor2d(g, [n, l])
+      const { next, liveCount } = deviceStep(state, gradient, {
+        eta,
+        threshold: eta * energy.lambda,
+        lambda: energy.lambda,
+        tol2,
+        extrapolation,
+        adaptive
+      })
+      try {
+        const live = next.live.dataSync()
+        const z = next.z.dataSync()
+        const y = next.y.dataSync()
+        const momentum = next.rowMomentum?.dataSync() ?? null
+        const rowEta = next.rowEta?.dataSync() ?? null
+        expect(Array.from(next.steps.dataSync())).toStrictEqual(Array.from(pass.stepsPerRow))
+        for (let i = 0; i < n; i++) {
+          if (!before.live[i]) continue
+          const row = (a: ArrayLike<number>) => Array.from({ length: l }, (_, j) => a[i * l + j])
+          const [y0, z0, z1, g0] = [row(before.y), row(before.z), row(pass.z), row(g)]
+          const dot = (a: number[], b: number[]) => a.reduce((sum, v, j) => sum + v * b[j], 0)
+          const diff = z1.map((v, j) => v - z0[j])
+          const near = (value: number, threshold: number, scale: number) =>
+            Math.abs(value - threshold) <= 1e-3 * Math.max(scale, Number.MIN_VALUE)
+          const where = `${kind}, step ${k + 1}, row ${i}`
+          // The convergence test, ‖Δz‖² < tol²·‖z‖².
+          const change = dot(diff, diff)
+          const freezeLimit = tol2 * dot(z0, z0)
+          const scale = maxAbs(y0) + maxAbs(z0) + 4 * maxAbs(g0) + 1
+          const rounding = 64 * ULP * scale
+          if (live[i] !== pass.live[i]) {
+            decisions++
+            // A step below float32's resolution is 0 on the device and a sliver above it in the
+            // host's float64, where the tolerance freezes the row and the unchanged-row rule,
+            // with momentum, does not: the host freezes, the device goes on.
+            const sliver = pass.live[i] === 0 && change <= l * rounding * rounding
+            if (!near(change, freezeLimit, freezeLimit) && !sliver)
+              throw new Error(`${where}: freezes on one side only, ‖Δz‖² ${change} against ${freezeLimit}`)
+            continue
+          }
+          // The restart test, (y − z⁺)·(z⁺ − z) > 0, and the adaptive step's η·L̂ > 1.
+          if (momentum !== null && Math.abs(momentum[i] - pass.rowMomentum[i]) > 64 * ULP * pass.rowMomentum[i]) {
+            decisions++
+            const uphill = dot(
+              y0.map((v, j) => v - z1[j]),
+              diff
+            )
+            const size = Math.sqrt(
+              dot(
+                y0.map((v, j) => v - z1[j]),
+                y0.map((v, j) => v - z1[j])
+              ) * change
+            )
+            const dg = g0.map((v, j) => v - before.previousGradient[i * l + j])
+            const dy = y0.map((v, j) => v - before.previousY[i * l + j])
+            const ratio = before.rowEta[i] * Math.sqrt(dot(dg, dg) / dot(dy, dy))
+            if (!near(uphill, 0, size) && !(adaptive !== null && near(ratio, 1, 1)))
+              throw new Error(`${where}: restarts on one side only, (y − z⁺)·(z⁺ − z) = ${uphill}, η·L̂ = ${ratio}`)
+            continue
+          }
+          expectWithin(`${where}, z`, row(z), z1, rounding)
+          expectWithin(`${where}, y`, row(y), row(pass.y), rounding)
+          if (rowEta !== null) expectWithin(`${where}, η`, [rowEta[i]], [pass.rowEta[i]], 64 * ULP * pass.rowEta[i])
+        }
+        expect(liveCount.dataSync()[0]).toBe(Array.from(live).reduce((a, b) => a + b, 0))
+      } finally {
+        tf.dispose([...stateTensors(state), ...stateTensors(next), gradient, liveCount])
+      }
+    }
+    return decisions
+  } finally {
+    fused.release()
+    term.dispose()
+  }
+}
+
+describe("whole runs on random batches, in lockstep with the host pass", () => {
+  it.each(["none", "shared", "restarting", "adaptive"] as const)(
+    "momentum %s: the same decisions but within rounding of their thresholds, iterates within one step's rounding",
+    (kind) => {
       fc.assert(
-        fc.property(problemSpec({ decoder: "either", beta, gamma: "either" }), (spec) => {
-          withProblem(spec, (p) => {
-            expectSameRun(method, p, spec.weights, { maxSteps: 200, tol: 1e-4, step: { kind: "lipschitz" } })
-          })
-        }),
+        fc.property(
+          problemSpec({ decoder: "either", beta: "positive", gamma: "either" }),
+          fc.boolean(),
+          (spec, hinge) => {
+            const weights = hinge ? spec.weights : { ...spec.weights, beta: 0 }
+            withProblem({ ...spec, weights }, (p) => {
+              lockstep(kind, p, 60, 1e-4)
+            })
+          }
+        ),
         { numRuns: 25 }
       )
-    })
-  }
-)
+    }
+  )
+})
 
 describe("the device pass's tensors", () => {
   it("stay flat over repeated inferences of every method, with and without the batch terms", () => {
