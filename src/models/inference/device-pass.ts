@@ -176,8 +176,13 @@ export const devicePass = (
         for (const term of energy.terms) g = tf.add(g, term.gradient(current.y, zEnc)) as tf.Tensor2D
         return g
       })
-      const { next, liveCount } = deviceStep(state, grad, { ...parameters, extrapolation })
-      grad.dispose()
+      let stepped: ReturnType<typeof deviceStep>
+      try {
+        stepped = deviceStep(state, grad, { ...parameters, extrapolation })
+      } finally {
+        grad.dispose()
+      }
+      const { next, liveCount } = stepped
       const previous = state
       state = next
       const kept = new Set(stateTensors(state))
