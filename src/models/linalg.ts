@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import type { InferencePass } from "./inference/pass.js"
 
 /**
  * How the maths computes its matrix products and in-place updates: a value made by whoever set up
@@ -85,6 +86,11 @@ export interface Linalg {
   readonly entryCounts: ((t: tf.Tensor) => EntryCounts) | null
   /** The dense stack's element-wise steps in place; without them, tensor operations. */
   readonly elementwise: Elementwise | null
+  /**
+   * Where inference's per-entry pass runs, as the backend chose it (BackendInfo.hasDevice); absent,
+   * the host's WebAssembly SIMD kernel.
+   */
+  readonly inferencePass?: InferencePass
 }
 
 /**

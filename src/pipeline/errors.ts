@@ -12,13 +12,15 @@ import type { LoadModelError, ModelInputError, TorchExportError } from "./use/er
 // Defined with the model settings it is about; the pipeline raises it when it resolves them.
 export { SettingsError } from "../models/errors.js"
 
-/** The requested compute backend could not be loaded. */
+/** The requested compute backend could not be loaded, or not as its settings ask. */
 export class BackendError extends Data.TaggedError("BackendError")<{
   readonly backend: string
   readonly problem: string
+  /** What to do about it, where that is not to ask for another backend. */
+  readonly fix?: string
 }> {
   override get message(): string {
-    return `backend ${this.backend} cannot be used: ${this.problem}. Ask for one that loads (wasm and cpu always do), or for none to pick the fastest automatically.`
+    return `backend ${this.backend} cannot be used: ${this.problem}. ${this.fix ?? "Ask for one that loads (wasm and cpu always do), or for none to pick the fastest automatically."}`
   }
 }
 

@@ -2,7 +2,7 @@ import type * as tf from "@tensorflow/tfjs-core"
 import type { ReconstructionTerm } from "../decoders/decoder.js"
 import type { Energy } from "../energy.js"
 import type { Linalg } from "../linalg.js"
-import type { FusedPass } from "./fused-step.js"
+import type { InferencePass } from "./pass.js"
 
 /**
  * How the gradient step η is chosen: a fixed step (the paper's), or 1/L with L the sum of the
@@ -21,10 +21,12 @@ export interface InferenceOptions {
   /** The products terms use on host arrays; by default plain tfjs. */
   readonly linalg?: Linalg
   /**
-   * Where the per-entry pass runs: by default the WebAssembly SIMD kernel wherever it applies.
-   * "javascript" forces the reference pass; both give bit-identical iterates.
+   * Where the per-entry pass runs; by default the one the backend chose (`linalg.inferencePass`),
+   * else the WebAssembly SIMD kernel wherever it applies. "javascript" forces the host's reference
+   * pass (bit-identical to the kernel); "device" keeps the iterates in tensors on the backend's
+   * device, on any backend (equal to the host pass up to float32 rounding).
    */
-  readonly fusedPass?: FusedPass
+  readonly fusedPass?: InferencePass
 }
 
 export interface InferenceStepInfo {

@@ -4,8 +4,10 @@ import type { Energy } from "../energy.js"
 import { gatherRowsInto } from "../gather-rows.js"
 import { tfjsLinalg } from "../linalg.js"
 import { columnMoments } from "../terms/term.js"
+import { devicePass } from "./device-pass.js"
 import { type AdaptiveStep, fusedStep } from "./fused-step.js"
 import { type InferenceOptions, type InferenceResult, stepSize } from "./method.js"
+import { inferencePassProblem } from "./pass.js"
 
 /**
  * How a proximal-gradient method extrapolates: not at all (ISTA), with one momentum sequence for
@@ -34,6 +36,9 @@ export interface StepAdaptation {
  * it applies, with the iterates in the kernel's memory (fused-step.ts). Frozen rows drop out of
  * the decoder's work; terms that couple rows still see them in the batch statistics, at their
  * final value.
+ *
+ * On a backend with a device of its own (or when asked, `fusedPass: "device"`) the iterates stay
+ * on the device instead, and the same pass runs as TensorFlow.js operations (device-pass.ts).
  */
 export const proximalGradient = (
   momentum: Momentum,
@@ -45,8 +50,16 @@ export const proximalGradient = (
   adaptation: StepAdaptation | null = null
 ): InferenceResult => {
   const [n, l] = z0.shape
+  // The pass asked for, else the one the backend chose (it reaches here with the products).
+  const chosen = options.fusedPass ?? options.linalg?.inferencePass ?? "wasm-simd"
+  const problem = inferencePassProblem(chosen)
+  if (problem !== null)
+    throw new Error(
+      `${options.fusedPass === undefined ? "linalg.inferencePass" : "InferenceOptions.fusedPass"}: ${problem}`
+    )
   const eta = stepSize(options.step, reconstruction, n, l, energy)
-  const fused = fusedStep(n, l, options.fusedPass)
+  if (chosen === "device") return devicePass(momentum, reconstruction, zEnc, z0, energy, options, adaptation, eta)
+  const fused = fusedStep(n, l, chosen)
   try {
     const { pass } = fused
     const { y, z, enc, coefficients } = pass

@@ -4,17 +4,11 @@ import { existsSync, readdirSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import { wasmKernelLoads } from "../../models/inference/fused-step.js"
+import { describePass, type InferencePass, inferencePassProblem, passForBackend } from "../../models/inference/pass.js"
 import { type Linalg, tfjsLinalg } from "../../models/linalg.js"
 import { BackendError } from "../errors.js"
 import { installNativeMatMul, NativeBlasError } from "./native-matmul.js"
 import { heapElementwise, heapEntryCounts, heapInPlace } from "./heap-updates.js"
-
-/** Where inference's per-entry pass runs, for the log. */
-const inferencePass = (): string =>
-  wasmKernelLoads()
-    ? "inference pass: WebAssembly SIMD"
-    : "inference pass: JavaScript (this runtime lacks WebAssembly SIMD)"
 
 import { backendNames, type BackendName } from "../choices.js"
 export { backendNames, type BackendName }
@@ -23,8 +17,14 @@ export interface BackendInfo {
   readonly name: BackendName
   /** Who computes the matrix products: the backend's own kernels, or a native BLAS. */
   readonly matmul: string
-  /** The products and in-place updates that go with them, for makeModel and the other makers. */
+  /**
+   * The products and in-place updates that go with them, for makeModel and the other makers, and
+   * where inference's per-entry pass runs (linalg.inferencePass): the one value that carries the
+   * choice to inference.
+   */
   readonly linalg: Linalg
+  /** Whether tensors live on a device of the backend's own (libtensorflow's), not in JavaScript memory. */
+  readonly hasDevice: boolean
   /** Why each faster backend was passed over, for the log and the run summary. */
   readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>
 }
@@ -148,6 +148,42 @@ const accelerate = (
     }
   })
 
+/** The backends whose tensors live outside JavaScript memory, where inference keeps its iterates. */
+const hasDevice = (name: BackendName): boolean => name === "tensorflow" || name === "tensorflow-gpu"
+
+/**
+ * Where inference's per-entry pass runs: SPARSE_VDL_INFERENCE_PASS when set (device, wasm-simd or
+ * javascript; a wrong name fails here, at start, rather than in the first batch), else the
+ * backend's own choice.
+ */
+const inferencePassFor = (name: BackendName): Effect.Effect<InferencePass, BackendError> => {
+  const setting = process.env.SPARSE_VDL_INFERENCE_PASS
+  if (setting === undefined || setting === "") return Effect.succeed(passForBackend(hasDevice(name)))
+  const problem = inferencePassProblem(setting)
+  return problem === null
+    ? Effect.succeed(setting as InferencePass)
+    : Effect.fail(
+        new BackendError({
+          backend: name,
+          problem: `SPARSE_VDL_INFERENCE_PASS: ${problem}`,
+          fix: "Set SPARSE_VDL_INFERENCE_PASS to one of those, or unset it to let the backend choose."
+        })
+      )
+}
+
+/** The backend's info, with the inference pass carried by its products, and the log line. */
+const withPass = (
+  name: BackendName,
+  how: string,
+  skipped: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>
+): Effect.Effect<BackendInfo, BackendError | NativeBlasError> =>
+  Effect.gen(function* () {
+    const pass = yield* inferencePassFor(name)
+    const { matmul, linalg } = yield* accelerate(name)
+    yield* Effect.logInfo(`backend: ${name}${how}; matrix products: ${matmul}; ${describePass(pass)}`)
+    return { name, matmul, linalg: { ...linalg, inferencePass: pass }, hasDevice: hasDevice(name), skipped }
+  })
+
 /**
  * Load the requested backend, or the fastest one that loads, and log the choice in one short
  * line; why each faster one was skipped goes to the debug log level and into
@@ -159,22 +195,18 @@ export const selectBackend = (requested?: BackendName): Effect.Effect<BackendInf
       // From JavaScript any string gets here; tryLoad knows only the names.
       yield* parseBackendName(requested)
       yield* tryLoad(requested).pipe(Effect.mapError((problem) => new BackendError({ backend: requested, problem })))
-      const { matmul, linalg } = yield* accelerate(requested)
-      yield* Effect.logInfo(`backend: ${requested} (as requested); matrix products: ${matmul}; ${inferencePass()}`)
-      return { name: requested, matmul, linalg, skipped: [] }
+      return yield* withPass(requested, " (as requested)", [])
     }
     const skipped: Array<{ name: BackendName; reason: string }> = []
     for (const name of backendNames) {
       const loaded = yield* Effect.either(tryLoad(name))
       if (loaded._tag === "Right") {
         for (const s of skipped) yield* Effect.logDebug(`backend ${s.name} skipped: ${s.reason}`)
-        const { matmul, linalg } = yield* accelerate(name)
         const passed =
           skipped.length === 0
             ? ""
             : ` (${skipped.map((s) => s.name).join(", ")} not available; the debug log says why)`
-        yield* Effect.logInfo(`backend: ${name}${passed}; matrix products: ${matmul}; ${inferencePass()}`)
-        return { name, matmul, linalg, skipped }
+        return yield* withPass(name, passed, skipped)
       }
       skipped.push({ name, reason: loaded.left })
     }
