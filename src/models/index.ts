@@ -155,7 +155,15 @@ export {
   type SplitMetrics
 } from "./model.js"
 /** The matrix products the maths runs on: tfjs's own, or a native BLAS the pipeline's backend supplies. */
-export { tfjsLinalg, type Linalg, type HostGemm, type InPlace } from "./linalg.js"
+export {
+  tfjsLinalg,
+  type AdamStep,
+  type Elementwise,
+  type EntryCounts,
+  type Linalg,
+  type HostGemm,
+  type InPlace
+} from "./linalg.js"
 // Decoders: one module each behind one interface, chosen by name from a registry
 
 /** The decoder interface: named parameters, forward map, the reconstruction term inference uses, gradients, atoms, export names. */
@@ -203,6 +211,6 @@ export type { UniformSource } from "./rng.js"
 /** The ℓ2 norm of each code component's atom (a row of the decoder's first weight), whose growth is the collapse the regularisers prevent. */
 export { codeAtomNorms } from "./norms.js"
 /** PSNR per image in pixel space, and the affine map back to pixels. */
-export { psnrPerImage, affineToPixels, type ToPixels } from "./metrics.js"
+export { psnrPerImage, affineToPixels, type PixelSpace, type ToPixels } from "./metrics.js"
 /** The probes classification trains: a linear layer, or a LISTA with one. */
 export { linearProbe, listaProbe, type Probe } from "./classifier.js"
