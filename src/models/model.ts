@@ -58,13 +58,8 @@ export const makeModel = (
   const linalg = options.linalg ?? tfjsLinalg
   const composition = options.composition ?? compositionOf(settings)
   const encoder = makeLista(rng, inputDim, settings.codeDim, settings.listaSteps, linalg)
-  const decoder = makeDecoder(
-    decoderKindOf(settings),
-    settings,
-    geometryOf(settings.codeDim, inputDim, options.image),
-    rng,
-    linalg
-  )
+  const kind = decoderKindOf(settings)
+  const decoder = makeDecoder(kind, settings, geometryOf(settings.codeDim, inputDim, options.image), rng, linalg)
   return {
     settings,
     inputDim,
@@ -72,7 +67,11 @@ export const makeModel = (
     decoder,
     // Each transform's init runs here: the unit-norm projection holds from the first step.
     encoderOptimizer: makeOptimizer(composition.encoderUpdate, listaVariables(encoder), linalg),
-    decoderOptimizer: makeOptimizer(composition.decoderUpdate, { ...decoder.params }, linalg),
+    decoderOptimizer: makeOptimizer(
+      composition.decoderUpdate,
+      { ...decoder.params },
+      kind.updatesInPlace === true ? linalg : { ...linalg, inPlace: null }
+    ),
     composition
   }
 }

@@ -189,6 +189,13 @@ export interface DecoderKind<N extends string = string> {
   ) => DecoderTrace
   /** Faster maps than the generic ones, for the decoder `d` (its variables made). */
   readonly fast?: (d: Decoder, s: DecoderSettings) => FastPaths
+  /**
+   * Whether the optimizers may write its parameters in their own storage (Linalg's inPlace): only
+   * where matrix products are all that read them. A backend may cache other kernels' weights in
+   * a packed form by tensor (the wasm backend's convolutions do), and a write in place would leave
+   * that copy stale. Absent: the optimizers make new tensors.
+   */
+  readonly updatesInPlace?: boolean
   /** Its parameters (host tensors by name) in PyTorch's layout, or why it has none. */
   readonly torch: (s: DecoderSettings, params: Readonly<Record<string, HostTensor>>) => TorchLayout
 }

@@ -19,6 +19,8 @@ import {
  */
 export const linear = decoderKind({
   ...linearDeclaration,
+  // Read by matrix products and bias additions only.
+  updatesInPlace: true,
   roles: () => ({ W1: "atoms" }),
   parameters: (s, g) => denseParameters(s.codeDim, [], g.outputDim),
   forward: (params, z) => ({ output: tf.matMul(z, params.W1) as tf.Tensor2D, hidden: null }),

@@ -22,6 +22,8 @@ import { activations } from "./activations.js"
  */
 export const mlp = decoderKind({
   ...mlpDeclaration,
+  // Read by matrix products and bias additions only.
+  updatesInPlace: true,
   roles: (s) =>
     Object.fromEntries(
       denseParameterNames(s.hidden.length + 1).map(({ name, bias }) => [name, bias ? "bias" : "atoms"])

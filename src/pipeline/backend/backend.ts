@@ -8,7 +8,7 @@ import { describePass, type InferencePass, inferencePassProblem, passForBackend 
 import { type Linalg, tfjsLinalg } from "../../models/linalg.js"
 import { BackendError } from "../errors.js"
 import { installNativeMatMul, NativeBlasError } from "./native-matmul.js"
-import { heapElementwise, heapEntryCounts, heapInPlace } from "./heap-updates.js"
+import { heapElementwise, heapEntryCounts } from "./heap-updates.js"
 
 import { backendNames, type BackendName } from "../choices.js"
 export { backendNames, type BackendName }
@@ -123,13 +123,10 @@ const accelerate = (
   Effect.gen(function* () {
     if (name !== "wasm") return { matmul: "backend kernels", linalg: tfjsLinalg }
     const setting = process.env.SPARSE_VDL_BLAS
-    // The in-place updates and counts need only the wasm backend's memory, not a BLAS.
-    const xnnpack = {
-      ...tfjsLinalg,
-      inPlace: heapInPlace(),
-      entryCounts: heapEntryCounts(),
-      elementwise: heapElementwise()
-    }
+    // Counts and the element-wise steps write only fresh results, which no kernel has cached yet;
+    // the optimizers' updates in place wait for native products: XNNPACK keeps a packed copy of
+    // every weight matrix it has multiplied, by tensor, which a write in place would leave stale.
+    const xnnpack = { ...tfjsLinalg, entryCounts: heapEntryCounts(), elementwise: heapElementwise() }
     if (setting === "off") return { matmul: "XNNPACK (SPARSE_VDL_BLAS=off)", linalg: xnnpack }
     const threads = Number(process.env.SPARSE_VDL_BLAS_THREADS ?? availableParallelism())
     const explicit = setting !== undefined && setting !== ""
