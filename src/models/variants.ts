@@ -107,8 +107,8 @@ const paper = {
       // FISTA with restart and a step per row reaches the paper's tolerance in far fewer steps here
       // and lands on the same model (full MNIST, 5 epochs, seed 7: 19.7 steps per row against 27.3
       // with restart alone; docs/benchmarks.md). Reading each row's convergence test per unit of
-      // its step (fista-adaptive-scaled) takes that to 11.6; over 10 epochs 11.0 against 18.3,
-      // training energy −0.22 % and validation PSNR +0.072 dB beside fista-adaptive (+0.09 % and
+      // its step (fista-adaptive-scaled) takes that to 11.6; over 20 epochs 10.6 against 17.0,
+      // training energy −0.27 % and validation PSNR +0.126 dB beside fista-adaptive (+0.09 % and
       // −0.022 dB after 5). On patches it is unmeasured, so they keep the paper's FISTA.
       mnist: preset({
         ...mnist,
