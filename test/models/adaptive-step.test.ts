@@ -12,6 +12,7 @@ import {
 } from "../../src/models/decoders/dense.js"
 import { fista } from "../../src/models/inference/fista.js"
 import { fistaAdaptive } from "../../src/models/inference/fista-adaptive.js"
+import { fistaAdaptiveScaled } from "../../src/models/inference/fista-adaptive-scaled.js"
 import { fistaRestart } from "../../src/models/inference/fista-restart.js"
 import type { InferenceMethod, StepRule } from "../../src/models/inference/method.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
@@ -90,6 +91,19 @@ describe("fista-adaptive: a step per row that follows the curvature", () => {
       expect(adaptive.meanSteps).toBeLessThan(0.6 * plain.meanSteps)
       expect(largestDifference(adaptive.codes, reference.codes)).toBeLessThan(0.01 * scale)
       expect(largestDifference(plain.codes, reference.codes)).toBeLessThan(0.01 * scale)
+    })
+  })
+})
+
+describe("fista-adaptive-scaled: the convergence test per unit of each row's step", () => {
+  it("from a step of 1/(20L), which the rows grow, stops sooner than fista-adaptive, on the same minimiser", () => {
+    onProblem((infer) => {
+      const reference = infer(fista, "lipschitz")
+      const scale = reference.codes.reduce((m, v) => Math.max(m, v), 0)
+      const adaptive = infer(fistaAdaptive, 0.05)
+      const scaled = infer(fistaAdaptiveScaled, 0.05)
+      expect(scaled.meanSteps).toBeLessThan(adaptive.meanSteps)
+      expect(largestDifference(scaled.codes, reference.codes)).toBeLessThan(0.01 * scale)
     })
   })
 })

@@ -69,7 +69,8 @@ const state: fc.Arbitrary<State> = fc
         lambda: fc.double({ min: 0, max: 1, noNaN: true }),
         growth: fc.double({ min: 1, max: 2, noNaN: true }),
         etaMax: fc.double({ min: 1e-3, max: 4, noNaN: true }),
-        etaMin: fc.double({ min: 0, max: 0.5, noNaN: true })
+        etaMin: fc.double({ min: 0, max: 0.5, noNaN: true }),
+        stepTolerance: fc.boolean()
       })
     ),
     frozen: fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }),

@@ -8,7 +8,11 @@ export const inferenceDeclarations = [
   { name: "fista", load: () => import("./fista.js").then((m) => m.fista) },
   { name: "ista", load: () => import("./ista.js").then((m) => m.ista) },
   { name: "fista-restart", load: () => import("./fista-restart.js").then((m) => m.fistaRestart) },
-  { name: "fista-adaptive", load: () => import("./fista-adaptive.js").then((m) => m.fistaAdaptive) }
+  { name: "fista-adaptive", load: () => import("./fista-adaptive.js").then((m) => m.fistaAdaptive) },
+  {
+    name: "fista-adaptive-scaled",
+    load: () => import("./fista-adaptive-scaled.js").then((m) => m.fistaAdaptiveScaled)
+  }
 ] as const
 
 export type InferenceName = (typeof inferenceDeclarations)[number]["name"]

@@ -53,6 +53,14 @@ export interface AdaptiveStep {
   readonly growth: number
   readonly etaMax: number
   readonly etaMin: number
+  /**
+   * Whether the convergence test reads a row's change per unit of its step where that step is
+   * longer than η: ‖Δz‖ < tol·max(1, η_row/η)·‖z‖. A proximal step's change is its step times the
+   * gradient mapping, so the plain test holds a row whose step grew to 4η to a standard four times
+   * tighter than η's. Shorter steps keep the plain test: read per unit of a step of η/4 it would
+   * ask for changes below float32's resolution at small tolerances.
+   */
+  readonly stepTolerance: boolean
 }
 
 export interface StepParameters {
@@ -191,7 +199,12 @@ export const javascriptStep = (
         liveSumOfSquares[j] += next * next
       }
     }
-    settle(s, i, change, scale, momentumGap, tol2)
+    let rowTol2 = tol2
+    if (adaptive?.stepTolerance) {
+      const r = Math.max(1, eta / parameters.eta)
+      rowTol2 = tol2 * (r * r)
+    }
+    settle(s, i, change, scale, momentumGap, rowTol2)
   }
 }
 
@@ -393,7 +406,8 @@ const wasmFused = (n: number, l: number, module: object, api: WasmApi): FusedSte
         adaptive?.lambda ?? 0,
         adaptive?.growth ?? 1,
         adaptive?.etaMax ?? 0,
-        adaptive?.etaMin ?? 0
+        adaptive?.etaMin ?? 0,
+        adaptive?.stepTolerance ? 1 : 0
       )
     },
     release: () => {

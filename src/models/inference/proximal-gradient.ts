@@ -24,6 +24,8 @@ export interface StepAdaptation {
   readonly growth: number
   readonly maxFactor: number
   readonly minFactor: number
+  /** Whether each row's convergence test reads its change per unit of its step (AdaptiveStep). */
+  readonly stepTolerance?: boolean
 }
 
 /**
@@ -84,7 +86,8 @@ export const proximalGradient = (
             lambda: energy.lambda,
             growth: adaptation.growth,
             etaMax: adaptation.maxFactor * eta,
-            etaMin: adaptation.minFactor * eta
+            etaMin: adaptation.minFactor * eta,
+            stepTolerance: adaptation.stepTolerance ?? false
           }
     if (adaptive !== null) pass.rowEta.fill(eta)
     // The live rows' indices, compacted in place as rows freeze, and one buffer for their iterates:

@@ -15,7 +15,9 @@
   ;; With rowEta (the address of one float64 per row, else 0) each row takes its own step η and
   ;; threshold η·λ; prevGrad and prevY (n×l f32) keep the row's last gradient and point, from which
   ;; the curvature L̂ = ‖Δ∇f‖/‖Δy‖ sets the row's next η: 1/L̂ with a restart where η·L̂ > 1,
-  ;; else min(growth·η, 1/L̂, etaMax); never below etaMin.
+  ;; else min(growth·η, 1/L̂, etaMax); never below etaMin. With stepTolerance (and rowEta) a row's
+  ;; convergence test reads its change per unit of its step where that step is longer than η:
+  ;; ‖Δz‖² < tol2·max(1, η_row/η)²·‖z‖².
   (func (export "step")
     (param $rows i32) (param $nLive i32) (param $g i32) (param $y i32) (param $z i32) (param $enc i32)
     (param $slope i32) (param $offset i32) (param $liveSum i32) (param $liveSq i32)
@@ -24,11 +26,12 @@
     (param $inParts i32) (param $target i32) (param $gradientScale f64)
     (param $momentum i32) (param $rowStep i32)
     (param $rowEta i32) (param $prevGrad i32) (param $prevY i32) (param $lambda f64) (param $growth f64) (param $etaMax f64) (param $etaMin f64)
+    (param $stepTolerance i32)
     (local $p i32) (local $i i32) (local $j i32) (local $rowBytes i32) (local $at i32) (local $gAt i32) (local $col i32)
     (local $change f64) (local $scale f64) (local $gap f64) (local $uphill f64) (local $m f64) (local $tNext f64) (local $e2 v128)
     (local $yq v128) (local $old v128) (local $d v128) (local $grad v128) (local $proposed v128) (local $next v128)
     (local $t v128) (local $gradientScale2 v128) (local $leaving v128) (local $kept v128)
-    (local $curv f64) (local $dist f64) (local $etaRow f64) (local $ratio f64)
+    (local $curv f64) (local $dist f64) (local $etaRow f64) (local $ratio f64) (local $rowTol2 f64)
     (local $eta2 v128) (local $threshold2 v128) (local $encoderWeight2 v128) (local $extrapolation2 v128) (local $zero v128)
     (local.set $eta2 (f64x2.splat (local.get $eta)))
     (local.set $threshold2 (f64x2.splat (local.get $threshold)))
@@ -176,13 +179,20 @@
                   (f64x2.add (v128.load (i32.add (local.get $liveSq) (local.get $col))) (f64x2.mul (local.get $next) (local.get $next))))
                 (local.set $j (i32.add (local.get $j) (i32.const 2)))
                 (br $eachStepPair)))))
-        ;; settle: count the step, then freeze a row at a fixed point or within tolerance
+        ;; settle: count the step, then freeze a row at a fixed point or within tolerance, which with
+        ;; stepTolerance is read per unit of the row's step where that step is longer than η:
+        ;; tol2·max(1, η_row/η)²
+        (local.set $rowTol2 (local.get $tol2))
+        (if (i32.and (i32.ne (local.get $rowEta) (i32.const 0)) (local.get $stepTolerance))
+          (then
+            (local.set $ratio (f64.max (f64.const 1) (f64.div (local.get $etaRow) (local.get $eta))))
+            (local.set $rowTol2 (f64.mul (local.get $tol2) (f64.mul (local.get $ratio) (local.get $ratio))))))
         (i32.store (i32.add (local.get $steps) (i32.shl (local.get $i) (i32.const 2)))
           (i32.add (i32.load (i32.add (local.get $steps) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 1)))
         (if (i32.or
               (i32.and (f64.eq (local.get $change) (f64.const 0)) (f64.eq (local.get $gap) (f64.const 0)))
               (i32.and (f64.gt (local.get $change) (f64.const 0))
-                       (f64.lt (local.get $change) (f64.mul (local.get $tol2) (local.get $scale)))))
+                       (f64.lt (local.get $change) (f64.mul (local.get $rowTol2) (local.get $scale)))))
           (then
             (i32.store8 (i32.add (local.get $live) (local.get $i)) (i32.const 0))
             (local.set $j (i32.const 0))
