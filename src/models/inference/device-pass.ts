@@ -41,8 +41,16 @@ export interface DeviceStepParameters {
   readonly tol2: number
   /** FISTA's extrapolation for the batch (0 for ISTA); ignored with a momentum sequence per row. */
   readonly extrapolation: number
-  /** The adaptive step's bounds, used where the state has a step per row. */
-  readonly adaptive: { readonly growth: number; readonly etaMax: number; readonly etaMin: number } | null
+  /**
+   * The adaptive step's bounds, used where the state has a step per row, and whether each row's
+   * convergence test is read per unit of its step where that step has grown past η.
+   */
+  readonly adaptive: {
+    readonly growth: number
+    readonly etaMax: number
+    readonly etaMin: number
+    readonly stepTolerance: boolean
+  } | null
 }
 
 /**
@@ -98,9 +106,13 @@ export const deviceStep = (
     } else moved = tf.add(proposed, tf.mul(extrapolation, diff)) as tf.Tensor2D
 
     // The convergence test: an unchanged row is at a fixed point only if the step started from z.
+    const tolerance: tf.Tensor | number =
+      adaptive?.stepTolerance === true && rowEta !== null
+        ? tf.mul(tol2, tf.square(tf.maximum(tf.div(rowEta, eta), 1)))
+        : tol2
     const converged = tf.logicalOr(
       tf.logicalAnd(tf.equal(change, 0), tf.equal(momentumGap, 0)),
-      tf.logicalAnd(tf.greater(change, 0), tf.less(change, tf.mul(scale, tol2)))
+      tf.logicalAnd(tf.greater(change, 0), tf.less(change, tf.mul(scale, tolerance)))
     )
     const stillLive = tf.logicalAnd(live, tf.logicalNot(converged)) as tf.Tensor2D
     const freezing = tf.logicalAnd(live, converged)
@@ -150,7 +162,12 @@ export const devicePass = (
   const adaptive =
     adaptation === null
       ? null
-      : { growth: adaptation.growth, etaMax: adaptation.maxFactor * eta, etaMin: adaptation.minFactor * eta }
+      : {
+          growth: adaptation.growth,
+          etaMax: adaptation.maxFactor * eta,
+          etaMin: adaptation.minFactor * eta,
+          stepTolerance: adaptation.stepTolerance ?? false
+        }
   const parameters = { eta, threshold: eta * energy.lambda, lambda: energy.lambda, tol2, adaptive }
   let state: DeviceState = keeping(() => ({
     y: tf.clone(z0),
