@@ -27,7 +27,12 @@ for (const name of ["wdl", "wdl-nl", "noreg"] as const) {
   const preset = variants[name].settings.mnist.lambda
   mnist[name] = [preset / 2, preset, preset * 2]
 }
-const costs = await Effect.runPromise(Effect.all(runDirs.map(readEpochCost)))
+const read = await Effect.runPromise(Effect.either(Effect.all(runDirs.map(readEpochCost))))
+if (read._tag === "Left") {
+  console.error(read.left.message)
+  process.exit(1)
+}
+const costs = read.right
 const projection = projectGrid(paperGrid(mnist, patchLambdas.full), costs, workers)
 
 const hours = (h: number) => h.toFixed(1)

@@ -33,6 +33,23 @@ describe("MNIST as bytes", () => {
     expect(() => normalizeMnistRows(d.train.images, [30])).toThrow(RangeError)
   })
 
+  it("reads rows word by word or byte by byte, into a buffer given or a new array, to the same floats", () => {
+    const d = data(30)
+    const indices = Int32Array.from([29, 3, 3, 0])
+    const expected = gatherRows(normalizeMnist(d.train.images), MNIST_PIXELS, indices)
+    // The same bytes at an offset of 1 (no word boundary) and 4 (one) into a larger buffer.
+    for (const offset of [1, 4]) {
+      const shifted = new Uint8Array(d.train.images.length + 8)
+      shifted.set(d.train.images, offset)
+      const images = shifted.subarray(offset, offset + d.train.images.length)
+      expect(normalizeMnistRows(images, indices)).toEqual(expected)
+      const out = new Float32Array(6 * MNIST_PIXELS).fill(Number.NaN)
+      const filled = normalizeMnistRows(images, indices, out)
+      expect(filled.buffer).toBe(out.buffer)
+      expect(filled).toEqual(expected)
+    }
+  })
+
   for (const authors of [false, true]) {
     it(`a split's data set gathers from the loaded images without copying them (${authors ? "authors'" : "seeded"} validation)`, () => {
       const d = data(60, authors ? [3, 10, 11, 40, 59] : undefined)

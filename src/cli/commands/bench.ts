@@ -286,12 +286,9 @@ const nativeProducts = Effect.suspend(() => {
 
 const productTable = (model: string, timings: ReadonlyArray<ProductTiming>): string =>
   [
-    `${model}: product (m×k×n) | calls per batch | GFLOP/s on 1 thread | on ${timings[0]?.threads ?? "all"} | taken | faster`,
-    "--- | --- | --- | --- | --- | ---",
-    ...timings.map(
-      (t) =>
-        `${t.shape} | ${t.callsPerBatch} | ${t.gflopsOneThread} | ${t.gflopsAllThreads} | ${t.taken} thread(s) | ${t.takenIsFaster ? "yes" : "no"}`
-    )
+    `${model}: product (m×k×n) | calls per batch | GFLOP/s on 1 thread | on ${timings[0]?.threads ?? "all"}`,
+    "--- | --- | --- | ---",
+    ...timings.map((t) => `${t.shape} | ${t.callsPerBatch} | ${t.gflopsOneThread} | ${t.gflopsAllThreads}`)
   ].join("\n")
 
 type TorchResult = {
@@ -440,7 +437,7 @@ export const benchCommand = Command.make(
     ),
     products: Options.boolean("products").pipe(
       Options.withDescription(
-        "also time each matrix product shape of the model's training on one thread and on every thread of the native BLAS, and say which one the kernel takes (needs a native BLAS)"
+        "also time each matrix product shape of the model's training on one thread and on every thread of the native BLAS (needs a native BLAS)"
       )
     ),
     repeat: Options.integer("repeat").pipe(

@@ -15,8 +15,6 @@ export interface NativeMatMul {
   readonly threads: number | null
   /** The products and in-place updates the maths is to be handed: tf.matMul is native now. */
   readonly linalg: Linalg
-  /** The threads a product of this shape runs on. */
-  readonly threadsFor: (shape: ProductShape) => number
   /** Seconds per call of a product of this shape on fresh host arrays, on `threads` threads (median of `rounds`). */
   readonly timeProduct: (shape: ProductShape, threads: number, rounds?: number) => number
   /** Tell `observer` the shape of every product from now on (null: stop). */
@@ -31,14 +29,6 @@ export interface ProductShape {
   readonly transposeA: boolean
   readonly transposeB: boolean
 }
-
-/**
- * Products of fewer multiply-adds than this run on one thread, larger ones on every thread the
- * backend was given. Waking a second thread and splitting the operands costs a fixed few tens of
- * microseconds, which a small product does not pay back: measured with `sparse-vdl bench --products`
- * on the shapes of training (docs/benchmarks.md has the table).
- */
-export const SINGLE_THREAD_BELOW = 2 ** 23
 
 /** The BLAS that SPARSE_VDL_BLAS names cannot be used for the products. */
 export class NativeBlasError extends Data.TaggedError("NativeBlasError")<{
@@ -140,21 +130,10 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
   if (original === undefined) return "the wasm backend is not registered"
   const { sgemm, setThreads } = loaded
   const most = options.threads ?? null
-  // What the library was last told; every product says how many it wants, and only a change costs a call.
-  let current: number | null = null
-  const threadsFor = ({ m, k, n }: ProductShape): number =>
-    most === null ? 0 : m * k * n < SINGLE_THREAD_BELOW ? 1 : most
-  const useThreads = (wanted: number) => {
-    if (wanted > 0 && wanted !== current && setThreads !== null) {
-      setThreads(wanted)
-      current = wanted
-    }
-  }
+  // Every product on every thread given: measured with bench --products, a second thread paid on
+  // every shape of training down to 50×128×128, and below that OpenBLAS keeps to one by itself.
+  if (most !== null && setThreads !== null) setThreads(most)
   let observer: ((shape: ProductShape) => void) | null = null
-  const before = (shape: ProductShape) => {
-    observer?.(shape)
-    useThreads(threadsFor(shape))
-  }
   tf.unregisterKernel("BatchMatMul", "wasm")
   tf.registerKernel({
     ...original,
@@ -187,7 +166,7 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
       const av = backend.typedArrayFromHeap(a)
       const bv = backend.typedArrayFromHeap(b)
       const cv = backend.typedArrayFromHeap(out)
-      before({ m, k, n, transposeA, transposeB })
+      observer?.({ m, k, n, transposeA, transposeB })
       for (let i = 0; i < batch; i++) {
         const ai = batchA === 1 ? 0 : i * m * k
         const bi = batchB === 1 ? 0 : i * k * n
@@ -220,7 +199,7 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
     out?: Float32Array
   ): Float32Array => {
     const c = out ?? new Float32Array(m * n)
-    before({ m, k, n, transposeA: false, transposeB: false })
+    observer?.({ m, k, n, transposeA: false, transposeB: false })
     sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1, a, k, b, n, 0, c, n)
     return c
   }
@@ -249,7 +228,7 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
     // About 20 ms of work per round, at least 5 calls.
     const calls = Math.max(5, Math.round(2e-2 / ((2 * m * k * n) / 50e9)))
     const seconds: number[] = []
-    useThreads(threads)
+    setThreads?.(threads)
     try {
       call()
       for (let r = 0; r < rounds; r++) {
@@ -258,7 +237,7 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
         seconds.push((performance.now() - t0) / 1000 / calls)
       }
     } finally {
-      current = null
+      if (most !== null) setThreads?.(most)
     }
     return seconds.sort((p, q) => p - q)[Math.floor(seconds.length / 2)]
   }
@@ -267,7 +246,6 @@ export const installNativeMatMul = (options: { library?: string; threads?: numbe
     library: loaded.library,
     threads: most,
     linalg,
-    threadsFor,
     timeProduct,
     watch: (next) => {
       observer = next

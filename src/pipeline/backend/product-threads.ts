@@ -1,6 +1,6 @@
 import type { NativeMatMul, ProductShape } from "./native-matmul.js"
 
-/** How one product shape of a run fared on one thread and on all of them, and which it takes. */
+/** How one product shape of a run fared on one thread and on all of them. */
 export interface ProductTiming {
   /** m×k×n, with T after a transposed left operand and t after a transposed right one. */
   readonly shape: string
@@ -8,10 +8,6 @@ export interface ProductTiming {
   readonly gflopsOneThread: number
   readonly gflopsAllThreads: number
   readonly threads: number
-  /** The thread count the kernel's rule gives this shape. */
-  readonly taken: number
-  /** Whether the rule's choice was the faster of the two here. */
-  readonly takenIsFaster: boolean
 }
 
 export const shapeLabel = ({ m, k, n, transposeA, transposeB }: ProductShape): string =>
@@ -57,15 +53,12 @@ export const timeProductShapes = (
     const gflops = (seconds: number) => Number(((2 * work(shape)) / seconds / 1e9).toFixed(1))
     const gflopsOneThread = gflops(median(one))
     const gflopsAllThreads = gflops(median(all))
-    const taken = native.threadsFor(shape)
     return {
       shape: shapeLabel(shape),
       callsPerBatch: Number((calls / batches).toFixed(2)),
       gflopsOneThread,
       gflopsAllThreads,
-      threads,
-      taken,
-      takenIsFaster: taken === 1 ? gflopsOneThread >= gflopsAllThreads : gflopsAllThreads >= gflopsOneThread
+      threads
     }
   })
 }
