@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { commandSync } from "../helpers/commands.js"
+import { PAPER_SDL_NL_EPOCHS } from "../../src/pipeline/paper/scale.js"
 
 const mnist = join("test", "fixtures", "mnist-small")
 const photos = join("test", "fixtures")
@@ -21,7 +22,7 @@ describe("sparse-vdl paper in parts", () => {
     const r = paper("--out", join(out, "plan"), "--show-sittings")
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/^\| sitting \| expected \| runs/m)
-    expect(r.stdout).toContain("mnist/sdl-nl-lambda0.01 (50 ep)")
+    expect(r.stdout).toContain(`mnist/sdl-nl-lambda0.01 (${PAPER_SDL_NL_EPOCHS} ep)`)
     expect(r.stdout).toContain("mnist/vdl-nl-lambda0.01 (200 ep)")
     expect(r.stdout).toContain("mnist-spread/noreg-lambda0.02-seed33 (20 ep)")
     expect(r.stdout).toMatch(/\d+ sittings, [\d.]+ h in all/)

@@ -10,25 +10,20 @@ import type { PaperPlan, ProcessStep, Step, TrainStep } from "./plan.js"
 
 /**
  * Seconds per epoch on full MNIST (55,000 images) and per epoch of 100,000 patches, one run at a
- * time on two cores, the wasm backend with OpenBLAS, each with its validation pass. Rough figures
- * from a shared machine (docs/paper.md gives the commands and what each measurement read):
- * - SDL, VDL, VDL-NL, noreg: one-epoch runs of full MNIST under `nice -n 19` (training 6.8, 6.2,
- *   18.9 and 5.9 s per epoch), rounded up for the validation pass.
- * - SDL-NL, WDL and WDL-NL, and the patch runs: one-epoch runs here met a load of 10–12 on the two
- *   cores (SDL-NL 205 s per epoch; 20,000 patches: SDL 76, VDL 44, VDL-NL 147 s), several times
- *   what the medium scale's sittings measured with two runs sharing the cores (SDL-NL 112–133 s;
- *   50,000 patches: SDL 51–62, VDL 29–33, VDL-NL 80–87 s; WDL 5, WDL-NL 128), which these follow.
- * - evaluations: denoising (20 s for VDL at four σ), classification of one run's two code kinds
- *   with the authors' protocol (97 s for VDL), the pixel and LISTA baselines (652 s, under the
- *   load above), the patch build (64 s for 20,000 under load).
- * Measure again on the machine the sittings run on and change them here.
+ * time on two cores, the wasm backend with OpenBLAS, each with its validation pass. Training:
+ * the second and third epochs of short runs on an idle machine after the third speed wave
+ * (docs/benchmarks.md, "the grid's cost": training seconds per 1,000 rows SDL 0.044, SDL-NL
+ * 0.482, VDL 0.039, VDL-NL 0.133, WDL 0.040, WDL-NL 0.839, noreg 0.033; patches SDL 0.280, VDL
+ * 0.138, VDL-NL 0.628), rounded up by about a fifth for the validation pass and checkpoints.
+ * Inference takes fewer steps as a model trains, so later epochs tend to cost less.
+ * Evaluations, from a shared machine (docs/paper.md gives the commands): denoising (20 s for VDL
+ * at four σ), classification of one run's two code kinds with the authors' protocol (97 s for
+ * VDL), the pixel and LISTA baselines (652 s, under a load of 10–12), the patch build (64 s for
+ * 20,000 under load). Measure again on the machine the sittings run on and change them here.
  */
 export const measuredCosts = {
-  mnistEpoch: { sdl: 8, "sdl-nl": 120, vdl: 7, "vdl-nl": 22, noreg: 7, wdl: 7, "wdl-nl": 130 } as Record<
-    string,
-    number
-  >,
-  patchEpochPer100k: { sdl: 120, vdl: 65, "vdl-nl": 175 } as Record<string, number>,
+  mnistEpoch: { sdl: 3, "sdl-nl": 32, vdl: 3, "vdl-nl": 9, noreg: 3, wdl: 3, "wdl-nl": 56 } as Record<string, number>,
+  patchEpochPer100k: { sdl: 34, vdl: 17, "vdl-nl": 76 } as Record<string, number>,
   /** Start, data loading, the test pass and the atom pictures of one training run. */
   runOverhead: 30,
   /** Denoising at four σ on the 10,000 MNIST test images, or on a patch test split of 20,000. */
