@@ -5,8 +5,8 @@
  * message names what was wrong and the fix.
  *
  * ```ts
- * import { fit } from "sparse-vdl/promise"
- * const model = await fit(rows, { model: "sdl", epochs: 5, validationFraction: 0.1, shape: { height: 8, width: 8 } })
+ * import { fit as fitModel } from "sparse-vdl/promise"
+ * const model = await fitModel(rows, { model: "sdl", epochs: 5, validationFraction: 0.1, shape: { height: 8, width: 8 } })
  * const codes = await model.transform(rows)
  * await model.dispose()
  * ```
@@ -333,7 +333,7 @@ export interface FitOptions extends Omit<EffectFitOptions, "hooks"> {
   readonly log?: LogOption
   /**
    * Stops training between batches; with `out`, last.safetensors then holds where it stopped and
-   * `fit(rows, { ...options, resume: true })` continues it. The Promise rejects with the signal's reason.
+   * `fit` with the same rows and `{ ...options, resume: true }` continues it. The Promise rejects with the signal's reason.
    */
   readonly signal?: AbortSignal
 }

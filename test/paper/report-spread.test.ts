@@ -143,7 +143,7 @@ describe("the paper report with training seeds", () => {
       yield* finish(vdl, (what) => ({ psnr: 16.8, zeros: 0.93, accuracy: 0.65, improving: 1 })[what] as number)
 
       const command = portableCommandLine(
-        ["paper", "--scale", "paper", "--out", out, "--mnist-dir", "/work/data/mnist", `--results=${out}`],
+        ["paper", "--scale", "paper", "--out", out, "--mnist-dir", "/srv/datasets/mnist", `--results=${out}`],
         root
       )
       expect(command).toBe("paper --scale paper --out results --mnist-dir .../mnist --results=results")

@@ -71,6 +71,9 @@ const activeWasm = (): { backend: WasmBackendLike; kernel: HeapKernel } | null =
   return kernel === null ? null : { backend, kernel }
 }
 
+/** A tensor's byte offset in the backend's memory; read just before a call, with nothing allocated between. */
+const at = (backend: WasmBackendLike, t: tf.Tensor): number => backend.typedArrayFromHeap(t).byteOffset
+
 /** Whether this runtime can run the kernel against the wasm backend's memory (WebAssembly SIMD, an exported memory). */
 export const heapUpdatesLoad = (): boolean => activeWasm() !== null
 
@@ -80,8 +83,6 @@ export const heapUpdatesLoad = (): boolean => activeWasm() !== null
  */
 export const heapInPlace = (): InPlace | null => {
   if (activeWasm() === null) return null
-  // Byte offsets are read just before the call: nothing allocates between them and the kernel.
-  const at = (backend: WasmBackendLike, t: tf.Tensor): number => backend.typedArrayFromHeap(t).byteOffset
   const current = (what: string) => {
     const active = activeWasm()
     if (active === null) throw new Error(`${what}: the wasm backend is no longer the active one`)
@@ -126,7 +127,7 @@ export const heapEntryCounts = (): ((t: tf.Tensor) => EntryCounts) | null => {
       // Another backend now, or integers: the tensor operations count.
       return zeroAndNonFiniteCounts(t)
     }
-    const packed = active.kernel.counts(active.backend.typedArrayFromHeap(t).byteOffset, t.size)
+    const packed = active.kernel.counts(at(active.backend, t), t.size)
     const nonFinite = Math.floor(packed / 2 ** 32)
     return { zeros: packed - nonFinite * 2 ** 32, nonFinite }
   }
@@ -143,7 +144,6 @@ export const heapElementwise = (): Elementwise | null => {
     const active = activeWasm()
     return active !== null && t.dtype === "float32" && active.backend.refCount(t.dataId) === 1 ? active : null
   }
-  const at = (backend: WasmBackendLike, t: tf.Tensor): number => backend.typedArrayFromHeap(t).byteOffset
   return {
     biasRelu: (pre, bias) => {
       const active = owned(pre)
