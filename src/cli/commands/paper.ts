@@ -61,7 +61,7 @@ const typedCommand = (argv: ReadonlyArray<string>): string => {
 const options = {
   scale: choiceOption("scale", scales).pipe(
     Options.withDescription(
-      "full (default): the whole grid at the paper's length, three λ per model, 200 epochs on MNIST and 100 on patches (for the job queue); paper: the authors' presets at their length (SDL-NL 50 epochs), 200,000 BSDS500 patches at 20, three training seeds of each MNIST preset at 20 epochs, the authors' classifier, in 3-hour sittings (--show-sittings); medium: full MNIST at 20 epochs (SDL-NL and WDL-NL 5), 50,000 patches at 5, sized for about 2 hours on 2 cores; quick: small data, few epochs, about 5 minutes on 2 cores"
+      "full (default): the whole grid at the paper's length, three λ per model, 200 epochs on MNIST and 100 on patches (for the job queue); paper: the authors' four presets at their length (200 epochs on MNIST, SDL-NL included), 200,000 BSDS500 patches at 20, three training seeds of each MNIST preset at 20 epochs, the authors' classifier, in 3-hour sittings (--show-sittings); medium: full MNIST at 20 epochs (SDL-NL and WDL-NL 5), 50,000 patches at 5, sized for about 2 hours on 2 cores; quick: small data, few epochs, about 5 minutes on 2 cores"
     ),
     Options.withDefault("full" as const)
   ),
