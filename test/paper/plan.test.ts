@@ -20,6 +20,7 @@ import {
   mnistLambdas,
   mnistSweepModels,
   PAPER_SDL_NL_EPOCHS,
+  PAPER_VDL_NL_INFERENCE,
   patchLambdas,
   patchModels,
   scales
@@ -147,6 +148,15 @@ describe("the paper's plan", () => {
           ["patches", "vdl-nl", 0.01, 20]
         ])
         expect(PAPER_SDL_NL_EPOCHS).toBeGreaterThanOrEqual(50)
+        // VDL-NL's 200-epoch run infers with the adaptive step, which the run records; its spread keeps the preset's FISTA.
+        const vdlNl = main.find((r) => r.id === "mnist/vdl-nl-lambda0.01") as TrainStep
+        expect(vdlNl.request.args.join(" ")).toContain(`--inference ${PAPER_VDL_NL_INFERENCE}`)
+        expect(vdlNl.request.expected.settings.inference).toBe(PAPER_VDL_NL_INFERENCE)
+        for (const r of runs.filter((r) => r.id !== vdlNl.id)) {
+          const preset = yield* resolveSettings(r.request.model, r.dataset, {})
+          expect(r.request.args, r.id).not.toContain("--inference")
+          expect(r.request.expected.settings.inference, r.id).toBe(preset.inference)
+        }
         // Each preset λ is the variant's own (src/models/variants.ts), not a copy that could drift.
         for (const r of main) {
           const preset = yield* resolveSettings(r.request.model, r.dataset, {})

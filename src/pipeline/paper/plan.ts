@@ -337,6 +337,7 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
       trainSize
     }
     for (const { model, lambda, role, group, seed, epochs } of mnistRuns) {
+      const inference = group === undefined ? sizes.mnist.inferenceOf?.[model] : undefined
       trainSteps.push(
         trainStep({
           dataset: "mnist",
@@ -346,10 +347,14 @@ export const planPaper = (spec: PaperSpec): Effect.Effect<PaperPlan, ConfigError
           command: "train",
           model,
           lambda,
-          settings: yield* resolveSettings(model, "mnist", { ...overrides, lambda }),
+          settings: yield* resolveSettings(model, "mnist", { ...overrides, lambda, ...(inference && { inference }) }),
           epochs: epochs ?? mnistEpochsOf(sizes, model, spec.epochs),
           lead: [],
-          dataArgs: [...mnistArgs(spec.mnist), ...(trainSize === null ? [] : ["--train-size", String(trainSize)])],
+          dataArgs: [
+            ...mnistArgs(spec.mnist),
+            ...(trainSize === null ? [] : ["--train-size", String(trainSize)]),
+            ...(inference === undefined ? [] : ["--inference", inference])
+          ],
           data: mnistData,
           deps: [],
           newerThan: []
