@@ -13,6 +13,7 @@ import {
 import { fista } from "../../src/models/inference/fista.js"
 import { fistaAdaptive } from "../../src/models/inference/fista-adaptive.js"
 import { fistaAdaptiveScaled } from "../../src/models/inference/fista-adaptive-scaled.js"
+import { fistaAdaptiveWide } from "../../src/models/inference/fista-adaptive-wide.js"
 import { fistaRestart } from "../../src/models/inference/fista-restart.js"
 import type { InferenceMethod, StepRule } from "../../src/models/inference/method.js"
 import { tfjsLinalg } from "../../src/models/linalg.js"
@@ -104,6 +105,32 @@ describe("fista-adaptive-scaled: the convergence test per unit of each row's ste
       const scaled = infer(fistaAdaptiveScaled, 0.05)
       expect(scaled.meanSteps).toBeLessThan(adaptive.meanSteps)
       expect(largestDifference(scaled.codes, reference.codes)).toBeLessThan(0.01 * scale)
+    })
+  })
+})
+
+describe("fista-adaptive-wide: steps down to η/256", () => {
+  it("from a step of 12/L, which fista-adaptive can cut only to 3/L, reaches FISTA's minimiser", () => {
+    onProblem((infer) => {
+      const reference = infer(fista, "lipschitz")
+      const scale = reference.codes.reduce((m, v) => Math.max(m, v), 0)
+      // The premise: held at η/4 = 3/L, fista-adaptive does not converge.
+      const floored = infer(fistaAdaptive, 12)
+      expect(
+        floored.iterations === maxSteps || !(largestDifference(floored.codes, reference.codes) < 0.01 * scale)
+      ).toBe(true)
+      const wide = infer(fistaAdaptiveWide, 12)
+      expect(wide.iterations).toBeLessThan(maxSteps)
+      expect(largestDifference(wide.codes, reference.codes)).toBeLessThan(0.01 * scale)
+    })
+  })
+
+  it("from a step of 1/L takes fista-adaptive's steps: the wider floor changes nothing where it is not reached", () => {
+    onProblem((infer) => {
+      const adaptive = infer(fistaAdaptive, 1)
+      const wide = infer(fistaAdaptiveWide, 1)
+      expect(wide.iterations).toBe(adaptive.iterations)
+      expect(largestDifference(wide.codes, adaptive.codes)).toBe(0)
     })
   })
 })

@@ -299,7 +299,7 @@ const expectSameEnd = (method: InferenceMethod, p: Problem, weights: EnergyWeigh
 }
 
 /** Methods whose step counts rounding decides (see expectSameEnd). */
-const roundingDecided = new Set(["fista-adaptive", "fista-adaptive-scaled"])
+const roundingDecided = new Set(["fista-adaptive", "fista-adaptive-scaled", "fista-adaptive-wide"])
 
 const energies: ReadonlyArray<readonly [string, EnergyWeights]> = [
   ["λ alone", { lambda: 0.05, beta: 0, tau: 1, gamma: 0 }],

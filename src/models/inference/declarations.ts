@@ -12,7 +12,8 @@ export const inferenceDeclarations = [
   {
     name: "fista-adaptive-scaled",
     load: () => import("./fista-adaptive-scaled.js").then((m) => m.fistaAdaptiveScaled)
-  }
+  },
+  { name: "fista-adaptive-wide", load: () => import("./fista-adaptive-wide.js").then((m) => m.fistaAdaptiveWide) }
 ] as const
 
 export type InferenceName = (typeof inferenceDeclarations)[number]["name"]
