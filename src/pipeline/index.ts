@@ -154,6 +154,7 @@ export {
 } from "./evaluation/denoise.js"
 /** Codes of the encoder and of FISTA warm-started from them, for a batch or a whole array of rows. */
 export { batchCodes, inferCodes, codeKinds, type CodeKind, type BatchCodes, type Codes } from "./evaluation/codes.js"
+export { compareInference, type InferenceSteps } from "./evaluation/inference-steps.js"
 /** Low-data classification: examples per class, repeats, and a probe trained on features. */
 export {
   selectExamples,

@@ -146,7 +146,7 @@ export const PAPER_SDL_NL_EPOCHS = 200
 
 /**
  * VDL-NL's inference in its 200-epoch MNIST run. Its decoder's first layer keeps growing (spectral
- * norm 5.8 at epoch 20, 8.9 at 41, 18.9 at 81), and so does the curvature inference meets. The
+ * norm 5.8 at epoch 20, 8.9 in epoch 42, 18.9 at 81), and so does the curvature inference meets. The
  * paper's FISTA at the fixed η = 0.5 stopped converging after epoch 35: by epoch 41 its mean steps
  * per row rose from 3.0 to 9.6 and the epoch from 14 to 43 s, and on that decoder 102 of 2,000
  * training rows ran to the 200-step limit. fista-adaptive held until about epoch 75, then its
