@@ -66,22 +66,24 @@ const onProblem = <T>(
 const largestDifference = (a: Float32Array, b: Float32Array): number =>
   a.reduce((worst, v, q) => Math.max(worst, Math.abs(v - b[q])), 0)
 
-describe("fista-adaptive: a step per row that follows the curvature", () => {
-  it("with a fixed step of 3/L, where FISTA with restart does not converge, reaches FISTA's minimiser", () => {
-    onProblem((infer) => {
-      const reference = infer(fista, "lipschitz")
-      expect(reference.iterations).toBeLessThan(maxSteps)
-      const scale = reference.codes.reduce((m, v) => Math.max(m, v), 0)
-      // The premise: at 3/L the plain method fails.
-      const tooLong = infer(fistaRestart, 3)
-      expect(
-        tooLong.iterations === maxSteps || !(largestDifference(tooLong.codes, reference.codes) < 0.01 * scale)
-      ).toBe(true)
-      const adaptive = infer(fistaAdaptive, 3)
-      expect(adaptive.iterations).toBeLessThan(maxSteps)
-      expect(largestDifference(adaptive.codes, reference.codes)).toBeLessThan(0.01 * scale)
-    })
+/** At a fixed step of stepTimesL/L, `fails` does not reach FISTA's minimiser (the premise) and `method` does. */
+const rescues = (fails: InferenceMethod, method: InferenceMethod, stepTimesL: number) =>
+  onProblem((infer) => {
+    const reference = infer(fista, "lipschitz")
+    expect(reference.iterations).toBeLessThan(maxSteps)
+    const scale = reference.codes.reduce((m, v) => Math.max(m, v), 0)
+    const failed = infer(fails, stepTimesL)
+    expect(failed.iterations === maxSteps || !(largestDifference(failed.codes, reference.codes) < 0.01 * scale)).toBe(
+      true
+    )
+    const rescued = infer(method, stepTimesL)
+    expect(rescued.iterations).toBeLessThan(maxSteps)
+    expect(largestDifference(rescued.codes, reference.codes)).toBeLessThan(0.01 * scale)
   })
+
+describe("fista-adaptive: a step per row that follows the curvature", () => {
+  it("with a fixed step of 3/L, where FISTA with restart does not converge, reaches FISTA's minimiser", () =>
+    rescues(fistaRestart, fistaAdaptive, 3))
 
   it("with a fixed step of 1/(20L) grows its step: fewer steps than FISTA with restart, to the same minimiser", () => {
     onProblem((infer) => {
@@ -110,20 +112,9 @@ describe("fista-adaptive-scaled: the convergence test per unit of each row's ste
 })
 
 describe("fista-adaptive-wide: steps down to η/256", () => {
-  it("from a step of 12/L, which fista-adaptive can cut only to 3/L, reaches FISTA's minimiser", () => {
-    onProblem((infer) => {
-      const reference = infer(fista, "lipschitz")
-      const scale = reference.codes.reduce((m, v) => Math.max(m, v), 0)
-      // The premise: held at η/4 = 3/L, fista-adaptive does not converge.
-      const floored = infer(fistaAdaptive, 12)
-      expect(
-        floored.iterations === maxSteps || !(largestDifference(floored.codes, reference.codes) < 0.01 * scale)
-      ).toBe(true)
-      const wide = infer(fistaAdaptiveWide, 12)
-      expect(wide.iterations).toBeLessThan(maxSteps)
-      expect(largestDifference(wide.codes, reference.codes)).toBeLessThan(0.01 * scale)
-    })
-  })
+  // fista-adaptive, held at its floor of η/4 = 3/L, does not converge.
+  it("from a step of 12/L, which fista-adaptive can cut only to 3/L, reaches FISTA's minimiser", () =>
+    rescues(fistaAdaptive, fistaAdaptiveWide, 12))
 
   it("from a step of 1/L takes fista-adaptive's steps: the wider floor changes nothing where it is not reached", () => {
     onProblem((infer) => {
