@@ -4,10 +4,9 @@
  * --mnist-dir). For a decoder that has outgrown its preset's step, e.g.
  *   npx tsx experiments/inference-steps.ts runs/mnist-vdl-nl --mnist-dir path/to/mnist --inference fista,fista-adaptive,fista-adaptive-wide --rows 2000
  */
-import { Effect } from "effect"
-import { inferenceNames, type InferenceName } from "../src/models/inference/registry.js"
 import { NodeContext } from "@effect/platform-node"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
+import { type InferenceName, inferenceNames } from "../src/models/inference/registry.js"
 import { BackendLive } from "../src/pipeline/backend/backend.js"
 import { compareInference } from "../src/pipeline/evaluation/inference-steps.js"
 import { mapSplits } from "../src/pipeline/sources/dataset.js"

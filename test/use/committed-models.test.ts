@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import { psnrSumOfSquaredErrors } from "../../src/models/metrics.js"
 import { loadModel } from "../../src/pipeline/use/loaded-model.js"
 import { cliData, env } from "../helpers/mnist-runs.js"
 import { pixelsOf } from "./small-run.js"
@@ -18,15 +19,15 @@ const folder = join(import.meta.dirname, "..", "..", "models")
 const files = existsSync(folder) ? readdirSync(folder).filter((n) => n.endsWith(".safetensors")) : []
 const card = (file: string) => JSON.parse(readFileSync(join(folder, file.replace(/\.safetensors$/, ".json")), "utf8"))
 
+/** Mean PSNR per row in pixels, as training reports it. */
 const meanPsnr = (pixels: Float32Array, reconstruction: Float32Array, dim: number) => {
-  let sum = 0
   const rows = pixels.length / dim
-  for (let r = 0; r < rows; r++) {
+  const rowSums = Array.from({ length: rows }, (_, r) => {
     let se = 0
     for (let i = r * dim; i < (r + 1) * dim; i++) se += (pixels[i] - reconstruction[i]) ** 2
-    sum += 10 * Math.log10(1 / Math.max(se / dim, 1e-4))
-  }
-  return sum / rows
+    return se
+  })
+  return psnrSumOfSquaredErrors(rowSums, dim) / rows
 }
 
 describe("the committed models", () => {

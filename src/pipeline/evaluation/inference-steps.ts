@@ -6,10 +6,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { energy } from "../../models/energy.js"
-import { encode } from "../../models/encoder.js"
 import { inferenceByName, type InferenceName } from "../../models/inference/registry.js"
-import { runInference, type SparseCodingModel } from "../../models/model.js"
-import { evenBatches } from "./codes.js"
+import type { SparseCodingModel } from "../../models/model.js"
+import { batchCodes, evenBatches } from "./codes.js"
 
 export interface InferenceSteps {
   readonly inference: InferenceName
@@ -45,21 +44,13 @@ export const compareInference = (
     for (const [start, end] of batches) {
       tf.tidy(() => {
         const xb = tf.tensor2d(x.subarray(start * dim, end * dim), [end - start, dim])
-        const zEnc = encode(model.encoder, xb)
-        const term = model.decoder.reconstructionTerm(xb)
-        try {
-          const result = runInference(withMethod, term, zEnc)
-          tf.keep(result.codes)
-          for (const s of result.stepsPerRow) {
-            steps += s
-            worst = Math.max(worst, s)
-            if (s >= model.settings.maxSteps) atLimit++
-          }
-          total += energy(model.decoder, xb, result.codes, zEnc, model.composition.energy).total / (end - start)
-          result.codes.dispose()
-        } finally {
-          term.dispose()
+        const { encoder, fista } = batchCodes(withMethod, xb)
+        for (const s of fista.stepsPerRow) {
+          steps += s
+          worst = Math.max(worst, s)
+          if (s >= model.settings.maxSteps) atLimit++
         }
+        total += energy(model.decoder, xb, fista.codes, encoder, model.composition.energy).total / (end - start)
       })
     }
     return {

@@ -9,6 +9,7 @@ import { Data, Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { type Row, readArrowIpc } from "../../data/table.js"
+import { asNumber as num } from "../report/cells.js"
 
 export interface CurvePoint {
   readonly zeros: number
@@ -40,7 +41,7 @@ export interface SpreadPoint {
 
 /** The curve's value at this zero fraction, interpolated between its neighbouring λ levels; null outside the levels' range. */
 export const atSparsity = (points: ReadonlyArray<CurvePoint>, zeros: number): number | null => {
-  const sorted = [...points].filter((p) => Number.isFinite(p.zeros) && Number.isFinite(p.value))
+  const sorted = points.filter((p) => Number.isFinite(p.zeros) && Number.isFinite(p.value))
   sorted.sort((a, b) => a.zeros - b.zeros)
   const level = sorted.find((p) => p.zeros === zeros)
   if (level !== undefined) return level.value
@@ -69,8 +70,6 @@ const readRows = (dir: string, name: string): Effect.Effect<Row[], MatchedInputE
     catch: (e) => new MatchedInputError({ file, problem: e instanceof Error ? e.message : String(e) })
   })
 }
-
-const num = (v: Row[string]): number => (typeof v === "number" ? v : v === null ? Number.NaN : Number(v))
 
 const groupCurves = (rows: ReadonlyArray<{ dataset: string; model: string; epochs: number } & CurvePoint>): Curve[] => {
   const curves = new Map<string, { dataset: string; model: string; epochs: number; points: CurvePoint[] }>()
